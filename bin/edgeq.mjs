@@ -1,0 +1,12 @@
+#!/usr/bin/env node
+// edgeq command-line entry. The sources are TypeScript, loaded through tsx so that
+// `npx edgeq` works straight after `npm ci` with no build step to forget.
+import v8 from 'node:v8';
+import { register } from 'tsx/esm/api';
+
+// Node 20 crashes on large WebAssembly memories with V8's fast API calls on
+// (see TOOLCHAIN-NOTES); turning them off costs nothing measurable.
+v8.setFlagsFromString('--no-turbo-fast-api-calls');
+register();
+const { main } = await import('../compiler/cli/main.ts');
+process.exitCode = await main(process.argv.slice(2));
