@@ -19,3 +19,11 @@ export function floatOption(flag: string, min = -Infinity, max = Infinity) {
     return n;
   };
 }
+
+/** One of a fixed set of words, e.g. `--format v0|v1`. */
+export function choiceOption<T extends string>(flag: string, choices: readonly T[]) {
+  return (value: string): T => {
+    if (!(choices as readonly string[]).includes(value)) throw usageError(`${flag} must be one of ${choices.join(', ')}, got "${value}"`);
+    return value as T;
+  };
+}

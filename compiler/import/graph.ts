@@ -24,8 +24,18 @@ export interface TensorRef {
   shape: number[];
   /** Byte offset of the first element in the source file (for error messages and streaming). */
   byteOffset: number;
-  /** Reads the tensor's float32 values (a fresh array each call). */
+  /**
+   * Reads the tensor's float32 values (a fresh array each call). The llama2.c importer
+   * checks what it returns: a NaN or infinity throws an EdgeqError naming the tensor,
+   * element and byte offset, so every command that reads weights catches bad files.
+   */
   read(): Float32Array;
+  /**
+   * Reads `count` elements starting at element `start` (row-major), without reading the
+   * rest: lets whole-model passes (finiteness check, statistics, writers) stream a 440 MB
+   * model in small chunks. Optional so that in-memory graphs need not provide it.
+   */
+  readRange?(start: number, count: number): Float32Array;
 }
 
 export interface Graph {

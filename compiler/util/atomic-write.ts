@@ -29,3 +29,55 @@ export function writeFileAtomic(path: string, data: Uint8Array | string): void {
     try { fsyncSync(dfd); } finally { closeSync(dfd); }
   } catch { /* some filesystems refuse fsync on directories; the data is already synced */ }
 }
+
+/** A file being written in pieces; nothing is visible at `path` until `commit()`. */
+export interface AtomicFile {
+  /** Appends all of `data`. */
+  write(data: Uint8Array): void;
+  /** Bytes appended so far. */
+  readonly bytesWritten: number;
+  /** fsync, rename over the target, fsync the directory. */
+  commit(): void;
+  /** Closes and deletes the temporary file; safe to call after a failed write or twice. */
+  abort(): void;
+}
+
+/**
+ * Streaming variant of writeFileAtomic, for outputs too big to build in memory (a
+ * 440 MB checkpoint). Use as: `const f = openAtomic(p); try { ...f.write(..); f.commit(); }
+ * catch (e) { f.abort(); throw e; }`.
+ */
+export function openAtomic(path: string): AtomicFile {
+  const dir = dirname(path);
+  mkdirSync(dir, { recursive: true });
+  const tmp = join(dir, `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
+  let fd = openSync(tmp, 'w', 0o644);
+  let written = 0;
+  let done = false;
+  return {
+    get bytesWritten() { return written; },
+    write(data: Uint8Array) {
+      if (done) throw new Error(`internal: write after commit/abort of ${path}`);
+      let off = 0;
+      while (off < data.length) off += writeSync(fd, data, off, Math.min(data.length - off, 1 << 24));
+      written += data.length;
+    },
+    commit() {
+      if (done) throw new Error(`internal: commit after commit/abort of ${path}`);
+      fsyncSync(fd);
+      closeSync(fd);
+      fd = -1;
+      renameSync(tmp, path);
+      done = true;
+      try {
+        const dfd = openSync(dir, 'r');
+        try { fsyncSync(dfd); } finally { closeSync(dfd); }
+      } catch { /* see writeFileAtomic */ }
+    },
+    abort() {
+      if (fd >= 0) { try { closeSync(fd); } catch { /* already failing */ } fd = -1; }
+      if (!done) rmSync(tmp, { force: true });
+      done = true;
+    },
+  };
+}

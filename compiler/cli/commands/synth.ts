@@ -1,0 +1,41 @@
+// `edgeq synth`: write a seeded synthetic llama2.c checkpoint of a known shape, for
+// speed/scale work and tests where no trained model of that size is at hand.
+import type { Command } from 'commander';
+import { choiceOption, intOption } from '../options.ts';
+import { usageError } from '../../util/errors.ts';
+import { SHAPES, SHAPE_NAMES, shapeByName, writeSynth } from '../../synth/synth.ts';
+import { describeConfig, type Llama2cFormat } from '../../import/llama2c-format.ts';
+import { progressReporter } from '../progress.ts';
+
+interface Opts { shape: string; seed: number; output: string; format: Llama2cFormat; unshared?: boolean }
+
+const shapeList = SHAPE_NAMES.map((n) => `  ${n.padEnd(14)} ${describeConfig(SHAPES[n])}`).join('\n');
+
+export function register(program: Command): void {
+  program
+    .command('synth')
+    .summary('write a synthetic (seeded random) llama2.c checkpoint of a known shape')
+    .description(
+      'Write a llama2.c checkpoint whose weights are seeded pseudo-random numbers with the statistics of a trained ' +
+      'model (per-layer scales, per-head spread, heavy tails, outlier channels). The same shape, seed and format give ' +
+      'the same bytes on every machine. Large shapes are written streaming (stories110M is 440 MB).')
+    .requiredOption('--shape <name>', `model shape, one of: ${SHAPE_NAMES.join(', ')}`, (v: string) => {
+      if (!shapeByName(v)) throw usageError(`--shape must be one of ${SHAPE_NAMES.join(', ')}, got "${v}"`);
+      return v;
+    })
+    .option('--seed <n>', 'random seed, an integer in [0, 4294967295]; each seed is a different model', intOption('--seed', 0, 0xffffffff), 0)
+    .requiredOption('-o, --output <file.bin>', 'checkpoint file to write (replaced atomically)')
+    .option('--format <v0|v1>', 'v0: legacy llama2.c format (what llama2.c\'s run.c reads); v1: export.py --version 1 (256-byte header)',
+      choiceOption('--format', ['v0', 'v1'] as const), 'v0')
+    .option('--unshared', 'give the model a separate classifier matrix (wcls) instead of reusing the token embedding')
+    .addHelpText('after', `\nShapes:\n${shapeList}\n\nExamples:\n` +
+      '  edgeq synth --shape stories15M --seed 7 -o /tmp/s15M.bin\n' +
+      '  edgeq synth --shape stories260K --format v1 --unshared -o s260K-v1.bin')
+    .action((opts: Opts) => {
+      const config = { ...shapeByName(opts.shape)!, sharedClassifier: !opts.unshared };
+      const progress = progressReporter(`writing ${opts.output}`);
+      const bytes = writeSynth(opts.output, config, opts.seed, { format: opts.format, onProgress: progress.update });
+      progress.done();
+      process.stdout.write(`wrote ${opts.output}: ${opts.shape}, seed ${opts.seed}, llama2.c ${opts.format}, ${bytes} bytes\n`);
+    });
+}

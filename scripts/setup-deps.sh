@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs the Debian tools the engine and board tests need (wabt, qemu, cross compilers),
+# only when one is missing. Called by `npm test`; safe to run by hand.
+set -euo pipefail
+need=()
+have() { command -v "$1" >/dev/null 2>&1; }
+have wasm2c || need+=(wabt)
+have wasm-interp || need+=(wabt)
+have qemu-aarch64 || need+=(qemu-user)
+have qemu-system-arm || need+=(qemu-system-arm)
+have qemu-system-riscv32 || need+=(qemu-system-misc)
+have aarch64-linux-gnu-gcc || need+=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross)
+have riscv64-linux-gnu-gcc || need+=(gcc-riscv64-linux-gnu libc6-dev-riscv64-cross)
+have arm-none-eabi-gcc || need+=(gcc-arm-none-eabi libnewlib-arm-none-eabi)
+[ ${#need[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" != 0 ]; then
+  echo "setup-deps: missing Debian packages: ${need[*]} (run as root, or install them: apt-get install ${need[*]})" >&2
+  exit 1
+fi
+echo "setup-deps: installing ${need[*]} (one time)..." >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
