@@ -1,6 +1,12 @@
 // Every CLI command, in the order `edgeq --help` lists them. Add a command by writing
 // ./<name>.ts exporting `register(program)` and listing it here.
 import type { Command } from 'commander';
+import { register as inspect } from './inspect.ts';
+import { register as synth } from './synth.ts';
+import { register as run } from './run.ts';
 
 export const COMMANDS: Array<(program: Command) => void> = [
+  inspect,
+  synth,
+  run,
 ];

@@ -6,8 +6,9 @@ import { usageError } from '../../util/errors.ts';
 import { SHAPES, SHAPE_NAMES, shapeByName, writeSynth } from '../../synth/synth.ts';
 import { describeConfig, type Llama2cFormat } from '../../import/llama2c-format.ts';
 import { progressReporter } from '../progress.ts';
+import { writeSynthTokenizer } from '../../synth/tokenizer.ts';
 
-interface Opts { shape: string; seed: number; output: string; format: Llama2cFormat; unshared?: boolean }
+interface Opts { shape: string; seed: number; output: string; format: Llama2cFormat; unshared?: boolean; tokenizer?: string }
 
 const shapeList = SHAPE_NAMES.map((n) => `  ${n.padEnd(14)} ${describeConfig(SHAPES[n])}`).join('\n');
 
@@ -28,6 +29,7 @@ export function register(program: Command): void {
     .option('--format <v0|v1>', 'v0: legacy llama2.c format (what llama2.c\'s run.c reads); v1: export.py --version 1 (256-byte header)',
       choiceOption('--format', ['v0', 'v1'] as const), 'v0')
     .option('--unshared', 'give the model a separate classifier matrix (wcls) instead of reusing the token embedding')
+    .option('--tokenizer <tok.bin>', 'also write a synthetic tokenizer (llama2.c format) with the shape\'s vocabulary size')
     .addHelpText('after', `\nShapes:\n${shapeList}\n\nExamples:\n` +
       '  edgeq synth --shape stories15M --seed 7 -o /tmp/s15M.bin\n' +
       '  edgeq synth --shape stories260K --format v1 --unshared -o s260K-v1.bin')
@@ -37,5 +39,9 @@ export function register(program: Command): void {
       const bytes = writeSynth(opts.output, config, opts.seed, { format: opts.format, onProgress: progress.update });
       progress.done();
       process.stdout.write(`wrote ${opts.output}: ${opts.shape}, seed ${opts.seed}, llama2.c ${opts.format}, ${bytes} bytes\n`);
+      if (opts.tokenizer) {
+        writeSynthTokenizer(opts.tokenizer, config.vocabSize);
+        process.stdout.write(`wrote ${opts.tokenizer}: synthetic tokenizer, ${config.vocabSize} tokens\n`);
+      }
     });
 }

@@ -1,0 +1,48 @@
+// Float reference speed: greedy decoding from BOS, tokens per second, on the real
+// stories260K checkpoint and on the stories15M shape (synthetic weights: the real 15M
+// checkpoint is not in ../shared/models). Both accumulation modes, the float64 one
+// relative to the exact float32 one.
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { BenchCase, BenchSection } from './harness.ts';
+import type { FloatWeights } from '../compiler/import/graph.ts';
+import { importLlama2c } from '../compiler/import/llama2c.ts';
+import { loadWeights } from '../compiler/import/graph.ts';
+import { FloatTransformer, type FloatTransformerOptions } from '../compiler/reference/float/forward.ts';
+import { sampleArgmax } from '../compiler/reference/float/sampler.ts';
+import { SHAPES, synthWeights } from '../compiler/synth/synth.ts';
+
+const MODELS = process.env.EDGEQ_MODELS ?? resolve(import.meta.dirname, '../../shared/models');
+const SYNTH_SEED = 1;
+
+/** Decodes `tokens` positions greedily from BOS with a fresh KV cache. */
+function greedy(w: FloatWeights, tokens: number, opts: FloatTransformerOptions): number {
+  const t = new FloatTransformer(w, opts);
+  let token = 1;
+  for (let pos = 0; pos < tokens; pos++) token = sampleArgmax(t.forward(token, pos));
+  return tokens;
+}
+
+function pair(model: string, w: FloatWeights, tokens: number, runs: number): BenchCase[] {
+  return [
+    { name: `${model} float32`, unit: 'tok/s', runs, run: () => greedy(w, tokens, {}) },
+    {
+      name: `${model} float64-acc`, unit: 'tok/s', runs, run: () => greedy(w, tokens, { accumulate: 'float64' }),
+      baseline: `float-reference/${model} float32`,
+    },
+  ];
+}
+
+const section: BenchSection = {
+  id: 'float-reference',
+  title: 'float reference (TypeScript, llama2.c forward pass)',
+  cases() {
+    const cases: BenchCase[] = [];
+    const real = resolve(MODELS, 'stories260K.bin');
+    if (existsSync(real)) cases.push(...pair('stories260K', loadWeights(importLlama2c(real)), 128, 5));
+    else console.log(`(skipping stories260K: ${real} not found; set EDGEQ_MODELS)`);
+    cases.push(...pair('stories15M-synth', synthWeights({ ...SHAPES.stories15M }, SYNTH_SEED), 16, 3));
+    return cases;
+  },
+};
+export default section;
