@@ -37,8 +37,10 @@ async function download(url: string, path: string): Promise<void> {
 }
 
 async function findModel(): Promise<{ model: string; tokenizer: string; real: boolean }> {
-  for (const dir of [process.env.EDGEQ_MODELS, resolve(ROOT, '../shared/models')]) {
-    if (dir && existsSync(join(dir, 'stories260K.bin')) && existsSync(join(dir, 'tok512.bin'))) {
+  // An explicit $EDGEQ_MODELS is the only place looked at (set it to an empty folder to
+  // try the download and offline paths on a development machine).
+  for (const dir of process.env.EDGEQ_MODELS !== undefined ? [process.env.EDGEQ_MODELS] : [resolve(ROOT, '../shared/models')]) {
+    if ( existsSync(join(dir, 'stories260K.bin')) && existsSync(join(dir, 'tok512.bin'))) {
       console.error(`using the trained stories260K from ${dir}`);
       return { model: join(dir, 'stories260K.bin'), tokenizer: join(dir, 'tok512.bin'), real: true };
     }
