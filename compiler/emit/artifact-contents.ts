@@ -1,0 +1,148 @@
+// The artifact as plain TypeScript values: what writeArtifact takes and readArtifact
+// returns. Deliberately generic (named integer tensors, integer op params) so the
+// quantizer and the lowering map their own structures onto it; the meaning of params and
+// quantization fields is specified in docs/integer-spec.md, not here.
+// Field-by-field documentation lives in schemas/edgeq.fbs.
+import type { DTypeName } from './dtype.ts';
+import type { OpKind } from '../../schemas/generated/edgeq/fb/op-kind.ts';
+
+export type OpKindName = Exclude<keyof typeof OpKind, 'invalid'>;
+
+export interface ArtifactConfig {
+  dim: number;
+  hiddenDim: number;
+  nLayers: number;
+  nHeads: number;
+  nKvHeads: number;
+  vocabSize: number;
+  seqLen: number;
+  sharedClassifier: boolean;
+  headSize: number;
+}
+
+/** Integer requantization parameters; floats only in `hostScales`, never read on device. */
+export interface ArtifactQuant {
+  multipliers?: number[];
+  shifts?: number[];
+  zeroPoint?: number;
+  groupSize?: number;
+  params?: number[];
+  /** Index into `tensors` of per-group scales/exponents; -1 or absent: none. */
+  scalesTensor?: number;
+  hostScales?: number[];
+}
+
+export interface ArtifactTensor {
+  name: string;
+  dtype: DTypeName;
+  shape: number[];
+  /** Exactly tensorBytes(dtype, shape) bytes. */
+  data: Uint8Array;
+  quant?: ArtifactQuant;
+}
+
+/** An op operand: a constant tensor, an arena slot, or a per-step scalar input. */
+export interface ArtifactRef {
+  kind: 'tensor' | 'slot' | 'input';
+  index: number;
+}
+
+export interface ArtifactSlot {
+  name?: string;
+  dtype: DTypeName;
+  shape: number[];
+  /** Byte offset in the arena, a multiple of 16. */
+  offset: number;
+  /** tensorBytes(dtype, shape). */
+  size: number;
+}
+
+export interface ArtifactOp {
+  kind: OpKindName;
+  inputs: ArtifactRef[];
+  outputs: ArtifactRef[];
+  params: number[];
+  name?: string;
+}
+
+export interface ArtifactProgram {
+  arenaSize: number;
+  slots: ArtifactSlot[];
+  ops: ArtifactOp[];
+  /** Logits slot first. */
+  outputs: ArtifactRef[];
+}
+
+export interface ArtifactMatrixPlan {
+  name: string;
+  bits: number;
+  groupSize: number;
+  format: DTypeName;
+  entropy?: number;
+  rule?: string;
+}
+
+export interface ArtifactBlockPlan {
+  block: number;
+  bits: number;
+  groupSize: number;
+  format: DTypeName;
+  entropy?: number;
+  rule?: string;
+  matrices: ArtifactMatrixPlan[];
+}
+
+export interface ArtifactPlan {
+  method: string;
+  blocks: ArtifactBlockPlan[];
+}
+
+export interface ArtifactTarget {
+  name: string;
+  simd: boolean;
+}
+
+export interface ArtifactTokenizer {
+  /** Raw piece bytes (llama2.c pieces are C strings, but the artifact stores lengths). */
+  pieces: Uint8Array[];
+  /** Fixed-point scores, round(score * 2^scoreFracBits); empty or one per piece. */
+  scores: number[];
+  scoreFracBits: number;
+  /** Original float scores for host tools; empty or one per piece. */
+  hostScores: number[];
+  maxTokenLength: number;
+  bosId: number;
+  eosId: number;
+}
+
+export interface ArtifactMetadata {
+  /** SHA-256 of the source checkpoint, 32 bytes. */
+  sourceSha256: Uint8Array;
+  /** File name only, no directories. */
+  sourceName: string;
+  compiler: string;
+  compilerVersion: string;
+  /** Free-form provenance, written in the given order. */
+  extra: Array<[string, string]>;
+}
+
+export interface ArtifactConformanceCase {
+  name: string;
+  tokens: number[];
+  positions: number;
+  /** fnv1a64 of the step output (Program.outputs[0]) at each position. */
+  outputHashes: bigint[];
+  /** Argmax of the logits at each position; empty when not recorded. */
+  argmax: number[];
+}
+
+export interface ArtifactContents {
+  config: ArtifactConfig;
+  tensors: ArtifactTensor[];
+  program: ArtifactProgram;
+  plan: ArtifactPlan;
+  target: ArtifactTarget;
+  tokenizer?: ArtifactTokenizer;
+  metadata: ArtifactMetadata;
+  conformance: ArtifactConformanceCase[];
+}

@@ -1,0 +1,87 @@
+// The Node/V8 host of a bundle's runtime.wasm: instantiates it, places the artifact in
+// its memory once, and wraps the exports of docs/runtime-abi.md in a typed API.
+// The runtime only ever returns error codes; this is where codes become messages.
+import { EdgeqError } from '../util/errors.ts';
+import { VerifyError } from '../../schemas/generated/edgeq/fb/verify-error.ts';
+
+interface RuntimeExports {
+  memory: WebAssembly.Memory;
+  reserve(len: number): number;
+  load(len: number): number;
+  forward(token: number, pos: number): number;
+  logits(): number;
+  logits_hash(): bigint;
+  argmax(): number;
+  seed(lo: number, hi: number): void;
+  sample(temperatureQ: number, toppQ: number): number;
+  decode(prev: number, token: number): number;
+  text(): number;
+  selftest(): number;
+}
+
+/** Error codes above the verifier's range, returned by forward() (docs/runtime-abi.md). */
+export function runtimeErrorMessage(code: number): string {
+  const name = (VerifyError as unknown as Record<number, string>)[code];
+  return name ? `${name.replace(/_/g, ' ')} (code ${code})` : `error code ${code}`;
+}
+
+export class WasmRuntime {
+  readonly vocabSize: number;
+  /** Position → hash lines reported through host.print by the last selftest(). */
+  private printed: Array<[number, bigint]> = [];
+  private readonly ex: RuntimeExports;
+
+  private constructor(ex: RuntimeExports, vocabSize: number) {
+    this.ex = ex;
+    this.vocabSize = vocabSize;
+  }
+
+  /**
+   * Instantiates `wasm` and loads `artifact` into it. `file` names the artifact in errors.
+   */
+  static async create(wasm: Uint8Array, artifact: Uint8Array, vocabSize: number, file = 'model.edgeq'): Promise<WasmRuntime> {
+    let self: WasmRuntime | undefined;
+    const imports = {
+      host: { print: (pos: number, hash: bigint) => { self?.printed.push([pos, hash]); } },
+    };
+    const module = await WebAssembly.compile(new Uint8Array(wasm));
+    const instance = await WebAssembly.instantiate(module, imports);
+    const ex = instance.exports as unknown as RuntimeExports;
+    self = new WasmRuntime(ex, vocabSize);
+    const ptr = ex.reserve(artifact.length);
+    if (ptr === 0) throw new EdgeqError(`the runtime could not reserve ${artifact.length} bytes of memory for the artifact`, { file });
+    new Uint8Array(ex.memory.buffer, ptr, artifact.length).set(artifact);
+    const code = ex.load(artifact.length);
+    if (code !== 0) throw new EdgeqError(`the runtime's verifier rejected the artifact: ${runtimeErrorMessage(code)}`, { file });
+    return self;
+  }
+
+  /** Runs one position; logits() then views its int32 logits. */
+  forward(token: number, pos: number): void {
+    const code = this.ex.forward(token, pos);
+    if (code !== 0) throw new EdgeqError(`runtime forward(token ${token}, position ${pos}) failed: ${runtimeErrorMessage(code)}`);
+  }
+
+  /** A view of the last logits (valid until the next call into the runtime). */
+  logits(): Int32Array {
+    return new Int32Array(this.ex.memory.buffer, this.ex.logits(), this.vocabSize);
+  }
+
+  logitsHash(): bigint { return BigInt.asUintN(64, this.ex.logits_hash()); }
+  argmax(): number { return this.ex.argmax(); }
+  seed(seed: bigint): void { this.ex.seed(Number(seed & 0xffffffffn) | 0, Number((seed >> 32n) & 0xffffffffn) | 0); }
+  sample(temperatureQ: number, toppQ: number): number { return this.ex.sample(temperatureQ, toppQ); }
+
+  /** The bytes llama2.c would print for `token` after `prev`, decoded on the device. */
+  decode(prev: number, token: number): Uint8Array {
+    const n = this.ex.decode(prev, token);
+    return new Uint8Array(this.ex.memory.buffer, this.ex.text(), n).slice();
+  }
+
+  /** Runs the embedded conformance vectors; returns mismatches and the reported hashes. */
+  selftest(): { mismatches: number; hashes: Array<[number, bigint]> } {
+    this.printed = [];
+    const mismatches = this.ex.selftest();
+    return { mismatches, hashes: this.printed.map(([p, h]) => [p, BigInt.asUintN(64, h)]) };
+  }
+}

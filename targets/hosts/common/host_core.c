@@ -1,0 +1,54 @@
+#include "host_core.h"
+#include <string.h>
+
+void eq_out_str(const char *s) { eq_out(s, (uint32_t)strlen(s)); }
+
+void eq_out_u32(uint32_t v) {
+  char b[11]; int i = 10; b[i] = 0;
+  do { b[--i] = (char)('0' + v % 10); v /= 10; } while (v);
+  eq_out(b + i, (uint32_t)(10 - i));
+}
+
+void eq_out_hex64(uint64_t v) {
+  static const char digits[] = "0123456789abcdef";
+  char b[16];
+  for (int i = 15; i >= 0; i--) { b[i] = digits[v & 15]; v >>= 4; }
+  eq_out(b, 16);
+}
+
+/* The runtime's only import (docs/runtime-abi.md): one line per checked position. */
+void Z_hostZ_print(struct Z_host_instance_t *unused, u32 position, u64 hash) {
+  (void)unused;
+  eq_out_str("selftest ");
+  eq_out_u32(position);
+  eq_out_str(" ");
+  eq_out_hex64(hash);
+  eq_out_str("\n");
+}
+
+int eq_load(Z_runtime_instance_t *rt, const uint8_t *artifact, uint32_t len) {
+  uint32_t ptr = Z_runtimeZ_reserve(rt, len);
+  wasm_rt_memory_t *mem = Z_runtimeZ_memory(rt);
+  if (ptr == 0 || (uint64_t)ptr + len > mem->size) return -1;
+  memcpy(mem->data + ptr, artifact, len);
+  return (int)Z_runtimeZ_load(rt, len);
+}
+
+uint32_t eq_selftest(Z_runtime_instance_t *rt) { return Z_runtimeZ_selftest(rt); }
+
+int32_t eq_generate(Z_runtime_instance_t *rt, uint32_t steps) {
+  const uint32_t BOS = 1;
+  uint32_t token = BOS, pos = 0;
+  wasm_rt_memory_t *mem = Z_runtimeZ_memory(rt);
+  for (; pos < steps; pos++) {
+    uint32_t err = Z_runtimeZ_forward(rt, token, pos);
+    if (err) return -(int32_t)err;
+    uint32_t next = Z_runtimeZ_argmax(rt);
+    if (next == BOS) { pos++; break; }
+    uint32_t n = Z_runtimeZ_decode(rt, token, next);
+    eq_out((const char *)mem->data + Z_runtimeZ_text(rt), n);
+    token = next;
+  }
+  eq_out_str("\n");
+  return (int32_t)pos;
+}

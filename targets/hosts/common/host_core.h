@@ -1,0 +1,28 @@
+/* The part of every C host that is the same on Linux and on bare metal: it drives a
+ * wasm2c-compiled runtime.wasm through the exports of docs/runtime-abi.md. The platform
+ * file provides eq_out() (where bytes go) and gets the artifact bytes from somewhere
+ * (a file, or flash). Output lines are byte-identical to the Node host's, so engines
+ * are compared as plain text. */
+#ifndef EDGEQ_HOST_CORE_H
+#define EDGEQ_HOST_CORE_H
+#include <stdint.h>
+#include "runtime.h"
+
+/* Provided by the platform: write n bytes to the console. */
+void eq_out(const char *s, uint32_t n);
+
+/* Copies the artifact into the runtime's memory and verifies it. 0 or an error code. */
+int eq_load(Z_runtime_instance_t *rt, const uint8_t *artifact, uint32_t len);
+
+/* Runs the embedded conformance vectors, printing "selftest <position> <hash hex>" per
+ * position; returns the number of mismatching positions. */
+uint32_t eq_selftest(Z_runtime_instance_t *rt);
+
+/* Greedy generation from BOS for up to `steps` positions, printing the text as llama2.c
+ * does; stops early at BOS. Returns the number of positions run, or -code on error. */
+int32_t eq_generate(Z_runtime_instance_t *rt, uint32_t steps);
+
+void eq_out_str(const char *s);
+void eq_out_u32(uint32_t v);
+void eq_out_hex64(uint64_t v);
+#endif

@@ -1,0 +1,54 @@
+/* Linux host for a wasm2c-compiled runtime (x86-64 natively, AArch64 and RISC-V under
+ * qemu-user):
+ *   edgeq-host <model.edgeq> selftest        conformance vectors, one line per position
+ *   edgeq-host <model.edgeq> generate <n>    greedy text from BOS
+ * Exit status: 0 ok, 1 conformance mismatch, 2 usage, 3 unreadable file, 4 artifact
+ * rejected (the verifier's code is printed), 5 runtime error. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "host_core.h"
+
+void eq_out(const char *s, uint32_t n) { fwrite(s, 1, n, stdout); }
+
+static uint8_t *read_file(const char *path, uint32_t *len) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return NULL;
+  fseek(f, 0, SEEK_END);
+  long n = ftell(f);
+  fseek(f, 0, SEEK_SET);
+  uint8_t *buf = n > 0 && n < 0x7fffffffL ? malloc((size_t)n) : NULL;
+  if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) { free(buf); buf = NULL; }
+  fclose(f);
+  *len = (uint32_t)n;
+  return buf;
+}
+
+int main(int argc, char **argv) {
+  if (argc < 3 || (strcmp(argv[2], "selftest") && strcmp(argv[2], "generate"))) {
+    fprintf(stderr, "usage: %s <model.edgeq> selftest | generate <steps>\n", argv[0]);
+    return 2;
+  }
+  uint32_t len = 0;
+  uint8_t *artifact = read_file(argv[1], &len);
+  if (!artifact) { fprintf(stderr, "%s: cannot read\n", argv[1]); return 3; }
+  wasm_rt_init();
+  Z_runtime_init_module();
+  static Z_runtime_instance_t rt;
+  Z_runtime_instantiate(&rt, NULL);
+  int code = eq_load(&rt, artifact, len);
+  free(artifact);
+  if (code != 0) { fprintf(stderr, "%s: artifact rejected by the runtime's verifier (code %d)\n", argv[1], code); return 4; }
+  int status = 0;
+  if (!strcmp(argv[2], "selftest")) {
+    uint32_t bad = eq_selftest(&rt);
+    printf("selftest mismatches %u\n", bad);
+    status = bad ? 1 : 0;
+  } else {
+    int32_t r = eq_generate(&rt, argc > 3 ? (uint32_t)strtoul(argv[3], NULL, 10) : 256);
+    if (r < 0) { fprintf(stderr, "runtime error code %d\n", -r); status = 5; }
+  }
+  fflush(stdout);
+  Z_runtime_free(&rt);
+  return status;
+}
