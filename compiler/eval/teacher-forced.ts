@@ -1,0 +1,61 @@
+// Teacher-forced comparison of two engines over a token stream. The stream is cut into
+// windows of seqLen positions; each window restarts at position 0 (a fresh KV cache; the
+// engines overwrite cache rows in position order) and begins with BOS, followed by the
+// next seqLen - 1 stream tokens. Position p of a window predicts the window's token p + 1,
+// so every stream token is predicted exactly once (the BOS tokens are never predicted).
+import type { QuantModel } from '../quantize/quant-model.ts';
+import { IntTransformer } from '../../runtime/reference/model.ts';
+import { MetricsAccumulator, type QualityMetrics } from './metrics.ts';
+
+export const BOS = 1;
+
+/** Anything that maps (token, position) to next-token logits, positions fed in order. */
+export interface LogitsEngine {
+  forward(token: number, pos: number): ArrayLike<number>;
+}
+
+/** The integer reference as a float-logit engine: value / 2^logitFrac, host-side. */
+export function intEngine(m: QuantModel): LogitsEngine {
+  const t = new IntTransformer(m);
+  const scale = 2 ** -m.params.logitFrac;
+  let out = new Float64Array(0);
+  return {
+    forward(token, pos) {
+      const l = t.forward(token, pos);
+      if (out.length !== l.length) out = new Float64Array(l.length);
+      for (let i = 0; i < l.length; i++) out[i] = l[i] * scale;
+      return out;
+    },
+  };
+}
+
+/** The windows [BOS, s_i, ..., s_{i+seqLen-2}] covering `stream` (which has no BOS of its own). */
+export function windows(stream: ArrayLike<number>, seqLen: number): number[][] {
+  const out: number[][] = [];
+  for (let i = 0; i < stream.length; i += seqLen - 1) {
+    const w = [BOS];
+    for (let j = i; j < Math.min(i + seqLen - 1, stream.length); j++) w.push(stream[j]);
+    out.push(w);
+  }
+  return out;
+}
+
+export interface TeacherForcedOptions {
+  seqLen: number;
+  /** Called after each window with the number of stream tokens predicted so far. */
+  onProgress?: (done: number) => void;
+}
+
+/** Metrics of `test` against `ref` over every token of `stream`. */
+export function teacherForced(stream: ArrayLike<number>, ref: LogitsEngine, test: LogitsEngine, opts: TeacherForcedOptions): QualityMetrics {
+  const acc = new MetricsAccumulator();
+  for (const w of windows(stream, opts.seqLen)) {
+    for (let p = 0; p + 1 < w.length; p++) {
+      // Copy the reference logits: an engine may reuse its output array.
+      const rl = Float64Array.from(ref.forward(w[p], p));
+      acc.add(rl, test.forward(w[p], p), w[p + 1]);
+    }
+    opts.onProgress?.(acc.count);
+  }
+  return acc.result();
+}

@@ -1,0 +1,27 @@
+// A token stream from plain text for teacher-forced evaluation: the text's paragraphs
+// (separated by blank lines) encoded one by one with the model's llama2.c tokenizer
+// (run.c encode: dummy-prefix space, no BOS/EOS) and concatenated. Paragraphs the
+// tokenizer cannot encode (a byte with no piece in a small vocabulary) are skipped and
+// counted, so a character-level vocabulary still gets a clean stream.
+import { readFileSync } from 'node:fs';
+import { Tokenizer } from '../import/tokenizer.ts';
+import { EdgeqError } from '../util/errors.ts';
+
+export interface TextStream { tokens: number[]; paragraphs: number; skipped: number }
+
+export function textTokens(tokenizerPath: string, textPath: string, maxTokens: number): TextStream {
+  const tok = Tokenizer.load(tokenizerPath);
+  const text = readFileSync(textPath, 'utf8');
+  const tokens: number[] = [];
+  let paragraphs = 0, skipped = 0;
+  for (const para of text.split(/\n\s*\n/)) {
+    const p = para.replace(/\s+/g, ' ').trim();
+    if (!p) continue;
+    let ids: number[];
+    try { ids = tok.encode(p); } catch (e) { if (e instanceof EdgeqError) { skipped++; continue; } throw e; }
+    for (const id of ids) { if (tokens.length >= maxTokens) break; tokens.push(id); }
+    paragraphs++;
+    if (tokens.length >= maxTokens) break;
+  }
+  return { tokens, paragraphs, skipped };
+}

@@ -1,0 +1,112 @@
+// Float weights -> the int8 integer model (docs/integer-spec.md §5): int8 per-row weights
+// and embeddings, int16 norm gains, baked tables and integer constants.
+import type { FloatWeights } from '../import/graph.ts';
+import { headSize as headSizeOf, kvDim as kvDimOf } from '../import/graph.ts';
+import { EdgeqError } from '../util/errors.ts';
+import { ACT_FRAC, EXP2_TABLE_SIZE, LOGIT_FRAC, SILU_TABLE_SIZE } from '../../runtime/kernels/reference/constants.ts';
+import { FORMAT_VERSION, matrixNames, type QTensor, type QuantModel } from './quant-model.ts';
+import { exp2Table, modelConstants, ropeTables, siluTable } from './tables.ts';
+import { quantizeGain, quantizeRows, type QuantizedRows, type RowQuantOptions } from './weights.ts';
+import { calibrate, hessianKey, type CalibrationOptions, type Hessians } from './calibrate.ts';
+import { gptqRows, type GptqOptions } from './gptq.ts';
+
+export interface Int8Options extends RowQuantOptions {
+  /** RMSNorm epsilon (llama2.c: 1e-5). */
+  eps?: number;
+  /**
+   * Choose the int8 values by GPTQ instead of rounding to nearest (same format, better
+   * accuracy; docs/integer-spec.md §5.2). Calibration text is sampled from the float model
+   * itself unless `hessians` are given.
+   */
+  gptq?: GptqOptions & CalibrationOptions & { hessians?: Hessians };
+  /** Receives the summed squared weight error per tensor (for reports). */
+  onTensorError?: (name: string, sqError: number, count: number) => void;
+}
+
+// Lower bounds on the per-row scale exponents that keep every runtime shift >= 0
+// (docs/integer-spec.md §5.4): GEMV rows e >= 10 (row absmax <= ~2032), embedding rows
+// e >= ACT_FRAC (row absmax <= ~31); gains: sqrt(dim) * max|g| < 63500.
+const MIN_GEMV_E = 10;
+const MIN_EMBEDDING_E = ACT_FRAC;
+const MAX_GAIN_TIMES_SQRT_DIM = 63500;
+
+export function quantizeInt8(w: FloatWeights, opts: Int8Options = {}): QuantModel {
+  const c = w.config;
+  const hs = headSizeOf(c), kd = kvDimOf(c);
+  if (!Number.isInteger(hs) || hs % 2 !== 0 || c.nHeads % c.nKvHeads !== 0) {
+    throw new EdgeqError(`unsupported shape: dim ${c.dim}, ${c.nHeads} heads, ${c.nKvHeads} kv heads (head size must be an even integer)`);
+  }
+  if (hs > 256) throw new EdgeqError(`head size ${hs} > 256: attention scores would overflow int32 (docs/integer-spec.md §3.7)`);
+  if (Math.max(c.dim, c.hiddenDim) * 127 * 2047 >= 2 ** 31) throw new EdgeqError(`dim ${c.dim} / hidden ${c.hiddenDim}: a GEMV of that length could overflow its int32 accumulator (limit 8260)`);
+  if (c.vocabSize >= 1 << 17) throw new EdgeqError(`vocabulary ${c.vocabSize} >= 2^17: the sampler's probability sum would overflow int32`);
+  if (c.seqLen > 4096) throw new EdgeqError(`seq_len ${c.seqLen} > 4096: beyond the attention output's proven shift range (docs/integer-spec.md §5.4)`);
+  const tensors: QTensor[] = [];
+  const add = (name: string, data: Int8Array | Int16Array | Int32Array, shape: number[], params: Record<string, number> = {}) => {
+    const dtype = data instanceof Int8Array ? 'i8' : data instanceof Int16Array ? 'i16' : 'i32';
+    tensors.push({ name, dtype, shape, params, data });
+  };
+  const hessians = opts.gptq ? (opts.gptq.hessians ?? calibrate(w, opts.gptq)) : null;
+  // The Hessian of each matrix's input: wq/wk/wv share the attention norm's output, w1/w3
+  // the FFN norm's, the classifier (the embedding when shared) the final norm's.
+  const inputOf = (name: string): string | null => {
+    const m = /^blocks\.(\d+)\.(\w+)$/.exec(name);
+    if (m) return hessianKey(Number(m[1]), ({ wq: 'attn', wk: 'attn', wv: 'attn', wo: 'wo', w1: 'ffn', w3: 'ffn', w2: 'w2' } as const)[m[2] as 'wq']);
+    if (name === 'wcls' || (name === 'tok_embeddings' && c.sharedClassifier)) return 'cls';
+    return null; // an unshared embedding is only looked up
+  };
+  const matrix = (name: string, f: Float32Array, rows: number, cols: number, minE: number) => {
+    const hk = inputOf(name), h = hessians && hk ? hessians.get(hk) : undefined;
+    const r: QuantizedRows = h ? gptqRows(f, rows, cols, h, { ...opts, ...opts.gptq }) : quantizeRows(f, rows, cols, opts);
+    for (let i = 0; i < rows; i++) {
+      if (r.e[i] < minE) throw new EdgeqError(`${name} row ${i}: weights too large for the int8 format (scale exponent ${r.e[i]} < ${minE})`);
+    }
+    opts.onTensorError?.(name, r.sqError, rows * cols);
+    const n = matrixNames(name);
+    add(n.q, r.q, [rows, cols]);
+    add(n.m, r.m, [rows]);
+    add(n.e, r.e, [rows]);
+  };
+  const gain = (name: string, g: Float32Array) => {
+    let amax = 0;
+    for (const x of g) amax = Math.max(amax, Math.abs(x));
+    if (amax * Math.sqrt(c.dim) >= MAX_GAIN_TIMES_SQRT_DIM) throw new EdgeqError(`${name}: gain ${amax} too large for the int8 format`);
+    const { q, frac } = quantizeGain(g);
+    add(name, q, [c.dim], { frac });
+  };
+
+  matrix('tok_embeddings', w.tokEmbeddings, c.vocabSize, c.dim, c.sharedClassifier ? Math.max(MIN_EMBEDDING_E, MIN_GEMV_E) : MIN_EMBEDDING_E);
+  w.blocks.forEach((b, l) => {
+    const p = (n: string) => `blocks.${l}.${n}`;
+    gain(p('rms_att'), b.rmsAtt);
+    matrix(p('wq'), b.wq, c.dim, c.dim, MIN_GEMV_E);
+    matrix(p('wk'), b.wk, kd, c.dim, MIN_GEMV_E);
+    matrix(p('wv'), b.wv, kd, c.dim, MIN_GEMV_E);
+    matrix(p('wo'), b.wo, c.dim, c.dim, MIN_GEMV_E);
+    gain(p('rms_ffn'), b.rmsFfn);
+    matrix(p('w1'), b.w1, c.hiddenDim, c.dim, MIN_GEMV_E);
+    matrix(p('w2'), b.w2, c.dim, c.hiddenDim, MIN_GEMV_E);
+    matrix(p('w3'), b.w3, c.hiddenDim, c.dim, MIN_GEMV_E);
+  });
+  gain('rms_final', w.rmsFinal);
+  if (!c.sharedClassifier) matrix('wcls', w.wcls, c.vocabSize, c.dim, MIN_GEMV_E);
+  const rope = ropeTables(c.seqLen, hs);
+  add('rope.cos', rope.cos, [c.seqLen, hs / 2]);
+  add('rope.sin', rope.sin, [c.seqLen, hs / 2]);
+  add('exp2', exp2Table(), [EXP2_TABLE_SIZE]);
+  add('silu', siluTable(), [SILU_TABLE_SIZE]);
+
+  const k = modelConstants(c.dim, hs, opts.eps ?? 1e-5);
+  if (k.rmsEpsQ32 * c.dim >= 2 ** 31) throw new EdgeqError(`RMSNorm eps * dim too large for the integer format`);
+  return {
+    params: {
+      formatVersion: FORMAT_VERSION,
+      dim: c.dim, hiddenDim: c.hiddenDim, nLayers: c.nLayers, nHeads: c.nHeads, nKvHeads: c.nKvHeads,
+      vocabSize: c.vocabSize, seqLen: c.seqLen, sharedClassifier: c.sharedClassifier ? 1 : 0,
+      logitFrac: LOGIT_FRAC,
+      rmsEpsQ32: k.rmsEpsQ32, rmsSqShift: k.rmsSqShift, rmsDimScaleM: k.rmsDimScale.m, rmsDimScaleE: k.rmsDimScale.e,
+      attScaleM: k.attScale.m, attScaleE: k.attScale.e,
+    },
+    tensors,
+  };
+}
+

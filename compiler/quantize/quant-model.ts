@@ -1,0 +1,81 @@
+// The integer model: everything the device needs to run a model, as named integer tensors
+// and integer scalars (no floats, no closures). It maps one-to-one onto the artifact's
+// generic tensors {name, dtype, shape, params, data}. Formats: docs/integer-spec.md §5.
+import { EdgeqError } from '../util/errors.ts';
+
+export type QDType = 'i8' | 'i16' | 'i32';
+export type QData = Int8Array | Int16Array | Int32Array;
+
+export interface QTensor {
+  name: string;
+  dtype: QDType;
+  /** Row-major shape; data.length is the product. */
+  shape: number[];
+  /** Integer per-tensor parameters (e.g. `frac` of a norm gain). */
+  params: Record<string, number>;
+  data: QData;
+}
+
+/** Integer scalars of the model. All are int32. */
+export interface QuantParams {
+  /** Bumped whenever the integer semantics change (docs/integer-spec.md). */
+  formatVersion: number;
+  dim: number;
+  hiddenDim: number;
+  nLayers: number;
+  nHeads: number;
+  nKvHeads: number;
+  vocabSize: number;
+  seqLen: number;
+  /** 1: the classifier is `tok_embeddings` (same int8 rows and row scales); 0: `wcls`. */
+  sharedClassifier: number;
+  /** Fractional bits of the int32 logits (the logit scale: logit = value / 2^logitFrac). */
+  logitFrac: number;
+  /** round(eps * 2^32) of RMSNorm. */
+  rmsEpsQ32: number;
+  /** ceil(log2(dim)). */
+  rmsSqShift: number;
+  /** sqrt(dim / 2^rmsSqShift) as a scale (m, e): value m * 2^-e. */
+  rmsDimScaleM: number;
+  rmsDimScaleE: number;
+  /** log2(e) / sqrt(headSize) as a scale. */
+  attScaleM: number;
+  attScaleE: number;
+}
+
+export interface QuantModel {
+  params: QuantParams;
+  tensors: QTensor[];
+}
+
+export const FORMAT_VERSION = 1;
+
+const DTYPE_ARRAY = { i8: Int8Array, i16: Int16Array, i32: Int32Array } as const;
+
+/** The tensor `name`, checked for dtype and (if given) shape; EdgeqError otherwise. */
+export function getTensor<D extends QDType>(m: QuantModel, name: string, dtype: D, shape?: number[]): QTensor & { data: InstanceType<(typeof DTYPE_ARRAY)[D]> } {
+  const t = m.tensors.find((x) => x.name === name);
+  if (!t) throw new EdgeqError(`integer model has no tensor ${name}`);
+  if (t.dtype !== dtype || !(t.data instanceof DTYPE_ARRAY[dtype])) throw new EdgeqError(`tensor ${name} is ${t.dtype}, expected ${dtype}`);
+  if (shape && (t.shape.length !== shape.length || t.shape.some((s, i) => s !== shape[i]))) {
+    throw new EdgeqError(`tensor ${name} has shape [${t.shape}], expected [${shape}]`);
+  }
+  const n = t.shape.reduce((a, b) => a * b, 1);
+  if (t.data.length !== n) throw new EdgeqError(`tensor ${name}: ${t.data.length} elements for shape [${t.shape}]`);
+  return t as QTensor & { data: InstanceType<(typeof DTYPE_ARRAY)[D]> };
+}
+
+/** An integer parameter of a tensor, EdgeqError if missing. */
+export function tensorParam(t: QTensor, key: string): number {
+  const v = t.params[key];
+  if (!Number.isInteger(v)) throw new EdgeqError(`tensor ${t.name} has no integer parameter ${key}`);
+  return v;
+}
+
+/** Names of a quantized matrix's three tensors: int8 values, scale mantissas, scale exponents. */
+export const matrixNames = (base: string) => ({ q: base, m: `${base}.scale_m`, e: `${base}.scale_e` });
+
+/** Total bytes of tensor data (what the artifact will carry, before alignment). */
+export function quantModelBytes(m: QuantModel): number {
+  return m.tensors.reduce((s, t) => s + t.data.byteLength, 0);
+}

@@ -1,0 +1,198 @@
+// The integer reference forward pass: the exact semantics every engine must reproduce
+// byte for byte (docs/integer-spec.md §3). It only sequences the kernels of
+// runtime/kernels/reference; all arithmetic lives there. The structure mirrors the float
+// reference (compiler/reference/float/forward.ts) step for step.
+
+import type { QuantModel } from '../../compiler/quantize/quant-model.ts';
+import { getTensor, matrixNames, tensorParam } from '../../compiler/quantize/quant-model.ts';
+import { EdgeqError } from '../../compiler/util/errors.ts';
+import { argmaxInt } from '../kernels/reference/argmax.ts';
+import { divFloor } from '../kernels/reference/arith.ts';
+import { AttentionScratch, attention } from '../kernels/reference/attention.ts';
+import {
+  ACT_FRAC, ACT_QMAX, EXP2_TABLE_SIZE, INV_ACT_QMAX_E, INV_ACT_QMAX_M, INV_QMAX8_E, INV_QMAX8_M, LOGIT_FRAC, QMAX8, SILU_TABLE_SIZE,
+} from '../kernels/reference/constants.ts';
+import { embeddingLookup } from '../kernels/reference/embedding.ts';
+import { gemvQ8 } from '../kernels/reference/gemv_q8.ts';
+import { quantizeAct } from '../kernels/reference/quantize_act.ts';
+import { residualAdd } from '../kernels/reference/residual.ts';
+import { Xorshift64Star } from '../kernels/reference/rng.ts';
+import { rmsnormQuant } from '../kernels/reference/rmsnorm.ts';
+import { ropeQ16 } from '../kernels/reference/rope.ts';
+import { SamplerScratch, sampleInt as sampleKernel } from '../kernels/reference/sampler.ts';
+import { swigluQ16 } from '../kernels/reference/silu.ts';
+
+export { argmaxInt } from '../kernels/reference/argmax.ts';
+export { Xorshift64Star } from '../kernels/reference/rng.ts';
+
+/** An int8 matrix [rows, cols] with per-row scales. */
+interface QMatrix { q: Int8Array; m: Int16Array; e: Int8Array; rows: number; cols: number }
+interface QGain { g: Int16Array; frac: number }
+interface QBlock {
+  rmsAtt: QGain; wq: QMatrix; wk: QMatrix; wv: QMatrix; wo: QMatrix;
+  rmsFfn: QGain; w1: QMatrix; w2: QMatrix; w3: QMatrix;
+}
+
+function matrix(m: QuantModel, base: string, rows: number, cols: number): QMatrix {
+  const n = matrixNames(base);
+  return {
+    q: getTensor(m, n.q, 'i8', [rows, cols]).data,
+    m: getTensor(m, n.m, 'i16', [rows]).data,
+    e: getTensor(m, n.e, 'i8', [rows]).data,
+    rows, cols,
+  };
+}
+
+function gain(m: QuantModel, name: string, dim: number): QGain {
+  const t = getTensor(m, name, 'i16', [dim]);
+  return { g: t.data, frac: tensorParam(t, 'frac') };
+}
+
+export class IntTransformer {
+  readonly model: QuantModel;
+  private readonly emb: QMatrix;
+  private readonly cls: QMatrix;
+  private readonly blocks: QBlock[];
+  private readonly rmsFinal: QGain;
+  private readonly ropeCos: Int16Array;
+  private readonly ropeSin: Int16Array;
+  private readonly exp2: Int16Array;
+  private readonly silu: Int32Array;
+  private readonly headSize: number;
+  private readonly kvDim: number;
+  // Activations (int32 Q16; xq/hq: 12-bit GEMV inputs), reused across calls.
+  private readonly x: Int32Array; private readonly xb: Int32Array; private readonly xq: Int16Array;
+  private readonly q: Int32Array; private readonly k: Int32Array; private readonly v: Int32Array;
+  private readonly hb: Int32Array; private readonly hb2: Int32Array; private readonly hq: Int16Array;
+  private readonly logits: Int32Array;
+  private readonly scratch: Int32Array; // rmsnorm's u
+  private readonly sc = new Int32Array(2); // the current activation scale (m, e)
+  private readonly att: AttentionScratch;
+  /** K (12-bit) / V (int8) cache [layer][pos][kvDim] and its scales [layer][pos][kvHead]. */
+  private readonly kc: Int16Array; private readonly vc: Int8Array;
+  private readonly kM: Int16Array; private readonly kE: Int8Array;
+  private readonly vM: Int16Array; private readonly vE: Int8Array;
+  private sampler: SamplerScratch | null = null;
+
+  constructor(m: QuantModel) {
+    const p = m.params;
+    this.model = m;
+    const { dim, hiddenDim: hd, nLayers: L, vocabSize: V, seqLen } = p;
+    if (p.nHeads <= 0 || p.nKvHeads <= 0 || Math.imul(divFloor(p.nHeads, p.nKvHeads), p.nKvHeads) !== p.nHeads || Math.imul(divFloor(dim, p.nHeads), p.nHeads) !== dim) {
+      throw new EdgeqError(`integer model: bad head counts (dim ${dim}, ${p.nHeads} heads, ${p.nKvHeads} kv heads)`);
+    }
+    if (p.logitFrac !== LOGIT_FRAC) throw new EdgeqError(`integer model: logitFrac ${p.logitFrac}, this reference implements ${LOGIT_FRAC}`);
+    const hs = divFloor(dim, p.nHeads), kd = hs * p.nKvHeads;
+    this.headSize = hs; this.kvDim = kd;
+    this.emb = matrix(m, 'tok_embeddings', V, dim);
+    this.cls = p.sharedClassifier ? this.emb : matrix(m, 'wcls', V, dim);
+    this.blocks = [];
+    for (let l = 0; l < L; l++) {
+      const b = (n: string) => `blocks.${l}.${n}`;
+      this.blocks.push({
+        rmsAtt: gain(m, b('rms_att'), dim),
+        wq: matrix(m, b('wq'), dim, dim), wk: matrix(m, b('wk'), kd, dim), wv: matrix(m, b('wv'), kd, dim),
+        wo: matrix(m, b('wo'), dim, dim),
+        rmsFfn: gain(m, b('rms_ffn'), dim),
+        w1: matrix(m, b('w1'), hd, dim), w2: matrix(m, b('w2'), dim, hd), w3: matrix(m, b('w3'), hd, dim),
+      });
+    }
+    this.rmsFinal = gain(m, 'rms_final', dim);
+    this.ropeCos = getTensor(m, 'rope.cos', 'i16', [seqLen, hs >> 1]).data;
+    this.ropeSin = getTensor(m, 'rope.sin', 'i16', [seqLen, hs >> 1]).data;
+    this.exp2 = getTensor(m, 'exp2', 'i16', [EXP2_TABLE_SIZE]).data;
+    this.silu = getTensor(m, 'silu', 'i32', [SILU_TABLE_SIZE]).data;
+
+    this.x = new Int32Array(dim); this.xb = new Int32Array(dim); this.xq = new Int16Array(dim);
+    this.q = new Int32Array(dim); this.k = new Int32Array(kd); this.v = new Int32Array(kd);
+    this.hb = new Int32Array(hd); this.hb2 = new Int32Array(hd); this.hq = new Int16Array(hd);
+    this.logits = new Int32Array(V);
+    this.scratch = new Int32Array(dim);
+    this.att = new AttentionScratch(hs, seqLen);
+    this.kc = new Int16Array(L * seqLen * kd); this.vc = new Int8Array(L * seqLen * kd);
+    const ns = L * seqLen * p.nKvHeads;
+    this.kM = new Int16Array(ns); this.kE = new Int8Array(ns);
+    this.vM = new Int16Array(ns); this.vE = new Int8Array(ns);
+  }
+
+  /**
+   * Runs `token` at `pos` (positions fed in order, as the KV cache fills) and returns the
+   * logits, int32 with LOGIT_FRAC = 16 fractional bits. The array is reused by the next call.
+   */
+  forward(token: number, pos: number): Int32Array {
+    const p = this.model.params;
+    if (!Number.isInteger(token) || token < 0 || token >= p.vocabSize) throw new RangeError(`token ${token} outside vocabulary [0, ${p.vocabSize})`);
+    if (!Number.isInteger(pos) || pos < 0 || pos >= p.seqLen) throw new RangeError(`position ${pos} outside [0, ${p.seqLen})`);
+    const { dim, hiddenDim: hd, nHeads, nKvHeads, seqLen } = p;
+    const hs = this.headSize, kd = this.kvDim;
+    const { x, xb, xq, q, k, v, hb, hb2, hq, sc } = this;
+
+    embeddingLookup(x, this.emb.q, this.emb.m, this.emb.e, token, dim);
+    for (let l = 0; l < p.nLayers; l++) {
+      const b = this.blocks[l];
+      // Attention block.
+      this.norm(b.rmsAtt);
+      this.gemv(q, b.wq, xq, ACT_FRAC);
+      this.gemv(k, b.wk, xq, ACT_FRAC);
+      this.gemv(v, b.wv, xq, ACT_FRAC);
+      ropeQ16(q, dim, hs, this.ropeCos, this.ropeSin, pos);
+      ropeQ16(k, kd, hs, this.ropeCos, this.ropeSin, pos);
+      // This position's K/V row: K 12-bit, V int8, one scale per kv head.
+      const row = (l * seqLen + pos) * kd, srow = (l * seqLen + pos) * nKvHeads;
+      for (let g = 0; g < nKvHeads; g++) {
+        quantizeAct(this.kc, row + g * hs, k, g * hs, hs, ACT_FRAC, ACT_QMAX, INV_ACT_QMAX_M, INV_ACT_QMAX_E, sc, 0);
+        this.kM[srow + g] = sc[0]; this.kE[srow + g] = sc[1];
+        quantizeAct(this.vc, row + g * hs, v, g * hs, hs, ACT_FRAC, QMAX8, INV_QMAX8_M, INV_QMAX8_E, sc, 0);
+        this.vM[srow + g] = sc[0]; this.vE[srow + g] = sc[1];
+      }
+      const lc = l * seqLen * kd, ls = l * seqLen * nKvHeads;
+      attention(xb, q, pos,
+        this.kc.subarray(lc, lc + seqLen * kd), this.kM.subarray(ls, ls + seqLen * nKvHeads), this.kE.subarray(ls, ls + seqLen * nKvHeads),
+        this.vc.subarray(lc, lc + seqLen * kd), this.vM.subarray(ls, ls + seqLen * nKvHeads), this.vE.subarray(ls, ls + seqLen * nKvHeads),
+        nHeads, nKvHeads, hs, p.attScaleM, p.attScaleE, this.exp2, this.att);
+      quantizeAct(xq, 0, xb, 0, dim, ACT_FRAC, ACT_QMAX, INV_ACT_QMAX_M, INV_ACT_QMAX_E, sc, 0);
+      this.gemv(xb, b.wo, xq, ACT_FRAC);
+      residualAdd(x, xb, dim);
+      // Feed-forward block.
+      this.norm(b.rmsFfn);
+      this.gemv(hb, b.w1, xq, ACT_FRAC);
+      this.gemv(hb2, b.w3, xq, ACT_FRAC);
+      swigluQ16(hb, hb2, hd, this.silu);
+      quantizeAct(hq, 0, hb, 0, hd, ACT_FRAC, ACT_QMAX, INV_ACT_QMAX_M, INV_ACT_QMAX_E, sc, 0);
+      this.gemv(xb, b.w2, hq, ACT_FRAC);
+      residualAdd(x, xb, dim);
+    }
+    this.norm(this.rmsFinal);
+    this.gemv(this.logits, this.cls, xq, LOGIT_FRAC);
+    return this.logits;
+  }
+
+  /** xq, sc = 12-bit quantized rmsnorm(x) * g and its scale. */
+  private norm(g: QGain): void {
+    const p = this.model.params;
+    rmsnormQuant(this.xq, this.x, p.dim, g.g, g.frac, p.rmsEpsQ32, p.rmsSqShift,
+      p.rmsDimScaleM, p.rmsDimScaleE, this.scratch, this.sc, 0);
+  }
+
+  /** out = W . xin, xin 12-bit with the scale in sc, out with outFrac fractional bits. */
+  private gemv(out: Int32Array, w: QMatrix, xin: Int16Array, outFrac: number): void {
+    gemvQ8(out, w.q, w.m, w.e, xin, this.sc[0], this.sc[1], w.cols, w.rows, outFrac);
+  }
+
+  /** Greedy choice over logits (lowest index on ties). */
+  argmax(logits: Int32Array = this.logits): number {
+    return argmaxInt(logits, this.model.params.vocabSize);
+  }
+
+  /** Integer sampling (docs/integer-spec.md §3.12); temperature and top-p in Q16. */
+  sample(logits: Int32Array, temperatureQ16: number, toppQ16: number, rng: Xorshift64Star): number {
+    const V = this.model.params.vocabSize;
+    if (!this.sampler) this.sampler = new SamplerScratch(V);
+    return sampleKernel(logits, V, temperatureQ16, toppQ16, rng, this.exp2, this.sampler);
+  }
+}
+
+/** Samples from Q16 logits with the model's exp2 table and a fresh scratch (see IntTransformer.sample). */
+export function sampleInt(logits: Int32Array, exp2: Int16Array, temperatureQ16: number, toppQ16: number, rng: Xorshift64Star): number {
+  return sampleKernel(logits, logits.length, temperatureQ16, toppQ16, rng, exp2, new SamplerScratch(logits.length));
+}
