@@ -7,11 +7,27 @@ import { readFileSync } from 'node:fs';
 import { Tokenizer } from '../import/tokenizer.ts';
 import { EdgeqError } from '../util/errors.ts';
 
+/** The file as text; a byte sequence that is not UTF-8 is an error naming its offset. */
+export function readUtf8(path: string): string {
+  const bytes = readFileSync(path);
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    // Find the first bad sequence by decoding growing prefixes' valid part.
+    let lo = 0, hi = bytes.length;
+    while (hi - lo > 1) {
+      const mid = (lo + hi) >> 1;
+      try { new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(0, mid), { stream: true }); lo = mid; } catch { hi = mid; }
+    }
+    throw new EdgeqError('not UTF-8 text: invalid byte sequence', { file: path, offset: lo });
+  }
+}
+
 export interface TextStream { tokens: number[]; paragraphs: number; skipped: number }
 
 export function textTokens(tokenizerPath: string, textPath: string, maxTokens: number): TextStream {
   const tok = Tokenizer.load(tokenizerPath);
-  const text = readFileSync(textPath, 'utf8');
+  const text = readUtf8(textPath);
   const tokens: number[] = [];
   let paragraphs = 0, skipped = 0;
   for (const para of text.split(/\n\s*\n/)) {
