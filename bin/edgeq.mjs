@@ -8,5 +8,7 @@ import { register } from 'tsx/esm/api';
 // (see TOOLCHAIN-NOTES); turning them off costs nothing measurable.
 v8.setFlagsFromString('--no-turbo-fast-api-calls');
 register();
+// Output piped into `head` and closed early is not an error.
+process.stdout.on('error', (e) => { if (e.code === 'EPIPE') process.exit(0); throw e; });
 const { main } = await import('../compiler/cli/main.ts');
 process.exitCode = await main(process.argv.slice(2));

@@ -4,9 +4,11 @@ import type { Command } from 'commander';
 import { register as inspect } from './inspect.ts';
 import { register as synth } from './synth.ts';
 import { register as run } from './run.ts';
+import { register as evalCommand } from './eval.ts';
 
 export const COMMANDS: Array<(program: Command) => void> = [
   inspect,
   synth,
   run,
+  evalCommand,
 ];

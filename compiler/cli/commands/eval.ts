@@ -1,0 +1,73 @@
+// `edgeq eval`: how far a compiled bundle is from the float model it came from, measured
+// teacher-forced on real text: top-1 agreement, KL(float || bundle) and perplexities.
+import type { Command } from 'commander';
+import { basename } from 'node:path';
+import { importLlama2c } from '../../import/llama2c.ts';
+import { loadWeights } from '../../import/graph.ts';
+import { FloatTransformer } from '../../reference/float/forward.ts';
+import { bundleRuntime, bundleTokenizer, openBundle, runtimeLogitsEngine } from '../../engines/bundle.ts';
+import { teacherForced } from '../../eval/teacher-forced.ts';
+import { readUtf8 } from '../../eval/text-stream.ts';
+import { EdgeqError } from '../../util/errors.ts';
+import { intOption } from '../options.ts';
+import { countReporter } from '../progress.ts';
+
+interface EvalOptions { reference: string; text: string; tokenizer?: string; tokens: number; json?: boolean }
+
+export function register(program: Command): void {
+  program
+    .command('eval')
+    .description(
+      'Measure a compiled bundle against the float reference of the checkpoint it came from, teacher-forced over ' +
+      'a text: the text is encoded paragraph by paragraph and cut into windows of the model\'s seq len, each ' +
+      'starting at position 0 with BOS; every token is predicted once by both engines.')
+    .argument('<bundle>', 'bundle directory written by `edgeq compile`')
+    .requiredOption('--reference <checkpoint>', 'the llama2.c checkpoint the bundle was compiled from (float reference)')
+    .requiredOption('--text <file>', 'UTF-8 text to evaluate on (paragraphs separated by blank lines)')
+    .option('--tokenizer <tok.bin>', 'llama2.c tokenizer (default: the one embedded in the bundle)')
+    .option('--tokens <n>', 'number of text tokens to predict', intOption('--tokens', 1, 10_000_000), 20_000)
+    .option('--json', 'print one JSON object: top1, kl, ppl_ref, ppl, tokens (and details)')
+    .addHelpText('after', '\nExample:\n  edgeq eval out/s260 --reference ../shared/models/stories260K.bin \\\n' +
+      '    --text ../shared/models/tinystories-valid-head.txt --tokens 20000 --json')
+    .action(async (dir: string, opts: EvalOptions) => {
+      const bundle = openBundle(dir);
+      const graph = importLlama2c(opts.reference);
+      const c = bundle.artifact.config, r = graph.config;
+      if (c.dim !== r.dim || c.nLayers !== r.nLayers || c.vocabSize !== r.vocabSize || c.hiddenDim !== r.hiddenDim) {
+        throw new EdgeqError(`--reference does not match the bundle (bundle: dim ${c.dim}, layers ${c.nLayers}, vocab ${c.vocabSize}; ` +
+          `checkpoint: dim ${r.dim}, layers ${r.nLayers}, vocab ${r.vocabSize})`, { file: opts.reference });
+      }
+      const tok = bundleTokenizer(bundle, opts.tokenizer);
+      const text = readUtf8(opts.text);
+      const stream: number[] = [];
+      for (const para of text.split(/\n\s*\n/)) {
+        const p = para.replace(/\s+/g, ' ').trim();
+        if (!p) continue;
+        let ids: number[];
+        try { ids = tok.encode(p); } catch (e) { if (e instanceof EdgeqError) continue; throw e; }
+        stream.push(...ids.slice(0, opts.tokens - stream.length));
+        if (stream.length >= opts.tokens) break;
+      }
+      if (stream.length === 0) throw new EdgeqError('no text to evaluate (empty, or nothing the tokenizer can encode)', { file: opts.text });
+      const rt = await bundleRuntime(bundle);
+      const progress = countReporter('eval', 'tokens');
+      const t0 = performance.now();
+      const m = teacherForced(stream, new FloatTransformer(loadWeights(graph), { accumulate: 'float64' }), runtimeLogitsEngine(rt), {
+        seqLen: c.seqLen, onProgress: (done) => progress.update(done, stream.length),
+      });
+      progress.done();
+      const seconds = (performance.now() - t0) / 1000;
+      if (opts.json) {
+        process.stdout.write(JSON.stringify({
+          top1: m.top1Agreement, kl: m.meanKL, ppl_ref: m.pplRef, ppl: m.pplTest, tokens: m.tokens,
+          kl_max: m.maxKL, bundle: dir, reference: opts.reference, text: opts.text, seconds,
+        }) + '\n');
+        return;
+      }
+      process.stdout.write(
+        `bundle ${dir} vs float reference ${basename(opts.reference)}, ${m.tokens} tokens of ${basename(opts.text)}\n` +
+        `top-1 agreement  ${(100 * m.top1Agreement).toFixed(2)}%\n` +
+        `mean KL          ${m.meanKL.toFixed(6)} nats (max ${m.maxKL.toFixed(4)})\n` +
+        `perplexity       float ${m.pplRef.toFixed(4)}, bundle ${m.pplTest.toFixed(4)}\n`);
+    });
+}
