@@ -5,10 +5,12 @@ import { register as inspect } from './inspect.ts';
 import { register as synth } from './synth.ts';
 import { register as run } from './run.ts';
 import { register as evalCommand } from './eval.ts';
+import { register as keygen } from './keygen.ts';
 
 export const COMMANDS: Array<(program: Command) => void> = [
   inspect,
   synth,
   run,
   evalCommand,
+  keygen,
 ];
