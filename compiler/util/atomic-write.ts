@@ -4,32 +4,6 @@
 import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync, mkdirSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 
-export function writeFileAtomic(path: string, data: Uint8Array | string, mode = 0o644): void {
-  const dir = dirname(path);
-  mkdirSync(dir, { recursive: true });
-  const tmp = join(dir, `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
-  const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
-  let fd = -1;
-  try {
-    fd = openSync(tmp, 'w', mode);
-    let off = 0;
-    while (off < bytes.length) off += writeSync(fd, bytes, off, Math.min(bytes.length - off, 1 << 24));
-    fsyncSync(fd);
-    closeSync(fd);
-    fd = -1;
-    renameSync(tmp, path);
-  } catch (e) {
-    if (fd >= 0) closeSync(fd);
-    rmSync(tmp, { force: true });
-    throw e;
-  }
-  // Make the rename itself durable.
-  try {
-    const dfd = openSync(dir, 'r');
-    try { fsyncSync(dfd); } finally { closeSync(dfd); }
-  } catch { /* some filesystems refuse fsync on directories; the data is already synced */ }
-}
-
 /** A file being written in pieces; nothing is visible at `path` until `commit()`. */
 export interface AtomicFile {
   /** Appends all of `data`. */
@@ -43,11 +17,10 @@ export interface AtomicFile {
 }
 
 /**
- * Streaming variant of writeFileAtomic, for outputs too big to build in memory (a
- * 440 MB checkpoint). Use as: `const f = openAtomic(p); try { ...f.write(..); f.commit(); }
- * catch (e) { f.abort(); throw e; }`.
+ * Streaming atomic write, for outputs too big to build in memory (a 440 MB checkpoint).
+ * Use as: `const f = openAtomic(p); try { ...f.write(..); f.commit(); } catch (e) { f.abort(); throw e; }`.
  */
-export function openAtomic(path: string): AtomicFile {
+export function openAtomic(path: string, mode = 0o644): AtomicFile {
   const dir = dirname(path);
   mkdirSync(dir, { recursive: true });
   const tmp = join(dir, `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
@@ -69,10 +42,11 @@ export function openAtomic(path: string): AtomicFile {
       fd = -1;
       renameSync(tmp, path);
       done = true;
+      // Make the rename itself durable.
       try {
         const dfd = openSync(dir, 'r');
         try { fsyncSync(dfd); } finally { closeSync(dfd); }
-      } catch { /* see writeFileAtomic */ }
+      } catch { /* some filesystems refuse fsync on directories; the data is already synced */ }
     },
     abort() {
       if (fd >= 0) { try { closeSync(fd); } catch { /* already failing */ } fd = -1; }
@@ -80,4 +54,15 @@ export function openAtomic(path: string): AtomicFile {
       done = true;
     },
   };
+}
+
+export function writeFileAtomic(path: string, data: Uint8Array | string, mode = 0o644): void {
+  const f = openAtomic(path, mode);
+  try {
+    f.write(typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
+    f.commit();
+  } catch (e) {
+    f.abort();
+    throw e;
+  }
 }
