@@ -4,9 +4,11 @@
 import os from 'node:os';
 import { measure, printTable, type BenchCase, type BenchSection, type Measurement } from './harness.ts';
 import floatReference from './float-reference.bench.ts';
+import lutGemv from './lut-gemv.bench.ts';
 
 const SECTIONS: BenchSection[] = [
   floatReference,
+  lutGemv,
 ];
 
 const only = process.argv.slice(2);

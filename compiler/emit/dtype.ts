@@ -20,14 +20,16 @@ export const MAX_RANK = 8;
 
 /**
  * Byte size of a `dtype` tensor of `shape`. Dense formats: elements × bytes per element.
- * Bit-plane formats: rows × bits × ceil(cols / 8), cols = last dim, rows = the rest.
+ * Bit-plane formats: ceil(rows / 16) × 16 × bits × ceil(cols / 8), cols = last dim, rows =
+ * the rest: rows are tiled 16 at a time for the LUT kernels, the last tile zero-padded
+ * (layout: compiler/quantize/lowbit-format.ts, docs/integer-spec.md §9.1).
  */
 export function tensorBytes(dtype: DTypeName, shape: readonly number[]): number {
   const bits = DTYPE_BITS[dtype];
   if (!isBitPlane(dtype)) return shape.reduce((a, b) => a * b, 1) * (bits / 8);
   const cols = shape[shape.length - 1];
   const rows = shape.slice(0, -1).reduce((a, b) => a * b, 1);
-  return rows * bits * Math.ceil(cols / 8);
+  return Math.ceil(rows / 16) * 16 * bits * Math.ceil(cols / 8);
 }
 
 export function dtypeName(v: number): DTypeName | undefined {

@@ -3,11 +3,13 @@
 // The runtime only ever returns error codes; this is where codes become messages.
 import { EdgeqError } from '../util/errors.ts';
 import { VerifyError } from '../../schemas/generated/edgeq/fb/verify-error.ts';
+import { verifyErrorMessage } from '../emit/verify-errors.ts';
 
 interface RuntimeExports {
   memory: WebAssembly.Memory;
   reserve(len: number): number;
   load(len: number): number;
+  load_at(ptr: number, len: number): number;
   forward(token: number, pos: number): number;
   logits(): number;
   logits_hash(): bigint;
@@ -19,10 +21,25 @@ interface RuntimeExports {
   selftest(): number;
 }
 
-/** Error codes above the verifier's range, returned by forward() (docs/runtime-abi.md). */
+/**
+ * Codes the runtime returns besides the verifier's (runtime/assembly/errors.ts,
+ * docs/runtime-abi.md).
+ */
+export const RUNTIME_ERRORS: Record<number, string> = {
+  64: 'not loaded: load() has not succeeded',
+  65: 'token outside the vocabulary',
+  66: 'position outside the context (seq_len)',
+  67: 'out of memory: the arena and scratch do not fit',
+  68: "bad program: an op's operands or params do not match its kernel",
+  69: 'unsupported op: the program uses an op kind this runtime was not generated with',
+  70: "config mismatch: the artifact's model config differs from the one this runtime was generated for",
+};
+
+/** Words for any code load() or forward() returns. */
 export function runtimeErrorMessage(code: number): string {
+  if (RUNTIME_ERRORS[code]) return `${RUNTIME_ERRORS[code]} (code ${code})`;
   const name = (VerifyError as unknown as Record<number, string>)[code];
-  return name ? `${name.replace(/_/g, ' ')} (code ${code})` : `error code ${code}`;
+  return name ? `${verifyErrorMessage(code)} (code ${code})` : `error code ${code}`;
 }
 
 export class WasmRuntime {

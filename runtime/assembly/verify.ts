@@ -208,7 +208,8 @@ export function dtypeBytes(dt: u32, dims: usize, rank: u32): i64 {
   }
   const cols = <u64>load<u32>(dims + (<usize>(rank - 1) << 2));
   if (cols == 0 || rows * cols > <u64>MAX_ELEMENTS) return -1;
-  if (isBitPlane(dt)) return <i64>(rows * <u64>bits * ((cols + 7) >> 3));
+  // Bit-planes: rows tiled 16 at a time, the last tile zero-padded (docs/integer-spec.md §9.1).
+  if (isBitPlane(dt)) return <i64>(((rows + 15) & ~<u64>15) * <u64>bits * ((cols + 7) >> 3));
   return <i64>(rows * cols * <u64>(bits >> 3));
 }
 

@@ -1,20 +1,45 @@
 // `edgeq run`: generate text with a model, printing it the way llama2.c's `run` does, so
 // any engine can be checked against llama2.c (and against each other) by eye or by diff.
+// The model is a llama2.c checkpoint (engines reference, int-reference) or a bundle
+// directory from `edgeq compile` (engine wasm: its runtime.wasm in V8).
 import type { Command } from 'commander';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { importLlama2c } from '../../import/llama2c.ts';
 import { loadWeights, type Graph } from '../../import/graph.ts';
 import { Tokenizer } from '../../import/tokenizer.ts';
 import { FloatTransformer } from '../../reference/float/forward.ts';
 import { DEFAULT_SEED, Sampler } from '../../reference/float/sampler.ts';
-import { generate, type Engine } from '../../generate.ts';
+import { generate, type Engine, type TokenPicker } from '../../generate.ts';
+import { quantizeInt8 } from '../../quantize/int8.ts';
+import { IntTransformer } from '../../../runtime/reference/model.ts';
+import { intReferenceEngine, wasmEngine } from '../../engines/int-engines.ts';
+import { WasmRuntime } from '../../engines/wasm-runtime.ts';
+import { readArtifact } from '../../emit/artifact-read.ts';
 import { EdgeqError, usageError } from '../../util/errors.ts';
 import { floatOption, intOption } from '../options.ts';
 
-/** Engines `run` can drive, by --engine name. Later: int-reference, wasm. */
-const ENGINES: Record<string, { about: string; load: (model: Graph) => Engine }> = {
+interface Loaded { engine: Engine; picker: (o: RunOptions) => TokenPicker }
+
+/** Engines `run` can drive from a checkpoint, by --engine name. */
+const ENGINES: Record<string, { about: string; load: (model: Graph) => Loaded }> = {
   reference: {
     about: 'float32 TypeScript reference (llama2.c forward pass)',
-    load: (model) => new FloatTransformer(loadWeights(model)),
+    load: (model) => ({
+      engine: new FloatTransformer(loadWeights(model)),
+      picker: (o) => new Sampler({ temperature: o.temperature, topp: o.topp, seed: o.seed }),
+    }),
+  },
+  'int-reference': {
+    about: 'integer reference (int8 round-to-nearest, the semantics every bundle reproduces)',
+    load: (model) => {
+      const e = intReferenceEngine(new IntTransformer(quantizeInt8(loadWeights(model))));
+      return { engine: e, picker: (o) => e.picker(o.temperature, o.topp, o.seed) };
+    },
+  },
+  wasm: {
+    about: "a bundle's runtime.wasm in V8 (the default for a bundle directory)",
+    load: () => { throw usageError('--engine wasm runs a bundle directory (from edgeq compile), not a checkpoint'); },
   },
 };
 
@@ -26,17 +51,17 @@ function engineOption(value: string): string {
 }
 
 interface RunOptions {
-  tokenizer: string; engine: string; prompt?: string;
+  tokenizer?: string; engine?: string; prompt?: string;
   steps: number; temperature: number; topp: number; seed: number;
 }
 
 export function register(program: Command): void {
   program
     .command('run')
-    .description('generate text from a llama2.c checkpoint, printed as llama2.c prints it')
-    .argument('<checkpoint>', 'llama2.c model file (.bin)')
-    .requiredOption('--tokenizer <path>', 'llama2.c tokenizer file; its vocabulary must match the model')
-    .option('--engine <name>', `what runs the model: ${Object.entries(ENGINES).map(([k, e]) => `${k} (${e.about})`).join(', ')}`, engineOption, 'reference')
+    .description('generate text from a llama2.c checkpoint or a compiled bundle, printed as llama2.c prints it')
+    .argument('<model>', 'llama2.c model file (.bin), or a bundle directory written by edgeq compile')
+    .option('--tokenizer <path>', 'llama2.c tokenizer file; its vocabulary must match the model (a bundle may embed its own)')
+    .option('--engine <name>', `what runs the model: ${Object.entries(ENGINES).map(([k, e]) => `${k} (${e.about})`).join(', ')}; default: reference for a checkpoint, wasm for a bundle`, engineOption)
     .option('--prompt <text>', 'text to continue (default: none, the model starts the story)')
     .option('--steps <n>', 'positions to run, prompt included; 0 = the model\'s whole context (clamped to it)', intOption('--steps', 0), 256)
     .option('--temperature <t>', '0 = greedy (argmax); higher = more random', floatOption('--temperature', 0), 1.0)
@@ -49,12 +74,16 @@ Generation stops after --steps positions or when the model emits BOS (end of sto
 
 Examples:
   $ edgeq run ../shared/models/stories260K.bin --tokenizer ../shared/models/tok512.bin --temperature 0
+  $ edgeq compile ../shared/models/stories260K.bin --target wasm32 -o out/s260k
+  $ edgeq run out/s260k --tokenizer ../shared/models/tok512.bin --temperature 0 --steps 64
   $ edgeq run model.bin --tokenizer tok.bin --prompt "Once upon a time" --seed 7 --steps 100
 `)
-    .action((checkpoint: string, opts: RunOptions) => run(checkpoint, opts));
+    .action((model: string, opts: RunOptions) => run(model, opts));
 }
 
-function run(checkpoint: string, opts: RunOptions): void {
+function checkpointEngine(checkpoint: string, opts: RunOptions): { loaded: Loaded; tokenizer: Tokenizer; engineName: string } {
+  if (opts.tokenizer === undefined) throw usageError('--tokenizer is required to run a checkpoint');
+  const engineName = opts.engine ?? 'reference';
   const tokenizer = Tokenizer.load(opts.tokenizer);
   // The graph reads only the header; check the vocabularies before loading any weights.
   const model = importLlama2c(checkpoint);
@@ -62,8 +91,41 @@ function run(checkpoint: string, opts: RunOptions): void {
   if (tokenizer.vocabSize !== vocab) {
     throw new EdgeqError(`tokenizer ${opts.tokenizer} has ${tokenizer.vocabSize} tokens but model ${checkpoint} has a vocabulary of ${vocab}`);
   }
-  const engine = ENGINES[opts.engine].load(model);
-  const sampler = new Sampler({ temperature: opts.temperature, topp: opts.topp, seed: opts.seed });
+  return { loaded: ENGINES[engineName].load(model), tokenizer, engineName };
+}
+
+async function bundleEngine(dir: string, opts: RunOptions): Promise<{ loaded: Loaded; tokenizer: Tokenizer; engineName: string }> {
+  const engineName = opts.engine ?? 'wasm';
+  if (engineName !== 'wasm') throw usageError(`--engine ${engineName} runs a checkpoint; a bundle directory runs on --engine wasm`);
+  const artPath = join(dir, 'model.edgeq'), wasmPath = join(dir, 'runtime.wasm');
+  for (const f of [artPath, wasmPath]) if (!existsSync(f)) throw new EdgeqError(`${dir} is not a bundle: ${f} is missing (write one with edgeq compile)`);
+  const bytes = new Uint8Array(readFileSync(artPath));
+  const contents = readArtifact(bytes, artPath);
+  const vocab = contents.config.vocabSize;
+  let tokenizer: Tokenizer;
+  if (contents.tokenizer) {
+    const t = contents.tokenizer;
+    const scores = t.hostScores.length ? Float32Array.from(t.hostScores) : Float32Array.from(t.scores, (s) => s / 2 ** t.scoreFracBits);
+    tokenizer = new Tokenizer(t.pieces, scores, t.maxTokenLength);
+    if (opts.tokenizer !== undefined) {
+      const other = Tokenizer.load(opts.tokenizer);
+      if (other.vocabSize !== vocab) throw new EdgeqError(`tokenizer ${opts.tokenizer} has ${other.vocabSize} tokens but bundle ${dir} has a vocabulary of ${vocab}`);
+    }
+  } else {
+    if (opts.tokenizer === undefined) throw usageError(`bundle ${dir} has no embedded tokenizer: pass --tokenizer <tok.bin>`);
+    tokenizer = Tokenizer.load(opts.tokenizer);
+    if (tokenizer.vocabSize !== vocab) throw new EdgeqError(`tokenizer ${opts.tokenizer} has ${tokenizer.vocabSize} tokens but bundle ${dir} has a vocabulary of ${vocab}`);
+  }
+  const rt = await WasmRuntime.create(new Uint8Array(readFileSync(wasmPath)), bytes, vocab, artPath);
+  const e = wasmEngine(rt, { vocabSize: vocab, seqLen: contents.config.seqLen });
+  return { loaded: { engine: e, picker: (o) => e.picker(o.temperature, o.topp, o.seed) }, tokenizer, engineName };
+}
+
+async function run(modelPath: string, opts: RunOptions): Promise<void> {
+  const isBundle = existsSync(modelPath) && statSync(modelPath).isDirectory();
+  const { loaded, tokenizer, engineName } = isBundle ? await bundleEngine(modelPath, opts) : checkpointEngine(modelPath, opts);
+  const engine = loaded.engine;
+  const sampler = loaded.picker(opts);
 
   // Writes to a pipe are synchronous on Linux, so each piece is out before the next step.
   // If the reader goes away (| head), stop quietly instead of generating into the void.
@@ -78,6 +140,6 @@ function run(checkpoint: string, opts: RunOptions): void {
   const result = generate(engine, tokenizer, sampler, { prompt: opts.prompt ?? '', steps: opts.steps, onPiece: write });
   write(Buffer.from('\n'));
   if (result.tokensPerSecond !== null) {
-    process.stderr.write(`achieved tok/s: ${result.tokensPerSecond.toFixed(2)} (engine ${opts.engine}, ${result.positions} positions)\n`);
+    process.stderr.write(`achieved tok/s: ${result.tokensPerSecond.toFixed(2)} (engine ${engineName}, ${result.positions} positions)\n`);
   }
 }

@@ -7,9 +7,11 @@
  * caught by the verifier. Byte size of a tensor of a given shape (the verifier checks it):
  *   int8, uint8, gse: 1 byte per element; int16: 2; int32: 4 (little-endian).
  *   q4_lut, q3, q2_lut, q1 (b = 4, 3, 2, 1 bits): bit-planes. With cols = last dim and
- *     rows = product of the other dims, each row is b planes of ceil(cols / 8) bytes
- *     (plane k holds bit k of every element, element j in bit j % 8 of byte j / 8):
- *     rows * b * ceil(cols / 8) bytes.
+ *     rows = product of the other dims: rows are tiled 16 at a time (last tile padded
+ *     with zero rows); each byte holds bit k of 8 consecutive elements of one row, the
+ *     16 rows of a tile interleaved byte by byte (layout: docs/integer-spec.md §9.1):
+ *     ceil(rows / 16) * 16 * b * ceil(cols / 8) bytes. Group scales and zero points
+ *     are a separate uint8 tensor named by Quant.scales_tensor.
  *   gse: int8 mantissas; the group exponents are a separate tensor named by
  *     Quant.scales_tensor.
  */

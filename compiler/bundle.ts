@@ -1,0 +1,114 @@
+// A device bundle, built in memory: checkpoint -> QuantModel -> Program -> model.edgeq and
+// runtime.wasm, plus manifest.json describing both. Used by `edgeq compile` (which writes
+// the files atomically) and by tests (which compile in-process).
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { importLlama2c } from './import/llama2c.ts';
+import { loadWeights } from './import/graph.ts';
+import { Tokenizer } from './import/tokenizer.ts';
+import { quantizeInt8 } from './quantize/int8.ts';
+import type { QuantModel } from './quantize/quant-model.ts';
+import { lowerInt8 } from './lower/program.ts';
+import { contentsFromQuant, parsePlan, type PlanSpec } from './emit/from-quant.ts';
+import { writeArtifact } from './emit/artifact.ts';
+import type { ArtifactContents } from './emit/artifact-contents.ts';
+import { buildRuntime, type RuntimeBuild } from './codegen/runtime.ts';
+import { loadTarget, type TargetProfile } from './target/profile.ts';
+import { VERSION } from './version.ts';
+import { EdgeqError } from './util/errors.ts';
+
+export type BundleFiles = Record<'model.edgeq' | 'runtime.wasm' | 'manifest.json', Uint8Array>;
+
+export interface QuantBundleOptions {
+  model: QuantModel;
+  target: TargetProfile;
+  plan: PlanSpec;
+  planName: string;
+  gptq?: boolean;
+  tokenizer?: Tokenizer;
+  sourceSha256: Uint8Array;
+  sourcePath: string;
+  vectors?: number;
+  /** Reuse an already built runtime for this program and target (tests). */
+  runtime?: RuntimeBuild;
+  progress?: (msg: string) => void;
+}
+
+export interface QuantBundle {
+  files: BundleFiles;
+  contents: ArtifactContents;
+  runtime: RuntimeBuild;
+}
+
+const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest();
+
+/** The bundle of an already quantized model. */
+export async function bundleFromQuant(o: QuantBundleOptions): Promise<QuantBundle> {
+  const say = o.progress ?? (() => {});
+  say('lowering to a program');
+  const program = lowerInt8(o.model);
+  say(`${program.ops.length} ops, ${program.slots.length} slots, arena ${program.arenaSize} bytes; computing ${o.vectors ?? 32} conformance positions`);
+  const contents = contentsFromQuant({
+    model: o.model, program, target: o.target, plan: o.plan, gptq: o.gptq, tokenizer: o.tokenizer,
+    sourceSha256: o.sourceSha256, sourcePath: o.sourcePath, vectors: o.vectors,
+  });
+  const artifact = writeArtifact(contents);
+  say(`model.edgeq: ${artifact.length} bytes; generating and compiling the ${o.target.simd ? 'SIMD' : 'scalar'} runtime`);
+  const runtime = o.runtime ?? await buildRuntime(contents.config, contents.program, o.target);
+  const manifest = {
+    format: 'edgeq-bundle',
+    compiler: 'edgeq',
+    compilerVersion: VERSION,
+    target: o.target.name,
+    simd: o.target.simd,
+    plan: o.planName,
+    weights: o.gptq ? 'gptq' : 'round-to-nearest',
+    source: { name: contents.metadata.sourceName, sha256: hex(o.sourceSha256) },
+    model: { ...contents.config },
+    program: { ops: program.ops.length, slots: program.slots.length, arenaBytes: program.arenaSize, opKinds: runtime.kinds },
+    conformance: contents.conformance.map((c) => ({ name: c.name, positions: c.positions })),
+    tokenizer: !!o.tokenizer,
+    files: {
+      'model.edgeq': { size: artifact.length, sha256: hex(sha256(artifact)) },
+      'runtime.wasm': { size: runtime.wasm.length, sha256: hex(sha256(runtime.wasm)) },
+    },
+    asc: runtime.argv,
+  };
+  const files: BundleFiles = {
+    'model.edgeq': artifact,
+    'runtime.wasm': runtime.wasm,
+    'manifest.json': new TextEncoder().encode(JSON.stringify(manifest, null, 2) + '\n'),
+  };
+  return { files, contents, runtime };
+}
+
+export interface BundleOptions {
+  checkpoint: string;
+  target: string;
+  plan: string;
+  gptq?: boolean;
+  tokenizer?: string;
+  vectors?: number;
+  progress?: (msg: string) => void;
+}
+
+/** `edgeq compile` without the file writing: checkpoint path in, bundle files out. */
+export async function compileBundle(o: BundleOptions): Promise<BundleFiles> {
+  const target = loadTarget(o.target);
+  const plan = parsePlan(o.plan);
+  const say = o.progress ?? (() => {});
+  const tokenizer = o.tokenizer !== undefined ? Tokenizer.load(o.tokenizer) : undefined;
+  const graph = importLlama2c(o.checkpoint);
+  if (tokenizer && tokenizer.vocabSize !== graph.config.vocabSize) {
+    throw new EdgeqError(`tokenizer ${o.tokenizer} has ${tokenizer.vocabSize} tokens but model ${o.checkpoint} has a vocabulary of ${graph.config.vocabSize}`);
+  }
+  const sourceSha256 = sha256(readFileSync(o.checkpoint));
+  say(`quantizing ${o.checkpoint} to int8${o.gptq ? ' with GPTQ (calibrating on self-generated text)' : ''}`);
+  const model = quantizeInt8(loadWeights(graph), o.gptq ? { gptq: {} } : {});
+  const b = await bundleFromQuant({
+    model, target, plan, planName: o.plan, gptq: o.gptq, tokenizer, sourceSha256, sourcePath: o.checkpoint,
+    vectors: o.vectors, progress: say,
+  });
+  return b.files;
+}

@@ -1,0 +1,67 @@
+// `edgeq compile`: checkpoint -> device bundle (model.edgeq, runtime.wasm, manifest.json).
+// Everything is built in a temporary directory next to the output and renamed into place
+// at the end, so a failure at any step leaves no half-written bundle behind.
+import type { Command } from 'commander';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { compileBundle, type BundleFiles } from '../../bundle.ts';
+import { EdgeqError } from '../../util/errors.ts';
+import { intOption } from '../options.ts';
+
+interface CompileOptions {
+  target: string; plan: string; gptq?: boolean; tokenizer?: string; vectors: number; output: string;
+}
+
+export function register(program: Command): void {
+  program
+    .command('compile')
+    .description('compile a llama2.c checkpoint into a device bundle: model.edgeq + runtime.wasm + manifest.json')
+    .argument('<checkpoint>', 'llama2.c model file (.bin)')
+    .requiredOption('--target <name>', 'target profile (targets/<name>.json), e.g. wasm32, aarch64-linux, riscv64-linux, cortex-m')
+    .option('--plan <plan>', 'precision plan; supported: uniform:8', 'uniform:8')
+    .option('--gptq', 'choose the int8 weights by GPTQ (data-free calibration; slower, more accurate)')
+    .option('--tokenizer <path>', 'embed this llama2.c tokenizer, so the device (and edgeq run) can print text')
+    .option('--vectors <n>', 'conformance positions to embed (greedy from BOS; 0 = none)', intOption('--vectors', 0, 4096), 32)
+    .requiredOption('-o, --output <dir>', 'bundle directory to write (replaced if it exists)')
+    .addHelpText('after', `
+Progress goes to stderr. The bundle is deterministic: the same inputs give the same bytes.
+
+Examples:
+  $ edgeq compile ../shared/models/stories260K.bin --target wasm32 --plan uniform:8 -o out/stories260K
+  $ edgeq compile model.bin --target cortex-m --gptq --tokenizer tok512.bin -o out/m
+`)
+    .action((checkpoint: string, opts: CompileOptions) => compile(checkpoint, opts));
+}
+
+const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+
+async function compile(checkpoint: string, opts: CompileOptions): Promise<void> {
+  const out = resolve(opts.output);
+  if (existsSync(out) && !statSync(out).isDirectory()) throw new EdgeqError(`${opts.output} exists and is not a directory`);
+  const t0 = performance.now();
+  const files: BundleFiles = await compileBundle({
+    checkpoint, target: opts.target, plan: opts.plan, gptq: !!opts.gptq, tokenizer: opts.tokenizer, vectors: opts.vectors,
+    progress: (msg) => process.stderr.write(`edgeq compile: ${msg}\n`),
+  });
+  // Build next to the output, then swap it in.
+  const parent = dirname(out);
+  mkdirSync(parent, { recursive: true });
+  const tmp = join(parent, `.${basename(out)}.tmp-${process.pid}`);
+  const old = join(parent, `.${basename(out)}.old-${process.pid}`);
+  rmSync(tmp, { recursive: true, force: true });
+  try {
+    mkdirSync(tmp);
+    for (const [name, data] of Object.entries(files)) writeFileSync(join(tmp, name), data);
+    if (existsSync(out)) renameSync(out, old);
+    renameSync(tmp, out);
+  } catch (e) {
+    rmSync(tmp, { recursive: true, force: true });
+    if (existsSync(old) && !existsSync(out)) renameSync(old, out);
+    throw e;
+  }
+  rmSync(old, { recursive: true, force: true });
+  const sizes = Object.entries(files).filter(([n]) => n !== 'manifest.json').map(([n, d]) => `${n} ${d.length} bytes (sha256 ${sha256(d).slice(0, 12)}…)`);
+  process.stderr.write(`edgeq compile: wrote ${opts.output}: ${sizes.join(', ')} in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
+}
+

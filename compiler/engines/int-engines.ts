@@ -1,0 +1,49 @@
+// Integer engines for `edgeq run`: the bundle's runtime.wasm in V8 and the integer
+// reference, both driven through compiler/generate.ts. They produce int32 logits and
+// sample with the integer sampler (docs/integer-spec.md §3.12), so the Engine/TokenPicker
+// pair is adapted: forward() runs the step, the picker samples from the engine's own
+// last logits (the float array generate() passes along is unused).
+import type { Engine, TokenPicker } from '../generate.ts';
+import { IntTransformer, Xorshift64Star } from '../../runtime/reference/model.ts';
+import type { WasmRuntime } from './wasm-runtime.ts';
+
+const NONE = new Float32Array(0);
+
+/** Temperature and top-p as the integer sampler takes them: round(v * 2^16). */
+export function samplerQ16(temperature: number, topp: number): { temperatureQ: number; toppQ: number } {
+  return { temperatureQ: Math.round(temperature * 65536), toppQ: Math.round(topp * 65536) };
+}
+
+/** The seed's (lo, hi) uint32 words, as the ABI's seed(lo, hi) takes them. */
+export function seedWords(seed: number | bigint): { lo: number; hi: number } {
+  const s = BigInt(seed);
+  return { lo: Number(s & 0xffffffffn) | 0, hi: Number((s >> 32n) & 0xffffffffn) | 0 };
+}
+
+export interface IntEngine extends Engine { picker(temperature: number, topp: number, seed: number): TokenPicker }
+
+export function wasmEngine(rt: WasmRuntime, config: { vocabSize: number; seqLen: number }): IntEngine {
+  return {
+    config,
+    forward(token, pos) { rt.forward(token, pos); return NONE; },
+    picker(temperature, topp, seed) {
+      const { temperatureQ, toppQ } = samplerQ16(temperature, topp);
+      rt.seed(BigInt(seed));
+      return { sample: () => rt.sample(temperatureQ, toppQ) };
+    },
+  };
+}
+
+export function intReferenceEngine(it: IntTransformer): IntEngine {
+  let last: Int32Array = new Int32Array(0);
+  return {
+    config: it.model.params,
+    forward(token, pos) { last = it.forward(token, pos); return NONE; },
+    picker(temperature, topp, seed) {
+      const { temperatureQ, toppQ } = samplerQ16(temperature, topp);
+      const { lo, hi } = seedWords(seed);
+      const rng = new Xorshift64Star(lo, hi);
+      return { sample: () => it.sample(last, temperatureQ, toppQ, rng) };
+    },
+  };
+}

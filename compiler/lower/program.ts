@@ -1,0 +1,132 @@
+// Lowering: QuantModel -> Program, the ordered kernel calls of one forward step over a
+// static arena (schemas/edgeq.fbs: Program, Slot, Op). The op sequence is exactly the
+// integer reference's forward pass (runtime/reference/model.ts, docs/integer-spec.md
+// §3.13); each op's operands and params follow the layouts of docs/integer-spec.md §9,
+// which the runtime checks at load (runtime/assembly/ops.ts).
+//
+// Slots: per-layer temporaries are separate slots (q, k, v, attention output, FFN hidden,
+// quantized inputs and their scales), so their lifetimes are short and the arena layout
+// (arena.ts) folds them onto each other; the residual stream `x` lives through the step;
+// the KV cache (per layer: K int16, V int8, and their per-head scales) and the logits
+// persist across steps.
+import type { ArtifactOp, ArtifactProgram, ArtifactRef, ArtifactSlot } from '../emit/artifact-contents.ts';
+import { tensorBytes, type DTypeName } from '../emit/dtype.ts';
+import type { QuantModel } from '../quantize/quant-model.ts';
+import { matrixNames, tensorParam } from '../quantize/quant-model.ts';
+import { EdgeqError } from '../util/errors.ts';
+import {
+  ACT_FRAC, ACT_QMAX, LOGIT_FRAC,
+} from '../../runtime/kernels/reference/constants.ts';
+import { layoutArena } from './arena.ts';
+
+export interface LoweredProgram extends ArtifactProgram {
+  /** Op kinds in the order of first use (for reports). */
+  readonly opKinds: string[];
+}
+
+/** int32 [4]: (m, e) of an activation scale, padded to 16 bytes. */
+const SCALE_SHAPE = [4];
+
+export function lowerInt8(m: QuantModel): LoweredProgram {
+  const p = m.params;
+  const { dim: D, hiddenDim: H, nLayers: L, nHeads, nKvHeads, vocabSize: V, seqLen: S } = p;
+  const hs = D / nHeads, kvD = hs * nKvHeads;
+  if (!Number.isInteger(hs)) throw new EdgeqError(`lowering: dim ${D} is not a multiple of ${nHeads} heads`);
+  const tensorIndex = new Map(m.tensors.map((t, i) => [t.name, i]));
+  const T = (name: string): ArtifactRef => {
+    const i = tensorIndex.get(name);
+    if (i === undefined) throw new EdgeqError(`lowering: the integer model has no tensor ${name}`);
+    return { kind: 'tensor', index: i };
+  };
+  const gainFrac = (name: string) => tensorParam(m.tensors[tensorIndex.get(name)!], 'frac');
+
+  const slots: Array<{ name: string; dtype: DTypeName; shape: number[]; first: number; last: number; persistent: boolean }> = [];
+  const ops: ArtifactOp[] = [];
+  const slot = (name: string, dtype: DTypeName, shape: number[], persistent = false): ArtifactRef => {
+    slots.push({ name, dtype, shape, first: Infinity, last: -Infinity, persistent });
+    return { kind: 'slot', index: slots.length - 1 };
+  };
+  const TOKEN: ArtifactRef = { kind: 'input', index: 0 };
+  const POS: ArtifactRef = { kind: 'input', index: 1 };
+  const op = (kind: ArtifactOp['kind'], name: string, inputs: ArtifactRef[], outputs: ArtifactRef[], params: number[]) => {
+    const at = ops.length;
+    for (const r of [...inputs, ...outputs]) {
+      if (r.kind !== 'slot') continue;
+      const s = slots[r.index];
+      s.first = Math.min(s.first, at);
+      s.last = Math.max(s.last, at);
+    }
+    ops.push({ kind, inputs, outputs, params, name });
+  };
+  const mat = (base: string) => { const n = matrixNames(base); return [T(n.q), T(n.m), T(n.e)]; };
+  const norm = (gain: string, x: ArtifactRef, q: ArtifactRef, sc: ArtifactRef, u: ArtifactRef, name: string) =>
+    op('rmsnorm', name, [x, T(gain), u], [q, sc],
+      [D, gainFrac(gain), p.rmsEpsQ32, p.rmsSqShift, p.rmsDimScaleM, p.rmsDimScaleE]);
+  const gemv = (w: string, x: ArtifactRef, sc: ArtifactRef, out: ArtifactRef, n: number, d: number, kind: 'gemv' | 'classifier' = 'gemv', outFrac = ACT_FRAC) =>
+    op(kind, w, [x, sc, ...mat(w)], [out], [n, d, outFrac]);
+
+  const x = slot('x', 'int32', [D]);
+  const u = slot('rmsnorm.u', 'int32', [D]);
+  const logits = slot('logits', 'int32', [V], true);
+  const exp2 = T('exp2'), silu = T('silu'), cos = T('rope.cos'), sin = T('rope.sin');
+
+  const [E, Em, Ee] = mat('tok_embeddings');
+  op('embed', 'tok_embeddings', [E, Em, Ee, TOKEN], [x], [D]);
+  for (let l = 0; l < L; l++) {
+    const b = (n: string) => `blocks.${l}.${n}`;
+    // Attention block.
+    const xq = slot(b('xq'), 'int16', [D]), xs = slot(b('xq.scale'), 'int32', SCALE_SHAPE);
+    norm(b('rms_att'), x, xq, xs, u, b('rms_att'));
+    const q = slot(b('q'), 'int32', [D]), k = slot(b('k'), 'int32', [kvD]), v = slot(b('v'), 'int32', [kvD]);
+    gemv(b('wq'), xq, xs, q, D, D);
+    gemv(b('wk'), xq, xs, k, D, kvD);
+    gemv(b('wv'), xq, xs, v, D, kvD);
+    op('rope', b('rope.q'), [q, POS, cos, sin], [q], [D, hs]);
+    op('rope', b('rope.k'), [k, POS, cos, sin], [k], [kvD, hs]);
+    const kc = slot(b('k_cache'), 'int16', [S, kvD], true);
+    const kM = slot(b('k_cache.scale_m'), 'int16', [S, nKvHeads], true);
+    const kE = slot(b('k_cache.scale_e'), 'int8', [S, nKvHeads], true);
+    const vc = slot(b('v_cache'), 'int8', [S, kvD], true);
+    const vM = slot(b('v_cache.scale_m'), 'int16', [S, nKvHeads], true);
+    const vE = slot(b('v_cache.scale_e'), 'int8', [S, nKvHeads], true);
+    op('kv_store', b('kv_store'), [k, v, POS], [kc, kM, kE, vc, vM, vE], [nKvHeads, hs]);
+    const att = slot(b('attention'), 'int32', [D]);
+    const q12 = slot(b('attention.q12'), 'int16', [hs]);
+    const scores = slot(b('attention.scores'), 'int32', [S]);
+    const weights = slot(b('attention.weights'), 'int32', [S]);
+    op('attention', b('attention'), [q, POS, kc, kM, kE, vc, vM, vE, exp2, q12, scores, weights], [att],
+      [nHeads, nKvHeads, hs, p.attScaleM, p.attScaleE]);
+    const aq = slot(b('attention.q'), 'int16', [D]), as = slot(b('attention.q.scale'), 'int32', SCALE_SHAPE);
+    op('requantize', b('attention.requantize'), [att], [aq, as], [D, ACT_FRAC, ACT_QMAX]);
+    const o = slot(b('wo.out'), 'int32', [D]);
+    gemv(b('wo'), aq, as, o, D, D);
+    op('residual_add', b('residual.att'), [x, o], [x], [D]);
+    // Feed-forward block.
+    const fq = slot(b('ffn.xq'), 'int16', [D]), fs = slot(b('ffn.xq.scale'), 'int32', SCALE_SHAPE);
+    norm(b('rms_ffn'), x, fq, fs, u, b('rms_ffn'));
+    const h1 = slot(b('h1'), 'int32', [H]), h3 = slot(b('h3'), 'int32', [H]);
+    gemv(b('w1'), fq, fs, h1, D, H);
+    gemv(b('w3'), fq, fs, h3, D, H);
+    op('swiglu', b('swiglu'), [h1, h3, silu], [h1], [H]);
+    const hq = slot(b('hq'), 'int16', [H]), hsc = slot(b('hq.scale'), 'int32', SCALE_SHAPE);
+    op('requantize', b('ffn.requantize'), [h1], [hq, hsc], [H, ACT_FRAC, ACT_QMAX]);
+    const f = slot(b('w2.out'), 'int32', [D]);
+    gemv(b('w2'), hq, hsc, f, H, D);
+    op('residual_add', b('residual.ffn'), [x, f], [x], [D]);
+  }
+  const fq = slot('final.xq', 'int16', [D]), fs = slot('final.xq.scale', 'int32', SCALE_SHAPE);
+  norm('rms_final', x, fq, fs, u, 'rms_final');
+  gemv(p.sharedClassifier ? 'tok_embeddings' : 'wcls', fq, fs, logits, D, V, 'classifier', LOGIT_FRAC);
+
+  const n = ops.length;
+  const lives = slots.map((s) => {
+    const size = tensorBytes(s.dtype, s.shape);
+    return s.persistent ? { size, first: 0, last: n } : { size, first: s.first, last: s.last };
+  });
+  const { offsets, arenaSize } = layoutArena(lives);
+  const outSlots: ArtifactSlot[] = slots.map((s, i) => ({
+    name: s.name, dtype: s.dtype, shape: s.shape, offset: offsets[i], size: lives[i].size,
+  }));
+  const opKinds = [...new Set(ops.map((o) => o.kind))];
+  return { arenaSize, slots: outSlots, ops, outputs: [logits], opKinds };
+}

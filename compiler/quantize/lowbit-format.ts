@@ -1,0 +1,142 @@
+// The low-bit weight formats q1, q2_lut, q3, q4_lut (b = 1, 2, 3, 4 bits): the one place
+// their layout is stated in code (docs/integer-spec.md §9.1 states it in prose; the size
+// rule is mirrored in compiler/emit/dtype.ts and runtime/assembly/verify.ts dtypeBytes,
+// test/lut-format.test.ts checks all three agree).
+//
+// A matrix W of `rows` x `cols` (cols a multiple of the group size G in {32, 64, 128}) is
+// three artifact tensors:
+//
+//   X          dtype q<b>, shape [rows, cols]   the codes q in [0, 2^b - 1] as b bit-planes
+//   X.groups   uint8 [ceil(rows/16), cols/G, 2, 16]  per (row, group): gm (u8 mantissa) and
+//                                                 z2 (u8 zero point in half steps, 0..2(2^b-1))
+//   X.scale_m  int16 [rows], X.scale_e int8 [rows] the row scale (m, e), value m * 2^-e
+//
+// Value of weight (o, j) in group g = j / G:   w = m_o 2^-e_o * gm_{o,g} * (2 q_{o,j} - z2_{o,g})
+//
+// Bit-planes, tiled for the LUT kernels. Rows are taken 16 at a time (a "tile"; the last
+// tile is padded with zero rows). Within a tile the bytes are ordered
+//   [group g][plane k][pair p < G/8][row r < 16]
+// and byte (g, k, p, r) holds bit k of the codes of row r, columns g*G + 8p .. g*G + 8p + 7,
+// column g*G + 8p + i in bit i. So a byte's low nibble is the table index of activations
+// 8p..8p+3 of the group and its high nibble that of 8p+4..8p+7 (T-MAC's two 4-bit indices
+// per byte), and one 16-byte load gives the indices of 16 rows for two tables: exactly the
+// operand of two i8x16.swizzle lookups. The scalar kernel reads the same bytes at stride 16.
+//
+// Size: ceil(rows/16) * 16 * b * ceil(cols/8) bytes -- independent of G (each group of a tile
+// is b * G/8 * 16 bytes). The size rule is general (any shape); the kernels need cols % G == 0.
+
+/** Bits per weight code. */
+export type LowBits = 1 | 2 | 3 | 4;
+export const LOWBIT_BITS: readonly LowBits[] = [1, 2, 3, 4];
+export const LOWBIT_GROUP_SIZES = [32, 64, 128] as const;
+export type LowGroupSize = (typeof LOWBIT_GROUP_SIZES)[number];
+
+/** Rows per tile: the SIMD kernel's 16 lanes. */
+export const LUT_TILE_ROWS = 16;
+/** Activations per table (g): 2^4 = 16 entries, one i8x16.swizzle. */
+export const LUT_G = 4;
+/** Right shift R applied to gm * dot per group (docs/integer-spec.md §9.2). */
+export const LUT_GROUP_SHIFT = 8;
+/** Largest group mantissa gm. */
+export const LUT_GM_MAX = 255;
+/** Scratch bytes of the kernels' activation tables: 32 per 4 activations. */
+export const lutTableBytes = (n: number): number => 8 * n;
+
+export const dtypeForBits = (b: LowBits): 'q1' | 'q2_lut' | 'q3' | 'q4_lut' => (['q1', 'q2_lut', 'q3', 'q4_lut'] as const)[b - 1];
+export const qmaxOf = (b: LowBits): number => (1 << b) - 1;
+/** Largest zero point z2 (half steps): 2(2^b - 1). Levels 2q - z2 are in [-Z, Z]. */
+export const z2MaxOf = (b: LowBits): number => 2 * ((1 << b) - 1);
+
+export const tilesOf = (rows: number): number => Math.ceil(rows / LUT_TILE_ROWS);
+
+/** Bytes of the bit-plane tensor (the artifact size rule of q1/q2_lut/q3/q4_lut). */
+export function planeBytes(bits: number, rows: number, cols: number): number {
+  return tilesOf(rows) * LUT_TILE_ROWS * bits * Math.ceil(cols / 8);
+}
+
+/** Bytes of the `.groups` tensor (uint8 [tiles, cols/G, 2, 16]). */
+export function groupBytes(rows: number, cols: number, groupSize: number): number {
+  return tilesOf(rows) * (cols / groupSize) * 2 * LUT_TILE_ROWS;
+}
+
+/** Total bytes of one matrix in this format (planes + groups + row scales). */
+export function lowbitMatrixBytes(bits: number, rows: number, cols: number, groupSize: number): number {
+  return planeBytes(bits, rows, cols) + groupBytes(rows, cols, groupSize) + 3 * rows;
+}
+
+/** Byte offset, in the planes tensor, of (row, plane k, the byte holding column col). */
+export function planeOffset(bits: number, cols: number, groupSize: number, row: number, k: number, col: number): number {
+  const tile = Math.floor(row / LUT_TILE_ROWS), r = row % LUT_TILE_ROWS;
+  const g = Math.floor(col / groupSize), p = Math.floor((col % groupSize) / 8);
+  const pairs = groupSize / 8, groups = cols / groupSize;
+  return (((tile * groups + g) * bits + k) * pairs + p) * LUT_TILE_ROWS + r;
+}
+
+/** Byte offsets of gm and z2 of (row, group g) in the `.groups` tensor. */
+export function groupOffset(cols: number, groupSize: number, row: number, g: number): { gm: number; z2: number } {
+  const tile = Math.floor(row / LUT_TILE_ROWS), r = row % LUT_TILE_ROWS;
+  const base = (tile * (cols / groupSize) + g) * 2 * LUT_TILE_ROWS;
+  return { gm: base + r, z2: base + LUT_TILE_ROWS + r };
+}
+
+export function checkShape(bits: number, rows: number, cols: number, groupSize: number): void {
+  if (!LOWBIT_BITS.includes(bits as LowBits)) throw new RangeError(`low-bit format: bits must be 1..4, got ${bits}`);
+  if (!(LOWBIT_GROUP_SIZES as readonly number[]).includes(groupSize)) throw new RangeError(`low-bit format: group size must be 32, 64 or 128, got ${groupSize}`);
+  if (!(rows >= 1) || !(cols >= 1) || cols % groupSize !== 0) throw new RangeError(`low-bit format: ${rows}x${cols} needs cols a multiple of the group size ${groupSize}`);
+}
+
+/** Packs codes (row-major [rows, cols], each in [0, 2^bits)) into the tiled bit-planes. */
+export function packPlanes(codes: Uint8Array, bits: number, rows: number, cols: number, groupSize: number): Uint8Array {
+  checkShape(bits, rows, cols, groupSize);
+  const out = new Uint8Array(planeBytes(bits, rows, cols));
+  for (let o = 0; o < rows; o++) {
+    for (let j0 = 0; j0 < cols; j0 += 8) {
+      for (let k = 0; k < bits; k++) {
+        let byte = 0;
+        for (let i = 0; i < 8; i++) byte |= ((codes[o * cols + j0 + i] >> k) & 1) << i;
+        out[planeOffset(bits, cols, groupSize, o, k, j0)] = byte;
+      }
+    }
+  }
+  return out;
+}
+
+/** The inverse of packPlanes. */
+export function unpackPlanes(planes: Uint8Array, bits: number, rows: number, cols: number, groupSize: number): Uint8Array {
+  const codes = new Uint8Array(rows * cols);
+  for (let o = 0; o < rows; o++) {
+    for (let j = 0; j < cols; j++) {
+      let q = 0;
+      for (let k = 0; k < bits; k++) q |= ((planes[planeOffset(bits, cols, groupSize, o, k, j)] >> (j % 8)) & 1) << k;
+      codes[o * cols + j] = q;
+    }
+  }
+  return codes;
+}
+
+/** Packs per-(row, group) gm and z2 (row-major [rows, cols/G]) into the `.groups` layout. */
+export function packGroups(gm: Uint8Array, z2: Uint8Array, rows: number, cols: number, groupSize: number): Uint8Array {
+  const ng = cols / groupSize;
+  const out = new Uint8Array(groupBytes(rows, cols, groupSize));
+  for (let o = 0; o < rows; o++) {
+    for (let g = 0; g < ng; g++) {
+      const at = groupOffset(cols, groupSize, o, g);
+      out[at.gm] = gm[o * ng + g];
+      out[at.z2] = z2[o * ng + g];
+    }
+  }
+  return out;
+}
+
+export function unpackGroups(groups: Uint8Array, rows: number, cols: number, groupSize: number): { gm: Uint8Array; z2: Uint8Array } {
+  const ng = cols / groupSize;
+  const gm = new Uint8Array(rows * ng), z2 = new Uint8Array(rows * ng);
+  for (let o = 0; o < rows; o++) {
+    for (let g = 0; g < ng; g++) {
+      const at = groupOffset(cols, groupSize, o, g);
+      gm[o * ng + g] = groups[at.gm];
+      z2[o * ng + g] = groups[at.z2];
+    }
+  }
+  return { gm, z2 };
+}

@@ -1,0 +1,143 @@
+// Low-bit (1..4-bit) group quantization for the LUT formats (docs/integer-spec.md §9.1,
+// layout in lowbit-format.ts). Per row: a row scale (m, e); per group of G columns: an
+// integer mantissa gm in [0, 255] and a zero point z2 in [0, 2(2^b - 1)] (half steps), so
+//   w ≈ m 2^-e · gm · (2q - z2),   q in [0, 2^b - 1].
+// Levels are 2q - z2: odd z2 gives the symmetric odd levels (b = 1: ±1), even z2 an
+// asymmetric grid with a representable zero. Each group's scale and zero point minimize
+// the group's squared error over a grid of clip ratios c (range [c·lo, c·hi] with
+// lo = min(0, min w), hi = max(0, max w)) and the neighbouring zero points, evaluated with
+// the *stored* scale gm · rowScale: what the device multiplies by is what was searched.
+// clip: false gives plain min/max (c = 1), the baseline the tests compare against.
+import { EdgeqError } from '../util/errors.ts';
+import { roundHalfAway, scaleValue, toScale } from './fixed-point.ts';
+import {
+  LUT_GM_MAX, LUT_GROUP_SHIFT, checkShape, dtypeForBits, packGroups, packPlanes, qmaxOf, unpackGroups, unpackPlanes, z2MaxOf,
+  type LowBits,
+} from './lowbit-format.ts';
+
+export interface LowbitOptions {
+  bits: LowBits;
+  groupSize: number;
+  /** Clip search (default true); false: min/max range. */
+  clip?: boolean;
+  /** Clip ratios tried (default 1, 0.98, ..., 0.20). */
+  ratios?: number[];
+}
+
+export interface LowbitMatrix {
+  dtype: 'q1' | 'q2_lut' | 'q3' | 'q4_lut';
+  bits: LowBits;
+  groupSize: number;
+  rows: number;
+  cols: number;
+  /** Tiled bit-planes (tensor X). */
+  planes: Uint8Array;
+  /** gm / z2 per (row, group), tiled (tensor X.groups). */
+  groups: Uint8Array;
+  /** Row scales (X.scale_m, X.scale_e). */
+  scaleM: Int16Array;
+  scaleE: Int8Array;
+  /** Sum over all weights of (w - dequantized)^2. */
+  sqError: number;
+}
+
+/** Exponent of an all-zero row (its groups have gm = 0, so any value works). */
+export const LOWBIT_ZERO_ROW_E = 40;
+/** Row scale exponents must be at least this (spec §9.5: the output shift stays >= 0). */
+export const LOWBIT_MIN_ROW_E = LUT_GROUP_SHIFT + 6;
+
+export const DEFAULT_RATIOS: readonly number[] = Array.from({ length: 41 }, (_, i) => 1 - 0.02 * i);
+
+/** Codes of w[off..off+gs) for scale s and zero point z2, and the squared error. */
+function quantGroup(w: Float32Array, off: number, gs: number, s: number, z2: number, qmax: number, codes: Uint8Array | null): number {
+  let err = 0;
+  const inv = 1 / (2 * s);
+  for (let j = 0; j < gs; j++) {
+    const x = w[off + j];
+    let q = roundHalfAway(x * inv + z2 / 2);
+    if (q < 0) q = 0; else if (q > qmax) q = qmax;
+    if (codes) codes[off + j] = q;
+    const dlt = x - s * (2 * q - z2);
+    err += dlt * dlt;
+  }
+  return err;
+}
+
+interface GroupChoice { s: number; z2: number; err: number }
+
+/**
+ * Best (scale, z2) of one group. `sOf(target)` maps a wanted real scale to the stored one
+ * (identity in the first pass, gm·rowScale in the second).
+ */
+function searchGroup(w: Float32Array, off: number, gs: number, bits: LowBits, ratios: readonly number[], sOf: (s: number) => number): GroupChoice {
+  let lo = 0, hi = 0;
+  for (let j = 0; j < gs; j++) { const x = w[off + j]; if (x < lo) lo = x; if (x > hi) hi = x; }
+  const qmax = qmaxOf(bits), Z = z2MaxOf(bits);
+  const best: GroupChoice = { s: 0, z2: 0, err: quantGroup(w, off, gs, 1, 0, 0, null) }; // all zero
+  if (hi === lo) return best;
+  for (const c of ratios) {
+    const s = sOf((c * (hi - lo)) / Z);
+    if (!(s > 0)) continue;
+    const z0 = Math.min(Z, Math.max(0, roundHalfAway((-c * lo) / s)));
+    for (const z2 of [z0, z0 - 1, z0 + 1]) {
+      if (z2 < 0 || z2 > Z) continue;
+      const err = quantGroup(w, off, gs, s, z2, qmax, null);
+      if (err < best.err) { best.s = s; best.z2 = z2; best.err = err; }
+    }
+  }
+  return best;
+}
+
+/** Quantizes a float matrix [rows, cols] (row-major) to the `bits`-bit LUT format. */
+export function quantizeLowbit(w: Float32Array, rows: number, cols: number, opts: LowbitOptions): LowbitMatrix {
+  const { bits, groupSize: gs } = opts;
+  checkShape(bits, rows, cols, gs);
+  const ratios = opts.clip === false ? [1] : (opts.ratios ?? DEFAULT_RATIOS);
+  const ng = cols / gs, qmax = qmaxOf(bits);
+  const codes = new Uint8Array(rows * cols), gm = new Uint8Array(rows * ng), z2 = new Uint8Array(rows * ng);
+  const scaleM = new Int16Array(rows), scaleE = new Int8Array(rows);
+  let sqError = 0;
+  for (let o = 0; o < rows; o++) {
+    // Pass 1: each group's best real scale; the row scale puts the largest at gm = 255.
+    let smax = 0;
+    for (let g = 0; g < ng; g++) smax = Math.max(smax, searchGroup(w, o * cols + g * gs, gs, bits, ratios, (s) => s).s);
+    if (smax === 0) { scaleM[o] = 16384; scaleE[o] = LOWBIT_ZERO_ROW_E; for (let j = 0; j < cols; j++) sqError += w[o * cols + j] ** 2; continue; }
+    const rs = toScale(smax / LUT_GM_MAX);
+    if (rs.e < LOWBIT_MIN_ROW_E) throw new EdgeqError(`low-bit quantization: row ${o} has a group scale ${smax.toExponential(3)}, too large (row scale exponent ${rs.e} < ${LOWBIT_MIN_ROW_E})`);
+    if (rs.e > 127) { scaleM[o] = 16384; scaleE[o] = LOWBIT_ZERO_ROW_E; for (let j = 0; j < cols; j++) sqError += w[o * cols + j] ** 2; continue; }
+    const rowScale = scaleValue(rs);
+    scaleM[o] = rs.m; scaleE[o] = rs.e;
+    const toGm = (s: number) => Math.min(LUT_GM_MAX, Math.max(1, roundHalfAway(s / rowScale)));
+    // Pass 2: the search again, against stored scales gm · rowScale.
+    for (let g = 0; g < ng; g++) {
+      const off = o * cols + g * gs;
+      const b = searchGroup(w, off, gs, bits, ratios, (s) => toGm(s) * rowScale);
+      const gi = o * ng + g;
+      if (b.s === 0) { gm[gi] = 0; z2[gi] = 0; sqError += b.err; continue; }
+      gm[gi] = roundHalfAway(b.s / rowScale);
+      z2[gi] = b.z2;
+      sqError += quantGroup(w, off, gs, gm[gi] * rowScale, b.z2, qmax, codes);
+    }
+  }
+  return {
+    dtype: dtypeForBits(bits), bits, groupSize: gs, rows, cols,
+    planes: packPlanes(codes, bits, rows, cols, gs), groups: packGroups(gm, z2, rows, cols, gs),
+    scaleM, scaleE, sqError,
+  };
+}
+
+/** The real values the format represents (host-side, for error measurement). */
+export function dequantizeLowbit(m: LowbitMatrix): Float32Array {
+  const { rows, cols, groupSize: gs, bits } = m;
+  const codes = unpackPlanes(m.planes, bits, rows, cols, gs);
+  const { gm, z2 } = unpackGroups(m.groups, rows, cols, gs);
+  const out = new Float32Array(rows * cols), ng = cols / gs;
+  for (let o = 0; o < rows; o++) {
+    const rs = m.scaleM[o] * 2 ** -m.scaleE[o];
+    for (let j = 0; j < cols; j++) {
+      const gi = o * ng + Math.floor(j / gs);
+      out[o * cols + j] = rs * gm[gi] * (2 * codes[o * cols + j] - z2[gi]);
+    }
+  }
+  return out;
+}
