@@ -3,7 +3,7 @@
 // name the file.
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { EdgeqError } from '../util/errors.ts';
+import { EdgeqError, usageError } from '../util/errors.ts';
 import { readArtifact } from '../emit/artifact-read.ts';
 import type { ArtifactContents } from '../emit/artifact-contents.ts';
 import { Tokenizer } from '../import/tokenizer.ts';
@@ -26,7 +26,7 @@ export function openBundle(dir: string): Bundle {
   if (!isBundleDir(dir)) throw new EdgeqError('not a bundle directory (expected the output folder of `edgeq compile`)', { file: dir });
   const need = (name: string): string => {
     const p = join(dir, name);
-    if (!existsSync(p)) throw new EdgeqError(`bundle is missing ${name}; recompile it with \`edgeq compile\``, { file: dir });
+    if (!existsSync(p)) throw new EdgeqError(`${dir} is not a bundle: ${p} is missing (write one with edgeq compile)`);
     return p;
   };
   const artifactPath = need('model.edgeq');
@@ -51,15 +51,16 @@ export function bundleRuntime(b: Bundle): Promise<WasmRuntime> {
  */
 export function bundleTokenizer(b: Bundle, path?: string): Tokenizer {
   let tok: Tokenizer;
+  const t = b.artifact.tokenizer;
   if (path) tok = Tokenizer.load(path);
-  else if (b.artifact.tokenizer && b.artifact.tokenizer.hostScores.length === b.artifact.tokenizer.pieces.length) {
-    const t = b.artifact.tokenizer;
-    tok = new Tokenizer(t.pieces, Float32Array.from(t.hostScores), t.maxTokenLength);
+  else if (t) {
+    const scores = t.hostScores.length ? Float32Array.from(t.hostScores) : Float32Array.from(t.scores, (s) => s / 2 ** t.scoreFracBits);
+    tok = new Tokenizer(t.pieces, scores, t.maxTokenLength);
   } else {
-    throw new EdgeqError('bundle has no embedded tokenizer: pass --tokenizer <tok.bin> (or compile with --tokenizer)', { file: b.artifactPath });
+    throw usageError(`bundle ${b.dir} has no embedded tokenizer: pass --tokenizer <tok.bin> (or compile with --tokenizer)`);
   }
   if (tok.vocabSize !== b.artifact.config.vocabSize) {
-    throw new EdgeqError(`tokenizer has ${tok.vocabSize} tokens but the model's vocabulary is ${b.artifact.config.vocabSize}`, { file: path ?? b.artifactPath });
+    throw new EdgeqError(`tokenizer ${path ?? '(embedded)'} has ${tok.vocabSize} tokens but bundle ${b.dir} has a vocabulary of ${b.artifact.config.vocabSize}`);
   }
   return tok;
 }

@@ -3,8 +3,6 @@
 // The model is a llama2.c checkpoint (engines reference, int-reference) or a bundle
 // directory from `edgeq compile` (engine wasm: its runtime.wasm in V8).
 import type { Command } from 'commander';
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
 import { importLlama2c } from '../../import/llama2c.ts';
 import { loadWeights, type Graph } from '../../import/graph.ts';
 import { Tokenizer } from '../../import/tokenizer.ts';
@@ -14,8 +12,7 @@ import { generate, type Engine, type TokenPicker } from '../../generate.ts';
 import { quantizeInt8 } from '../../quantize/int8.ts';
 import { IntTransformer } from '../../../runtime/reference/model.ts';
 import { intReferenceEngine, wasmEngine } from '../../engines/int-engines.ts';
-import { WasmRuntime } from '../../engines/wasm-runtime.ts';
-import { readArtifact } from '../../emit/artifact-read.ts';
+import { bundleRuntime, bundleTokenizer, isBundleDir, openBundle } from '../../engines/bundle.ts';
 import { EdgeqError, usageError } from '../../util/errors.ts';
 import { floatOption, intOption } from '../options.ts';
 
@@ -97,32 +94,16 @@ function checkpointEngine(checkpoint: string, opts: RunOptions): { loaded: Loade
 async function bundleEngine(dir: string, opts: RunOptions): Promise<{ loaded: Loaded; tokenizer: Tokenizer; engineName: string }> {
   const engineName = opts.engine ?? 'wasm';
   if (engineName !== 'wasm') throw usageError(`--engine ${engineName} runs a checkpoint; a bundle directory runs on --engine wasm`);
-  const artPath = join(dir, 'model.edgeq'), wasmPath = join(dir, 'runtime.wasm');
-  for (const f of [artPath, wasmPath]) if (!existsSync(f)) throw new EdgeqError(`${dir} is not a bundle: ${f} is missing (write one with edgeq compile)`);
-  const bytes = new Uint8Array(readFileSync(artPath));
-  const contents = readArtifact(bytes, artPath);
-  const vocab = contents.config.vocabSize;
-  let tokenizer: Tokenizer;
-  if (contents.tokenizer) {
-    const t = contents.tokenizer;
-    const scores = t.hostScores.length ? Float32Array.from(t.hostScores) : Float32Array.from(t.scores, (s) => s / 2 ** t.scoreFracBits);
-    tokenizer = new Tokenizer(t.pieces, scores, t.maxTokenLength);
-    if (opts.tokenizer !== undefined) {
-      const other = Tokenizer.load(opts.tokenizer);
-      if (other.vocabSize !== vocab) throw new EdgeqError(`tokenizer ${opts.tokenizer} has ${other.vocabSize} tokens but bundle ${dir} has a vocabulary of ${vocab}`);
-    }
-  } else {
-    if (opts.tokenizer === undefined) throw usageError(`bundle ${dir} has no embedded tokenizer: pass --tokenizer <tok.bin>`);
-    tokenizer = Tokenizer.load(opts.tokenizer);
-    if (tokenizer.vocabSize !== vocab) throw new EdgeqError(`tokenizer ${opts.tokenizer} has ${tokenizer.vocabSize} tokens but bundle ${dir} has a vocabulary of ${vocab}`);
-  }
-  const rt = await WasmRuntime.create(new Uint8Array(readFileSync(wasmPath)), bytes, vocab, artPath);
-  const e = wasmEngine(rt, { vocabSize: vocab, seqLen: contents.config.seqLen });
+  const bundle = openBundle(dir);
+  // An explicit --tokenizer wins over the embedded one; either must match the vocabulary.
+  const tokenizer = bundleTokenizer(bundle, opts.tokenizer);
+  const rt = await bundleRuntime(bundle);
+  const e = wasmEngine(rt, { vocabSize: bundle.artifact.config.vocabSize, seqLen: bundle.artifact.config.seqLen });
   return { loaded: { engine: e, picker: (o) => e.picker(o.temperature, o.topp, o.seed) }, tokenizer, engineName };
 }
 
 async function run(modelPath: string, opts: RunOptions): Promise<void> {
-  const isBundle = existsSync(modelPath) && statSync(modelPath).isDirectory();
+  const isBundle = isBundleDir(modelPath);
   const { loaded, tokenizer, engineName } = isBundle ? await bundleEngine(modelPath, opts) : checkpointEngine(modelPath, opts);
   const engine = loaded.engine;
   const sampler = loaded.picker(opts);

@@ -1,0 +1,99 @@
+// `edgeq flash <dir> --board <name>`: builds the firmware image of a bundle for a board
+// (runtime via wasm2c, the bare-metal C host, the artifact linked into flash), checks it
+// against the target's flash and RAM budgets, writes it with a manifest (sha256 of every
+// part), and on an emulated board boots it and streams what it prints to stdout.
+import type { Command } from 'commander';
+import { basename, dirname, join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { readBundle } from '../../engines/engine.ts';
+import { bootFirmware, buildFirmware, firmwareToolsMissing, QEMU_ARGS, type Firmware } from '../../engines/firmware.ts';
+import { runtimeFlavour } from '../../engines/runtime-flavour.ts';
+import { loadTarget, type TargetProfile } from '../../target/profile.ts';
+import { writeFileAtomic } from '../../util/atomic-write.ts';
+import { EdgeqError, usageError } from '../../util/errors.ts';
+import { VERSION } from '../../version.ts';
+import { intOption } from '../options.ts';
+
+/** Boards `flash` can build for: the board name → its target profile (targets/<name>.json). */
+export const BOARDS: Record<string, { target: string; emulated: boolean; about: string }> = {
+  'mps2-an386': { target: 'cortex-m', emulated: true, about: 'Arm MPS2 AN386, Cortex-M4, 4 MiB flash + 4 MiB RAM (qemu-system-arm)' },
+};
+
+interface FlashOptions { board: string; output?: string; steps: number; boot: boolean; selftest?: boolean; timeout: number }
+
+const kib = (n: number) => `${(n / 1024).toFixed(1)} KiB`;
+
+/** Throws (exit 1) with the numbers when the image does not fit the target. */
+export function checkBudget(fw: Firmware, t: TargetProfile): string[] {
+  const lines = [
+    `flash: ${fw.size.flash} bytes (${kib(fw.size.flash)}: text ${fw.size.text} + data ${fw.size.data})` +
+      (t.flashBytes ? ` of ${t.flashBytes} (${((100 * fw.size.flash) / t.flashBytes).toFixed(1)}%)` : ''),
+    `RAM:   ${fw.size.ram} bytes (${kib(fw.size.ram)}: data ${fw.size.data} + bss ${fw.size.bss}, of which wasm memory ${fw.heapBytes}, + stack ${fw.size.ram - fw.size.data - fw.size.bss})` +
+      (t.ramBytes ? ` of ${t.ramBytes} (${((100 * fw.size.ram) / t.ramBytes).toFixed(1)}%)` : ''),
+  ];
+  const over: string[] = [];
+  if (t.flashBytes && fw.size.flash > t.flashBytes) over.push(`flash by ${fw.size.flash - t.flashBytes} bytes (${fw.size.flash} > ${t.flashBytes})`);
+  if (t.ramBytes && fw.size.ram > t.ramBytes) over.push(`RAM by ${fw.size.ram - t.ramBytes} bytes (${fw.size.ram} > ${t.ramBytes})`);
+  if (over.length) throw new EdgeqError(`the image does not fit target ${t.name}: over ${over.join(' and ')}\n${lines.join('\n')}`);
+  return lines;
+}
+
+async function flash(dir: string, opts: FlashOptions): Promise<void> {
+  const board = BOARDS[opts.board];
+  if (!board) throw usageError(`--board: unknown board "${opts.board}"; known boards: ${Object.keys(BOARDS).join(', ')}`);
+  const target = loadTarget(board.target);
+  const why = firmwareToolsMissing(board.emulated && opts.boot);
+  if (why) throw new EdgeqError(`cannot build for ${opts.board}: ${why}`);
+  const bundle = readBundle(dir);
+  const rt = await runtimeFlavour(bundle, false);
+  const fw = await buildFirmware(rt.wasm, bundle.artifact, { selftest: opts.selftest ?? false, steps: opts.steps });
+  const budget = checkBudget(fw, target);
+  const out = opts.output ?? join(dir, `firmware-${opts.board}.elf`);
+  const manifestPath = join(dirname(out), `${basename(out).replace(/\.elf$/, '')}.manifest.json`);
+  const manifest = {
+    edgeq: VERSION,
+    board: opts.board,
+    target: target.name,
+    bundle: dir,
+    runtime: { origin: rt.origin, simd: false },
+    steps: opts.steps,
+    selftest: opts.selftest ?? false,
+    size: { ...fw.size, wasmMemoryBytes: fw.heapBytes, flashBudget: target.flashBytes, ramBudget: target.ramBytes },
+    compiler: { cc: 'arm-none-eabi-gcc', flags: fw.flags },
+    boot: board.emulated ? `qemu-system-arm ${QEMU_ARGS(basename(out), opts.board).join(' ')}` : null,
+    parts: fw.parts,
+  };
+  // The image first, then the manifest that names it: each appears whole or not at all.
+  writeFileAtomic(out, readFileSync(fw.elf));
+  writeFileAtomic(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`);
+  process.stderr.write(`${out}: firmware for ${opts.board} (${fw.built ? 'built' : 'from cache'}), manifest ${manifestPath}\n${budget.map((l) => `  ${l}`).join('\n')}\n`);
+  if (!board.emulated || !opts.boot) return;
+  process.stderr.write(`booting on qemu-system-arm -M ${opts.board}...\n`);
+  const r = await bootFirmware(out, opts.board, opts.timeout * 1000, (b) => process.stdout.write(b));
+  if (r.timedOut) throw new EdgeqError(`the board did not exit within ${opts.timeout} s`);
+  if (r.status !== 0) throw new EdgeqError(`the board exited with status ${r.status ?? r.signal}${r.stderr ? `: ${r.stderr.trim()}` : ''}`);
+  process.stderr.write(`board exited 0 after ${(r.ms / 1000).toFixed(1)} s\n`);
+}
+
+export function register(program: Command): void {
+  program
+    .command('flash')
+    .description('build a bundle\'s firmware image for a board, check it fits, and boot it on the emulated board')
+    .argument('<dir>', 'bundle directory (model.edgeq + runtime.wasm), from `edgeq compile`')
+    .requiredOption('--board <name>', `board: ${Object.entries(BOARDS).map(([k, b]) => `${k} (${b.about})`).join(', ')}`)
+    .option('-o, --output <file.elf>', 'where the image goes (default <dir>/firmware-<board>.elf); a .manifest.json is written next to it')
+    .option('--steps <n>', 'greedy positions the board generates from BOS after boot', intOption('--steps', 0), 64)
+    .option('--selftest', 'run the embedded conformance vectors before generating (prints "selftest <pos> <hash>" lines)')
+    .option('--no-boot', 'build and write the image only')
+    .option('--timeout <seconds>', 'time limit for the emulated boot', intOption('--timeout', 1), 600)
+    .addHelpText('after', `
+The image's flash and RAM use are printed (from arm-none-eabi-size) against the target's
+budget (targets/<target>.json); an image over budget is refused with the numbers.
+The generated text goes to stdout exactly as \`edgeq run <dir> --temperature 0\` prints it.
+
+Examples:
+  $ edgeq flash out/stories260K --board mps2-an386 --steps 64
+  $ edgeq flash out/stories260K --board mps2-an386 -o fw.elf --no-boot
+`)
+    .action((dir: string, opts: FlashOptions) => flash(dir, opts));
+}

@@ -1,0 +1,14 @@
+// Every conformance engine, in the order `edgeq verify` runs and prints them.
+// Add one by writing ./<name>.ts exporting `engine: Engine` and listing it here.
+import type { Engine } from './engine.ts';
+import { engine as v8Simd } from './v8-simd.ts';
+import { engine as v8Scalar } from './v8-scalar.ts';
+import { engine as wasmInterp } from './wasm-interp.ts';
+import { engine as wasm2cX86 } from './wasm2c-x86_64.ts';
+import { engine as wasm2cAarch64 } from './wasm2c-aarch64.ts';
+import { engine as wasm2cRiscv64 } from './wasm2c-riscv64.ts';
+import { engine as cortexM } from './cortex-m.ts';
+
+export const ENGINES: Engine[] = [v8Simd, v8Scalar, wasmInterp, wasm2cX86, wasm2cAarch64, wasm2cRiscv64, cortexM];
+
+export function engineNames(): string[] { return ENGINES.map((e) => e.name); }

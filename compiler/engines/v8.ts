@@ -1,0 +1,35 @@
+// V8 (this Node process): the runtime instantiated through WasmRuntime, the same host
+// `edgeq run` uses. Two engines share this file's code: v8-simd and v8-scalar.
+import { sha256 } from './cache.ts';
+import type { Bundle, Engine, EngineRun, EngineRunOptions } from './engine.ts';
+import { runtimeFlavour } from './runtime-flavour.ts';
+import { WasmRuntime } from './wasm-runtime.ts';
+
+export function v8Engine(simd: boolean): Engine {
+  return {
+    name: simd ? 'v8-simd' : 'v8-scalar',
+    about: `V8 ${process.versions.v8} in Node ${process.version}, ${simd ? 'SIMD' : 'scalar'} runtime build`,
+    available: () => (simd && !WebAssembly.validate(SIMD_PROBE) ? 'this V8 has no WebAssembly SIMD' : null),
+    async run(bundle: Bundle, opts: EngineRunOptions = {}): Promise<EngineRun> {
+      const t0 = performance.now();
+      const rt = await runtimeFlavour(bundle, simd);
+      const t1 = performance.now();
+      const host = await WasmRuntime.create(rt.wasm as Uint8Array<ArrayBuffer>, bundle.artifact, bundle.contents.config.vocabSize, bundle.artifactPath);
+      const r = host.selftest();
+      void opts;
+      return {
+        hashes: r.hashes.map(([position, hash]) => ({ position, hash })),
+        mismatches: r.mismatches,
+        runtime: { simd: rt.simd, sha256: rt.sha256 ?? sha256(rt.wasm), origin: rt.origin },
+        buildMs: t1 - t0,
+        runMs: performance.now() - t1,
+      };
+    },
+  };
+}
+
+/** A module with one v128 instruction: (func (result v128) (v128.const i32x4 0 0 0 0)). */
+const SIMD_PROBE = new Uint8Array([
+  0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 22, 1, 20, 0, 253, 12,
+  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 11,
+]);
