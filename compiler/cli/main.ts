@@ -12,7 +12,15 @@ export async function main(argv: string[]): Promise<number> {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
-  for (const register of COMMANDS) register(program);
+  // Load only the command being run; `edgeq`, `edgeq --help` and `edgeq help` list the
+  // summaries without loading any command module.
+  const words = argv.filter((a) => !a.startsWith('-'));
+  const name = words[0] === 'help' ? words[1] : words[0];
+  const entry = COMMANDS.find((c) => c.name === name);
+  for (const c of COMMANDS) {
+    if (c === entry) (await c.load()).register(program);
+    else program.command(c.name).summary(c.summary).description(c.summary);
+  }
   program.commands.forEach((c) => c.exitOverride());
   try {
     await program.parseAsync(argv, { from: 'user' });

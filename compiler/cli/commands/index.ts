@@ -1,22 +1,23 @@
 // Every CLI command, in the order `edgeq --help` lists them. Add a command by writing
-// ./<name>.ts exporting `register(program)` and listing it here.
+// ./<name>.ts exporting `register(program)` and listing it here with its one-line summary.
+// Modules are loaded only when their command runs: some pull in binaryen and the
+// AssemblyScript compiler, which take seconds to start, and `edgeq run` should not wait.
 import type { Command } from 'commander';
-import { register as inspect } from './inspect.ts';
-import { register as synth } from './synth.ts';
-import { register as run } from './run.ts';
-import { register as compile } from './compile.ts';
-import { register as evalCommand } from './eval.ts';
-import { register as keygen } from './keygen.ts';
-import { register as verify } from './verify.ts';
-import { register as flash } from './flash.ts';
 
-export const COMMANDS: Array<(program: Command) => void> = [
-  inspect,
-  synth,
-  compile,
-  run,
-  evalCommand,
-  keygen,
-  verify,
-  flash,
+export interface CommandEntry {
+  name: string;
+  /** One line for `edgeq --help`; the module's own description is shown by `edgeq <name> --help`. */
+  summary: string;
+  load: () => Promise<{ register(program: Command): void }>;
+}
+
+export const COMMANDS: CommandEntry[] = [
+  { name: 'inspect', summary: "show a checkpoint's format, shape, parameter counts and sizes", load: () => import('./inspect.ts') },
+  { name: 'synth', summary: 'write a synthetic (seeded random) llama2.c checkpoint of a known shape', load: () => import('./synth.ts') },
+  { name: 'compile', summary: 'compile a checkpoint into a device bundle: model.edgeq + runtime.wasm + manifest.json', load: () => import('./compile.ts') },
+  { name: 'run', summary: 'generate text from a checkpoint or a bundle, printed as llama2.c prints it', load: () => import('./run.ts') },
+  { name: 'eval', summary: 'measure a bundle against the float reference on a text (top-1, KL, perplexity)', load: () => import('./eval.ts') },
+  { name: 'verify', summary: "run a bundle's conformance vectors on every engine and compare hashes", load: () => import('./verify.ts') },
+  { name: 'flash', summary: "build a bundle's firmware image for a board, check its budget, boot it", load: () => import('./flash.ts') },
+  { name: 'keygen', summary: 'make an Ed25519 key pair for signing bundles', load: () => import('./keygen.ts') },
 ];
