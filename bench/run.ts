@@ -5,9 +5,11 @@ import os from 'node:os';
 import { measure, printTable, type BenchCase, type BenchSection, type Measurement } from './harness.ts';
 import floatReference from './float-reference.bench.ts';
 import lutGemv from './lut-gemv.bench.ts';
+import int8Runtime from './int8-runtime.bench.ts';
 
 const SECTIONS: BenchSection[] = [
   floatReference,
+  int8Runtime,
   lutGemv,
 ];
 
