@@ -71,6 +71,13 @@ async function findModel(): Promise<{ model: string; tokenizer: string; real: bo
 }
 
 const { model, tokenizer, real } = await findModel();
+const bundle = join(OUT, real ? 'stories260K-int8' : 'stories260K-synthetic-int8');
 edgeq('inspect', model);
-edgeq('run', model, '--tokenizer', tokenizer, '--engine', 'reference', '--temperature', '0', '--steps', '96',
-  ...(real ? [] : ['--prompt', 'Once upon a time']));
+// int8 weights with GPTQ rounding, for a generic WebAssembly host (V8 here, SIMD kernels);
+// the tokenizer goes into the bundle so the device can print text by itself.
+edgeq('compile', model, '--target', 'wasm32', '--plan', 'uniform:8', '--gptq', '--tokenizer', tokenizer, '-o', bundle);
+// The bundle's integer-only runtime.wasm, greedy, as llama2.c would print it.
+edgeq('run', bundle, '--temperature', '0', '--steps', '128', ...(real ? [] : ['--prompt', 'Once upon a time']));
+console.error(`
+The bundle is in ${bundle}. Next: \`npx edgeq verify ${bundle}\` checks it on every engine, ` +
+  `\`npx edgeq flash ${bundle} --board mps2-an386\` boots it on an emulated Cortex-M4.`);
