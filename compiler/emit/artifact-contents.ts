@@ -4,19 +4,13 @@
 // quantization fields is specified in docs/integer-spec.md, not here.
 // Field-by-field documentation lives in schemas/edgeq.fbs.
 import type { DTypeName } from './dtype.ts';
+import type { ModelConfig } from '../import/graph.ts';
 import type { OpKind } from '../../schemas/generated/edgeq/fb/op-kind.ts';
 
 export type OpKindName = Exclude<keyof typeof OpKind, 'invalid'>;
 
-export interface ArtifactConfig {
-  dim: number;
-  hiddenDim: number;
-  nLayers: number;
-  nHeads: number;
-  nKvHeads: number;
-  vocabSize: number;
-  seqLen: number;
-  sharedClassifier: boolean;
+/** The model's hyper-parameters (llama2.c's Config) plus the derived head size. */
+export interface ArtifactConfig extends ModelConfig {
   headSize: number;
 }
 
