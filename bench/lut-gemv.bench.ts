@@ -63,6 +63,28 @@ function kernelCase(m: LutModule, k: Kernel, name: string, unit: 'Gw/s' | 'GB/s'
   };
 }
 
+/**
+ * The read-bandwidth probe: summing `mb` MB of int32 with wasm SIMD in the SIMD LUT module,
+ * in GB/s; its baseline is the section's own 256 MB probe (bench/lowbit.bench.ts reuses it).
+ */
+export function readProbe(simd: LutModule, mb: number, sectionId: string): BenchCase {
+  const ints = (mb << 20) >> 2;
+  let p = -1;
+  const owner = simd as LutModule & { current?: unknown };
+  return {
+    name: `read ${mb} MB (wasm SIMD sum)`, unit: 'GB/s', warmup: 2, runs: 7, baseline: `${sectionId}/read 256 MB (wasm SIMD sum)`,
+    run() {
+      if (p < 0 || owner.current !== `probe${mb}`) {
+        simd.reset(); p = simd.alloc(ints * 4); new Int32Array(simd.memory.buffer, p, ints).fill(1);
+        owner.current = `probe${mb}`;
+      }
+      const reps = Math.max(1, 256 / mb);
+      for (let r = 0; r < reps; r++) simd.ex.sumI32!(p, ints);
+      return (reps * ints * 4) / 1e9;
+    },
+  };
+}
+
 const weightBytes = (kind: 'int8' | LowBits, d: number, n: number) =>
   (kind === 'int8' ? d * n : planeBytes(kind, d, n) + groupBytes(d, n, GS)) + 3 * d;
 
@@ -83,22 +105,7 @@ const section: BenchSection = {
       }
     }
     // Read bandwidth, measured in this run.
-    const probe = (mb: number) => {
-      const ints = (mb << 20) >> 2;
-      let p = -1;
-      return {
-        name: `read ${mb} MB (wasm SIMD sum)`, unit: 'GB/s', warmup: 2, runs: 7, baseline: 'lut-gemv/read 256 MB (wasm SIMD sum)',
-        run() {
-          if (p < 0 || (simd as LutModule & { current?: unknown }).current !== `probe${mb}`) {
-            simd.reset(); p = simd.alloc(ints * 4); new Int32Array(simd.memory.buffer, p, ints).fill(1);
-            (simd as LutModule & { current?: unknown }).current = `probe${mb}`;
-          }
-          const reps = Math.max(1, 256 / mb);
-          for (let r = 0; r < reps; r++) simd.ex.sumI32!(p, ints);
-          return (reps * ints * 4) / 1e9;
-        },
-      } satisfies BenchCase;
-    };
+    const probe = (mb: number) => readProbe(simd, mb, 'lut-gemv');
     cases.push(probe(256), probe(16));
     const [d, n] = [768, 2048];
     for (const m of [simd, scalar]) {

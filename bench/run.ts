@@ -6,11 +6,13 @@ import { measure, printTable, type BenchCase, type BenchSection, type Measuremen
 import floatReference from './float-reference.bench.ts';
 import lutGemv from './lut-gemv.bench.ts';
 import int8Runtime from './int8-runtime.bench.ts';
+import lowbit from './lowbit.bench.ts';
 
 const SECTIONS: BenchSection[] = [
   floatReference,
   int8Runtime,
   lutGemv,
+  lowbit,
 ];
 
 const only = process.argv.slice(2);

@@ -10,6 +10,7 @@ import { quantizeInt8 } from './quantize/int8.ts';
 import type { QuantModel } from './quantize/quant-model.ts';
 import { lowerInt8 } from './lower/program.ts';
 import { contentsFromQuant, parsePlan, type PlanSpec } from './emit/from-quant.ts';
+import { planName } from './plan/plan.ts';
 import { writeArtifact } from './emit/artifact.ts';
 import type { ArtifactContents } from './emit/artifact-contents.ts';
 import { buildRuntime, type RuntimeBuild } from './codegen/runtime.ts';
@@ -63,6 +64,12 @@ export async function bundleFromQuant(o: QuantBundleOptions): Promise<QuantBundl
     target: o.target.name,
     simd: o.target.simd,
     plan: o.planName,
+    // What every block matrix actually got (the plan after fallbacks), as in the artifact's PrecisionPlan.
+    precision: {
+      method: contents.plan.method,
+      blocks: contents.plan.blocks.map((b) => Object.fromEntries(b.matrices.map((m) => [m.name, m.groupSize ? `${m.format} g${m.groupSize}` : m.format]))),
+      embedding: 'int8', classifier: 'int8',
+    },
     weights: o.gptq ? 'gptq' : 'round-to-nearest',
     source: { name: contents.metadata.sourceName, sha256: hex(o.sourceSha256) },
     model: { ...contents.config },
@@ -104,10 +111,10 @@ export async function compileBundle(o: BundleOptions): Promise<BundleFiles> {
     throw new EdgeqError(`tokenizer ${o.tokenizer} has ${tokenizer.vocabSize} tokens but model ${o.checkpoint} has a vocabulary of ${graph.config.vocabSize}`);
   }
   const sourceSha256 = sha256(readFileSync(o.checkpoint));
-  say(`quantizing ${o.checkpoint} to int8${o.gptq ? ' with GPTQ (calibrating on self-generated text)' : ''}`);
-  const model = quantizeInt8(loadWeights(graph), o.gptq ? { gptq: {} } : {});
+  say(`quantizing ${o.checkpoint} (plan ${planName(plan)})${o.gptq ? ' with GPTQ for int8 matrices (calibrating on self-generated text)' : ''}`);
+  const model = quantizeInt8(loadWeights(graph), { plan, ...(o.gptq ? { gptq: {} } : {}) });
   const b = await bundleFromQuant({
-    model, target, plan, planName: o.plan, gptq: o.gptq, tokenizer, sourceSha256, sourcePath: o.checkpoint,
+    model, target, plan, planName: planName(plan), gptq: o.gptq, tokenizer, sourceSha256, sourcePath: o.checkpoint,
     vectors: o.vectors, progress: say,
   });
   return b.files;

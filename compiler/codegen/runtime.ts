@@ -33,6 +33,8 @@ export const KERNELS: Partial<Record<OpKindName, KernelBinding>> = {
   requantize: { check: 'checkRequantize', run: 'runRequantize' },
   swiglu: { check: 'checkSwiglu', run: 'runSwiglu' },
   residual_add: { check: 'checkResidualAdd', run: 'runResidualAdd' },
+  lut_tables: { check: 'checkLutTables', run: 'runLutTables', simdRun: 'runLutTablesSimd' },
+  gemv_lut: { check: 'checkGemvLut', run: 'runGemvLut', simdRun: 'runGemvLutSimd' },
 };
 
 export interface RuntimeTarget { name: string; simd: boolean }
@@ -46,7 +48,7 @@ export interface GeneratedRuntime {
   functions: string[];
 }
 
-const OP_ORDER: OpKindName[] = ['embed', 'rmsnorm', 'gemv', 'rope', 'attention', 'swiglu', 'residual_add', 'classifier', 'kv_store', 'requantize', 'copy'];
+const OP_ORDER: OpKindName[] = ['embed', 'rmsnorm', 'gemv', 'rope', 'attention', 'swiglu', 'residual_add', 'classifier', 'kv_store', 'requantize', 'copy', 'lut_tables', 'gemv_lut'];
 
 /** The entry source for `program` on `target` (pure: same inputs, same text). */
 export function generateRuntimeSource(config: ArtifactConfig, program: ArtifactProgram, target: RuntimeTarget): GeneratedRuntime {

@@ -14,32 +14,44 @@ import { BOS } from '../import/tokenizer.ts';
 import { VERSION } from '../version.ts';
 import { EdgeqError } from '../util/errors.ts';
 import type { DTypeName } from './dtype.ts';
+import { planName, type PlanSpec } from '../plan/plan.ts';
 
-const DTYPE: Record<QDType, DTypeName> = { i8: 'int8', i16: 'int16', i32: 'int32' };
+const DTYPE: Record<QDType, DTypeName> = {
+  i8: 'int8', i16: 'int16', i32: 'int32', u8: 'uint8', q1: 'q1', q2_lut: 'q2_lut', q3: 'q3', q4_lut: 'q4_lut',
+};
 
-/** A precision plan named on the command line. Only uniform 8-bit exists yet. */
-export interface PlanSpec { kind: 'uniform'; bits: 8 }
-
-export const SUPPORTED_PLANS = ['uniform:8'];
-
-/** Parses `--plan`; EdgeqError (usage, exit 2) naming what is supported otherwise. */
-export function parsePlan(s: string): PlanSpec {
-  if (s === 'uniform:8') return { kind: 'uniform', bits: 8 };
-  const m = /^uniform:(\d+)$/.exec(s);
-  const why = m ? `${m[1]}-bit weights are not implemented yet (low-bit LUT plans arrive with issue 5)` : 'unknown plan';
-  throw new EdgeqError(`--plan ${JSON.stringify(s)}: ${why}; supported plans: ${SUPPORTED_PLANS.join(', ')}`, {}, 2);
-}
+export { parsePlan, type PlanSpec } from '../plan/plan.ts';
+export const SUPPORTED_PLANS = ['uniform:8', 'uniform:<4|3|2|1>[g<32|64|128>]', '<plan>.json'];
 
 const MATRICES = ['wq', 'wk', 'wv', 'wo', 'w1', 'w2', 'w3'];
 
-export function planContents(plan: PlanSpec, nLayers: number, gptq: boolean): ArtifactPlan {
-  const rule = `uniform int8 per-row${gptq ? ', GPTQ' : ', round to nearest'}`;
+/**
+ * The artifact's PrecisionPlan: what every block matrix was actually quantized to (the
+ * plan after the fallbacks of compiler/plan/plan.ts, recorded by the quantizer in
+ * `model.formats`). A block's own bits/group_size/format are its matrices' when they all
+ * agree, else the widest matrix's with group size 0 and the rule "mixed: ...".
+ */
+export function planContents(plan: PlanSpec, nLayers: number, gptq: boolean, model?: QuantModel): ArtifactPlan {
+  const rule8 = `uniform int8 per-row${gptq ? ', GPTQ' : ', round to nearest'}`;
+  const f = model?.formats;
   return {
-    method: `uniform bits=${plan.bits}${gptq ? ' gptq' : ''}`,
-    blocks: Array.from({ length: nLayers }, (_, l) => ({
-      block: l, bits: 8, groupSize: 0, format: 'int8', rule,
-      matrices: MATRICES.map((name) => ({ name, bits: 8, groupSize: 0, format: 'int8' as const })),
-    })),
+    method: model?.planMethod ?? `uniform bits=${plan.bits}${gptq ? ' gptq' : ''}`,
+    blocks: Array.from({ length: nLayers }, (_, l) => {
+      const matrices = MATRICES.map((name) => {
+        const x = f?.[`blocks.${l}.${name}`];
+        return x
+          ? { name, bits: x.bits, groupSize: x.groupSize, format: x.format as DTypeName, rule: x.rule }
+          : { name, bits: 8, groupSize: 0, format: 'int8' as const };
+      });
+      const same = matrices.every((m) => m.bits === matrices[0].bits && m.groupSize === matrices[0].groupSize);
+      const widest = matrices.reduce((a, m) => (m.bits > a.bits ? m : a));
+      return {
+        block: l, bits: same ? matrices[0].bits : widest.bits, groupSize: same ? matrices[0].groupSize : 0,
+        format: same ? matrices[0].format : widest.format,
+        rule: !f ? rule8 : same ? (matrices[0].rule ?? rule8) : `mixed: ${matrices.map((m) => `${m.name} ${m.format}${m.groupSize ? ` g${m.groupSize}` : ''}`).join(', ')}`,
+        matrices,
+      };
+    }),
   };
 }
 
@@ -96,10 +108,13 @@ export function contentsFromQuant(o: EmitOptions): ArtifactContents {
   if (o.tokenizer && o.tokenizer.vocabSize !== p.vocabSize) {
     throw new EdgeqError(`tokenizer has ${o.tokenizer.vocabSize} tokens but the model's vocabulary is ${p.vocabSize}`);
   }
+  const index = new Map(o.model.tensors.map((t, i) => [t.name, i]));
   const tensors: ArtifactTensor[] = o.model.tensors.map((t) => ({
     name: t.name, dtype: DTYPE[t.dtype], shape: t.shape.slice(),
     data: new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength),
     ...(t.params.frac !== undefined ? { quant: { params: [t.params.frac] } } : {}),
+    // Low-bit bit-planes: the group size, and the `.groups` tensor (docs/integer-spec.md §9.1).
+    ...(t.params.groupSize !== undefined ? { quant: { groupSize: t.params.groupSize, scalesTensor: index.get(`${t.name}.groups`) ?? -1 } } : {}),
   }));
   const vectors = o.vectors ?? 32;
   const { arenaSize, slots, ops, outputs } = o.program;
@@ -110,7 +125,7 @@ export function contentsFromQuant(o: EmitOptions): ArtifactContents {
     },
     tensors,
     program: { arenaSize, slots, ops, outputs },
-    plan: planContents(o.plan, p.nLayers, !!o.gptq),
+    plan: planContents(o.plan, p.nLayers, !!o.gptq, o.model),
     target: { name: o.target.name, simd: o.target.simd },
     ...(o.tokenizer ? { tokenizer: tokenizerContents(o.tokenizer) } : {}),
     metadata: {
@@ -118,7 +133,7 @@ export function contentsFromQuant(o: EmitOptions): ArtifactContents {
       sourceName: basename(o.sourcePath),
       compiler: 'edgeq',
       compilerVersion: VERSION,
-      extra: [['plan', 'uniform:8'], ['weights', o.gptq ? 'gptq' : 'round-to-nearest'], ['integer-spec', `v${p.formatVersion}`]],
+      extra: [['plan', planName(o.plan)], ['weights', o.gptq ? 'gptq' : 'round-to-nearest'], ['integer-spec', `v${p.formatVersion}`]],
     },
     conformance: vectors > 0 ? [greedyConformance(o.model, vectors)] : [],
   };

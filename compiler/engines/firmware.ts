@@ -61,6 +61,18 @@ export interface FirmwareOptions {
   selftest: boolean;
   /** Greedy positions generated after boot (EQ_STEPS). */
   steps: number;
+  /**
+   * The artifact's expected SHA-256 (64 hex digits), embedded in the image: the host hashes
+   * the artifact in flash and refuses to run it on a mismatch (exit 6). `edgeq flash` passes
+   * the bundle manifest's hash; default: the hash of `artifact` itself.
+   */
+  artifactSha256?: string;
+}
+
+/** A C initializer `{0x..,...}` for 32 digest bytes, for -DEQ_ARTIFACT_SHA256. */
+export function digestInitializer(hex: string): string {
+  if (!/^[0-9a-f]{64}$/.test(hex)) throw new EdgeqError(`expected a sha256 of 64 lowercase hex digits, got "${hex}"`);
+  return `{${hex.match(/../g)!.map((b) => `0x${b}`).join(',')}}`;
 }
 
 export async function buildFirmware(runtimeWasm: Uint8Array, artifact: Uint8Array, opts: FirmwareOptions): Promise<Firmware> {
@@ -69,7 +81,8 @@ export async function buildFirmware(runtimeWasm: Uint8Array, artifact: Uint8Arra
   const heapBytes = Math.ceil(await measureWasmMemory(runtimeWasm, artifact) / PAGE) * PAGE;
   const c = await wasm2cSources(runtimeWasm);
   const hosts = hostFiles('common', 'baremetal');
-  const flags = [...ARM_FLAGS, `-DEQ_WASM_HEAP_BYTES=${heapBytes}`, `-DEQ_STEPS=${opts.steps}`, ...(opts.selftest ? ['-DEQ_SELFTEST'] : [])];
+  const expectSha = opts.artifactSha256 ?? sha256Hex(artifact);
+  const flags = [...ARM_FLAGS, `-DEQ_ARTIFACT_SHA256=${digestInitializer(expectSha)}`, `-DEQ_WASM_HEAP_BYTES=${heapBytes}`, `-DEQ_STEPS=${opts.steps}`, ...(opts.selftest ? ['-DEQ_SELFTEST'] : [])];
   const runtimeC = readFileSync(join(c.dir, 'runtime.c'));
   const key = sha256('cortex-m-firmware', flags.join(' '), runtimeC, artifact, ...hosts.flatMap((f) => [f.path, f.bytes]));
   const b = await cachedBuild(key, (tmp) => {
@@ -80,7 +93,7 @@ export async function buildFirmware(runtimeWasm: Uint8Array, artifact: Uint8Arra
     const bm = join(HOSTS_DIR, 'baremetal');
     tool(ARM_CC, [...flags, `-DEQ_ARTIFACT=${art}`, `-I${tmp}`, `-I${join(HOSTS_DIR, 'common')}`, '-T', join(bm, 'mps2.ld'),
       join(bm, 'startup.c'), join(bm, 'wasm_rt_baremetal.c'), join(bm, 'main.c'), join(bm, 'artifact.S'),
-      join(HOSTS_DIR, 'common/host_core.c'), join(c.dir, 'runtime.c'), '-o', join(tmp, 'firmware.elf')], { what: 'firmware build', timeoutMs: 600_000 });
+      join(HOSTS_DIR, 'common/host_core.c'), join(HOSTS_DIR, 'common/sha256.c'), join(c.dir, 'runtime.c'), '-o', join(tmp, 'firmware.elf')], { what: 'firmware build', timeoutMs: 600_000 });
   });
   const elf = join(b.dir, 'firmware.elf');
   const size = elfSize(elf);

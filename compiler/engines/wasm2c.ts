@@ -67,6 +67,22 @@ export interface LinuxArch {
 /** C flags every wasm2c build uses: wasm's float rules even where no float should exist. */
 export const C_FLAGS = ['-O2', '-ffp-contract=off', '-fno-strict-aliasing'];
 
+/**
+ * The Linux host (targets/hosts/linux + common) around a scalar runtime, built with
+ * `arch.cc` and cached by content; the executable is `<dir>/edgeq-host`.
+ */
+export async function buildLinuxHost(arch: LinuxArch, wasm: Uint8Array, what = `wasm2c-${arch.name}`): Promise<{ dir: string; built: boolean }> {
+  const c = await wasm2cSources(wasm);
+  const hosts = hostFiles('common', 'linux');
+  const flags = [...C_FLAGS, ...arch.flags];
+  const key = sha256('linux-host', arch.cc, flags.join(' '), readFileSync(join(c.dir, 'runtime.c')), ...hosts.flatMap((f) => [f.path, f.bytes]));
+  return cachedBuild(key, (tmp) => {
+    tool(arch.cc, [...flags, `-I${c.dir}`, `-I${join(HOSTS_DIR, 'common')}`,
+      join(c.dir, 'runtime.c'), join(c.dir, 'wasm-rt-impl.c'), join(HOSTS_DIR, 'common/host_core.c'), join(HOSTS_DIR, 'common/sha256.c'), join(HOSTS_DIR, 'linux/main.c'),
+      '-o', join(tmp, 'edgeq-host'), '-lm'], { what: `${what} build`, timeoutMs: 600_000 });
+  });
+}
+
 export function wasm2cEngine(arch: LinuxArch): Engine {
   const tools: Array<[string, string]> = [['wasm2c', 'wabt'], [arch.cc, arch.ccPackage]];
   if (arch.emulator) tools.push([arch.emulator, 'qemu-user']);
@@ -77,15 +93,7 @@ export function wasm2cEngine(arch: LinuxArch): Engine {
     async run(bundle: Bundle, opts: EngineRunOptions = {}): Promise<EngineRun> {
       const t0 = performance.now();
       const rt = await runtimeFlavour(bundle, false);
-      const c = await wasm2cSources(rt.wasm);
-      const hosts = hostFiles('common', 'linux');
-      const flags = [...C_FLAGS, ...arch.flags];
-      const key = sha256('linux-host', arch.cc, flags.join(' '), readFileSync(join(c.dir, 'runtime.c')), ...hosts.flatMap((f) => [f.path, f.bytes]));
-      const exe = await cachedBuild(key, (tmp) => {
-        tool(arch.cc, [...flags, `-I${c.dir}`, `-I${join(HOSTS_DIR, 'common')}`,
-          join(c.dir, 'runtime.c'), join(c.dir, 'wasm-rt-impl.c'), join(HOSTS_DIR, 'common/host_core.c'), join(HOSTS_DIR, 'linux/main.c'),
-          '-o', join(tmp, 'edgeq-host'), '-lm'], { what: `${this.name} build`, timeoutMs: 600_000 });
-      });
+      const exe = await buildLinuxHost(arch, rt.wasm, this.name);
       const t1 = performance.now();
       const timeoutMs = opts.timeoutMs ?? 300_000;
       const bin = join(exe.dir, 'edgeq-host');

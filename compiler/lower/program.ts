@@ -24,8 +24,13 @@ export interface LoweredProgram extends ArtifactProgram {
   readonly opKinds: string[];
 }
 
+const LUT_BITS: Partial<Record<string, number>> = { q1: 1, q2_lut: 2, q3: 3, q4_lut: 4 };
+
 /** int32 [4]: (m, e) of an activation scale, padded to 16 bytes. */
 const SCALE_SHAPE = [4];
+
+/** Lowers any QuantModel: int8 matrices to gemv, low-bit ones to lut_tables + gemv_lut. */
+export const lower = (m: QuantModel): LoweredProgram => lowerInt8(m);
 
 export function lowerInt8(m: QuantModel): LoweredProgram {
   const p = m.params;
@@ -62,8 +67,24 @@ export function lowerInt8(m: QuantModel): LoweredProgram {
   const norm = (gain: string, x: ArtifactRef, q: ArtifactRef, sc: ArtifactRef, u: ArtifactRef, name: string) =>
     op('rmsnorm', name, [x, T(gain), u], [q, sc],
       [D, gainFrac(gain), p.rmsEpsQ32, p.rmsSqShift, p.rmsDimScaleM, p.rmsDimScaleE]);
-  const gemv = (w: string, x: ArtifactRef, sc: ArtifactRef, out: ArtifactRef, n: number, d: number, kind: 'gemv' | 'classifier' = 'gemv', outFrac = ACT_FRAC) =>
-    op(kind, w, [x, sc, ...mat(w)], [out], [n, d, outFrac]);
+  // Low-bit matrices (docs/integer-spec.md §9): one lut_tables op per GEMV input vector, its
+  // table slot shared by every LUT matrix reading that input (wq/wk/wv, w1/w3).
+  const lutTablesOf = new Map<number, ArtifactRef>();
+  const gemv = (w: string, x: ArtifactRef, sc: ArtifactRef, out: ArtifactRef, n: number, d: number, kind: 'gemv' | 'classifier' = 'gemv', outFrac = ACT_FRAC) => {
+    const t = m.tensors[tensorIndex.get(w) ?? -1];
+    const bits = t ? LUT_BITS[t.dtype] : undefined;
+    if (bits === undefined || kind !== 'gemv') return op(kind, w, [x, sc, ...mat(w)], [out], [n, d, outFrac]);
+    const gs = tensorParam(t, 'groupSize');
+    if (n % gs !== 0 || n / gs > 1024) throw new EdgeqError(`lowering: ${w}: ${n} columns do not fit group size ${gs}`);
+    let tables = lutTablesOf.get(x.index);
+    if (!tables) {
+      tables = slot(`${slots[x.index].name}.lut`, 'int16', [4 * n]);
+      op('lut_tables', `${slots[x.index].name}.lut`, [x], [tables], [n]);
+      lutTablesOf.set(x.index, tables);
+    }
+    const nm = matrixNames(w);
+    op('gemv_lut', w, [tables, sc, T(nm.q), T(nm.groups), T(nm.m), T(nm.e)], [out], [n, d, outFrac, bits, gs]);
+  };
 
   const x = slot('x', 'int32', [D]);
   const u = slot('rmsnorm.u', 'int32', [D]);

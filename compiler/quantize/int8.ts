@@ -9,6 +9,10 @@ import { exp2Table, modelConstants, ropeTables, siluTable } from './tables.ts';
 import { quantizeGain, quantizeRows, type QuantizedRows, type RowQuantOptions } from './weights.ts';
 import { calibrate, hessianKey, type CalibrationOptions, type Hessians } from './calibrate.ts';
 import { gptqRows, type GptqOptions } from './gptq.ts';
+import { quantizeLowbit, LOWBIT_MIN_ROW_E } from './lowbit.ts';
+import type { LowBits } from './lowbit-format.ts';
+import type { MatrixFormat } from './quant-model.ts';
+import { BLOCK_MATRICES, checkPlanForModel, planMethod, requested, resolveMatrix, type BlockMatrix, type PlanSpec } from '../plan/plan.ts';
 
 export interface Int8Options extends RowQuantOptions {
   /** RMSNorm epsilon (llama2.c: 1e-5). */
@@ -19,6 +23,12 @@ export interface Int8Options extends RowQuantOptions {
    * itself unless `hessians` are given.
    */
   gptq?: GptqOptions & CalibrationOptions & { hessians?: Hessians };
+  /**
+   * Precision plan (compiler/plan/plan.ts; default uniform int8): block matrices planned at
+   * 1..4 bits get the LUT formats of docs/integer-spec.md §9 (GPTQ applies to int8 matrices
+   * only). The embedding and the classifier are always int8.
+   */
+  plan?: PlanSpec;
   /** Receives the summed squared weight error per tensor (for reports). */
   onTensorError?: (name: string, sqError: number, count: number) => void;
 }
@@ -45,6 +55,34 @@ export function quantizeInt8(w: FloatWeights, opts: Int8Options = {}): QuantMode
     const dtype = data instanceof Int8Array ? 'i8' : data instanceof Int16Array ? 'i16' : 'i32';
     tensors.push({ name, dtype, shape, params, data });
   };
+  const plan = opts.plan;
+  if (plan) checkPlanForModel(plan, c.nLayers);
+  const formats: Record<string, MatrixFormat> = {};
+  /** A block matrix at the plan's low-bit format; false when the plan (after fallbacks) says int8. */
+  const lowbit = (name: string, f: Float32Array, rows: number, cols: number): boolean => {
+    const m = /^blocks\.(\d+)\.(\w+)$/.exec(name);
+    if (!m || !(BLOCK_MATRICES as readonly string[]).includes(m[2])) return false;
+    const want = plan ? requested(plan, Number(m[1]), m[2] as BlockMatrix) : { bits: 8 as const, groupSize: 0 };
+    let r = resolveMatrix(want, cols);
+    if (r.format !== 'int8' && cols > 8260) r = { bits: 8, groupSize: 0, format: 'int8', rule: `asked ${r.bits}-bit; input size ${cols} > 8260 (§5.4): int8 fallback` };
+    if (r.format === 'int8') { formats[name] = { ...r, rule: r.rule + (hessians ? ', GPTQ' : '') }; return false; }
+    let q;
+    try {
+      q = quantizeLowbit(f, rows, cols, { bits: r.bits as LowBits, groupSize: r.groupSize });
+    } catch (e) {
+      if (!(e instanceof EdgeqError)) throw e;
+      formats[name] = { bits: 8, groupSize: 0, format: 'int8', rule: `asked ${r.bits}-bit: a row scale exponent < ${LOWBIT_MIN_ROW_E} (weights too large): int8 fallback` };
+      return false;
+    }
+    formats[name] = { bits: r.bits, groupSize: r.groupSize, format: r.format, rule: r.rule + ', clip search' };
+    opts.onTensorError?.(name, q.sqError, rows * cols);
+    const n = matrixNames(name);
+    tensors.push({ name: n.q, dtype: q.dtype, shape: [rows, cols], params: { bits: q.bits, groupSize: q.groupSize }, data: q.planes });
+    tensors.push({ name: n.groups, dtype: 'u8', shape: [Math.ceil(rows / 16), cols / q.groupSize, 2, 16], params: {}, data: q.groups });
+    add(n.m, q.scaleM, [rows]);
+    add(n.e, q.scaleE, [rows]);
+    return true;
+  };
   const hessians = opts.gptq ? (opts.gptq.hessians ?? calibrate(w, opts.gptq)) : null;
   // The Hessian of each matrix's input: wq/wk/wv share the attention norm's output, w1/w3
   // the FFN norm's, the classifier (the embedding when shared) the final norm's.
@@ -55,6 +93,7 @@ export function quantizeInt8(w: FloatWeights, opts: Int8Options = {}): QuantMode
     return null; // an unshared embedding is only looked up
   };
   const matrix = (name: string, f: Float32Array, rows: number, cols: number, minE: number) => {
+    if (lowbit(name, f, rows, cols)) return;
     const hk = inputOf(name), h = hessians && hk ? hessians.get(hk) : undefined;
     const r: QuantizedRows = h ? gptqRows(f, rows, cols, h, { ...opts, ...opts.gptq }) : quantizeRows(f, rows, cols, opts);
     for (let i = 0; i < rows; i++) {
@@ -107,6 +146,7 @@ export function quantizeInt8(w: FloatWeights, opts: Int8Options = {}): QuantMode
       attScaleM: k.attScale.m, attScaleE: k.attScale.e,
     },
     tensors,
+    ...(plan ? { formats, planMethod: planMethod(plan) + (hessians ? ' gptq' : '') } : {}),
   };
 }
 

@@ -3,8 +3,9 @@
 // generic tensors {name, dtype, shape, params, data}. Formats: docs/integer-spec.md §5.
 import { EdgeqError } from '../util/errors.ts';
 
-export type QDType = 'i8' | 'i16' | 'i32';
-export type QData = Int8Array | Int16Array | Int32Array;
+/** i8/i16/i32: dense integers; u8: bytes (low-bit `.groups`); q*: low-bit bit-planes (lowbit-format.ts). */
+export type QDType = 'i8' | 'i16' | 'i32' | 'u8' | 'q1' | 'q2_lut' | 'q3' | 'q4_lut';
+export type QData = Int8Array | Int16Array | Int32Array | Uint8Array;
 
 export interface QTensor {
   name: string;
@@ -43,14 +44,32 @@ export interface QuantParams {
   attScaleE: number;
 }
 
+/** The format a matrix was actually quantized to (the plan after fallbacks), and why. */
+export interface MatrixFormat { bits: number; groupSize: number; format: 'int8' | 'q1' | 'q2_lut' | 'q3' | 'q4_lut'; rule: string }
+
 export interface QuantModel {
   params: QuantParams;
   tensors: QTensor[];
+  /** Per block matrix (`blocks.<l>.<name>`): its format; absent means int8 everywhere. */
+  formats?: Record<string, MatrixFormat>;
+  /** The plan's description (PrecisionPlan.method); absent: uniform int8. */
+  planMethod?: string;
 }
 
 export const FORMAT_VERSION = 1;
 
-const DTYPE_ARRAY = { i8: Int8Array, i16: Int16Array, i32: Int32Array } as const;
+const DTYPE_ARRAY = {
+  i8: Int8Array, i16: Int16Array, i32: Int32Array, u8: Uint8Array, q1: Uint8Array, q2_lut: Uint8Array, q3: Uint8Array, q4_lut: Uint8Array,
+} as const;
+const PLANE_BITS: Partial<Record<QDType, number>> = { q1: 1, q2_lut: 2, q3: 3, q4_lut: 4 };
+
+/** Elements of data a tensor of this dtype and shape holds (bytes for the bit-plane formats). */
+export function dataLength(dtype: QDType, shape: number[]): number {
+  const b = PLANE_BITS[dtype];
+  if (b === undefined) return shape.reduce((a, x) => a * x, 1);
+  const cols = shape[shape.length - 1], rows = shape.slice(0, -1).reduce((a, x) => a * x, 1);
+  return Math.ceil(rows / 16) * 16 * b * Math.ceil(cols / 8);
+}
 
 /** The tensor `name`, checked for dtype and (if given) shape; EdgeqError otherwise. */
 export function getTensor<D extends QDType>(m: QuantModel, name: string, dtype: D, shape?: number[]): QTensor & { data: InstanceType<(typeof DTYPE_ARRAY)[D]> } {
@@ -60,7 +79,7 @@ export function getTensor<D extends QDType>(m: QuantModel, name: string, dtype: 
   if (shape && (t.shape.length !== shape.length || t.shape.some((s, i) => s !== shape[i]))) {
     throw new EdgeqError(`tensor ${name} has shape [${t.shape}], expected [${shape}]`);
   }
-  const n = t.shape.reduce((a, b) => a * b, 1);
+  const n = dataLength(t.dtype, t.shape);
   if (t.data.length !== n) throw new EdgeqError(`tensor ${name}: ${t.data.length} elements for shape [${t.shape}]`);
   return t as QTensor & { data: InstanceType<(typeof DTYPE_ARRAY)[D]> };
 }
@@ -72,8 +91,8 @@ export function tensorParam(t: QTensor, key: string): number {
   return v;
 }
 
-/** Names of a quantized matrix's three tensors: int8 values, scale mantissas, scale exponents. */
-export const matrixNames = (base: string) => ({ q: base, m: `${base}.scale_m`, e: `${base}.scale_e` });
+/** Names of a quantized matrix's tensors: values (int8 or bit-planes), scale mantissas, scale exponents; low-bit matrices also `.groups`. */
+export const matrixNames = (base: string) => ({ q: base, m: `${base}.scale_m`, e: `${base}.scale_e`, groups: `${base}.groups` });
 
 /** Total bytes of tensor data (what the artifact will carry, before alignment). */
 export function quantModelBytes(m: QuantModel): number {

@@ -5,7 +5,7 @@
 // position < seq_len); run* then calls the kernel with no check at all. The generated
 // entry imports only the kinds its program uses, so unused kernels are not in the module.
 import {
-  cfgSeqLen, cfgVocab, counts, inPos, inToken, inp, isInput, isSlot, isTensor, outp, prm, sameSlot,
+  cfgSeqLen, cfgVocab, counts, inPos, inToken, inp, isInput, isSlot, isTensor, isTensorBytes, outp, prm, sameSlot,
 } from "./runtime";
 import { DType, ProgramInput } from "./generated/schema";
 import {
@@ -19,6 +19,7 @@ import { quantizeAct } from "../kernels/scalar/quantize_act";
 import { attention } from "../kernels/scalar/attention";
 import { swigluQ16 } from "../kernels/scalar/silu";
 import { residualAdd } from "../kernels/scalar/residual";
+import { gemvLut, lutTables } from "../kernels/scalar/gemv_lut";
 
 const I8 = DType.int8, I16 = DType.int16, I32 = DType.int32;
 // Every scale operand is an int32 [4] slot: (m, e) in its first two elements.
@@ -45,7 +46,13 @@ export function runEmbed(r: usize): void {
 export function checkRmsnorm(r: usize): bool {
   if (!counts(r, 3, 2, 6)) return false;
   const n = prm(r, 0);
-  return pos(n) && isSlot(r, 0, false, I32, n) && isTensor(r, 1, I16, n) && isSlot(r, 2, false, I32, n) &&
+  // sqShift must be ceil(log2 n) (<= 28) and eps * n < 2^31 (docs/integer-spec.md §3.3):
+  // then the sum of squares is >= 1 and rsqrtScale never divides by zero (found by
+  // scripts/fuzz.ts: sqShift 31 trapped). gainFrac is a shift of an int16 gain.
+  const gainFrac = prm(r, 1), epsQ32 = prm(r, 2), sqShift = prm(r, 3);
+  const params = pos(n) && sqShift == (n > 1 ? 32 - <i32>clz<u32>(<u32>(n - 1)) : 0) && sqShift <= 28 &&
+    epsQ32 >= 0 && <i64>epsQ32 * n < 0x80000000 && gainFrac >= 0 && gainFrac <= 30;
+  return params && isSlot(r, 0, false, I32, n) && isTensor(r, 1, I16, n) && isSlot(r, 2, false, I32, n) &&
     isSlot(r, 0, true, I16, n) && isSlot(r, 1, true, I32, SCALE_ELEMS);
 }
 export function runRmsnorm(r: usize): void {
@@ -165,4 +172,40 @@ export function checkResidualAdd(r: usize): bool {
 }
 export function runResidualAdd(r: usize): void {
   residualAdd(inp(r, 0), inp(r, 1), prm(r, 0));
+}
+
+// ---- lut_tables: in [x i16 [n]], out [T i16 [4n]] (8n bytes of tables, private format of
+//      the kernel pair that reads them); params [n]. docs/integer-spec.md §9.2.
+
+export function checkLutTables(r: usize): bool {
+  if (!counts(r, 1, 1, 1)) return false;
+  const n = prm(r, 0);
+  return pos(n) && (n & 31) == 0 && isSlot(r, 0, false, I16, n) && isSlot(r, 0, true, I16, <i64>n << 2);
+}
+export function runLutTables(r: usize): void {
+  lutTables(outp(r, 0), inp(r, 0), prm(r, 0));
+}
+
+// ---- gemv_lut: in [T i16 [4n] (lut_tables of x), scale, X q<b> [d, n], X.groups u8 [⌈d/16⌉, n/G, 2, 16],
+//      X.scale_m i16 [d], X.scale_e i8 [d]], out [y i32 [d]]; params [n, d, outFrac, bits, G]
+
+function lutDType(bits: i32): u32 {
+  return bits == 1 ? DType.q1 : bits == 2 ? DType.q2_lut : bits == 3 ? DType.q3 : DType.q4_lut;
+}
+
+export function checkGemvLut(r: usize): bool {
+  if (!counts(r, 6, 1, 5)) return false;
+  const n = prm(r, 0), d = prm(r, 1), bits = prm(r, 3), gs = prm(r, 4);
+  if (!pos(n) || !pos(d) || bits < 1 || bits > 4 || (gs != 32 && gs != 64 && gs != 128)) return false;
+  if (n % gs != 0 || n / gs > 1024 || n > 8260) return false;
+  const tiles = <i64>((d + 15) >> 4);
+  return isSlot(r, 0, false, I16, <i64>n << 2) && isSlot(r, 1, false, I32, SCALE_ELEMS) &&
+    isTensorBytes(r, 2, lutDType(bits), tiles * 16 * bits * (n >> 3)) &&
+    isTensorBytes(r, 3, DType.uint8, tiles * (n / gs) * 32) &&
+    isTensor(r, 4, I16, d) && isTensor(r, 5, I8, d) && isSlot(r, 0, true, I32, d);
+}
+export function runGemvLut(r: usize): void {
+  const sc = inp(r, 1);
+  gemvLut(outp(r, 0), inp(r, 2), inp(r, 3), inp(r, 4), inp(r, 5), inp(r, 0), load<i32>(sc), load<i32>(sc, 4),
+    prm(r, 0), prm(r, 1), prm(r, 3), prm(r, 4), prm(r, 2));
 }

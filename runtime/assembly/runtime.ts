@@ -107,7 +107,7 @@ const REC_OUT: usize = 96;
 
 /** Bytes per element of the plain integer dtypes the int8 kernels use; 0 otherwise. */
 function esize(dt: u32): u64 {
-  if (dt == DType.int8) return 1;
+  if (dt == DType.int8 || dt == DType.uint8) return 1;
   if (dt == DType.int16) return 2;
   if (dt == DType.int32) return 4;
   return 0;
@@ -139,6 +139,14 @@ export function isTensor(r: usize, i: u32, dt: u32, elems: i64): bool {
   if (refKind(ref) != RefKind.tensor || elems <= 0) return false;
   const t = tensorAt(base, refIndex(ref));
   return tensorDType(t) == dt && <u64>tensorDataLen(t) == <u64>elems * esize(dt);
+}
+
+/** Operand i is a tensor of dtype `dt` (any, e.g. bit-planes) of exactly `bytes` bytes. */
+export function isTensorBytes(r: usize, i: u32, dt: u32, bytes: i64): bool {
+  const ref = refAt(r, i, false);
+  if (refKind(ref) != RefKind.tensor || bytes <= 0) return false;
+  const t = tensorAt(base, refIndex(ref));
+  return tensorDType(t) == dt && <u64>tensorDataLen(t) == <u64>bytes;
 }
 
 /** Operand i is the step input `which` (ProgramInput). */

@@ -14,6 +14,7 @@ import {
 } from '../kernels/reference/constants.ts';
 import { embeddingLookup } from '../kernels/reference/embedding.ts';
 import { gemvQ8 } from '../kernels/reference/gemv_q8.ts';
+import { gemvLut, lutTables } from '../kernels/reference/gemv_lut.ts';
 import { quantizeAct } from '../kernels/reference/quantize_act.ts';
 import { residualAdd } from '../kernels/reference/residual.ts';
 import { Xorshift64Star } from '../kernels/reference/rng.ts';
@@ -25,16 +26,33 @@ import { swigluQ16 } from '../kernels/reference/silu.ts';
 export { argmaxInt } from '../kernels/reference/argmax.ts';
 export { Xorshift64Star } from '../kernels/reference/rng.ts';
 
-/** An int8 matrix [rows, cols] with per-row scales. */
-interface QMatrix { q: Int8Array; m: Int16Array; e: Int8Array; rows: number; cols: number }
+/** An int8 matrix [rows, cols] with per-row scales, or a low-bit LUT one (docs/integer-spec.md §9). */
+interface QMatrix {
+  q: Int8Array; m: Int16Array; e: Int8Array; rows: number; cols: number;
+  lut?: { planes: Uint8Array; groups: Uint8Array; bits: number; groupSize: number };
+}
 interface QGain { g: Int16Array; frac: number }
 interface QBlock {
   rmsAtt: QGain; wq: QMatrix; wk: QMatrix; wv: QMatrix; wo: QMatrix;
   rmsFfn: QGain; w1: QMatrix; w2: QMatrix; w3: QMatrix;
 }
 
+const LUT_DTYPES = { q1: 1, q2_lut: 2, q3: 3, q4_lut: 4 } as const;
+
 function matrix(m: QuantModel, base: string, rows: number, cols: number): QMatrix {
   const n = matrixNames(base);
+  const t = m.tensors.find((x) => x.name === n.q);
+  if (t && t.dtype in LUT_DTYPES) {
+    const bits = LUT_DTYPES[t.dtype as keyof typeof LUT_DTYPES];
+    const planes = getTensor(m, n.q, t.dtype, [rows, cols]).data as Uint8Array;
+    const gs = tensorParam(t, 'groupSize');
+    if (tensorParam(t, 'bits') !== bits || ![32, 64, 128].includes(gs) || cols % gs !== 0) throw new EdgeqError(`tensor ${n.q}: bad low-bit parameters (bits ${t.params.bits}, group size ${gs}, ${cols} columns)`);
+    const groups = getTensor(m, n.groups, 'u8', [(rows + 15) >> 4, divFloor(cols, gs), 2, 16]).data as Uint8Array;
+    return {
+      q: new Int8Array(0), m: getTensor(m, n.m, 'i16', [rows]).data, e: getTensor(m, n.e, 'i8', [rows]).data,
+      rows, cols, lut: { planes, groups, bits, groupSize: gs },
+    };
+  }
   return {
     q: getTensor(m, n.q, 'i8', [rows, cols]).data,
     m: getTensor(m, n.m, 'i16', [rows]).data,
@@ -65,6 +83,9 @@ export class IntTransformer {
   private readonly q: Int32Array; private readonly k: Int32Array; private readonly v: Int32Array;
   private readonly hb: Int32Array; private readonly hb2: Int32Array; private readonly hq: Int16Array;
   private readonly logits: Int32Array;
+  /** LUT tables of the current GEMV input (docs/integer-spec.md §9.2), and which input they are of. */
+  private readonly tables: Int16Array;
+  private tablesOf: Int16Array | null = null;
   private readonly scratch: Int32Array; // rmsnorm's u
   private readonly sc = new Int32Array(2); // the current activation scale (m, e)
   private readonly att: AttentionScratch;
@@ -107,6 +128,7 @@ export class IntTransformer {
     this.q = new Int32Array(dim); this.k = new Int32Array(kd); this.v = new Int32Array(kd);
     this.hb = new Int32Array(hd); this.hb2 = new Int32Array(hd); this.hq = new Int16Array(hd);
     this.logits = new Int32Array(V);
+    this.tables = new Int16Array((dim > hd ? dim : hd) << 2); // 4 int16 entries per activation
     this.scratch = new Int32Array(dim);
     this.att = new AttentionScratch(hs, seqLen);
     this.kc = new Int16Array(L * seqLen * kd); this.vc = new Int8Array(L * seqLen * kd);
@@ -150,6 +172,7 @@ export class IntTransformer {
         this.kc.subarray(lc, lc + seqLen * kd), this.kM.subarray(ls, ls + seqLen * nKvHeads), this.kE.subarray(ls, ls + seqLen * nKvHeads),
         this.vc.subarray(lc, lc + seqLen * kd), this.vM.subarray(ls, ls + seqLen * nKvHeads), this.vE.subarray(ls, ls + seqLen * nKvHeads),
         nHeads, nKvHeads, hs, p.attScaleM, p.attScaleE, this.exp2, this.att);
+      this.tablesOf = null;
       quantizeAct(xq, 0, xb, 0, dim, ACT_FRAC, ACT_QMAX, INV_ACT_QMAX_M, INV_ACT_QMAX_E, sc, 0);
       this.gemv(xb, b.wo, xq, ACT_FRAC);
       residualAdd(x, xb, dim);
@@ -158,6 +181,7 @@ export class IntTransformer {
       this.gemv(hb, b.w1, xq, ACT_FRAC);
       this.gemv(hb2, b.w3, xq, ACT_FRAC);
       swigluQ16(hb, hb2, hd, this.silu);
+      this.tablesOf = null;
       quantizeAct(hq, 0, hb, 0, hd, ACT_FRAC, ACT_QMAX, INV_ACT_QMAX_M, INV_ACT_QMAX_E, sc, 0);
       this.gemv(xb, b.w2, hq, ACT_FRAC);
       residualAdd(x, xb, dim);
@@ -170,12 +194,19 @@ export class IntTransformer {
   /** xq, sc = 12-bit quantized rmsnorm(x) * g and its scale. */
   private norm(g: QGain): void {
     const p = this.model.params;
+    this.tablesOf = null;
     rmsnormQuant(this.xq, this.x, p.dim, g.g, g.frac, p.rmsEpsQ32, p.rmsSqShift,
       p.rmsDimScaleM, p.rmsDimScaleE, this.scratch, this.sc, 0);
   }
 
   /** out = W . xin, xin 12-bit with the scale in sc, out with outFrac fractional bits. */
   private gemv(out: Int32Array, w: QMatrix, xin: Int16Array, outFrac: number): void {
+    if (w.lut) {
+      // Tables once per input vector: wq/wk/wv share the attention norm's, w1/w3 the FFN norm's.
+      if (this.tablesOf !== xin) { lutTables(this.tables, xin, w.cols); this.tablesOf = xin; }
+      gemvLut(out, w.lut.planes, w.lut.groups, w.m, w.e, this.tables, this.sc[0], this.sc[1], w.cols, w.rows, w.lut.bits, w.lut.groupSize, outFrac);
+      return;
+    }
     gemvQ8(out, w.q, w.m, w.e, xin, this.sc[0], this.sc[1], w.cols, w.rows, outFrac);
   }
 

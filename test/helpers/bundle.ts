@@ -10,7 +10,7 @@ import { cacheRoot } from '../../compiler/engines/cache.ts';
 import { ROOT, model } from './models.ts';
 
 /** Hash of every source file that can change a bundle's bytes. */
-function sourcesHash(): string {
+export function sourcesHash(): string {
   const h = createHash('sha256');
   const walk = (dir: string) => {
     for (const n of readdirSync(join(ROOT, dir)).sort()) {
@@ -29,8 +29,8 @@ function sourcesHash(): string {
  * A stories260K bundle compiled for `target` with `positions` conformance vectors.
  * Returns its directory (shared between test files; never modify it, copy it).
  */
-export async function stories260KBundle(target = 'wasm32', positions = 16): Promise<string> {
-  const key = `stories260K-int8-${target}-${positions}-${sourcesHash()}`;
+export async function stories260KBundle(target = 'wasm32', positions = 16, plan = 'uniform:8'): Promise<string> {
+  const key = `stories260K-${plan === 'uniform:8' ? 'int8' : plan.replace(/[^\w]/g, '_')}-${target}-${positions}-${sourcesHash()}`;
   const dir = join(cacheRoot(), 'test-bundles', key);
   if (existsSync(join(dir, 'runtime.wasm'))) return dir;
   const tmp = `${dir}.${process.pid}.tmp`;
@@ -38,9 +38,10 @@ export async function stories260KBundle(target = 'wasm32', positions = 16): Prom
   mkdirSync(tmp, { recursive: true });
   if (existsSync(join(ROOT, 'compiler/cli/commands/compile.ts'))) {
     const r = spawnSync(process.execPath, ['bin/edgeq.mjs', 'compile', model('stories260K.bin'), '--tokenizer', model('tok512.bin'),
-      '--target', target, '--plan', 'uniform:8', '--vectors', String(positions), '-o', tmp], { cwd: ROOT, encoding: 'utf8' });
+      '--target', target, '--plan', plan, '--vectors', String(positions), '-o', tmp], { cwd: ROOT, encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`edgeq compile failed (${r.status}): ${r.stderr}`);
   } else {
+    if (plan !== 'uniform:8') throw new Error(`test bundle with plan ${plan} needs edgeq compile`);
     const { importLlama2c } = await import('../../compiler/import/llama2c.ts');
     const { loadWeights } = await import('../../compiler/import/graph.ts');
     const { Tokenizer } = await import('../../compiler/import/tokenizer.ts');

@@ -8,9 +8,13 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { compileBundle, type BundleFiles } from '../../bundle.ts';
 import { EdgeqError } from '../../util/errors.ts';
 import { intOption } from '../options.ts';
+import { signWithKeyFile } from '../../util/signing.ts';
+import { encodeSignature } from '../../engines/trust.ts';
 
 interface CompileOptions {
   target: string; plan: string; gptq?: boolean; tokenizer?: string; vectors: number; output: string;
+  /** Ed25519 private key (PEM, from `edgeq keygen`): also write manifest.sig. */
+  sign?: string;
 }
 
 export function register(program: Command): void {
@@ -19,16 +23,19 @@ export function register(program: Command): void {
     .description('compile a llama2.c checkpoint into a device bundle: model.edgeq + runtime.wasm + manifest.json')
     .argument('<checkpoint>', 'llama2.c model file (.bin)')
     .requiredOption('--target <name>', 'target profile (targets/<name>.json), e.g. wasm32, aarch64-linux, riscv64-linux, cortex-m')
-    .option('--plan <plan>', 'precision plan; supported: uniform:8', 'uniform:8')
+    .option('--plan <plan>', 'precision plan: uniform:<8|4|3|2|1>[g<32|64|128>] (low-bit group size default 64) or a plan file <file>.json (docs/integer-spec.md §11)', 'uniform:8')
     .option('--gptq', 'choose the int8 weights by GPTQ (data-free calibration; slower, more accurate)')
     .option('--tokenizer <path>', 'embed this llama2.c tokenizer, so the device (and edgeq run) can print text')
     .option('--vectors <n>', 'conformance positions to embed (greedy from BOS; 0 = none)', intOption('--vectors', 0, 4096), 32)
+    .option('--sign <key>', 'sign the bundle: an Ed25519 signature of manifest.json (which lists the sha256 of every file) goes to <dir>/manifest.sig; check it with --trust <key.pub> on run, verify, flash')
     .requiredOption('-o, --output <dir>', 'bundle directory to write (replaced if it exists)')
     .addHelpText('after', `
 Progress goes to stderr. The bundle is deterministic: the same inputs give the same bytes.
 
 Examples:
   $ edgeq compile ../shared/models/stories260K.bin --target wasm32 --plan uniform:8 -o out/stories260K
+  $ edgeq compile ../shared/models/babyllama936K.bin --target wasm32 --plan uniform:4g64 -o out/b4
+  $ edgeq compile model.bin --target cortex-m --plan examples/mixed-plan.json -o out/mixed
   $ edgeq compile model.bin --target cortex-m --gptq --tokenizer tok512.bin -o out/m
 `)
     .action((checkpoint: string, opts: CompileOptions) => compile(checkpoint, opts));
@@ -39,12 +46,17 @@ const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 async function compile(checkpoint: string, opts: CompileOptions): Promise<void> {
   const out = resolve(opts.output);
   if (existsSync(out) && !statSync(out).isDirectory()) throw new EdgeqError(`${opts.output} exists and is not a directory`);
+  // A bad key fails now, not after minutes of compiling.
+  if (opts.sign !== undefined) signWithKeyFile(new Uint8Array(0), opts.sign);
   const t0 = performance.now();
-  const files: BundleFiles = await compileBundle({
+  const files: BundleFiles & { 'manifest.sig'?: Uint8Array } = await compileBundle({
     checkpoint, target: opts.target, plan: opts.plan, gptq: !!opts.gptq, tokenizer: opts.tokenizer, vectors: opts.vectors,
     progress: (msg) => process.stderr.write(`edgeq compile: ${msg}\n`),
   });
-  // Build next to the output, then swap it in.
+  if (opts.sign !== undefined) {
+    files['manifest.sig'] = new TextEncoder().encode(encodeSignature(signWithKeyFile(files['manifest.json'], opts.sign)));
+  }
+  // Build next to the output, then swap it in (the signature with the rest).
   const parent = dirname(out);
   mkdirSync(parent, { recursive: true });
   const tmp = join(parent, `.${basename(out)}.tmp-${process.pid}`);
@@ -61,7 +73,7 @@ async function compile(checkpoint: string, opts: CompileOptions): Promise<void> 
     throw e;
   }
   rmSync(old, { recursive: true, force: true });
-  const sizes = Object.entries(files).filter(([n]) => n !== 'manifest.json').map(([n, d]) => `${n} ${d.length} bytes (sha256 ${sha256(d).slice(0, 12)}…)`);
-  process.stderr.write(`edgeq compile: wrote ${opts.output}: ${sizes.join(', ')} in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
+  const sizes = Object.entries(files).filter(([n]) => n !== 'manifest.json' && n !== 'manifest.sig').map(([n, d]) => `${n} ${d.length} bytes (sha256 ${sha256(d).slice(0, 12)}…)`);
+  process.stderr.write(`edgeq compile: wrote ${opts.output}: ${sizes.join(', ')}${files['manifest.sig'] ? ', signed (manifest.sig)' : ''} in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
 }
 

@@ -13,13 +13,14 @@ import { writeFileAtomic } from '../../util/atomic-write.ts';
 import { EdgeqError, usageError } from '../../util/errors.ts';
 import { VERSION } from '../../version.ts';
 import { intOption } from '../options.ts';
+import { checkTrust } from '../../engines/trust.ts';
 
 /** Boards `flash` can build for: the board name → its target profile (targets/<name>.json). */
 export const BOARDS: Record<string, { target: string; emulated: boolean; about: string }> = {
   'mps2-an386': { target: 'cortex-m', emulated: true, about: 'Arm MPS2 AN386, Cortex-M4, 4 MiB flash + 4 MiB RAM (qemu-system-arm)' },
 };
 
-interface FlashOptions { board: string; output?: string; steps: number; boot: boolean; selftest?: boolean; timeout: number }
+interface FlashOptions { board: string; output?: string; steps: number; boot: boolean; selftest?: boolean; timeout: number; trust?: string }
 
 const kib = (n: number) => `${(n / 1024).toFixed(1)} KiB`;
 
@@ -41,12 +42,18 @@ export function checkBudget(fw: Firmware, t: TargetProfile): string[] {
 async function flash(dir: string, opts: FlashOptions): Promise<void> {
   const board = BOARDS[opts.board];
   if (!board) throw usageError(`--board: unknown board "${opts.board}"; known boards: ${Object.keys(BOARDS).join(', ')}`);
+  if (opts.trust !== undefined) checkTrust(dir, opts.trust);
   const target = loadTarget(board.target);
   const why = firmwareToolsMissing(board.emulated && opts.boot);
   if (why) throw new EdgeqError(`cannot build for ${opts.board}: ${why}`);
   const bundle = readBundle(dir);
   const rt = await runtimeFlavour(bundle, false);
-  const fw = await buildFirmware(rt.wasm, bundle.artifact, { selftest: opts.selftest ?? false, steps: opts.steps });
+  // The device checks the artifact against the manifest's hash before running it.
+  const listed = (bundle.manifest?.files as Record<string, { sha256?: string }> | undefined)?.['model.edgeq']?.sha256;
+  if (listed !== undefined && !/^[0-9a-f]{64}$/.test(String(listed))) {
+    throw new EdgeqError(`files["model.edgeq"].sha256 is not 64 lowercase hex digits: ${JSON.stringify(listed)}`, { file: join(dir, 'manifest.json') });
+  }
+  const fw = await buildFirmware(rt.wasm, bundle.artifact, { selftest: opts.selftest ?? false, steps: opts.steps, artifactSha256: listed });
   const budget = checkBudget(fw, target);
   const out = opts.output ?? join(dir, `firmware-${opts.board}.elf`);
   const manifestPath = join(dirname(out), `${basename(out).replace(/\.elf$/, '')}.manifest.json`);
@@ -86,6 +93,7 @@ export function register(program: Command): void {
     .option('--selftest', 'run the embedded conformance vectors before generating (prints "selftest <pos> <hash>" lines)')
     .option('--no-boot', 'build and write the image only')
     .option('--timeout <seconds>', 'time limit for the emulated boot', intOption('--timeout', 1), 600)
+    .option('--trust <key.pub>', 'flash only a bundle whose manifest is signed by this Ed25519 public key (edgeq compile --sign) and whose files match it')
     .addHelpText('after', `
 The image's flash and RAM use are printed (from arm-none-eabi-size) against the target's
 budget (targets/<target>.json); an image over budget is refused with the numbers.

@@ -15,6 +15,7 @@ import { intReferenceEngine, wasmEngine } from '../../engines/int-engines.ts';
 import { bundleRuntime, bundleTokenizer, isBundleDir, openBundle } from '../../engines/bundle.ts';
 import { EdgeqError, usageError } from '../../util/errors.ts';
 import { floatOption, intOption } from '../options.ts';
+import { checkTrust } from '../../engines/trust.ts';
 
 interface Loaded { engine: Engine; picker: (o: RunOptions) => TokenPicker }
 
@@ -50,6 +51,8 @@ function engineOption(value: string): string {
 interface RunOptions {
   tokenizer?: string; engine?: string; prompt?: string;
   steps: number; temperature: number; topp: number; seed: number;
+  /** Ed25519 public key: run the bundle only if it is signed by it and matches its manifest. */
+  trust?: string;
 }
 
 export function register(program: Command): void {
@@ -65,6 +68,7 @@ export function register(program: Command): void {
     .option('--topp <p>', 'top-p (nucleus) sampling mass; 0 or 1 = sample from everything', floatOption('--topp', 0, 1), 0.9)
     .option('--seed <n>', `random seed; the same seed gives the same text (llama2.c uses the clock, we default to ${DEFAULT_SEED} for reproducible runs)`,
       intOption('--seed', 1, Number.MAX_SAFE_INTEGER), Number(DEFAULT_SEED))
+    .option('--trust <key.pub>', 'run a bundle only if its manifest is signed by this Ed25519 public key (edgeq compile --sign) and every file matches the manifest\'s sha256')
     .addHelpText('after', `
 The text goes to stdout as it is generated; the speed (achieved tok/s) goes to stderr.
 Generation stops after --steps positions or when the model emits BOS (end of story).
@@ -104,6 +108,10 @@ async function bundleEngine(dir: string, opts: RunOptions): Promise<{ loaded: Lo
 
 async function run(modelPath: string, opts: RunOptions): Promise<void> {
   const isBundle = isBundleDir(modelPath);
+  if (opts.trust !== undefined) {
+    if (!isBundle) throw usageError(`--trust checks a signed bundle directory; ${modelPath} is not one`);
+    checkTrust(modelPath, opts.trust);
+  }
   const { loaded, tokenizer, engineName } = isBundle ? await bundleEngine(modelPath, opts) : checkpointEngine(modelPath, opts);
   const engine = loaded.engine;
   const sampler = loaded.picker(opts);

@@ -8,7 +8,8 @@ import { ENGINES, engineNames } from '../../engines/index.ts';
 import { EngineUnavailable, expectedHashes, formatHash, readBundle, type Bundle, type Engine, type EngineRun } from '../../engines/engine.ts';
 import { fileSha256 } from '../../engines/cache.ts';
 import { EdgeqError, usageError } from '../../util/errors.ts';
-import type { LayersReport } from '../../engines/layers.ts';
+import type { LayersReport, LocateOptions } from '../../engines/layers.ts';
+import { checkTrust } from '../../engines/trust.ts';
 
 export interface EngineVerdict {
   engine: string;
@@ -31,7 +32,11 @@ export interface BundleVerdict {
   runtimeSha256: string;
   expected: { source: string; cases: Array<{ name: string; positions: number }>; positions: number };
   engines: EngineVerdict[];
-  /** --layers, when an engine failed: the first op whose output differs (compiler/engines/layers.ts). */
+  /**
+   * --layers, when an engine failed: the first op whose output differs from the program
+   * interpreter's (the reference kernels), on a traced build of that engine's runtime
+   * flavour (compiler/engines/layers.ts).
+   */
   layers?: LayersReport | { error: string };
 }
 
@@ -92,7 +97,10 @@ export function selectEngines(spec: string): Engine[] {
   return out;
 }
 
-export async function verifyBundles(dirs: string[], engines: Engine[], opts: { timeoutMs?: number; log?: (s: string) => void; layers?: boolean } = {}): Promise<VerifyReport> {
+export async function verifyBundles(
+  dirs: string[], engines: Engine[],
+  opts: { timeoutMs?: number; log?: (s: string) => void; layers?: boolean; layersOptions?: LocateOptions } = {},
+): Promise<VerifyReport> {
   const bundles: BundleVerdict[] = [];
   for (const dir of dirs) {
     const b = readBundle(dir);
@@ -109,7 +117,8 @@ export async function verifyBundles(dirs: string[], engines: Engine[], opts: { t
       opts.log?.(`verify --layers: tracing ${dir} at position ${failed.firstMismatch!.position}...`);
       try {
         const { locateFirstDifference } = await import('../../engines/layers.ts');
-        layers = await locateFirstDifference(b, failed.firstMismatch!.case, failed.firstMismatch!.position);
+        layers = await locateFirstDifference(b, failed.firstMismatch!.case, failed.firstMismatch!.position,
+          { engine: failed.engine, ...(failed.runtime ? { simd: failed.runtime.simd } : {}), ...opts.layersOptions });
       } catch (e) {
         if (!(e instanceof EdgeqError)) throw e;
         layers = { error: e.message };
@@ -159,7 +168,7 @@ export function formatReport(r: VerifyReport): string {
   for (const [i, b] of r.bundles.entries()) {
     if (!b.layers) continue;
     if ('error' in b.layers) notes.push(`--layers [${i + 1}]: ${b.layers.error}`);
-    else notes.push(`--layers [${i + 1}] (${b.layers.compared.join(' vs ')}, case ${b.layers.case}): ${b.layers.note}`);
+    else notes.push(`--layers [${i + 1}] (${b.layers.engine}: ${b.layers.compared.join(' vs ')}, case ${b.layers.case}, position ${b.layers.position}): ${b.layers.note}`);
   }
   if (notes.length) lines.push('', ...notes);
   const all = r.bundles.flatMap((b) => b.engines);
@@ -168,7 +177,7 @@ export function formatReport(r: VerifyReport): string {
   return lines.join('\n') + '\n';
 }
 
-interface VerifyOptions { engines: string; json?: boolean; layers?: boolean; timeout: string }
+interface VerifyOptions { engines: string; json?: boolean; layers?: boolean; timeout: string; trust?: string }
 
 export function register(program: Command): void {
   program
@@ -177,26 +186,35 @@ export function register(program: Command): void {
     .argument('<dir...>', 'bundle directories (model.edgeq + runtime.wasm), from `edgeq compile`')
     .option('--engines <list>', `all, or a comma list of: ${engineNames().join(', ')} (v8 and wasm2c name their families)`, 'all')
     .option('--json', 'print one JSON object instead of the matrix')
-    .option('--layers', 'on a mismatch, trace the SIMD and scalar runtimes op by op on V8 and name the first op whose output differs')
+    .option('--layers', 'on a mismatch, replay it op by op on a traced runtime and the program interpreter and name the first op whose output differs from the reference')
     .option('--timeout <seconds>', 'time limit for each engine\'s run (emulators included)', '600')
+    .option('--trust <key.pub>', 'check each bundle first: its manifest signed by this Ed25519 public key (edgeq compile --sign), every file matching the manifest\'s sha256')
     .addHelpText('after', `
 Exit status: 0 when every engine that could run matched every position, 1 otherwise.
 Engines whose tools are missing are listed as skipped, with the reason.
 Build outputs are cached by content in $EDGEQ_CACHE (default ~/.cache/edgeq).
 
---layers builds traced runtimes (a debug.after_op(i) call after each kernel) with and
-without SIMD and compares every op's output slots at the first failing position. It names
-the op where the two builds first disagree; when they agree but both differ from the
-integer reference, it says so (a per-op TypeScript interpreter would be needed there).
+--layers, for the first engine that failed (at position p): replays positions 0..p on a
+traced build of that engine's runtime flavour (a debug.after_op(i) call after each kernel;
+V8 SIMD or scalar; for wasm2c and cortex-m engines the V8 scalar build stands in, and the
+report says so) in lockstep with the program interpreter (the artifact's program run with
+the integer reference kernels over the same arena layout), compares every op's output
+slots, and names the first op whose output differs from the reference: op index, kind,
+name (e.g. blocks.3.wq), slot, first differing byte and the two values. The other SIMD
+flavour is traced too, so the report says whether SIMD and scalar share the difference.
+When no op differs, it says whether the engine's translation or the program/conformance
+table is at fault.
 
 Examples:
   $ edgeq verify out/stories260K
   $ edgeq verify out/stories260K --engines v8,wasm2c-x86_64 --json
+  $ edgeq verify out/stories260K --engines cortex-m --layers
 `)
     .action(async (dirs: string[], opts: VerifyOptions) => {
       const engines = selectEngines(opts.engines);
       const timeoutMs = Number(opts.timeout) * 1000;
       if (!(timeoutMs > 0)) throw usageError(`--timeout expects a positive number of seconds, got "${opts.timeout}"`);
+      if (opts.trust !== undefined) for (const d of dirs) checkTrust(d, opts.trust);
       const report = await verifyBundles(dirs, engines, { timeoutMs, layers: opts.layers, log: opts.json ? undefined : (s) => process.stderr.write(`${s}\n`) });
       process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report));
       if (!report.ok) throw new EdgeqError('conformance check failed', {}, 1);

@@ -43,8 +43,10 @@ export enum OpKind {
   kv_store = 9,
   requantize = 10,
   copy = 11,
+  lut_tables = 12,
+  gemv_lut = 13,
 }
-export const OP_KIND_LAST: u32 = 11;
+export const OP_KIND_LAST: u32 = 13;
 
 export enum ProgramInput {
   token = 0,

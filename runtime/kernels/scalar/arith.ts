@@ -48,10 +48,14 @@ export function shlSat(v: i32, s: i32): i32 {
   return (v + (1 << (s - 1))) >> s;
 }
 
-/** floor(n / d) for 0 <= n <= I32_MAX and 0 < d < 2^30. */
+/**
+ * floor(n / d) for 0 <= n <= I32_MAX and 0 < d < 2^30. Total: d = 0 (which no valid
+ * program produces, but arena slots may alias and a corrupted artifact can feed a kernel
+ * anything) gives I32_MAX instead of a divide-by-zero trap (found by scripts/fuzz.ts).
+ */
 // @ts-ignore: decorator
 @inline export function divFloor(n: i32, d: i32): i32 {
-  return <i32>(<u32>n / <u32>d);
+  return d == 0 ? 0x7fffffff : <i32>(<u32>n / <u32>d);
 }
 
 /** round(n / d), halves up: floor((n + floor(d/2)) / d); n + d/2 must fit an int32. */

@@ -1,5 +1,6 @@
-/* Bare-metal firmware: the artifact is linked into flash (artifact.S), copied once into
- * the runtime's linear memory, checked by the runtime's verifier and by its embedded
+/* Bare-metal firmware: the artifact is linked into flash (artifact.S); its SHA-256 is
+ * checked against the hash embedded at build time (EQ_ARTIFACT_SHA256, from the bundle's
+ * manifest; exit 6 on mismatch), then it is copied once into the runtime's linear memory, checked by the runtime's verifier and by its embedded
  * conformance vectors, then the model generates EQ_STEPS greedy tokens from BOS. */
 #include "host_core.h"
 
@@ -15,6 +16,10 @@ void eq_out(const char *s, uint32_t n) { semihost_write(s, n); }
 
 int main(void) {
   static Z_runtime_instance_t rt;
+#ifdef EQ_ARTIFACT_SHA256
+  static const uint8_t expected[32] = EQ_ARTIFACT_SHA256;
+  if (eq_check_artifact(eq_artifact, eq_artifact_len, expected) != 0) return 6;
+#endif
   wasm_rt_init();
   Z_runtime_init_module();
   Z_runtime_instantiate(&rt, NULL);

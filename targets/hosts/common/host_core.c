@@ -1,4 +1,5 @@
 #include "host_core.h"
+#include "sha256.h"
 #include <string.h>
 
 void eq_out_str(const char *s) { eq_out(s, (uint32_t)strlen(s)); }
@@ -24,6 +25,25 @@ void Z_hostZ_print(struct Z_host_instance_t *unused, u32 position, u64 hash) {
   eq_out_str(" ");
   eq_out_hex64(hash);
   eq_out_str("\n");
+}
+
+static void out_digest(const uint8_t d[32]) {
+  static const char digits[] = "0123456789abcdef";
+  char b[64];
+  for (int i = 0; i < 32; i++) { b[2 * i] = digits[d[i] >> 4]; b[2 * i + 1] = digits[d[i] & 15]; }
+  eq_out(b, 64);
+}
+
+int eq_check_artifact(const uint8_t *artifact, uint32_t len, const uint8_t expected[32]) {
+  uint8_t got[32];
+  eq_sha256(artifact, len, got);
+  if (eq_sha256_equal(got, expected)) return 0;
+  eq_out_str("edgeq: artifact sha256 ");
+  out_digest(got);
+  eq_out_str(" differs from the expected ");
+  out_digest(expected);
+  eq_out_str(", refusing to run\n");
+  return -1;
 }
 
 int eq_load(Z_runtime_instance_t *rt, const uint8_t *artifact, uint32_t len) {

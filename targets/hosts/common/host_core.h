@@ -11,6 +11,11 @@
 /* Provided by the platform: write n bytes to the console. */
 void eq_out(const char *s, uint32_t n);
 
+/* Computes the SHA-256 of the artifact bytes and compares it with `expected`. Returns 0
+ * when they match; otherwise prints "edgeq: artifact sha256 <got> differs from the
+ * expected <want>, refusing to run" and returns -1. Hosts call it before eq_load. */
+int eq_check_artifact(const uint8_t *artifact, uint32_t len, const uint8_t expected[32]);
+
 /* Copies the artifact into the runtime's memory and verifies it. 0 or an error code. */
 int eq_load(Z_runtime_instance_t *rt, const uint8_t *artifact, uint32_t len);
 

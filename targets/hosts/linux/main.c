@@ -2,12 +2,15 @@
  * qemu-user):
  *   edgeq-host <model.edgeq> selftest        conformance vectors, one line per position
  *   edgeq-host <model.edgeq> generate <n>    greedy text from BOS
+ *   ... --sha256 <64 hex digits>              (optional, last) refuse an artifact whose
+ *                                             SHA-256 differs (the manifest's hash)
  * Exit status: 0 ok, 1 conformance mismatch, 2 usage, 3 unreadable file, 4 artifact
- * rejected (the verifier's code is printed), 5 runtime error. */
+ * rejected (the verifier's code is printed), 5 runtime error, 6 artifact hash mismatch. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "host_core.h"
+#include "sha256.h"
 
 void eq_out(const char *s, uint32_t n) { fwrite(s, 1, n, stdout); }
 
@@ -25,13 +28,29 @@ static uint8_t *read_file(const char *path, uint32_t *len) {
 }
 
 int main(int argc, char **argv) {
+  uint8_t expected[32];
+  int check_hash = 0;
+  if (argc >= 5 && !strcmp(argv[argc - 2], "--sha256")) {
+    if (eq_sha256_parse_hex(argv[argc - 1], expected) != 0) {
+      fprintf(stderr, "--sha256 expects 64 hex digits, got \"%s\"\n", argv[argc - 1]);
+      return 2;
+    }
+    check_hash = 1;
+    argc -= 2;
+  }
   if (argc < 3 || (strcmp(argv[2], "selftest") && strcmp(argv[2], "generate"))) {
-    fprintf(stderr, "usage: %s <model.edgeq> selftest | generate <steps>\n", argv[0]);
+    fprintf(stderr, "usage: %s <model.edgeq> selftest | generate <steps> [--sha256 <hex>]\n", argv[0]);
     return 2;
   }
   uint32_t len = 0;
   uint8_t *artifact = read_file(argv[1], &len);
   if (!artifact) { fprintf(stderr, "%s: cannot read\n", argv[1]); return 3; }
+  if (check_hash && eq_check_artifact(artifact, len, expected) != 0) {
+    fflush(stdout);
+    fprintf(stderr, "%s: sha256 differs from the expected hash, refusing to run\n", argv[1]);
+    free(artifact);
+    return 6;
+  }
   wasm_rt_init();
   Z_runtime_init_module();
   static Z_runtime_instance_t rt;

@@ -18,5 +18,15 @@ export enum OpKind {
   classifier = 8,
   kv_store = 9,
   requantize = 10,
-  copy = 11
+  copy = 11,
+
+  /**
+   * Low-bit LUT tables of one 12-bit activation vector (docs/integer-spec.md §9.2, §10).
+   */
+  lut_tables = 12,
+
+  /**
+   * Low-bit (q1/q2_lut/q3/q4_lut) GEMV by table lookup over lut_tables' output.
+   */
+  gemv_lut = 13
 }

@@ -1,0 +1,127 @@
+// Low-bit whole-model bundles (issue 5): greedy tokens/s of runtime.wasm in V8 for int8 vs
+// 4/3/2/1-bit (group size 64) plans, SIMD and scalar builds, on the stories15M and
+// stories110M shapes; weight bytes read per token; and, for the SIMD builds, the weight
+// bytes streamed per second as a fraction of the read bandwidth measured in this same run
+// (bench/lut-gemv.bench.ts's probe).
+//
+// Weights: the int8 model is quantizeInt8 of synthWeights (seeded). The low-bit block
+// matrices are *random valid codes* (planes, gm, z2, row scales with e >= 14) in the
+// q<b> formats, not the quantizer's output: kernel speed does not depend on the values,
+// and the clip-search quantizer needs minutes per plan at the 110M shape (README: measured
+// quantizer throughput). Embedding and classifier stay int8, as in every plan.
+import type { BenchCase, BenchSection } from './harness.ts';
+import { readProbe } from './lut-gemv.bench.ts';
+import { buildLut } from '../test/helpers/lut-wasm.ts';
+import { Rng } from '../compiler/synth/prng.ts';
+import { SHAPES, synthWeights } from '../compiler/synth/synth.ts';
+import { quantizeInt8 } from '../compiler/quantize/int8.ts';
+import type { QTensor, QuantModel } from '../compiler/quantize/quant-model.ts';
+import { dtypeForBits, groupBytes, planeBytes, type LowBits } from '../compiler/quantize/lowbit-format.ts';
+import { bundleFromQuant } from '../compiler/bundle.ts';
+import type { RuntimeBuild } from '../compiler/codegen/runtime.ts';
+import { loadTarget } from '../compiler/target/profile.ts';
+import { WasmRuntime } from '../compiler/engines/wasm-runtime.ts';
+import { BLOCK_MATRICES, resolveMatrix } from '../compiler/plan/plan.ts';
+
+const GS = 64;
+/** Weight bytes per token of each shape's int8 bundle (for the baseline's row label). */
+const int8Bytes = new Map<string, number>();
+
+function randomBytes(len: number, rng: Rng): Uint8Array {
+  const b = new Uint8Array(len);
+  for (let i = 0; i < len; i += 4) { const v = rng.next(); b[i] = v; b[i + 1] = v >> 8; b[i + 2] = v >> 16; b[i + 3] = v >> 24; }
+  return b;
+}
+
+/** q8 with every block matrix replaced by random `bits`-bit LUT tensors of the same shape. */
+export function randomLowbit(q8: QuantModel, bits: LowBits, seed = 1): QuantModel {
+  const rng = new Rng(seed, `lowbit${bits}`);
+  const z2max = 2 * ((1 << bits) - 1);
+  const tensors: QTensor[] = [];
+  const isBlockMatrix = (n: string) => /^blocks\.\d+\.(\w+)$/.exec(n)?.[1];
+  for (const t of q8.tensors) {
+    const base = t.name.replace(/\.scale_[me]$/, '');
+    const m = isBlockMatrix(base);
+    if (!m || !(BLOCK_MATRICES as readonly string[]).includes(m)) { tensors.push(t); continue; }
+    if (t.name !== base) {
+      // Row scales: e = 36 (>= 14), m = 20000: outputs stay in range for random codes.
+      if (t.name.endsWith('.scale_m')) tensors.push({ ...t, data: new Int16Array(t.data.length).fill(20000) });
+      else tensors.push({ ...t, data: new Int8Array(t.data.length).fill(36) });
+      continue;
+    }
+    const [rows, cols] = t.shape;
+    // The plan's fallback rule: stories15M's dim 288 takes G = 32.
+    const r = resolveMatrix({ bits, groupSize: GS }, cols);
+    if (r.format === 'int8') throw new Error(`bench: ${t.name} cannot be ${bits}-bit`);
+    const gs = r.groupSize;
+    const groups = randomBytes(groupBytes(rows, cols, gs), rng);
+    for (let i = 0; i < groups.length; i++) if (i & 16) groups[i] %= z2max + 1;
+    tensors.push({ name: t.name, dtype: dtypeForBits(bits), shape: [rows, cols], params: { bits, groupSize: gs }, data: randomBytes(planeBytes(bits, rows, cols), rng) });
+    tensors.push({ name: `${t.name}.groups`, dtype: 'u8', shape: [Math.ceil(rows / 16), cols / gs, 2, 16], params: {}, data: groups });
+  }
+  return { ...q8, tensors };
+}
+
+/** Weight bytes one forward step reads: every GEMV's matrix tensors (+ one embedding row). */
+function bytesPerToken(b: Awaited<ReturnType<typeof bundleFromQuant>>): number {
+  const c = b.contents;
+  let sum = 0;
+  for (const op of c.program.ops) {
+    if (op.kind === 'embed') { sum += c.config.dim + 3; continue; } // one int8 row and its scale
+    if (op.kind !== 'gemv' && op.kind !== 'gemv_lut' && op.kind !== 'classifier') continue;
+    for (const r of op.inputs) if (r.kind === 'tensor') sum += c.tensors[r.index].data.length;
+  }
+  return sum;
+}
+
+function greedy(rt: WasmRuntime, tokens: number): number {
+  let token = 1;
+  for (let pos = 0; pos < tokens; pos++) { rt.forward(token, pos); token = rt.argmax(); }
+  return tokens;
+}
+
+const section: BenchSection = {
+  id: 'lowbit',
+  title: `low-bit bundles vs int8 (runtime.wasm in V8, greedy decode; LUT group size ${GS}, 32 where the input size needs it (stories15M dim 288); synthetic weights of the real shapes)`,
+  async cases() {
+    const simdLut = await buildLut('simd');
+    const cases: BenchCase[] = [readProbe(simdLut, 256, 'lowbit')];
+    const notes: string[] = [];
+    for (const [shape, tokens] of [['stories15M', 16], ['stories110M', 4]] as const) {
+      const t0 = performance.now();
+      const q8 = quantizeInt8(synthWeights({ ...SHAPES[shape] }, 1));
+      notes.push(`${shape}: int8 quantization ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+      const runtimes = new Map<string, RuntimeBuild>();
+      for (const target of ['wasm32', 'aarch64-linux'] as const) {
+        const flavour = target === 'wasm32' ? 'SIMD' : 'scalar';
+        for (const bits of [8, 4, 3, 2, 1] as const) {
+          const model = bits === 8 ? q8 : randomLowbit(q8, bits);
+          const key = `${target}/${bits === 8 ? 'int8' : 'lut'}`;
+          const b = await bundleFromQuant({
+            model, target: loadTarget(target), plan: { kind: 'uniform', bits, groupSize: bits === 8 ? 0 : GS }, planName: bits === 8 ? 'uniform:8' : `uniform:${bits}g${GS}`,
+            sourceSha256: new Uint8Array(32), sourcePath: 'bench', vectors: 0, runtime: runtimes.get(key),
+          });
+          runtimes.set(key, b.runtime);
+          const rt = await WasmRuntime.create(b.files['runtime.wasm'], b.files['model.edgeq'], model.params.vocabSize);
+          const per = bytesPerToken(b);
+          const label = bits === 8 ? 'int8' : `${bits}-bit`;
+          const name = `${shape} ${label} ${flavour} (${(per / 2 ** 20).toFixed(1)} MiB/token)`;
+          cases.push({
+            name, unit: 'tok/s', warmup: 1, runs: 3, run: () => greedy(rt, tokens),
+            baseline: bits === 8 ? undefined : `lowbit/${shape} int8 ${flavour} (${(int8Bytes.get(`${shape}/${flavour}`)! / 2 ** 20).toFixed(1)} MiB/token)`,
+          });
+          if (bits === 8) int8Bytes.set(`${shape}/${flavour}`, per);
+          if (flavour === 'SIMD') {
+            cases.push({
+              name: `${shape} ${label} SIMD weight bytes read`, unit: 'GB/s', warmup: 1, runs: 3,
+              run: () => (greedy(rt, tokens) * per) / 1e9, baseline: 'lowbit/read 256 MB (wasm SIMD sum)',
+            });
+          }
+        }
+      }
+    }
+    console.log(`  (${notes.join('; ')})`);
+    return cases;
+  },
+};
+export default section;

@@ -1,0 +1,195 @@
+// Precision plans: which weight format every matrix gets (docs/integer-spec.md §11).
+//
+//   --plan uniform:<b>[g<G>]   b in 8, 4, 3, 2, 1; G in 32, 64, 128 (default 64; int8 has none)
+//   --plan <file.json>         a plan file (format below, validated with errors that name the
+//                              file and the JSON path)
+//
+// Plan file (JSON):
+//   {
+//     "edgeqPlan": 1,                                  required, the format version
+//     "default": { "bits": 4, "groupSize": 64 },       every block matrix unless overridden
+//     "blocks": {                                      optional; keys are block indices
+//       "0": { "bits": 8 },                            a whole block (its 7 matrices)
+//       "3": { "bits": 4, "matrices": { "w2": { "bits": 2, "groupSize": 32 } } }
+//     },
+//     "embedding": { "bits": 8 },                      optional; only 8 is supported
+//     "classifier": { "bits": 8 }                      optional; only 8 is supported
+//   }
+// A choice is { "bits", "groupSize"?, "format"? }: format, if given, must be the one the bits
+// imply (int8, q4_lut, q3, q2_lut, q1). groupSize is inherited from the enclosing level when
+// absent (block from default, matrix from block), 64 at the top; it is ignored for int8.
+//
+// What a plan asks for is not always what a matrix can have: the LUT kernels need the input
+// size n to be a multiple of G. resolveMatrix() applies the fallback rule (the largest
+// supported G <= the requested one that divides n, else int8) and says why; the quantizer
+// records the final choice per matrix in the artifact's PrecisionPlan.
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import { EdgeqError } from '../util/errors.ts';
+
+export type PlanBits = 8 | 4 | 3 | 2 | 1;
+export const PLAN_BITS: readonly PlanBits[] = [8, 4, 3, 2, 1];
+export const PLAN_GROUP_SIZES = [32, 64, 128] as const;
+/** Default group size of low-bit matrices: see docs/integer-spec.md §11. */
+export const DEFAULT_GROUP_SIZE = 64;
+export const BLOCK_MATRICES = ['wq', 'wk', 'wv', 'wo', 'w1', 'w2', 'w3'] as const;
+export type BlockMatrix = (typeof BLOCK_MATRICES)[number];
+
+export type WeightFormat = 'int8' | 'q4_lut' | 'q3' | 'q2_lut' | 'q1';
+export const formatOfBits = (b: PlanBits): WeightFormat => (({ 8: 'int8', 4: 'q4_lut', 3: 'q3', 2: 'q2_lut', 1: 'q1' }) as const)[b];
+
+export interface MatrixChoice { bits: PlanBits; groupSize: number }
+
+interface BlockSpec { choice?: MatrixChoice; matrices: Partial<Record<BlockMatrix, MatrixChoice>> }
+
+export interface PlanSpec {
+  kind: 'uniform' | 'file';
+  /** Uniform bits (for `kind: 'uniform'`; the file's default bits otherwise). */
+  bits: PlanBits;
+  groupSize?: number;
+  /** The --plan text (uniform:4g64) or the file path. */
+  name?: string;
+  /** Per-block overrides (plan files). */
+  blocks?: Record<number, BlockSpec>;
+  /** sha256 (hex) of a plan file's bytes: the artifact records the file by name and content, not path. */
+  sha256?: string;
+}
+
+const usage = (msg: string) => new EdgeqError(msg, {}, 2);
+
+/** Parses `--plan`: uniform:<b>[g<G>] or a JSON plan file's path. */
+export function parsePlan(s: string): PlanSpec {
+  const m = /^uniform:(\d+)(?:g(\d+))?$/.exec(s);
+  if (m) {
+    const bits = Number(m[1]);
+    if (!PLAN_BITS.includes(bits as PlanBits)) throw usage(`--plan ${JSON.stringify(s)}: ${bits}-bit weights are not supported; bits: ${PLAN_BITS.join(', ')}`);
+    if (m[2] !== undefined) {
+      const g = Number(m[2]);
+      if (bits === 8) throw usage(`--plan ${JSON.stringify(s)}: int8 weights have per-row scales, no group size`);
+      if (!(PLAN_GROUP_SIZES as readonly number[]).includes(g)) throw usage(`--plan ${JSON.stringify(s)}: group size ${g} is not supported; group sizes: ${PLAN_GROUP_SIZES.join(', ')}`);
+      return { kind: 'uniform', bits: bits as PlanBits, groupSize: g, name: s };
+    }
+    return { kind: 'uniform', bits: bits as PlanBits, groupSize: bits === 8 ? 0 : DEFAULT_GROUP_SIZE, name: bits === 8 ? s : `uniform:${bits}g${DEFAULT_GROUP_SIZE}` };
+  }
+  if (s.endsWith('.json')) return readPlanFile(s);
+  throw usage(`--plan ${JSON.stringify(s)}: unknown plan; use uniform:<bits>[g<group size>] (bits ${PLAN_BITS.join('/')}, group sizes ${PLAN_GROUP_SIZES.join('/')}, e.g. uniform:4g64) or a plan file ending in .json`);
+}
+
+/** Reads and validates a plan file. */
+export function readPlanFile(path: string): PlanSpec {
+  let text: string;
+  try { text = readFileSync(path, 'utf8'); } catch (e) { throw new EdgeqError(`plan file ${path}: cannot read it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`); }
+  let json: unknown;
+  try { json = JSON.parse(text); } catch (e) { throw new EdgeqError(`plan file ${path}: not valid JSON (${(e as Error).message})`); }
+  return { ...planFromJson(json, path), sha256: createHash('sha256').update(text).digest('hex') };
+}
+
+const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const key = (k: string) => (/^[A-Za-z_]\w*$/.test(k) ? `.${k}` : `[${JSON.stringify(k)}]`);
+const kind = (v: unknown) => (v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v === 'object' ? 'an object' : `${typeof v} ${JSON.stringify(v)}`);
+
+/** Validates a parsed plan file; `file` names it in errors (with the JSON path). */
+export function planFromJson(json: unknown, file: string): PlanSpec {
+  const fail = (path: string, msg: string): never => { throw new EdgeqError(`plan file ${file}: ${path}: ${msg}`); };
+  const keys = (o: Record<string, unknown>, path: string, allowed: string[]) => {
+    for (const k of Object.keys(o)) if (!allowed.includes(k)) fail(path + key(k), `unknown key (allowed: ${allowed.join(', ')})`);
+  };
+  const choice = (v: unknown, path: string, inheritG: number, extra: string[] = []): MatrixChoice => {
+    if (!isObj(v)) fail(path, `expected an object like {"bits": 4, "groupSize": 64}, got ${kind(v)}`);
+    const o = v as Record<string, unknown>;
+    keys(o, path, ['bits', 'groupSize', 'format', ...extra]);
+    if (!('bits' in o)) fail(path, 'missing "bits"');
+    const b = o.bits;
+    if (typeof b !== 'number' || !PLAN_BITS.includes(b as PlanBits)) fail(path + '.bits', `expected one of ${PLAN_BITS.join(', ')}, got ${kind(b)}`);
+    const bits = b as PlanBits;
+    let g = inheritG;
+    if ('groupSize' in o) {
+      const gv = o.groupSize;
+      if (typeof gv !== 'number' || !(PLAN_GROUP_SIZES as readonly number[]).includes(gv)) fail(path + '.groupSize', `expected one of ${PLAN_GROUP_SIZES.join(', ')}, got ${kind(gv)}`);
+      g = gv as number;
+    }
+    if ('format' in o && o.format !== formatOfBits(bits)) fail(path + '.format', `${bits}-bit weights have format "${formatOfBits(bits)}", got ${kind(o.format)}`);
+    return { bits, groupSize: bits === 8 ? 0 : g };
+  };
+  const eightOnly = (v: unknown, path: string, what: string) => {
+    const c = choice(v, path, DEFAULT_GROUP_SIZE);
+    if (c.bits !== 8) fail(path + '.bits', `the ${what} stays int8 (low-bit embeddings/classifiers are not supported: docs/integer-spec.md §11)`);
+  };
+
+  if (!isObj(json)) fail('$', `expected a plan object, got ${kind(json)}`);
+  const o = json as Record<string, unknown>;
+  keys(o, '$', ['edgeqPlan', 'default', 'blocks', 'embedding', 'classifier', 'comment']);
+  if (o.edgeqPlan !== 1) fail('$.edgeqPlan', `expected 1 (the plan format version), got ${kind(o.edgeqPlan)}`);
+  if (!('default' in o)) fail('$', 'missing "default" (e.g. {"bits": 4, "groupSize": 64})');
+  const def = choice(o.default, '$.default', DEFAULT_GROUP_SIZE);
+  if ('embedding' in o) eightOnly(o.embedding, '$.embedding', 'embedding');
+  if ('classifier' in o) eightOnly(o.classifier, '$.classifier', 'classifier');
+  const blocks: Record<number, BlockSpec> = {};
+  if ('blocks' in o) {
+    if (!isObj(o.blocks)) fail('$.blocks', `expected an object keyed by block index, got ${kind(o.blocks)}`);
+    for (const [k, bv] of Object.entries(o.blocks as Record<string, unknown>)) {
+      const path = `$.blocks${key(k)}`;
+      if (!/^(0|[1-9]\d{0,3})$/.test(k)) fail(path, 'block keys are block indices ("0", "1", ...)');
+      if (!isObj(bv)) fail(path, `expected an object, got ${kind(bv)}`);
+      const b = bv as Record<string, unknown>;
+      keys(b, path, ['bits', 'groupSize', 'format', 'matrices']);
+      const spec: BlockSpec = { matrices: {} };
+      const blockG = typeof b.groupSize === 'number' ? b.groupSize : def.groupSize || DEFAULT_GROUP_SIZE;
+      if ('bits' in b) spec.choice = choice({ bits: b.bits, ...('groupSize' in b ? { groupSize: b.groupSize } : {}), ...('format' in b ? { format: b.format } : {}) }, path, def.groupSize || DEFAULT_GROUP_SIZE);
+      else if ('groupSize' in b || 'format' in b) fail(path, '"groupSize"/"format" of a block need "bits"');
+      if ('matrices' in b) {
+        if (!isObj(b.matrices)) fail(`${path}.matrices`, `expected an object keyed by matrix name, got ${kind(b.matrices)}`);
+        for (const [mn, mv] of Object.entries(b.matrices as Record<string, unknown>)) {
+          if (!(BLOCK_MATRICES as readonly string[]).includes(mn)) fail(`${path}.matrices${key(mn)}`, `unknown matrix (block matrices: ${BLOCK_MATRICES.join(', ')})`);
+          spec.matrices[mn as BlockMatrix] = choice(mv, `${path}.matrices${key(mn)}`, spec.choice?.groupSize || blockG);
+        }
+      }
+      blocks[Number(k)] = spec;
+    }
+  }
+  return { kind: 'file', bits: def.bits, groupSize: def.groupSize, name: file, blocks };
+}
+
+/** Checks a plan against a model: every block it names exists. */
+export function checkPlanForModel(plan: PlanSpec, nLayers: number): void {
+  for (const k of Object.keys(plan.blocks ?? {})) {
+    if (Number(k) >= nLayers) throw new EdgeqError(`plan file ${plan.name}: $.blocks[${JSON.stringify(k)}]: the model has ${nLayers} blocks (0..${nLayers - 1})`);
+  }
+}
+
+/** What the plan asks for matrix `name` of block `block`. */
+export function requested(plan: PlanSpec, block: number, name: BlockMatrix): MatrixChoice {
+  const b = plan.blocks?.[block];
+  const m = b?.matrices[name];
+  if (m) return m;
+  if (b?.choice) return b.choice;
+  return { bits: plan.bits, groupSize: plan.bits === 8 ? 0 : (plan.groupSize || DEFAULT_GROUP_SIZE) };
+}
+
+/** The format a matrix with input size n actually gets, and why (the fallback rule). */
+export interface ResolvedChoice { bits: PlanBits; groupSize: number; format: WeightFormat; rule: string }
+
+export function resolveMatrix(want: MatrixChoice, n: number): ResolvedChoice {
+  if (want.bits === 8) return { bits: 8, groupSize: 0, format: 'int8', rule: 'int8 per-row' };
+  const fits = PLAN_GROUP_SIZES.filter((g) => g <= want.groupSize && n % g === 0);
+  if (fits.length === 0) {
+    return { bits: 8, groupSize: 0, format: 'int8', rule: `asked ${want.bits}-bit g${want.groupSize}; input size ${n} is not a multiple of ${PLAN_GROUP_SIZES.join('/')}: int8 fallback` };
+  }
+  const g = fits[fits.length - 1];
+  const rule = g === want.groupSize ? `${want.bits}-bit g${g}` : `${want.bits}-bit g${g} (asked g${want.groupSize}; input size ${n} is not a multiple of it)`;
+  return { bits: want.bits, groupSize: g, format: formatOfBits(want.bits), rule };
+}
+
+/** A short description of the plan (PrecisionPlan.method, manifest). */
+export function planMethod(plan: PlanSpec): string {
+  if (plan.kind === 'uniform') return plan.bits === 8 ? 'uniform bits=8' : `uniform bits=${plan.bits} group=${plan.groupSize || DEFAULT_GROUP_SIZE}`;
+  return `file ${basename(plan.name ?? 'plan.json')}${plan.sha256 ? ` sha256:${plan.sha256.slice(0, 16)}` : ''} default bits=${plan.bits}${plan.bits === 8 ? '' : ` group=${plan.groupSize}`}`;
+}
+
+/** The plan's name as the manifest and artifact metadata record it (a file by its base name). */
+export function planName(plan: PlanSpec): string {
+  if (plan.kind === 'file') return basename(plan.name ?? 'plan.json');
+  if (plan.name) return plan.name;
+  return plan.bits === 8 ? 'uniform:8' : `uniform:${plan.bits}g${plan.groupSize || DEFAULT_GROUP_SIZE}`;
+}

@@ -1,0 +1,262 @@
+// Low-bit weights in whole models (issue 5): plans (uniform:<b>[g<G>], plan files with
+// errors naming the file and JSON path, the group-size fallback rule), the integer
+// reference running LUT matrices, the lowering (lut_tables + gemv_lut, one table slot per
+// GEMV input), load-time operand checks, and whole-model logits byte-identical between
+// IntTransformer and the generated runtime (SIMD and scalar) on stories260K and
+// babyllama936K at 4 and 2 bits and a mixed plan file.
+//
+// Runtime builds are shared: the generated source depends only on the config, the op
+// kinds and the op count, so one SIMD and one scalar build serve 4- and 2-bit bundles of a model.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { haveModels, model, ROOT } from './helpers/models.ts';
+import { loadCode } from './helpers/bundles.ts';
+import { importLlama2c } from '../compiler/import/llama2c.ts';
+import { loadWeights, type FloatWeights } from '../compiler/import/graph.ts';
+import { quantizeInt8 } from '../compiler/quantize/int8.ts';
+import type { QuantModel } from '../compiler/quantize/quant-model.ts';
+import { parsePlan, planFromJson, planName, readPlanFile, resolveMatrix, type PlanSpec } from '../compiler/plan/plan.ts';
+import { bundleFromQuant, type QuantBundle } from '../compiler/bundle.ts';
+import { loadTarget } from '../compiler/target/profile.ts';
+import { generateRuntimeSource, type RuntimeBuild } from '../compiler/codegen/runtime.ts';
+import { lowerInt8 } from '../compiler/lower/program.ts';
+import { findFloats } from '../compiler/codegen/float-check.ts';
+import { readArtifact } from '../compiler/emit/artifact-read.ts';
+import { writeArtifact } from '../compiler/emit/artifact.ts';
+import { WasmRuntime } from '../compiler/engines/wasm-runtime.ts';
+import { IntTransformer } from '../runtime/reference/model.ts';
+import { SHAPES, synthWeights } from '../compiler/synth/synth.ts';
+import { EdgeqError } from '../compiler/util/errors.ts';
+import { cli } from './helpers/cli.ts';
+import { existsSync } from 'node:fs';
+
+const bytesOf = (l: Int32Array) => Buffer.from(l.buffer, l.byteOffset, l.byteLength);
+const tmp = mkdtempSync(join(tmpdir(), 'edgeq-lowbit-'));
+
+// ---- plans ------------------------------------------------------------------------------
+
+function planError(json: unknown, why: RegExp) {
+  const file = join(tmp, `plan-${Math.random().toString(36).slice(2)}.json`);
+  writeFileSync(file, typeof json === 'string' ? json : JSON.stringify(json));
+  assert.throws(() => readPlanFile(file), (e: Error) => e instanceof EdgeqError && e.message.startsWith(`plan file ${file}: `) && why.test(e.message), `${JSON.stringify(json)} should fail with ${why}`);
+}
+
+test('plan files: every error names the file and the JSON path', () => {
+  const ok = { edgeqPlan: 1, default: { bits: 4 } };
+  planError('{"edgeqPlan": 1,', /not valid JSON/);
+  planError([1], /\$: expected a plan object, got an array/);
+  planError({ default: { bits: 4 } }, /\$\.edgeqPlan: expected 1 \(the plan format version\), got undefined/);
+  planError({ edgeqPlan: 1 }, /\$: missing "default"/);
+  planError({ ...ok, colour: 1 }, /\$\.colour: unknown key \(allowed: edgeqPlan, default, blocks, embedding, classifier, comment\)/);
+  planError({ edgeqPlan: 1, default: { bits: '4' } }, /\$\.default\.bits: expected one of 8, 4, 3, 2, 1, got string "4"/);
+  planError({ edgeqPlan: 1, default: { bits: 5 } }, /\$\.default\.bits: expected one of 8, 4, 3, 2, 1, got number 5/);
+  planError({ edgeqPlan: 1, default: { bits: 4, groupSize: 16 } }, /\$\.default\.groupSize: expected one of 32, 64, 128, got number 16/);
+  planError({ edgeqPlan: 1, default: { bits: 4, format: 'q2_lut' } }, /\$\.default\.format: 4-bit weights have format "q4_lut", got string "q2_lut"/);
+  planError({ ...ok, blocks: [] }, /\$\.blocks: expected an object keyed by block index, got an array/);
+  planError({ ...ok, blocks: { first: { bits: 8 } } }, /\$\.blocks\.first: block keys are block indices/);
+  planError({ ...ok, blocks: { 1: 8 } }, /\$\.blocks\["1"\]: expected an object, got number 8/);
+  planError({ ...ok, blocks: { 1: { bits: 2, matrices: { wx: { bits: 2 } } } } }, /\$\.blocks\["1"\]\.matrices\.wx: unknown matrix \(block matrices: wq, wk, wv, wo, w1, w2, w3\)/);
+  planError({ ...ok, blocks: { 1: { matrices: { w2: { bits: 2, groupSize: 'big' } } } } }, /\$\.blocks\["1"\]\.matrices\.w2\.groupSize: expected one of 32, 64, 128, got string "big"/);
+  planError({ ...ok, blocks: { 1: { matrices: { w2: { groupSize: 32 } } } } }, /\$\.blocks\["1"\]\.matrices\.w2: missing "bits"/);
+  planError({ ...ok, embedding: { bits: 4 } }, /\$\.embedding\.bits: the embedding stays int8/);
+  planError({ ...ok, classifier: { bits: 2 } }, /\$\.classifier\.bits: the classifier stays int8/);
+  assert.throws(() => parsePlan(join(tmp, 'missing.json')), /plan file .*missing\.json: cannot read it \(ENOENT\)/);
+  // Unknown blocks are only known against a model.
+  const p = planFromJson({ ...ok, blocks: { 7: { bits: 8 } } }, 'p.json');
+  const w = synthWeights({ ...SHAPES.stories260K, nLayers: 2, seqLen: 8 }, 1);
+  assert.throws(() => quantizeInt8(w, { plan: p }), /plan file p\.json: \$\.blocks\["7"\]: the model has 2 blocks \(0\.\.1\)/);
+});
+
+test('edgeq compile --plan <file>: a bad plan fails (exit 1) naming the file and JSON path; a bad plan string exits 2', async () => {
+  if (!haveModels) return;
+  const f = join(tmp, 'nine.json');
+  writeFileSync(f, JSON.stringify({ edgeqPlan: 1, default: { bits: 4 }, blocks: { 9: { bits: 2 } } }));
+  const r = await cli(['compile', model('stories260K.bin'), '--target', 'wasm32', '--plan', f, '-o', join(tmp, 'o')]);
+  assert.is(r.status, 1, r.stderr);
+  assert.match(r.stderr, /plan file .*nine\.json: \$\.blocks\["9"\]: the model has 5 blocks \(0\.\.4\)/);
+  assert.not.ok(existsSync(join(tmp, 'o')));
+  const u = await cli(['compile', model('stories260K.bin'), '--target', 'wasm32', '--plan', 'uniform:4g16', '-o', join(tmp, 'o')]);
+  assert.is(u.status, 2);
+  assert.match(u.stderr, /group size 16 is not supported; group sizes: 32, 64, 128/);
+});
+
+test('plan files: inheritance (default -> block -> matrix) and the example plan parses', () => {
+  const p = readPlanFile(join(ROOT, 'examples/mixed-plan.json'));
+  assert.is(p.bits, 4);
+  assert.equal(p.blocks![0].choice, { bits: 8, groupSize: 0 });
+  assert.equal(p.blocks![2].choice, { bits: 2, groupSize: 32 });
+  assert.equal(p.blocks![2].matrices.wo, { bits: 3, groupSize: 32 });
+  assert.equal(p.blocks![2].matrices.w1, { bits: 1, groupSize: 64 });
+  assert.equal(p.blocks![4].matrices.wv, { bits: 8, groupSize: 0 });
+});
+
+test('fallback rule: the largest supported group size <= the asked one dividing n, else int8', () => {
+  assert.equal(resolveMatrix({ bits: 4, groupSize: 64 }, 288), { bits: 4, groupSize: 32, format: 'q4_lut', rule: '4-bit g32 (asked g64; input size 288 is not a multiple of it)' });
+  assert.is(resolveMatrix({ bits: 2, groupSize: 128 }, 768).groupSize, 128);
+  assert.is(resolveMatrix({ bits: 2, groupSize: 128 }, 64).groupSize, 64);
+  const r = resolveMatrix({ bits: 3, groupSize: 64 }, 172);
+  assert.equal([r.bits, r.format, r.groupSize], [8, 'int8', 0]);
+  assert.match(r.rule, /input size 172 is not a multiple of 32\/64\/128: int8 fallback/);
+});
+
+// ---- whole models -----------------------------------------------------------------------
+
+const weights = new Map<string, FloatWeights>();
+const w = (name: string) => {
+  let x = weights.get(name);
+  if (!x) { x = loadWeights(importLlama2c(model(`${name}.bin`))); weights.set(name, x); }
+  return x;
+};
+const runtimes = new Map<string, RuntimeBuild>();
+const quantized = new Map<string, QuantModel>();
+
+async function bundle(name: string, plan: PlanSpec, target: 'wasm32' | 'cortex-m', vectors = 8): Promise<{ m: QuantModel; b: QuantBundle }> {
+  const qk = `${name}/${plan.name}`;
+  let m = quantized.get(qk);
+  if (!m) { m = quantizeInt8(w(name), { plan }); quantized.set(qk, m); }
+  const prog = lowerInt8(m);
+  const key = `${name}/${target}/${prog.ops.length}/${[...new Set(prog.ops.map((o) => o.kind))].sort()}`;
+  const b = await bundleFromQuant({
+    model: m, target: loadTarget(target), plan, planName: planName(plan), sourceSha256: new Uint8Array(32),
+    sourcePath: `${name}.bin`, vectors, runtime: runtimes.get(key),
+  });
+  runtimes.set(key, b.runtime);
+  return { m, b };
+}
+
+async function agree(m: QuantModel, b: QuantBundle, positions: number, what: string) {
+  const rt = await WasmRuntime.create(b.files['runtime.wasm'], b.files['model.edgeq'], m.params.vocabSize);
+  const it = new IntTransformer(m);
+  let token = 1;
+  for (let pos = 0; pos < positions; pos++) {
+    rt.forward(token, pos);
+    const want = it.forward(token, pos);
+    assert.ok(bytesOf(rt.logits()).equals(bytesOf(want)), `${what}: logits differ at position ${pos}`);
+    token = pos % 5 === 2 ? (token * 31 + 7) % m.params.vocabSize : it.argmax(want);
+  }
+  assert.equal(findFloats(b.files['runtime.wasm']), [], `${what}: floats in runtime.wasm`);
+  assert.is(rt.selftest().mismatches, 0, `${what}: selftest`);
+}
+
+for (const name of ['stories260K', 'babyllama936K']) {
+  for (const bits of [4, 2]) {
+    for (const target of ['wasm32', 'cortex-m'] as const) {
+      test(`${name} uniform:${bits}: ${target === 'wasm32' ? 'SIMD' : 'scalar'} runtime logits byte-identical to IntTransformer (40 positions)`, async () => {
+        if (!haveModels) return;
+        const { m, b } = await bundle(name, parsePlan(`uniform:${bits}`), target);
+        const kinds = b.runtime.kinds;
+        assert.ok(kinds.includes('gemv_lut') && kinds.includes('lut_tables'));
+        assert.ok(b.runtime.functions.includes(target === 'wasm32' ? 'runGemvLutSimd' : 'runGemvLut'));
+        assert.not.ok(b.runtime.functions.includes(target === 'wasm32' ? 'runGemvLut' : 'runGemvLutSimd'));
+        await agree(m, b, 40, `${name} ${bits}-bit ${target}`);
+      });
+    }
+  }
+}
+
+test('stories260K uniform:4: the program shares one table slot per GEMV input; the plan is recorded (w2 falls back to int8)', async () => {
+  if (!haveModels) return;
+  const { b } = await bundle('stories260K', parsePlan('uniform:4'), 'wasm32');
+  const c = readArtifact(b.files['model.edgeq']);
+  const kinds = c.program.ops.map((o) => o.kind);
+  // Per block: tables of the attention input (wq, wk, wv), of wo's input, of the FFN input (w1, w3); w2 is int8.
+  assert.is(kinds.filter((k) => k === 'lut_tables').length, 3 * 5);
+  assert.is(kinds.filter((k) => k === 'gemv_lut').length, 6 * 5);
+  assert.is(kinds.filter((k) => k === 'gemv').length, 5);
+  const ops = c.program.ops, wq = ops.find((o) => o.name === 'blocks.0.wq')!, wv = ops.find((o) => o.name === 'blocks.0.wv')!;
+  assert.equal(wq.inputs[0], wv.inputs[0]);
+  assert.equal(wq.params, [64, 64, 16, 4, 64]);
+  assert.is(c.plan.method, 'uniform bits=4 group=64');
+  const m0 = c.plan.blocks[0].matrices;
+  assert.equal(m0.find((x) => x.name === 'wq'), { name: 'wq', bits: 4, groupSize: 64, format: 'q4_lut', rule: '4-bit g64, clip search' });
+  assert.equal(m0.find((x) => x.name === 'w2')!.format, 'int8');
+  assert.match(m0.find((x) => x.name === 'w2')!.rule!, /input size 172 is not a multiple of 32\/64\/128: int8 fallback/);
+  const q = c.tensors.find((t) => t.name === 'blocks.0.wq')!;
+  assert.is(q.dtype, 'q4_lut');
+  assert.is(q.quant?.groupSize, 64);
+  assert.is(c.tensors[q.quant!.scalesTensor!].name, 'blocks.0.wq.groups');
+  const man = JSON.parse(new TextDecoder().decode(b.files['manifest.json']));
+  assert.is(man.plan, 'uniform:4g64');
+  assert.is(man.precision.blocks[0].wq, 'q4_lut g64');
+  assert.is(man.precision.blocks[0].w2, 'int8');
+  // Weight bytes per block: wq/wo 64 x 64 (planes 2048 + groups 128), wk/wv 32 x 64 (1024 + 64)
+  // and w1/w3 172 x 64 (11 tiles: planes 5632 + groups 352) instead of 4096, 2048, 11008 int8 bytes.
+  const c8 = readArtifact((await bundle('stories260K', parsePlan('uniform:8'), 'wasm32')).b.files['model.edgeq']);
+  const bytes = (x: typeof c) => x.tensors.reduce((s, t) => s + t.data.length, 0);
+  assert.is(bytes(c8) - bytes(c), 5 * (2 * (4096 - 2176) + 2 * (2048 - 1088) + 2 * (11008 - 5984)));
+});
+
+test('the program interpreter (reference kernels over the program) agrees with IntTransformer on a 2-bit babyllama936K', async () => {
+  if (!haveModels) return;
+  const { ProgramInterpreter } = await import('../compiler/engines/program-interpreter.ts');
+  const { m, b } = await bundle('babyllama936K', parsePlan('uniform:2'), 'cortex-m');
+  const pi = new ProgramInterpreter(readArtifact(b.files['model.edgeq']));
+  const it = new IntTransformer(m);
+  let token = 1;
+  for (let pos = 0; pos < 8; pos++) {
+    const want = it.forward(token, pos);
+    assert.ok(bytesOf(pi.forward(token, pos)).equals(bytesOf(want)), `position ${pos}`);
+    token = it.argmax(want);
+  }
+});
+
+test('mixed plan file (examples/mixed-plan.json) on babyllama936K: scalar runtime byte-identical; the plan recorded per matrix', async () => {
+  if (!haveModels) return;
+  const plan = parsePlan(join(ROOT, 'examples/mixed-plan.json'));
+  const { m, b } = await bundle('babyllama936K', plan, 'cortex-m');
+  await agree(m, b, 24, 'babyllama936K mixed scalar');
+  const c = readArtifact(b.files['model.edgeq']);
+  const fmt = (l: number, n: string) => { const x = c.plan.blocks[l].matrices.find((y) => y.name === n)!; return `${x.format}${x.groupSize ? ` g${x.groupSize}` : ''}`; };
+  assert.equal(c.plan.blocks[0].matrices.map((x) => x.format), Array(7).fill('int8'));
+  assert.is(c.plan.blocks[0].format, 'int8');
+  assert.equal([fmt(1, 'wq'), fmt(1, 'w2')], ['q4_lut g64', 'q4_lut g32']); // hidden 352: g64 -> g32
+  assert.equal([fmt(2, 'wq'), fmt(2, 'wo'), fmt(2, 'w1'), fmt(2, 'w2')], ['q2_lut g32', 'q3 g32', 'q1 g64', 'q2_lut g32']);
+  assert.equal([fmt(4, 'wq'), fmt(4, 'wv')], ['q4_lut g64', 'int8']);
+  assert.match(c.plan.blocks[2].rule!, /^mixed: /);
+  assert.match(c.plan.method, /^file mixed-plan\.json sha256:[0-9a-f]{16} default bits=4 group=64$/);
+  assert.is(JSON.parse(new TextDecoder().decode(b.files['manifest.json'])).plan, 'mixed-plan.json');
+});
+
+test('load-time checks: a gemv_lut whose params or operands do not fit its kernel is refused (bad_program, 68)', async () => {
+  if (!haveModels) return;
+  const { b } = await bundle('stories260K', parsePlan('uniform:4'), 'cortex-m');
+  const wasm = b.files['runtime.wasm'];
+  assert.is(loadCode(wasm, b.files['model.edgeq']).code, 0);
+  const c = readArtifact(b.files['model.edgeq']);
+  const at = c.program.ops.findIndex((o) => o.kind === 'gemv_lut');
+  const tablesAt = c.program.ops.findIndex((o) => o.kind === 'lut_tables');
+  const mutate = (f: (op: (typeof c.program.ops)[number], all: typeof c.program.ops) => void) => {
+    const ops = c.program.ops.map((o) => ({ ...o, params: o.params.slice(), inputs: o.inputs.map((r) => ({ ...r })) }));
+    f(ops[at], ops);
+    return writeArtifact({ ...c, program: { ...c.program, ops } });
+  };
+  const cases: Array<[string, Uint8Array]> = [
+    ['bits 3 for a q4_lut tensor', mutate((o) => { o.params[3] = 3; })],
+    ['bits 5', mutate((o) => { o.params[3] = 5; })],
+    ['group size 32 vs a g64 groups tensor', mutate((o) => { o.params[4] = 32; })],
+    ['group size 48', mutate((o) => { o.params[4] = 48; })],
+    ['d one row too many', mutate((o) => { o.params[1] += 1; })],
+    ['tables operand not a table slot', mutate((o) => { o.inputs[0] = { ...o.inputs[1] }; })],
+    ['groups operand is the row scales', mutate((o) => { o.inputs[3] = { ...o.inputs[4] }; })],
+    ['lut_tables n not a multiple of 32', mutate((_, all) => { all[tablesAt].params[0] = 60; })],
+  ];
+  for (const [what, art] of cases) assert.is(loadCode(wasm, art).code, 68, what);
+});
+
+test('codegen: LUT kernels only when the program uses them', () => {
+  const tiny = { ...SHAPES.stories260K, nLayers: 1, seqLen: 16 };
+  const m8 = quantizeInt8(synthWeights(tiny, 2));
+  const p = m8.params;
+  const config = { dim: p.dim, hiddenDim: p.hiddenDim, nLayers: 1, nHeads: p.nHeads, nKvHeads: p.nKvHeads, vocabSize: p.vocabSize, seqLen: 16, sharedClassifier: true, headSize: p.dim / p.nHeads };
+  const g8 = generateRuntimeSource(config, lowerInt8(m8), { name: 'wasm32', simd: true });
+  assert.not.match(g8.source, /Lut/);
+  const m4 = quantizeInt8(synthWeights(tiny, 2), { plan: parsePlan('uniform:3g32') });
+  const s = generateRuntimeSource(config, lowerInt8(m4), { name: 'cortex-m', simd: false });
+  assert.ok(s.functions.includes('runGemvLut') && s.functions.includes('runLutTables') && s.functions.includes('checkGemvLut'));
+  assert.not.match(s.source, /ops-simd/);
+});
+
+test.run();
