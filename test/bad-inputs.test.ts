@@ -1,8 +1,8 @@
 // Bad input, table-driven, across the CLI: every malformed input gets a non-zero exit, an
 // error line that names the problem (and the file, when there is one), and leaves no
 // output file or directory behind (not even a temporary one).
-// Plan-file rows use compiler/plan's JSON plans; there is no budget option yet, so no
-// "impossible budget" row.
+// Plan-file rows use compiler/plan's JSON plans; the impossible-budget row compiles a
+// synthetic stories15M for the 4 MiB Cortex-M board.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as flatbuffers from 'flatbuffers';
@@ -39,6 +39,8 @@ async function makeFixtures(): Promise<void> {
   // A small synthetic checkpoint and its tokenizer, then broken variants.
   const s = await cli(['synth', '--shape', 'stories260K', '--seed', '3', '-o', p('syn.bin'), '--tokenizer', p('syntok.bin')]);
   assert.is(s.status, 0, s.stderr);
+  const s15 = await cli(['synth', '--shape', 'stories15M', '--seed', '3', '-o', p('s15.bin')]);
+  if (s15.status !== 0) throw new Error(`synth stories15M failed: ${s15.stderr}`);
   const syn = readFileSync(p('syn.bin'));
   writeFileSync(p('truncated.bin'), syn.subarray(0, 5000));
   let x = 7;
@@ -104,6 +106,7 @@ const ROWS: Row[] = [
   { name: 'flash to an unknown board', args: (o) => ['flash', bundle, '--board', 'arduino-uno', '-o', o], status: 2, says: /--board: unknown board "arduino-uno"; known boards: mps2-an386/, names: null },
   { name: 'corrupted signature', args: () => ['run', p('bad-sig'), '--trust', p('k.pub'), '--steps', '4'], status: 1, says: /invalid signature/, names: 'manifest.sig' },
   { name: 'trust key that is not a key', args: () => ['run', p('bad-sig'), '--trust', p('bad.txt'), '--steps', '4'], status: 1, says: /not a PEM public key/, names: 'bad.txt' },
+  { name: 'bundle over the target\'s flash and RAM budget', args: (o) => ['compile', p('s15.bin'), '--target', 'cortex-m', '--vectors', '0', '-o', o], status: 1, says: /does not fit target cortex-m: flash needs at least \d+ bytes .* but cortex-m has 4194304 .* bytes over; RAM needs \d+ bytes/, names: null },
   { name: 'synth unknown shape', args: (o) => ['synth', '--shape', 'gpt5', '-o', o], status: 2, says: /gpt5/, names: null },
 ];
 

@@ -10,6 +10,8 @@ import { EdgeqError } from '../../util/errors.ts';
 import { intOption } from '../options.ts';
 import { signWithKeyFile } from '../../util/signing.ts';
 import { encodeSignature } from '../../engines/trust.ts';
+import { checkTargetBudget } from '../../target/budget.ts';
+import { loadTarget } from '../../target/profile.ts';
 
 interface CompileOptions {
   target: string; plan: string; gptq?: boolean; tokenizer?: string; vectors: number; output: string;
@@ -53,6 +55,9 @@ async function compile(checkpoint: string, opts: CompileOptions): Promise<void> 
     checkpoint, target: opts.target, plan: opts.plan, gptq: !!opts.gptq, tokenizer: opts.tokenizer, vectors: opts.vectors,
     progress: (msg) => process.stderr.write(`edgeq compile: ${msg}\n`),
   });
+  // Refuse, with the numbers, a bundle its device could not hold (before writing anything).
+  const use = await checkTargetBudget(files['model.edgeq'], files['runtime.wasm'], loadTarget(opts.target));
+  if (use) process.stderr.write(`edgeq compile: fits ${opts.target}: flash ≥ ${use.flashBytes} bytes, RAM ${use.ramBytes} bytes\n`);
   if (opts.sign !== undefined) {
     files['manifest.sig'] = new TextEncoder().encode(encodeSignature(signWithKeyFile(files['manifest.json'], opts.sign)));
   }
