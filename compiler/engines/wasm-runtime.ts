@@ -5,7 +5,8 @@ import { EdgeqError } from '../util/errors.ts';
 import { VerifyError } from '../../schemas/generated/edgeq/fb/verify-error.ts';
 import { verifyErrorMessage } from '../emit/verify-errors.ts';
 
-interface RuntimeExports {
+/** The exports of docs/runtime-abi.md, as V8 gives them to JavaScript. */
+export interface RuntimeExports {
   memory: WebAssembly.Memory;
   reserve(len: number): number;
   load(len: number): number;

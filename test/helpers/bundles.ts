@@ -7,7 +7,7 @@ import { quantizeInt8 } from '../../compiler/quantize/int8.ts';
 import type { QuantModel } from '../../compiler/quantize/quant-model.ts';
 import { bundleFromQuant, type QuantBundle } from '../../compiler/bundle.ts';
 import { loadTarget } from '../../compiler/target/profile.ts';
-import { WasmRuntime } from '../../compiler/engines/wasm-runtime.ts';
+import { WasmRuntime, type RuntimeExports } from '../../compiler/engines/wasm-runtime.ts';
 import { SHAPES, synthWeights } from '../../compiler/synth/synth.ts';
 import { model } from './models.ts';
 
@@ -53,16 +53,7 @@ export async function instantiate(b: Built, artifact = b.bundle.files['model.edg
 }
 
 /** The raw exports, for tests of error codes. */
-export interface RawExports {
-  memory: WebAssembly.Memory;
-  reserve(len: number): number;
-  load(len: number): number;
-  load_at(ptr: number, len: number): number;
-  forward(token: number, pos: number): number;
-  logits(): number;
-  argmax(): number;
-  selftest(): number;
-}
+export type RawExports = RuntimeExports;
 
 export function raw(wasm: Uint8Array): RawExports {
   const inst = new WebAssembly.Instance(new WebAssembly.Module(new Uint8Array(wasm)), { host: { print: () => {} } });
