@@ -11,6 +11,7 @@ import type { QuantModel } from './quantize/quant-model.ts';
 import { lowerInt8 } from './lower/program.ts';
 import { contentsFromQuant, parsePlan, type PlanSpec } from './emit/from-quant.ts';
 import { planName } from './plan/plan.ts';
+import { ewqPlanSpec } from './plan/ewq.ts';
 import { writeArtifact } from './emit/artifact.ts';
 import type { ArtifactContents } from './emit/artifact-contents.ts';
 import { buildRuntime, type RuntimeBuild } from './codegen/runtime.ts';
@@ -103,10 +104,11 @@ export interface BundleOptions {
 /** `edgeq compile` without the file writing: checkpoint path in, bundle files out. */
 export async function compileBundle(o: BundleOptions): Promise<BundleFiles> {
   const target = loadTarget(o.target);
-  const plan = parsePlan(o.plan);
   const say = o.progress ?? (() => {});
   const tokenizer = o.tokenizer !== undefined ? Tokenizer.load(o.tokenizer) : undefined;
   const graph = importLlama2c(o.checkpoint);
+  // --plan ewq: an EWQ plan (compiler/plan/ewq.ts, default options) computed on the fly.
+  const plan = o.plan === 'ewq' ? ewqPlanSpec(graph) : parsePlan(o.plan);
   if (tokenizer && tokenizer.vocabSize !== graph.config.vocabSize) {
     throw new EdgeqError(`tokenizer ${o.tokenizer} has ${tokenizer.vocabSize} tokens but model ${o.checkpoint} has a vocabulary of ${graph.config.vocabSize}`);
   }

@@ -50,7 +50,7 @@ test('plan files: every error names the file and the JSON path', () => {
   planError([1], /\$: expected a plan object, got an array/);
   planError({ default: { bits: 4 } }, /\$\.edgeqPlan: expected 1 \(the plan format version\), got undefined/);
   planError({ edgeqPlan: 1 }, /\$: missing "default"/);
-  planError({ ...ok, colour: 1 }, /\$\.colour: unknown key \(allowed: edgeqPlan, default, blocks, embedding, classifier, comment\)/);
+  planError({ ...ok, colour: 1 }, /\$\.colour: unknown key \(allowed: edgeqPlan, default, blocks, embedding, classifier, comment, method, bytes\)/);
   planError({ edgeqPlan: 1, default: { bits: '4' } }, /\$\.default\.bits: expected one of 8, 4, 3, 2, 1, got string "4"/);
   planError({ edgeqPlan: 1, default: { bits: 5 } }, /\$\.default\.bits: expected one of 8, 4, 3, 2, 1, got number 5/);
   planError({ edgeqPlan: 1, default: { bits: 4, groupSize: 16 } }, /\$\.default\.groupSize: expected one of 32, 64, 128, got number 16/);

@@ -15,6 +15,9 @@
 //     "embedding": { "bits": 8 },                      optional; only 8 is supported
 //     "classifier": { "bits": 8 }                      optional; only 8 is supported
 //   }
+// Blocks and matrices may also carry "entropy" (a number >= 0) and "rule" (a string), and the
+// plan "method" (a string) and "bytes" (an object): what a planner (edgeq plan,
+// compiler/plan/ewq.ts) records for people; the quantizer ignores them.
 // A choice is { "bits", "groupSize"?, "format"? }: format, if given, must be the one the bits
 // imply (int8, q4_lut, q3, q2_lut, q1). groupSize is inherited from the enclosing level when
 // absent (block from default, matrix from block), 64 at the top; it is ignored for int8.
@@ -110,7 +113,13 @@ export function planFromJson(json: unknown, file: string): PlanSpec {
       g = gv as number;
     }
     if ('format' in o && o.format !== formatOfBits(bits)) fail(path + '.format', `${bits}-bit weights have format "${formatOfBits(bits)}", got ${kind(o.format)}`);
+    info(o, path);
     return { bits, groupSize: bits === 8 ? 0 : g };
+  };
+  // Informational fields a planner records (edgeq plan: compiler/plan/ewq.ts); not used by the quantizer.
+  const info = (o: Record<string, unknown>, path: string) => {
+    if ('entropy' in o && !(typeof o.entropy === 'number' && Number.isFinite(o.entropy) && o.entropy >= 0)) fail(path + '.entropy', `expected a number >= 0, got ${kind(o.entropy)}`);
+    if ('rule' in o && typeof o.rule !== 'string') fail(path + '.rule', `expected a string, got ${kind(o.rule)}`);
   };
   const eightOnly = (v: unknown, path: string, what: string) => {
     const c = choice(v, path, DEFAULT_GROUP_SIZE);
@@ -119,8 +128,10 @@ export function planFromJson(json: unknown, file: string): PlanSpec {
 
   if (!isObj(json)) fail('$', `expected a plan object, got ${kind(json)}`);
   const o = json as Record<string, unknown>;
-  keys(o, '$', ['edgeqPlan', 'default', 'blocks', 'embedding', 'classifier', 'comment']);
+  keys(o, '$', ['edgeqPlan', 'default', 'blocks', 'embedding', 'classifier', 'comment', 'method', 'bytes']);
   if (o.edgeqPlan !== 1) fail('$.edgeqPlan', `expected 1 (the plan format version), got ${kind(o.edgeqPlan)}`);
+  if ('method' in o && typeof o.method !== 'string') fail('$.method', `expected a string, got ${kind(o.method)}`);
+  if ('bytes' in o && !isObj(o.bytes)) fail('$.bytes', `expected an object, got ${kind(o.bytes)}`);
   if (!('default' in o)) fail('$', 'missing "default" (e.g. {"bits": 4, "groupSize": 64})');
   const def = choice(o.default, '$.default', DEFAULT_GROUP_SIZE);
   if ('embedding' in o) eightOnly(o.embedding, '$.embedding', 'embedding');
@@ -133,7 +144,8 @@ export function planFromJson(json: unknown, file: string): PlanSpec {
       if (!/^(0|[1-9]\d{0,3})$/.test(k)) fail(path, 'block keys are block indices ("0", "1", ...)');
       if (!isObj(bv)) fail(path, `expected an object, got ${kind(bv)}`);
       const b = bv as Record<string, unknown>;
-      keys(b, path, ['bits', 'groupSize', 'format', 'matrices']);
+      keys(b, path, ['bits', 'groupSize', 'format', 'matrices', 'entropy', 'rule']);
+      info(b, path);
       const spec: BlockSpec = { matrices: {} };
       const blockG = typeof b.groupSize === 'number' ? b.groupSize : def.groupSize || DEFAULT_GROUP_SIZE;
       if ('bits' in b) spec.choice = choice({ bits: b.bits, ...('groupSize' in b ? { groupSize: b.groupSize } : {}), ...('format' in b ? { format: b.format } : {}) }, path, def.groupSize || DEFAULT_GROUP_SIZE);
@@ -142,7 +154,7 @@ export function planFromJson(json: unknown, file: string): PlanSpec {
         if (!isObj(b.matrices)) fail(`${path}.matrices`, `expected an object keyed by matrix name, got ${kind(b.matrices)}`);
         for (const [mn, mv] of Object.entries(b.matrices as Record<string, unknown>)) {
           if (!(BLOCK_MATRICES as readonly string[]).includes(mn)) fail(`${path}.matrices${key(mn)}`, `unknown matrix (block matrices: ${BLOCK_MATRICES.join(', ')})`);
-          spec.matrices[mn as BlockMatrix] = choice(mv, `${path}.matrices${key(mn)}`, spec.choice?.groupSize || blockG);
+          spec.matrices[mn as BlockMatrix] = choice(mv, `${path}.matrices${key(mn)}`, spec.choice?.groupSize || blockG, ['entropy', 'rule']);
         }
       }
       blocks[Number(k)] = spec;

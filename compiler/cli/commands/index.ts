@@ -14,6 +14,7 @@ export interface CommandEntry {
 export const COMMANDS: CommandEntry[] = [
   { name: 'inspect', summary: "show a checkpoint's format, shape, parameter counts and sizes", load: () => import('./inspect.ts') },
   { name: 'synth', summary: 'write a synthetic (seeded random) llama2.c checkpoint of a known shape', load: () => import('./synth.ts') },
+  { name: 'plan', summary: 'write a precision plan (EWQ: per-block bits from weight entropy, optionally fitted to a byte budget)', load: () => import('./plan.ts') },
   { name: 'compile', summary: 'compile a checkpoint into a device bundle: model.edgeq + runtime.wasm + manifest.json', load: () => import('./compile.ts') },
   { name: 'run', summary: 'generate text from a checkpoint or a bundle, printed as llama2.c prints it', load: () => import('./run.ts') },
   { name: 'eval', summary: 'measure a bundle against the float reference on a text (top-1, KL, perplexity)', load: () => import('./eval.ts') },

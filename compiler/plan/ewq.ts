@@ -1,0 +1,226 @@
+// EWQ precision planner (issue 6, first slice): per-block precision from weight entropy.
+//
+// Entropy (compiler/plan/entropy.ts): H of a block = parameter-weighted mean of the softmax
+// entropies of its 7 matrices. Rule, with μ, σ the mean and (population) standard deviation
+// of the block entropies and bits b_hi > ... > b_lo from --bits:
+//   H < μ - k·σ  -> b_lo        H > μ + k·σ  -> b_hi        otherwise -> the middle of --bits
+// (the middle: element ⌊len/2⌋ of --bits sorted descending; 8,4,2 -> 4; 8,4 -> 4).
+//
+// With a byte budget the rule is replaced by a greedy fit: every block starts at b_hi; in
+// passes over the blocks in ascending entropy order (lowest entropy = least damage first),
+// each block is lowered one step of --bits until the model fits. If even every block at b_lo
+// does not fit, the planner refuses with both numbers.
+//
+// Sizes (estimateBytes) use the artifact's own size rules (tensorBytes, DATA_ALIGN): tensor
+// data exactly, as the quantizer emits it (including the plan fallbacks of resolveMatrix),
+// plus a bound on the FlatBuffers tables/strings/program/conformance (ARTIFACT_OVERHEAD_*),
+// checked against real compiles in test/ewq.test.ts (estimate >= actual, and close).
+import type { Graph, ModelConfig } from '../import/graph.ts';
+import { headSize } from '../import/graph.ts';
+import { DATA_ALIGN } from '../emit/format.ts';
+import { tensorBytes, type DTypeName } from '../emit/dtype.ts';
+import { exp2Table, ropeTables, siluTable } from '../quantize/tables.ts';
+import { EdgeqError } from '../util/errors.ts';
+import { modelEntropies, type BlockEntropy } from './entropy.ts';
+import {
+  BLOCK_MATRICES, DEFAULT_GROUP_SIZE, PLAN_BITS, PLAN_GROUP_SIZES, formatOfBits, planFromJson, resolveMatrix,
+  type BlockMatrix, type PlanBits, type PlanSpec, type ResolvedChoice, type WeightFormat,
+} from './plan.ts';
+
+export const DEFAULT_EWQ_BITS: readonly PlanBits[] = [8, 4, 2];
+export const DEFAULT_EWQ_K = 0.5;
+
+/** Bound on the artifact's non-data bytes: a base, per tensor, per conformance position. */
+export const ARTIFACT_OVERHEAD_BASE = 4096;
+export const ARTIFACT_OVERHEAD_PER_TENSOR = 320;
+export const ARTIFACT_OVERHEAD_PER_POSITION = 32;
+
+const aligned = (n: number) => Math.ceil(n / DATA_ALIGN) * DATA_ALIGN;
+const tb = (d: DTypeName, shape: number[]) => aligned(tensorBytes(d, shape));
+
+/** What a block matrix gets (resolveMatrix plus the quantizer's §5.4 input-size limit). */
+export function resolveForModel(bits: PlanBits, groupSize: number, cols: number): ResolvedChoice {
+  const r = resolveMatrix({ bits, groupSize: bits === 8 ? 0 : groupSize }, cols);
+  if (r.format !== 'int8' && cols > 8260) return { bits: 8, groupSize: 0, format: 'int8', rule: `asked ${r.bits}-bit; input size ${cols} > 8260 (§5.4): int8 fallback` };
+  return r;
+}
+
+/** Artifact bytes (data, aligned) and tensor count of one [rows, cols] matrix in format r. */
+export function matrixBytes(r: { bits: number; groupSize: number; format: WeightFormat }, rows: number, cols: number): { bytes: number; tensors: number } {
+  const scales = tb('int16', [rows]) + tb('int8', [rows]);
+  if (r.format === 'int8') return { bytes: tb('int8', [rows, cols]) + scales, tensors: 3 };
+  return { bytes: tb(r.format, [rows, cols]) + tb('uint8', [Math.ceil(rows / 16), cols / r.groupSize, 2, 16]) + scales, tensors: 4 };
+}
+
+/** Bytes and tensors of everything but the block matrices (int8 embedding/classifier, gains, tables). */
+export function fixedBytes(c: ModelConfig): { bytes: number; tensors: number } {
+  const int8 = { bits: 8, groupSize: 0, format: 'int8' as const };
+  let bytes = matrixBytes(int8, c.vocabSize, c.dim).bytes, tensors = 3;
+  if (!c.sharedClassifier) { bytes += matrixBytes(int8, c.vocabSize, c.dim).bytes; tensors += 3; }
+  bytes += (2 * c.nLayers + 1) * tb('int16', [c.dim]); tensors += 2 * c.nLayers + 1;
+  const rope = ropeTables(c.seqLen, headSize(c));
+  bytes += aligned(rope.cos.byteLength) + aligned(rope.sin.byteLength) + aligned(exp2Table().byteLength) + aligned(siluTable().byteLength);
+  tensors += 4;
+  return { bytes, tensors };
+}
+
+/** Bound on the bytes a tokenizer file adds to model.edgeq (strings, offsets, scores). */
+export const tokenizerBytesBound = (fileBytes: number, vocab: number): number => fileBytes + 16 * vocab + 1024;
+
+export interface MatrixPlan { name: BlockMatrix; rows: number; cols: number; entropy: number; choice: ResolvedChoice; bytes: number; tensors: number }
+export interface BlockPlan { block: number; entropy: number; bits: PlanBits; rule: string; bytes: number; matrices: MatrixPlan[] }
+
+export interface EwqOptions {
+  /** Candidate bits (default 8,4,2). */
+  bits?: readonly PlanBits[];
+  k?: number;
+  groupSize?: number;
+  /** Budget for model.edgeq in bytes (greedy fit instead of the k·σ rule). */
+  budgetBytes?: number;
+  /** Name of the budget's source, for messages (e.g. "target cortex-m flashBytes"). */
+  budgetName?: string;
+  /** Conformance positions the compile will embed (default 32). */
+  vectors?: number;
+  /** Bytes a tokenizer adds (tokenizerBytesBound), if the compile embeds one. */
+  tokenizerBytes?: number;
+  /** Precomputed entropies (default: softmax entropies of the graph). */
+  entropies?: BlockEntropy[];
+}
+
+export interface EwqPlan {
+  method: string;
+  bits: PlanBits[];
+  k: number;
+  groupSize: number;
+  mean: number;
+  std: number;
+  blocks: BlockPlan[];
+  /** Estimated model.edgeq bytes: fixed + blocks + overhead bound. */
+  totalBytes: number;
+  fixedBytes: number;
+  overheadBytes: number;
+  budgetBytes?: number;
+}
+
+
+/** Checks and sorts --bits (descending, distinct). */
+export function parseBitsList(s: string | readonly number[]): PlanBits[] {
+  const parts = typeof s === 'string' ? s.split(',').map((x) => x.trim()) : s.map(String);
+  const out: PlanBits[] = [];
+  for (const p of parts) {
+    const b = Number(p);
+    if (!/^\d+$/.test(p) || !PLAN_BITS.includes(b as PlanBits)) throw new EdgeqError(`--bits ${JSON.stringify(String(s))}: ${JSON.stringify(p)} is not one of ${PLAN_BITS.join(', ')}`, {}, 2);
+    if (!out.includes(b as PlanBits)) out.push(b as PlanBits);
+  }
+  if (out.length === 0) throw new EdgeqError('--bits: give at least one of ' + PLAN_BITS.join(', '), {}, 2);
+  return out.sort((a, b) => b - a);
+}
+
+function planBlock(be: BlockEntropy, bits: PlanBits, groupSize: number, rule: string): BlockPlan {
+  const matrices = be.matrices.map((m) => {
+    const choice = resolveForModel(bits, groupSize, m.cols);
+    const s = matrixBytes(choice, m.rows, m.cols);
+    return { name: m.name, rows: m.rows, cols: m.cols, entropy: m.entropy, choice, bytes: s.bytes, tensors: s.tensors };
+  });
+  return { block: be.block, entropy: be.entropy, bits, rule, bytes: matrices.reduce((a, m) => a + m.bytes, 0), matrices };
+}
+
+/** The EWQ plan of a model (deterministic: same weights and options, same plan). */
+export function planEwq(g: Graph, o: EwqOptions = {}): EwqPlan {
+  const bits = parseBitsList(o.bits ?? DEFAULT_EWQ_BITS);
+  const k = o.k ?? DEFAULT_EWQ_K;
+  const gs = o.groupSize ?? DEFAULT_GROUP_SIZE;
+  if (!(PLAN_GROUP_SIZES as readonly number[]).includes(gs)) throw new EdgeqError(`--group-size ${gs} is not supported; group sizes: ${PLAN_GROUP_SIZES.join(', ')}`, {}, 2);
+  if (!(k >= 0) || !Number.isFinite(k)) throw new EdgeqError(`--k must be a finite number >= 0, got ${k}`, {}, 2);
+  const ents = o.entropies ?? modelEntropies(g);
+  const L = ents.length;
+  const mean = ents.reduce((s, b) => s + b.entropy, 0) / Math.max(1, L);
+  const std = Math.sqrt(ents.reduce((s, b) => s + (b.entropy - mean) ** 2, 0) / Math.max(1, L));
+  const hi = bits[0], lo = bits[bits.length - 1], mid = bits[Math.floor(bits.length / 2)];
+  const fixed = fixedBytes(g.config);
+  const overhead = (blocks: BlockPlan[]) => ARTIFACT_OVERHEAD_BASE + ARTIFACT_OVERHEAD_PER_POSITION * Math.min(o.vectors ?? 32, g.config.seqLen)
+    + ARTIFACT_OVERHEAD_PER_TENSOR * (fixed.tensors + blocks.reduce((s, b) => s + b.matrices.reduce((t, m) => t + m.tensors, 0), 0));
+  const total = (blocks: BlockPlan[]) => fixed.bytes + (o.tokenizerBytes ?? 0) + blocks.reduce((s, b) => s + b.bytes, 0) + overhead(blocks);
+
+  let blocks: BlockPlan[];
+  // Enough decimals in the rule texts to tell H from the thresholds.
+  const dp = Math.min(6, Math.max(2, Math.ceil(-Math.log10(Math.max(k * std, 1e-9))) + 1));
+  const f2 = (x: number) => x.toFixed(dp);
+  if (o.budgetBytes === undefined) {
+    const a = mean - k * std, b = mean + k * std;
+    blocks = ents.map((e) => {
+      const H = f2(e.entropy);
+      if (e.entropy < a) return planBlock(e, lo, gs, `H=${H} < mean−${k}·std=${f2(a)} → ${lo} bits`);
+      if (e.entropy > b) return planBlock(e, hi, gs, `H=${H} > mean+${k}·std=${f2(b)} → ${hi} bits`);
+      return planBlock(e, mid, gs, `mean−${k}·std=${f2(a)} ≤ H=${H} ≤ mean+${k}·std=${f2(b)} → ${mid} bits`);
+    });
+  } else {
+    const budget = o.budgetBytes, what = o.budgetName ?? 'the budget';
+    const order = ents.map((e, i) => i).sort((x, y) => ents[x].entropy - ents[y].entropy || x - y);
+    const rank = new Map(order.map((i, r) => [i, r + 1]));
+    const level = ents.map(() => 0);
+    const build = () => ents.map((e, i) => planBlock(e, bits[level[i]], gs, ''));
+    const lowest = ents.map((e) => planBlock(e, lo, gs, ''));
+    if (total(lowest) > budget) {
+      throw new EdgeqError(`the model does not fit ${what}: it needs ${total(lowest)} bytes with every block at ${lo} bits (the lowest of --bits ${bits.join(',')}; embedding and classifier int8: ${fixed.bytes} bytes), budget ${budget} bytes`);
+    }
+    blocks = build();
+    outer: while (total(blocks) > budget) {
+      for (const i of order) {
+        if (level[i] < bits.length - 1) {
+          level[i]++;
+          blocks = build();
+          if (total(blocks) <= budget) break outer;
+        }
+      }
+    }
+    blocks = blocks.map((b, i) => {
+      const r = `${rank.get(i)}/${L}`;
+      const why = level[i] === 0
+        ? `budget ${budget} bytes: H=${f2(b.entropy)} (entropy rank ${r}, lowest first) kept at ${hi} bits`
+        : `budget ${budget} bytes: H=${f2(b.entropy)} (entropy rank ${r}, lowest first) lowered ${hi} → ${b.bits} bits to fit`;
+      return { ...b, rule: why };
+    });
+  }
+  const method = o.budgetBytes === undefined
+    ? `ewq k=${k} bits=${bits.join(',')} group=${gs}`
+    : `ewq budget=${o.budgetBytes} bits=${bits.join(',')} group=${gs}`;
+  return {
+    method, bits, k, groupSize: gs, mean, std, blocks, totalBytes: total(blocks), fixedBytes: fixed.bytes + (o.tokenizerBytes ?? 0),
+    overheadBytes: overhead(blocks), ...(o.budgetBytes !== undefined ? { budgetBytes: o.budgetBytes } : {}),
+  };
+}
+
+const r6 = (x: number) => Math.round(x * 1e6) / 1e6;
+const choiceJson = (c: { bits: PlanBits; groupSize: number; format: WeightFormat }) =>
+  c.bits === 8 ? { bits: 8, format: 'int8' } : { bits: c.bits, groupSize: c.groupSize, format: c.format };
+
+/** The plan file (compiler/plan/plan.ts format, with the optional entropy/rule fields). */
+export function ewqPlanJson(p: EwqPlan): Record<string, unknown> {
+  const hi = p.bits[0];
+  return {
+    edgeqPlan: 1,
+    comment: `EWQ precision plan (edgeq plan): ${p.method}; block entropy = parameter-weighted mean of softmax entropies (nats); mean ${r6(p.mean)}, std ${r6(p.std)}`,
+    method: p.method,
+    bytes: { estimate: p.totalBytes, ...(p.budgetBytes !== undefined ? { budget: p.budgetBytes } : {}) },
+    default: hi === 8 ? { bits: 8 } : { bits: hi, groupSize: p.groupSize },
+    blocks: Object.fromEntries(p.blocks.map((b) => [String(b.block), {
+      ...choiceJson({ bits: b.bits, groupSize: p.groupSize, format: formatOfBits(b.bits) }),
+      entropy: r6(b.entropy),
+      rule: b.rule,
+      matrices: Object.fromEntries(b.matrices.map((m) => [m.name, {
+        ...choiceJson(m.choice), entropy: r6(m.entropy),
+        ...(m.choice.bits !== b.bits || (m.choice.bits !== 8 && m.choice.groupSize !== p.groupSize) ? { rule: m.choice.rule } : {}),
+      }])),
+    }])),
+    embedding: { bits: 8 },
+    classifier: { bits: 8 },
+  };
+}
+
+/** An EWQ plan as the quantizer's PlanSpec (for `edgeq compile --plan ewq`). */
+export function ewqPlanSpec(g: Graph, o: EwqOptions = {}, name = 'ewq'): PlanSpec {
+  return planFromJson(ewqPlanJson(planEwq(g, o)), name);
+}
+
+export { BLOCK_MATRICES };
