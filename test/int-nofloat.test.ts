@@ -54,7 +54,7 @@ const files = DIRS.flatMap((d) => readdirSync(join(ROOT, d)).filter((f) => f.end
 
 test('the integer path has the expected files (the check below is not vacuous)', () => {
   const names = files.map((f) => relative(ROOT, f));
-  for (const k of ['gemv_q8', 'rmsnorm', 'softmax', 'rope', 'silu', 'quantize_act', 'attention', 'argmax', 'sampler', 'int64']) {
+  for (const k of ['gemv_q8', 'rmsnorm', 'softmax', 'rope', 'silu', 'quantize_act', 'attention', 'argmax', 'sampler', 'int64', 'gse']) {
     assert.ok(names.includes(`runtime/kernels/reference/${k}.ts`), `${k}.ts`);
   }
   assert.ok(names.includes('runtime/reference/model.ts'));
