@@ -12,6 +12,7 @@ import { lowerInt8 } from './lower/program.ts';
 import { contentsFromQuant, parsePlan, type PlanSpec } from './emit/from-quant.ts';
 import { planName } from './plan/plan.ts';
 import { ewqPlanSpec } from './plan/ewq.ts';
+import { fastEwqPlanSpec } from './plan/fastewq.ts';
 import { writeArtifact } from './emit/artifact.ts';
 import type { ArtifactContents } from './emit/artifact-contents.ts';
 import { buildRuntime, type RuntimeBuild } from './codegen/runtime.ts';
@@ -108,7 +109,8 @@ export async function compileBundle(o: BundleOptions): Promise<BundleFiles> {
   const tokenizer = o.tokenizer !== undefined ? Tokenizer.load(o.tokenizer) : undefined;
   const graph = importLlama2c(o.checkpoint);
   // --plan ewq: an EWQ plan (compiler/plan/ewq.ts, default options) computed on the fly.
-  const plan = o.plan === 'ewq' ? ewqPlanSpec(graph) : parsePlan(o.plan);
+  // --plan fastewq: the FastEWQ plan (compiler/plan/fastewq.ts) from the configuration alone.
+  const plan = o.plan === 'ewq' ? ewqPlanSpec(graph) : o.plan === 'fastewq' ? fastEwqPlanSpec(graph.config) : parsePlan(o.plan);
   if (tokenizer && tokenizer.vocabSize !== graph.config.vocabSize) {
     throw new EdgeqError(`tokenizer ${o.tokenizer} has ${tokenizer.vocabSize} tokens but model ${o.checkpoint} has a vocabulary of ${graph.config.vocabSize}`);
   }

@@ -12,6 +12,8 @@ have qemu-system-riscv32 || need+=(qemu-system-misc)
 have aarch64-linux-gnu-gcc || need+=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross)
 have riscv64-linux-gnu-gcc || need+=(gcc-riscv64-linux-gnu libc6-dev-riscv64-cross)
 have arm-none-eabi-gcc || need+=(gcc-arm-none-eabi libnewlib-arm-none-eabi)
+# Optional: headless Chromium for `npm run check:report` (not needed by npm test).
+if [ -n "${EDGEQ_WITH_CHROMIUM:-}" ]; then have chromium || need+=(chromium); fi
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ]; then
   echo "setup-deps: missing Debian packages: ${need[*]} (run as root, or install them: apt-get install ${need[*]})" >&2

@@ -16,7 +16,7 @@
 // plus a bound on the FlatBuffers tables/strings/program/conformance (ARTIFACT_OVERHEAD_*),
 // checked against real compiles in test/ewq.test.ts (estimate >= actual, and close).
 import type { Graph, ModelConfig } from '../import/graph.ts';
-import { headSize } from '../import/graph.ts';
+import { headSize, kvDim } from '../import/graph.ts';
 import { DATA_ALIGN } from '../emit/format.ts';
 import { tensorBytes, type DTypeName } from '../emit/dtype.ts';
 import { exp2Table, ropeTables, siluTable } from '../quantize/tables.ts';
@@ -116,6 +116,39 @@ export function parseBitsList(s: string | readonly number[]): PlanBits[] {
   return out.sort((a, b) => b - a);
 }
 
+/** The size model: fixed bytes, the overhead bound and the total of a list of block plans. */
+export function sizeModel(c: ModelConfig, o: Pick<EwqOptions, 'vectors' | 'tokenizerBytes'>) {
+  const fixed = fixedBytes(c);
+  const overhead = (blocks: BlockPlan[]) => ARTIFACT_OVERHEAD_BASE + ARTIFACT_OVERHEAD_PER_POSITION * Math.min(o.vectors ?? 32, c.seqLen)
+    + ARTIFACT_OVERHEAD_PER_TENSOR * (fixed.tensors + blocks.reduce((s, b) => s + b.matrices.reduce((t, m) => t + m.tensors, 0), 0));
+  const total = (blocks: BlockPlan[]) => fixed.bytes + (o.tokenizerBytes ?? 0) + blocks.reduce((s, b) => s + b.bytes, 0) + overhead(blocks);
+  return { fixed, overhead, total };
+}
+
+/**
+ * A plan with given bits per block and no entropies (entropy NaN; FastEWQ): same size model
+ * and plan file as EWQ.
+ */
+export function planWithBits(c: ModelConfig, choices: ReadonlyArray<{ bits: PlanBits; rule: string }>, o: EwqOptions & { method: string }): EwqPlan {
+  const bits = parseBitsList(o.bits ?? DEFAULT_EWQ_BITS);
+  const gs = o.groupSize ?? DEFAULT_GROUP_SIZE;
+  if (!(PLAN_GROUP_SIZES as readonly number[]).includes(gs)) throw new EdgeqError(`--group-size ${gs} is not supported; group sizes: ${PLAN_GROUP_SIZES.join(', ')}`, {}, 2);
+  const kd = kvDim(c);
+  const shapes: Record<BlockMatrix, [number, number]> = {
+    wq: [c.dim, c.dim], wk: [kd, c.dim], wv: [kd, c.dim], wo: [c.dim, c.dim], w1: [c.hiddenDim, c.dim], w2: [c.dim, c.hiddenDim], w3: [c.hiddenDim, c.dim],
+  };
+  const blocks = choices.map((ch, l) => planBlock({
+    block: l, params: 0, entropy: NaN,
+    matrices: BLOCK_MATRICES.map((name) => ({ name, rows: shapes[name][0], cols: shapes[name][1], params: shapes[name][0] * shapes[name][1], entropy: NaN })),
+  }, ch.bits, gs, ch.rule));
+  const { fixed, overhead, total } = sizeModel(c, o);
+  return {
+    method: o.method, bits, k: NaN, groupSize: gs, mean: NaN, std: NaN, blocks, totalBytes: total(blocks),
+    fixedBytes: fixed.bytes + (o.tokenizerBytes ?? 0), overheadBytes: overhead(blocks),
+    ...(o.budgetBytes !== undefined ? { budgetBytes: o.budgetBytes } : {}),
+  };
+}
+
 function planBlock(be: BlockEntropy, bits: PlanBits, groupSize: number, rule: string): BlockPlan {
   const matrices = be.matrices.map((m) => {
     const choice = resolveForModel(bits, groupSize, m.cols);
@@ -137,10 +170,7 @@ export function planEwq(g: Graph, o: EwqOptions = {}): EwqPlan {
   const mean = ents.reduce((s, b) => s + b.entropy, 0) / Math.max(1, L);
   const std = Math.sqrt(ents.reduce((s, b) => s + (b.entropy - mean) ** 2, 0) / Math.max(1, L));
   const hi = bits[0], lo = bits[bits.length - 1], mid = bits[Math.floor(bits.length / 2)];
-  const fixed = fixedBytes(g.config);
-  const overhead = (blocks: BlockPlan[]) => ARTIFACT_OVERHEAD_BASE + ARTIFACT_OVERHEAD_PER_POSITION * Math.min(o.vectors ?? 32, g.config.seqLen)
-    + ARTIFACT_OVERHEAD_PER_TENSOR * (fixed.tensors + blocks.reduce((s, b) => s + b.matrices.reduce((t, m) => t + m.tensors, 0), 0));
-  const total = (blocks: BlockPlan[]) => fixed.bytes + (o.tokenizerBytes ?? 0) + blocks.reduce((s, b) => s + b.bytes, 0) + overhead(blocks);
+  const { fixed, overhead, total } = sizeModel(g.config, o);
 
   let blocks: BlockPlan[];
   // Enough decimals in the rule texts to tell H from the thresholds.
@@ -200,16 +230,18 @@ export function ewqPlanJson(p: EwqPlan): Record<string, unknown> {
   const hi = p.bits[0];
   return {
     edgeqPlan: 1,
-    comment: `EWQ precision plan (edgeq plan): ${p.method}; block entropy = parameter-weighted mean of softmax entropies (nats); mean ${r6(p.mean)}, std ${r6(p.std)}`,
+    comment: Number.isFinite(p.mean)
+      ? `EWQ precision plan (edgeq plan): ${p.method}; block entropy = parameter-weighted mean of softmax entropies (nats); mean ${r6(p.mean)}, std ${r6(p.std)}`
+      : `precision plan (edgeq plan): ${p.method}; no weights read, no entropies`,
     method: p.method,
     bytes: { estimate: p.totalBytes, ...(p.budgetBytes !== undefined ? { budget: p.budgetBytes } : {}) },
     default: hi === 8 ? { bits: 8 } : { bits: hi, groupSize: p.groupSize },
     blocks: Object.fromEntries(p.blocks.map((b) => [String(b.block), {
       ...choiceJson({ bits: b.bits, groupSize: p.groupSize, format: formatOfBits(b.bits) }),
-      entropy: r6(b.entropy),
+      ...(Number.isFinite(b.entropy) ? { entropy: r6(b.entropy) } : {}),
       rule: b.rule,
       matrices: Object.fromEntries(b.matrices.map((m) => [m.name, {
-        ...choiceJson(m.choice), entropy: r6(m.entropy),
+        ...choiceJson(m.choice), ...(Number.isFinite(m.entropy) ? { entropy: r6(m.entropy) } : {}),
         ...(m.choice.bits !== b.bits || (m.choice.bits !== 8 && m.choice.groupSize !== p.groupSize) ? { rule: m.choice.rule } : {}),
       }])),
     }])),

@@ -1,0 +1,154 @@
+// `edgeq plan --report plan.html`: a self-contained HTML page (no scripts, no external
+// assets) describing an EWQ plan: an inline SVG chart with three panels — block entropy
+// (line and points, with the k·σ thresholds when the rule was used), bytes per block as bars
+// coloured by the chosen bits, and model.edgeq's estimated size (stacked: embedding/
+// classifier/tables, blocks, format overhead) against the budget line — and the plan table.
+// Deterministic: the same plan gives the same bytes (no dates, no paths beyond what the
+// caller passes as the title, fixed number formatting).
+import type { EwqPlan } from './ewq.ts';
+
+/** Colour of each bit width (bars, legend, table). */
+export const BITS_COLOURS: Record<number, string> = { 8: '#2b6cb0', 4: '#38a169', 3: '#d69e2e', 2: '#dd6b20', 1: '#c53030' };
+
+const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+const n1 = (x: number) => (Math.round(x * 10) / 10).toFixed(1);
+const kib = (n: number) => `${(n / 1024).toFixed(1)} KiB`;
+
+/** Round-number axis ticks spanning [lo, hi]. */
+function ticks(lo: number, hi: number, want = 5): number[] {
+  const span = hi - lo || Math.abs(hi) || 1;
+  const raw = span / want, p = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 5, 10].map((m) => m * p).find((s) => s >= raw) ?? 10 * p;
+  const out: number[] = [];
+  for (let v = Math.ceil(lo / step) * step; v <= hi + step * 1e-9; v += step) out.push(Number(v.toPrecision(12)));
+  return out;
+}
+
+/** Decimals enough to tell ticks `step` apart. */
+const decimalsFor = (vals: number[]) => vals.length < 2 ? 4 : Math.min(8, Math.max(0, Math.ceil(-Math.log10(Math.abs(vals[1] - vals[0]))) + 0));
+
+export interface ReportInfo {
+  /** Title (e.g. the checkpoint's base name). */
+  title: string;
+  /** Entropy measure, for the axis label. */
+  measure?: string;
+}
+
+/** The report page for plan `p`. */
+export function planReportHtml(p: EwqPlan, info: ReportInfo): string {
+  const W = 1100, padL = 90, padR = 30, plotW = W - padL - padR;
+  const L = p.blocks.length;
+  const x = (i: number) => padL + (L === 1 ? plotW / 2 : (plotW * (i + 0.5)) / L);
+  const bandW = plotW / Math.max(1, L);
+  const svg: string[] = [];
+  let y0 = 20;
+
+  // Panel 1: entropy per block (FastEWQ plans have none).
+  if (!p.blocks.every((b) => Number.isFinite(b.entropy))) {
+    svg.push(`<text x="${padL}" y="${y0 + 10}" class="t">No entropies: ${esc(p.method)} decides from the configuration only (no weights read)</text>`);
+    y0 += 50;
+  } else {
+    const h1 = 220;
+    const ents = p.blocks.map((b) => b.entropy);
+    const useRule = p.budgetBytes === undefined && p.bits.length > 1;
+    const lines = useRule ? [p.mean - p.k * p.std, p.mean, p.mean + p.k * p.std] : [p.mean];
+    let eLo = Math.min(...ents, ...lines), eHi = Math.max(...ents, ...lines);
+    if (eHi - eLo < 1e-12) { eLo -= 1e-3; eHi += 1e-3; }
+    const pad = (eHi - eLo) * 0.12; eLo -= pad; eHi += pad;
+    const ey = (v: number) => y0 + h1 - ((v - eLo) / (eHi - eLo)) * h1;
+    const et = ticks(eLo, eHi), ed = decimalsFor(et);
+    svg.push(`<text x="${padL}" y="${y0 - 6}" class="t">Entropy per block (${esc(info.measure ?? 'softmax entropy, nats')})</text>`);
+    svg.push(`<rect x="${padL}" y="${y0}" width="${plotW}" height="${h1}" class="frame"/>`);
+    for (const v of et) svg.push(`<line x1="${padL}" x2="${padL + plotW}" y1="${n1(ey(v))}" y2="${n1(ey(v))}" class="grid"/><text x="${padL - 6}" y="${n1(ey(v) + 4)}" class="ax" text-anchor="end">${v.toFixed(ed)}</text>`);
+    if (useRule) {
+      const names = [`mean−${p.k}·σ`, 'mean', `mean+${p.k}·σ`];
+      lines.forEach((v, i) => svg.push(`<line x1="${padL}" x2="${padL + plotW}" y1="${n1(ey(v))}" y2="${n1(ey(v))}" class="${i === 1 ? 'mean' : 'thr'}"/><text x="${padL + plotW - 4}" y="${n1(ey(v) - 4)}" class="ax" text-anchor="end">${esc(names[i])}</text>`));
+    } else {
+      svg.push(`<line x1="${padL}" x2="${padL + plotW}" y1="${n1(ey(p.mean))}" y2="${n1(ey(p.mean))}" class="mean"/><text x="${padL + plotW - 4}" y="${n1(ey(p.mean) - 4)}" class="ax" text-anchor="end">mean</text>`);
+    }
+    svg.push(`<polyline points="${p.blocks.map((b, i) => `${n1(x(i))},${n1(ey(b.entropy))}`).join(' ')}" class="eline"/>`);
+    p.blocks.forEach((b, i) => svg.push(`<circle cx="${n1(x(i))}" cy="${n1(ey(b.entropy))}" r="6" fill="${BITS_COLOURS[b.bits]}" class="pt"><title>block ${b.block}: H=${b.entropy.toFixed(6)} → ${b.bits} bits</title></circle>`));
+    y0 += h1 + 50;
+  }
+
+  // Panel 2: bytes per block, bars coloured by bits.
+  const h2 = 200;
+  const bMax = Math.max(...p.blocks.map((b) => b.bytes), 1);
+  const bTop = bMax * 1.15;
+  const bt = ticks(0, bTop / 1024).map((v) => v * 1024).filter((v) => v <= bTop);
+  const by = (v: number) => y0 + h2 - (v / bTop) * h2;
+  svg.push(`<text x="${padL}" y="${y0 - 6}" class="t">Bytes per block, coloured by chosen bits</text>`);
+  svg.push(`<rect x="${padL}" y="${y0}" width="${plotW}" height="${h2}" class="frame"/>`);
+  for (const v of bt) svg.push(`<line x1="${padL}" x2="${padL + plotW}" y1="${n1(by(v))}" y2="${n1(by(v))}" class="grid"/><text x="${padL - 6}" y="${n1(by(v) + 4)}" class="ax" text-anchor="end">${(v / 1024).toFixed(decimalsFor(bt.map((t) => t / 1024)))} KiB</text>`);
+  p.blocks.forEach((b, i) => {
+    const bw = Math.min(80, bandW * 0.6), bx = x(i) - bw / 2;
+    svg.push(`<rect x="${n1(bx)}" y="${n1(by(b.bytes))}" width="${n1(bw)}" height="${n1(by(0) - by(b.bytes))}" fill="${BITS_COLOURS[b.bits]}"><title>block ${b.block}: ${b.bits} bits, ${b.bytes} bytes</title></rect>`);
+    svg.push(`<text x="${n1(x(i))}" y="${n1(by(b.bytes) - 5)}" class="ax" text-anchor="middle">${b.bits}-bit</text>`);
+    svg.push(`<text x="${n1(x(i))}" y="${y0 + h2 + 16}" class="ax" text-anchor="middle">${b.block}</text>`);
+  });
+  svg.push(`<text x="${padL + plotW / 2}" y="${y0 + h2 + 32}" class="ax" text-anchor="middle">block</text>`);
+  y0 += h2 + 70;
+
+  // Panel 3: total vs budget.
+  const h3 = 44;
+  const blocksBytes = p.blocks.reduce((s, b) => s + b.bytes, 0);
+  const parts: Array<[string, number, string]> = [
+    ['embedding/classifier/tables', p.fixedBytes, '#718096'],
+    ['blocks', blocksBytes, '#38a169'],
+    ['format overhead (bound)', p.overheadBytes, '#a0aec0'],
+  ];
+  const sMax = Math.max(p.totalBytes, p.budgetBytes ?? 0) * 1.12;
+  const sx = (v: number) => padL + (v / sMax) * plotW;
+  const fits = p.budgetBytes === undefined || p.totalBytes <= p.budgetBytes;
+  svg.push(`<text x="${padL}" y="${y0 - 6}" class="t">model.edgeq estimate ${p.totalBytes} bytes (${kib(p.totalBytes)})${p.budgetBytes !== undefined ? ` vs budget ${p.budgetBytes} bytes (${kib(p.budgetBytes)}): ${fits ? 'fits' : 'over'}` : ' (no budget)'}</text>`);
+  let acc = 0;
+  for (const [name, v, col] of parts) {
+    svg.push(`<rect x="${n1(sx(acc))}" y="${y0}" width="${n1(sx(acc + v) - sx(acc))}" height="${h3}" fill="${col}"><title>${esc(name)}: ${v} bytes</title></rect>`);
+    acc += v;
+  }
+  const st = ticks(0, sMax / 1024).map((v) => v * 1024).filter((v) => v <= sMax);
+  for (const v of st) svg.push(`<line x1="${n1(sx(v))}" x2="${n1(sx(v))}" y1="${y0 + h3}" y2="${y0 + h3 + 4}" class="axl"/><text x="${n1(sx(v))}" y="${y0 + h3 + 17}" class="ax" text-anchor="middle">${(v / 1024).toFixed(decimalsFor(st.map((t) => t / 1024)))} KiB</text>`);
+  if (p.budgetBytes !== undefined) {
+    svg.push(`<line x1="${n1(sx(p.budgetBytes))}" x2="${n1(sx(p.budgetBytes))}" y1="${y0 - 4}" y2="${y0 + h3 + 4}" class="budget"/><text x="${n1(sx(p.budgetBytes) + 6)}" y="${y0 + h3 / 2 + 4}" class="ax budgett" text-anchor="start">budget</text>`);
+  }
+  y0 += h3 + 44;
+  // Legends.
+  let lx = padL;
+  for (const [name, , col] of parts) { svg.push(`<rect x="${lx}" y="${y0}" width="12" height="12" fill="${col}"/><text x="${lx + 16}" y="${y0 + 11}" class="ax">${esc(name)}</text>`); lx += 28 + name.length * 7; }
+  lx += 20;
+  for (const b of p.bits) { svg.push(`<rect x="${lx}" y="${y0}" width="12" height="12" fill="${BITS_COLOURS[b]}"/><text x="${lx + 16}" y="${y0 + 11}" class="ax">${b}-bit</text>`); lx += 60; }
+  const H = y0 + 24;
+
+  const rows = p.blocks.map((b) => `<tr><td>${b.block}</td><td>${Number.isFinite(b.entropy) ? b.entropy.toFixed(6) : '—'}</td><td><span class="sw" style="background:${BITS_COLOURS[b.bits]}"></span>${b.bits}</td><td>${b.bytes}</td><td>${esc(b.rule)}</td></tr>`);
+  const mrows = p.blocks.flatMap((b) => b.matrices.map((m) => `<tr><td>${b.block}</td><td>${m.name}</td><td>${m.rows}×${m.cols}</td><td>${Number.isFinite(m.entropy) ? m.entropy.toFixed(6) : '—'}</td><td>${esc(m.choice.format)}${m.choice.bits === 8 ? '' : ` g${m.choice.groupSize}`}</td><td>${m.bytes}</td><td>${esc(m.choice.rule)}</td></tr>`));
+  return `<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<title>edgeq plan: ${esc(info.title)}</title>
+<style>
+body{font:14px/1.4 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:20px;color:#1a202c;background:#fff}
+h1{font-size:20px;margin:0 0 4px}p.m{margin:0 0 12px;color:#4a5568}
+table{border-collapse:collapse;margin:12px 0}td,th{border:1px solid #cbd5e0;padding:3px 8px;text-align:left;font-variant-numeric:tabular-nums}
+th{background:#edf2f7}.sw{display:inline-block;width:10px;height:10px;margin-right:5px}
+svg .t{font-size:14px;font-weight:600;fill:#1a202c}svg .ax{font-size:12px;fill:#4a5568}
+svg .frame{fill:#fafbfc;stroke:#a0aec0}svg .grid{stroke:#e2e8f0}svg .axl{stroke:#718096}
+svg .mean{stroke:#4a5568;stroke-dasharray:6 4}svg .thr{stroke:#a0aec0;stroke-dasharray:3 3}
+svg .eline{fill:none;stroke:#2d3748;stroke-width:2}svg .pt{stroke:#1a202c;stroke-width:1}
+svg .budget{stroke:#c53030;stroke-width:3}svg .budgett{fill:#c53030;font-weight:600}
+</style></head><body>
+<h1>edgeq plan: ${esc(info.title)}</h1>
+<p class="m">${esc(p.method)} · ${L} blocks · ${Number.isFinite(p.mean) ? `block entropy mean ${p.mean.toFixed(6)}, std ${p.std.toFixed(6)}` : 'no entropies'} · model.edgeq estimate ${p.totalBytes} bytes${p.budgetBytes !== undefined ? `, budget ${p.budgetBytes} bytes` : ''}</p>
+<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" role="img" aria-label="plan chart">
+${svg.join('\n')}
+</svg>
+<h2>Blocks</h2>
+<table><thead><tr><th>block</th><th>entropy</th><th>bits</th><th>bytes</th><th>rule</th></tr></thead><tbody>
+${rows.join('\n')}
+</tbody></table>
+<p class="m">blocks ${blocksBytes} + embedding/classifier/tables ${p.fixedBytes} + format overhead (bound) ${p.overheadBytes} = ${p.totalBytes} bytes</p>
+<h2>Matrices</h2>
+<table><thead><tr><th>block</th><th>matrix</th><th>shape</th><th>entropy</th><th>format</th><th>bytes</th><th>rule</th></tr></thead><tbody>
+${mrows.join('\n')}
+</tbody></table>
+</body></html>
+`;
+}
