@@ -42,11 +42,7 @@ export function openAtomic(path: string, mode = 0o644): AtomicFile {
       fd = -1;
       renameSync(tmp, path);
       done = true;
-      // Make the rename itself durable.
-      try {
-        const dfd = openSync(dir, 'r');
-        try { fsyncSync(dfd); } finally { closeSync(dfd); }
-      } catch { /* some filesystems refuse fsync on directories; the data is already synced */ }
+      fsyncDir(dir); // make the rename itself durable
     },
     abort() {
       if (fd >= 0) { try { closeSync(fd); } catch { /* already failing */ } fd = -1; }
@@ -65,4 +61,28 @@ export function writeFileAtomic(path: string, data: Uint8Array | string, mode = 
     f.abort();
     throw e;
   }
+}
+
+/**
+ * Writes and fsyncs a file that is not yet visible under its final name (a file inside a
+ * temporary directory that will be renamed into place), so the rename publishes data that
+ * is already on disk.
+ */
+export function writeFileDurable(path: string, data: Uint8Array): void {
+  const fd = openSync(path, 'w', 0o644);
+  try {
+    let off = 0;
+    while (off < data.length) off += writeSync(fd, data, off, Math.min(data.length - off, 1 << 24));
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** fsyncs a directory so that renames into or inside it are durable (best effort). */
+export function fsyncDir(dir: string): void {
+  try {
+    const dfd = openSync(dir, 'r');
+    try { fsyncSync(dfd); } finally { closeSync(dfd); }
+  } catch { /* some filesystems refuse fsync on directories */ }
 }

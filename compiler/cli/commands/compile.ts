@@ -3,7 +3,8 @@
 // at the end, so a failure at any step leaves no half-written bundle behind.
 import type { Command } from 'commander';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { fsyncDir, writeFileDurable } from '../../util/atomic-write.ts';
 import { basename, dirname, join, resolve } from 'node:path';
 import { compileBundle, type BundleFiles } from '../../bundle.ts';
 import { EdgeqError } from '../../util/errors.ts';
@@ -69,7 +70,8 @@ async function compile(checkpoint: string, opts: CompileOptions): Promise<void> 
   rmSync(tmp, { recursive: true, force: true });
   try {
     mkdirSync(tmp);
-    for (const [name, data] of Object.entries(files)) writeFileSync(join(tmp, name), data);
+    for (const [name, data] of Object.entries(files)) writeFileDurable(join(tmp, name), data);
+    fsyncDir(tmp);
     if (existsSync(out)) renameSync(out, old);
     renameSync(tmp, out);
   } catch (e) {
@@ -77,6 +79,7 @@ async function compile(checkpoint: string, opts: CompileOptions): Promise<void> 
     if (existsSync(old) && !existsSync(out)) renameSync(old, out);
     throw e;
   }
+  fsyncDir(parent);
   rmSync(old, { recursive: true, force: true });
   const sizes = Object.entries(files).filter(([n]) => n !== 'manifest.json' && n !== 'manifest.sig').map(([n, d]) => `${n} ${d.length} bytes (sha256 ${sha256(d).slice(0, 12)}…)`);
   process.stderr.write(`edgeq compile: wrote ${opts.output}: ${sizes.join(', ')}${files['manifest.sig'] ? ', signed (manifest.sig)' : ''} in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
