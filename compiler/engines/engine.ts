@@ -8,7 +8,7 @@
 // goes to the content-addressed cache (./cache.ts), so a second run builds nothing.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { readArtifact } from '../emit/artifact-read.ts';
+import { openBundle } from './bundle.ts';
 import type { ArtifactContents } from '../emit/artifact-contents.ts';
 import { EdgeqError } from '../util/errors.ts';
 
@@ -26,19 +26,13 @@ export interface Bundle {
 
 /** Reads `<dir>/model.edgeq`, `<dir>/runtime.wasm` and (optionally) `<dir>/manifest.json`. */
 export function readBundle(dir: string): Bundle {
-  const artifactPath = join(dir, 'model.edgeq');
-  const runtimePath = join(dir, 'runtime.wasm');
-  for (const p of [artifactPath, runtimePath]) {
-    if (!existsSync(p)) throw new EdgeqError(`not a bundle: ${p} is missing (a bundle directory holds model.edgeq, runtime.wasm and manifest.json)`, { file: dir });
-  }
-  const artifact = new Uint8Array(readFileSync(artifactPath));
-  const runtimeWasm = new Uint8Array(readFileSync(runtimePath));
+  const b = openBundle(dir);
   const mp = join(dir, 'manifest.json');
   let manifest: Record<string, unknown> | null = null;
   if (existsSync(mp)) {
     try { manifest = JSON.parse(readFileSync(mp, 'utf8')); } catch (e) { throw new EdgeqError(`not valid JSON: ${(e as Error).message}`, { file: mp }); }
   }
-  return { dir, artifactPath, runtimePath, artifact, runtimeWasm, manifest, contents: readArtifact(artifact, artifactPath) };
+  return { dir, artifactPath: b.artifactPath, runtimePath: b.runtimePath, artifact: b.artifactBytes, runtimeWasm: b.wasm, manifest, contents: b.artifact };
 }
 
 /** One position an engine reported. */

@@ -7,10 +7,9 @@
 // runtime really uses, measured by running the same scalar runtime in V8 up to the first
 // forward step (memory only grows in reserve/load; docs/runtime-abi.md), so the image's RAM
 // use is honest and can be checked against the board's budget.
-import { createHash } from 'node:crypto';
 import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cachedBuild, sha256 } from './cache.ts';
+import { cachedBuild, fileSha256, sha256 } from './cache.ts';
 import { C_FLAGS, HOSTS_DIR, hostFiles, wasm2cSources } from './wasm2c.ts';
 import { missingTools, runStreaming, tool } from './proc.ts';
 import { EdgeqError } from '../util/errors.ts';
@@ -81,7 +80,7 @@ export async function buildFirmware(runtimeWasm: Uint8Array, artifact: Uint8Arra
   const heapBytes = Math.ceil(await measureWasmMemory(runtimeWasm, artifact) / PAGE) * PAGE;
   const c = await wasm2cSources(runtimeWasm);
   const hosts = hostFiles('common', 'baremetal');
-  const expectSha = opts.artifactSha256 ?? sha256Hex(artifact);
+  const expectSha = opts.artifactSha256 ?? fileSha256(artifact);
   const flags = [...ARM_FLAGS, `-DEQ_ARTIFACT_SHA256=${digestInitializer(expectSha)}`, `-DEQ_WASM_HEAP_BYTES=${heapBytes}`, `-DEQ_STEPS=${opts.steps}`, ...(opts.selftest ? ['-DEQ_SELFTEST'] : [])];
   const runtimeC = readFileSync(join(c.dir, 'runtime.c'));
   const key = sha256('cortex-m-firmware', flags.join(' '), runtimeC, artifact, ...hosts.flatMap((f) => [f.path, f.bytes]));
@@ -97,7 +96,7 @@ export async function buildFirmware(runtimeWasm: Uint8Array, artifact: Uint8Arra
   });
   const elf = join(b.dir, 'firmware.elf');
   const size = elfSize(elf);
-  const h = (bytes: Uint8Array) => sha256Hex(bytes);
+  const h = (bytes: Uint8Array) => fileSha256(bytes);
   const parts = [
     { role: 'artifact', path: 'model.edgeq', bytes: artifact },
     { role: 'runtime.wasm (scalar)', path: 'runtime.wasm', bytes: runtimeWasm },
@@ -109,10 +108,6 @@ export async function buildFirmware(runtimeWasm: Uint8Array, artifact: Uint8Arra
   return { elf, dir: b.dir, built: b.built, size, heapBytes, parts, flags };
 }
 
-function sha256Hex(bytes: Uint8Array): string {
-  // The cache's sha256() frames its parts; manifests want the plain file hash.
-  return createHash('sha256').update(bytes).digest('hex');
-}
 /** Berkeley sizes from arm-none-eabi-size; flash = text + data, RAM = data + bss + stack. */
 export function elfSize(elf: string): FirmwareSize {
   const out = tool('arm-none-eabi-size', ['-B', elf], { what: 'arm-none-eabi-size' }).stdout.trim().split('\n');

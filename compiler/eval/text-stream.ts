@@ -26,8 +26,11 @@ export function readUtf8(path: string): string {
 export interface TextStream { tokens: number[]; paragraphs: number; skipped: number }
 
 export function textTokens(tokenizerPath: string, textPath: string, maxTokens: number): TextStream {
-  const tok = Tokenizer.load(tokenizerPath);
-  const text = readUtf8(textPath);
+  return encodeParagraphs(Tokenizer.load(tokenizerPath), readUtf8(textPath), maxTokens);
+}
+
+/** The paragraphs of `text` encoded one by one and concatenated, up to `maxTokens`. */
+export function encodeParagraphs(tok: Tokenizer, text: string, maxTokens: number): TextStream {
   const tokens: number[] = [];
   let paragraphs = 0, skipped = 0;
   for (const para of text.split(/\n\s*\n/)) {

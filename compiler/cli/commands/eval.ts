@@ -7,7 +7,7 @@ import { loadWeights } from '../../import/graph.ts';
 import { FloatTransformer } from '../../reference/float/forward.ts';
 import { bundleRuntime, bundleTokenizer, openBundle, runtimeLogitsEngine } from '../../engines/bundle.ts';
 import { teacherForced } from '../../eval/teacher-forced.ts';
-import { readUtf8 } from '../../eval/text-stream.ts';
+import { encodeParagraphs, readUtf8 } from '../../eval/text-stream.ts';
 import { EdgeqError } from '../../util/errors.ts';
 import { intOption } from '../options.ts';
 import { countReporter } from '../progress.ts';
@@ -38,16 +38,7 @@ export function register(program: Command): void {
           `checkpoint: dim ${r.dim}, layers ${r.nLayers}, vocab ${r.vocabSize})`, { file: opts.reference });
       }
       const tok = bundleTokenizer(bundle, opts.tokenizer);
-      const text = readUtf8(opts.text);
-      const stream: number[] = [];
-      for (const para of text.split(/\n\s*\n/)) {
-        const p = para.replace(/\s+/g, ' ').trim();
-        if (!p) continue;
-        let ids: number[];
-        try { ids = tok.encode(p); } catch (e) { if (e instanceof EdgeqError) continue; throw e; }
-        stream.push(...ids.slice(0, opts.tokens - stream.length));
-        if (stream.length >= opts.tokens) break;
-      }
+      const stream = encodeParagraphs(tok, readUtf8(opts.text), opts.tokens).tokens;
       if (stream.length === 0) throw new EdgeqError('no text to evaluate (empty, or nothing the tokenizer can encode)', { file: opts.text });
       const rt = await bundleRuntime(bundle);
       const progress = countReporter('eval', 'tokens');
