@@ -8,26 +8,17 @@ import type { BenchCase, BenchSection } from './harness.ts';
 import type { FloatWeights } from '../compiler/import/graph.ts';
 import { importLlama2c } from '../compiler/import/llama2c.ts';
 import { loadWeights } from '../compiler/import/graph.ts';
-import { FloatTransformer, type FloatTransformerOptions } from '../compiler/reference/float/forward.ts';
-import { sampleArgmax } from '../compiler/reference/float/sampler.ts';
+import { greedyFloat } from './decode.ts';
 import { SHAPES, synthWeights } from '../compiler/synth/synth.ts';
 
 const MODELS = process.env.EDGEQ_MODELS ?? resolve(import.meta.dirname, '../../shared/models');
 const SYNTH_SEED = 1;
 
-/** Decodes `tokens` positions greedily from BOS with a fresh KV cache. */
-function greedy(w: FloatWeights, tokens: number, opts: FloatTransformerOptions): number {
-  const t = new FloatTransformer(w, opts);
-  let token = 1;
-  for (let pos = 0; pos < tokens; pos++) token = sampleArgmax(t.forward(token, pos));
-  return tokens;
-}
-
 function pair(model: string, w: FloatWeights, tokens: number, runs: number): BenchCase[] {
   return [
-    { name: `${model} float32`, unit: 'tok/s', runs, run: () => greedy(w, tokens, {}) },
+    { name: `${model} float32`, unit: 'tok/s', runs, run: () => greedyFloat(w, tokens, {}) },
     {
-      name: `${model} float64-acc`, unit: 'tok/s', runs, run: () => greedy(w, tokens, { accumulate: 'float64' }),
+      name: `${model} float64-acc`, unit: 'tok/s', runs, run: () => greedyFloat(w, tokens, { accumulate: 'float64' }),
       baseline: `float-reference/${model} float32`,
     },
   ];

@@ -8,8 +8,7 @@ import type { BenchCase, BenchSection } from './harness.ts';
 import type { FloatWeights } from '../compiler/import/graph.ts';
 import { importLlama2c } from '../compiler/import/llama2c.ts';
 import { loadWeights } from '../compiler/import/graph.ts';
-import { FloatTransformer } from '../compiler/reference/float/forward.ts';
-import { sampleArgmax } from '../compiler/reference/float/sampler.ts';
+import { greedyFloat, greedyRuntime } from './decode.ts';
 import { SHAPES, synthWeights } from '../compiler/synth/synth.ts';
 import { quantizeInt8 } from '../compiler/quantize/int8.ts';
 import { bundleFromQuant } from '../compiler/bundle.ts';
@@ -29,19 +28,6 @@ async function runtimes(w: FloatWeights): Promise<{ simd: WasmRuntime; scalar: W
   };
   // wasm32 is the SIMD target; aarch64-linux runs the scalar build of the same program.
   return { simd: await make('wasm32'), scalar: await make('aarch64-linux') };
-}
-
-function greedyRuntime(rt: WasmRuntime, tokens: number): number {
-  let token = 1;
-  for (let pos = 0; pos < tokens; pos++) { rt.forward(token, pos); token = rt.argmax(); }
-  return tokens;
-}
-
-function greedyFloat(w: FloatWeights, tokens: number): number {
-  const t = new FloatTransformer(w);
-  let token = 1;
-  for (let pos = 0; pos < tokens; pos++) token = sampleArgmax(t.forward(token, pos));
-  return tokens;
 }
 
 async function cases(model: string, w: FloatWeights, tokens: { float: number; wasm: number }, runs: number): Promise<BenchCase[]> {

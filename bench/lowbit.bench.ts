@@ -18,6 +18,7 @@ import { quantizeInt8 } from '../compiler/quantize/int8.ts';
 import type { QTensor, QuantModel } from '../compiler/quantize/quant-model.ts';
 import { dtypeForBits, groupBytes, planeBytes, type LowBits } from '../compiler/quantize/lowbit-format.ts';
 import { bundleFromQuant } from '../compiler/bundle.ts';
+import { greedyRuntime } from './decode.ts';
 import type { RuntimeBuild } from '../compiler/codegen/runtime.ts';
 import { loadTarget } from '../compiler/target/profile.ts';
 import { WasmRuntime } from '../compiler/engines/wasm-runtime.ts';
@@ -74,12 +75,6 @@ function bytesPerToken(b: Awaited<ReturnType<typeof bundleFromQuant>>): number {
   return sum;
 }
 
-function greedy(rt: WasmRuntime, tokens: number): number {
-  let token = 1;
-  for (let pos = 0; pos < tokens; pos++) { rt.forward(token, pos); token = rt.argmax(); }
-  return tokens;
-}
-
 const section: BenchSection = {
   id: 'lowbit',
   title: `low-bit bundles vs int8 (runtime.wasm in V8, greedy decode; LUT group size ${GS}, 32 where the input size needs it (stories15M dim 288); synthetic weights of the real shapes)`,
@@ -107,14 +102,14 @@ const section: BenchSection = {
           const label = bits === 8 ? 'int8' : `${bits}-bit`;
           const name = `${shape} ${label} ${flavour} (${(per / 2 ** 20).toFixed(1)} MiB/token)`;
           cases.push({
-            name, unit: 'tok/s', warmup: 1, runs: 3, run: () => greedy(rt, tokens),
+            name, unit: 'tok/s', warmup: 1, runs: 3, run: () => greedyRuntime(rt, tokens),
             baseline: bits === 8 ? undefined : `lowbit/${shape} int8 ${flavour} (${(int8Bytes.get(`${shape}/${flavour}`)! / 2 ** 20).toFixed(1)} MiB/token)`,
           });
           if (bits === 8) int8Bytes.set(`${shape}/${flavour}`, per);
           if (flavour === 'SIMD') {
             cases.push({
               name: `${shape} ${label} SIMD weight bytes read`, unit: 'GB/s', warmup: 1, runs: 3,
-              run: () => (greedy(rt, tokens) * per) / 1e9, baseline: 'lowbit/read 256 MB (wasm SIMD sum)',
+              run: () => (greedyRuntime(rt, tokens) * per) / 1e9, baseline: 'lowbit/read 256 MB (wasm SIMD sum)',
             });
           }
         }
