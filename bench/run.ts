@@ -7,12 +7,14 @@ import floatReference from './float-reference.bench.ts';
 import lutGemv from './lut-gemv.bench.ts';
 import int8Runtime from './int8-runtime.bench.ts';
 import lowbit from './lowbit.bench.ts';
+import finetune from './finetune.bench.ts';
 
 const SECTIONS: BenchSection[] = [
   floatReference,
   int8Runtime,
   lutGemv,
   lowbit,
+  finetune,
 ];
 
 const only = process.argv.slice(2);

@@ -1,30 +1,53 @@
-// EWQ against uniform plans at equal size on the real models (`npm run eval:plans -- --ewq`).
-// Per model (bundles compiled with --vectors 0 and the model's tokenizer, as eval-plans):
-//   1. uniform:8, uniform:4, uniform:3: real model.edgeq sizes S8, S4, S3.
-//   2. EWQ 8,4 fitted to B = mean of the uniform:8 and uniform:4 size estimates (edgeq plan
-//      --budget-bytes; lowest entropy lowered first), and "anti" = the same number of 4-bit
-//      blocks on the highest-entropy blocks.
-//   3. EWQ 4,2 fitted to B = uniform:3's size estimate (equal size to uniform:3), and its anti
-//      plan. Budgets are estimates (the planner's size model, ~10% above real bytes) so that
-//      both sides are sized alike; the table shows the real bytes.
-//   4. Damage per block: every block int8 except block l at 2 bits (g64); KL per block, and the
-//      Spearman rank correlation of damage with the softmax entropy and with the code-histogram
-//      entropy (2-bit codes, g64) of the block.
-// All metrics: edgeq eval --json, teacher-forced on tinystories-valid-head.txt.
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+// EWQ against uniform plans at equal size on the real models, and which per-block measure
+// predicts quantization damage best (`npm run eval:plans -- --ewq`).
+//
+// Per model (L blocks, every block the same shape, so two plans that lower the same NUMBER
+// of blocks to the same bits have the same model.edgeq bytes, whichever blocks, up to
+// alignment padding of a few bytes):
+//   1. uniform:8, uniform:4, uniform:3, teacher-forced on the first --tokens tokens (what
+//      `edgeq eval` does: same text stream, windows, metrics: the plan's bundle built in
+//      process (bundleFromQuant, target wasm32) and its runtime.wasm run in V8), with the float
+//      reference computed once per model and replayed for every plan (recomputing the float
+//      model for each plan, as `edgeq eval` does, made a 20,000-token run take hours on the
+//      shared machine). model.edgeq
+//      bytes: exactArtifactBytes (compiler/plan/size.ts), equal to what `edgeq compile
+//      --vectors 0 --tokenizer <tok> --plan plan.json` writes (test/plan-size.test.ts).
+//   2. Three predictors of a block's damage, each ranking the blocks (least damage first):
+//      - softmax: EWQ's block entropy (softmax of the weights, nats), lowest first;
+//      - code:    entropy of the histogram of the block's quantized codes at the lowered
+//                 bits (g64), lowest first;
+//      - damage:  measured — ΔKL when only that block is lowered (the others kept at the
+//                 mix's high bits), on CALIBRATION tokens that the evaluation never sees
+//                 (the --damage-tokens tokens after the first --tokens of the text),
+//                 same engine (the plan's runtime.wasm).
+//      and "anti": the softmax order reversed (a control: the opposite of EWQ).
+//   3. Mixes (hi, lo, n): the n first blocks of a predictor's order at lo bits, the rest at hi:
+//      8,4 n=3; 4,2 n=3 (smaller than uniform:3: equal-size comparison with uniform:3);
+//      4,3 n=3 (3.4 average bits of the block weights: the "≤ 3.5 bits vs uniform:4" row).
+//      A plan that two predictors agree on is evaluated once.
+// Output: a Markdown report (tables ready for README) and one JSON line per measurement.
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { importLlama2c } from '../compiler/import/llama2c.ts';
+import { loadWeights } from '../compiler/import/graph.ts';
+import { Tokenizer } from '../compiler/import/tokenizer.ts';
+import { quantizeInt8 } from '../compiler/quantize/int8.ts';
+import { parsePlan, planFromJson, type PlanSpec } from '../compiler/plan/plan.ts';
+import { exactArtifactBytes } from '../compiler/plan/size.ts';
 import { codeEntropyMeasure, modelEntropies } from '../compiler/plan/entropy.ts';
+import { teacherForced, type LogitsEngine } from '../compiler/eval/teacher-forced.ts';
+import { bundleFromQuant } from '../compiler/bundle.ts';
+import { WasmRuntime } from '../compiler/engines/wasm-runtime.ts';
+import { runtimeLogitsEngine } from '../compiler/engines/bundle.ts';
+import { loadTarget } from '../compiler/target/profile.ts';
+import type { QuantModel } from '../compiler/quantize/quant-model.ts';
+import { encodeParagraphs, readUtf8 } from '../compiler/eval/text-stream.ts';
+import { FloatTransformer } from '../compiler/reference/float/forward.ts';
+import { writeFileAtomic } from '../compiler/util/atomic-write.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const MODELS: Array<[string, string]> = [['stories260K', 'tok512.bin'], ['babyllama936K', 'tok105.bin']];
-const edgeq = (...args: string[]) => {
-  const r = spawnSync(process.execPath, ['bin/edgeq.mjs', ...args], { cwd: ROOT, encoding: 'utf8', maxBuffer: 1 << 26 });
-  if (r.status !== 0) throw new Error(`edgeq ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
-  return r.stdout;
-};
-
 /** Spearman rank correlation (average ranks for ties). */
 export function spearman(a: number[], b: number[]): number {
   const rank = (v: number[]) => {
@@ -42,74 +65,129 @@ export function spearman(a: number[], b: number[]): number {
   return da && db ? num / Math.sqrt(da * db) : 0;
 }
 
-export function evalEwq(o: { tokens: string; damageTokens: string; model?: string; out: string }): void {
+/** Block indices sorted by ascending score (ties: lower index first). */
+const ascending = (v: number[]) => v.map((x, i) => i).sort((i, j) => v[i] - v[j] || i - j);
+
+const choice = (b: number) => (b === 8 ? { bits: 8 } : { bits: b, groupSize: 64 });
+const planJson = (bits: number[]) => ({ edgeqPlan: 1, default: choice(bits[0]), blocks: Object.fromEntries(bits.map((b, i) => [String(i), choice(b)])) });
+
+/** A float reference computed once over the stream; each engine() replays it from the start. */
+function cachedReference(inner: LogitsEngine): () => LogitsEngine {
+  const cache: Float64Array[] = [];
+  return () => {
+    let i = 0;
+    return { forward: (token, pos) => { if (i === cache.length) cache.push(Float64Array.from(inner.forward(token, pos))); return cache[i++]; } };
+  };
+}
+
+interface Result { bytes: number; top1: number; kl: number; ppl: number; ppl_ref: number }
+
+export async function evalEwq(o: { tokens: string; damageTokens: string; model?: string; out: string; save?: string }): Promise<void> {
   const models = process.env.EDGEQ_MODELS ?? resolve(ROOT, '../shared/models');
   const text = join(models, 'tinystories-valid-head.txt');
-  const rows: string[] = [], damageRows: string[] = [];
+  const nTok = Number(o.tokens), nCal = Number(o.damageTokens);
+  const jsonl: string[] = [];
+  const planRows: string[] = [], predRows: string[] = [], corrRows: string[] = [];
+  const t00 = Date.now();
+  const report = (final: boolean) => {
+    const md: string[] = [];
+    md.push(`Teacher-forced on the first ${nTok} tokens of tinystories-valid-head.txt (the plan's runtime.wasm in V8 against the float reference, float64); model.edgeq bytes exact for \`edgeq compile --vectors 0 --tokenizer <tok>\`. Measured damage: ΔKL on the next ${nCal} tokens (calibration, never evaluated).`, '');
+    md.push('| model | plan | bits per block | avg bits | model.edgeq bytes | top-1 | KL | ppl |', '|---|---|---|---|---|---|---|---|', ...planRows, '');
+    md.push('Per-block measures (block 0 … L−1):', '', '| model | measure | per block |', '|---|---|---|', ...predRows, '');
+    md.push('Measured damage ΔKL per block (calibration tokens) and how the entropies rank it (Spearman ρ, n = L):', '',
+      '| model | lowered | ΔKL per block | ρ(softmax entropy, ΔKL) | ρ(code entropy, ΔKL) |', '|---|---|---|---|---|', ...corrRows, '');
+    md.push(`(${final ? 'finished' : 'IN PROGRESS'}, ${((Date.now() - t00) / 60000).toFixed(1)} min)`);
+    const s = md.join('\n') + '\n';
+    if (o.save) { writeFileAtomic(`${o.save}.md`, s); writeFileAtomic(`${o.save}.json`, jsonl.join('\n') + '\n'); }
+    return s;
+  };
+  const log = (x: Record<string, unknown>) => { const s = JSON.stringify(x); jsonl.push(s); console.log(s); };
   for (const [name, tok] of MODELS) {
     if (o.model && o.model !== name) continue;
     const ckpt = join(models, `${name}.bin`), tokp = join(models, tok);
     if (!existsSync(ckpt)) { console.error(`eval-ewq: ${ckpt} not found, skipped`); continue; }
-    const base = join(o.out, `ewq-${name}`);
-    mkdirSync(base, { recursive: true });
-    const run = (label: string, plan: string, tokens: string) => {
-      const dir = join(base, label.replace(/[^\w]/g, '_'));
-      edgeq('compile', ckpt, '--target', 'wasm32', '--plan', plan, '--tokenizer', tokp, '--vectors', '0', '-o', dir);
-      const j = JSON.parse(edgeq('eval', dir, '--reference', ckpt, '--text', text, '--tokens', tokens, '--json'));
-      const bytes = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')).files['model.edgeq'].size as number;
-      console.log(JSON.stringify({ model: name, label, plan, bytes, ...j }));
-      return { bytes, ...j } as { bytes: number; top1: number; kl: number; ppl: number; ppl_ref: number };
+    const g = importLlama2c(ckpt), L = g.config.nLayers, tokenizer = Tokenizer.load(tokp);
+    const weights = loadWeights(g);
+    const all = encodeParagraphs(tokenizer, readUtf8(text), nTok + nCal).tokens;
+    if (all.length < nTok + nCal) throw new Error(`eval-ewq: the text has only ${all.length} tokens for ${name}`);
+    // Calibration tokens come after the evaluation's, so the damage predictor never sees them.
+    const evalStream = all.slice(0, nTok), calStream = all.slice(nTok);
+    const refEval = cachedReference(new FloatTransformer(weights, { accumulate: 'float64' }));
+    const refCal = cachedReference(new FloatTransformer(weights, { accumulate: 'float64' }));
+    const specOf = (bits: number[]): PlanSpec => {
+      if (bits.every((b) => b === bits[0])) return parsePlan(`uniform:${bits[0]}`);
+      const j = planJson(bits), t = JSON.stringify(j, null, 2) + '\n';
+      return { ...planFromJson(j, 'plan.json'), sha256: createHash('sha256').update(t).digest('hex') };
     };
-    const row = (label: string, blocks: string, r: ReturnType<typeof run>) =>
-      rows.push(`| ${name} | ${label} | ${blocks} | ${r.bytes} | ${(100 * r.top1).toFixed(2)}% | ${r.kl.toFixed(4)} | ${r.ppl.toFixed(3)} (float ${r.ppl_ref.toFixed(3)}) |`);
-    const g = importLlama2c(ckpt);
-    const L = g.config.nLayers;
-    const u = Object.fromEntries([8, 4, 3].map((b) => [b, run(`uniform${b}`, `uniform:${b}`, o.tokens)]));
-    for (const b of [8, 4, 3]) row(`uniform:${b}`, Array(L).fill(b).join(','), u[b]);
-
-    // Budgets on the planner's own size model (an upper bound ~10% above the real size): the
-    // uniform plans' estimates, so EWQ and uniform are sized by the same yardstick.
-    const est = (b: number) => JSON.parse(edgeq('plan', ckpt, '--method', `uniform:${b}`, '--tokenizer', tokp, '--vectors', '0', '--json', '-o', join(base, `est${b}.json`))).totalBytes as number;
-    const e8 = est(8), e4 = est(4), e3 = est(3);
-    const mixes: Array<[number, number, number]> = [[8, 4, Math.floor((e8 + e4) / 2)], [4, 2, e3]];
-    for (const [hi, lo, budget] of mixes) {
-      const pf = join(base, `ewq${hi}${lo}.json`);
-      edgeq('plan', ckpt, '--bits', `${hi},${lo}`, '--budget-bytes', String(budget), '--tokenizer', tokp, '--vectors', '0', '-o', pf);
-      const pj = JSON.parse(readFileSync(pf, 'utf8'));
-      const bits: number[] = Array.from({ length: L }, (_, l) => pj.blocks[String(l)].bits);
-      const ent: number[] = Array.from({ length: L }, (_, l) => pj.blocks[String(l)].entropy);
-      // Anti: the same number of lowered blocks, on the highest-entropy blocks.
-      const nLow = bits.filter((b) => b === lo).length;
-      const order = ent.map((e, i) => i).sort((a, b) => ent[b] - ent[a] || a - b);
-      const anti = Array(L).fill(hi);
-      for (const i of order.slice(0, nLow)) anti[i] = lo;
-      const af = join(base, `anti${hi}${lo}.json`);
-      const choice = (b: number) => (b === 8 ? { bits: 8 } : { bits: b, groupSize: 64 });
-      writeFileSync(af, JSON.stringify({ edgeqPlan: 1, default: choice(hi), blocks: Object.fromEntries(anti.map((b, i) => [String(i), choice(b)])) }, null, 1));
-      const what = hi === 8 ? `budget = mean of uniform:8/uniform:4 estimates, ${budget}` : `budget = uniform:3 estimate ${budget}`;
-      row(`EWQ ${hi},${lo}, ${what}`, bits.join(','), run(`ewq${hi}${lo}`, pf, o.tokens));
-      row(`anti-EWQ ${hi},${lo} (same mix, highest entropy lowered)`, anti.join(','), run(`anti${hi}${lo}`, af, o.tokens));
-    }
-
-    // Per-block damage of 2-bit quantization, vs the two entropies (--damage-tokens 0: skipped).
-    if (o.damageTokens === '0') continue;
+    // The quantized engine: the plan's runtime.wasm in V8 (what edgeq eval runs).
+    const wasm32 = loadTarget('wasm32');
+    const engine = async (m: QuantModel, plan: PlanSpec): Promise<LogitsEngine> => {
+      const b = await bundleFromQuant({ model: m, target: wasm32, plan, planName: 'plan.json', sourceSha256: new Uint8Array(32), sourcePath: ckpt, vectors: 0 });
+      return runtimeLogitsEngine(await WasmRuntime.create(b.files['runtime.wasm'], b.files['model.edgeq'], g.config.vocabSize, 'plan.json'));
+    };
+    const done = new Map<string, Result>();
+    const run = async (bits: number[]): Promise<Result> => {
+      const key = bits.join(',');
+      const hit = done.get(key);
+      if (hit) return hit;
+      const t0 = Date.now(), plan = specOf(bits);
+      const m = quantizeInt8(weights, { plan });
+      const r = teacherForced(evalStream, refEval(), await engine(m, plan), { seqLen: g.config.seqLen });
+      const bytes = exactArtifactBytes(g.config, plan, { target: { name: 'wasm32', simd: true }, sourcePath: ckpt, vectors: 0, tokenizer });
+      const res = { bytes, top1: r.top1Agreement, kl: r.meanKL, ppl: r.pplTest, ppl_ref: r.pplRef };
+      log({ model: name, bits: key, ...res, tokens: r.tokens, seconds: (Date.now() - t0) / 1000, elapsed: (Date.now() - t00) / 1000 });
+      done.set(key, res);
+      return res;
+    };
+    const calKl = async (bits: number[]) => {
+      const plan = specOf(bits), m = quantizeInt8(weights, { plan });
+      return teacherForced(calStream, refCal(), await engine(m, plan), { seqLen: g.config.seqLen }).meanKL;
+    };
+    const fmt = (r: Result) => `${r.bytes} | ${(100 * r.top1).toFixed(2)}% | ${r.kl.toFixed(4)} | ${r.ppl.toFixed(3)}`;
+    const uniform = async (b: number) => {
+      const r = await run(Array(L).fill(b));
+      planRows.push(`| ${name} | uniform:${b}${b === 8 ? '' : 'g64'} | ${Array(L).fill(b).join(',')} | ${b.toFixed(1)} | ${fmt(r)} (float ${r.ppl_ref.toFixed(3)}) |`);
+      report(false);
+    };
     const soft = modelEntropies(g).map((b) => b.entropy);
-    const code = modelEntropies(g, codeEntropyMeasure(2, 64)).map((b) => b.entropy);
-    const kl: number[] = [];
-    for (let l = 0; l < L; l++) {
-      const pf = join(base, `damage${l}.json`);
-      writeFileSync(pf, JSON.stringify({ edgeqPlan: 1, default: { bits: 8 }, blocks: { [String(l)]: { bits: 2, groupSize: 64 } } }));
-      kl.push(run(`damage${l}`, pf, o.damageTokens).kl);
-    }
-    for (let l = 0; l < L; l++) damageRows.push(`| ${name} | ${l} | ${soft[l].toFixed(6)} | ${code[l].toFixed(4)} | ${kl[l].toFixed(4)} |`);
-    damageRows.push(`| ${name} | Spearman(entropy, damage) | ${spearman(soft, kl).toFixed(2)} | ${spearman(code, kl).toFixed(2)} | |`);
+    const codeCache = new Map<number, number[]>();
+    const code = (lo: number) => {
+      if (!codeCache.has(lo)) codeCache.set(lo, modelEntropies(g, codeEntropyMeasure(lo as 2 | 3 | 4, 64)).map((b) => b.entropy));
+      return codeCache.get(lo)!;
+    };
+    predRows.push(`| ${name} | softmax entropy (nats) | ${soft.map((x) => x.toFixed(6)).join(', ')} |`);
+    for (const lo of [4, 3, 2]) predRows.push(`| ${name} | code entropy ${lo}-bit g64 (bits) | ${code(lo).map((x) => x.toFixed(4)).join(', ')} |`);
+    const damage = async (hi: number, lo: number) => {
+      const t0 = Date.now();
+      const k0 = await calKl(Array(L).fill(hi));
+      const d: number[] = [];
+      for (let l = 0; l < L; l++) d.push(await calKl(Array.from({ length: L }, (_, i) => (i === l ? lo : hi))) - k0);
+      log({ model: name, damage: `${hi}->${lo}`, calibrationTokens: calStream.length, baseKl: k0, deltaKl: d, seconds: (Date.now() - t0) / 1000 });
+      return d;
+    };
+    const mix = async (hi: number, lo: number, n: number, what: string) => {
+      const c = code(lo), d = await damage(hi, lo);
+      corrRows.push(`| ${name} | ${hi}→${lo} | ${d.map((x) => x.toFixed(4)).join(', ')} | ${spearman(soft, d).toFixed(2)} | ${spearman(c, d).toFixed(2)} |`);
+      const orders: Array<[string, number[]]> = [
+        ['EWQ (softmax entropy)', ascending(soft)],
+        ['code-histogram entropy', ascending(c)],
+        ['measured damage (calibration)', ascending(d)],
+        ['anti-EWQ (highest softmax entropy lowered)', ascending(soft.map((x) => -x))],
+      ];
+      const avg = (hi * (L - n) + lo * n) / L;
+      for (const [pred, order] of orders) {
+        const bits = Array(L).fill(hi);
+        for (const i of order.slice(0, n)) bits[i] = lo;
+        planRows.push(`| ${name} | ${hi},${lo} ×${n} (${what}): ${pred} | ${bits.join(',')} | ${avg.toFixed(1)} | ${fmt(await run(bits))} |`);
+        report(false);
+      }
+    };
+    // Most important first, so that a run cut short still has the comparisons that matter.
+    await uniform(4); await uniform(3);
+    await mix(4, 3, 3, '3.4 average bits, against uniform:4');
+    await mix(4, 2, 3, 'smaller than uniform:3');
+    await uniform(8);
+    await mix(8, 4, 3, 'between uniform:8 and uniform:4');
   }
-  console.log(`\nteacher-forced, ${o.tokens} tokens (edgeq eval --json); sizes are the real model.edgeq bytes:\n`);
-  console.log('| model | plan | bits per block | model.edgeq bytes | top-1 | KL | ppl |');
-  console.log('|---|---|---|---|---|---|---|');
-  for (const r of rows) console.log(r);
-  console.log(`\nper-block damage: block l at 2 bits g64, all others int8; KL on ${o.damageTokens} tokens:\n`);
-  console.log('| model | block | softmax entropy (nats) | code entropy, 2-bit (bits) | KL |');
-  console.log('|---|---|---|---|---|');
-  for (const r of damageRows) console.log(r);
+  console.log('\n' + report(true));
 }

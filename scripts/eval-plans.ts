@@ -3,10 +3,10 @@
 // float reference, teacher-forced on TinyStories text. Prints a Markdown table (the one in
 // README.md) and one JSON line per run. Usage:
 //   npm run eval:plans [-- --tokens 20000] [--model stories260K] [--plans uniform:8,uniform:4]
-//   npm run eval:plans -- --ewq [--tokens 5000] [--damage-tokens 2000]
-//     EWQ vs uniform at equal size (scripts/eval-ewq.ts): EWQ 8,4 and 4,2 mixes fitted to a
-//     budget (--budget-bytes), the same mixes with the opposite block choice, and the per-block
-//     damage ranking against softmax and code-histogram entropy.
+//   npm run eval:plans -- --ewq [--tokens 20000] [--damage-tokens 2000] [--save out/eval-plans-20k]
+//     EWQ vs uniform at equal size (scripts/eval-ewq.ts): 8,4 / 4,2 / 4,3 mixes whose lowered
+//     blocks are chosen by softmax entropy (EWQ), code-histogram entropy, measured damage on
+//     calibration tokens, or the opposite of EWQ; --save writes <prefix>.md and <prefix>.json.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -20,10 +20,11 @@ const { values } = parseArgs({ options: {
   out: { type: 'string', default: join(ROOT, 'out/eval-plans') },
   ewq: { type: 'boolean', default: false },
   'damage-tokens': { type: 'string', default: '2000' },
+  save: { type: 'string' },
 } });
 if (values.ewq) {
   const { evalEwq } = await import('./eval-ewq.ts');
-  evalEwq({ tokens: values.tokens!, damageTokens: values['damage-tokens']!, model: values.model, out: values.out! });
+  await evalEwq({ tokens: values.tokens!, damageTokens: values['damage-tokens']!, model: values.model, out: values.out!, save: values.save });
   process.exit(0);
 }
 const models = process.env.EDGEQ_MODELS ?? resolve(ROOT, '../shared/models');

@@ -3,7 +3,8 @@
 // plan file round trip, and `edgeq plan`.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Rng } from '../compiler/synth/prng.ts';
@@ -15,7 +16,7 @@ import { lowerInt8 } from '../compiler/lower/program.ts';
 import { contentsFromQuant } from '../compiler/emit/from-quant.ts';
 import { writeArtifact } from '../compiler/emit/artifact.ts';
 import { loadTarget } from '../compiler/target/profile.ts';
-import { planFromJson, type PlanSpec } from '../compiler/plan/plan.ts';
+import { planFromJson, readPlanFile, type PlanSpec } from '../compiler/plan/plan.ts';
 import {
   SoftmaxEntropy, codeEntropy, histogramEntropy, modelEntropies, softmaxEntropy, tensorEntropy, type BlockEntropy,
 } from '../compiler/plan/entropy.ts';
@@ -145,43 +146,59 @@ test('EWQ plan file: deterministic, valid in the plan format, entropy/rule recor
   assert.throws(() => planFromJson(bad2, 'bad.json'), /\$\.blocks\["1"\]\.matrices\.wq\.rule: expected a string/);
 });
 
-/** model.edgeq as edgeq compile writes it (no tokenizer), without building the runtime. */
+/** model.edgeq as edgeq compile writes it (no tokenizer), without building the runtime: quantized for real. */
 function artifactBytes(plan: PlanSpec, vectors = 32): number {
   const model = quantizeInt8(loadWeights(importLlama2c(ckpt)), { plan });
   const contents = contentsFromQuant({ model, program: lowerInt8(model), target: loadTarget('wasm32'), plan, sourceSha256: new Uint8Array(32), sourcePath: ckpt, vectors });
   return writeArtifact(contents).length;
 }
 
-test('budget planning: the compiled model.edgeq fits the budget; lowest-entropy blocks are lowered first', () => {
+/** The plan as edgeq compile reads it: written to a file named `name`, read back (name and sha256 are stored). */
+function asFile(p: Parameters<typeof ewqPlanJson>[0], name = 'plan.json'): PlanSpec {
+  const f = join(dir, name);
+  writeFileSync(f, JSON.stringify(ewqPlanJson(p), null, 2) + '\n');
+  return readPlanFile(f);
+}
+
+/** Block `b` one step of `p.bits` higher, as a plan file (per-block bits only, default the highest). */
+const raised = (p: { bits: number[]; blocks: Array<{ bits: number }> }, b: number, name = 'plan.json'): PlanSpec => {
+  const bits = p.blocks.map((x, i) => (i === b ? p.bits[p.bits.indexOf(x.bits) - 1] : x.bits));
+  const choice = (x: number) => (x === 8 ? { bits: 8 } : { bits: x, groupSize: 64 });
+  const f = join(mkdtempSync(join(dir, 'raised-')), name);
+  writeFileSync(f, JSON.stringify({ edgeqPlan: 1, default: choice(p.bits[0]), blocks: Object.fromEntries(bits.map((x, i) => [String(i), choice(x)])) }));
+  return readPlanFile(f);
+};
+
+test('budget planning (model.edgeq): exact fit, not wastefully small, lowest-entropy blocks lowered first', () => {
   const g = importLlama2c(ckpt);
   const hiTotal = planEwq(g, { bits: [8] }).totalBytes, loTotal = planEwq(g, { bits: [2] }).totalBytes;
-  for (const frac of [0.25, 0.6]) {
+  for (const frac of [0.1, 0.25, 0.45, 0.6, 0.9]) {
     const budget = Math.round(loTotal + frac * (hiTotal - loTotal));
     const p = planEwq(g, { budgetBytes: budget });
-    assert.ok(p.totalBytes <= budget);
-    const actual = artifactBytes(planFromJson(ewqPlanJson(p), 'fit.json'));
+    const actual = artifactBytes(asFile(p));
+    assert.is(actual, p.totalBytes, 'the size the planner used is the emitted artifact\'s');
     assert.ok(actual <= budget, `actual ${actual} > budget ${budget}`);
-    assert.ok(actual <= p.totalBytes && p.totalBytes - actual < 0.1 * actual, `estimate ${p.totalBytes} vs actual ${actual}`);
-    // Entropy order: a block never has more bits than a block of higher entropy has... unless
-    // it was not reached yet; with passes, bits are non-decreasing in entropy.
+    assert.is(p.budgetUsed, actual);
+    // Not wastefully small: raising any lowered block one step no longer fits (real artifacts).
+    const steps = p.blocks.flatMap((b, i) => (b.bits === p.bits[0] ? [] : [artifactBytes(raised(p, i)) - actual]));
+    assert.ok(steps.length > 0);
+    assert.ok(budget - actual < Math.min(...steps), `budget ${budget}, used ${actual}, smallest step ${Math.min(...steps)}`);
     const byH = [...p.blocks].sort((a, b) => a.entropy - b.entropy);
     for (let i = 1; i < byH.length; i++) assert.ok(byH[i].bits >= byH[i - 1].bits, `block ${byH[i].block}`);
-    assert.ok(p.blocks.some((b) => b.bits < 8));
     assert.match(p.blocks[0].rule, /^budget \d+ bytes: H=/);
   }
   // Refusal names the bytes needed at the lowest precision and the budget.
   try { planEwq(g, { budgetBytes: loTotal - 1, budgetName: 'the test budget' }); assert.unreachable(); } catch (e) {
     assert.instance(e, EdgeqError);
-    assert.match((e as Error).message, new RegExp(`does not fit the test budget: it needs ${loTotal} bytes with every block at 2 bits.*budget ${loTotal - 1} bytes`));
+    assert.match((e as Error).message, new RegExp(`does not fit the test budget: it needs ${loTotal} bytes with every block at 2 bits.*budget ${loTotal - 1} bytes, 1 bytes over`));
   }
 });
 
-test('size estimate bounds real artifacts for uniform and EWQ plans', () => {
+test('plan sizes are exact for uniform and EWQ plans', () => {
   const g = importLlama2c(ckpt);
-  for (const [bits, vectors] of [[8, 32], [4, 0], [2, 32]] as const) {
-    const p = planEwq(g, { bits: [bits], vectors });
-    const actual = artifactBytes(planFromJson(ewqPlanJson(p), 'u.json'), vectors);
-    assert.ok(actual <= p.totalBytes && p.totalBytes - actual < 0.1 * actual, `bits ${bits}: estimate ${p.totalBytes} vs actual ${actual}`);
+  for (const [bits, vectors] of [[[8], 32], [[4], 0], [[2], 32], [[8, 4, 2], 7]] as const) {
+    const p = planEwq(g, { bits: [...bits], vectors, planName: 'u.json' });
+    assert.is(artifactBytes(asFile(p, 'u.json'), vectors), p.totalBytes, `bits ${bits}`);
   }
   const spec = ewqPlanSpec(g);
   assert.is(spec.kind, 'file');
@@ -192,19 +209,54 @@ test('edgeq plan: table, plan file, --json, budget refusal', async () => {
   const r = await cli(['plan', ckpt, '-o', out]);
   assert.is(r.status, 0, r.stderr);
   assert.match(r.stdout, /block  entropy   bits       bytes  rule/);
-  assert.match(r.stdout, /model\.edgeq estimate \d+ bytes/);
+  assert.match(r.stdout, /model\.edgeq \d+ bytes .*exact for edgeq compile --target wasm32 --vectors 32 --plan p\.json/);
   planFromJson(JSON.parse(readFileSync(out, 'utf8')), out);
-  const j = await cli(['plan', ckpt, '--budget-bytes', '250000', '--json', '-o', out]);
-  assert.is(j.status, 0, j.stderr);
-  const s = JSON.parse(j.stdout);
-  assert.is(s.budgetBytes, 250000);
-  assert.ok(s.totalBytes <= 250000);
   const bad = await cli(['plan', ckpt, '--budget-bytes', '1000', '-o', join(dir, 'no.json')]);
   assert.is(bad.status, 1);
-  assert.match(bad.stderr, /does not fit --budget-bytes 1000: it needs \d+ bytes with every block at 2 bits/);
+  assert.match(bad.stderr, /does not fit --budget-bytes 1000 \(covers model\.edgeq \+ runtime\.wasm, target wasm32\): it needs \d+ bytes with every block at 2 bits/);
   const u = await cli(['plan', ckpt, '--method', 'uniform:4g32', '-o', join(dir, 'u.json')]);
   assert.is(u.status, 0, u.stderr);
   assert.match(u.stdout, /uniform: 4 bits/);
+});
+
+/** `edgeq compile` in a fresh process, as a user runs it (the runtime is built first thing). */
+function compileFresh(args: string[]): { 'model.edgeq': number; 'runtime.wasm': number } {
+  const out = join(dir, `b${Math.random().toString(36).slice(2)}`);
+  const r = spawnSync(process.execPath, ['bin/edgeq.mjs', 'compile', ...args, '-o', out], { cwd: join(import.meta.dirname, '..'), encoding: 'utf8' });
+  assert.is(r.status, 0, r.stderr);
+  return { 'model.edgeq': statSync(join(out, 'model.edgeq')).size, 'runtime.wasm': statSync(join(out, 'runtime.wasm')).size };
+}
+
+test('device budget: plan → compile, model.edgeq + runtime.wasm ≤ budget, exactly as planned, not wastefully small; compile refuses a renamed plan over budget', async () => {
+  const g = importLlama2c(ckpt);
+  const u4 = planEwq(g, { bits: [4], vectors: 0 }).totalBytes, u2 = planEwq(g, { bits: [2], vectors: 0 }).totalBytes;
+  const budget = Math.round((u4 + u2) / 2) + 23000; // about half the blocks at 2 bits, with a ~23 KB runtime
+  const pf = join(dir, 'fit.json');
+  const r = await cli(['plan', ckpt, '--budget-bytes', String(budget), '--vectors', '0', '--json', '-o', pf]);
+  assert.is(r.status, 0, r.stderr);
+  const s = JSON.parse(r.stdout);
+  assert.is(s.budgetCovers, 'model.edgeq + runtime.wasm');
+  const files = compileFresh([ckpt, '--target', 'wasm32', '--vectors', '0', '--plan', pf]);
+  assert.is(files['model.edgeq'], s.device.artifact);
+  assert.is(files['runtime.wasm'], s.device.runtime);
+  const used = files['model.edgeq'] + files['runtime.wasm'];
+  assert.ok(used <= budget, `${used} > ${budget}`);
+  assert.is(s.budgetUsed, used);
+  const bits: number[] = s.blocks.map((b: { bits: number }) => b.bits);
+  assert.ok(bits.includes(2) && bits.includes(4), `bits ${bits}`);
+  // Raising any 2-bit block to 4 bits (same runtime: LUT kernels either way) would not fit.
+  const at = { bits: [8, 4, 2], blocks: bits.map((b) => ({ bits: b })) };
+  const steps = bits.flatMap((b, i) => (b === 2 ? [artifactBytes(raised(at, i, 'fit.json'), 0) - files['model.edgeq']] : []));
+  assert.ok(budget - used < Math.min(...steps), `budget ${budget}, used ${used}, smallest step ${Math.min(...steps)}`);
+  // The same plan under a longer name: 2 × 8 more bytes of strings in the artifact; with a
+  // budget of exactly the planned use, compile refuses it with the numbers.
+  const tight = JSON.parse(readFileSync(pf, 'utf8'));
+  tight.bytes.budget = used;
+  const renamed = join(dir, 'a-much-longer-plan-name.json');
+  writeFileSync(renamed, JSON.stringify(tight, null, 2) + '\n');
+  const c = await cli(['compile', ckpt, '--target', 'wasm32', '--vectors', '0', '--plan', renamed, '-o', join(dir, 'over')]);
+  assert.is(c.status, 1);
+  assert.match(c.stderr, new RegExp(`does not fit the plan's budget of ${used} bytes \\(covers model\\.edgeq \\+ runtime\\.wasm\\): model\\.edgeq \\d+ \\+ runtime\\.wasm \\d+ = \\d+ bytes, \\d+ over`), c.stderr);
 });
 
 test.after(() => rmSync(dir, { recursive: true, force: true }));

@@ -4,14 +4,14 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { SHAPES, writeSynth } from '../compiler/synth/synth.ts';
 import { planFromJson } from '../compiler/plan/plan.ts';
 import { ewqPlanJson } from '../compiler/plan/ewq.ts';
 import {
-  blockFeatures, fastEwqPlanSpec, loadFastEwqModel, planFastEwq, predictBlocks, predictClass, trainTree, type Sample,
+  blockFeatures, fastEwqOrder, fastEwqPlanSpec, loadFastEwqModel, planFastEwq, predictBlocks, predictClass, trainTree, type Sample,
 } from '../compiler/plan/fastewq.ts';
 import { Rng } from '../compiler/synth/prng.ts';
 import { cli } from './helpers/cli.ts';
@@ -38,7 +38,7 @@ test('features and predictions depend only on the configuration, deterministical
   three.forEach((bits, i) => assert.is(two[i], bits === 8 ? 8 : 4));
 });
 
-test('FastEWQ plan files parse; sizes use the EWQ size model', () => {
+test('FastEWQ plan files parse; sizes use the exact size model', () => {
   const c = { ...SHAPES.babyllama936K };
   const p = planFastEwq(c);
   const j = ewqPlanJson(p);
@@ -62,7 +62,7 @@ test('trainTree: deterministic, learns a separable rule, merges useless splits',
   assert.equal(trainTree(data.map((s) => ({ ...s, y: 1 })), 3, 2), { counts: [0, 120, 0] });
 });
 
-test('edgeq plan --method fastewq; budget refused', async () => {
+test('edgeq plan --method fastewq; with a budget: FastEWQ order, plan → compile fits exactly', async () => {
   const ckpt = join(dir, 's.bin');
   writeSynth(ckpt, { ...SHAPES.stories260K }, 3);
   const out = join(dir, 'f.json');
@@ -71,9 +71,35 @@ test('edgeq plan --method fastewq; budget refused', async () => {
   assert.match(r.stdout, /no weights read/);
   assert.match(r.stdout, /FastEWQ (low|mid|high) → /);
   planFromJson(JSON.parse(readFileSync(out, 'utf8')), out);
-  const bad = await cli(['plan', ckpt, '--method', 'fastewq', '--budget-bytes', '300000', '-o', join(dir, 'no.json')]);
-  assert.is(bad.status, 2);
-  assert.match(bad.stderr, /no budget fitting/);
+
+  const c = { ...SHAPES.stories260K };
+  const order = fastEwqOrder(c);
+  assert.equal([...order].sort(), [0, 1, 2, 3, 4]);
+  // Predicted classes never go down along the order (low first, high last).
+  const cls = predictBlocks(c).map((b) => ['low', 'mid', 'high'].indexOf(b.cls));
+  for (let i = 1; i < order.length; i++) assert.ok(cls[order[i]] >= cls[order[i - 1]]);
+  const u8 = planFastEwq(c, { bits: [8], vectors: 0 }).totalBytes, u4 = planFastEwq(c, { bits: [4], vectors: 0 }).totalBytes;
+  const budget = Math.round((u8 + u4) / 2) + 23000; // about half the blocks at 4 bits, with a ~23 KB runtime
+  const pf = join(dir, 'fit.json');
+  const j = await cli(['plan', ckpt, '--method', 'fastewq', '--bits', '8,4', '--budget-bytes', String(budget), '--vectors', '0', '--json', '-o', pf]);
+  assert.is(j.status, 0, j.stderr);
+  const s = JSON.parse(j.stdout);
+  const bits: number[] = s.blocks.map((b: { bits: number }) => b.bits);
+  assert.ok(bits.includes(4) && bits.includes(8), `bits ${bits}`);
+  // Lowered blocks are a prefix of FastEWQ's order.
+  for (let i = 1; i < order.length; i++) assert.ok(bits[order[i]] >= bits[order[i - 1]], `order ${order}, bits ${bits}`);
+  assert.match(s.blocks[0].rule, /^budget \d+ bytes: FastEWQ rank \d\/5/);
+  const bundle = join(dir, 'fit');
+  const cr = spawnSync(process.execPath, ['bin/edgeq.mjs', 'compile', ckpt, '--target', 'wasm32', '--vectors', '0', '--plan', pf, '-o', bundle], { cwd: ROOT, encoding: 'utf8' });
+  assert.is(cr.status, 0, cr.stderr);
+  const a = statSync(join(bundle, 'model.edgeq')).size, rt = statSync(join(bundle, 'runtime.wasm')).size;
+  assert.is(a, s.device.artifact);
+  assert.is(rt, s.device.runtime);
+  assert.ok(a + rt <= budget, `${a + rt} > ${budget}`);
+  // Not wastefully small: one more 8-bit block (the step the fit took last) would not fit.
+  const step = planFastEwq(c, { bits: [8], vectors: 0 }).totalBytes - planFastEwq(c, { bits: [4], vectors: 0 }).totalBytes;
+  // (+64: the runtime's op-count constant and the artifact's alignment padding vary by a few bytes between the two plans.)
+  assert.ok(budget - (a + rt) < step / 5 + 64, `spare ${budget - (a + rt)}, step ${step / 5}`);
 });
 
 const models = process.env.EDGEQ_MODELS ?? resolve(ROOT, '../shared/models');

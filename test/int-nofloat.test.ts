@@ -54,7 +54,8 @@ const files = DIRS.flatMap((d) => readdirSync(join(ROOT, d)).filter((f) => f.end
 
 test('the integer path has the expected files (the check below is not vacuous)', () => {
   const names = files.map((f) => relative(ROOT, f));
-  for (const k of ['gemv_q8', 'rmsnorm', 'softmax', 'rope', 'silu', 'quantize_act', 'attention', 'argmax', 'sampler', 'int64', 'gse']) {
+  for (const k of ['gemv_q8', 'rmsnorm', 'softmax', 'rope', 'silu', 'quantize_act', 'attention', 'argmax', 'sampler', 'int64', 'gse',
+    'gemv_q8_t', 'rmsnorm_backward', 'swiglu_backward', 'rope_backward', 'attention_backward', 'cross_entropy', 'gse_outer', 'sgd', 'train_arith']) {
     assert.ok(names.includes(`runtime/kernels/reference/${k}.ts`), `${k}.ts`);
   }
   assert.ok(names.includes('runtime/reference/model.ts'));

@@ -23,6 +23,7 @@ test('spec constants: 1/127, 1/2047, log2(e) as scales; format constants', () =>
   assert.equal([K.INV_QMAX8_M, K.INV_QMAX8_E], specScale(1 / 127));
   assert.equal([K.INV_ACT_QMAX_M, K.INV_ACT_QMAX_E], specScale(1 / 2047));
   assert.equal([K.LOG2E_M, K.LOG2E_E], specScale(Math.log2(Math.E)));
+  assert.equal([K.LN2_M, K.LN2_E], specScale(Math.LN2));
   assert.is(K.QMAX8, 2 ** 7 - 1);
   assert.is(K.ACT_QMAX, 2 ** 11 - 1);
   assert.is(K.EXP2_TABLE_SIZE, 1024);

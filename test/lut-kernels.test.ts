@@ -1,7 +1,8 @@
 // LUT GEMV kernels (docs/integer-spec.md §9): the integer reference against a direct
 // evaluation of the formula, and the scalar and SIMD AssemblyScript kernels against the
 // reference, byte for byte, on seeded random shapes at every bit-width and group size
-// (including 768x2048 and maximal-magnitude cases); no float instruction in either build.
+// (including 768x2048 and maximal-magnitude cases); no read past the weight tensors (the SIMD
+// kernel's touch-ahead loads stay inside them); no float instruction in either build.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Rng } from '../compiler/synth/prng.ts';
@@ -123,6 +124,35 @@ test('maximal magnitudes at the largest admitted width (n = 8192, b = 4, G = 128
   const want = direct(c);
   assert.ok(same(reference(c), want));
   for (const m of [scalar, simd]) assert.ok(same(runLut(m, c), want), m.flavour);
+});
+
+/**
+ * Runs `c` with one tensor (`flush`) placed so that it ends exactly at the end of the module's
+ * memory: any load past it (e.g. a touch-ahead one tile too far) traps.
+ */
+function runFlush(m: LutModule, c: LutCase, flush: 'planes' | 'groups'): Int32Array {
+  m.reset();
+  const put = (a: ArrayBufferView, at: number) => { m.bytes().set(new Uint8Array(a.buffer, a.byteOffset, a.byteLength), at); return at; };
+  const other = flush === 'planes' ? c.groups : c.planes, last = flush === 'planes' ? c.planes : c.groups;
+  const pOther = put(other, m.alloc(other.byteLength)), pM = put(c.wM, m.alloc(c.wM.byteLength)), pE = put(c.wE, m.alloc(c.wE.byteLength));
+  const pX = put(c.x, m.alloc(c.x.byteLength)), pT = m.alloc(8 * c.n), pOut = m.alloc(4 * c.d);
+  m.alloc(last.byteLength); // grows the memory so that `last` fits below its end
+  const pLast = put(last, m.memory.buffer.byteLength - last.byteLength);
+  const [pPlanes, pGroups] = flush === 'planes' ? [pLast, pOther] : [pOther, pLast];
+  m.ex.lutTables(pT, pX, c.n);
+  m.ex.gemvLut(pOut, pPlanes, pGroups, pM, pE, pT, c.xM, c.xE, c.n, c.d, c.bits, c.gs, c.outFrac);
+  return new Int32Array(m.memory.buffer.slice(pOut, pOut + 4 * c.d));
+}
+
+test('the kernels read nothing past the planes and groups tensors (each flush with the end of memory)', () => {
+  let seed = 300;
+  for (const bits of LOWBIT_BITS) for (const gs of LOWBIT_GROUP_SIZES) for (const d of [1, 16, 17, 40]) {
+    const c = randomCase(seed++, d, 2 * gs, bits, gs);
+    const want = reference(c);
+    for (const m of [scalar, simd]) for (const flush of ['planes', 'groups'] as const) {
+      assert.ok(same(runFlush(m, c, flush), want), `${m.flavour} b${bits} g${gs} d${d} ${flush} at the end`);
+    }
+  }
 });
 
 test('the built kernels contain no float instruction', () => {

@@ -19,13 +19,14 @@ import { VERSION } from '../version.ts';
  * extent, vtable sizes, string terminators. The same structural rules as the device
  * verifier, as far as the generic accessors can know them (they don't know field sizes).
  */
-class CheckedBuffer extends flatbuffers.ByteBuffer {
-  constructor(private readonly data: Uint8Array, private readonly file: string) { super(data); }
+export class CheckedBuffer extends flatbuffers.ByteBuffer {
+  /** `kind` names the file type in messages ("corrupt artifact", "corrupt adapter"). */
+  constructor(private readonly data: Uint8Array, private readonly file: string, private readonly kind = 'artifact') { super(data); }
 
   need(offset: number, n: number, what = 'data'): void {
     if (Number.isInteger(offset) && Number.isInteger(n) && offset >= 0 && n >= 0 && offset + n <= this.data.length) return;
     throw new EdgeqError(
-      `corrupt artifact: ${what} (${n} bytes at byte ${offset}) reaches outside the file (${this.data.length} bytes)`,
+      `corrupt ${this.kind}: ${what} (${n} bytes at byte ${offset}) reaches outside the file (${this.data.length} bytes)`,
       { file: this.file, offset: Math.max(0, Math.min(offset, this.data.length)) },
     );
   }
@@ -91,7 +92,7 @@ class CheckedBuffer extends flatbuffers.ByteBuffer {
     return super.__string(offset, enc);
   }
   fail(message: string, offset: number): never {
-    throw new EdgeqError(`corrupt artifact: ${message}`, { file: this.file, offset });
+    throw new EdgeqError(`corrupt ${this.kind}: ${message}`, { file: this.file, offset });
   }
 }
 

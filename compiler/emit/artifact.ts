@@ -61,7 +61,7 @@ export function writeArtifact(a: ArtifactContents): Uint8Array {
 }
 
 /** A [ubyte] vector whose first byte is DATA_ALIGN-aligned in the finished buffer. */
-function alignedBytes(b: flatbuffers.Builder, data: Uint8Array): Offset {
+export function alignedBytes(b: flatbuffers.Builder, data: Uint8Array): Offset {
   // The builder writes back to front and aligns relative to the buffer's end; finish()
   // pads the total to the largest alignment used (16), so aligned-from-the-end is also
   // aligned-from-the-start. Bytes are copied in one set() instead of addInt8 per byte

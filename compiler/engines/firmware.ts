@@ -66,6 +66,12 @@ export interface FirmwareOptions {
    * the bundle manifest's hash; default: the hash of `artifact` itself.
    */
   artifactSha256?: string;
+  /**
+   * Bytes of wasm linear memory to give the image, when the default measurement (load and
+   * one forward step in V8) is not what the module needs: the training runtime allocates its
+   * buffers in train_init (compiler/engines/train-conformance.ts measures its selftest).
+   */
+  heapBytes?: number;
 }
 
 /** A C initializer `{0x..,...}` for 32 digest bytes, for -DEQ_ARTIFACT_SHA256. */
@@ -77,7 +83,7 @@ export function digestInitializer(hex: string): string {
 export async function buildFirmware(runtimeWasm: Uint8Array, artifact: Uint8Array, opts: FirmwareOptions): Promise<Firmware> {
   const why = firmwareToolsMissing(false);
   if (why) throw new EdgeqError(`cannot build firmware: ${why}`);
-  const heapBytes = Math.ceil(await measureWasmMemory(runtimeWasm, artifact) / PAGE) * PAGE;
+  const heapBytes = Math.ceil((opts.heapBytes ?? await measureWasmMemory(runtimeWasm, artifact)) / PAGE) * PAGE;
   const c = await wasm2cSources(runtimeWasm);
   const hosts = hostFiles('common', 'baremetal');
   const expectSha = opts.artifactSha256 ?? fileSha256(artifact);

@@ -34,6 +34,9 @@ export const RUNTIME_ERRORS: Record<number, string> = {
   68: "bad program: an op's operands or params do not match its kernel",
   69: 'unsupported op: the program uses an op kind this runtime was not generated with',
   70: "config mismatch: the artifact's model config differs from the one this runtime was generated for",
+  71: 'training not ready: train_init has not succeeded (docs/runtime-abi.md, Training)',
+  72: 'bad training parameters: r_pad must be a positive multiple of 16 (at most 1024), seq_len within the model context, the rng state nonzero, dim and kv dim multiples of 16',
+  73: 'bad token count: train_step needs seq_len + 1 tokens, train_loss 2 .. model seq_len + 1',
 };
 
 /** Words for any code load() or forward() returns. */

@@ -11,16 +11,20 @@
 // each block is lowered one step of --bits until the model fits. If even every block at b_lo
 // does not fit, the planner refuses with both numbers.
 //
-// Sizes (estimateBytes) use the artifact's own size rules (tensorBytes, DATA_ALIGN): tensor
-// data exactly, as the quantizer emits it (including the plan fallbacks of resolveMatrix),
-// plus a bound on the FlatBuffers tables/strings/program/conformance (ARTIFACT_OVERHEAD_*),
-// checked against real compiles in test/ewq.test.ts (estimate >= actual, and close).
+// Sizes are exact: by default the bytes of the model.edgeq `edgeq compile` writes for the
+// plan (compiler/plan/size.ts: the real writer run on a zero-weight skeleton); `edgeq plan`
+// passes a sizeOf that adds the runtime (or the firmware image) so that the budget covers
+// what goes onto the device (compiler/plan/budget.ts). The per-block data bytes
+// (matrixBytes, fixedBytes) are exact too; what remains (tables, strings, program,
+// conformance) is reported as the format overhead.
 import type { Graph, ModelConfig } from '../import/graph.ts';
 import { headSize, kvDim } from '../import/graph.ts';
 import { DATA_ALIGN } from '../emit/format.ts';
 import { tensorBytes, type DTypeName } from '../emit/dtype.ts';
 import { exp2Table, ropeTables, siluTable } from '../quantize/tables.ts';
 import { EdgeqError } from '../util/errors.ts';
+import type { Tokenizer } from '../import/tokenizer.ts';
+import { exactArtifactBytes } from './size.ts';
 import { modelEntropies, type BlockEntropy } from './entropy.ts';
 import {
   BLOCK_MATRICES, DEFAULT_GROUP_SIZE, PLAN_BITS, PLAN_GROUP_SIZES, formatOfBits, planFromJson, resolveMatrix,
@@ -29,11 +33,6 @@ import {
 
 export const DEFAULT_EWQ_BITS: readonly PlanBits[] = [8, 4, 2];
 export const DEFAULT_EWQ_K = 0.5;
-
-/** Bound on the artifact's non-data bytes: a base, per tensor, per conformance position. */
-export const ARTIFACT_OVERHEAD_BASE = 4096;
-export const ARTIFACT_OVERHEAD_PER_TENSOR = 320;
-export const ARTIFACT_OVERHEAD_PER_POSITION = 32;
 
 const aligned = (n: number) => Math.ceil(n / DATA_ALIGN) * DATA_ALIGN;
 const tb = (d: DTypeName, shape: number[]) => aligned(tensorBytes(d, shape));
@@ -64,9 +63,6 @@ export function fixedBytes(c: ModelConfig): { bytes: number; tensors: number } {
   return { bytes, tensors };
 }
 
-/** Bound on the bytes a tokenizer file adds to model.edgeq (strings, offsets, scores). */
-export const tokenizerBytesBound = (fileBytes: number, vocab: number): number => fileBytes + 16 * vocab + 1024;
-
 export interface MatrixPlan { name: BlockMatrix; rows: number; cols: number; entropy: number; choice: ResolvedChoice; bytes: number; tensors: number }
 export interface BlockPlan { block: number; entropy: number; bits: PlanBits; rule: string; bytes: number; matrices: MatrixPlan[] }
 
@@ -81,10 +77,21 @@ export interface EwqOptions {
   budgetName?: string;
   /** Conformance positions the compile will embed (default 32). */
   vectors?: number;
-  /** Bytes a tokenizer adds (tokenizerBytesBound), if the compile embeds one. */
-  tokenizerBytes?: number;
   /** Precomputed entropies (default: softmax entropies of the graph). */
   entropies?: BlockEntropy[];
+  /**
+   * Bytes a plan costs against the budget (default: the exact model.edgeq bytes for target
+   * wasm32 and this checkpoint's name; edgeq plan adds the runtime or firmware).
+   */
+  sizeOf?: (spec: PlanSpec) => number;
+  /** Base name of the plan file the compile will read (it is stored in the artifact). */
+  planName?: string;
+  /** Tokenizer the compile will embed (exact sizes). */
+  tokenizer?: Tokenizer;
+  /** Target of the compile (its name is stored in the artifact; default wasm32). */
+  target?: { name: string; simd: boolean };
+  /** Checkpoint path (its base name is stored in the artifact). */
+  sourcePath?: string;
 }
 
 export interface EwqPlan {
@@ -95,8 +102,12 @@ export interface EwqPlan {
   mean: number;
   std: number;
   blocks: BlockPlan[];
-  /** Estimated model.edgeq bytes: fixed + blocks + overhead bound. */
+  /** Exact model.edgeq bytes (compiler/plan/size.ts): fixed + blocks + format overhead. */
   totalBytes: number;
+  /** With a budget: the bytes compared with it (sizeOf; e.g. model.edgeq + runtime.wasm). */
+  budgetUsed?: number;
+  /** What the budget covers, for messages and the plan file. */
+  budgetCovers?: string;
   fixedBytes: number;
   overheadBytes: number;
   budgetBytes?: number;
@@ -116,13 +127,67 @@ export function parseBitsList(s: string | readonly number[]): PlanBits[] {
   return out.sort((a, b) => b - a);
 }
 
-/** The size model: fixed bytes, the overhead bound and the total of a list of block plans. */
-export function sizeModel(c: ModelConfig, o: Pick<EwqOptions, 'vectors' | 'tokenizerBytes'>) {
-  const fixed = fixedBytes(c);
-  const overhead = (blocks: BlockPlan[]) => ARTIFACT_OVERHEAD_BASE + ARTIFACT_OVERHEAD_PER_POSITION * Math.min(o.vectors ?? 32, c.seqLen)
-    + ARTIFACT_OVERHEAD_PER_TENSOR * (fixed.tensors + blocks.reduce((s, b) => s + b.matrices.reduce((t, m) => t + m.tensors, 0), 0));
-  const total = (blocks: BlockPlan[]) => fixed.bytes + (o.tokenizerBytes ?? 0) + blocks.reduce((s, b) => s + b.bytes, 0) + overhead(blocks);
-  return { fixed, overhead, total };
+/** A plan spec for a list of block plans, named as the compile will see it (its name and a sha256 are stored). */
+export function specOfBlocks(p: Pick<EwqPlan, 'bits' | 'groupSize' | 'method' | 'mean' | 'std' | 'blocks'>, planName = 'plan.json'): PlanSpec {
+  return { ...planFromJson(ewqPlanJson({ ...p, k: NaN, totalBytes: 0, fixedBytes: 0, overheadBytes: 0 }), planName), sha256: '0'.repeat(64) };
+}
+
+/** The default sizeOf: exact model.edgeq bytes for the compile described by `o`. */
+function artifactSizer(c: ModelConfig, o: EwqOptions): (spec: PlanSpec) => number {
+  return (spec) => exactArtifactBytes(c, spec, {
+    target: o.target ?? { name: 'wasm32', simd: true }, sourcePath: o.sourcePath ?? 'model.bin', vectors: o.vectors, tokenizer: o.tokenizer,
+  });
+}
+
+const blockShapes = (c: ModelConfig): Record<BlockMatrix, [number, number]> => {
+  const kd = kvDim(c);
+  return { wq: [c.dim, c.dim], wk: [kd, c.dim], wv: [kd, c.dim], wo: [c.dim, c.dim], w1: [c.hiddenDim, c.dim], w2: [c.dim, c.hiddenDim], w3: [c.hiddenDim, c.dim] };
+};
+
+/** Entropy-free block descriptions (FastEWQ, uniform): shapes only, entropy NaN. */
+export function shapeOnlyBlocks(c: ModelConfig): BlockEntropy[] {
+  const shapes = blockShapes(c);
+  return Array.from({ length: c.nLayers }, (_, l) => ({
+    block: l, params: 0, entropy: NaN,
+    matrices: BLOCK_MATRICES.map((name) => ({ name, rows: shapes[name][0], cols: shapes[name][1], params: shapes[name][0] * shapes[name][1], entropy: NaN })),
+  }));
+}
+
+/**
+ * Greedy budget fit: every block starts at bits[0]; in passes over `order` (least damage
+ * first) each block is lowered one step of `bits` until size(levels) <= budget. Returns the
+ * levels (indices into bits), or null when even every block at the last level does not fit.
+ * Stops at the first fit, so the plan one step above (the previous state) did not fit: it is
+ * never smaller than it has to be by more than the last step.
+ */
+export function greedyLevels(L: number, nLevels: number, order: readonly number[], size: (levels: number[]) => number, budget: number): number[] | null {
+  if (size(Array(L).fill(nLevels - 1)) > budget) return null;
+  const level = Array(L).fill(0);
+  if (size(level) <= budget) return level;
+  for (;;) {
+    for (const i of order) {
+      if (level[i] < nLevels - 1) {
+        level[i]++;
+        if (size(level) <= budget) return level;
+      }
+    }
+  }
+}
+
+interface Fitted { blocks: BlockPlan[]; used: number }
+
+/** Plans of `ents` fitted to o.budgetBytes in `order` (or the refusal, with the numbers). */
+function fitBlocks(c: ModelConfig, ents: BlockEntropy[], bits: PlanBits[], gs: number, order: number[], o: EwqOptions, method: string): Fitted {
+  const budget = o.budgetBytes!, what = o.budgetName ?? 'the budget';
+  const sizeOf = o.sizeOf ?? artifactSizer(c, o);
+  const build = (level: number[]) => ents.map((e, i) => planBlock(e, bits[level[i]], gs, ''));
+  const size = (level: number[]) => sizeOf(specOfBlocks({ bits, groupSize: gs, method, mean: NaN, std: NaN, blocks: build(level) }, o.planName));
+  const level = greedyLevels(ents.length, bits.length, order, size, budget);
+  if (!level) {
+    const lo = bits[bits.length - 1], need = size(Array(ents.length).fill(bits.length - 1));
+    throw new EdgeqError(`the model does not fit ${what}: it needs ${need} bytes with every block at ${lo} bits (the lowest of --bits ${bits.join(',')}; embedding and classifier int8: ${fixedBytes(c).bytes} bytes of data), budget ${budget} bytes, ${need - budget} bytes over`);
+  }
+  return { blocks: build(level), used: size(level) };
 }
 
 /**
@@ -131,21 +196,25 @@ export function sizeModel(c: ModelConfig, o: Pick<EwqOptions, 'vectors' | 'token
  */
 export function planWithBits(c: ModelConfig, choices: ReadonlyArray<{ bits: PlanBits; rule: string }>, o: EwqOptions & { method: string }): EwqPlan {
   const bits = parseBitsList(o.bits ?? DEFAULT_EWQ_BITS);
-  const gs = o.groupSize ?? DEFAULT_GROUP_SIZE;
+  const gs = checkGroupSize(o.groupSize ?? DEFAULT_GROUP_SIZE);
+  const blocks = shapeOnlyBlocks(c).map((be, l) => planBlock(be, choices[l].bits, gs, choices[l].rule));
+  return finish(c, { method: o.method, bits, k: NaN, groupSize: gs, mean: NaN, std: NaN, blocks }, o);
+}
+
+function checkGroupSize(gs: number): number {
   if (!(PLAN_GROUP_SIZES as readonly number[]).includes(gs)) throw new EdgeqError(`--group-size ${gs} is not supported; group sizes: ${PLAN_GROUP_SIZES.join(', ')}`, {}, 2);
-  const kd = kvDim(c);
-  const shapes: Record<BlockMatrix, [number, number]> = {
-    wq: [c.dim, c.dim], wk: [kd, c.dim], wv: [kd, c.dim], wo: [c.dim, c.dim], w1: [c.hiddenDim, c.dim], w2: [c.dim, c.hiddenDim], w3: [c.hiddenDim, c.dim],
-  };
-  const blocks = choices.map((ch, l) => planBlock({
-    block: l, params: 0, entropy: NaN,
-    matrices: BLOCK_MATRICES.map((name) => ({ name, rows: shapes[name][0], cols: shapes[name][1], params: shapes[name][0] * shapes[name][1], entropy: NaN })),
-  }, ch.bits, gs, ch.rule));
-  const { fixed, overhead, total } = sizeModel(c, o);
+  return gs;
+}
+
+/** Adds the exact sizes (and the budget's use) to a plan. */
+function finish(c: ModelConfig, p: Omit<EwqPlan, 'totalBytes' | 'fixedBytes' | 'overheadBytes'>, o: EwqOptions, used?: number): EwqPlan {
+  const spec = specOfBlocks(p, o.planName);
+  const total = artifactSizer(c, o)(spec);
+  const fixed = fixedBytes(c).bytes;
+  const blocks = p.blocks.reduce((s, b) => s + b.bytes, 0);
   return {
-    method: o.method, bits, k: NaN, groupSize: gs, mean: NaN, std: NaN, blocks, totalBytes: total(blocks),
-    fixedBytes: fixed.bytes + (o.tokenizerBytes ?? 0), overheadBytes: overhead(blocks),
-    ...(o.budgetBytes !== undefined ? { budgetBytes: o.budgetBytes } : {}),
+    ...p, totalBytes: total, fixedBytes: fixed, overheadBytes: total - fixed - blocks,
+    ...(o.budgetBytes !== undefined ? { budgetBytes: o.budgetBytes, budgetUsed: used ?? (o.sizeOf ?? artifactSizer(c, o))(spec) } : {}),
   };
 }
 
@@ -158,21 +227,36 @@ function planBlock(be: BlockEntropy, bits: PlanBits, groupSize: number, rule: st
   return { block: be.block, entropy: be.entropy, bits, rule, bytes: matrices.reduce((a, m) => a + m.bytes, 0), matrices };
 }
 
+/**
+ * Blocks fitted to o.budgetBytes in a given order (least damage first), with `why(block,
+ * rank, lowered)` as each block's rule. Used by FastEWQ (its own ranking) and uniform plans.
+ */
+export function planFittedInOrder(c: ModelConfig, ents: BlockEntropy[], order: number[], o: EwqOptions & { method: string }, why: (b: BlockPlan, rank: number) => string): EwqPlan {
+  const bits = parseBitsList(o.bits ?? DEFAULT_EWQ_BITS);
+  const gs = checkGroupSize(o.groupSize ?? DEFAULT_GROUP_SIZE);
+  const f = fitBlocks(c, ents, bits, gs, order, o, o.method);
+  const rank = new Map(order.map((i, r) => [i, r + 1]));
+  const blocks = f.blocks.map((b, i) => ({ ...b, rule: why(b, rank.get(i)!) }));
+  return finish(c, { method: o.method, bits, k: NaN, groupSize: gs, mean: NaN, std: NaN, blocks }, o, f.used);
+}
+
 /** The EWQ plan of a model (deterministic: same weights and options, same plan). */
 export function planEwq(g: Graph, o: EwqOptions = {}): EwqPlan {
   const bits = parseBitsList(o.bits ?? DEFAULT_EWQ_BITS);
   const k = o.k ?? DEFAULT_EWQ_K;
-  const gs = o.groupSize ?? DEFAULT_GROUP_SIZE;
-  if (!(PLAN_GROUP_SIZES as readonly number[]).includes(gs)) throw new EdgeqError(`--group-size ${gs} is not supported; group sizes: ${PLAN_GROUP_SIZES.join(', ')}`, {}, 2);
+  const gs = checkGroupSize(o.groupSize ?? DEFAULT_GROUP_SIZE);
   if (!(k >= 0) || !Number.isFinite(k)) throw new EdgeqError(`--k must be a finite number >= 0, got ${k}`, {}, 2);
   const ents = o.entropies ?? modelEntropies(g);
   const L = ents.length;
   const mean = ents.reduce((s, b) => s + b.entropy, 0) / Math.max(1, L);
   const std = Math.sqrt(ents.reduce((s, b) => s + (b.entropy - mean) ** 2, 0) / Math.max(1, L));
   const hi = bits[0], lo = bits[bits.length - 1], mid = bits[Math.floor(bits.length / 2)];
-  const { fixed, overhead, total } = sizeModel(g.config, o);
+  const oo: EwqOptions = { sourcePath: g.source?.path, ...o };
+  const method = o.budgetBytes === undefined
+    ? `ewq k=${k} bits=${bits.join(',')} group=${gs}`
+    : `ewq budget=${o.budgetBytes} bits=${bits.join(',')} group=${gs}`;
 
-  let blocks: BlockPlan[];
+  let blocks: BlockPlan[], used: number | undefined;
   // Enough decimals in the rule texts to tell H from the thresholds.
   const dp = Math.min(6, Math.max(2, Math.ceil(-Math.log10(Math.max(k * std, 1e-9))) + 1));
   const f2 = (x: number) => x.toFixed(dp);
@@ -185,40 +269,20 @@ export function planEwq(g: Graph, o: EwqOptions = {}): EwqPlan {
       return planBlock(e, mid, gs, `mean−${k}·std=${f2(a)} ≤ H=${H} ≤ mean+${k}·std=${f2(b)} → ${mid} bits`);
     });
   } else {
-    const budget = o.budgetBytes, what = o.budgetName ?? 'the budget';
+    const budget = o.budgetBytes;
     const order = ents.map((e, i) => i).sort((x, y) => ents[x].entropy - ents[y].entropy || x - y);
     const rank = new Map(order.map((i, r) => [i, r + 1]));
-    const level = ents.map(() => 0);
-    const build = () => ents.map((e, i) => planBlock(e, bits[level[i]], gs, ''));
-    const lowest = ents.map((e) => planBlock(e, lo, gs, ''));
-    if (total(lowest) > budget) {
-      throw new EdgeqError(`the model does not fit ${what}: it needs ${total(lowest)} bytes with every block at ${lo} bits (the lowest of --bits ${bits.join(',')}; embedding and classifier int8: ${fixed.bytes} bytes), budget ${budget} bytes`);
-    }
-    blocks = build();
-    outer: while (total(blocks) > budget) {
-      for (const i of order) {
-        if (level[i] < bits.length - 1) {
-          level[i]++;
-          blocks = build();
-          if (total(blocks) <= budget) break outer;
-        }
-      }
-    }
-    blocks = blocks.map((b, i) => {
+    const f = fitBlocks(g.config, ents, bits, gs, order, oo, method);
+    used = f.used;
+    blocks = f.blocks.map((b, i) => {
       const r = `${rank.get(i)}/${L}`;
-      const why = level[i] === 0
+      const why = b.bits === hi
         ? `budget ${budget} bytes: H=${f2(b.entropy)} (entropy rank ${r}, lowest first) kept at ${hi} bits`
         : `budget ${budget} bytes: H=${f2(b.entropy)} (entropy rank ${r}, lowest first) lowered ${hi} → ${b.bits} bits to fit`;
       return { ...b, rule: why };
     });
   }
-  const method = o.budgetBytes === undefined
-    ? `ewq k=${k} bits=${bits.join(',')} group=${gs}`
-    : `ewq budget=${o.budgetBytes} bits=${bits.join(',')} group=${gs}`;
-  return {
-    method, bits, k, groupSize: gs, mean, std, blocks, totalBytes: total(blocks), fixedBytes: fixed.bytes + (o.tokenizerBytes ?? 0),
-    overheadBytes: overhead(blocks), ...(o.budgetBytes !== undefined ? { budgetBytes: o.budgetBytes } : {}),
-  };
+  return finish(g.config, { method, bits, k, groupSize: gs, mean, std, blocks }, oo, used);
 }
 
 const r6 = (x: number) => Math.round(x * 1e6) / 1e6;
@@ -226,7 +290,7 @@ const choiceJson = (c: { bits: PlanBits; groupSize: number; format: WeightFormat
   c.bits === 8 ? { bits: 8, format: 'int8' } : { bits: c.bits, groupSize: c.groupSize, format: c.format };
 
 /** The plan file (compiler/plan/plan.ts format, with the optional entropy/rule fields). */
-export function ewqPlanJson(p: EwqPlan): Record<string, unknown> {
+export function ewqPlanJson(p: Omit<EwqPlan, 'budgetUsed' | 'budgetCovers'> & Partial<Pick<EwqPlan, 'budgetUsed' | 'budgetCovers'>>): Record<string, unknown> {
   const hi = p.bits[0];
   return {
     edgeqPlan: 1,
@@ -234,7 +298,11 @@ export function ewqPlanJson(p: EwqPlan): Record<string, unknown> {
       ? `EWQ precision plan (edgeq plan): ${p.method}; block entropy = parameter-weighted mean of softmax entropies (nats); mean ${r6(p.mean)}, std ${r6(p.std)}`
       : `precision plan (edgeq plan): ${p.method}; no weights read, no entropies`,
     method: p.method,
-    bytes: { estimate: p.totalBytes, ...(p.budgetBytes !== undefined ? { budget: p.budgetBytes } : {}) },
+    // model.edgeq: exact bytes of the compile's artifact; with a budget, what it covers and the use.
+    bytes: {
+      'model.edgeq': p.totalBytes,
+      ...(p.budgetBytes !== undefined ? { budget: p.budgetBytes, used: p.budgetUsed ?? p.totalBytes, covers: p.budgetCovers ?? 'model.edgeq' } : {}),
+    },
     default: hi === 8 ? { bits: 8 } : { bits: hi, groupSize: p.groupSize },
     blocks: Object.fromEntries(p.blocks.map((b) => [String(b.block), {
       ...choiceJson({ bits: b.bits, groupSize: p.groupSize, format: formatOfBits(b.bits) }),

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import type { ModelConfig } from '../import/graph.ts';
 import { kvDim } from '../import/graph.ts';
 import { EdgeqError } from '../util/errors.ts';
-import { DEFAULT_EWQ_BITS, ewqPlanJson, parseBitsList, planWithBits, type EwqPlan } from './ewq.ts';
+import { DEFAULT_EWQ_BITS, ewqPlanJson, parseBitsList, planFittedInOrder, planWithBits, shapeOnlyBlocks, type EwqOptions, type EwqPlan } from './ewq.ts';
 import { DEFAULT_GROUP_SIZE, planFromJson, type PlanBits, type PlanSpec } from './plan.ts';
 
 export const FASTEWQ_FEATURES = ['block', 'rel', 'blockParams', 'nLayers', 'dim', 'hidden'] as const;
@@ -119,17 +119,44 @@ export function trainTree(data: readonly Sample[], maxDepth: number, minLeaf: nu
 
 // ---- plans ----
 
-export interface FastEwqOptions { bits?: readonly PlanBits[]; groupSize?: number; vectors?: number; tokenizerBytes?: number }
+export type FastEwqOptions = Omit<EwqOptions, 'entropies' | 'k'>;
 
-/** The FastEWQ plan of a configuration: class low/mid/high → lowest/middle/highest of --bits. */
+/**
+ * FastEWQ's ranking of the blocks, least damage first: by predicted class (low, mid, high),
+ * then by the leaf's share of "low" labels (more first), then by its share of "high" labels
+ * (fewer first), then by index. With a budget, blocks are lowered in this order.
+ */
+export function fastEwqOrder(c: ModelConfig, model: FastEwqModel = loadFastEwqModel()): number[] {
+  const p = Array.from({ length: c.nLayers }, (_, l) => {
+    const counts = leafOf(model.tree, blockFeatures(c, l)).counts, n = Math.max(1, counts[0] + counts[1] + counts[2]);
+    return { l, y: argmax(counts), low: counts[0] / n, high: counts[2] / n };
+  });
+  return p.sort((a, b) => a.y - b.y || b.low - a.low || a.high - b.high || a.l - b.l).map((x) => x.l);
+}
+
+/**
+ * The FastEWQ plan of a configuration: class low/mid/high → lowest/middle/highest of --bits;
+ * with o.budgetBytes, the budget fit over fastEwqOrder instead.
+ */
 export function planFastEwq(c: ModelConfig, o: FastEwqOptions = {}, model: FastEwqModel = loadFastEwqModel()): EwqPlan {
   const bits = parseBitsList(o.bits ?? DEFAULT_EWQ_BITS);
+  const method = o.budgetBytes === undefined
+    ? `fastewq bits=${bits.join(',')} group=${o.groupSize ?? DEFAULT_GROUP_SIZE}`
+    : `fastewq budget=${o.budgetBytes} bits=${bits.join(',')} group=${o.groupSize ?? DEFAULT_GROUP_SIZE}`;
+  if (o.budgetBytes !== undefined) {
+    const order = fastEwqOrder(c, model), L = c.nLayers;
+    return planFittedInOrder(c, shapeOnlyBlocks(c), order, { ...o, bits, method }, (b, rank) => {
+      const x = blockFeatures(c, b.block);
+      const how = b.bits === bits[0] ? `kept at ${b.bits} bits` : `lowered ${bits[0]} → ${b.bits} bits to fit`;
+      return `budget ${o.budgetBytes} bytes: FastEWQ rank ${rank}/${L} (least damage first; ${explain(model.tree, x)}) ${how}`;
+    });
+  }
   const byClass = [bits[bits.length - 1], bits[Math.floor(bits.length / 2)], bits[0]];
   const choices = Array.from({ length: c.nLayers }, (_, l) => {
     const x = blockFeatures(c, l), y = predictClass(model.tree, x);
     return { bits: byClass[y], rule: `FastEWQ ${FASTEWQ_CLASSES[y]} → ${byClass[y]} bits (${explain(model.tree, x)})` };
   });
-  return planWithBits(c, choices, { ...o, bits, method: `fastewq bits=${bits.join(',')} group=${o.groupSize ?? DEFAULT_GROUP_SIZE}` });
+  return planWithBits(c, choices, { ...o, bits, method });
 }
 
 /** A FastEWQ plan as the quantizer's PlanSpec (for `edgeq compile --plan fastewq`). */

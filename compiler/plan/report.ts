@@ -1,8 +1,9 @@
 // `edgeq plan --report plan.html`: a self-contained HTML page (no scripts, no external
 // assets) describing an EWQ plan: an inline SVG chart with three panels — block entropy
 // (line and points, with the k·σ thresholds when the rule was used), bytes per block as bars
-// coloured by the chosen bits, and model.edgeq's estimated size (stacked: embedding/
-// classifier/tables, blocks, format overhead) against the budget line — and the plan table.
+// coloured by the chosen bits, and the exact size (stacked: embedding/classifier/tables,
+// blocks, format overhead of model.edgeq, and with a budget the runtime or firmware code it
+// also covers) against the budget line — and the plan table.
 // Deterministic: the same plan gives the same bytes (no dates, no paths beyond what the
 // caller passes as the title, fixed number formatting).
 import type { EwqPlan } from './ewq.ts';
@@ -95,12 +96,14 @@ export function planReportHtml(p: EwqPlan, info: ReportInfo): string {
   const parts: Array<[string, number, string]> = [
     ['embedding/classifier/tables', p.fixedBytes, '#718096'],
     ['blocks', blocksBytes, '#38a169'],
-    ['format overhead (bound)', p.overheadBytes, '#a0aec0'],
+    ['format overhead', p.overheadBytes, '#a0aec0'],
   ];
-  const sMax = Math.max(p.totalBytes, p.budgetBytes ?? 0) * 1.12;
+  const used = p.budgetUsed ?? p.totalBytes;
+  if (used > p.totalBytes) parts.push([p.budgetCovers?.startsWith('the firmware') ? 'firmware code' : 'runtime.wasm', used - p.totalBytes, '#d69e2e']);
+  const sMax = Math.max(used, p.budgetBytes ?? 0) * 1.12;
   const sx = (v: number) => padL + (v / sMax) * plotW;
-  const fits = p.budgetBytes === undefined || p.totalBytes <= p.budgetBytes;
-  svg.push(`<text x="${padL}" y="${y0 - 6}" class="t">model.edgeq estimate ${p.totalBytes} bytes (${kib(p.totalBytes)})${p.budgetBytes !== undefined ? ` vs budget ${p.budgetBytes} bytes (${kib(p.budgetBytes)}): ${fits ? 'fits' : 'over'}` : ' (no budget)'}</text>`);
+  const fits = p.budgetBytes === undefined || used <= p.budgetBytes;
+  svg.push(`<text x="${padL}" y="${y0 - 6}" class="t">${used > p.totalBytes ? `on the device ${used} bytes (${kib(used)}; model.edgeq ${p.totalBytes})` : `model.edgeq ${p.totalBytes} bytes (${kib(p.totalBytes)})`}${p.budgetBytes !== undefined ? ` vs budget ${p.budgetBytes} bytes (${kib(p.budgetBytes)}): ${fits ? 'fits' : 'over'}` : ' (no budget)'}</text>`);
   let acc = 0;
   for (const [name, v, col] of parts) {
     svg.push(`<rect x="${n1(sx(acc))}" y="${y0}" width="${n1(sx(acc + v) - sx(acc))}" height="${h3}" fill="${col}"><title>${esc(name)}: ${v} bytes</title></rect>`);
@@ -136,7 +139,7 @@ svg .eline{fill:none;stroke:#2d3748;stroke-width:2}svg .pt{stroke:#1a202c;stroke
 svg .budget{stroke:#c53030;stroke-width:3}svg .budgett{fill:#c53030;font-weight:600}
 </style></head><body>
 <h1>edgeq plan: ${esc(info.title)}</h1>
-<p class="m">${esc(p.method)} · ${L} blocks · ${Number.isFinite(p.mean) ? `block entropy mean ${p.mean.toFixed(6)}, std ${p.std.toFixed(6)}` : 'no entropies'} · model.edgeq estimate ${p.totalBytes} bytes${p.budgetBytes !== undefined ? `, budget ${p.budgetBytes} bytes` : ''}</p>
+<p class="m">${esc(p.method)} · ${L} blocks · ${Number.isFinite(p.mean) ? `block entropy mean ${p.mean.toFixed(6)}, std ${p.std.toFixed(6)}` : 'no entropies'} · model.edgeq ${p.totalBytes} bytes${p.budgetBytes !== undefined ? `, budget ${p.budgetBytes} bytes (covers ${esc(p.budgetCovers ?? 'model.edgeq')}; used ${used})` : ''}</p>
 <svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" role="img" aria-label="plan chart">
 ${svg.join('\n')}
 </svg>
@@ -144,7 +147,7 @@ ${svg.join('\n')}
 <table><thead><tr><th>block</th><th>entropy</th><th>bits</th><th>bytes</th><th>rule</th></tr></thead><tbody>
 ${rows.join('\n')}
 </tbody></table>
-<p class="m">blocks ${blocksBytes} + embedding/classifier/tables ${p.fixedBytes} + format overhead (bound) ${p.overheadBytes} = ${p.totalBytes} bytes</p>
+<p class="m">blocks ${blocksBytes} + embedding/classifier/tables ${p.fixedBytes} + format overhead ${p.overheadBytes} = ${p.totalBytes} bytes (model.edgeq)</p>
 <h2>Matrices</h2>
 <table><thead><tr><th>block</th><th>matrix</th><th>shape</th><th>entropy</th><th>format</th><th>bytes</th><th>rule</th></tr></thead><tbody>
 ${mrows.join('\n')}

@@ -15,3 +15,9 @@ export const ERR_BAD_PROGRAM: i32 = 68;
 export const ERR_UNSUPPORTED_OP: i32 = 69;
 /** load: the artifact's model config differs from the one this runtime was generated for. */
 export const ERR_CONFIG_MISMATCH: i32 = 70;
+/** train_init not (successfully) called before train_step, train_loss or lora_forward; or no model loaded. */
+export const ERR_TRAIN_NOT_READY: i32 = 71;
+/** train_init: r_pad not a positive multiple of 16 (<= 1024), seq_len outside [1, seq_len], rng state 0, or dim / kv dim not multiples of 16. */
+export const ERR_TRAIN_PARAMS: i32 = 72;
+/** train_step(n) with n != seq_len + 1, or train_loss(n) with n outside [2, model seq_len + 1]. */
+export const ERR_TRAIN_TOKENS: i32 = 73;

@@ -48,6 +48,14 @@ function bump(n: u64): usize {
   return p;
 }
 
+/** bump() for the training entry (runtime/assembly/train.ts): n zeroed bytes, 16-aligned; 0 when memory cannot grow. */
+export function alloc(n: u64): usize { return bump(n); }
+/** The bump pointer, and rewinding it to a mark: train.ts frees its buffers when train_init runs again. */
+export function heapMark(): usize { initHeap(); return top; }
+export function heapRelease(mark: usize): void { if (mark >= heapStart) top = mark; }
+/** Bytes handed out since the heap base (the runtime's whole use of linear memory beyond its static data). */
+export function heapUsed(): usize { initHeap(); return top - heapStart; }
+
 /** ABI reserve(len): room for the artifact; resets everything loaded before. */
 export function reserve(len: u32): usize {
   initHeap();
@@ -246,6 +254,9 @@ export function setLoaded(): void { loaded = true; }
 // ---- step outputs --------------------------------------------------------------------
 
 export function setInputs(token: i32, pos: i32): void { inToken = token; inPos = pos; }
+
+/** The training entry's logits (its lora forward): logits/logits_hash/argmax/sample then read them. */
+export function useLogits(p: usize): void { logitsPtr = p; }
 
 /** ABI logits(): address of the int32[vocab] logits of the last forward. */
 export function logits(): usize { return logitsPtr; }

@@ -27,17 +27,37 @@ export { argmaxInt } from '../kernels/reference/argmax.ts';
 export { Xorshift64Star } from '../kernels/reference/rng.ts';
 
 /** An int8 matrix [rows, cols] with per-row scales, or a low-bit LUT one (docs/integer-spec.md §9). */
-interface QMatrix {
+export interface QMatrix {
   q: Int8Array; m: Int16Array; e: Int8Array; rows: number; cols: number;
   lut?: { planes: Uint8Array; groups: Uint8Array; bits: number; groupSize: number };
 }
-interface QGain { g: Int16Array; frac: number }
-interface QBlock {
+export interface QGain { g: Int16Array; frac: number }
+export interface QBlock {
   rmsAtt: QGain; wq: QMatrix; wk: QMatrix; wv: QMatrix; wo: QMatrix;
   rmsFfn: QGain; w1: QMatrix; w2: QMatrix; w3: QMatrix;
 }
 
 const LUT_DTYPES = { q1: 1, q2_lut: 2, q3: 3, q4_lut: 4 } as const;
+
+/**
+ * Optional observer of one forward step, for fine-tuning (runtime/reference/train.ts):
+ * it sees the values backward needs and may add to the projections (LoRA adapters).
+ * Without a tap the forward pass is exactly §3.13.
+ */
+export interface ForwardTap {
+  /** Residual stream entering block l (before the attention norm). */
+  blockInput?(l: number, x: Int32Array): void;
+  /** After the frozen GEMV of wq, wk or wv (before RoPE): xq/scale is its 12-bit input; may add to out. */
+  projected?(l: number, which: 'wq' | 'wk' | 'wv', out: Int32Array, xq: Int16Array, scale: Int32Array): void;
+  /** The query of block l after RoPE (what attention() reads). */
+  query?(l: number, q: Int32Array): void;
+  /** Residual stream entering the feed-forward half of block l. */
+  ffnInput?(l: number, x: Int32Array): void;
+  /** w1 and w3 outputs of block l before SwiGLU. */
+  gate?(l: number, h1: Int32Array, h3: Int32Array): void;
+  /** Residual stream entering the final norm. */
+  final?(x: Int32Array): void;
+}
 
 function matrix(m: QuantModel, base: string, rows: number, cols: number): QMatrix {
   const n = matrixNames(base);
@@ -68,14 +88,15 @@ function gain(m: QuantModel, name: string, dim: number): QGain {
 
 export class IntTransformer {
   readonly model: QuantModel;
-  private readonly emb: QMatrix;
-  private readonly cls: QMatrix;
-  private readonly blocks: QBlock[];
-  private readonly rmsFinal: QGain;
-  private readonly ropeCos: Int16Array;
-  private readonly ropeSin: Int16Array;
-  private readonly exp2: Int16Array;
-  private readonly silu: Int32Array;
+  // The frozen weights and tables: read by the fine-tuning backward pass (train.ts) too.
+  readonly emb: QMatrix;
+  readonly cls: QMatrix;
+  readonly blocks: QBlock[];
+  readonly rmsFinal: QGain;
+  readonly ropeCos: Int16Array;
+  readonly ropeSin: Int16Array;
+  readonly exp2: Int16Array;
+  readonly silu: Int32Array;
   private readonly headSize: number;
   private readonly kvDim: number;
   // Activations (int32 Q16; xq/hq: 12-bit GEMV inputs), reused across calls.
@@ -90,9 +111,9 @@ export class IntTransformer {
   private readonly sc = new Int32Array(2); // the current activation scale (m, e)
   private readonly att: AttentionScratch;
   /** K (12-bit) / V (int8) cache [layer][pos][kvDim] and its scales [layer][pos][kvHead]. */
-  private readonly kc: Int16Array; private readonly vc: Int8Array;
-  private readonly kM: Int16Array; private readonly kE: Int8Array;
-  private readonly vM: Int16Array; private readonly vE: Int8Array;
+  readonly kc: Int16Array; readonly vc: Int8Array;
+  readonly kM: Int16Array; readonly kE: Int8Array;
+  readonly vM: Int16Array; readonly vE: Int8Array;
   private sampler: SamplerScratch | null = null;
 
   constructor(m: QuantModel) {
@@ -141,7 +162,7 @@ export class IntTransformer {
    * Runs `token` at `pos` (positions fed in order, as the KV cache fills) and returns the
    * logits, int32 with LOGIT_FRAC = 16 fractional bits. The array is reused by the next call.
    */
-  forward(token: number, pos: number): Int32Array {
+  forward(token: number, pos: number, tap?: ForwardTap): Int32Array {
     const p = this.model.params;
     if (!Number.isInteger(token) || token < 0 || token >= p.vocabSize) throw new RangeError(`token ${token} outside vocabulary [0, ${p.vocabSize})`);
     if (!Number.isInteger(pos) || pos < 0 || pos >= p.seqLen) throw new RangeError(`position ${pos} outside [0, ${p.seqLen})`);
@@ -153,12 +174,15 @@ export class IntTransformer {
     for (let l = 0; l < p.nLayers; l++) {
       const b = this.blocks[l];
       // Attention block.
+      if (tap?.blockInput) tap.blockInput(l, x);
       this.norm(b.rmsAtt);
       this.gemv(q, b.wq, xq, ACT_FRAC);
       this.gemv(k, b.wk, xq, ACT_FRAC);
       this.gemv(v, b.wv, xq, ACT_FRAC);
+      if (tap?.projected) { tap.projected(l, 'wq', q, xq, sc); tap.projected(l, 'wk', k, xq, sc); tap.projected(l, 'wv', v, xq, sc); }
       ropeQ16(q, dim, hs, this.ropeCos, this.ropeSin, pos);
       ropeQ16(k, kd, hs, this.ropeCos, this.ropeSin, pos);
+      if (tap?.query) tap.query(l, q);
       // This position's K/V row: K 12-bit, V int8, one scale per kv head.
       const row = (l * seqLen + pos) * kd, srow = (l * seqLen + pos) * nKvHeads;
       for (let g = 0; g < nKvHeads; g++) {
@@ -177,15 +201,18 @@ export class IntTransformer {
       this.gemv(xb, b.wo, xq, ACT_FRAC);
       residualAdd(x, xb, dim);
       // Feed-forward block.
+      if (tap?.ffnInput) tap.ffnInput(l, x);
       this.norm(b.rmsFfn);
       this.gemv(hb, b.w1, xq, ACT_FRAC);
       this.gemv(hb2, b.w3, xq, ACT_FRAC);
+      if (tap?.gate) tap.gate(l, hb, hb2);
       swigluQ16(hb, hb2, hd, this.silu);
       this.tablesOf = null;
       quantizeAct(hq, 0, hb, 0, hd, ACT_FRAC, ACT_QMAX, INV_ACT_QMAX_M, INV_ACT_QMAX_E, sc, 0);
       this.gemv(xb, b.w2, hq, ACT_FRAC);
       residualAdd(x, xb, dim);
     }
+    if (tap?.final) tap.final(x);
     this.norm(this.rmsFinal);
     this.gemv(this.logits, this.cls, xq, LOGIT_FRAC);
     return this.logits;

@@ -13,6 +13,7 @@ import { signWithKeyFile } from '../../util/signing.ts';
 import { encodeSignature } from '../../engines/trust.ts';
 import { checkTargetBudget } from '../../target/budget.ts';
 import { loadTarget } from '../../target/profile.ts';
+import { checkPlanBudget } from '../../plan/budget.ts';
 
 interface CompileOptions {
   target: string; plan: string; gptq?: boolean; tokenizer?: string; vectors: number; output: string;
@@ -58,6 +59,7 @@ async function compile(checkpoint: string, opts: CompileOptions): Promise<void> 
   });
   // Refuse, with the numbers, a bundle its device could not hold (before writing anything).
   const use = await checkTargetBudget(files['model.edgeq'], files['runtime.wasm'], loadTarget(opts.target));
+  checkPlanBudget(opts.plan, files['model.edgeq'].length, files['runtime.wasm'].length);
   if (use) process.stderr.write(`edgeq compile: fits ${opts.target}: flash ≥ ${use.flashBytes} bytes, RAM ${use.ramBytes} bytes\n`);
   if (opts.sign !== undefined) {
     files['manifest.sig'] = new TextEncoder().encode(encodeSignature(signWithKeyFile(files['manifest.json'], opts.sign)));

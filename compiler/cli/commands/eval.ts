@@ -6,13 +6,29 @@ import { importLlama2c } from '../../import/llama2c.ts';
 import { loadWeights } from '../../import/graph.ts';
 import { FloatTransformer } from '../../reference/float/forward.ts';
 import { bundleRuntime, bundleTokenizer, openBundle, runtimeLogitsEngine } from '../../engines/bundle.ts';
-import { teacherForced } from '../../eval/teacher-forced.ts';
+import { teacherForced, type LogitsEngine } from '../../eval/teacher-forced.ts';
 import { encodeParagraphs, readUtf8 } from '../../eval/text-stream.ts';
 import { EdgeqError } from '../../util/errors.ts';
+import { readAdapterForBundle } from '../../emit/adapter.ts';
+import { openAdapterEngine, type AdapterEngine } from '../../train/create.ts';
+import { LOGIT_FRAC } from '../../../runtime/kernels/reference/constants.ts';
 import { intOption } from '../options.ts';
 import { countReporter } from '../progress.ts';
 
-interface EvalOptions { reference: string; text: string; tokenizer?: string; tokens: number; json?: boolean }
+interface EvalOptions { reference: string; text: string; tokenizer?: string; tokens: number; json?: boolean; adapter?: string }
+
+/** An adapter engine's Q16 logits as floats (value / 2^LOGIT_FRAC), as runtimeLogitsEngine does. */
+function adapterLogitsEngine(ae: AdapterEngine): LogitsEngine {
+  const out = new Float64Array(ae.config.vocabSize);
+  const scale = 2 ** -LOGIT_FRAC;
+  return {
+    forward(token, pos) {
+      const l = ae.forward(token, pos);
+      for (let i = 0; i < l.length; i++) out[i] = l[i] * scale;
+      return out;
+    },
+  };
+}
 
 export function register(program: Command): void {
   program
@@ -27,8 +43,10 @@ export function register(program: Command): void {
     .option('--tokenizer <tok.bin>', 'llama2.c tokenizer (default: the one embedded in the bundle)')
     .option('--tokens <n>', 'number of text tokens to predict', intOption('--tokens', 1, 10_000_000), 20_000)
     .option('--json', 'print one JSON object: top1, kl, ppl_ref, ppl, tokens (and details)')
-    .addHelpText('after', '\nExample:\n  edgeq eval out/s260 --reference ../shared/models/stories260K.bin \\\n' +
-      '    --text ../shared/models/tinystories-valid-head.txt --tokens 20000 --json')
+    .option('--adapter <file.edqa>', 'measure the bundle with this LoRA adapter (edgeq finetune) applied, in V8; it must have been trained on this bundle\'s model.edgeq')
+    .addHelpText('after', '\nExamples:\n  edgeq eval out/s260 --reference ../shared/models/stories260K.bin \\\n' +
+      '    --text ../shared/models/tinystories-valid-head.txt --tokens 20000 --json\n' +
+      '  edgeq eval out/s260 --adapter out/style.edqa --reference ../shared/models/stories260K.bin --text style-heldout.txt')
     .action(async (dir: string, opts: EvalOptions) => {
       const bundle = openBundle(dir);
       const graph = importLlama2c(opts.reference);
@@ -37,13 +55,15 @@ export function register(program: Command): void {
         throw new EdgeqError(`--reference does not match the bundle (bundle: dim ${c.dim}, layers ${c.nLayers}, vocab ${c.vocabSize}; ` +
           `checkpoint: dim ${r.dim}, layers ${r.nLayers}, vocab ${r.vocabSize})`, { file: opts.reference });
       }
+      // Read and check the adapter before anything slow.
+      const adapter = opts.adapter !== undefined ? readAdapterForBundle(opts.adapter, bundle) : undefined;
       const tok = bundleTokenizer(bundle, opts.tokenizer);
       const stream = encodeParagraphs(tok, readUtf8(opts.text), opts.tokens).tokens;
       if (stream.length === 0) throw new EdgeqError('no text to evaluate (empty, or nothing the tokenizer can encode)', { file: opts.text });
-      const rt = await bundleRuntime(bundle);
+      const test = adapter ? adapterLogitsEngine(await openAdapterEngine(dir, adapter, 'v8')) : runtimeLogitsEngine(await bundleRuntime(bundle));
       const progress = countReporter('eval', 'tokens');
       const t0 = performance.now();
-      const m = teacherForced(stream, new FloatTransformer(loadWeights(graph), { accumulate: 'float64' }), runtimeLogitsEngine(rt), {
+      const m = teacherForced(stream, new FloatTransformer(loadWeights(graph), { accumulate: 'float64' }), test, {
         seqLen: c.seqLen, onProgress: (done) => progress.update(done, stream.length),
       });
       progress.done();
@@ -51,12 +71,12 @@ export function register(program: Command): void {
       if (opts.json) {
         process.stdout.write(JSON.stringify({
           top1: m.top1Agreement, kl: m.meanKL, ppl_ref: m.pplRef, ppl: m.pplTest, tokens: m.tokens,
-          kl_max: m.maxKL, bundle: dir, reference: opts.reference, text: opts.text, seconds,
+          kl_max: m.maxKL, bundle: dir, ...(opts.adapter !== undefined ? { adapter: opts.adapter } : {}), reference: opts.reference, text: opts.text, seconds,
         }) + '\n');
         return;
       }
       process.stdout.write(
-        `bundle ${dir} vs float reference ${basename(opts.reference)}, ${m.tokens} tokens of ${basename(opts.text)}\n` +
+        `bundle ${dir}${opts.adapter !== undefined ? ` + adapter ${basename(opts.adapter)}` : ''} vs float reference ${basename(opts.reference)}, ${m.tokens} tokens of ${basename(opts.text)}\n` +
         `top-1 agreement  ${(100 * m.top1Agreement).toFixed(2)}%\n` +
         `mean KL          ${m.meanKL.toFixed(6)} nats (max ${m.maxKL.toFixed(4)})\n` +
         `perplexity       float ${m.pplRef.toFixed(4)}, bundle ${m.pplTest.toFixed(4)}\n`);

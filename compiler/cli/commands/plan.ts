@@ -1,7 +1,6 @@
 // `edgeq plan`: write a precision plan file for a checkpoint (EWQ: per-block bits from weight
 // entropy, optionally fitted to a byte budget; or uniform), for `edgeq compile --plan <file>`.
 import type { Command } from 'commander';
-import { statSync } from 'node:fs';
 import { basename } from 'node:path';
 import { importLlama2c } from '../../import/llama2c.ts';
 import { Tokenizer } from '../../import/tokenizer.ts';
@@ -12,7 +11,9 @@ import { floatOption, intOption } from '../options.ts';
 import { parsePlan } from '../../plan/plan.ts';
 import { planReportHtml } from '../../plan/report.ts';
 import { planFastEwq } from '../../plan/fastewq.ts';
-import { DEFAULT_EWQ_K, ewqPlanJson, parseBitsList, planEwq, tokenizerBytesBound, type EwqPlan } from '../../plan/ewq.ts';
+import { DeviceSizer, describeBytes, type DeviceBytes } from '../../plan/budget.ts';
+import { exactArtifactBytes } from '../../plan/size.ts';
+import { DEFAULT_EWQ_K, ewqPlanJson, parseBitsList, planEwq, planFittedInOrder, shapeOnlyBlocks, specOfBlocks, type EwqOptions, type EwqPlan } from '../../plan/ewq.ts';
 
 interface Opts {
   method: string; k: number; bits: string; groupSize: number; budgetBytes?: number; target?: string;
@@ -28,8 +29,8 @@ export function register(program: Command): void {
     .option('--k <k>', 'EWQ threshold: blocks below mean−k·std of the block entropies get the lowest of --bits, above mean+k·std the highest', floatOption('--k', 0, 100), DEFAULT_EWQ_K)
     .option('--bits <list>', 'candidate bits, e.g. 8,4,2 (from 8, 4, 3, 2, 1)', '8,4,2')
     .option('--group-size <G>', 'group size of low-bit matrices (32, 64, 128)', intOption('--group-size', 32, 128), 64)
-    .option('--budget-bytes <n>', 'fit model.edgeq into n bytes: blocks are lowered in ascending entropy order until it fits', intOption('--budget-bytes', 1))
-    .option('--target <name>', "budget = the target profile's flashBytes (targets/<name>.json)")
+    .option('--budget-bytes <n>', 'fit what goes onto the device into n bytes (model.edgeq + runtime.wasm; for a board target its firmware image): blocks are lowered, least damage first, until it fits', intOption('--budget-bytes', 1))
+    .option('--target <name>', "the compile's target (targets/<name>.json; default wasm32): the runtime is sized for it, and its flashBytes is the budget unless --budget-bytes is given")
     .option('--vectors <n>', 'conformance positions the compile will embed (counted in the size; edgeq compile default 32)', intOption('--vectors', 0, 4096), 32)
     .option('--tokenizer <path>', 'the tokenizer the compile will embed (counted in the size)')
     .requiredOption('-o, --output <plan.json>', 'plan file to write (atomically)')
@@ -37,12 +38,14 @@ export function register(program: Command): void {
     .option('--report <plan.html>', 'also write a self-contained HTML report (SVG chart of entropy, bits, bytes per block and size vs budget; the plan table)')
     .addHelpText('after', `
 Entropy of a matrix: Shannon entropy (nats) of the softmax of its flattened weights; of a block:
-the parameter-weighted mean over its 7 matrices. Sizes are estimates (an upper bound) of the
-model.edgeq that edgeq compile writes with the plan; the embedding and classifier stay int8.
+the parameter-weighted mean over its 7 matrices. Sizes are exact: the bytes edgeq compile writes
+with this plan file (same --target, --vectors, --tokenizer; the plan file's name is stored in the
+artifact). A budget covers model.edgeq + runtime.wasm, or for a board target (cortex-m) the
+firmware image's flash as edgeq flash measures it; the embedding and classifier stay int8.
 
 Examples:
   $ edgeq plan ../shared/models/stories260K.bin -o ewq.json
-  $ edgeq plan model.bin --bits 8,4,2 --k 0.5 --budget-bytes 250000 -o fit.json
+  $ edgeq plan model.bin --bits 8,4,2 --budget-bytes 300000 -o fit.json && edgeq compile model.bin --target wasm32 --vectors 32 --plan fit.json -o out/fit
   $ edgeq plan model.bin --target cortex-m -o fit.json && edgeq compile model.bin --target cortex-m --plan fit.json -o out/m
 `)
     .action((checkpoint: string, opts: Opts) => plan(checkpoint, opts));
@@ -50,36 +53,67 @@ Examples:
 
 const kib = (n: number) => `${(n / 1024).toFixed(1)} KiB`;
 
-function plan(checkpoint: string, opts: Opts): void {
-  if (opts.budgetBytes !== undefined && opts.target !== undefined) throw usageError('give --budget-bytes or --target, not both');
+async function plan(checkpoint: string, opts: Opts): Promise<void> {
+  const target = loadTarget(opts.target ?? 'wasm32');
   let budgetBytes = opts.budgetBytes, budgetName = budgetBytes !== undefined ? `--budget-bytes ${budgetBytes}` : undefined;
-  if (opts.target !== undefined) {
-    const t = loadTarget(opts.target);
-    if (t.flashBytes === null) throw usageError(`target ${t.name} has no flash budget (flashBytes is null); use --budget-bytes`);
-    budgetBytes = t.flashBytes; budgetName = `target ${t.name} (flashBytes ${t.flashBytes})`;
+  if (budgetBytes === undefined && opts.target !== undefined) {
+    if (target.flashBytes === null) throw usageError(`target ${target.name} has no flash budget (flashBytes is null); use --budget-bytes`);
+    budgetBytes = target.flashBytes; budgetName = `target ${target.name} (flashBytes ${target.flashBytes})`;
   }
   const g = importLlama2c(checkpoint);
-  let tokenizerBytes: number | undefined;
-  if (opts.tokenizer !== undefined) {
-    const tok = Tokenizer.load(opts.tokenizer);
-    tokenizerBytes = tokenizerBytesBound(statSync(opts.tokenizer).size, tok.vocabSize);
+  const tokenizer = opts.tokenizer !== undefined ? Tokenizer.load(opts.tokenizer) : undefined;
+  const ctx = { sourcePath: checkpoint, vectors: opts.vectors, tokenizer };
+  const planName = basename(opts.output);
+  const common: EwqOptions = { k: opts.k, groupSize: opts.groupSize, ...ctx, target: { name: target.name, simd: target.simd }, planName };
+  let device: DeviceBytes | undefined, sizer: DeviceSizer | undefined;
+  if (budgetBytes !== undefined) {
+    sizer = new DeviceSizer(g.config, target, ctx);
+    common.budgetBytes = budgetBytes;
+    common.budgetName = `${budgetName} (covers ${sizer.covers}, target ${target.name})`;
   }
+  const bits = opts.method.startsWith('uniform:') ? undefined : parseBitsList(opts.bits);
+  // The fit: exact model.edgeq bytes plus the runtime's (or firmware's code) bytes of a plan
+  // with the same op kinds; then the chosen plan measured exactly, and refitted with the
+  // difference added should it not fit (the runtime's op count constant).
+  const fitted = async (make: (o: EwqOptions) => EwqPlan): Promise<EwqPlan> => {
+    if (!sizer) return make(common);
+    const extra = new Map<string, number>();
+    const kindsKey = (spec: Parameters<NonNullable<EwqOptions['sizeOf']>>[0]) => JSON.stringify(Object.values(spec.blocks ?? {}).map((b) => b.choice?.bits === 8) .every(Boolean) && spec.bits === 8);
+    // Code bytes (runtime or firmware minus the artifact) per op-kind set: all int8, or with LUT kernels.
+    const u = opts.method.startsWith('uniform:') ? parsePlan(opts.method) : undefined;
+    const hi = u?.bits ?? bits![0], lo = u?.bits ?? bits![bits!.length - 1];
+    for (const b of new Set([hi, lo])) {
+      const all = specOfBlocks({ ...shapeStub(g.config.nLayers, b, u?.groupSize || opts.groupSize) }, planName);
+      const d = await sizer.measure(all, true);
+      extra.set(kindsKey(all), d.total - d.artifact);
+    }
+    let slack = 0;
+    for (let attempt = 0; attempt < 4; attempt++) {
+      const sizeOf = (spec: Parameters<NonNullable<EwqOptions['sizeOf']>>[0]) =>
+        exactArtifactBytes(g.config, spec, { ...ctx, target }) + (extra.get(kindsKey(spec)) ?? Math.max(...extra.values())) + slack;
+      const p = make({ ...common, sizeOf });
+      device = await sizer.measure(specOfBlocks(p, planName), true);
+      if (device.total <= budgetBytes!) return { ...p, budgetUsed: device.total, budgetCovers: sizer.covers };
+      slack += device.total - p.budgetUsed!;
+    }
+    throw new Error(`internal: the budget fit did not converge (${describeBytes(device!)} vs budget ${budgetBytes})`);
+  };
   let p: EwqPlan;
-  const common = { k: opts.k, groupSize: opts.groupSize, vectors: opts.vectors, tokenizerBytes };
   if (opts.method === 'ewq') {
-    p = planEwq(g, { ...common, bits: parseBitsList(opts.bits), budgetBytes, budgetName });
+    p = await fitted((o) => planEwq(g, { ...o, bits }));
   } else if (opts.method === 'fastewq') {
-    if (budgetBytes !== undefined) throw usageError('--method fastewq has no budget fitting; use --method ewq with --budget-bytes/--target');
-    p = planFastEwq(g.config, { ...common, bits: parseBitsList(opts.bits) });
+    p = await fitted((o) => planFastEwq(g.config, { ...o, bits }));
   } else if (opts.method.startsWith('uniform:')) {
     const u = parsePlan(opts.method);
-    p = planEwq(g, { ...common, bits: [u.bits], groupSize: u.groupSize || opts.groupSize });
-    p.method = `${u.name ?? opts.method}`;
-    p.blocks = p.blocks.map((b) => ({ ...b, rule: `uniform: ${b.bits} bits` }));
-    if (budgetBytes !== undefined) {
-      p.budgetBytes = budgetBytes;
-      if (p.totalBytes > budgetBytes) throw new EdgeqError(`plan ${opts.method} does not fit ${budgetName}: it needs ${p.totalBytes} bytes, budget ${budgetBytes} bytes`);
-    }
+    const uo = { bits: [u.bits], groupSize: u.groupSize || opts.groupSize };
+    p = await fitted((o) => {
+      const q = planEwq(g, { ...o, ...uo, budgetBytes: undefined, sizeOf: undefined });
+      const r = { ...q, method: `${u.name ?? opts.method}`, blocks: q.blocks.map((b) => ({ ...b, rule: `uniform: ${b.bits} bits` })) };
+      if (o.budgetBytes === undefined) return r;
+      const used = o.sizeOf!(specOfBlocks(r, planName));
+      if (used > o.budgetBytes) throw new EdgeqError(`plan ${opts.method} does not fit ${o.budgetName}: it needs ${used} bytes, budget ${o.budgetBytes} bytes, ${used - o.budgetBytes} bytes over`);
+      return { ...r, budgetBytes: o.budgetBytes, budgetUsed: used };
+    });
   } else {
     throw usageError(`--method must be ewq, fastewq or uniform:<bits>[g<G>], got "${opts.method}"`);
   }
@@ -89,6 +123,8 @@ function plan(checkpoint: string, opts: Opts): void {
   if (opts.json) {
     process.stdout.write(JSON.stringify({
       plan: opts.output, method: p.method, mean: p.mean, std: p.std, totalBytes: p.totalBytes, budgetBytes: p.budgetBytes ?? null,
+      target: target.name, budgetCovers: p.budgetCovers ?? null, budgetUsed: p.budgetUsed ?? null,
+      device: device ?? null,
       fixedBytes: p.fixedBytes, overheadBytes: p.overheadBytes,
       blocks: p.blocks.map((b) => ({ block: b.block, entropy: b.entropy, bits: b.bits, bytes: b.bytes, rule: b.rule })),
     }, null, 2) + '\n');
@@ -101,10 +137,21 @@ function plan(checkpoint: string, opts: Opts): void {
     'block  entropy   bits       bytes  rule',
     ...p.blocks.map((b) => `${String(b.block).padStart(5)}  ${(Number.isFinite(b.entropy) ? b.entropy.toFixed(4) : '—').padStart(7)}  ${String(b.bits).padStart(5)}  ${String(b.bytes).padStart(10)}  ${b.rule}`),
     '',
-    `blocks ${p.blocks.reduce((s, b) => s + b.bytes, 0)} + embedding/classifier/tables${tokenizerBytes ? '/tokenizer' : ''} ${p.fixedBytes} + format overhead (bound) ${p.overheadBytes}`,
-    `model.edgeq estimate ${p.totalBytes} bytes (${kib(p.totalBytes)})` +
-      (p.budgetBytes !== undefined ? ` vs budget ${p.budgetBytes} bytes (${kib(p.budgetBytes)}${budgetName?.startsWith('target') ? `, ${budgetName}` : ''}): fits, ${p.budgetBytes - p.totalBytes} bytes spare` : ''),
+    `blocks ${p.blocks.reduce((s, b) => s + b.bytes, 0)} + embedding/classifier/tables ${p.fixedBytes} + format overhead${tokenizer ? ' and tokenizer' : ''} ${p.overheadBytes}`,
+    `model.edgeq ${p.totalBytes} bytes (${kib(p.totalBytes)}, exact for edgeq compile --target ${target.name} --vectors ${opts.vectors}${tokenizer ? ' --tokenizer' : ''} --plan ${planName})`,
+    ...(device && p.budgetBytes !== undefined ? [
+      `on the device: ${describeBytes(device)} vs budget ${p.budgetBytes} bytes (${kib(p.budgetBytes)}, ${budgetName}; covers ${p.budgetCovers}): fits, ${p.budgetBytes - device.total} bytes spare`,
+    ] : []),
     `wrote ${opts.output}${opts.report !== undefined ? ` and ${opts.report}` : ''}`,
   ];
   process.stdout.write(lines.join('\n') + '\n');
+}
+
+/** A plan stub with every block at `bits` (for sizing the op-kind sets). */
+function shapeStub(L: number, bits: number, groupSize: number) {
+  const b = bits as 8 | 4 | 3 | 2 | 1;
+  return {
+    bits: [b], groupSize, method: 'size', mean: NaN, std: NaN,
+    blocks: Array.from({ length: L }, (_, block) => ({ block, entropy: NaN, bits: b, rule: '', bytes: 0, matrices: [] })),
+  };
 }

@@ -10,8 +10,10 @@ import { FloatTransformer } from '../../reference/float/forward.ts';
 import { DEFAULT_SEED, Sampler } from '../../reference/float/sampler.ts';
 import { generate, type Engine, type TokenPicker } from '../../generate.ts';
 import { quantizeInt8 } from '../../quantize/int8.ts';
-import { IntTransformer } from '../../../runtime/reference/model.ts';
-import { intReferenceEngine, wasmEngine } from '../../engines/int-engines.ts';
+import { IntTransformer, Xorshift64Star, sampleInt } from '../../../runtime/reference/model.ts';
+import { intReferenceEngine, samplerQ16, seedWords, wasmEngine, type IntEngine } from '../../engines/int-engines.ts';
+import { readAdapterForBundle } from '../../emit/adapter.ts';
+import { openAdapterEngine, type AdapterEngine } from '../../train/create.ts';
 import { bundleRuntime, bundleTokenizer, isBundleDir, openBundle } from '../../engines/bundle.ts';
 import { EdgeqError, usageError } from '../../util/errors.ts';
 import { floatOption, intOption } from '../options.ts';
@@ -53,6 +55,8 @@ interface RunOptions {
   steps: number; temperature: number; topp: number; seed: number;
   /** Ed25519 public key: run the bundle only if it is signed by it and matches its manifest. */
   trust?: string;
+  /** LoRA adapter (edgeq finetune) applied to a bundle's model. */
+  adapter?: string;
 }
 
 export function register(program: Command): void {
@@ -69,6 +73,7 @@ export function register(program: Command): void {
     .option('--seed <n>', `random seed; the same seed gives the same text (llama2.c uses the clock, we default to ${DEFAULT_SEED} for reproducible runs)`,
       intOption('--seed', 1, Number.MAX_SAFE_INTEGER), Number(DEFAULT_SEED))
     .option('--trust <key.pub>', 'run a bundle only if its manifest is signed by this Ed25519 public key (edgeq compile --sign) and every file matches the manifest\'s sha256')
+    .option('--adapter <file.edqa>', 'apply a LoRA adapter written by edgeq finetune (bundle directories only; it must have been trained on this bundle\'s model.edgeq). With it, --engine wasm runs the adapted runtime in V8 and --engine int-reference the integer reference')
     .addHelpText('after', `
 The text goes to stdout as it is generated; the speed (achieved tok/s) goes to stderr.
 Generation stops after --steps positions or when the model emits BOS (end of story).
@@ -78,6 +83,7 @@ Examples:
   $ edgeq compile ../shared/models/stories260K.bin --target wasm32 -o out/s260k
   $ edgeq run out/s260k --tokenizer ../shared/models/tok512.bin --temperature 0 --steps 64
   $ edgeq run model.bin --tokenizer tok.bin --prompt "Once upon a time" --seed 7 --steps 100
+  $ edgeq run out/s260k --adapter out/style.edqa --temperature 0 --steps 64
 `)
     .action((model: string, opts: RunOptions) => run(model, opts));
 }
@@ -95,7 +101,41 @@ function checkpointEngine(checkpoint: string, opts: RunOptions): { loaded: Loade
   return { loaded: ENGINES[engineName].load(model), tokenizer, engineName };
 }
 
+/**
+ * An adapter engine (Q16 int32 logits) as an IntEngine: the integer sampler (§3.12) on its
+ * last logits, with the model's exp2 table, seeded as the other integer engines are.
+ */
+function adapterIntEngine(ae: AdapterEngine, exp2: Int16Array): IntEngine {
+  let last: Int32Array = new Int32Array(0);
+  const NONE = new Float32Array(0);
+  return {
+    config: ae.config,
+    forward(token, pos) { last = ae.forward(token, pos); return NONE; },
+    picker(temperature, topp, seed) {
+      const { temperatureQ, toppQ } = samplerQ16(temperature, topp);
+      const { lo, hi } = seedWords(seed);
+      const rng = new Xorshift64Star(lo, hi);
+      return { sample: () => sampleInt(last, exp2, temperatureQ, toppQ, rng) };
+    },
+  };
+}
+
+async function adapterBundleEngine(dir: string, adapterPath: string, opts: RunOptions): Promise<{ loaded: Loaded; tokenizer: Tokenizer; engineName: string }> {
+  const engineName = opts.engine ?? 'wasm';
+  const trainEngine = engineName === 'wasm' ? 'v8' : engineName === 'int-reference' ? 'reference' : undefined;
+  if (trainEngine === undefined) throw usageError(`--adapter runs on --engine wasm or int-reference, not ${engineName}`);
+  const bundle = openBundle(dir);
+  const tokenizer = bundleTokenizer(bundle, opts.tokenizer);
+  const state = readAdapterForBundle(adapterPath, bundle);
+  const t = bundle.artifact.tensors.find((x) => x.name === 'exp2');
+  if (!t || t.dtype !== 'int16') throw new EdgeqError('the model has no int16 exp2 table (needed by the sampler)', { file: bundle.artifactPath });
+  const exp2 = new Int16Array(t.data.slice().buffer);
+  const e = adapterIntEngine(await openAdapterEngine(dir, state, trainEngine), exp2);
+  return { loaded: { engine: e, picker: (o) => e.picker(o.temperature, o.topp, o.seed) }, tokenizer, engineName: `${engineName} + adapter` };
+}
+
 async function bundleEngine(dir: string, opts: RunOptions): Promise<{ loaded: Loaded; tokenizer: Tokenizer; engineName: string }> {
+  if (opts.adapter !== undefined) return adapterBundleEngine(dir, opts.adapter, opts);
   const engineName = opts.engine ?? 'wasm';
   if (engineName !== 'wasm') throw usageError(`--engine ${engineName} runs a checkpoint; a bundle directory runs on --engine wasm`);
   const bundle = openBundle(dir);
@@ -112,6 +152,7 @@ async function run(modelPath: string, opts: RunOptions): Promise<void> {
     if (!isBundle) throw usageError(`--trust checks a signed bundle directory; ${modelPath} is not one`);
     checkTrust(modelPath, opts.trust);
   }
+  if (opts.adapter !== undefined && !isBundle) throw usageError(`--adapter applies to a bundle directory (from edgeq compile); ${modelPath} is not one`);
   const { loaded, tokenizer, engineName } = isBundle ? await bundleEngine(modelPath, opts) : checkpointEngine(modelPath, opts);
   const engine = loaded.engine;
   const sampler = loaded.picker(opts);

@@ -102,6 +102,19 @@ export enum AdapterVT {
   baseSha256 = 6,
   rank = 8,
   tensors = 10,
+  rPad = 12,
+  targets = 14,
+  seqLen = 16,
+  lr = 18,
+  lrM = 20,
+  lrE = 22,
+  momentumShift = 24,
+  gseG = 26,
+  gseM = 28,
+  seed = 30,
+  step = 32,
+  rngLo = 34,
+  rngHi = 36,
 }
 
 export enum BlockPlanVT {

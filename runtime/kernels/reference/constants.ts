@@ -34,6 +34,15 @@ export const INV_ACT_QMAX_E = 25;
 /** log2(e) as a scale: round(log2(e) * 2^14) * 2^-14. */
 export const LOG2E_M = 23637;
 export const LOG2E_E = 14;
+/** ln(2) as a scale: round(ln(2) * 2^15) * 2^-15 (training: log2 -> nats, 1/sqrt(hs) = att * ln 2). */
+export const LN2_M = 22713;
+export const LN2_E = 15;
+
+/** Integer LoRA training (docs/integer-spec.md §13): fractional bits of gradient vectors,
+ *  of the parameter-gradient accumulators and momentum, and of the int32 master weights. */
+export const GRAD_FRAC = 24;
+export const GACC_FRAC = 20;
+export const W_FRAC = 24;
 
 /** Scale reported for an all-zero vector (any value works: every product with it is 0). */
 export const ZERO_SCALE_M = 1 << 14;

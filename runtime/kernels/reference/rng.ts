@@ -18,6 +18,11 @@ export class Xorshift64Star {
     this.hi = hi | 0;
   }
 
+  /** The state words [lo, hi] (to save a stream and resume it). */
+  state(): [number, number] {
+    return [this.lo, this.hi];
+  }
+
   /** The next uint32, returned as its int32 bit pattern (run.c's random_u32). */
   next(): number {
     let lo = this.lo, hi = this.hi, tLo: number, tHi: number;

@@ -19,6 +19,12 @@ export const INV_ACT_QMAX_M: i32 = 16392;
 export const INV_ACT_QMAX_E: i32 = 25;
 export const LOG2E_M: i32 = 23637;
 export const LOG2E_E: i32 = 14;
+export const LN2_M: i32 = 22713;
+export const LN2_E: i32 = 15;
+
+export const GRAD_FRAC: i32 = 24;
+export const GACC_FRAC: i32 = 20;
+export const W_FRAC: i32 = 24;
 
 export const ZERO_SCALE_M: i32 = 1 << 14;
 export const ZERO_SCALE_E: i32 = 14;

@@ -30,5 +30,6 @@ export function mulShiftFloor(a: i32, b: i32, s: i32): i32 {
 /** The upper 32 bits of the unsigned 64-bit product of two uint32 bit patterns. */
 // @ts-ignore: decorator
 @inline export function mulHiU32(a: i32, b: i32): i32 {
-  return <i32>((<u64><u32>a * <u64><u32>b) >> 32);
+  // Masks: asc -O3 folds extend_i32_u of an inlined i32 load into a sign-extending load (see rng.ts).
+  return <i32>(((<u64><u32>a & 0xffffffff) * (<u64><u32>b & 0xffffffff)) >> 32);
 }

@@ -38,7 +38,8 @@ formatVersion():number {
 }
 
 /**
- * SHA-256 of the model.edgeq this adapter was trained for, 32 bytes.
+ * SHA-256 of the model.edgeq this adapter was trained for, exactly 32 bytes. An adapter
+ * is refused for any other base.
  */
 baseSha256(index: number):number|null {
   const offset = this.bb!.__offset(this.bb_pos, 6);
@@ -55,13 +56,16 @@ baseSha256Array():Uint8Array|null {
   return offset ? new Uint8Array(this.bb!.bytes().buffer, this.bb!.bytes().byteOffset + this.bb!.__vector(this.bb_pos + offset), this.bb!.__vector_len(this.bb_pos + offset)) : null;
 }
 
+/**
+ * LoRA rank r (4, 8, 16 or 32 from edgeq finetune).
+ */
 rank():number {
   const offset = this.bb!.__offset(this.bb_pos, 8);
   return offset ? this.bb!.readUint32(this.bb_pos + offset) : 0;
 }
 
 /**
- * A and B matrices per adapted weight, named "<weight>.lora_a" / "<weight>.lora_b".
+ * The LoRA matrices and their momenta, named and ordered as described above.
  */
 tensors(index: number, obj?:Tensor):Tensor|null {
   const offset = this.bb!.__offset(this.bb_pos, 10);
@@ -73,8 +77,111 @@ tensorsLength():number {
   return offset ? this.bb!.__vector_len(this.bb_pos + offset) : 0;
 }
 
+/**
+ * rank rounded up to a multiple of 16: the stored width of A's rows / B's columns.
+ */
+rPad():number {
+  const offset = this.bb!.__offset(this.bb_pos, 12);
+  return offset ? this.bb!.readUint32(this.bb_pos + offset) : 0;
+}
+
+/**
+ * Adapted matrices of every block, e.g. ["wq", "wv"]; no duplicates.
+ */
+targets(index: number):string
+targets(index: number,optionalEncoding:flatbuffers.Encoding):string|Uint8Array
+targets(index: number,optionalEncoding?:any):string|Uint8Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 14);
+  return offset ? this.bb!.__string(this.bb!.__vector(this.bb_pos + offset) + index * 4, optionalEncoding) : null;
+}
+
+targetsLength():number {
+  const offset = this.bb!.__offset(this.bb_pos, 14);
+  return offset ? this.bb!.__vector_len(this.bb_pos + offset) : 0;
+}
+
+/**
+ * Positions predicted per training step (a step reads seq_len + 1 tokens).
+ */
+seqLen():number {
+  const offset = this.bb!.__offset(this.bb_pos, 16);
+  return offset ? this.bb!.readUint32(this.bb_pos + offset) : 0;
+}
+
+/**
+ * (host) The learning rate the user gave (--lr), for display and resume.
+ */
+lr():number {
+  const offset = this.bb!.__offset(this.bb_pos, 18);
+  return offset ? this.bb!.readFloat64(this.bb_pos + offset) : 0.0;
+}
+
+/**
+ * The device's learning rate as a scale: lr / seq_len = lr_m * 2^-lr_e.
+ */
+lrM():number {
+  const offset = this.bb!.__offset(this.bb_pos, 20);
+  return offset ? this.bb!.readInt32(this.bb_pos + offset) : 0;
+}
+
+lrE():number {
+  const offset = this.bb!.__offset(this.bb_pos, 22);
+  return offset ? this.bb!.readInt32(this.bb_pos + offset) : 0;
+}
+
+/**
+ * Momentum mu = 1 - 2^-momentum_shift (3: 0.875).
+ */
+momentumShift():number {
+  const offset = this.bb!.__offset(this.bb_pos, 24);
+  return offset ? this.bb!.readUint32(this.bb_pos + offset) : 0;
+}
+
+/**
+ * GSE group size and mantissa bits of the training forward/backward (16, 8).
+ */
+gseG():number {
+  const offset = this.bb!.__offset(this.bb_pos, 26);
+  return offset ? this.bb!.readUint32(this.bb_pos + offset) : 0;
+}
+
+gseM():number {
+  const offset = this.bb!.__offset(this.bb_pos, 28);
+  return offset ? this.bb!.readUint32(this.bb_pos + offset) : 0;
+}
+
+/**
+ * Seed of A's initialization and of the stochastic rounding stream (< 2^53).
+ */
+seed():bigint {
+  const offset = this.bb!.__offset(this.bb_pos, 30);
+  return offset ? this.bb!.readUint64(this.bb_pos + offset) : BigInt('0');
+}
+
+/**
+ * Optimizer steps done so far; a resumed run continues its data windows from here.
+ */
+step():number {
+  const offset = this.bb!.__offset(this.bb_pos, 32);
+  return offset ? this.bb!.readUint32(this.bb_pos + offset) : 0;
+}
+
+/**
+ * xorshift64* state of the stochastic rounding stream, low and high 32-bit words
+ * (never both 0), so a resumed run continues the same stream.
+ */
+rngLo():number {
+  const offset = this.bb!.__offset(this.bb_pos, 34);
+  return offset ? this.bb!.readUint32(this.bb_pos + offset) : 0;
+}
+
+rngHi():number {
+  const offset = this.bb!.__offset(this.bb_pos, 36);
+  return offset ? this.bb!.readUint32(this.bb_pos + offset) : 0;
+}
+
 static startAdapter(builder:flatbuffers.Builder) {
-  builder.startObject(4);
+  builder.startObject(17);
 }
 
 static addFormatVersion(builder:flatbuffers.Builder, formatVersion:number) {
@@ -117,6 +224,70 @@ static startTensorsVector(builder:flatbuffers.Builder, numElems:number) {
   builder.startVector(4, numElems, 4);
 }
 
+static addRPad(builder:flatbuffers.Builder, rPad:number) {
+  builder.addFieldInt32(4, rPad, 0);
+}
+
+static addTargets(builder:flatbuffers.Builder, targetsOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(5, targetsOffset, 0);
+}
+
+static createTargetsVector(builder:flatbuffers.Builder, data:flatbuffers.Offset[]):flatbuffers.Offset {
+  builder.startVector(4, data.length, 4);
+  for (let i = data.length - 1; i >= 0; i--) {
+    builder.addOffset(data[i]!);
+  }
+  return builder.endVector();
+}
+
+static startTargetsVector(builder:flatbuffers.Builder, numElems:number) {
+  builder.startVector(4, numElems, 4);
+}
+
+static addSeqLen(builder:flatbuffers.Builder, seqLen:number) {
+  builder.addFieldInt32(6, seqLen, 0);
+}
+
+static addLr(builder:flatbuffers.Builder, lr:number) {
+  builder.addFieldFloat64(7, lr, 0.0);
+}
+
+static addLrM(builder:flatbuffers.Builder, lrM:number) {
+  builder.addFieldInt32(8, lrM, 0);
+}
+
+static addLrE(builder:flatbuffers.Builder, lrE:number) {
+  builder.addFieldInt32(9, lrE, 0);
+}
+
+static addMomentumShift(builder:flatbuffers.Builder, momentumShift:number) {
+  builder.addFieldInt32(10, momentumShift, 0);
+}
+
+static addGseG(builder:flatbuffers.Builder, gseG:number) {
+  builder.addFieldInt32(11, gseG, 0);
+}
+
+static addGseM(builder:flatbuffers.Builder, gseM:number) {
+  builder.addFieldInt32(12, gseM, 0);
+}
+
+static addSeed(builder:flatbuffers.Builder, seed:bigint) {
+  builder.addFieldInt64(13, seed, BigInt('0'));
+}
+
+static addStep(builder:flatbuffers.Builder, step:number) {
+  builder.addFieldInt32(14, step, 0);
+}
+
+static addRngLo(builder:flatbuffers.Builder, rngLo:number) {
+  builder.addFieldInt32(15, rngLo, 0);
+}
+
+static addRngHi(builder:flatbuffers.Builder, rngHi:number) {
+  builder.addFieldInt32(16, rngHi, 0);
+}
+
 static endAdapter(builder:flatbuffers.Builder):flatbuffers.Offset {
   const offset = builder.endObject();
   return offset;
@@ -130,12 +301,25 @@ static finishSizePrefixedAdapterBuffer(builder:flatbuffers.Builder, offset:flatb
   builder.finish(offset, 'EDQA', true);
 }
 
-static createAdapter(builder:flatbuffers.Builder, formatVersion:number, baseSha256Offset:flatbuffers.Offset, rank:number, tensorsOffset:flatbuffers.Offset):flatbuffers.Offset {
+static createAdapter(builder:flatbuffers.Builder, formatVersion:number, baseSha256Offset:flatbuffers.Offset, rank:number, tensorsOffset:flatbuffers.Offset, rPad:number, targetsOffset:flatbuffers.Offset, seqLen:number, lr:number, lrM:number, lrE:number, momentumShift:number, gseG:number, gseM:number, seed:bigint, step:number, rngLo:number, rngHi:number):flatbuffers.Offset {
   Adapter.startAdapter(builder);
   Adapter.addFormatVersion(builder, formatVersion);
   Adapter.addBaseSha256(builder, baseSha256Offset);
   Adapter.addRank(builder, rank);
   Adapter.addTensors(builder, tensorsOffset);
+  Adapter.addRPad(builder, rPad);
+  Adapter.addTargets(builder, targetsOffset);
+  Adapter.addSeqLen(builder, seqLen);
+  Adapter.addLr(builder, lr);
+  Adapter.addLrM(builder, lrM);
+  Adapter.addLrE(builder, lrE);
+  Adapter.addMomentumShift(builder, momentumShift);
+  Adapter.addGseG(builder, gseG);
+  Adapter.addGseM(builder, gseM);
+  Adapter.addSeed(builder, seed);
+  Adapter.addStep(builder, step);
+  Adapter.addRngLo(builder, rngLo);
+  Adapter.addRngHi(builder, rngHi);
   return Adapter.endAdapter(builder);
 }
 }

@@ -1,0 +1,52 @@
+// The inverse of compiler/emit/from-quant.ts for what fine-tuning needs: an artifact's
+// contents back into the QuantModel the integer reference runs (runtime/reference), so
+// `edgeq finetune --engine reference` and the adapter-aware reference engine work from a
+// bundle alone, without the checkpoint. The model scalars that are not in ModelConfig
+// (norm epsilon, scales) are read back from the params of the program's first rmsnorm and
+// attention ops (docs/integer-spec.md §10), the tensors are views of the artifact's bytes.
+import type { ArtifactContents } from './artifact-contents.ts';
+import type { DTypeName } from './dtype.ts';
+import { FORMAT_VERSION, type QDType, type QTensor, type QuantModel } from '../quantize/quant-model.ts';
+import { LOGIT_FRAC } from '../../runtime/kernels/reference/constants.ts';
+import { EdgeqError } from '../util/errors.ts';
+
+const QDTYPE: Partial<Record<DTypeName, QDType>> = {
+  int8: 'i8', int16: 'i16', int32: 'i32', uint8: 'u8', q1: 'q1', q2_lut: 'q2_lut', q3: 'q3', q4_lut: 'q4_lut',
+};
+
+function view(dtype: QDType, bytes: Uint8Array): QTensor['data'] {
+  // Copy into a fresh aligned buffer: artifact tensor data is 16-byte aligned in the file,
+  // but the Uint8Array we were handed may sit at any offset of its buffer.
+  const b = bytes.slice();
+  if (dtype === 'i8') return new Int8Array(b.buffer, 0, b.length);
+  if (dtype === 'i16') return new Int16Array(b.buffer, 0, b.length >> 1);
+  if (dtype === 'i32') return new Int32Array(b.buffer, 0, b.length >> 2);
+  return b;
+}
+
+export function quantModelFromArtifact(a: ArtifactContents, file = '<artifact>'): QuantModel {
+  const c = a.config;
+  const norm = a.program.ops.find((o) => o.kind === 'rmsnorm');
+  const att = a.program.ops.find((o) => o.kind === 'attention');
+  if (!norm || norm.params.length < 6 || !att || att.params.length < 5) {
+    throw new EdgeqError(`${file}: the program has no rmsnorm/attention op with the params of docs/integer-spec.md §10`);
+  }
+  const tensors: QTensor[] = a.tensors.map((t) => {
+    const dtype = QDTYPE[t.dtype];
+    if (!dtype) throw new EdgeqError(`${file}: tensor ${t.name} has dtype ${t.dtype}, which the integer reference does not read`);
+    const params: Record<string, number> = {};
+    if (t.quant?.groupSize !== undefined) { params.groupSize = t.quant.groupSize; params.bits = ({ q1: 1, q2_lut: 2, q3: 3, q4_lut: 4 } as Record<string, number>)[dtype] ?? 0; }
+    else if (t.quant?.params?.length) params.frac = t.quant.params[0];
+    return { name: t.name, dtype, shape: t.shape.slice(), params, data: view(dtype, t.data) };
+  });
+  return {
+    params: {
+      formatVersion: FORMAT_VERSION, dim: c.dim, hiddenDim: c.hiddenDim, nLayers: c.nLayers, nHeads: c.nHeads,
+      nKvHeads: c.nKvHeads, vocabSize: c.vocabSize, seqLen: c.seqLen, sharedClassifier: c.sharedClassifier ? 1 : 0,
+      logitFrac: LOGIT_FRAC,
+      rmsEpsQ32: norm.params[2], rmsSqShift: norm.params[3], rmsDimScaleM: norm.params[4], rmsDimScaleE: norm.params[5],
+      attScaleM: att.params[3], attScaleE: att.params[4],
+    },
+    tensors,
+  };
+}

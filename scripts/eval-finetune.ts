@@ -1,0 +1,137 @@
+// Fine-tuning measurement (issue 7): trains each requested trainer through the Trainer
+// interface on the same windows with the same hyper-parameters, and reports the held-out
+// mean loss before and after, and the ratio of loss reductions integer / float.
+// Usage:
+//   npm run eval:finetune -- [--model m.bin] [--tokenizer tok.bin] [--data out/style-data]
+//     [--train f.txt] [--heldout f.txt] [--trainers float,int] [--steps 300] [--seq-len 32]
+//     [--rank 8] [--lr 0.02] [--seed 1] [--eval-windows 64] [--log-every 50] [--json]
+// Defaults: stories260K + tok512 from ../shared/models (EDGEQ_MODELS), train.txt and
+// heldout.txt from --data (scripts/make-style-data.ts writes them). Held-out loss = mean
+// over the first --eval-windows windows of heldout.txt (compiler/train/data.ts) of each
+// window's mean cross-entropy (nats/token); "before" is the fresh trainer (B = 0).
+// The integer trainer is compiler/train/int-reference.ts's createIntReferenceTrainer from
+// initialAdapterState (or a createIntTrainer(model, config) exported by
+// runtime/reference/train.ts), run on the round-to-nearest int8 model of the checkpoint.
+import { parseArgs } from 'node:util';
+import { join, resolve } from 'node:path';
+import { importLlama2c } from '../compiler/import/llama2c.ts';
+import { loadWeights, type FloatWeights } from '../compiler/import/graph.ts';
+import { Tokenizer } from '../compiler/import/tokenizer.ts';
+import { FloatLoraTrainer } from '../compiler/reference/float/lora.ts';
+import { heldOutWindows, loadTokenStream, trainingWindows } from '../compiler/train/data.ts';
+import type { TrainConfig, Trainer } from '../compiler/train/trainer.ts';
+import type { QuantModel } from '../compiler/quantize/quant-model.ts';
+import { quantizeInt8 } from '../compiler/quantize/int8.ts';
+import { EdgeqError, usageError } from '../compiler/util/errors.ts';
+
+type CreateIntTrainer = (m: QuantModel, config: TrainConfig) => Trainer;
+
+export interface TrainerResult {
+  trainer: string; before: number; after: number; reduction: number;
+  firstStepLoss: number; lastStepsLoss: number; seconds: number; peakBytes: number;
+}
+
+async function intFactory(): Promise<CreateIntTrainer> {
+  // The lead's host wrapper (compiler/train/int-reference.ts) around the integer reference;
+  // a createIntTrainer(model, config) in runtime/reference/train.ts is used if present instead.
+  const load = async (path: string): Promise<Record<string, unknown>> => {
+    try { return await import(path); } catch (e) {
+      throw new EdgeqError(`the integer trainer could not be loaded from ${path.replace('../', '')} (${(e as Error).message}); run with --trainers float`);
+    }
+  };
+  const rt = await load('../runtime/reference/train.ts');
+  if (typeof rt.createIntTrainer === 'function') return rt.createIntTrainer as CreateIntTrainer;
+  const host = await load('../compiler/train/int-reference.ts');
+  const create = host.createIntReferenceTrainer, init = host.initialAdapterState;
+  if (typeof create !== 'function' || typeof init !== 'function') {
+    throw new EdgeqError('neither runtime/reference/train.ts (createIntTrainer) nor compiler/train/int-reference.ts '
+      + '(createIntReferenceTrainer, initialAdapterState) provides the integer trainer; run with --trainers float');
+  }
+  type Init = (p: QuantModel['params'], c: TrainConfig, sha: Uint8Array) => unknown;
+  return (m, config) => (create as (m: QuantModel, s: unknown) => Trainer)(m, (init as Init)(m.params, config, new Uint8Array(32)));
+}
+
+const meanLoss = (t: Trainer, windows: Int32Array[]): number => {
+  let s = 0;
+  for (const w of windows) s += t.loss(w);
+  return s / windows.length;
+};
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: {
+    model: { type: 'string' }, tokenizer: { type: 'string' }, data: { type: 'string', default: 'out/style-data' },
+    train: { type: 'string' }, heldout: { type: 'string' }, trainers: { type: 'string', default: 'float' },
+    steps: { type: 'string', default: '300' }, 'seq-len': { type: 'string', default: '32' }, rank: { type: 'string', default: '8' },
+    lr: { type: 'string', default: '0.02' }, seed: { type: 'string', default: '1' }, 'eval-windows': { type: 'string', default: '64' },
+    'log-every': { type: 'string', default: '50' }, json: { type: 'boolean', default: false },
+  } });
+  const models = process.env.EDGEQ_MODELS ?? resolve(import.meta.dirname, '../../shared/models');
+  const num = (name: string, v: string, int: boolean): number => {
+    const x = Number(v);
+    if (!Number.isFinite(x) || (int && !Number.isInteger(x))) throw usageError(`--${name} must be ${int ? 'an integer' : 'a number'}, got ${JSON.stringify(v)}`);
+    return x;
+  };
+  const steps = num('steps', values.steps!, true), evalWindows = num('eval-windows', values['eval-windows']!, true);
+  const logEvery = num('log-every', values['log-every']!, true);
+  const config: TrainConfig = {
+    rank: num('rank', values.rank!, true), seqLen: num('seq-len', values['seq-len']!, true),
+    lr: num('lr', values.lr!, false), seed: num('seed', values.seed!, true),
+  };
+  const names = values.trainers!.split(',').map((s) => s.trim()).filter(Boolean);
+  for (const n of names) if (n !== 'float' && n !== 'int') throw usageError(`--trainers: unknown trainer ${JSON.stringify(n)} (known: float, int)`);
+  if (names.length === 0) throw usageError('--trainers: no trainer given (float, int)');
+
+  const modelPath = values.model ?? join(models, 'stories260K.bin');
+  const tok = Tokenizer.load(values.tokenizer ?? join(models, 'tok512.bin'));
+  const train = loadTokenStream(tok, values.train ?? join(values.data!, 'train.txt'));
+  const held = loadTokenStream(tok, values.heldout ?? join(values.data!, 'heldout.txt'));
+  const windows = trainingWindows(train, config.seqLen, steps, config.seed);
+  const evalSet = heldOutWindows(held, config.seqLen, evalWindows);
+  const weights: FloatWeights = loadWeights(importLlama2c(modelPath));
+  const createInt = names.includes('int') ? await intFactory() : undefined;
+
+  const make = (n: string): Trainer => n === 'float'
+    ? new FloatLoraTrainer(weights, config)
+    : createInt!(quantizeInt8(weights), config);
+  const results: TrainerResult[] = [];
+  for (const n of names) {
+    const t0 = Date.now();
+    const t = make(n);
+    const before = meanLoss(t, evalSet);
+    let first = NaN, tail = 0;
+    const tailN = Math.min(20, steps);
+    for (let s = 0; s < steps; s++) {
+      const l = t.step(windows[s]);
+      if (s === 0) first = l;
+      if (s >= steps - tailN) tail += l / tailN;
+      if (logEvery > 0 && (s + 1) % logEvery === 0) process.stderr.write(`${n}: step ${s + 1}/${steps} loss ${l.toFixed(4)}\n`);
+    }
+    const after = meanLoss(t, evalSet);
+    results.push({ trainer: n, before, after, reduction: before - after, firstStepLoss: first, lastStepsLoss: tail,
+      seconds: (Date.now() - t0) / 1000, peakBytes: t.peakBytes() });
+  }
+  const fl = results.find((r) => r.trainer === 'float'), il = results.find((r) => r.trainer === 'int');
+  const ratio = fl && il ? il.reduction / fl.reduction : null;
+  const setup = {
+    model: modelPath, train: train.file, heldout: held.file, trainTokens: train.tokens.length, heldoutTokens: held.tokens.length,
+    evalWindows: evalSet.length, steps, ...config,
+  };
+  if (values.json) {
+    console.log(JSON.stringify({ ...setup, results, reductionRatioIntOverFloat: ratio }));
+    return;
+  }
+  console.log(`model ${modelPath}; ${steps} steps x ${config.seqLen} positions, rank ${config.rank}, lr ${config.lr}, seed ${config.seed}; `
+    + `held-out: ${evalSet.length} windows of ${held.file}; train: ${train.tokens.length} tokens of ${train.file}\n`);
+  console.log('| trainer | held-out loss before | after | reduction | train loss step 1 | last 20 steps | time (s) | peak MB |');
+  console.log('|---|---|---|---|---|---|---|---|');
+  for (const r of results) {
+    console.log(`| ${r.trainer} | ${r.before.toFixed(4)} | ${r.after.toFixed(4)} | ${r.reduction.toFixed(4)} | ${r.firstStepLoss.toFixed(4)} | `
+      + `${r.lastStepsLoss.toFixed(4)} | ${r.seconds.toFixed(1)} | ${(r.peakBytes / 2 ** 20).toFixed(2)} |`);
+  }
+  if (ratio !== null) console.log(`\nloss reduction ratio integer / float: ${ratio.toFixed(3)}`);
+}
+
+main().catch((e) => {
+  if (e instanceof EdgeqError) { console.error(`eval-finetune: error: ${e.message}`); process.exit(e.exitCode); }
+  throw e;
+});
