@@ -8,7 +8,9 @@
 // matrices are *random valid codes* (planes, gm, z2, row scales with e >= 14) in the
 // q<b> formats, not the quantizer's output: kernel speed does not depend on the values,
 // and the clip-search quantizer needs minutes per plan at the 110M shape (README: measured
-// quantizer throughput). Embedding and classifier stay int8, as in every plan.
+// quantizer throughput). The embedding stays int8; the classifier too, except in the
+// 110M "+ cls<b>" cases (the plan's opt-in low-bit classifier, docs/integer-spec.md §11: a
+// random q<b> `wcls` split off the shared embedding, run by gemv_lut).
 import type { BenchCase, BenchSection } from './harness.ts';
 import { readProbe } from './lut-gemv.bench.ts';
 import { buildLut } from '../test/helpers/lut-wasm.ts';
@@ -34,10 +36,12 @@ function randomBytes(len: number, rng: Rng): Uint8Array {
   return b;
 }
 
-/** q8 with every block matrix replaced by random `bits`-bit LUT tensors of the same shape. */
-export function randomLowbit(q8: QuantModel, bits: LowBits, seed = 1): QuantModel {
+/**
+ * q8 with every block matrix replaced by random `bits`-bit LUT tensors of the same shape;
+ * with `cls`, also a random `cls`-bit classifier `wcls` (the embedding stays the int8 one).
+ */
+export function randomLowbit(q8: QuantModel, bits: LowBits, seed = 1, cls?: LowBits): QuantModel {
   const rng = new Rng(seed, `lowbit${bits}`);
-  const z2max = 2 * ((1 << bits) - 1);
   const tensors: QTensor[] = [];
   const isBlockMatrix = (n: string) => /^blocks\.\d+\.(\w+)$/.exec(n)?.[1];
   for (const t of q8.tensors) {
@@ -50,17 +54,30 @@ export function randomLowbit(q8: QuantModel, bits: LowBits, seed = 1): QuantMode
       else tensors.push({ ...t, data: new Int8Array(t.data.length).fill(36) });
       continue;
     }
-    const [rows, cols] = t.shape;
-    // The plan's fallback rule: stories15M's dim 288 takes G = 32.
-    const r = resolveMatrix({ bits, groupSize: GS }, cols);
-    if (r.format === 'int8') throw new Error(`bench: ${t.name} cannot be ${bits}-bit`);
-    const gs = r.groupSize;
-    const groups = randomBytes(groupBytes(rows, cols, gs), rng);
-    for (let i = 0; i < groups.length; i++) if (i & 16) groups[i] %= z2max + 1;
-    tensors.push({ name: t.name, dtype: dtypeForBits(bits), shape: [rows, cols], params: { bits, groupSize: gs }, data: randomBytes(planeBytes(bits, rows, cols), rng) });
-    tensors.push({ name: `${t.name}.groups`, dtype: 'u8', shape: [Math.ceil(rows / 16), cols / gs, 2, 16], params: {}, data: groups });
+    tensors.push(...randomLut(t.name, bits, t.shape[0], t.shape[1], rng));
   }
-  return { ...q8, tensors };
+  if (!cls) return { ...q8, tensors };
+  const { vocabSize: V, dim } = q8.params;
+  if (!q8.params.sharedClassifier) throw new Error('bench: randomLowbit with cls expects a shared classifier');
+  tensors.push(...randomLut('wcls', cls, V, dim, rng));
+  tensors.push({ name: 'wcls.scale_m', dtype: 'i16', shape: [V], params: {}, data: new Int16Array(V).fill(20000) });
+  tensors.push({ name: 'wcls.scale_e', dtype: 'i8', shape: [V], params: {}, data: new Int8Array(V).fill(36) });
+  return { ...q8, params: { ...q8.params, sharedClassifier: 0 }, tensors };
+}
+
+/** Random planes and group bytes of a `bits`-bit [rows, cols] LUT matrix `name` (z2 in range). */
+function randomLut(name: string, bits: LowBits, rows: number, cols: number, rng: Rng): QTensor[] {
+  const z2max = 2 * ((1 << bits) - 1);
+  // The plan's fallback rule: stories15M's dim 288 takes G = 32.
+  const r = resolveMatrix({ bits, groupSize: GS }, cols);
+  if (r.format === 'int8') throw new Error(`bench: ${name} cannot be ${bits}-bit`);
+  const gs = r.groupSize;
+  const groups = randomBytes(groupBytes(rows, cols, gs), rng);
+  for (let i = 0; i < groups.length; i++) if (i & 16) groups[i] %= z2max + 1;
+  return [
+    { name, dtype: dtypeForBits(bits), shape: [rows, cols], params: { bits, groupSize: gs }, data: randomBytes(planeBytes(bits, rows, cols), rng) },
+    { name: `${name}.groups`, dtype: 'u8', shape: [Math.ceil(rows / 16), cols / gs, 2, 16], params: {}, data: groups },
+  ];
 }
 
 /** Weight bytes one forward step reads: every GEMV's matrix tensors (+ one embedding row). */
@@ -89,17 +106,23 @@ const section: BenchSection = {
       const runtimes = new Map<string, RuntimeBuild>();
       for (const target of ['wasm32', 'aarch64-linux'] as const) {
         const flavour = target === 'wasm32' ? 'SIMD' : 'scalar';
-        for (const bits of [8, 4, 3, 2, 1] as const) {
-          const model = bits === 8 ? q8 : randomLowbit(q8, bits);
-          const key = `${target}/${bits === 8 ? 'int8' : 'lut'}`;
+        // [block bits, classifier bits]: the opt-in low-bit classifier at the 110M shape only.
+        const kinds: Array<[8 | LowBits, LowBits | undefined]> = [[8, undefined], [4, undefined], [3, undefined], [2, undefined], [1, undefined]];
+        if (shape === 'stories110M') kinds.push([4, 4], [2, 4], [2, 2]);
+        for (const [bits, cls] of kinds) {
+          const model = bits === 8 ? q8 : randomLowbit(q8, bits, 1, cls);
+          // The generated runtime depends on the config and the op kinds and count: one build per variant.
+          const key = `${target}/${bits === 8 ? 'int8' : cls ? 'lut+cls' : 'lut'}`;
           const b = await bundleFromQuant({
-            model, target: loadTarget(target), plan: { kind: 'uniform', bits, groupSize: bits === 8 ? 0 : GS }, planName: bits === 8 ? 'uniform:8' : `uniform:${bits}g${GS}`,
+            model, target: loadTarget(target),
+            plan: { kind: 'uniform', bits, groupSize: bits === 8 ? 0 : GS, ...(cls ? { classifier: { bits: cls, groupSize: GS } } : {}) },
+            planName: bits === 8 ? 'uniform:8' : `uniform:${bits}g${GS}${cls ? `,cls${cls}g${GS}` : ''}`,
             sourceSha256: new Uint8Array(32), sourcePath: 'bench', vectors: 0, runtime: runtimes.get(key),
           });
           runtimes.set(key, b.runtime);
           const rt = await WasmRuntime.create(b.files['runtime.wasm'], b.files['model.edgeq'], model.params.vocabSize);
           const per = bytesPerToken(b);
-          const label = bits === 8 ? 'int8' : `${bits}-bit`;
+          const label = bits === 8 ? 'int8' : `${bits}-bit${cls ? ` + cls${cls}` : ''}`;
           const name = `${shape} ${label} ${flavour} (${(per / 2 ** 20).toFixed(1)} MiB/token)`;
           cases.push({
             name, unit: 'tok/s', warmup: 1, runs: 3, run: () => greedyRuntime(rt, tokens),

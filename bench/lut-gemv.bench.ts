@@ -47,7 +47,10 @@ function setup(m: LutModule, k: Kernel, copies: number): () => void {
     : () => { m.ex.lutTables(t, x, n); m.ex.gemvLut(out, w[c], gr[c], wM, wE, t, 20000, 14, n, d, k.kind as number, GS, 16); c = (c + 1) % copies; };
 }
 
-/** A case whose buffers are (re)uploaded on its first run after another case ran. */
+/**
+ * A case whose buffers are (re)uploaded, untimed (prepare), before a run that follows
+ * another case on the same module (the rounds interleave cases: bench/harness.ts).
+ */
 function kernelCase(m: LutModule, k: Kernel, name: string, unit: 'Gw/s' | 'GB/s', copies: number, baseline: string): BenchCase {
   const calls = Math.max(copies, Math.ceil(4e8 / (k.d * k.n))); // ~0.4 G weights per timed run
   let runner: (() => void) | null = null;
@@ -55,9 +58,11 @@ function kernelCase(m: LutModule, k: Kernel, name: string, unit: 'Gw/s' | 'GB/s'
   const per = unit === 'Gw/s' ? (k.d * k.n) / 1e9 : k.bytes / 1e9;
   return {
     name, unit, baseline, warmup: 2, runs: 5,
-    run() {
+    prepare() {
       if (owner.current !== name || !runner) { runner = setup(m, k, copies); owner.current = name; }
-      for (let i = 0; i < calls; i++) runner();
+    },
+    run() {
+      for (let i = 0; i < calls; i++) runner!();
       return calls * per;
     },
   };
@@ -73,11 +78,13 @@ export function readProbe(simd: LutModule, mb: number, sectionId: string): Bench
   const owner = simd as LutModule & { current?: unknown };
   return {
     name: `read ${mb} MB (wasm SIMD sum)`, unit: 'GB/s', warmup: 2, runs: 7, baseline: `${sectionId}/read 256 MB (wasm SIMD sum)`,
-    run() {
+    prepare() {
       if (p < 0 || owner.current !== `probe${mb}`) {
         simd.reset(); p = simd.alloc(ints * 4); new Int32Array(simd.memory.buffer, p, ints).fill(1);
         owner.current = `probe${mb}`;
       }
+    },
+    run() {
       const reps = Math.max(1, 256 / mb);
       for (let r = 0; r < reps; r++) simd.ex.sumI32!(p, ints);
       return (reps * ints * 4) / 1e9;

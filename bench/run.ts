@@ -1,8 +1,9 @@
-// `npm run bench [-- section-id ...]`: runs the benchmark sections, prints a table each.
+// `npm run bench [-- section-id ...]`: runs the benchmark sections, prints a table each
+// (rates from CPU time, cases interleaved round by round: bench/harness.ts).
 // Add a section by writing bench/<name>.bench.ts (default export: BenchSection) and
 // listing it below; cases may compare themselves with cases of earlier sections.
 import os from 'node:os';
-import { measure, printTable, type BenchCase, type BenchSection, type Measurement } from './harness.ts';
+import { measureSection, printTable, type BenchCase, type BenchSection, type Measurement } from './harness.ts';
 import floatReference from './float-reference.bench.ts';
 import lutGemv from './lut-gemv.bench.ts';
 import int8Runtime from './int8-runtime.bench.ts';
@@ -27,12 +28,9 @@ if (chosen.length === 0) {
 console.log(`# edgeq bench — node ${process.version}, ${os.cpus()[0]?.model ?? 'cpu'} x${os.cpus().length}, load ${os.loadavg()[0].toFixed(2)}`);
 const all = new Map<string, Measurement>();
 for (const section of chosen) {
-  const rows: Array<[BenchCase, Measurement]> = [];
-  for (const c of await section.cases()) {
-    const id = `${section.id}/${c.name}`;
-    const m = measure(id, c);
-    all.set(id, m);
-    rows.push([c, m]);
-  }
+  // All cases of a section are built first, then measured in interleaved rounds (harness.ts).
+  const cases = await section.cases();
+  const rows: Array<[BenchCase, Measurement]> = measureSection(section.id, cases).map((m, i) => [cases[i], m]);
+  for (const [, m] of rows) all.set(m.id, m);
   printTable(section, rows, all);
 }

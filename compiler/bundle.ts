@@ -70,7 +70,9 @@ export async function bundleFromQuant(o: QuantBundleOptions): Promise<QuantBundl
     precision: {
       method: contents.plan.method,
       blocks: contents.plan.blocks.map((b) => Object.fromEntries(b.matrices.map((m) => [m.name, m.groupSize ? `${m.format} g${m.groupSize}` : m.format]))),
-      embedding: 'int8', classifier: 'int8',
+      embedding: 'int8',
+      // int8 unless the plan opted in (then the separate matrix wcls, as quantized: compiler/quantize/int8.ts).
+      classifier: ((f) => (f && f.format !== 'int8' ? `${f.format} g${f.groupSize}` : 'int8'))(o.model.formats?.wcls),
     },
     weights: o.gptq ? 'gptq' : 'round-to-nearest',
     source: { name: contents.metadata.sourceName, sha256: hex(o.sourceSha256) },

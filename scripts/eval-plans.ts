@@ -40,7 +40,7 @@ for (const [name, tok] of MODELS) {
   if (values.model && values.model !== name) continue;
   const ckpt = join(models, `${name}.bin`);
   if (!existsSync(ckpt)) { console.error(`eval-plans: ${ckpt} not found, skipped`); continue; }
-  for (const plan of values.plans!.split(',')) {
+  for (const plan of values.plans!.split(/,(?!cls)/)) { // ",cls<b>" belongs to the plan before it
     const dir = join(values.out!, `${name}-${plan.replace(/[^\w]/g, '_')}`);
     const t0 = Date.now();
     edgeq('compile', ckpt, '--target', 'wasm32', '--plan', plan, '--tokenizer', join(models, tok), '--vectors', '0', '-o', dir);

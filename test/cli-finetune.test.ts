@@ -66,7 +66,7 @@ test('finetune --help teaches: what it does, resume, exit codes, an example; edg
   const r = await cli(['finetune', '--help']);
   assert.is(r.status, 0);
   for (const s of ['--data <text>', '--steps <n>', '--rank <r>', '--resume', '--save-every', '--report <loss.html>', 'Exit codes', '130 interrupted',
-    '$ edgeq finetune out/s260k --data style.txt --steps 200']) assert.ok(r.stdout.includes(s), `help lacks ${s}:\n${r.stdout}`);
+    '$ edgeq finetune out/s260k --data style.txt --steps 300']) assert.ok(r.stdout.includes(s), `help lacks ${s}:\n${r.stdout}`);
   const top = await cli(['--help']);
   assert.match(top.stdout, /finetune\s+train a LoRA adapter/);
   assert.match((await cli(['run', '--help'])).stdout, /--adapter <file\.edqa>/);

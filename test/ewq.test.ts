@@ -214,6 +214,11 @@ test('edgeq plan: table, plan file, --json, budget refusal', async () => {
   const bad = await cli(['plan', ckpt, '--budget-bytes', '1000', '-o', join(dir, 'no.json')]);
   assert.is(bad.status, 1);
   assert.match(bad.stderr, /does not fit --budget-bytes 1000 \(covers model\.edgeq \+ runtime\.wasm, target wasm32\): it needs \d+ bytes with every block at 2 bits/);
+  // A uniform plan has nothing to fit: over the budget, it is refused with its exact bytes.
+  const ub = await cli(['plan', ckpt, '--method', 'uniform:2', '--budget-bytes', '1000', '-o', join(dir, 'no.json')]);
+  assert.is(ub.status, 1);
+  const m = /plan uniform:2 does not fit --budget-bytes 1000 \(covers model\.edgeq \+ runtime\.wasm, target wasm32\): it needs (\d+) bytes, budget 1000 bytes, (\d+) bytes over/.exec(ub.stderr);
+  assert.ok(m && Number(m[1]) - 1000 === Number(m[2]), ub.stderr);
   const u = await cli(['plan', ckpt, '--method', 'uniform:4g32', '-o', join(dir, 'u.json')]);
   assert.is(u.status, 0, u.stderr);
   assert.match(u.stdout, /uniform: 4 bits/);

@@ -18,7 +18,7 @@ import { importLlama2c } from '../compiler/import/llama2c.ts';
 import { loadWeights, type FloatWeights } from '../compiler/import/graph.ts';
 import { quantizeInt8 } from '../compiler/quantize/int8.ts';
 import type { QuantModel } from '../compiler/quantize/quant-model.ts';
-import { parsePlan, planFromJson, planName, readPlanFile, resolveMatrix, type PlanSpec } from '../compiler/plan/plan.ts';
+import { parsePlan, planFromJson, planMethod, planName, readPlanFile, resolveMatrix, type PlanSpec } from '../compiler/plan/plan.ts';
 import { bundleFromQuant, type QuantBundle } from '../compiler/bundle.ts';
 import { loadTarget } from '../compiler/target/profile.ts';
 import { generateRuntimeSource, type RuntimeBuild } from '../compiler/codegen/runtime.ts';
@@ -62,7 +62,8 @@ test('plan files: every error names the file and the JSON path', () => {
   planError({ ...ok, blocks: { 1: { matrices: { w2: { bits: 2, groupSize: 'big' } } } } }, /\$\.blocks\["1"\]\.matrices\.w2\.groupSize: expected one of 32, 64, 128, got string "big"/);
   planError({ ...ok, blocks: { 1: { matrices: { w2: { groupSize: 32 } } } } }, /\$\.blocks\["1"\]\.matrices\.w2: missing "bits"/);
   planError({ ...ok, embedding: { bits: 4 } }, /\$\.embedding\.bits: the embedding stays int8/);
-  planError({ ...ok, classifier: { bits: 2 } }, /\$\.classifier\.bits: the classifier stays int8/);
+  planError({ ...ok, classifier: { bits: 5 } }, /\$\.classifier\.bits: expected one of 8, 4, 3, 2, 1, got number 5/);
+  planError({ ...ok, classifier: { bits: 2, groupSize: 48 } }, /\$\.classifier\.groupSize: expected one of 32, 64, 128, got number 48/);
   assert.throws(() => parsePlan(join(tmp, 'missing.json')), /plan file .*missing\.json: cannot read it \(ENOENT\)/);
   // Unknown blocks are only known against a model.
   const p = planFromJson({ ...ok, blocks: { 7: { bits: 8 } } }, 'p.json');
@@ -81,6 +82,31 @@ test('edgeq compile --plan <file>: a bad plan fails (exit 1) naming the file and
   const u = await cli(['compile', model('stories260K.bin'), '--target', 'wasm32', '--plan', 'uniform:4g16', '-o', join(tmp, 'o')]);
   assert.is(u.status, 2);
   assert.match(u.stderr, /group size 16 is not supported; group sizes: 32, 64, 128/);
+});
+
+test('plan strings: uniform:<b>[g<G>][,cls<b>[g<G>]], canonical names, and errors (exit 2)', () => {
+  const ok = (s: string, cls: unknown, name: string) => {
+    const p = parsePlan(s);
+    assert.equal(p.classifier, cls, s);
+    assert.is(planName(p), name, s);
+  };
+  ok('uniform:4', undefined, 'uniform:4g64');
+  ok('uniform:4g64,cls4', { bits: 4, groupSize: 64 }, 'uniform:4g64,cls4g64');
+  ok('uniform:2,cls4', { bits: 4, groupSize: 64 }, 'uniform:2g64,cls4g64');
+  ok('uniform:4g32,cls2', { bits: 2, groupSize: 32 }, 'uniform:4g32,cls2g32'); // G inherited from the uniform part
+  ok('uniform:8,cls4g128', { bits: 4, groupSize: 128 }, 'uniform:8,cls4g128');
+  ok('uniform:4,cls8', undefined, 'uniform:4g64'); // an int8 classifier is the default: same plan
+  const bad = (s: string, why: RegExp) => assert.throws(() => parsePlan(s), (e: Error) => e instanceof EdgeqError && e.exitCode === 2 && why.test(e.message), `${s} should fail with ${why}`);
+  bad('uniform:4,cls5', /"uniform:4,cls5": 5-bit classifier weights are not supported; bits: 8, 4, 3, 2, 1/);
+  bad('uniform:4,cls4g16', /classifier group size 16 is not supported; group sizes: 32, 64, 128/);
+  bad('uniform:4,cls8g64', /int8 classifier weights have per-row scales, no group size/);
+  bad('uniform:4,clf4', /unknown plan; use uniform:<bits>\[g<group size>\]\[,cls<bits>\[g<group size>\]\]/);
+  bad('uniform:4,cls4,cls2', /unknown plan/);
+  // A plan file opts in with "classifier"; its groupSize inherits from "default".
+  const f = planFromJson({ edgeqPlan: 1, default: { bits: 2, groupSize: 32 }, classifier: { bits: 4 } }, 'c.json');
+  assert.equal(f.classifier, { bits: 4, groupSize: 32 });
+  assert.match(planMethod(f), / default bits=2 group=32 classifier bits=4 group=32$/);
+  assert.is(planFromJson({ edgeqPlan: 1, default: { bits: 2 }, classifier: { bits: 8 } }, 'c.json').classifier, undefined);
 });
 
 test('plan files: inheritance (default -> block -> matrix) and the example plan parses', () => {
@@ -157,6 +183,47 @@ for (const name of ['stories260K', 'babyllama936K']) {
   }
 }
 
+// The opt-in low-bit classifier (docs/integer-spec.md §11): stories260K's classifier is its
+// embedding; with cls4 it is split off as a q4_lut wcls, run by gemv_lut with outFrac 16.
+for (const target of ['wasm32', 'cortex-m'] as const) {
+  test(`stories260K uniform:4g64,cls4: ${target === 'wasm32' ? 'SIMD' : 'scalar'} runtime logits byte-identical to IntTransformer (40 positions)`, async () => {
+    if (!haveModels) return;
+    const { m, b } = await bundle('stories260K', parsePlan('uniform:4g64,cls4'), target);
+    await agree(m, b, 40, `stories260K cls4 ${target}`);
+    const last = b.contents.program.ops.at(-1)!;
+    assert.equal([last.kind, last.name, last.params], ['gemv_lut', 'wcls', [64, 512, 16, 4, 64]]);
+  });
+}
+
+test('stories260K uniform:4g64,cls4: wcls split off the int8 embedding; the plan and manifest record it', async () => {
+  if (!haveModels) return;
+  const { m, b } = await bundle('stories260K', parsePlan('uniform:4g64,cls4'), 'wasm32');
+  const { m: m4 } = await bundle('stories260K', parsePlan('uniform:4'), 'wasm32');
+  assert.is(m4.params.sharedClassifier, 1);
+  assert.is(m.params.sharedClassifier, 0);
+  const t = (x: QuantModel, n: string) => x.tensors.find((y) => y.name === n);
+  // The embedding lookup is unchanged: the same int8 rows and scales as without cls4.
+  for (const n of ['tok_embeddings', 'tok_embeddings.scale_m', 'tok_embeddings.scale_e']) {
+    assert.is(t(m, n)!.dtype, t(m4, n)!.dtype, n);
+    assert.ok(Buffer.from(t(m, n)!.data.buffer).equals(Buffer.from(t(m4, n)!.data.buffer)), n);
+  }
+  assert.equal([t(m, 'wcls')!.dtype, t(m, 'wcls')!.shape, t(m, 'wcls')!.params], ['q4_lut', [512, 64], { bits: 4, groupSize: 64 }]);
+  assert.is(t(m4, 'wcls'), undefined);
+  // Its own table slot, of the final norm's output.
+  const c = readArtifact(b.files['model.edgeq']);
+  const ops = c.program.ops, cls = ops.at(-1)!;
+  const tables = ops.find((o) => o.kind === 'lut_tables' && o.outputs[0].index === cls.inputs[0].index)!;
+  assert.is(c.program.slots[tables.inputs[0].index].name, 'final.xq');
+  assert.is(c.config.sharedClassifier, false);
+  assert.is(c.plan.method, 'uniform bits=4 group=64 classifier bits=4 group=64');
+  const man = JSON.parse(new TextDecoder().decode(b.files['manifest.json']));
+  assert.equal([man.plan, man.precision.embedding, man.precision.classifier], ['uniform:4g64,cls4g64', 'int8', 'q4_lut g64']);
+  // Bytes: the int8 classifier (shared, so no bytes of its own) becomes 512 x 64 at 4 bits:
+  // planes 16384 + groups 1024 + row scales 1536.
+  const bytes = (x: QuantModel) => x.tensors.reduce((s, y) => s + y.data.byteLength, 0);
+  assert.is(bytes(m) - bytes(m4), 16384 + 1024 + 1536);
+});
+
 test('stories260K uniform:4: the program shares one table slot per GEMV input; the plan is recorded (w2 falls back to int8)', async () => {
   if (!haveModels) return;
   const { b } = await bundle('stories260K', parsePlan('uniform:4'), 'wasm32');
@@ -189,18 +256,28 @@ test('stories260K uniform:4: the program shares one table slot per GEMV input; t
   assert.is(bytes(c8) - bytes(c), 5 * (2 * (4096 - 2176) + 2 * (2048 - 1088) + 2 * (11008 - 5984)));
 });
 
-test('the program interpreter (reference kernels over the program) agrees with IntTransformer on a 2-bit babyllama936K', async () => {
-  if (!haveModels) return;
+/** The program interpreter (reference kernels over the program) gives IntTransformer's logits for 8 greedy positions. */
+async function interpreterAgrees(name: string, plan: string): Promise<void> {
   const { ProgramInterpreter } = await import('../compiler/engines/program-interpreter.ts');
-  const { m, b } = await bundle('babyllama936K', parsePlan('uniform:2'), 'cortex-m');
+  const { m, b } = await bundle(name, parsePlan(plan), 'cortex-m');
   const pi = new ProgramInterpreter(readArtifact(b.files['model.edgeq']));
   const it = new IntTransformer(m);
   let token = 1;
   for (let pos = 0; pos < 8; pos++) {
     const want = it.forward(token, pos);
-    assert.ok(bytesOf(pi.forward(token, pos)).equals(bytesOf(want)), `position ${pos}`);
+    assert.ok(bytesOf(pi.forward(token, pos)).equals(bytesOf(want)), `${name} ${plan}: position ${pos}`);
     token = it.argmax(want);
   }
+}
+
+test('the program interpreter (reference kernels over the program) agrees with IntTransformer on a 2-bit babyllama936K', async () => {
+  if (!haveModels) return;
+  await interpreterAgrees('babyllama936K', 'uniform:2');
+});
+
+test('the program interpreter agrees with IntTransformer on stories260K with a 4-bit classifier', async () => {
+  if (!haveModels) return;
+  await interpreterAgrees('stories260K', 'uniform:4g64,cls4');
 });
 
 test('mixed plan file (examples/mixed-plan.json) on babyllama936K: scalar runtime byte-identical; the plan recorded per matrix', async () => {

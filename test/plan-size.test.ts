@@ -36,6 +36,8 @@ writeFileSync(mixed, JSON.stringify({
 const plans: Array<[string, () => PlanSpec]> = [
   ['uniform:8', () => parsePlan('uniform:8')], ['uniform:4', () => parsePlan('uniform:4')],
   ['uniform:2g32', () => parsePlan('uniform:2g32')], ['mixed.json', () => readPlanFile(mixed)],
+  // A low-bit classifier: split off the shared embedding as wcls (or replacing the separate one).
+  ['uniform:2g32,cls4', () => parsePlan('uniform:2g32,cls4')],
 ];
 
 for (const [ckpt, what] of [[shared, 'stories260K shape'], [unshared, 'stories260K shape, separate classifier'], [baby, 'babyllama936K shape']] as const) {

@@ -21,7 +21,7 @@ const DTYPE: Record<QDType, DTypeName> = {
 };
 
 export { parsePlan, type PlanSpec } from '../plan/plan.ts';
-export const SUPPORTED_PLANS = ['uniform:8', 'uniform:<4|3|2|1>[g<32|64|128>]', '<plan>.json'];
+export const SUPPORTED_PLANS = ['uniform:8', 'uniform:<4|3|2|1>[g<32|64|128>]', '<uniform plan>,cls<4|3|2|1>[g<32|64|128>] (low-bit classifier)', '<plan>.json'];
 
 const MATRICES = ['wq', 'wk', 'wv', 'wo', 'w1', 'w2', 'w3'];
 

@@ -68,12 +68,13 @@ export function lowerInt8(m: QuantModel): LoweredProgram {
     op('rmsnorm', name, [x, T(gain), u], [q, sc],
       [D, gainFrac(gain), p.rmsEpsQ32, p.rmsSqShift, p.rmsDimScaleM, p.rmsDimScaleE]);
   // Low-bit matrices (docs/integer-spec.md §9): one lut_tables op per GEMV input vector, its
-  // table slot shared by every LUT matrix reading that input (wq/wk/wv, w1/w3).
+  // table slot shared by every LUT matrix reading that input (wq/wk/wv, w1/w3). A low-bit
+  // classifier (wcls, the plan's opt-in, §11) is a gemv_lut with outFrac LOGIT_FRAC.
   const lutTablesOf = new Map<number, ArtifactRef>();
   const gemv = (w: string, x: ArtifactRef, sc: ArtifactRef, out: ArtifactRef, n: number, d: number, kind: 'gemv' | 'classifier' = 'gemv', outFrac = ACT_FRAC) => {
     const t = m.tensors[tensorIndex.get(w) ?? -1];
     const bits = t ? LUT_BITS[t.dtype] : undefined;
-    if (bits === undefined || kind !== 'gemv') return op(kind, w, [x, sc, ...mat(w)], [out], [n, d, outFrac]);
+    if (bits === undefined) return op(kind, w, [x, sc, ...mat(w)], [out], [n, d, outFrac]);
     const gs = tensorParam(t, 'groupSize');
     if (n % gs !== 0 || n / gs > 1024) throw new EdgeqError(`lowering: ${w}: ${n} columns do not fit group size ${gs}`);
     let tables = lutTablesOf.get(x.index);

@@ -1,6 +1,9 @@
 // Precision plans: which weight format every matrix gets (docs/integer-spec.md §11).
 //
-//   --plan uniform:<b>[g<G>]   b in 8, 4, 3, 2, 1; G in 32, 64, 128 (default 64; int8 has none)
+//   --plan uniform:<b>[g<G>][,cls<b>[g<G>]]
+//                              b in 8, 4, 3, 2, 1; G in 32, 64, 128 (default 64; int8 has none).
+//                              ,cls<b>[g<G>]: the classifier at b bits (opt-in, default int8;
+//                              its G defaults to the uniform one's, else 64)
 //   --plan <file.json>         a plan file (format below, validated with errors that name the
 //                              file and the JSON path)
 //
@@ -13,7 +16,8 @@
 //       "3": { "bits": 4, "matrices": { "w2": { "bits": 2, "groupSize": 32 } } }
 //     },
 //     "embedding": { "bits": 8 },                      optional; only 8 is supported
-//     "classifier": { "bits": 8 }                      optional; only 8 is supported
+//     "classifier": { "bits": 4, "groupSize": 64 }     optional; default int8 (groupSize
+//                                                      inherited from default, as a block's)
 //   }
 // Blocks and matrices may also carry "entropy" (a number >= 0) and "rule" (a string), and the
 // plan "method" (a string) and "bytes" (an object): what a planner (edgeq plan,
@@ -26,6 +30,11 @@
 // size n to be a multiple of G. resolveMatrix() applies the fallback rule (the largest
 // supported G <= the requested one that divides n, else int8) and says why; the quantizer
 // records the final choice per matrix in the artifact's PrecisionPlan.
+//
+// The classifier is int8 unless the plan opts in: its error goes straight into the logits,
+// with no later normalization to absorb it (docs/integer-spec.md §11). A low-bit classifier
+// of a model whose classifier is the token embedding becomes a separate matrix `wcls` (the
+// embedding lookup stays int8).
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
@@ -57,26 +66,37 @@ export interface PlanSpec {
   blocks?: Record<number, BlockSpec>;
   /** sha256 (hex) of a plan file's bytes: the artifact records the file by name and content, not path. */
   sha256?: string;
+  /** The classifier's format (opt-in; absent: int8). */
+  classifier?: MatrixChoice;
 }
+
+const INT8: MatrixChoice = { bits: 8, groupSize: 0 };
+/** What the plan asks for the classifier: int8 unless it opts in. */
+export const requestedClassifier = (plan: PlanSpec | undefined): MatrixChoice => plan?.classifier ?? INT8;
 
 const usage = (msg: string) => new EdgeqError(msg, {}, 2);
 
-/** Parses `--plan`: uniform:<b>[g<G>] or a JSON plan file's path. */
+/** Parses `--plan`: uniform:<b>[g<G>][,cls<b>[g<G>]] or a JSON plan file's path. */
 export function parsePlan(s: string): PlanSpec {
-  const m = /^uniform:(\d+)(?:g(\d+))?$/.exec(s);
+  const m = /^uniform:(\d+)(?:g(\d+))?(?:,cls(\d+)(?:g(\d+))?)?$/.exec(s);
   if (m) {
-    const bits = Number(m[1]);
-    if (!PLAN_BITS.includes(bits as PlanBits)) throw usage(`--plan ${JSON.stringify(s)}: ${bits}-bit weights are not supported; bits: ${PLAN_BITS.join(', ')}`);
-    if (m[2] !== undefined) {
-      const g = Number(m[2]);
-      if (bits === 8) throw usage(`--plan ${JSON.stringify(s)}: int8 weights have per-row scales, no group size`);
-      if (!(PLAN_GROUP_SIZES as readonly number[]).includes(g)) throw usage(`--plan ${JSON.stringify(s)}: group size ${g} is not supported; group sizes: ${PLAN_GROUP_SIZES.join(', ')}`);
-      return { kind: 'uniform', bits: bits as PlanBits, groupSize: g, name: s };
-    }
-    return { kind: 'uniform', bits: bits as PlanBits, groupSize: bits === 8 ? 0 : DEFAULT_GROUP_SIZE, name: bits === 8 ? s : `uniform:${bits}g${DEFAULT_GROUP_SIZE}` };
+    /** bits and group size of one part (`what`: "" or "classifier "); G inherits `inheritG`. */
+    const part = (b: string, g: string | undefined, inheritG: number, what: string): MatrixChoice => {
+      const bits = Number(b);
+      if (!PLAN_BITS.includes(bits as PlanBits)) throw usage(`--plan ${JSON.stringify(s)}: ${bits}-bit ${what}weights are not supported; bits: ${PLAN_BITS.join(', ')}`);
+      if (g === undefined) return { bits: bits as PlanBits, groupSize: bits === 8 ? 0 : inheritG };
+      if (bits === 8) throw usage(`--plan ${JSON.stringify(s)}: int8 ${what}weights have per-row scales, no group size`);
+      if (!(PLAN_GROUP_SIZES as readonly number[]).includes(Number(g))) throw usage(`--plan ${JSON.stringify(s)}: ${what}group size ${g} is not supported; group sizes: ${PLAN_GROUP_SIZES.join(', ')}`);
+      return { bits: bits as PlanBits, groupSize: Number(g) };
+    };
+    const u = part(m[1], m[2], DEFAULT_GROUP_SIZE, '');
+    const cls = m[3] === undefined ? INT8 : part(m[3], m[4], u.groupSize || DEFAULT_GROUP_SIZE, 'classifier ');
+    const spec: PlanSpec = { kind: 'uniform', bits: u.bits, groupSize: u.groupSize, ...(cls.bits === 8 ? {} : { classifier: cls }) };
+    // The canonical name (what manifests record): G spelled out, an int8 classifier left out.
+    return { ...spec, name: planName(spec) };
   }
   if (s.endsWith('.json')) return readPlanFile(s);
-  throw usage(`--plan ${JSON.stringify(s)}: unknown plan; use uniform:<bits>[g<group size>] (bits ${PLAN_BITS.join('/')}, group sizes ${PLAN_GROUP_SIZES.join('/')}, e.g. uniform:4g64) or a plan file ending in .json`);
+  throw usage(`--plan ${JSON.stringify(s)}: unknown plan; use uniform:<bits>[g<group size>][,cls<bits>[g<group size>]] (bits ${PLAN_BITS.join('/')}, group sizes ${PLAN_GROUP_SIZES.join('/')}, e.g. uniform:4g64 or uniform:4g64,cls4) or a plan file ending in .json`);
 }
 
 /** Reads and validates a plan file. */
@@ -123,7 +143,7 @@ export function planFromJson(json: unknown, file: string): PlanSpec {
   };
   const eightOnly = (v: unknown, path: string, what: string) => {
     const c = choice(v, path, DEFAULT_GROUP_SIZE);
-    if (c.bits !== 8) fail(path + '.bits', `the ${what} stays int8 (low-bit embeddings/classifiers are not supported: docs/integer-spec.md §11)`);
+    if (c.bits !== 8) fail(path + '.bits', `the ${what} stays int8 (a low-bit embedding is not supported: its rows are looked up, not streamed; docs/integer-spec.md §11)`);
   };
 
   if (!isObj(json)) fail('$', `expected a plan object, got ${kind(json)}`);
@@ -135,7 +155,7 @@ export function planFromJson(json: unknown, file: string): PlanSpec {
   if (!('default' in o)) fail('$', 'missing "default" (e.g. {"bits": 4, "groupSize": 64})');
   const def = choice(o.default, '$.default', DEFAULT_GROUP_SIZE);
   if ('embedding' in o) eightOnly(o.embedding, '$.embedding', 'embedding');
-  if ('classifier' in o) eightOnly(o.classifier, '$.classifier', 'classifier');
+  const classifier = 'classifier' in o ? choice(o.classifier, '$.classifier', def.groupSize || DEFAULT_GROUP_SIZE) : INT8;
   const blocks: Record<number, BlockSpec> = {};
   if ('blocks' in o) {
     if (!isObj(o.blocks)) fail('$.blocks', `expected an object keyed by block index, got ${kind(o.blocks)}`);
@@ -160,7 +180,7 @@ export function planFromJson(json: unknown, file: string): PlanSpec {
       blocks[Number(k)] = spec;
     }
   }
-  return { kind: 'file', bits: def.bits, groupSize: def.groupSize, name: file, blocks };
+  return { kind: 'file', bits: def.bits, groupSize: def.groupSize, name: file, blocks, ...(classifier.bits === 8 ? {} : { classifier }) };
 }
 
 /** Checks a plan against a model: every block it names exists. */
@@ -195,13 +215,16 @@ export function resolveMatrix(want: MatrixChoice, n: number): ResolvedChoice {
 
 /** A short description of the plan (PrecisionPlan.method, manifest). */
 export function planMethod(plan: PlanSpec): string {
-  if (plan.kind === 'uniform') return plan.bits === 8 ? 'uniform bits=8' : `uniform bits=${plan.bits} group=${plan.groupSize || DEFAULT_GROUP_SIZE}`;
-  return `file ${basename(plan.name ?? 'plan.json')}${plan.sha256 ? ` sha256:${plan.sha256.slice(0, 16)}` : ''} default bits=${plan.bits}${plan.bits === 8 ? '' : ` group=${plan.groupSize}`}`;
+  const c = requestedClassifier(plan);
+  const cls = c.bits === 8 ? '' : ` classifier bits=${c.bits} group=${c.groupSize}`;
+  if (plan.kind === 'uniform') return (plan.bits === 8 ? 'uniform bits=8' : `uniform bits=${plan.bits} group=${plan.groupSize || DEFAULT_GROUP_SIZE}`) + cls;
+  return `file ${basename(plan.name ?? 'plan.json')}${plan.sha256 ? ` sha256:${plan.sha256.slice(0, 16)}` : ''} default bits=${plan.bits}${plan.bits === 8 ? '' : ` group=${plan.groupSize}`}${cls}`;
 }
 
 /** The plan's name as the manifest and artifact metadata record it (a file by its base name). */
 export function planName(plan: PlanSpec): string {
   if (plan.kind === 'file') return basename(plan.name ?? 'plan.json');
   if (plan.name) return plan.name;
-  return plan.bits === 8 ? 'uniform:8' : `uniform:${plan.bits}g${plan.groupSize || DEFAULT_GROUP_SIZE}`;
+  const c = requestedClassifier(plan);
+  return (plan.bits === 8 ? 'uniform:8' : `uniform:${plan.bits}g${plan.groupSize || DEFAULT_GROUP_SIZE}`) + (c.bits === 8 ? '' : `,cls${c.bits}g${c.groupSize}`);
 }

@@ -24,7 +24,7 @@ import { EXP2_TABLE_SIZE, LOGIT_FRAC, SILU_TABLE_SIZE } from '../../runtime/kern
 import { lowerInt8 } from '../lower/program.ts';
 import { contentsFromQuant } from '../emit/from-quant.ts';
 import { writeArtifact } from '../emit/artifact.ts';
-import { BLOCK_MATRICES, checkPlanForModel, planMethod, requested, resolveMatrix, type BlockMatrix, type PlanSpec } from './plan.ts';
+import { BLOCK_MATRICES, checkPlanForModel, planMethod, requested, requestedClassifier, resolveMatrix, type BlockMatrix, type MatrixChoice, type PlanSpec } from './plan.ts';
 
 const DATA: Record<QDType, (n: number) => QTensor['data']> = {
   i8: (n) => new Int8Array(n), i16: (n) => new Int16Array(n), i32: (n) => new Int32Array(n),
@@ -47,9 +47,8 @@ export function skeletonModel(c: ModelConfig, plan: PlanSpec, gptq = false): Qua
     const n = matrixNames(name);
     add(n.q, 'i8', [rows, cols]); add(n.m, 'i16', [rows]); add(n.e, 'i8', [rows]);
   };
-  const matrix = (l: number, m: BlockMatrix, rows: number, cols: number) => {
-    const name = `blocks.${l}.${m}`;
-    let r = resolveMatrix(requested(plan, l, m), cols);
+  const matrix = (name: string, want: MatrixChoice, rows: number, cols: number) => {
+    let r = resolveMatrix(want, cols);
     if (r.format !== 'int8' && cols > 8260) r = { bits: 8, groupSize: 0, format: 'int8', rule: `asked ${r.bits}-bit; input size ${cols} > 8260 (§5.4): int8 fallback` };
     if (r.format === 'int8') { formats[name] = { ...r, rule: r.rule + (gptq ? ', GPTQ' : '') }; return int8(name, rows, cols); }
     formats[name] = { bits: r.bits, groupSize: r.groupSize, format: r.format, rule: r.rule + ', clip search' };
@@ -61,16 +60,22 @@ export function skeletonModel(c: ModelConfig, plan: PlanSpec, gptq = false): Qua
   const shapes: Record<BlockMatrix, [number, number]> = {
     wq: [c.dim, c.dim], wk: [kd, c.dim], wv: [kd, c.dim], wo: [c.dim, c.dim], w1: [c.hiddenDim, c.dim], w2: [c.dim, c.hiddenDim], w3: [c.hiddenDim, c.dim],
   };
+  // As quantizeInt8: a low-bit classifier is split off the embedding as wcls.
+  const cls = requestedClassifier(plan);
+  const shared = c.sharedClassifier && resolveMatrix(cls, c.dim).format === 'int8';
   int8('tok_embeddings', c.vocabSize, c.dim);
   for (let l = 0; l < c.nLayers; l++) {
     for (const m of BLOCK_MATRICES) {
       if (m === 'wq') add(`blocks.${l}.rms_att`, 'i16', [c.dim], { frac: 0 });
       if (m === 'w1') add(`blocks.${l}.rms_ffn`, 'i16', [c.dim], { frac: 0 });
-      matrix(l, m, ...shapes[m]);
+      matrix(`blocks.${l}.${m}`, requested(plan, l, m), ...shapes[m]);
     }
   }
   add('rms_final', 'i16', [c.dim], { frac: 0 });
-  if (!c.sharedClassifier) int8('wcls', c.vocabSize, c.dim);
+  if (!shared) {
+    if (cls.bits === 8) int8('wcls', c.vocabSize, c.dim);
+    else matrix('wcls', cls, c.vocabSize, c.dim);
+  }
   const rope = ropeTables(c.seqLen, hs);
   tensors.push({ name: 'rope.cos', dtype: 'i16', shape: [c.seqLen, hs / 2], params: {}, data: rope.cos });
   tensors.push({ name: 'rope.sin', dtype: 'i16', shape: [c.seqLen, hs / 2], params: {}, data: rope.sin });
@@ -80,7 +85,7 @@ export function skeletonModel(c: ModelConfig, plan: PlanSpec, gptq = false): Qua
   return {
     params: {
       formatVersion: FORMAT_VERSION, dim: c.dim, hiddenDim: c.hiddenDim, nLayers: c.nLayers, nHeads: c.nHeads, nKvHeads: c.nKvHeads,
-      vocabSize: c.vocabSize, seqLen: c.seqLen, sharedClassifier: c.sharedClassifier ? 1 : 0, logitFrac: LOGIT_FRAC,
+      vocabSize: c.vocabSize, seqLen: c.seqLen, sharedClassifier: shared ? 1 : 0, logitFrac: LOGIT_FRAC,
       rmsEpsQ32: k.rmsEpsQ32, rmsSqShift: k.rmsSqShift, rmsDimScaleM: k.rmsDimScale.m, rmsDimScaleE: k.rmsDimScale.e,
       attScaleM: k.attScale.m, attScaleE: k.attScale.e,
     },

@@ -12,7 +12,7 @@ import { gptqRows, type GptqOptions } from './gptq.ts';
 import { quantizeLowbit, LOWBIT_MIN_ROW_E } from './lowbit.ts';
 import type { LowBits } from './lowbit-format.ts';
 import type { MatrixFormat } from './quant-model.ts';
-import { BLOCK_MATRICES, checkPlanForModel, planMethod, requested, resolveMatrix, type BlockMatrix, type PlanSpec } from '../plan/plan.ts';
+import { BLOCK_MATRICES, checkPlanForModel, planMethod, requested, requestedClassifier, resolveMatrix, type BlockMatrix, type PlanSpec } from '../plan/plan.ts';
 
 export interface Int8Options extends RowQuantOptions {
   /** RMSNorm epsilon (llama2.c: 1e-5). */
@@ -26,7 +26,9 @@ export interface Int8Options extends RowQuantOptions {
   /**
    * Precision plan (compiler/plan/plan.ts; default uniform int8): block matrices planned at
    * 1..4 bits get the LUT formats of docs/integer-spec.md §9 (GPTQ applies to int8 matrices
-   * only). The embedding and the classifier are always int8.
+   * only). The embedding is always int8; the classifier is int8 unless the plan opts in
+   * (`plan.classifier`): a low-bit classifier of a shared-classifier model is split off as
+   * its own matrix `wcls` (the embedding lookup stays int8), and `sharedClassifier` is 0.
    */
   plan?: PlanSpec;
   /** Receives the summed squared weight error per tensor (for reports). */
@@ -58,11 +60,15 @@ export function quantizeInt8(w: FloatWeights, opts: Int8Options = {}): QuantMode
   const plan = opts.plan;
   if (plan) checkPlanForModel(plan, c.nLayers);
   const formats: Record<string, MatrixFormat> = {};
-  /** A block matrix at the plan's low-bit format; false when the plan (after fallbacks) says int8. */
+  // A low-bit classifier (the plan's opt-in, after the fallback rule) is its own matrix wcls.
+  const clsWant = requestedClassifier(plan);
+  const shared = !!c.sharedClassifier && resolveMatrix(clsWant, c.dim).format === 'int8';
+  /** A block matrix (or wcls) at the plan's low-bit format; false when the plan (after fallbacks) says int8. */
   const lowbit = (name: string, f: Float32Array, rows: number, cols: number): boolean => {
     const m = /^blocks\.(\d+)\.(\w+)$/.exec(name);
-    if (!m || !(BLOCK_MATRICES as readonly string[]).includes(m[2])) return false;
-    const want = plan ? requested(plan, Number(m[1]), m[2] as BlockMatrix) : { bits: 8 as const, groupSize: 0 };
+    if (name === 'wcls' && clsWant.bits === 8) return false;
+    if (name !== 'wcls' && (!m || !(BLOCK_MATRICES as readonly string[]).includes(m[2]))) return false;
+    const want = name === 'wcls' ? clsWant : plan ? requested(plan, Number(m![1]), m![2] as BlockMatrix) : { bits: 8 as const, groupSize: 0 };
     let r = resolveMatrix(want, cols);
     if (r.format !== 'int8' && cols > 8260) r = { bits: 8, groupSize: 0, format: 'int8', rule: `asked ${r.bits}-bit; input size ${cols} > 8260 (§5.4): int8 fallback` };
     if (r.format === 'int8') { formats[name] = { ...r, rule: r.rule + (hessians ? ', GPTQ' : '') }; return false; }
@@ -89,7 +95,7 @@ export function quantizeInt8(w: FloatWeights, opts: Int8Options = {}): QuantMode
   const inputOf = (name: string): string | null => {
     const m = /^blocks\.(\d+)\.(\w+)$/.exec(name);
     if (m) return hessianKey(Number(m[1]), ({ wq: 'attn', wk: 'attn', wv: 'attn', wo: 'wo', w1: 'ffn', w3: 'ffn', w2: 'w2' } as const)[m[2] as 'wq']);
-    if (name === 'wcls' || (name === 'tok_embeddings' && c.sharedClassifier)) return 'cls';
+    if (name === 'wcls' || (name === 'tok_embeddings' && shared)) return 'cls';
     return null; // an unshared embedding is only looked up
   };
   const matrix = (name: string, f: Float32Array, rows: number, cols: number, minE: number) => {
@@ -113,7 +119,7 @@ export function quantizeInt8(w: FloatWeights, opts: Int8Options = {}): QuantMode
     add(name, q, [c.dim], { frac });
   };
 
-  matrix('tok_embeddings', w.tokEmbeddings, c.vocabSize, c.dim, c.sharedClassifier ? Math.max(MIN_EMBEDDING_E, MIN_GEMV_E) : MIN_EMBEDDING_E);
+  matrix('tok_embeddings', w.tokEmbeddings, c.vocabSize, c.dim, shared ? Math.max(MIN_EMBEDDING_E, MIN_GEMV_E) : MIN_EMBEDDING_E);
   w.blocks.forEach((b, l) => {
     const p = (n: string) => `blocks.${l}.${n}`;
     gain(p('rms_att'), b.rmsAtt);
@@ -127,7 +133,7 @@ export function quantizeInt8(w: FloatWeights, opts: Int8Options = {}): QuantMode
     matrix(p('w3'), b.w3, c.hiddenDim, c.dim, MIN_GEMV_E);
   });
   gain('rms_final', w.rmsFinal);
-  if (!c.sharedClassifier) matrix('wcls', w.wcls, c.vocabSize, c.dim, MIN_GEMV_E);
+  if (!shared) matrix('wcls', w.wcls, c.vocabSize, c.dim, MIN_GEMV_E);
   const rope = ropeTables(c.seqLen, hs);
   add('rope.cos', rope.cos, [c.seqLen, hs / 2]);
   add('rope.sin', rope.sin, [c.seqLen, hs / 2]);
@@ -140,7 +146,7 @@ export function quantizeInt8(w: FloatWeights, opts: Int8Options = {}): QuantMode
     params: {
       formatVersion: FORMAT_VERSION,
       dim: c.dim, hiddenDim: c.hiddenDim, nLayers: c.nLayers, nHeads: c.nHeads, nKvHeads: c.nKvHeads,
-      vocabSize: c.vocabSize, seqLen: c.seqLen, sharedClassifier: c.sharedClassifier ? 1 : 0,
+      vocabSize: c.vocabSize, seqLen: c.seqLen, sharedClassifier: shared ? 1 : 0,
       logitFrac: LOGIT_FRAC,
       rmsEpsQ32: k.rmsEpsQ32, rmsSqShift: k.rmsSqShift, rmsDimScaleM: k.rmsDimScale.m, rmsDimScaleE: k.rmsDimScale.e,
       attScaleM: k.attScale.m, attScaleE: k.attScale.e,

@@ -1,5 +1,6 @@
 // Cross-engine conformance of low-bit bundles (issue 5): stories260K compiled with
-// `--plan uniform:4` and `--plan uniform:2`, checked by `edgeq verify --engines all` on
+// `--plan uniform:4`, `--plan uniform:2g32` and `--plan uniform:4,cls4` (the opt-in 4-bit
+// classifier: wcls split off the embedding, a gemv_lut with outFrac 16), checked by `edgeq verify --engines all` on
 // every engine (V8 SIMD and scalar, wasm-interp, wasm2c x86-64/AArch64/RISC-V and the
 // Cortex-M image run the scalar LUT kernel; V8 SIMD the SIMD one). Few positions: the
 // emulated engines dominate the time. A missing tool skips its engine locally, fails in CI.
@@ -11,10 +12,11 @@ import { readBundle } from '../../compiler/engines/engine.ts';
 
 const POSITIONS = 6;
 const t = suite('conformance: low-bit bundles');
-const dirs: Record<string, string> = {};
+const dirs: Record<string | number, string> = {};
 t.before(async () => {
   dirs[4] = await stories260KBundle('wasm32', POSITIONS, 'uniform:4');
   dirs[2] = await stories260KBundle('wasm32', POSITIONS, 'uniform:2g32');
+  dirs.cls4 = await stories260KBundle('wasm32', POSITIONS, 'uniform:4,cls4');
 });
 
 t('the bundles are low-bit: gemv_lut ops over q4_lut / q2_lut tensors', () => {
@@ -23,10 +25,15 @@ t('the bundles are low-bit: gemv_lut ops over q4_lut / q2_lut tensors', () => {
     assert.ok(c.program.ops.some((o) => o.kind === 'gemv_lut'), `${bits}-bit: no gemv_lut`);
     assert.is(c.tensors.find((x) => x.name === 'blocks.0.wq')!.dtype, dtype);
   }
+  const c = readBundle(dirs.cls4).contents;
+  assert.is(c.tensors.find((x) => x.name === 'wcls')!.dtype, 'q4_lut');
+  assert.is(c.tensors.find((x) => x.name === 'tok_embeddings')!.dtype, 'int8');
+  const last = c.program.ops.at(-1)!;
+  assert.equal([last.kind, last.name], ['gemv_lut', 'wcls']);
 });
 
-t('edgeq verify --engines all: every engine reproduces the integer reference on both bundles', async () => {
-  const r = await cli(['verify', dirs[4], dirs[2], '--engines', 'all', '--json']);
+t('edgeq verify --engines all: every engine reproduces the integer reference on the three bundles', async () => {
+  const r = await cli(['verify', dirs[4], dirs[2], dirs.cls4, '--engines', 'all', '--json']);
   const j = JSON.parse(r.stdout);
   const notes: string[] = [];
   for (const b of j.bundles) {

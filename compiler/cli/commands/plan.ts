@@ -105,6 +105,7 @@ async function plan(checkpoint: string, opts: Opts): Promise<void> {
     p = await fitted((o) => planFastEwq(g.config, { ...o, bits }));
   } else if (opts.method.startsWith('uniform:')) {
     const u = parsePlan(opts.method);
+    if (u.classifier) throw usageError(`--method ${opts.method}: edgeq plan writes int8-classifier plans; add "classifier": {"bits": ${u.classifier.bits}} to the plan file to opt in`);
     const uo = { bits: [u.bits], groupSize: u.groupSize || opts.groupSize };
     p = await fitted((o) => {
       const q = planEwq(g, { ...o, ...uo, budgetBytes: undefined, sizeOf: undefined });
