@@ -80,4 +80,6 @@ edgeq('compile', model, '--target', 'wasm32', '--plan', 'uniform:8', '--gptq', '
 edgeq('run', bundle, '--temperature', '0', '--steps', '128', ...(real ? [] : ['--prompt', 'Once upon a time']));
 console.error(`
 The bundle is in ${bundle}. Next: \`npx edgeq verify ${bundle}\` checks it on every engine, ` +
-  `\`npx edgeq flash ${bundle} --board mps2-an386\` boots it on an emulated Cortex-M4.`);
+  `\`npx edgeq flash ${bundle} --board mps2-an386\` boots it on an emulated Cortex-M4, ` +
+  `\`npx edgeq finetune ${bundle} --data <your text> --steps 300 -o out/mine.edqa\` adapts it to a text with integers only ` +
+  `(then \`npx edgeq run ${bundle} --adapter out/mine.edqa\`).`);
