@@ -108,6 +108,8 @@ export interface BundleOptions {
 export async function compileBundle(o: BundleOptions): Promise<BundleFiles> {
   const target = loadTarget(o.target);
   const say = o.progress ?? (() => {});
+  // The measured-damage planner is plan-only: it needs calibration text and runs L + 1 bundles.
+  if (o.plan === 'damage') throw new EdgeqError('--plan damage: the damage planner needs calibration text; run edgeq plan <checkpoint> --method damage --calibration <text> --tokenizer <tok> -o plan.json, then compile with --plan plan.json', {}, 2);
   const tokenizer = o.tokenizer !== undefined ? Tokenizer.load(o.tokenizer) : undefined;
   const graph = importLlama2c(o.checkpoint);
   // --plan ewq: an EWQ plan (compiler/plan/ewq.ts, default options) computed on the fly.

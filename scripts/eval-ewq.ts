@@ -19,30 +19,25 @@
 //      - damage:  measured — ΔKL when only that block is lowered (the others kept at the
 //                 mix's high bits), on CALIBRATION tokens that the evaluation never sees
 //                 (the --damage-tokens tokens after the first --tokens of the text),
-//                 same engine (the plan's runtime.wasm).
+//                 same engine (the plan's runtime.wasm); compiler/plan/damage.ts, the
+//                 measurement `edgeq plan --method damage` makes.
 //      and "anti": the softmax order reversed (a control: the opposite of EWQ).
 //   3. Mixes (hi, lo, n): the n first blocks of a predictor's order at lo bits, the rest at hi:
 //      8,4 n=3; 4,2 n=3 (smaller than uniform:3: equal-size comparison with uniform:3);
 //      4,3 n=3 (3.4 average bits of the block weights: the "≤ 3.5 bits vs uniform:4" row).
 //      A plan that two predictors agree on is evaluated once.
 // Output: a Markdown report (tables ready for README) and one JSON line per measurement.
-import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { importLlama2c } from '../compiler/import/llama2c.ts';
 import { loadWeights } from '../compiler/import/graph.ts';
 import { Tokenizer } from '../compiler/import/tokenizer.ts';
 import { quantizeInt8 } from '../compiler/quantize/int8.ts';
-import { parsePlan, planFromJson, type PlanSpec } from '../compiler/plan/plan.ts';
 import { exactArtifactBytes } from '../compiler/plan/size.ts';
 import { codeEntropyMeasure, modelEntropies } from '../compiler/plan/entropy.ts';
-import { teacherForced, type LogitsEngine } from '../compiler/eval/teacher-forced.ts';
-import { bundleFromQuant } from '../compiler/bundle.ts';
-import { WasmRuntime } from '../compiler/engines/wasm-runtime.ts';
-import { runtimeLogitsEngine } from '../compiler/engines/bundle.ts';
-import { loadTarget } from '../compiler/target/profile.ts';
-import type { QuantModel } from '../compiler/quantize/quant-model.ts';
+import { teacherForced } from '../compiler/eval/teacher-forced.ts';
 import { encodeParagraphs, readUtf8 } from '../compiler/eval/text-stream.ts';
+import { KlMeter, ascending, bitsSpec, cachedReference, measureDamage, wasmEngine } from '../compiler/plan/damage.ts';
 import { FloatTransformer } from '../compiler/reference/float/forward.ts';
 import { writeFileAtomic } from '../compiler/util/atomic-write.ts';
 
@@ -63,21 +58,6 @@ export function spearman(a: number[], b: number[]): number {
   let num = 0, da = 0, db = 0;
   for (let i = 0; i < n; i++) { num += (ra[i] - ma) * (rb[i] - mb); da += (ra[i] - ma) ** 2; db += (rb[i] - mb) ** 2; }
   return da && db ? num / Math.sqrt(da * db) : 0;
-}
-
-/** Block indices sorted by ascending score (ties: lower index first). */
-const ascending = (v: number[]) => v.map((x, i) => i).sort((i, j) => v[i] - v[j] || i - j);
-
-const choice = (b: number) => (b === 8 ? { bits: 8 } : { bits: b, groupSize: 64 });
-const planJson = (bits: number[]) => ({ edgeqPlan: 1, default: choice(bits[0]), blocks: Object.fromEntries(bits.map((b, i) => [String(i), choice(b)])) });
-
-/** A float reference computed once over the stream; each engine() replays it from the start. */
-function cachedReference(inner: LogitsEngine): () => LogitsEngine {
-  const cache: Float64Array[] = [];
-  return () => {
-    let i = 0;
-    return { forward: (token, pos) => { if (i === cache.length) cache.push(Float64Array.from(inner.forward(token, pos))); return cache[i++]; } };
-  };
 }
 
 interface Result { bytes: number; top1: number; kl: number; ppl: number; ppl_ref: number }
@@ -113,35 +93,22 @@ export async function evalEwq(o: { tokens: string; damageTokens: string; model?:
     // Calibration tokens come after the evaluation's, so the damage predictor never sees them.
     const evalStream = all.slice(0, nTok), calStream = all.slice(nTok);
     const refEval = cachedReference(new FloatTransformer(weights, { accumulate: 'float64' }));
-    const refCal = cachedReference(new FloatTransformer(weights, { accumulate: 'float64' }));
-    const specOf = (bits: number[]): PlanSpec => {
-      if (bits.every((b) => b === bits[0])) return parsePlan(`uniform:${bits[0]}`);
-      const j = planJson(bits), t = JSON.stringify(j, null, 2) + '\n';
-      return { ...planFromJson(j, 'plan.json'), sha256: createHash('sha256').update(t).digest('hex') };
-    };
-    // The quantized engine: the plan's runtime.wasm in V8 (what edgeq eval runs).
-    const wasm32 = loadTarget('wasm32');
-    const engine = async (m: QuantModel, plan: PlanSpec): Promise<LogitsEngine> => {
-      const b = await bundleFromQuant({ model: m, target: wasm32, plan, planName: 'plan.json', sourceSha256: new Uint8Array(32), sourcePath: ckpt, vectors: 0 });
-      return runtimeLogitsEngine(await WasmRuntime.create(b.files['runtime.wasm'], b.files['model.edgeq'], g.config.vocabSize, 'plan.json'));
-    };
+    // The measured damage (compiler/plan/damage.ts, also edgeq plan --method damage): plans run
+    // as runtime.wasm in V8 (what edgeq eval runs), on the calibration tokens.
+    const meter = new KlMeter(g, weights, calStream);
     const done = new Map<string, Result>();
     const run = async (bits: number[]): Promise<Result> => {
       const key = bits.join(',');
       const hit = done.get(key);
       if (hit) return hit;
-      const t0 = Date.now(), plan = specOf(bits);
+      const t0 = Date.now(), plan = bitsSpec(bits);
       const m = quantizeInt8(weights, { plan });
-      const r = teacherForced(evalStream, refEval(), await engine(m, plan), { seqLen: g.config.seqLen });
+      const r = teacherForced(evalStream, refEval(), await wasmEngine(g, m, plan), { seqLen: g.config.seqLen });
       const bytes = exactArtifactBytes(g.config, plan, { target: { name: 'wasm32', simd: true }, sourcePath: ckpt, vectors: 0, tokenizer });
       const res = { bytes, top1: r.top1Agreement, kl: r.meanKL, ppl: r.pplTest, ppl_ref: r.pplRef };
       log({ model: name, bits: key, ...res, tokens: r.tokens, seconds: (Date.now() - t0) / 1000, elapsed: (Date.now() - t00) / 1000 });
       done.set(key, res);
       return res;
-    };
-    const calKl = async (bits: number[]) => {
-      const plan = specOf(bits), m = quantizeInt8(weights, { plan });
-      return teacherForced(calStream, refCal(), await engine(m, plan), { seqLen: g.config.seqLen }).meanKL;
     };
     const fmt = (r: Result) => `${r.bytes} | ${(100 * r.top1).toFixed(2)}% | ${r.kl.toFixed(4)} | ${r.ppl.toFixed(3)}`;
     const uniform = async (b: number) => {
@@ -159,11 +126,9 @@ export async function evalEwq(o: { tokens: string; damageTokens: string; model?:
     for (const lo of [4, 3, 2]) predRows.push(`| ${name} | code entropy ${lo}-bit g64 (bits) | ${code(lo).map((x) => x.toFixed(4)).join(', ')} |`);
     const damage = async (hi: number, lo: number) => {
       const t0 = Date.now();
-      const k0 = await calKl(Array(L).fill(hi));
-      const d: number[] = [];
-      for (let l = 0; l < L; l++) d.push(await calKl(Array.from({ length: L }, (_, i) => (i === l ? lo : hi))) - k0);
-      log({ model: name, damage: `${hi}->${lo}`, calibrationTokens: calStream.length, baseKl: k0, deltaKl: d, seconds: (Date.now() - t0) / 1000 });
-      return d;
+      const { baseKl, deltaKl } = await measureDamage(meter, hi, lo);
+      log({ model: name, damage: `${hi}->${lo}`, calibrationTokens: calStream.length, baseKl, deltaKl, seconds: (Date.now() - t0) / 1000 });
+      return deltaKl;
     };
     const mix = async (hi: number, lo: number, n: number, what: string) => {
       const c = code(lo), d = await damage(hi, lo);

@@ -10,19 +10,15 @@ import { join } from 'node:path';
 import { Rng } from '../compiler/synth/prng.ts';
 import { SHAPES, writeSynth } from '../compiler/synth/synth.ts';
 import { importLlama2c } from '../compiler/import/llama2c.ts';
-import { loadWeights, type TensorRef } from '../compiler/import/graph.ts';
-import { quantizeInt8 } from '../compiler/quantize/int8.ts';
-import { lowerInt8 } from '../compiler/lower/program.ts';
-import { contentsFromQuant } from '../compiler/emit/from-quant.ts';
-import { writeArtifact } from '../compiler/emit/artifact.ts';
-import { loadTarget } from '../compiler/target/profile.ts';
-import { planFromJson, readPlanFile, type PlanSpec } from '../compiler/plan/plan.ts';
+import type { TensorRef } from '../compiler/import/graph.ts';
+import { planFromJson, type PlanSpec } from '../compiler/plan/plan.ts';
 import {
   SoftmaxEntropy, codeEntropy, histogramEntropy, modelEntropies, softmaxEntropy, tensorEntropy, type BlockEntropy,
 } from '../compiler/plan/entropy.ts';
 import { ewqPlanJson, ewqPlanSpec, planEwq } from '../compiler/plan/ewq.ts';
 import { EdgeqError } from '../compiler/util/errors.ts';
 import { cli } from './helpers/cli.ts';
+import { planAsFile, raisedPlan, realArtifactBytes } from './helpers/plan-budget.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'edgeq-ewq-'));
 const ckpt = join(dir, 's260K.bin');
@@ -146,28 +142,10 @@ test('EWQ plan file: deterministic, valid in the plan format, entropy/rule recor
   assert.throws(() => planFromJson(bad2, 'bad.json'), /\$\.blocks\["1"\]\.matrices\.wq\.rule: expected a string/);
 });
 
-/** model.edgeq as edgeq compile writes it (no tokenizer), without building the runtime: quantized for real. */
-function artifactBytes(plan: PlanSpec, vectors = 32): number {
-  const model = quantizeInt8(loadWeights(importLlama2c(ckpt)), { plan });
-  const contents = contentsFromQuant({ model, program: lowerInt8(model), target: loadTarget('wasm32'), plan, sourceSha256: new Uint8Array(32), sourcePath: ckpt, vectors });
-  return writeArtifact(contents).length;
-}
-
-/** The plan as edgeq compile reads it: written to a file named `name`, read back (name and sha256 are stored). */
-function asFile(p: Parameters<typeof ewqPlanJson>[0], name = 'plan.json'): PlanSpec {
-  const f = join(dir, name);
-  writeFileSync(f, JSON.stringify(ewqPlanJson(p), null, 2) + '\n');
-  return readPlanFile(f);
-}
-
-/** Block `b` one step of `p.bits` higher, as a plan file (per-block bits only, default the highest). */
-const raised = (p: { bits: number[]; blocks: Array<{ bits: number }> }, b: number, name = 'plan.json'): PlanSpec => {
-  const bits = p.blocks.map((x, i) => (i === b ? p.bits[p.bits.indexOf(x.bits) - 1] : x.bits));
-  const choice = (x: number) => (x === 8 ? { bits: 8 } : { bits: x, groupSize: 64 });
-  const f = join(mkdtempSync(join(dir, 'raised-')), name);
-  writeFileSync(f, JSON.stringify({ edgeqPlan: 1, default: choice(p.bits[0]), blocks: Object.fromEntries(bits.map((x, i) => [String(i), choice(x)])) }));
-  return readPlanFile(f);
-};
+// Real artifact sizes and plan files (shared with test/plan-damage.test.ts).
+const artifactBytes = (plan: PlanSpec, vectors = 32): number => realArtifactBytes(ckpt, plan, vectors);
+const asFile = (p: Parameters<typeof ewqPlanJson>[0], name = 'plan.json'): PlanSpec => planAsFile(dir, p, name);
+const raised = (p: { bits: number[]; blocks: Array<{ bits: number }> }, b: number, name = 'plan.json'): PlanSpec => raisedPlan(dir, p, b, name);
 
 test('budget planning (model.edgeq): exact fit, not wastefully small, lowest-entropy blocks lowered first', () => {
   const g = importLlama2c(ckpt);

@@ -64,7 +64,11 @@ export function fixedBytes(c: ModelConfig): { bytes: number; tensors: number } {
 }
 
 export interface MatrixPlan { name: BlockMatrix; rows: number; cols: number; entropy: number; choice: ResolvedChoice; bytes: number; tensors: number }
-export interface BlockPlan { block: number; entropy: number; bits: PlanBits; rule: string; bytes: number; matrices: MatrixPlan[] }
+export interface BlockPlan {
+  block: number; entropy: number; bits: PlanBits; rule: string; bytes: number; matrices: MatrixPlan[];
+  /** Measured damage (--method damage, compiler/plan/damage.ts): ΔKL when only this block is lowered. */
+  deltaKl?: number;
+}
 
 export interface EwqOptions {
   /** Candidate bits (default 8,4,2). */
@@ -111,6 +115,8 @@ export interface EwqPlan {
   fixedBytes: number;
   overheadBytes: number;
   budgetBytes?: number;
+  /** --method damage: the measurement (hi → lo on calibrationTokens) and the mean/std of the ΔKL values. */
+  damage?: { hi: number; lo: number; calibrationTokens: number; baseKl: number; mean: number; std: number };
 }
 
 
@@ -290,13 +296,15 @@ const choiceJson = (c: { bits: PlanBits; groupSize: number; format: WeightFormat
   c.bits === 8 ? { bits: 8, format: 'int8' } : { bits: c.bits, groupSize: c.groupSize, format: c.format };
 
 /** The plan file (compiler/plan/plan.ts format, with the optional entropy/rule fields). */
-export function ewqPlanJson(p: Omit<EwqPlan, 'budgetUsed' | 'budgetCovers'> & Partial<Pick<EwqPlan, 'budgetUsed' | 'budgetCovers'>>): Record<string, unknown> {
+export function ewqPlanJson(p: Omit<EwqPlan, 'budgetUsed' | 'budgetCovers' | 'damage'> & Partial<Pick<EwqPlan, 'budgetUsed' | 'budgetCovers' | 'damage'>>): Record<string, unknown> {
   const hi = p.bits[0];
   return {
     edgeqPlan: 1,
-    comment: Number.isFinite(p.mean)
-      ? `EWQ precision plan (edgeq plan): ${p.method}; block entropy = parameter-weighted mean of softmax entropies (nats); mean ${r6(p.mean)}, std ${r6(p.std)}`
-      : `precision plan (edgeq plan): ${p.method}; no weights read, no entropies`,
+    comment: p.damage
+      ? `measured-damage precision plan (edgeq plan): ${p.method}; block deltaKl = mean KL (nats/token) against the float model with only that block at ${p.damage.lo} bits and the others at ${p.damage.hi}, minus ${r6(p.damage.baseKl)} (all at ${p.damage.hi}), on ${p.damage.calibrationTokens} calibration tokens; mean ${r6(p.damage.mean)}, std ${r6(p.damage.std)}`
+      : Number.isFinite(p.mean)
+        ? `EWQ precision plan (edgeq plan): ${p.method}; block entropy = parameter-weighted mean of softmax entropies (nats); mean ${r6(p.mean)}, std ${r6(p.std)}`
+        : `precision plan (edgeq plan): ${p.method}; no weights read, no entropies`,
     method: p.method,
     // model.edgeq: exact bytes of the compile's artifact; with a budget, what it covers and the use.
     bytes: {
@@ -307,6 +315,7 @@ export function ewqPlanJson(p: Omit<EwqPlan, 'budgetUsed' | 'budgetCovers'> & Pa
     blocks: Object.fromEntries(p.blocks.map((b) => [String(b.block), {
       ...choiceJson({ bits: b.bits, groupSize: p.groupSize, format: formatOfBits(b.bits) }),
       ...(Number.isFinite(b.entropy) ? { entropy: r6(b.entropy) } : {}),
+      ...(b.deltaKl !== undefined && Number.isFinite(b.deltaKl) ? { deltaKl: Number(b.deltaKl.toPrecision(9)) } : {}),
       rule: b.rule,
       matrices: Object.fromEntries(b.matrices.map((m) => [m.name, {
         ...choiceJson(m.choice), ...(Number.isFinite(m.entropy) ? { entropy: r6(m.entropy) } : {}),

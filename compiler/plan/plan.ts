@@ -19,7 +19,8 @@
 //     "classifier": { "bits": 4, "groupSize": 64 }     optional; default int8 (groupSize
 //                                                      inherited from default, as a block's)
 //   }
-// Blocks and matrices may also carry "entropy" (a number >= 0) and "rule" (a string), and the
+// Blocks and matrices may also carry "entropy" (a number >= 0) and "rule" (a string), blocks
+// "deltaKl" (a number: measured damage, edgeq plan --method damage), and the
 // plan "method" (a string) and "bytes" (an object): what a planner (edgeq plan,
 // compiler/plan/ewq.ts) records for people; the quantizer ignores them.
 // A choice is { "bits", "groupSize"?, "format"? }: format, if given, must be the one the bits
@@ -140,6 +141,7 @@ export function planFromJson(json: unknown, file: string): PlanSpec {
   const info = (o: Record<string, unknown>, path: string) => {
     if ('entropy' in o && !(typeof o.entropy === 'number' && Number.isFinite(o.entropy) && o.entropy >= 0)) fail(path + '.entropy', `expected a number >= 0, got ${kind(o.entropy)}`);
     if ('rule' in o && typeof o.rule !== 'string') fail(path + '.rule', `expected a string, got ${kind(o.rule)}`);
+    if ('deltaKl' in o && !(typeof o.deltaKl === 'number' && Number.isFinite(o.deltaKl))) fail(path + '.deltaKl', `expected a number, got ${kind(o.deltaKl)}`);
   };
   const eightOnly = (v: unknown, path: string, what: string) => {
     const c = choice(v, path, DEFAULT_GROUP_SIZE);
@@ -164,7 +166,7 @@ export function planFromJson(json: unknown, file: string): PlanSpec {
       if (!/^(0|[1-9]\d{0,3})$/.test(k)) fail(path, 'block keys are block indices ("0", "1", ...)');
       if (!isObj(bv)) fail(path, `expected an object, got ${kind(bv)}`);
       const b = bv as Record<string, unknown>;
-      keys(b, path, ['bits', 'groupSize', 'format', 'matrices', 'entropy', 'rule']);
+      keys(b, path, ['bits', 'groupSize', 'format', 'matrices', 'entropy', 'deltaKl', 'rule']);
       info(b, path);
       const spec: BlockSpec = { matrices: {} };
       const blockG = typeof b.groupSize === 'number' ? b.groupSize : def.groupSize || DEFAULT_GROUP_SIZE;

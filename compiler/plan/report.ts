@@ -1,6 +1,7 @@
 // `edgeq plan --report plan.html`: a self-contained HTML page (no scripts, no external
 // assets) describing an EWQ plan: an inline SVG chart with three panels — block entropy
-// (line and points, with the k·σ thresholds when the rule was used), bytes per block as bars
+// (line and points, with the k·σ thresholds when the rule was used; for --method damage the
+// measured ΔKL per block instead, with its thresholds), bytes per block as bars
 // coloured by the chosen bits, and the exact size (stacked: embedding/classifier/tables,
 // blocks, format overhead of model.edgeq, and with a budget the runtime or firmware code it
 // also covers) against the budget line — and the plan table.
@@ -44,31 +45,36 @@ export function planReportHtml(p: EwqPlan, info: ReportInfo): string {
   const svg: string[] = [];
   let y0 = 20;
 
-  // Panel 1: entropy per block (FastEWQ plans have none).
-  if (!p.blocks.every((b) => Number.isFinite(b.entropy))) {
+  // Panel 1: entropy per block (FastEWQ plans have none), or the measured damage (--method damage).
+  const dm = p.damage;
+  const vals = p.blocks.map((b) => (dm ? b.deltaKl ?? NaN : b.entropy));
+  const mean = dm ? dm.mean : p.mean, std = dm ? dm.std : p.std, sym = dm ? 'ΔKL' : 'H';
+  if (!vals.every(Number.isFinite)) {
     svg.push(`<text x="${padL}" y="${y0 + 10}" class="t">No entropies: ${esc(p.method)} decides from the configuration only (no weights read)</text>`);
     y0 += 50;
   } else {
     const h1 = 220;
-    const ents = p.blocks.map((b) => b.entropy);
+    const ents = vals;
     const useRule = p.budgetBytes === undefined && p.bits.length > 1;
-    const lines = useRule ? [p.mean - p.k * p.std, p.mean, p.mean + p.k * p.std] : [p.mean];
+    const lines = useRule ? [mean - p.k * std, mean, mean + p.k * std] : [mean];
     let eLo = Math.min(...ents, ...lines), eHi = Math.max(...ents, ...lines);
     if (eHi - eLo < 1e-12) { eLo -= 1e-3; eHi += 1e-3; }
     const pad = (eHi - eLo) * 0.12; eLo -= pad; eHi += pad;
     const ey = (v: number) => y0 + h1 - ((v - eLo) / (eHi - eLo)) * h1;
     const et = ticks(eLo, eHi), ed = decimalsFor(et);
-    svg.push(`<text x="${padL}" y="${y0 - 6}" class="t">Entropy per block (${esc(info.measure ?? 'softmax entropy, nats')})</text>`);
+    svg.push(`<text x="${padL}" y="${y0 - 6}" class="t">${dm
+      ? `Measured damage per block (ΔKL, nats/token: the block alone ${dm.hi} → ${dm.lo} bits, ${dm.calibrationTokens} calibration tokens)`
+      : `Entropy per block (${esc(info.measure ?? 'softmax entropy, nats')})`}</text>`);
     svg.push(`<rect x="${padL}" y="${y0}" width="${plotW}" height="${h1}" class="frame"/>`);
     for (const v of et) svg.push(`<line x1="${padL}" x2="${padL + plotW}" y1="${n1(ey(v))}" y2="${n1(ey(v))}" class="grid"/><text x="${padL - 6}" y="${n1(ey(v) + 4)}" class="ax" text-anchor="end">${v.toFixed(ed)}</text>`);
     if (useRule) {
       const names = [`mean−${p.k}·σ`, 'mean', `mean+${p.k}·σ`];
       lines.forEach((v, i) => svg.push(`<line x1="${padL}" x2="${padL + plotW}" y1="${n1(ey(v))}" y2="${n1(ey(v))}" class="${i === 1 ? 'mean' : 'thr'}"/><text x="${padL + plotW - 4}" y="${n1(ey(v) - 4)}" class="ax" text-anchor="end">${esc(names[i])}</text>`));
     } else {
-      svg.push(`<line x1="${padL}" x2="${padL + plotW}" y1="${n1(ey(p.mean))}" y2="${n1(ey(p.mean))}" class="mean"/><text x="${padL + plotW - 4}" y="${n1(ey(p.mean) - 4)}" class="ax" text-anchor="end">mean</text>`);
+      svg.push(`<line x1="${padL}" x2="${padL + plotW}" y1="${n1(ey(mean))}" y2="${n1(ey(mean))}" class="mean"/><text x="${padL + plotW - 4}" y="${n1(ey(mean) - 4)}" class="ax" text-anchor="end">mean</text>`);
     }
-    svg.push(`<polyline points="${p.blocks.map((b, i) => `${n1(x(i))},${n1(ey(b.entropy))}`).join(' ')}" class="eline"/>`);
-    p.blocks.forEach((b, i) => svg.push(`<circle cx="${n1(x(i))}" cy="${n1(ey(b.entropy))}" r="6" fill="${BITS_COLOURS[b.bits]}" class="pt"><title>block ${b.block}: H=${b.entropy.toFixed(6)} → ${b.bits} bits</title></circle>`));
+    svg.push(`<polyline points="${p.blocks.map((b, i) => `${n1(x(i))},${n1(ey(vals[i]))}`).join(' ')}" class="eline"/>`);
+    p.blocks.forEach((b, i) => svg.push(`<circle cx="${n1(x(i))}" cy="${n1(ey(vals[i]))}" r="6" fill="${BITS_COLOURS[b.bits]}" class="pt"><title>block ${b.block}: ${sym}=${vals[i].toFixed(6)} → ${b.bits} bits</title></circle>`));
     y0 += h1 + 50;
   }
 
@@ -122,7 +128,7 @@ export function planReportHtml(p: EwqPlan, info: ReportInfo): string {
   for (const b of p.bits) { svg.push(`<rect x="${lx}" y="${y0}" width="12" height="12" fill="${BITS_COLOURS[b]}"/><text x="${lx + 16}" y="${y0 + 11}" class="ax">${b}-bit</text>`); lx += 60; }
   const H = y0 + 24;
 
-  const rows = p.blocks.map((b) => `<tr><td>${b.block}</td><td>${Number.isFinite(b.entropy) ? b.entropy.toFixed(6) : '—'}</td><td><span class="sw" style="background:${BITS_COLOURS[b.bits]}"></span>${b.bits}</td><td>${b.bytes}</td><td>${esc(b.rule)}</td></tr>`);
+  const rows = p.blocks.map((b, i) => `<tr><td>${b.block}</td><td>${Number.isFinite(vals[i]) ? vals[i].toFixed(6) : '—'}</td><td><span class="sw" style="background:${BITS_COLOURS[b.bits]}"></span>${b.bits}</td><td>${b.bytes}</td><td>${esc(b.rule)}</td></tr>`);
   const mrows = p.blocks.flatMap((b) => b.matrices.map((m) => `<tr><td>${b.block}</td><td>${m.name}</td><td>${m.rows}×${m.cols}</td><td>${Number.isFinite(m.entropy) ? m.entropy.toFixed(6) : '—'}</td><td>${esc(m.choice.format)}${m.choice.bits === 8 ? '' : ` g${m.choice.groupSize}`}</td><td>${m.bytes}</td><td>${esc(m.choice.rule)}</td></tr>`));
   return `<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
@@ -139,12 +145,12 @@ svg .eline{fill:none;stroke:#2d3748;stroke-width:2}svg .pt{stroke:#1a202c;stroke
 svg .budget{stroke:#c53030;stroke-width:3}svg .budgett{fill:#c53030;font-weight:600}
 </style></head><body>
 <h1>edgeq plan: ${esc(info.title)}</h1>
-<p class="m">${esc(p.method)} · ${L} blocks · ${Number.isFinite(p.mean) ? `block entropy mean ${p.mean.toFixed(6)}, std ${p.std.toFixed(6)}` : 'no entropies'} · model.edgeq ${p.totalBytes} bytes${p.budgetBytes !== undefined ? `, budget ${p.budgetBytes} bytes (covers ${esc(p.budgetCovers ?? 'model.edgeq')}; used ${used})` : ''}</p>
+<p class="m">${esc(p.method)} · ${L} blocks · ${dm ? `block ΔKL mean ${dm.mean.toFixed(6)}, std ${dm.std.toFixed(6)}; KL with every block at ${dm.hi} bits ${dm.baseKl.toFixed(6)}` : Number.isFinite(p.mean) ? `block entropy mean ${p.mean.toFixed(6)}, std ${p.std.toFixed(6)}` : 'no entropies'} · model.edgeq ${p.totalBytes} bytes${p.budgetBytes !== undefined ? `, budget ${p.budgetBytes} bytes (covers ${esc(p.budgetCovers ?? 'model.edgeq')}; used ${used})` : ''}</p>
 <svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" role="img" aria-label="plan chart">
 ${svg.join('\n')}
 </svg>
 <h2>Blocks</h2>
-<table><thead><tr><th>block</th><th>entropy</th><th>bits</th><th>bytes</th><th>rule</th></tr></thead><tbody>
+<table><thead><tr><th>block</th><th>${dm ? 'ΔKL' : 'entropy'}</th><th>bits</th><th>bytes</th><th>rule</th></tr></thead><tbody>
 ${rows.join('\n')}
 </tbody></table>
 <p class="m">blocks ${blocksBytes} + embedding/classifier/tables ${p.fixedBytes} + format overhead ${p.overheadBytes} = ${p.totalBytes} bytes (model.edgeq)</p>

@@ -16,6 +16,13 @@ export interface TrainConfig {
   seed: number;
 }
 
+/**
+ * `edgeq finetune`'s defaults, shared with `edgeq verify --train` (which trains from the same
+ * initial adapter). lr 0.02: the best of a sweep on stories260K at seqLen 32 (0.05 diverged;
+ * scripts/eval-finetune.ts).
+ */
+export const FINETUNE_DEFAULTS = { rank: 8, lr: 0.02, seqLen: 32, seed: 1 } as const;
+
 /** One adapter tensor: int32 Q24 weights or Q20 momentum, row-major. */
 export interface AdapterTensor { name: string; shape: number[]; data: Int32Array }
 

@@ -187,7 +187,11 @@ export class IntLoraTrainer {
     final: (x) => { if (this.saving) this.xFinal.set(x, this.pos * this.model.model.params.dim); },
   };
 
-  /** Index of (block l, current position) in the per-position saves. */
+  /**
+   * Index of (block l, current position) in the per-position saves. Outside a training step
+   * (forward, lossQ16) it is 0 for every block: slot 0 is then scratch, which is harmless
+   * because saves are only read by the backward of the step that wrote them.
+   */
   private at(l: number): number { return this.saving ? l * this.T + this.pos : 0; }
 
   /** Quantizes every adapter's master weights for the coming forward passes. */

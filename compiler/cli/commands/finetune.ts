@@ -11,15 +11,14 @@ import { bundleTokenizer, openBundle } from '../../engines/bundle.ts';
 import { readAdapterForBundle, writeAdapter } from '../../emit/adapter.ts';
 import { heldOutWindows, loadTokenStream, trainingWindows, windowCount } from '../../train/data.ts';
 import { createTrainer, TRAIN_ENGINES, type TrainEngine } from '../../train/create.ts';
-import type { AdapterState, TrainConfig } from '../../train/trainer.ts';
+import { FINETUNE_DEFAULTS, type AdapterState, type TrainConfig } from '../../train/trainer.ts';
 import { firstLast, lossReportHtml, runningMean } from '../../train/report.ts';
 import { writeFileAtomic } from '../../util/atomic-write.ts';
 import { EdgeqError, usageError } from '../../util/errors.ts';
 import { choiceOption, floatOption, intOption } from '../options.ts';
 
 const RANKS = ['4', '8', '16', '32'] as const;
-// lr 0.02: the best of a sweep on stories260K at seqLen 32 (0.05 diverged; scripts/eval-finetune.ts).
-const DEFAULTS = { rank: 8, lr: 0.02, seqLen: 32, seed: 1 };
+const DEFAULTS = FINETUNE_DEFAULTS;
 /** Held-out windows evaluated before and after training (--held-out). */
 const HELD_OUT_WINDOWS = 64;
 

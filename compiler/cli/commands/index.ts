@@ -19,7 +19,7 @@ export const COMMANDS: CommandEntry[] = [
   { name: 'run', summary: 'generate text from a checkpoint or a bundle, printed as llama2.c prints it', load: () => import('./run.ts') },
   { name: 'eval', summary: 'measure a bundle against the float reference on a text (top-1, KL, perplexity)', load: () => import('./eval.ts') },
   { name: 'finetune', summary: "train a LoRA adapter for a bundle's int8 model on a text, integers only (.edqa, for run/eval --adapter)", load: () => import('./finetune.ts') },
-  { name: 'verify', summary: "run a bundle's conformance vectors on every engine and compare hashes", load: () => import('./verify.ts') },
+  { name: 'verify', summary: "run a bundle's conformance vectors (or, with --train, a few training steps) on every engine and compare hashes", load: () => import('./verify.ts') },
   { name: 'flash', summary: "build a bundle's firmware image for a board, check its budget, boot it", load: () => import('./flash.ts') },
   { name: 'keygen', summary: 'make an Ed25519 key pair for signing bundles', load: () => import('./keygen.ts') },
 ];

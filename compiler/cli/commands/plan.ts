@@ -1,5 +1,8 @@
 // `edgeq plan`: write a precision plan file for a checkpoint (EWQ: per-block bits from weight
-// entropy, optionally fitted to a byte budget; or uniform), for `edgeq compile --plan <file>`.
+// entropy, optionally fitted to a byte budget; FastEWQ; damage: per-block bits from the
+// measured ΔKL of lowering each block on calibration text; or uniform), for `edgeq compile
+// --plan <file>`. --method damage is plan-only (edgeq compile has no --plan damage): it needs
+// the calibration text and runs L + 1 bundles, which a compile should not do implicitly.
 import type { Command } from 'commander';
 import { basename } from 'node:path';
 import { importLlama2c } from '../../import/llama2c.ts';
@@ -11,6 +14,8 @@ import { floatOption, intOption } from '../options.ts';
 import { parsePlan } from '../../plan/plan.ts';
 import { planReportHtml } from '../../plan/report.ts';
 import { planFastEwq } from '../../plan/fastewq.ts';
+import { loadWeights } from '../../import/graph.ts';
+import { DEFAULT_CALIBRATION_TOKENS, KlMeter, calibrationTokens, damageSteps, measureDamage, planDamage, type DamageMeasure } from '../../plan/damage.ts';
 import { DeviceSizer, describeBytes, type DeviceBytes } from '../../plan/budget.ts';
 import { exactArtifactBytes } from '../../plan/size.ts';
 import { DEFAULT_EWQ_K, ewqPlanJson, parseBitsList, planEwq, planFittedInOrder, shapeOnlyBlocks, specOfBlocks, type EwqOptions, type EwqPlan } from '../../plan/ewq.ts';
@@ -18,21 +23,25 @@ import { DEFAULT_EWQ_K, ewqPlanJson, parseBitsList, planEwq, planFittedInOrder, 
 interface Opts {
   method: string; k: number; bits: string; groupSize: number; budgetBytes?: number; target?: string;
   vectors: number; tokenizer?: string; output: string; json?: boolean; report?: string;
+  calibration?: string; calibrationTokens: number; calibrationSkip: number;
 }
 
 export function register(program: Command): void {
   program
     .command('plan')
-    .description('write a precision plan for a checkpoint: EWQ (per-block bits from the entropy of its weights, optionally fitted to a byte budget) or uniform')
+    .description('write a precision plan for a checkpoint: EWQ (per-block bits from the entropy of its weights, optionally fitted to a byte budget), FastEWQ, damage (per-block bits from the measured ΔKL on calibration text) or uniform')
     .argument('<checkpoint>', 'llama2.c model file (.bin)')
-    .option('--method <m>', 'ewq, fastewq (EWQ decisions predicted from the configuration by a shipped decision tree; no weights read), or uniform:<bits>[g<G>] (the plan file of a uniform plan, with the entropies)', 'ewq')
-    .option('--k <k>', 'EWQ threshold: blocks below mean−k·std of the block entropies get the lowest of --bits, above mean+k·std the highest', floatOption('--k', 0, 100), DEFAULT_EWQ_K)
+    .option('--method <m>', 'ewq, fastewq (EWQ decisions predicted from the configuration by a shipped decision tree; no weights read), damage (blocks ranked by the measured ΔKL of lowering each alone, on --calibration text), or uniform:<bits>[g<G>] (the plan file of a uniform plan, with the entropies)', 'ewq')
+    .option('--k <k>', 'threshold of the rule without a budget: blocks below mean−k·std of the block entropies (damage: of the ΔKL values) get the lowest of --bits, above mean+k·std the highest', floatOption('--k', 0, 100), DEFAULT_EWQ_K)
+    .option('--calibration <text>', '--method damage: UTF-8 text (paragraphs separated by blank lines) to measure the damage on, encoded with --tokenizer; use text the model is not evaluated on')
+    .option('--calibration-tokens <n>', '--method damage: tokens of --calibration to use', intOption('--calibration-tokens', 1, 1_000_000), DEFAULT_CALIBRATION_TOKENS)
+    .option('--calibration-skip <n>', '--method damage: skip the first n tokens of --calibration (e.g. the ones edgeq eval --tokens n evaluates on, so one text serves both)', intOption('--calibration-skip', 0, 100_000_000), 0)
     .option('--bits <list>', 'candidate bits, e.g. 8,4,2 (from 8, 4, 3, 2, 1)', '8,4,2')
     .option('--group-size <G>', 'group size of low-bit matrices (32, 64, 128)', intOption('--group-size', 32, 128), 64)
     .option('--budget-bytes <n>', 'fit what goes onto the device into n bytes (model.edgeq + runtime.wasm; for a board target its firmware image): blocks are lowered, least damage first, until it fits', intOption('--budget-bytes', 1))
     .option('--target <name>', "the compile's target (targets/<name>.json; default wasm32): the runtime is sized for it, and its flashBytes is the budget unless --budget-bytes is given")
     .option('--vectors <n>', 'conformance positions the compile will embed (counted in the size; edgeq compile default 32)', intOption('--vectors', 0, 4096), 32)
-    .option('--tokenizer <path>', 'the tokenizer the compile will embed (counted in the size)')
+    .option('--tokenizer <path>', 'the tokenizer the compile will embed (counted in the size); --method damage encodes --calibration with it (required)')
     .requiredOption('-o, --output <plan.json>', 'plan file to write (atomically)')
     .option('--json', 'print the plan summary as JSON on stdout')
     .option('--report <plan.html>', 'also write a self-contained HTML report (SVG chart of entropy, bits, bytes per block and size vs budget; the plan table)')
@@ -47,6 +56,13 @@ Examples:
   $ edgeq plan ../shared/models/stories260K.bin -o ewq.json
   $ edgeq plan model.bin --bits 8,4,2 --budget-bytes 300000 -o fit.json && edgeq compile model.bin --target wasm32 --vectors 32 --plan fit.json -o out/fit
   $ edgeq plan model.bin --target cortex-m -o fit.json && edgeq compile model.bin --target cortex-m --plan fit.json -o out/m
+  $ edgeq plan model.bin --method damage --calibration calib.txt --tokenizer tok.bin --budget-bytes 300000 -o dmg.json
+
+Damage (--method damage): ΔKL of a block = mean KL per token against the float model with only
+that block at the lowest of --bits and the others at the highest, minus the KL with all at the
+highest; teacher-forced on --calibration-tokens tokens of --calibration, each plan's
+runtime.wasm run in V8 (L + 1 bundles; progress on stderr). With a budget, blocks are lowered
+in ascending ΔKL order (the EWQ fit); without, the k·std rule applies to the ΔKL values.
 `)
     .action((checkpoint: string, opts: Opts) => plan(checkpoint, opts));
 }
@@ -60,8 +76,27 @@ async function plan(checkpoint: string, opts: Opts): Promise<void> {
     if (target.flashBytes === null) throw usageError(`target ${target.name} has no flash budget (flashBytes is null); use --budget-bytes`);
     budgetBytes = target.flashBytes; budgetName = `target ${target.name} (flashBytes ${target.flashBytes})`;
   }
+  let steps: ReturnType<typeof damageSteps> | undefined;
+  if (opts.method === 'damage') {
+    if (opts.calibration === undefined) throw usageError('--method damage needs --calibration <text>: the text the damage of each block is measured on (not the text you evaluate on)');
+    if (opts.tokenizer === undefined) throw usageError('--method damage needs --tokenizer <path> to encode --calibration (it is also counted in the size: compile with the same --tokenizer)');
+    steps = damageSteps(parseBitsList(opts.bits));
+  } else if (opts.calibration !== undefined) {
+    throw usageError(`--calibration is for --method damage (got --method ${opts.method})`);
+  }
   const g = importLlama2c(checkpoint);
   const tokenizer = opts.tokenizer !== undefined ? Tokenizer.load(opts.tokenizer) : undefined;
+  let measured: DamageMeasure | undefined;
+  if (steps) {
+    // Measured once, before the fit (which may plan several times); progress on stderr.
+    const stream = calibrationTokens(tokenizer!, opts.calibration!, opts.calibrationTokens, opts.calibrationSkip);
+    const t0 = Date.now();
+    process.stderr.write(`damage: ${g.config.nLayers + 1} bundles on ${stream.length} calibration tokens of ${opts.calibration}${opts.calibrationSkip ? ` after the first ${opts.calibrationSkip}` : ''} (each block alone ${steps.hi} → ${steps.lo} bits)\n`);
+    measured = await measureDamage(new KlMeter(g, loadWeights(g), stream), steps.hi, steps.lo, {
+      groupSize: opts.groupSize,
+      progress: (done, total, what) => process.stderr.write(`damage: [${done}/${total}] ${what} (${((Date.now() - t0) / 1000).toFixed(1)} s)\n`),
+    });
+  }
   const ctx = { sourcePath: checkpoint, vectors: opts.vectors, tokenizer };
   const planName = basename(opts.output);
   const common: EwqOptions = { k: opts.k, groupSize: opts.groupSize, ...ctx, target: { name: target.name, simd: target.simd }, planName };
@@ -103,6 +138,8 @@ async function plan(checkpoint: string, opts: Opts): Promise<void> {
     p = await fitted((o) => planEwq(g, { ...o, bits }));
   } else if (opts.method === 'fastewq') {
     p = await fitted((o) => planFastEwq(g.config, { ...o, bits }));
+  } else if (opts.method === 'damage') {
+    p = await fitted((o) => planDamage(g, measured!, { ...o, bits }));
   } else if (opts.method.startsWith('uniform:')) {
     const u = parsePlan(opts.method);
     if (u.classifier) throw usageError(`--method ${opts.method}: edgeq plan writes int8-classifier plans; add "classifier": {"bits": ${u.classifier.bits}} to the plan file to opt in`);
@@ -116,7 +153,7 @@ async function plan(checkpoint: string, opts: Opts): Promise<void> {
       return { ...r, budgetBytes: o.budgetBytes, budgetUsed: used };
     });
   } else {
-    throw usageError(`--method must be ewq, fastewq or uniform:<bits>[g<G>], got "${opts.method}"`);
+    throw usageError(`--method must be ewq, fastewq, damage or uniform:<bits>[g<G>], got "${opts.method}"`);
   }
   const json = ewqPlanJson(p);
   writeFileAtomic(opts.output, JSON.stringify(json, null, 2) + '\n');
@@ -127,16 +164,18 @@ async function plan(checkpoint: string, opts: Opts): Promise<void> {
       target: target.name, budgetCovers: p.budgetCovers ?? null, budgetUsed: p.budgetUsed ?? null,
       device: device ?? null,
       fixedBytes: p.fixedBytes, overheadBytes: p.overheadBytes,
-      blocks: p.blocks.map((b) => ({ block: b.block, entropy: b.entropy, bits: b.bits, bytes: b.bytes, rule: b.rule })),
+      ...(p.damage ? { damage: p.damage } : {}),
+      blocks: p.blocks.map((b) => ({ block: b.block, entropy: b.entropy, ...(b.deltaKl !== undefined ? { deltaKl: b.deltaKl } : {}), bits: b.bits, bytes: b.bytes, rule: b.rule })),
     }, null, 2) + '\n');
     return;
   }
   const lines = [
     `${checkpoint}: ${g.config.nLayers} blocks, ${p.method}`,
-    Number.isFinite(p.mean) ? `block entropy (nats): mean ${p.mean.toFixed(4)}, std ${p.std.toFixed(4)}` : 'no weights read (FastEWQ: decisions from the configuration)',
+    p.damage ? `block damage ΔKL (nats/token, ${p.damage.hi} → ${p.damage.lo} bits on ${p.damage.calibrationTokens} calibration tokens; KL with every block at ${p.damage.hi} bits ${p.damage.baseKl.toFixed(6)}): mean ${p.damage.mean.toFixed(6)}, std ${p.damage.std.toFixed(6)}`
+      : Number.isFinite(p.mean) ? `block entropy (nats): mean ${p.mean.toFixed(4)}, std ${p.std.toFixed(4)}` : 'no weights read (FastEWQ: decisions from the configuration)',
     '',
-    'block  entropy   bits       bytes  rule',
-    ...p.blocks.map((b) => `${String(b.block).padStart(5)}  ${(Number.isFinite(b.entropy) ? b.entropy.toFixed(4) : '—').padStart(7)}  ${String(b.bits).padStart(5)}  ${String(b.bytes).padStart(10)}  ${b.rule}`),
+    p.damage ? 'block       ΔKL   bits       bytes  rule' : 'block  entropy   bits       bytes  rule',
+    ...p.blocks.map((b) => `${String(b.block).padStart(5)}  ${(p.damage ? b.deltaKl!.toFixed(6).padStart(8) : (Number.isFinite(b.entropy) ? b.entropy.toFixed(4) : '—').padStart(7))}  ${String(b.bits).padStart(5)}  ${String(b.bytes).padStart(10)}  ${b.rule}`),
     '',
     `blocks ${p.blocks.reduce((s, b) => s + b.bytes, 0)} + embedding/classifier/tables ${p.fixedBytes} + format overhead${tokenizer ? ' and tokenizer' : ''} ${p.overheadBytes}`,
     `model.edgeq ${p.totalBytes} bytes (${kib(p.totalBytes)}, exact for edgeq compile --target ${target.name} --vectors ${opts.vectors}${tokenizer ? ' --tokenizer' : ''} --plan ${planName})`,

@@ -3,13 +3,17 @@
 // compiler embedded in model.edgeq (computed at compile time by the integer reference,
 // runtime/reference/model.ts). Prints a matrix engine × bundle; exit 1 on any mismatch or
 // engine failure. An engine that cannot run here is reported as skipped, with the reason.
+import { FINETUNE_DEFAULTS } from '../../train/trainer.ts';
 import type { Command } from 'commander';
 import { ENGINES, engineNames } from '../../engines/index.ts';
 import { EngineUnavailable, expectedHashes, formatHash, readBundle, type Bundle, type Engine, type EngineRun } from '../../engines/engine.ts';
 import { fileSha256 } from '../../engines/cache.ts';
 import { EdgeqError, usageError } from '../../util/errors.ts';
+import { choiceOption, intOption } from '../options.ts';
+import { LORA_RANKS } from '../../train/int-reference.ts';
 import type { LayersReport, LocateOptions } from '../../engines/layers.ts';
 import { checkTrust } from '../../engines/trust.ts';
+import type { TrainInfo } from '../verify-train.ts';
 
 export interface EngineVerdict {
   engine: string;
@@ -24,6 +28,8 @@ export interface EngineVerdict {
   runtime: EngineRun['runtime'] | null;
   buildMs: number | null;
   runMs: number | null;
+  /** --train only: the hash the engine printed after each step (16 hex digits), in order. */
+  hashes?: string[];
 }
 
 export interface BundleVerdict {
@@ -38,6 +44,8 @@ export interface BundleVerdict {
    * flavour (compiler/engines/layers.ts).
    */
   layers?: LayersReport | { error: string };
+  /** --train: the training run checked (settings, windows, the reference's hashes; ../verify-train.ts). */
+  train?: TrainInfo;
 }
 
 export interface VerifyReport { ok: boolean; bundles: BundleVerdict[] }
@@ -61,6 +69,17 @@ export async function verifyEngine(engine: Engine, bundle: Bundle, opts: { timeo
     if (e instanceof EdgeqError) return { ...base, status: 'error', reason: e.message };
     throw e;
   }
+  return judgeRun(base, expected, run);
+}
+
+/**
+ * Judges what an engine printed against the expected hashes (in order). Shared with
+ * `verify --train` (../verify-train.ts), whose "positions" are training steps.
+ */
+export function judgeRun(
+  base: EngineVerdict, expected: ReturnType<typeof expectedHashes>,
+  run: Pick<EngineRun, 'hashes' | 'mismatches' | 'runtime' | 'buildMs' | 'runMs'>, unit: Unit = 'position',
+): EngineVerdict {
   let matched = 0;
   let first: EngineVerdict['firstMismatch'] = null;
   for (let i = 0; i < Math.max(expected.length, run.hashes.length); i++) {
@@ -78,11 +97,14 @@ export async function verifyEngine(engine: Engine, bundle: Bundle, opts: { timeo
     runtime: run.runtime, buildMs: Math.round(run.buildMs), runMs: Math.round(run.runMs),
     ...(pass ? {} : {
       reason: first
-        ? `position ${first.position} (case ${first.case}): expected ${first.expected}, got ${first.got ?? 'no line'}`
+        ? `${unit} ${first.position}${unit === 'position' ? ` (case ${first.case})` : ''}: expected ${first.expected}, got ${first.got ?? 'no line'}`
         : `every hash matched but the runtime's selftest() counted ${run.mismatches} mismatches`,
     }),
   };
 }
+
+/** What an engine's hashes are counted in: inference positions, or training steps (--train). */
+export type Unit = 'position' | 'step';
 
 export function selectEngines(spec: string): Engine[] {
   if (spec === 'all') return ENGINES;
@@ -135,10 +157,10 @@ export async function verifyBundles(
   return { ok, bundles };
 }
 
-function cell(v: EngineVerdict): string {
+function cell(v: EngineVerdict, unit: Unit): string {
   switch (v.status) {
     case 'pass': return `✓ ${v.matched}/${v.positions}`;
-    case 'fail': return v.firstMismatch ? `✗ pos ${v.firstMismatch.position}` : '✗ selftest';
+    case 'fail': return v.firstMismatch ? `✗ ${unit === 'position' ? 'pos' : 'step'} ${v.firstMismatch.position}` : '✗ selftest';
     case 'error': return '✗ error';
     case 'skipped': return '- skipped';
   }
@@ -150,14 +172,20 @@ export function formatReport(r: VerifyReport): string {
     lines.push(`[${i + 1}] ${b.dir}: ${b.expected.positions} positions in ${b.expected.cases.length} case(s) (${b.expected.cases.map((c) => `${c.name}: ${c.positions}`).join(', ')}); artifact sha256 ${b.artifactSha256.slice(0, 16)}…`);
   }
   lines.push(`expected hashes: ${EXPECTED_SOURCE}`, '');
+  return lines.join('\n') + '\n' + formatMatrix(r);
+}
+
+/** The engine × bundle matrix with times, the notes (failures, --layers) and the summary line. */
+export function formatMatrix(r: VerifyReport, unit: Unit = 'position'): string {
+  const lines: string[] = [];
   const engines = r.bundles[0]?.engines.map((e) => e.engine) ?? [];
   const w0 = Math.max(6, ...engines.map((e) => e.length));
-  const cols = r.bundles.map((b, i) => b.engines.map(cell).concat(`[${i + 1}]`));
+  const cols = r.bundles.map((b, i) => b.engines.map((v) => cell(v, unit)).concat(`[${i + 1}]`));
   const wc = cols.map((c) => Math.max(...c.map((s) => s.length)));
   lines.push(['engine'.padEnd(w0), ...r.bundles.map((_, i) => `[${i + 1}]`.padEnd(wc[i]))].join('  ').trimEnd());
   for (const [k, name] of engines.entries()) {
     const times = r.bundles.map((b) => b.engines[k]).filter((v) => v.runMs !== null).map((v) => `build ${((v.buildMs ?? 0) / 1000).toFixed(1)}s run ${((v.runMs ?? 0) / 1000).toFixed(1)}s`);
-    lines.push([name.padEnd(w0), ...r.bundles.map((b, i) => cell(b.engines[k]).padEnd(wc[i])), times.join('; ')].join('  ').trimEnd());
+    lines.push([name.padEnd(w0), ...r.bundles.map((b, i) => cell(b.engines[k], unit).padEnd(wc[i])), times.join('; ')].join('  ').trimEnd());
   }
   const notes: string[] = [];
   for (const [i, b] of r.bundles.entries()) {
@@ -177,20 +205,45 @@ export function formatReport(r: VerifyReport): string {
   return lines.join('\n') + '\n';
 }
 
-interface VerifyOptions { engines: string; json?: boolean; layers?: boolean; timeout: string; trust?: string }
+interface VerifyOptions {
+  engines: string; json?: boolean; layers?: boolean; timeout: string; trust?: string;
+  train?: boolean; steps?: number; rank?: string; seqLen?: number;
+}
+
+/** --train: edgeq finetune's defaults (./finetune.ts), what a user's first run trains with. */
+export const TRAIN_LR = FINETUNE_DEFAULTS.lr;
+export const TRAIN_SEED = FINETUNE_DEFAULTS.seed;
+export const TRAIN_DEFAULTS = { steps: 3, rank: 8, seqLen: 16 };
+/** Each step's tokens are embedded in the module (and the Cortex-M image): keep runs short. */
+export const MAX_TRAIN_STEPS = 64;
+
+const TRAIN_ONLY = [['steps', '--steps'], ['rank', '--rank'], ['seqLen', '--seq-len']] as const;
+
+/** Flags that only make sense together (exit 2 before anything is read). */
+function checkFlags(opts: VerifyOptions): void {
+  if (opts.train && opts.layers) throw usageError('--layers traces the inference program op by op; it cannot be combined with --train (run `edgeq verify` without --train to locate an inference mismatch)');
+  if (!opts.train) {
+    for (const [key, flag] of TRAIN_ONLY) if (opts[key] !== undefined) throw usageError(`${flag} sets up the training run of --train; pass --train too, or drop ${flag}`);
+  }
+}
 
 export function register(program: Command): void {
   program
     .command('verify')
-    .description('run the bundle\'s conformance vectors on every engine and check each hash against the integer reference')
+    .description('run the bundle\'s conformance vectors on every engine and check each hash against the integer reference (--train: a few fine-tuning steps instead)')
     .argument('<dir...>', 'bundle directories (model.edgeq + runtime.wasm), from `edgeq compile`')
     .option('--engines <list>', `all, or a comma list of: ${engineNames().join(', ')} (v8 and wasm2c name their families)`, 'all')
     .option('--json', 'print one JSON object instead of the matrix')
     .option('--layers', 'on a mismatch, replay it op by op on a traced runtime and the program interpreter and name the first op whose output differs from the reference')
     .option('--timeout <seconds>', 'time limit for each engine\'s run (emulators included)', '600')
     .option('--trust <key.pub>', 'check each bundle first: its manifest signed by this Ed25519 public key (edgeq compile --sign), every file matching the manifest\'s sha256')
+    .option('--train', 'check the training runtime instead: a few LoRA fine-tuning steps on every engine against the integer reference trainer (int8 bundles only)')
+    .option('--steps <n>', `--train: training steps (default ${TRAIN_DEFAULTS.steps}, at most ${MAX_TRAIN_STEPS})`, intOption('--steps', 1, MAX_TRAIN_STEPS))
+    .option('--rank <r>', `--train: LoRA rank, ${LORA_RANKS.join(', ')} (default ${TRAIN_DEFAULTS.rank})`, choiceOption('--rank', LORA_RANKS.map(String)))
+    .option('--seq-len <L>', `--train: positions per step (default ${TRAIN_DEFAULTS.seqLen}, at most the model's seq_len)`, intOption('--seq-len', 1, 1 << 20))
     .addHelpText('after', `
-Exit status: 0 when every engine that could run matched every position, 1 otherwise.
+Exit status: 0 when every engine that could run matched every position (every step with
+--train), 1 otherwise, 2 for bad flags.
 Engines whose tools are missing are listed as skipped, with the reason.
 Build outputs are cached by content in $EDGEQ_CACHE (default ~/.cache/edgeq).
 
@@ -205,17 +258,44 @@ flavour is traced too, so the report says whether SIMD and scalar share the diff
 When no op differs, it says whether the engine's translation or the program/conformance
 table is at fault.
 
+--train checks fine-tuning instead of inference (int8 bundles; a low-bit one is refused).
+The integer reference trainer (runtime/reference/train.ts) runs --steps steps of LoRA
+training from the initial adapter edgeq finetune starts from (rank --rank; lr ${TRAIN_LR} and
+seed ${TRAIN_SEED}, edgeq finetune's defaults) on the model's own greedy text from BOS (no
+tokenizer needed): step k reads tokens j·L .. j·L + L, L = --seq-len, j = k mod
+floor(seq_len / L), and the adapter state and loss are hashed after each step (FNV-1a 64).
+A training module with that run embedded (compiler/codegen/train-runtime.ts) runs on each
+engine and must print the same hash after every step. The reference is first anchored to
+the bundle: its greedy logits must match the artifact's compile-time greedy-bos hashes, so
+a model.edgeq changed after compile fails rather than vouching for itself. --json adds a
+"train" field to each bundle (settings, windows, the reference's hashes and losses, the
+anchor) and to each engine the hashes it printed. Exit 1 names the first engine and step
+that differ; --layers does not combine with --train.
+
 Examples:
   $ edgeq verify out/stories260K
   $ edgeq verify out/stories260K --engines v8,wasm2c-x86_64 --json
   $ edgeq verify out/stories260K --engines cortex-m --layers
+  $ edgeq verify out/stories260K --train --engines v8,wasm-interp,wasm2c --steps 3 --rank 8
 `)
     .action(async (dirs: string[], opts: VerifyOptions) => {
+      checkFlags(opts);
       const engines = selectEngines(opts.engines);
       const timeoutMs = Number(opts.timeout) * 1000;
       if (!(timeoutMs > 0)) throw usageError(`--timeout expects a positive number of seconds, got "${opts.timeout}"`);
       if (opts.trust !== undefined) for (const d of dirs) checkTrust(d, opts.trust);
-      const report = await verifyBundles(dirs, engines, { timeoutMs, layers: opts.layers, log: opts.json ? undefined : (s) => process.stderr.write(`${s}\n`) });
+      const log = opts.json ? undefined : (s: string) => { process.stderr.write(`${s}\n`); };
+      if (opts.train) {
+        const { verifyTrain, formatTrainReport, firstTrainFailure } = await import('../verify-train.ts');
+        const report = await verifyTrain(dirs, engines, {
+          steps: opts.steps ?? TRAIN_DEFAULTS.steps, rank: opts.rank !== undefined ? Number(opts.rank) : TRAIN_DEFAULTS.rank,
+          seqLen: opts.seqLen ?? TRAIN_DEFAULTS.seqLen, timeoutMs, log,
+        });
+        process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : formatTrainReport(report));
+        if (!report.ok) throw new EdgeqError(`training conformance failed: ${firstTrainFailure(report)}`, {}, 1);
+        return;
+      }
+      const report = await verifyBundles(dirs, engines, { timeoutMs, layers: opts.layers, log });
       process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report));
       if (!report.ok) throw new EdgeqError('conformance check failed', {}, 1);
     });
