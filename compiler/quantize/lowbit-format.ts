@@ -1,7 +1,7 @@
 // The low-bit weight formats q1, q2_lut, q3, q4_lut (b = 1, 2, 3, 4 bits): the one place
 // their layout is stated in code (docs/integer-spec.md §9.1 states it in prose; the size
 // rule is mirrored in compiler/emit/dtype.ts and runtime/assembly/verify.ts dtypeBytes,
-// test/lut-format.test.ts checks all three agree).
+// test/lut-quantize.test.ts checks all three agree).
 //
 // A matrix W of `rows` x `cols` (cols a multiple of the group size G in {32, 64, 128}) is
 // three artifact tensors:
