@@ -17,7 +17,7 @@ import type { ArtifactContents } from '../emit/artifact-contents.ts';
 import { fnv1a64 } from '../emit/conformance-hash.ts';
 import { compileAssemblyScript, type AscOptions } from './asc.ts';
 import { assertNoFloats } from './float-check.ts';
-import type { RuntimeTarget } from './runtime.ts';
+import { LOAD_EXPORTS_SOURCE, configGuardSource, type RuntimeTarget } from './runtime.ts';
 import { cachedBuild, sha256 } from '../engines/cache.ts';
 import { runtimeSources } from '../engines/runtime-flavour.ts';
 import { EdgeqError } from '../util/errors.ts';
@@ -119,25 +119,11 @@ import { lora_forward, trainBind, trainSelftest } from "./train";
 export { reserve, logits, logits_hash, argmax, seed, sample, decode, text } from "./runtime";
 export { train_init, adapter_state, adapter_state_words, tokens, train_step, train_loss, lora_forward, peak_bytes } from "./train";
 
-// The model this runtime was generated for.
-const DIM: u32 = ${c.dim};
-const HIDDEN_DIM: u32 = ${c.hiddenDim};
-const N_LAYERS: u32 = ${c.nLayers};
-const N_HEADS: u32 = ${c.nHeads};
-const N_KV_HEADS: u32 = ${c.nKvHeads};
-const VOCAB_SIZE: u32 = ${c.vocabSize};
-const SEQ_LEN: u32 = ${c.seqLen};
+${configGuardSource(c)}
 // [dim, hidden, layers, heads, kv heads, vocab, seq_len, rmsnorm op, attention op, names hash lo, hi]
 const CONFIG: usize = memory.data<i32>(${i32List(config)});
 // Base tensor indices (${names.length}), in trainBind's order.
 const TENSORS: usize = memory.data<i32>(${i32List(idx)});
-
-function sameConfig(base: usize): bool {
-  return configU32(base, ModelConfigVT.dim) == DIM && configU32(base, ModelConfigVT.hiddenDim) == HIDDEN_DIM &&
-    configU32(base, ModelConfigVT.nLayers) == N_LAYERS && configU32(base, ModelConfigVT.nHeads) == N_HEADS &&
-    configU32(base, ModelConfigVT.nKvHeads) == N_KV_HEADS && configU32(base, ModelConfigVT.vocabSize) == VOCAB_SIZE &&
-    configU32(base, ModelConfigVT.seqLen) == SEQ_LEN;
-}
 
 function finishLoad(ptr: usize, len: u32): i32 {
   const err = prepare(ptr, len);
@@ -149,16 +135,7 @@ function finishLoad(ptr: usize, len: u32): i32 {
   return 0;
 }
 
-/** ABI load(len): verifies the artifact at the reserved address and binds the base tensors. */
-export function load(len: u32): i32 {
-  if (reservedPtr() == 0 || len > reservedBytes()) return 5; // VerifyError.out_of_bounds
-  return finishLoad(reservedPtr(), len);
-}
-
-/** ABI load_at(ptr, len): the same for an artifact already in memory at ptr (16-aligned). */
-export function load_at(ptr: usize, len: u32): i32 {
-  return finishLoad(ptr, len);
-}
+${LOAD_EXPORTS_SOURCE}
 
 /** ABI forward(token, pos): lora_forward (the C hosts' generate loop calls forward). */
 export function forward(token: i32, pos: i32): i32 {
