@@ -8,26 +8,14 @@
 // Deterministic: the same plan gives the same bytes (no dates, no paths beyond what the
 // caller passes as the title, fixed number formatting).
 import type { EwqPlan } from './ewq.ts';
+import { decimalsFor as decimalsOf, esc, n1, ticks as ticksOf } from '../util/svg-chart.ts';
 
 /** Colour of each bit width (bars, legend, table). */
 export const BITS_COLOURS: Record<number, string> = { 8: '#2b6cb0', 4: '#38a169', 3: '#d69e2e', 2: '#dd6b20', 1: '#c53030' };
 
-const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
-const n1 = (x: number) => (Math.round(x * 10) / 10).toFixed(1);
 const kib = (n: number) => `${(n / 1024).toFixed(1)} KiB`;
-
-/** Round-number axis ticks spanning [lo, hi]. */
-function ticks(lo: number, hi: number, want = 5): number[] {
-  const span = hi - lo || Math.abs(hi) || 1;
-  const raw = span / want, p = 10 ** Math.floor(Math.log10(raw));
-  const step = [1, 2, 5, 10].map((m) => m * p).find((s) => s >= raw) ?? 10 * p;
-  const out: number[] = [];
-  for (let v = Math.ceil(lo / step) * step; v <= hi + step * 1e-9; v += step) out.push(Number(v.toPrecision(12)));
-  return out;
-}
-
-/** Decimals enough to tell ticks `step` apart. */
-const decimalsFor = (vals: number[]) => vals.length < 2 ? 4 : Math.min(8, Math.max(0, Math.ceil(-Math.log10(Math.abs(vals[1] - vals[0]))) + 0));
+const ticks = (lo: number, hi: number) => ticksOf(lo, hi, 5);
+const decimalsFor = (vals: number[]) => decimalsOf(vals, 4);
 
 export interface ReportInfo {
   /** Title (e.g. the checkpoint's base name). */

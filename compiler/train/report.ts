@@ -4,19 +4,10 @@
 // run's settings. Same style as the plan report (compiler/plan/report.ts). Deterministic:
 // the same run gives the same bytes (no dates, fixed number formatting).
 
-const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
-const n1 = (x: number) => (Math.round(x * 10) / 10).toFixed(1);
+import { decimalsFor as decimalsOf, esc, n1, ticks as ticksOf } from '../util/svg-chart.ts';
 
-/** Round-number axis ticks spanning [lo, hi]. */
-function ticks(lo: number, hi: number, want = 6): number[] {
-  const span = hi - lo || Math.abs(hi) || 1;
-  const raw = span / want, p = 10 ** Math.floor(Math.log10(raw));
-  const step = [1, 2, 5, 10].map((m) => m * p).find((s) => s >= raw) ?? 10 * p;
-  const out: number[] = [];
-  for (let v = Math.ceil(lo / step) * step; v <= hi + step * 1e-9; v += step) out.push(Number(v.toPrecision(12)));
-  return out;
-}
-const decimalsFor = (vals: number[]) => (vals.length < 2 ? 3 : Math.min(8, Math.max(0, Math.ceil(-Math.log10(Math.abs(vals[1] - vals[0]))))));
+const ticks = (lo: number, hi: number) => ticksOf(lo, hi, 6);
+const decimalsFor = (vals: number[]) => decimalsOf(vals, 3);
 
 /** Steps the running mean averages over. */
 export const RUNNING_WINDOW = 10;
