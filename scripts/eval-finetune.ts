@@ -10,8 +10,7 @@
 // over the first --eval-windows windows of heldout.txt (compiler/train/data.ts) of each
 // window's mean cross-entropy (nats/token); "before" is the fresh trainer (B = 0).
 // The integer trainer is compiler/train/int-reference.ts's createIntReferenceTrainer from
-// initialAdapterState (or a createIntTrainer(model, config) exported by
-// runtime/reference/train.ts), run on the round-to-nearest int8 model of the checkpoint.
+// initialAdapterState, run on the round-to-nearest int8 model of the checkpoint.
 import { parseArgs } from 'node:util';
 import { join, resolve } from 'node:path';
 import { importLlama2c } from '../compiler/import/llama2c.ts';
@@ -19,36 +18,14 @@ import { loadWeights, type FloatWeights } from '../compiler/import/graph.ts';
 import { Tokenizer } from '../compiler/import/tokenizer.ts';
 import { FloatLoraTrainer } from '../compiler/reference/float/lora.ts';
 import { heldOutWindows, loadTokenStream, trainingWindows } from '../compiler/train/data.ts';
-import type { TrainConfig, Trainer } from '../compiler/train/trainer.ts';
-import type { QuantModel } from '../compiler/quantize/quant-model.ts';
+import { FINETUNE_DEFAULTS as D, type TrainConfig, type Trainer } from '../compiler/train/trainer.ts';
+import { createIntReferenceTrainer, initialAdapterState } from '../compiler/train/int-reference.ts';
 import { quantizeInt8 } from '../compiler/quantize/int8.ts';
 import { EdgeqError, usageError } from '../compiler/util/errors.ts';
-
-type CreateIntTrainer = (m: QuantModel, config: TrainConfig) => Trainer;
 
 export interface TrainerResult {
   trainer: string; before: number; after: number; reduction: number;
   firstStepLoss: number; lastStepsLoss: number; seconds: number; peakBytes: number;
-}
-
-async function intFactory(): Promise<CreateIntTrainer> {
-  // The lead's host wrapper (compiler/train/int-reference.ts) around the integer reference;
-  // a createIntTrainer(model, config) in runtime/reference/train.ts is used if present instead.
-  const load = async (path: string): Promise<Record<string, unknown>> => {
-    try { return await import(path); } catch (e) {
-      throw new EdgeqError(`the integer trainer could not be loaded from ${path.replace('../', '')} (${(e as Error).message}); run with --trainers float`);
-    }
-  };
-  const rt = await load('../runtime/reference/train.ts');
-  if (typeof rt.createIntTrainer === 'function') return rt.createIntTrainer as CreateIntTrainer;
-  const host = await load('../compiler/train/int-reference.ts');
-  const create = host.createIntReferenceTrainer, init = host.initialAdapterState;
-  if (typeof create !== 'function' || typeof init !== 'function') {
-    throw new EdgeqError('neither runtime/reference/train.ts (createIntTrainer) nor compiler/train/int-reference.ts '
-      + '(createIntReferenceTrainer, initialAdapterState) provides the integer trainer; run with --trainers float');
-  }
-  type Init = (p: QuantModel['params'], c: TrainConfig, sha: Uint8Array) => unknown;
-  return (m, config) => (create as (m: QuantModel, s: unknown) => Trainer)(m, (init as Init)(m.params, config, new Uint8Array(32)));
 }
 
 const meanLoss = (t: Trainer, windows: Int32Array[]): number => {
@@ -61,8 +38,8 @@ async function main(): Promise<void> {
   const { values } = parseArgs({ options: {
     model: { type: 'string' }, tokenizer: { type: 'string' }, data: { type: 'string', default: 'out/style-data' },
     train: { type: 'string' }, heldout: { type: 'string' }, trainers: { type: 'string', default: 'float' },
-    steps: { type: 'string', default: '300' }, 'seq-len': { type: 'string', default: '32' }, rank: { type: 'string', default: '8' },
-    lr: { type: 'string', default: '0.02' }, seed: { type: 'string', default: '1' }, 'eval-windows': { type: 'string', default: '64' },
+    steps: { type: 'string', default: '300' }, 'seq-len': { type: 'string', default: String(D.seqLen) }, rank: { type: 'string', default: String(D.rank) },
+    lr: { type: 'string', default: String(D.lr) }, seed: { type: 'string', default: String(D.seed) }, 'eval-windows': { type: 'string', default: '64' },
     'log-every': { type: 'string', default: '50' }, json: { type: 'boolean', default: false },
   } });
   const models = process.env.EDGEQ_MODELS ?? resolve(import.meta.dirname, '../../shared/models');
@@ -88,11 +65,11 @@ async function main(): Promise<void> {
   const windows = trainingWindows(train, config.seqLen, steps, config.seed);
   const evalSet = heldOutWindows(held, config.seqLen, evalWindows);
   const weights: FloatWeights = loadWeights(importLlama2c(modelPath));
-  const createInt = names.includes('int') ? await intFactory() : undefined;
-
-  const make = (n: string): Trainer => n === 'float'
-    ? new FloatLoraTrainer(weights, config)
-    : createInt!(quantizeInt8(weights), config);
+  const make = (n: string): Trainer => {
+    if (n === 'float') return new FloatLoraTrainer(weights, config);
+    const m = quantizeInt8(weights);
+    return createIntReferenceTrainer(m, initialAdapterState(m.params, config, new Uint8Array(32)));
+  };
   const results: TrainerResult[] = [];
   for (const n of names) {
     const t0 = Date.now();

@@ -6,12 +6,11 @@
 import { createHash } from 'node:crypto';
 import type { ArtifactContents } from '../emit/artifact-contents.ts';
 import { buildTrainRuntime } from '../codegen/train-runtime.ts';
-import { adapterLayout } from '../train/int-reference.ts';
+import { adapterLayout, checkTrainFormat, meanLossTrainer } from '../train/int-reference.ts';
 import type { AdapterState, Trainer } from '../train/trainer.ts';
 import { openBundle } from './bundle.ts';
 import { runtimeErrorMessage } from './wasm-runtime.ts';
 import { EdgeqError } from '../util/errors.ts';
-import { MOMENTUM_SHIFT, TRAIN_G, TRAIN_M } from '../../runtime/reference/train.ts';
 
 /** The training runtime's exports (docs/runtime-abi.md, "Training"). */
 export interface TrainExports {
@@ -32,8 +31,6 @@ export interface TrainExports {
 
 /** What the host needs of a bundle: the artifact's bytes and its parsed contents. */
 export interface TrainBundle { artifactBytes: Uint8Array; artifact: ArtifactContents; artifactPath?: string }
-
-const Q16 = 2 ** -16;
 
 /** The state block of an AdapterState: its tensors in adapterLayout order, then rng lo, hi. */
 export function stateBlock(a: ArtifactContents, s: AdapterState): Int32Array {
@@ -72,9 +69,7 @@ export class WasmTrainer {
 
   static async create(b: TrainBundle, s: AdapterState, opts: { simd?: boolean } = {}): Promise<WasmTrainer> {
     const file = b.artifactPath ?? 'model.edgeq';
-    if (s.momentumShift !== MOMENTUM_SHIFT || s.gseG !== TRAIN_G || s.gseM !== TRAIN_M) {
-      throw new EdgeqError(`adapter was trained with momentum shift ${s.momentumShift}, GSE G=${s.gseG} M=${s.gseM}; the runtime implements ${MOMENTUM_SHIFT}, ${TRAIN_G}, ${TRAIN_M}`);
-    }
+    checkTrainFormat(s, 'the runtime');
     const sha = createHash('sha256').update(b.artifactBytes).digest();
     if (!sha.equals(Buffer.from(s.baseSha256))) {
       throw new EdgeqError(`the adapter belongs to a model.edgeq with SHA-256 ${Buffer.from(s.baseSha256).toString('hex')}, this one is ${sha.toString('hex')}`, { file });
@@ -140,13 +135,7 @@ function asBundle(b: string | TrainBundle): TrainBundle {
 export async function createWasmTrainer(bundle: string | TrainBundle, state: AdapterState, opts: { simd?: boolean } = {}): Promise<Trainer> {
   const b = asBundle(bundle);
   const tr = await WasmTrainer.create(b, state, opts);
-  let step = state.step;
-  return {
-    step(tokens) { const l = tr.stepQ16(tokens); step++; return (l * Q16) / (tokens.length - 1); },
-    loss(tokens) { return (tr.lossQ16(tokens) * Q16) / (tokens.length - 1); },
-    state: () => stateFromBlock(b.artifact, state, tr.stateView().slice(), step),
-    peakBytes: () => tr.ex.peak_bytes() >>> 0,
-  };
+  return meanLossTrainer(tr, state.step, (step) => stateFromBlock(b.artifact, state, tr.stateView().slice(), step), () => tr.ex.peak_bytes() >>> 0);
 }
 
 /** Q16 logits with an adapter, position by position (for `edgeq run --adapter` on the device code). */

@@ -53,11 +53,16 @@ export function initialAdapterState(p: QuantModel['params'], cfg: TrainConfig, b
   };
 }
 
+/** Refuses a state trained with other constants than the integer trainers implement (§13.9). */
+export function checkTrainFormat(s: AdapterState, trainer: string): void {
+  if (s.momentumShift !== MOMENTUM_SHIFT || s.gseG !== TRAIN_G || s.gseM !== TRAIN_M) {
+    throw new EdgeqError(`adapter was trained with momentum shift ${s.momentumShift}, GSE G=${s.gseG} M=${s.gseM}; ${trainer} implements ${MOMENTUM_SHIFT}, ${TRAIN_G}, ${TRAIN_M}`);
+  }
+}
+
 /** The integer reference trainer holding `s` (the arrays are copied in). */
 export function intTrainerFromState(m: QuantModel, s: AdapterState): IntLoraTrainer {
-  if (s.momentumShift !== MOMENTUM_SHIFT || s.gseG !== TRAIN_G || s.gseM !== TRAIN_M) {
-    throw new EdgeqError(`adapter was trained with momentum shift ${s.momentumShift}, GSE G=${s.gseG} M=${s.gseM}; this trainer implements ${MOMENTUM_SHIFT}, ${TRAIN_G}, ${TRAIN_M}`);
-  }
+  checkTrainFormat(s, 'this trainer');
   const tr = new IntLoraTrainer(m, { rPad: s.rPad, seqLen: s.seqLen, lrM: s.lrM, lrE: s.lrE, rngLo: s.rngLo, rngHi: s.rngHi });
   const byName = new Map(s.tensors.map((t) => [t.name, t]));
   for (let l = 0; l < m.params.nLayers; l++) {
@@ -86,14 +91,28 @@ export function stateFromIntTrainer(tr: IntLoraTrainer, s: AdapterState, step: n
   return { ...s, step, rngLo, rngHi, tensors };
 }
 
+/** What both integer trainers (the reference and the runtime) do: summed losses in Q16 nats. */
+export interface Q16Trainer {
+  stepQ16(tokens: Int32Array): number;
+  lossQ16(tokens: Int32Array): number;
+}
+
+/**
+ * An integer trainer as a Trainer: the mean loss in nats (host-side, for display), steps
+ * counted on from `step0`; `state(step)` and `peakBytes()` come from the caller.
+ */
+export function meanLossTrainer(t: Q16Trainer, step0: number, state: (step: number) => AdapterState, peakBytes: () => number): Trainer {
+  let step = step0;
+  return {
+    step(tokens) { const l = t.stepQ16(tokens); step++; return (l * Q16) / (tokens.length - 1); },
+    loss(tokens) { return (t.lossQ16(tokens) * Q16) / (tokens.length - 1); },
+    state: () => state(step),
+    peakBytes,
+  };
+}
+
 /** The integer reference as a Trainer (loss in nats for display; everything else integer). */
 export function createIntReferenceTrainer(m: QuantModel, s: AdapterState): Trainer {
   const tr = intTrainerFromState(m, s);
-  let step = s.step;
-  return {
-    step(tokens) { const l = tr.stepQ16(tokens); step++; return (l * Q16) / (tokens.length - 1); },
-    loss(tokens) { return (tr.lossQ16(tokens) * Q16) / (tokens.length - 1); },
-    state: () => stateFromIntTrainer(tr, s, step),
-    peakBytes: () => tr.peakBytes(),
-  };
+  return meanLossTrainer(tr, s.step, (step) => stateFromIntTrainer(tr, s, step), () => tr.peakBytes());
 }
