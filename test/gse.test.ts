@@ -13,6 +13,7 @@ import {
 } from '../runtime/kernels/reference/gse.ts';
 import { Xorshift64Star } from '../runtime/kernels/reference/rng.ts';
 import * as fmt from '../compiler/quantize/gse-format.ts';
+import { place } from './helpers/wasm-place.ts';
 
 const I32_MAX = 0x7fffffff;
 const int = (rng: Rng, lo: number, hi: number) => lo + (rng.next() % (hi - lo + 1));
@@ -329,16 +330,6 @@ async function gseWasm() {
   return built;
 }
 
-/** Copies arrays into wasm memory (16-byte aligned) and returns their addresses. */
-function place(ex: GseWasm, arrays: ArrayBufferView[]): number[] {
-  let top = (ex.heapBase() + 15) & ~15;
-  const addrs = arrays.map((a) => { const p = top; top = (top + a.byteLength + 15) & ~15; return p; });
-  const need = top - ex.memory.buffer.byteLength;
-  if (need > 0) ex.memory.grow(Math.ceil(need / 65536));
-  const mem = new Uint8Array(ex.memory.buffer);
-  arrays.forEach((a, i) => mem.set(new Uint8Array(a.buffer, a.byteOffset, a.byteLength), addrs[i]));
-  return addrs;
-}
 const read = <T extends Int8Array | Int32Array>(ex: GseWasm, Ctor: new (b: ArrayBuffer, o: number, n: number) => T, p: number, n: number): T =>
   new Ctor(ex.memory.buffer.slice(p, p + n * (Ctor === (Int32Array as unknown) ? 4 : 1)), 0, n);
 

@@ -21,9 +21,9 @@ import { Xorshift64Star } from '../runtime/kernels/reference/rng.ts';
 import { exp2Table, modelConstants, ropeTables, siluTable } from '../compiler/quantize/tables.ts';
 import { quantizeGain } from '../compiler/quantize/weights.ts';
 import { Rng as FloatRng, sampleMult } from '../compiler/reference/float/sampler.ts';
+import { fillCache, sv } from './helpers/kv-cache.ts';
 
 const Q16 = 65536;
-const sv = (sc: Int32Array, o = 0) => sc[o] * 2 ** -sc[o + 1];
 const randQ16 = (r: Rng, n: number, mag: number) => Int32Array.from({ length: n }, () => Math.round(r.gauss() * mag * Q16));
 
 test('quantizeAct: |q| <= qmax, the max maps to qmax, error <= half a step (+ normalization)', () => {
@@ -162,29 +162,6 @@ test('siluQ16 within 2 LSB of silu over [-20, 20]; swiglu saturates', () => {
   assert.ok(Math.abs(h1[2] / Q16 - 2 * 3 / (1 + Math.exp(-3))) < 1e-4);
   assert.ok(Math.abs(h1[3] / Q16 - (2 * -3) / (1 + Math.exp(3))) < 1e-4);
 });
-
-/** Fills a layer's cache for positions 0..n-1 from Q16 k/v vectors, as model.ts does. */
-function fillCache(r: Rng, n: number, nKv: number, hs: number, kMag: number, vMag: number, seq: number) {
-  const kd = nKv * hs;
-  const kc = new Int16Array(seq * kd), vc = new Int8Array(seq * kd);
-  const kM = new Int16Array(seq * nKv), kE = new Int8Array(seq * nKv), vM = new Int16Array(seq * nKv), vE = new Int8Array(seq * nKv);
-  const kf = new Float64Array(seq * kd), vf = new Float64Array(seq * kd);
-  const sc = new Int32Array(2);
-  for (let t = 0; t < n; t++) {
-    // Positions get very different magnitudes (x0.01 .. x100) to exercise the shared exponent.
-    const boost = 10 ** (2 * Math.sin(t * 1.7));
-    const k = randQ16(r, kd, kMag), v = randQ16(r, kd, vMag * boost);
-    for (let g = 0; g < nKv; g++) {
-      quantizeAct(kc, t * kd + g * hs, k, g * hs, hs, 16, ACT_QMAX, INV_ACT_QMAX_M, INV_ACT_QMAX_E, sc, 0);
-      kM[t * nKv + g] = sc[0]; kE[t * nKv + g] = sc[1];
-      for (let i = 0; i < hs; i++) kf[t * kd + g * hs + i] = kc[t * kd + g * hs + i] * sv(sc);
-      quantizeAct(vc, t * kd + g * hs, v, g * hs, hs, 16, QMAX8, INV_QMAX8_M, INV_QMAX8_E, sc, 0);
-      vM[t * nKv + g] = sc[0]; vE[t * nKv + g] = sc[1];
-      for (let i = 0; i < hs; i++) vf[t * kd + g * hs + i] = vc[t * kd + g * hs + i] * sv(sc);
-    }
-  }
-  return { kc, vc, kM, kE, vM, vE, kf, vf };
-}
 
 test('attention matches float attention over the same dequantized cache (GQA, long and short)', () => {
   const r = new Rng(6, 'att');

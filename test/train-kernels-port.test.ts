@@ -16,6 +16,7 @@ import { CrossEntropyScratch, crossEntropy } from '../runtime/kernels/reference/
 import { AttentionBackwardScratch, attentionBackward } from '../runtime/kernels/reference/attention_backward.ts';
 import { gseOuterAcc } from '../runtime/kernels/reference/gse_outer.ts';
 import { sgdMomentum } from '../runtime/kernels/reference/sgd.ts';
+import { place } from './helpers/wasm-place.ts';
 
 const I32_MAX = 0x7fffffff;
 const int = (rng: Rng, lo: number, hi: number) => lo + (rng.next() % (hi - lo + 1));
@@ -63,16 +64,6 @@ async function trainWasm() {
 }
 const call = (ex: W, name: string, ...a: number[]) => (ex[name] as Fn)(...a);
 
-/** Copies arrays into wasm memory (16-byte aligned) and returns their addresses. */
-function place(ex: W, arrays: ArrayBufferView[]): number[] {
-  let top = (ex.heapBase() + 15) & ~15;
-  const addrs = arrays.map((a) => { const p = top; top = (top + a.byteLength + 15) & ~15; return p; });
-  const need = top - ex.memory.buffer.byteLength;
-  if (need > 0) ex.memory.grow(Math.ceil(need / 65536));
-  const mem = new Uint8Array(ex.memory.buffer);
-  arrays.forEach((a, i) => mem.set(new Uint8Array(a.buffer, a.byteOffset, a.byteLength), addrs[i]));
-  return addrs;
-}
 const read32 = (ex: W, p: number, n: number) => [...new Int32Array(ex.memory.buffer.slice(p, p + 4 * n))];
 
 test('no float instruction in the compiled training kernels', async () => {

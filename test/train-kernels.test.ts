@@ -19,12 +19,11 @@ import { CrossEntropyScratch, crossEntropy, log2Q16 } from '../runtime/kernels/r
 import { AttentionBackwardScratch, attentionBackward } from '../runtime/kernels/reference/attention_backward.ts';
 import { gseOuterAcc } from '../runtime/kernels/reference/gse_outer.ts';
 import { sgdMomentum } from '../runtime/kernels/reference/sgd.ts';
+import { fillCache, randQ, sv } from './helpers/kv-cache.ts';
 
 const I32_MAX = 0x7fffffff;
 const Q16 = 65536, Q24 = 16777216;
 const int = (rng: Rng, lo: number, hi: number) => lo + (rng.next() % (hi - lo + 1));
-const sv = (sc: Int32Array, o = 0) => sc[o] * 2 ** -sc[o + 1];
-const randQ = (r: Rng, n: number, mag: number, frac: number) => Int32Array.from({ length: n }, () => Math.round(r.gauss() * mag * 2 ** frac));
 const sat = (v: number) => Math.max(-I32_MAX, Math.min(I32_MAX, v));
 const VERBOSE = !!process.env.TRAIN_KERNELS_VERBOSE;
 const note = (...a: unknown[]) => { if (VERBOSE) console.log(...a); };
@@ -286,26 +285,6 @@ test('crossEntropy: loss within 5e-4 nats of float log-softmax, dlogits within 5
 
 // ---- 6. attentionBackward ----
 
-function fillCache(r: Rng, n: number, nKv: number, hs: number, seq: number) {
-  const kd = nKv * hs, sc = new Int32Array(2);
-  const kc = new Int16Array(seq * kd), vc = new Int8Array(seq * kd);
-  const kM = new Int16Array(seq * nKv), kE = new Int8Array(seq * nKv), vM = new Int16Array(seq * nKv), vE = new Int8Array(seq * nKv);
-  const kf = new Float64Array(seq * kd), vf = new Float64Array(seq * kd);
-  for (let t = 0; t < n; t++) {
-    const boost = 10 ** (2 * Math.sin(t * 1.7)); // V magnitudes x0.01 .. x100
-    const k = randQ(r, kd, 1.5, 16), v = randQ(r, kd, boost, 16);
-    for (let g = 0; g < nKv; g++) {
-      quantizeAct(kc, t * kd + g * hs, k, g * hs, hs, 16, ACT_QMAX, INV_ACT_QMAX_M, INV_ACT_QMAX_E, sc, 0);
-      kM[t * nKv + g] = sc[0]; kE[t * nKv + g] = sc[1];
-      for (let i = 0; i < hs; i++) kf[t * kd + g * hs + i] = kc[t * kd + g * hs + i] * sv(sc);
-      quantizeAct(vc, t * kd + g * hs, v, g * hs, hs, 16, QMAX8, INV_QMAX8_M, INV_QMAX8_E, sc, 0);
-      vM[t * nKv + g] = sc[0]; vE[t * nKv + g] = sc[1];
-      for (let i = 0; i < hs; i++) vf[t * kd + g * hs + i] = vc[t * kd + g * hs + i] * sv(sc);
-    }
-  }
-  return { kc, vc, kM, kE, vM, vE, kf, vf };
-}
-
 test('attentionBackward matches the float64 attention gradient over the same dequantized q, K, V', () => {
   const r = new Rng(28, 'attB');
   const exp2 = exp2Table();
@@ -313,7 +292,7 @@ test('attentionBackward matches the float64 attention gradient over the same deq
   for (const [nHeads, nKv, hs, n, seq] of [[8, 4, 8, 40, 64], [4, 4, 16, 1, 8], [6, 2, 32, 200, 256], [2, 1, 64, 17, 32], [4, 2, 16, 1000, 1024]]) {
     const kd = nKv * hs, dim = nHeads * hs, group = nHeads / nKv;
     const att = modelConstants(dim, hs).attScale;
-    const c = fillCache(r, n, nKv, hs, seq);
+    const c = fillCache(r, n, nKv, hs, 1.5, 1, seq);
     for (const dmag of [1e-4, 1]) {
       const q = randQ(r, dim, 1.5, 16), dout = randQ(r, dim, dmag, 24);
       const dK0 = randQ(r, seq * kd, dmag, 24), dV0 = randQ(r, seq * kd, dmag, 24);
@@ -356,7 +335,7 @@ test('attentionBackward matches the float64 attention gradient over the same deq
 
 test('attentionBackward: a single position has p = 1, so dq = dK = 0 and dV += dout exactly', () => {
   const r = new Rng(29, 'att1');
-  const hs = 16, c = fillCache(r, 1, 1, hs, 4), att = modelConstants(hs, hs).attScale;
+  const hs = 16, c = fillCache(r, 1, 1, hs, 1.5, 1, 4), att = modelConstants(hs, hs).attScale;
   const q = randQ(r, hs, 1, 16), dout = randQ(r, hs, 0.3, 24), dq = new Int32Array(hs).fill(7), dK = new Int32Array(4 * hs), dV = new Int32Array(4 * hs);
   attentionBackward(dq, dK, dV, dout, q, 0, c.kc, c.kM, c.kE, c.vc, c.vM, c.vE, 1, 1, hs, att.m, att.e, exp2Table(), new AttentionBackwardScratch(hs, 4));
   assert.ok(dq.every((v) => v === 0) && dK.every((v) => v === 0));
