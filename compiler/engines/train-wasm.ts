@@ -34,7 +34,7 @@ export interface TrainBundle { artifactBytes: Uint8Array; artifact: ArtifactCont
 
 /** The state block of an AdapterState: its tensors in adapterLayout order, then rng lo, hi. */
 export function stateBlock(a: ArtifactContents, s: AdapterState): Int32Array {
-  const layout = adapterLayout(a.config as unknown as Parameters<typeof adapterLayout>[0], s.rPad);
+  const layout = adapterLayout(a.config, s.rPad);
   const byName = new Map(s.tensors.map((t) => [t.name, t]));
   const words = layout.reduce((n, t) => n + t.shape[0] * t.shape[1], 0) + 2;
   const out = new Int32Array(words);
@@ -52,7 +52,7 @@ export function stateBlock(a: ArtifactContents, s: AdapterState): Int32Array {
 
 /** An AdapterState holding `block` (stateBlock's layout) and `step`, the rest from `s`. */
 export function stateFromBlock(a: ArtifactContents, s: AdapterState, block: Int32Array, step: number): AdapterState {
-  const layout = adapterLayout(a.config as unknown as Parameters<typeof adapterLayout>[0], s.rPad);
+  const layout = adapterLayout(a.config, s.rPad);
   let o = 0;
   const tensors = layout.map((t) => {
     const n = t.shape[0] * t.shape[1];

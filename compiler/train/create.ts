@@ -1,11 +1,12 @@
 // Entry points `edgeq finetune`, `edgeq run --adapter` and `edgeq eval --adapter` use to
-// get a trainer or an adapter-aware engine for a bundle: the integer reference
+// get a trainer or an adapter-aware engine for an opened bundle (the caller has already read
+// and checked it): the integer reference
 // (runtime/reference/train.ts, plain TypeScript) or the generated training runtime in V8
 // (compiler/engines/train-wasm.ts). Both start from the same initial adapter state
 // (compiler/train/int-reference.ts) and give the same bytes.
 import { createHash } from 'node:crypto';
 import type { AdapterState, TrainConfig, Trainer } from './trainer.ts';
-import { openBundle } from '../engines/bundle.ts';
+import type { Bundle } from '../engines/bundle.ts';
 import { quantModelFromArtifact } from '../emit/quant-from-artifact.ts';
 import { createIntReferenceTrainer, initialAdapterState, intTrainerFromState } from './int-reference.ts';
 
@@ -28,20 +29,17 @@ export interface AdapterEngine {
  * continuing `resume` (its step, rng and momentum; `config` then equals the state's).
  */
 export async function createTrainer(
-  engine: TrainEngine, bundleDir: string, config: TrainConfig, resume?: AdapterState,
+  engine: TrainEngine, b: Bundle, config: TrainConfig, resume?: AdapterState,
 ): Promise<Trainer> {
-  const b = openBundle(bundleDir);
-  const m = quantModelFromArtifact(b.artifact, b.artifactPath);
   const sha = new Uint8Array(createHash('sha256').update(b.artifactBytes).digest());
-  const state = resume ?? initialAdapterState(m.params, config, sha);
-  if (engine === 'reference') return createIntReferenceTrainer(m, state);
+  const state = resume ?? initialAdapterState(b.artifact.config, config, sha);
+  if (engine === 'reference') return createIntReferenceTrainer(quantModelFromArtifact(b.artifact, b.artifactPath), state);
   const { createWasmTrainer } = await import('../engines/train-wasm.ts');
   return createWasmTrainer(b, state);
 }
 
 /** The bundle's model with `adapter` applied (checked against the bundle by the caller). */
-export async function openAdapterEngine(bundleDir: string, adapter: AdapterState, engine: TrainEngine): Promise<AdapterEngine> {
-  const b = openBundle(bundleDir);
+export async function openAdapterEngine(b: Bundle, adapter: AdapterState, engine: TrainEngine): Promise<AdapterEngine> {
   const config = { vocabSize: b.artifact.config.vocabSize, seqLen: b.artifact.config.seqLen };
   if (engine === 'reference') {
     const tr = intTrainerFromState(quantModelFromArtifact(b.artifact, b.artifactPath), adapter);

@@ -12,8 +12,11 @@ import { initLoraA, loraStream } from './lora-init.ts';
 export const LORA_RANKS = [4, 8, 16, 32];
 const Q16 = 2 ** -16;
 
+/** What the adapter's shapes depend on: the model's QuantParams or an artifact's config both have it. */
+export type AdapterShapeParams = Pick<QuantModel['params'], 'dim' | 'nHeads' | 'nKvHeads' | 'nLayers'>;
+
 /** The adapter tensors' names and shapes for a model, in file order. */
-export function adapterLayout(p: QuantModel['params'], rPad: number): Array<{ name: string; shape: number[] }> {
+export function adapterLayout(p: AdapterShapeParams, rPad: number): Array<{ name: string; shape: number[] }> {
   const kd = (p.dim / p.nHeads) * p.nKvHeads;
   const out: Array<{ name: string; shape: number[] }> = [];
   for (let l = 0; l < p.nLayers; l++) {
@@ -33,7 +36,7 @@ export function lrScale(lr: number, seqLen: number): { lrM: number; lrE: number 
 }
 
 /** Step 0: A from initLoraA (padded rows zero), B zero, momentum zero. */
-export function initialAdapterState(p: QuantModel['params'], cfg: TrainConfig, baseSha256: Uint8Array): AdapterState {
+export function initialAdapterState(p: AdapterShapeParams, cfg: TrainConfig, baseSha256: Uint8Array): AdapterState {
   if (!LORA_RANKS.includes(cfg.rank)) throw new EdgeqError(`--rank must be one of ${LORA_RANKS.join(', ')}, got ${cfg.rank}`);
   if (!Number.isInteger(cfg.seed) || cfg.seed < 0 || cfg.seed > 0xffffffff) throw new EdgeqError(`--seed must be an integer in [0, 2^32), got ${cfg.seed}`);
   const rPad = Math.ceil(cfg.rank / 16) * 16;

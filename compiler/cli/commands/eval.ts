@@ -60,7 +60,7 @@ export function register(program: Command): void {
       const tok = bundleTokenizer(bundle, opts.tokenizer);
       const stream = encodeParagraphs(tok, readUtf8(opts.text), opts.tokens).tokens;
       if (stream.length === 0) throw new EdgeqError('no text to evaluate (empty, or nothing the tokenizer can encode)', { file: opts.text });
-      const test = adapter ? adapterLogitsEngine(await openAdapterEngine(dir, adapter, 'v8')) : runtimeLogitsEngine(await bundleRuntime(bundle));
+      const test = adapter ? adapterLogitsEngine(await openAdapterEngine(bundle, adapter, 'v8')) : runtimeLogitsEngine(await bundleRuntime(bundle));
       const progress = countReporter('eval', 'tokens');
       const t0 = performance.now();
       const m = teacherForced(stream, new FloatTransformer(loadWeights(graph), { accumulate: 'float64' }), test, {

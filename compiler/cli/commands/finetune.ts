@@ -116,7 +116,7 @@ async function finetune(dir: string, opts: FinetuneOptions, cmd: Command): Promi
   }
 
   // 2. Train.
-  const trainer = await createTrainer(opts.engine, dir, config, resume);
+  const trainer = await createTrainer(opts.engine, bundle, config, resume);
   const meanLoss = (ws: Int32Array[]) => ws.reduce((s, w) => s + trainer.loss(w), 0) / ws.length;
   const heldBefore = held ? meanLoss(held) : undefined;
   const save = () => writeAdapter(opts.output, trainer.state());

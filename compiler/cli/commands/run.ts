@@ -130,7 +130,7 @@ async function adapterBundleEngine(dir: string, adapterPath: string, opts: RunOp
   const t = bundle.artifact.tensors.find((x) => x.name === 'exp2');
   if (!t || t.dtype !== 'int16') throw new EdgeqError('the model has no int16 exp2 table (needed by the sampler)', { file: bundle.artifactPath });
   const exp2 = new Int16Array(t.data.slice().buffer);
-  const e = adapterIntEngine(await openAdapterEngine(dir, state, trainEngine), exp2);
+  const e = adapterIntEngine(await openAdapterEngine(bundle, state, trainEngine), exp2);
   return { loaded: { engine: e, picker: (o) => e.picker(o.temperature, o.topp, o.seed) }, tokenizer, engineName: `${engineName} + adapter` };
 }
 
