@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian tools the engine and board tests need (wabt, qemu, cross compilers),
-# only when one is missing. Called by `npm test`; safe to run by hand.
+# only when one is missing. Called by `npm test`; safe to run by hand. As a non-root user
+# outside CI it only names what is missing (the engines that need it are then skipped).
 set -euo pipefail
 need=()
 have() { command -v "$1" >/dev/null 2>&1; }
@@ -16,8 +17,12 @@ have arm-none-eabi-gcc || need+=(gcc-arm-none-eabi libnewlib-arm-none-eabi)
 if [ -n "${EDGEQ_WITH_CHROMIUM:-}" ]; then have chromium || need+=(chromium); fi
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ]; then
-  echo "setup-deps: missing Debian packages: ${need[*]} (run as root, or install them: apt-get install ${need[*]})" >&2
-  exit 1
+  # Not root: nothing can be installed. Locally the tests that need a missing tool skip
+  # its engine with a note; under CI the suite must have every engine, so stop here.
+  echo "setup-deps: missing Debian packages: ${need[*]} (as root: apt-get install ${need[*]})" >&2
+  if [ -n "${CI:-}" ]; then exit 1; fi
+  echo "setup-deps: going on without them; the engines that need them are skipped." >&2
+  exit 0
 fi
 echo "setup-deps: installing ${need[*]} (one time)..." >&2
 export DEBIAN_FRONTEND=noninteractive
