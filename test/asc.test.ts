@@ -2,7 +2,9 @@
 // exported memory, in-memory sources.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { compileAssemblyScript } from '../compiler/codegen/asc.ts';
 import { EdgeqError } from '../compiler/util/errors.ts';
 import { compileVerifier } from './helpers/artifact-fixture.ts';
@@ -12,12 +14,13 @@ const instance = (wasm: Uint8Array<ArrayBuffer>) => new WebAssembly.Instance(new
 
 test('deterministic: same sources, same bytes, whatever the working directory', async () => {
   const first = await compileVerifier();
-  const again = await compileAssemblyScript({ entries: ['runtime/assembly/verify-entry.ts'] });
+  // cache: false: each compile runs asc afresh (a cached build would trivially be equal).
+  const again = await compileAssemblyScript({ entries: ['runtime/assembly/verify-entry.ts'], cache: false });
   assert.ok(same(first, again.wasm), 'second compile differs');
   const cwd = process.cwd();
   process.chdir(tmpdir());
   try {
-    const elsewhere = await compileAssemblyScript({ entries: ['runtime/assembly/verify-entry.ts'] });
+    const elsewhere = await compileAssemblyScript({ entries: ['runtime/assembly/verify-entry.ts'], cache: false });
     assert.ok(same(first, elsewhere.wasm), 'compile from another cwd differs');
   } finally {
     process.chdir(cwd);
@@ -61,6 +64,35 @@ test('compile errors are EdgeqErrors with asc diagnostics', async () => {
   } catch (e) {
     assert.instance(e, EdgeqError);
     assert.match((e as Error).message, /bad\.ts failed:[\s\S]*nope/);
+  }
+});
+
+
+test('the build cache returns an earlier build only while every file it read is unchanged', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'edgeq-asc-cache-'));
+  const saved = process.env.EDGEQ_CACHE;
+  process.env.EDGEQ_CACHE = join(root, 'cache');
+  try {
+    writeFileSync(join(root, 'm.ts'), "import { K } from './dep';\nexport function f(): i32 { return K; }\n");
+    const dep = (k: number) => writeFileSync(join(root, 'dep.ts'), `export const K: i32 = ${k};\n`);
+    const build = () => compileAssemblyScript({ entries: ['m.ts'], root });
+    const value = (wasm: Uint8Array<ArrayBuffer>) => (instance(wasm).exports.f as () => number)();
+    dep(7);
+    const first = await build();
+    assert.is(value(first.wasm), 7);
+    assert.is(readdirSync(join(root, 'cache', 'asc')).length, 1, 'the build was stored');
+    dep(8); // a file the compile read from disk changed: the entry must not be used
+    assert.is(value((await build()).wasm), 8);
+    dep(7);
+    const again = await build();
+    assert.is(value(again.wasm), 7);
+    assert.ok(same(first.wasm, again.wasm));
+    // A damaged entry is a miss, not an error.
+    for (const f of readdirSync(join(root, 'cache', 'asc'))) writeFileSync(join(root, 'cache', 'asc', f), '{"wasm": 1');
+    assert.is(value((await build()).wasm), 7);
+  } finally {
+    if (saved === undefined) delete process.env.EDGEQ_CACHE; else process.env.EDGEQ_CACHE = saved;
+    rmSync(root, { recursive: true, force: true });
   }
 });
 

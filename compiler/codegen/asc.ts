@@ -12,10 +12,13 @@
 // - SIMD is a per-target choice: `simd: true` enables the proposal, `false` disables it
 //   and a source that uses v128 fails to compile. Sources can branch on the compile-time
 //   constant ASC_FEATURE_SIMD to share one file between both builds.
+// - Builds are cached by content (asc-cache.ts): a runtime compiled once is not compiled
+//   again while its sources, asc's arguments and the compiler's version stay the same.
 import asc from 'assemblyscript/asc';
 import { readFileSync, readdirSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { EdgeqError } from '../util/errors.ts';
+import { ascCacheKey, lookupAscCache, storeAscCache, type AscInputs } from './asc-cache.ts';
 
 export const PROJECT_ROOT = resolve(import.meta.dirname, '../..');
 
@@ -42,6 +45,8 @@ export interface AscOptions {
   sources?: Record<string, string>;
   /** Directory paths are relative to (default: the project root). */
   root?: string;
+  /** Reuse an earlier build of the same inputs (default true; false compiles afresh). */
+  cache?: boolean;
 }
 
 export interface AscResult {
@@ -80,6 +85,14 @@ export async function compileAssemblyScript(opts: AscOptions): Promise<AscResult
   const entries = opts.entries.map(rel);
   const argv = [...entries, ...ascArgs(opts), '--outFile', 'out.wasm', ...(opts.text ? ['--textFile', 'out.wat'] : [])];
 
+  const publicArgv = argv.filter((a) => a !== 'out.wasm' && a !== 'out.wat' && a !== '--outFile' && a !== '--textFile');
+  const key = opts.cache === false ? null : ascCacheKey(root, argv, virtual);
+  const hit = key && lookupAscCache(key, root);
+  if (hit) return { wasm: hit.wasm, ...(opts.text ? { wat: hit.wat } : {}), argv: publicArgv };
+
+  // What the compile reads from disk (and the directories it lists): the cache entry is
+  // valid while these stay the same.
+  const inputs: AscInputs = { files: {}, listings: {} };
   const outputs = new Map<string, Uint8Array | string>();
   let stderr = '';
   const result = await asc.main(argv, {
@@ -87,11 +100,18 @@ export async function compileAssemblyScript(opts: AscOptions): Promise<AscResult
     readFile(name, baseDir) {
       const path = rel(join(resolve(root, baseDir), name));
       if (virtual.has(path)) return virtual.get(path)!;
-      try { return readFileSync(join(root, path), 'utf8'); } catch { return null; }
+      let text: string | null = null;
+      try { text = readFileSync(join(root, path), 'utf8'); } catch { /* asc probes several names */ }
+      inputs.files[path] = text;
+      return text;
     },
     writeFile(name, contents) { outputs.set(name, contents); },
     listFiles(dirname, baseDir) {
-      try { return readdirSync(resolve(root, baseDir, dirname)).filter((n) => n.endsWith('.ts')); } catch { return null; }
+      const dir = resolve(root, baseDir, dirname);
+      let names: string[] | null = null;
+      try { names = readdirSync(dir).filter((n) => n.endsWith('.ts')); } catch { /* no such directory */ }
+      inputs.listings[dir] = names;
+      return names;
     },
     stdout: { write() {} },
     stderr: { write(chunk) { stderr += typeof chunk === 'string' ? chunk : new TextDecoder().decode(chunk); } },
@@ -99,11 +119,10 @@ export async function compileAssemblyScript(opts: AscOptions): Promise<AscResult
   if (result.error || !outputs.has('out.wasm')) {
     throw new EdgeqError(`AssemblyScript compilation of ${entries.join(', ')} failed:\n${stderr || result.error?.message}`);
   }
-  const wasm = outputs.get('out.wasm')!;
-  const wat = outputs.get('out.wat');
-  return {
-    wasm: typeof wasm === 'string' ? new TextEncoder().encode(wasm) : new Uint8Array(wasm),
-    ...(opts.text ? { wat: typeof wat === 'string' ? wat : new TextDecoder().decode(wat) } : {}),
-    argv: argv.filter((a) => a !== 'out.wasm' && a !== 'out.wat' && a !== '--outFile' && a !== '--textFile'),
-  };
+  const out = outputs.get('out.wasm')!;
+  const wasm = typeof out === 'string' ? new TextEncoder().encode(out) : new Uint8Array(out);
+  const watOut = outputs.get('out.wat');
+  const wat = watOut === undefined ? undefined : typeof watOut === 'string' ? watOut : new TextDecoder().decode(watOut);
+  if (key) storeAscCache(key, inputs, wasm, wat);
+  return { wasm, ...(opts.text ? { wat } : {}), argv: publicArgv };
 }
