@@ -73,8 +73,8 @@ export function ascArgs(opts: AscOptions): string[] {
   return argv;
 }
 
-/** Compiles AssemblyScript sources to a wasm module, entirely in memory. */
-export async function compileAssemblyScript(opts: AscOptions): Promise<AscResult> {
+/** Everything a compile of `opts` is determined by, resolved against its root. */
+function resolveJob(opts: AscOptions) {
   const root = resolve(opts.root ?? PROJECT_ROOT);
   const rel = (p: string) => {
     const r = relative(root, isAbsolute(p) ? p : join(root, p));
@@ -84,8 +84,20 @@ export async function compileAssemblyScript(opts: AscOptions): Promise<AscResult
   const virtual = new Map(Object.entries(opts.sources ?? {}).map(([k, v]) => [rel(k), v]));
   const entries = opts.entries.map(rel);
   const argv = [...entries, ...ascArgs(opts), '--outFile', 'out.wasm', ...(opts.text ? ['--textFile', 'out.wat'] : [])];
-
   const publicArgv = argv.filter((a) => a !== 'out.wasm' && a !== 'out.wat' && a !== '--outFile' && a !== '--textFile');
+  return { root, rel, virtual, entries, argv, publicArgv };
+}
+
+/** An earlier build of exactly `opts` from the cache, or null (no compiling). */
+export function cachedAssemblyScript(opts: AscOptions): AscResult | null {
+  const { root, virtual, argv, publicArgv } = resolveJob(opts);
+  const hit = lookupAscCache(ascCacheKey(root, argv, virtual), root);
+  return hit && { wasm: hit.wasm, ...(opts.text ? { wat: hit.wat } : {}), argv: publicArgv };
+}
+
+/** Compiles AssemblyScript sources to a wasm module, entirely in memory. */
+export async function compileAssemblyScript(opts: AscOptions): Promise<AscResult> {
+  const { root, rel, virtual, entries, argv, publicArgv } = resolveJob(opts);
   const key = opts.cache === false ? null : ascCacheKey(root, argv, virtual);
   const hit = key && lookupAscCache(key, root);
   if (hit) return { wasm: hit.wasm, ...(opts.text ? { wat: hit.wat } : {}), argv: publicArgv };

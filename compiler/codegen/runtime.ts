@@ -12,7 +12,7 @@
 //   the others come from runtime/assembly/runtime.ts.
 // Same program and target, same source text, same bytes (asc.ts is deterministic).
 import type { ArtifactConfig, ArtifactProgram, OpKindName } from '../emit/artifact-contents.ts';
-import { compileAssemblyScript, type AscOptions } from './asc.ts';
+import { cachedAssemblyScript, compileAssemblyScript, type AscOptions } from './asc.ts';
 import { assertNoFloats } from './float-check.ts';
 import { EdgeqError } from '../util/errors.ts';
 
@@ -206,16 +206,23 @@ export interface RuntimeBuild extends GeneratedRuntime {
   argv: string[];
 }
 
+const runtimeAscOptions = (gen: GeneratedRuntime, target: RuntimeTarget, opts: RuntimeBuildOptions): AscOptions => ({
+  entries: [ENTRY_PATH],
+  sources: { [ENTRY_PATH]: gen.source },
+  simd: target.simd,
+  optimize: opts.optimize ?? 'speed',
+  debugNames: opts.debugNames,
+});
+
 /** Generates, compiles and float-checks the runtime of one bundle. */
 export async function buildRuntime(config: ArtifactConfig, program: ArtifactProgram, target: RuntimeTarget, opts: RuntimeBuildOptions = {}): Promise<RuntimeBuild> {
   const gen = generateRuntimeSource(config, program, target);
-  const r = await compileAssemblyScript({
-    entries: [ENTRY_PATH],
-    sources: { [ENTRY_PATH]: gen.source },
-    simd: target.simd,
-    optimize: opts.optimize ?? 'speed',
-    debugNames: opts.debugNames,
-  });
+  const r = await compileAssemblyScript(runtimeAscOptions(gen, target, opts));
   assertNoFloats(r.wasm, `runtime.wasm for target ${target.name}`);
   return { ...gen, wasm: r.wasm, argv: r.argv };
+}
+
+/** The runtime buildRuntime would return, when an earlier build of it is in the cache; else null. */
+export function cachedRuntime(gen: GeneratedRuntime, target: RuntimeTarget): Uint8Array | null {
+  return cachedAssemblyScript(runtimeAscOptions(gen, target, {}))?.wasm ?? null;
 }

@@ -19,7 +19,7 @@ import { readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import type { ModelConfig } from '../import/graph.ts';
-import { generateRuntimeSource } from '../codegen/runtime.ts';
+import { cachedRuntime, generateRuntimeSource } from '../codegen/runtime.ts';
 import type { TargetProfile } from '../target/profile.ts';
 import { EdgeqError } from '../util/errors.ts';
 import { skeletonArtifact, type ArtifactSizeContext } from './size.ts';
@@ -75,7 +75,10 @@ export class DeviceSizer {
       wasm = this.runtimes.get(key);
       if (!wasm) {
         const program = { arenaSize: s.program.arenaSize, slots: s.program.slots, ops: s.program.ops, outputs: s.program.outputs };
-        wasm = buildRuntimeFresh({ config: s.contents.config, program, target: { name: this.target.name, simd: this.target.simd } });
+        // A runtime built before (by compile, or an earlier plan) comes from the build cache;
+        // only a new one costs a fresh process.
+        wasm = cachedRuntime(gen, this.target)
+          ?? buildRuntimeFresh({ config: s.contents.config, program, target: { name: this.target.name, simd: this.target.simd } });
         this.runtimes.set(key, wasm);
       }
       if (!this.byKinds.has(kinds)) this.byKinds.set(kinds, wasm);
