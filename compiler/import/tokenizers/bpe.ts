@@ -23,8 +23,12 @@ export interface BpeOptions {
   patterns: RegExp[];
   /** Words are written in GPT-2's byte-level alphabet (Llama-3, SmolLM2, Qwen2, GPT-2). */
   byteLevel: boolean;
-  /** SentencePiece-style (HF Llama-2): "▁" before the text, spaces as "▁", <0xXX> byte fallback. */
+  /** SentencePiece-style (HF Llama-2): "▁" before each piece of text, spaces as "▁"; decode drops the first "▁" after BOS. */
   spaceMark: boolean;
+  /** A symbol with no token becomes <0xXX> tokens (HF byte_fallback); otherwise llama.cpp's one-byte lookup. */
+  byteFallback?: boolean;
+  /** Put a space before the text when it has none (HF ByteLevel add_prefix_space). */
+  addPrefixSpace?: boolean;
   /** A word that is a whole token is taken as is, before any merge (Llama-3). */
   ignoreMerges: boolean;
   /** NFC-normalise text first (Qwen2's tokenizer.json). */
@@ -80,16 +84,16 @@ export class BpeTokenizer implements TextTokenizer {
     const raw = typeof text === 'string' ? utf8ByteString(text) : Buffer.from(text).toString('latin1');
     const out: number[] = [];
     if (opts.bos) out.push(this.requireId(this.bosId, 'BOS'));
-    let first = true;
     for (const f of partitionSpecial(raw, this.specials, opts.parseSpecial ?? false)) {
-      if (typeof f === 'number') { out.push(f); first = false; continue; }
+      if (typeof f === 'number') { out.push(f); continue; }
       let s = byteStringToText(f);
       if (this.opts.nfc) s = s.normalize('NFC');
-      if (this.opts.spaceMark) s = (first ? SPACE_MARK : '') + s.replaceAll(' ', SPACE_MARK);
+      // HF normalises each piece between special tokens on its own, so each gets the prefix.
+      if (this.opts.spaceMark) s = SPACE_MARK + s.replaceAll(' ', SPACE_MARK);
+      if (this.opts.addPrefixSpace && !s.startsWith(' ')) s = ' ' + s;
       for (const word of splitWords(s, this.opts.patterns)) {
         this.tokenizeWord(this.opts.byteLevel ? byteLevelEncode(Buffer.from(word, 'utf8')) : word, out);
       }
-      first = false;
     }
     if (opts.eos) out.push(this.requireId(this.eosId, 'EOS'));
     return out;
@@ -151,7 +155,7 @@ export class BpeTokenizer implements TextTokenizer {
     if (id !== undefined) { out.push(id); return; }
     const bytes = Buffer.from(text, 'utf8');
     for (const b of bytes) {
-      if (this.opts.spaceMark) {
+      if (this.opts.byteFallback) {
         // HF byte_fallback: <0xXX> per byte.
         const hex = b.toString(16).toUpperCase().padStart(2, '0');
         const byteId = this.ids.get(`<0x${hex}>`);
