@@ -7,6 +7,7 @@
 // File format: uint32 max_token_length, then per token: float32 score, int32 length, bytes.
 import { readFileSync } from 'node:fs';
 import { EdgeqError } from '../util/errors.ts';
+import type { EncodeOptions, TextTokenizer } from './tokenizers/text-tokenizer.ts';
 
 export const UNK = 0;
 export const BOS = 1;
@@ -14,12 +15,8 @@ export const EOS = 2;
 /** run.c maps a byte with no piece of its own to token byte + 3 (after <unk>, <s>, </s>). */
 export const BYTE_FALLBACK_OFFSET = 3;
 
-export interface EncodeOptions {
-  /** Prepend BOS (=1). */
-  bos?: boolean;
-  /** Append EOS (=2). */
-  eos?: boolean;
-}
+// BOS is 1 and EOS is 2 here; run.c has no special-token parsing, so parseSpecial is ignored.
+export type { EncodeOptions };
 
 // run.c keeps pieces as NUL-terminated C strings, so everything after a NUL byte is
 // invisible to strcmp, sprintf("%s") and printf. Pieces are stored as C would see them.
@@ -40,7 +37,10 @@ function strcmp(a: Uint8Array, b: Uint8Array): number {
 
 const utf8 = new TextEncoder();
 
-export class Tokenizer {
+export class Tokenizer implements TextTokenizer {
+  readonly kind = 'llama2c' as const;
+  readonly bosId = BOS;
+  readonly eosId = EOS;
   /** Token pieces as run.c sees them (C strings: cut at the first NUL byte). */
   readonly pieces: Uint8Array[];
   readonly scores: Float32Array;
@@ -59,6 +59,9 @@ export class Tokenizer {
   }
 
   get vocabSize(): number { return this.pieces.length; }
+
+  /** <unk>, <s> and </s>: run.c still prints their pieces if sampled (it stops at BOS). */
+  isControl(id: number): boolean { return id === UNK || id === BOS || id === EOS; }
 
   /** Reads a tokenizer.bin; every token up to the end of the file. */
   static load(path: string): Tokenizer {
