@@ -1,7 +1,8 @@
 // A compiled bundle on disk (<dir>/model.edgeq, runtime.wasm, manifest.json), opened for
 // the host-side commands (run, eval, verify). Missing or unreadable parts are errors that
 // name the file.
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
+import { MAX_INPUT_BYTES, readInputFile } from '../util/input-file.ts';
 import { join } from 'node:path';
 import { EdgeqError, usageError } from '../util/errors.ts';
 import { readArtifact } from '../emit/artifact-read.ts';
@@ -20,24 +21,23 @@ export interface Bundle {
   wasm: Uint8Array;
 }
 
+/** Far more than any generated runtime (tens of KiB): bounds the read of runtime.wasm. */
+const MAX_RUNTIME_BYTES = 64 << 20;
+
 export const isBundleDir = (path: string): boolean => existsSync(path) && statSync(path).isDirectory();
 
 export function openBundle(dir: string): Bundle {
   if (!isBundleDir(dir)) throw new EdgeqError('not a bundle directory (expected the output folder of `edgeq compile`)', { file: dir });
-  const need = (name: string): string => {
+  const need = (name: string, what: string, maxBytes: number): Uint8Array => {
     const p = join(dir, name);
     if (!existsSync(p)) throw new EdgeqError(`${dir} is not a bundle: ${p} is missing (write one with edgeq compile)`);
-    return p;
+    return new Uint8Array(readInputFile(p, what, { maxBytes }));
   };
-  const artifactPath = need('model.edgeq');
-  const runtimePath = need('runtime.wasm');
-  const artifactBytes = new Uint8Array(readFileSync(artifactPath));
-  return {
-    dir, artifactPath, artifactBytes,
-    artifact: readArtifact(artifactBytes, artifactPath),
-    runtimePath,
-    wasm: new Uint8Array(readFileSync(runtimePath)),
-  };
+  const artifactPath = join(dir, 'model.edgeq');
+  const runtimePath = join(dir, 'runtime.wasm');
+  const artifactBytes = need('model.edgeq', 'an edgeq artifact (model.edgeq)', MAX_INPUT_BYTES);
+  const wasm = need('runtime.wasm', 'a WebAssembly runtime (runtime.wasm)', MAX_RUNTIME_BYTES);
+  return { dir, artifactPath, artifactBytes, artifact: readArtifact(artifactBytes, artifactPath), runtimePath, wasm };
 }
 
 /** The bundle's runtime.wasm instantiated in V8 with its artifact loaded. */
