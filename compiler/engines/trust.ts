@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { readInputFile } from '../util/input-file.ts';
 import { join } from 'node:path';
 import { EdgeqError } from '../util/errors.ts';
-import { verifyWithKeyFile } from '../util/signing.ts';
+import { checkPublicKeyFile, verifyWithKeyFile } from '../util/signing.ts';
 
 export const MANIFEST = 'manifest.json';
 export const SIGNATURE = 'manifest.sig';
@@ -30,6 +30,7 @@ export interface TrustReport { files: Array<{ name: string; size: number; sha256
  */
 export function checkTrust(dir: string, publicKeyPath: string): TrustReport {
   const mp = join(dir, MANIFEST), sp = join(dir, SIGNATURE);
+  checkPublicKeyFile(publicKeyPath); // the key first: a private or broken key is the first thing to hear about
   if (!existsSync(mp)) throw new EdgeqError('missing: a trusted bundle needs its signed manifest (compile with --sign)', { file: mp });
   if (!existsSync(sp)) throw new EdgeqError(`missing: the bundle is not signed (compile with --sign <key>), refused by --trust ${publicKeyPath}`, { file: sp });
   const manifestBytes = new Uint8Array(readInputFile(mp, 'a bundle manifest (JSON)', { maxBytes: 1 << 20 }));

@@ -37,6 +37,11 @@ function readKey(path: string, kind: 'private' | 'public'): KeyObject {
   return key;
 }
 
+/** Throws (exit 1, naming the file) unless `path` holds an Ed25519 public key (a private key is refused). */
+export function checkPublicKeyFile(path: string): void {
+  readKey(path, 'public');
+}
+
 export function signWithKeyFile(data: Uint8Array, privateKeyPath: string): Uint8Array {
   return new Uint8Array(sign(null, data, readKey(privateKeyPath, 'private')));
 }
