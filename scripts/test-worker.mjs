@@ -5,7 +5,15 @@
 import { pathToFileURL } from 'node:url';
 import { register } from 'tsx/esm/api';
 
-register();
+// binaryen and AssemblyScript load before tsx's loader is registered: ~2 s per worker instead
+// of ~34 s (compiler/util/heavy.ts); most test files need them.
+await import('binaryen');
+await import('assemblyscript/asc');
+let unregister = register();
+globalThis.edgeqImportPlain = async (specifier) => {
+  await unregister();
+  try { return await import(specifier); } finally { unregister = register(); }
+};
 globalThis.UVU_DEFER = 1;
 await import('uvu'); // sets up uvu's globals before any test file imports it
 

@@ -120,7 +120,12 @@ test('run on a corrupted or mismatched bundle: exit 1 with one clear line', () =
   writeFileSync(join(bad, 'model.edgeq'), art);
   const r = edgeq('run', bad, '--tokenizer', model('tok512.bin'));
   assert.is(r.status, 1);
-  assert.match(r.stderr, /^edgeq: error: .*model\.edgeq.*(EDGQ|identifier)/);
+  // The manifest's sha256 catches it first (integrity by default); without a manifest, the reader does.
+  assert.match(r.stderr, /^edgeq: error: .*model\.edgeq: sha256 [0-9a-f]+… differs from the [0-9a-f]+… that .*manifest\.json lists/);
+  rmSync(join(bad, 'manifest.json'));
+  const n = edgeq('run', bad, '--tokenizer', model('tok512.bin'));
+  assert.is(n.status, 1);
+  assert.match(n.stderr, /^edgeq: error: .*model\.edgeq.*(EDGQ|identifier)/);
   const v = edgeq('run', compileOnce(), '--tokenizer', model('tok105.bin'));
   assert.is(v.status, 1);
   assert.match(v.stderr, /tok105\.bin has 105 tokens but bundle .* has a vocabulary of 512/);

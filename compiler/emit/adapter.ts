@@ -5,6 +5,7 @@
 // its momentum).
 import { createHash } from 'node:crypto';
 import { readFileSync, readdirSync, rmSync } from 'node:fs';
+import { checkInputFile } from '../util/input-file.ts';
 import { basename, dirname, join } from 'node:path';
 import * as flatbuffers from 'flatbuffers';
 import * as fbA from '../../schemas/generated/edgeq/adapter.ts';
@@ -205,6 +206,7 @@ function isAlive(pid: number): boolean {
 /** Reads and checks an adapter file. */
 export function readAdapter(path: string): AdapterState {
   let bytes: Uint8Array;
+  checkInputFile(path, 'an adapter file (*.edqa, from edgeq finetune)', { maxBytes: 1 << 30 });
   try {
     bytes = new Uint8Array(readFileSync(path));
   } catch (e) {

@@ -38,6 +38,7 @@
 // embedding lookup stays int8).
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { checkInputFile } from '../util/input-file.ts';
 import { basename } from 'node:path';
 import { EdgeqError } from '../util/errors.ts';
 
@@ -103,6 +104,7 @@ export function parsePlan(s: string): PlanSpec {
 /** Reads and validates a plan file. */
 export function readPlanFile(path: string): PlanSpec {
   let text: string;
+  checkInputFile(path, 'a plan file (.json)', { maxBytes: 1 << 24 });
   try { text = readFileSync(path, 'utf8'); } catch (e) { throw new EdgeqError(`plan file ${path}: cannot read it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`); }
   let json: unknown;
   try { json = JSON.parse(text); } catch (e) { throw new EdgeqError(`plan file ${path}: not valid JSON (${(e as Error).message})`); }

@@ -16,6 +16,8 @@ import { firstLast, lossReportHtml, runningMean } from '../../train/report.ts';
 import { writeFileAtomic } from '../../util/atomic-write.ts';
 import { EdgeqError, usageError } from '../../util/errors.ts';
 import { choiceOption, floatOption, intOption } from '../options.ts';
+import { bundleInputs, checkOutputFile } from '../paths.ts';
+import { checkInputFile } from '../../util/input-file.ts';
 
 const RANKS = ['4', '8', '16', '32'] as const;
 const DEFAULTS = FINETUNE_DEFAULTS;
@@ -67,8 +69,7 @@ Examples:
 }
 
 function requireFile(path: string, flag: string, what: string): void {
-  if (!existsSync(path)) throw new EdgeqError(`no such file (${flag}: ${what})`, { file: path });
-  if (statSync(path).isDirectory()) throw new EdgeqError(`is a directory (${flag}: ${what})`, { file: path });
+  checkInputFile(path, `${what} (${flag})`, { maxBytes: 1 << 30 });
 }
 
 /** The run's settings: flags, or on --resume the adapter's (a flag that disagrees is an error). */
@@ -93,13 +94,14 @@ function settings(opts: FinetuneOptions, cmd: Command, resume: AdapterState | un
 }
 
 async function finetune(dir: string, opts: FinetuneOptions, cmd: Command): Promise<void> {
-  // 1. Check everything before training.
-  const bundle = openBundle(dir);
+  // 1. Check everything before training: paths first (outputs never over the bundle, the
+  // texts or the tokenizer), then the contents.
+  const inputs = [...bundleInputs(dir), opts.data, opts.heldOut, opts.tokenizer].filter((x): x is string => x !== undefined);
+  checkOutputFile(opts.output, '-o', inputs);
+  if (opts.report !== undefined) checkOutputFile(opts.report, '--report', [...inputs, opts.output]);
   requireFile(opts.data, '--data', 'the text to train on');
   if (opts.heldOut !== undefined) requireFile(opts.heldOut, '--held-out', 'the held-out text');
-  for (const [flag, path] of [['-o', opts.output], ['--report', opts.report]] as const) {
-    if (path !== undefined && existsSync(path) && statSync(path).isDirectory()) throw new EdgeqError(`${flag}: is a directory, expected a file path`, { file: path });
-  }
+  const bundle = openBundle(dir);
   let resume: AdapterState | undefined;
   if (opts.resume) {
     if (!existsSync(opts.output)) throw new EdgeqError('--resume: no adapter to continue (run once without --resume first)', { file: opts.output });

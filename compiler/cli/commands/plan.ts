@@ -10,6 +10,8 @@ import { Tokenizer } from '../../import/tokenizer.ts';
 import { loadTarget } from '../../target/profile.ts';
 import { EdgeqError, usageError } from '../../util/errors.ts';
 import { writeFileAtomic } from '../../util/atomic-write.ts';
+import { checkOutputFile } from '../paths.ts';
+import { checkInputFile } from '../../util/input-file.ts';
 import { floatOption, intOption } from '../options.ts';
 import { parsePlan } from '../../plan/plan.ts';
 import { planReportHtml } from '../../plan/report.ts';
@@ -70,6 +72,10 @@ in ascending ΔKL order (the EWQ fit); without, the k·std rule applies to the �
 const kib = (n: number) => `${(n / 1024).toFixed(1)} KiB`;
 
 async function plan(checkpoint: string, opts: Opts): Promise<void> {
+  const inputs = [checkpoint, opts.tokenizer, opts.calibration].filter((x): x is string => x !== undefined);
+  checkInputFile(checkpoint, 'a llama2.c checkpoint (.bin)');
+  checkOutputFile(opts.output, '-o', inputs);
+  if (opts.report !== undefined) checkOutputFile(opts.report, '--report', [...inputs, opts.output]);
   const target = loadTarget(opts.target ?? 'wasm32');
   let budgetBytes = opts.budgetBytes, budgetName = budgetBytes !== undefined ? `--budget-bytes ${budgetBytes}` : undefined;
   if (budgetBytes === undefined && opts.target !== undefined) {

@@ -8,7 +8,7 @@ import { loadWeights, type Graph } from '../../import/graph.ts';
 import { Tokenizer } from '../../import/tokenizer.ts';
 import { FloatTransformer } from '../../reference/float/forward.ts';
 import { DEFAULT_SEED, Sampler } from '../../reference/float/sampler.ts';
-import { generate, type Engine, type TokenPicker } from '../../generate.ts';
+import { clampSteps, generate, type Engine, type TokenPicker } from '../../generate.ts';
 import { quantizeInt8 } from '../../quantize/int8.ts';
 import { IntTransformer, Xorshift64Star, sampleInt } from '../../../runtime/reference/model.ts';
 import { intReferenceEngine, samplerQ16, seedWords, wasmEngine, type IntEngine } from '../../engines/int-engines.ts';
@@ -66,7 +66,7 @@ export function register(program: Command): void {
     .argument('<model>', 'llama2.c model file (.bin), or a bundle directory written by edgeq compile')
     .option('--tokenizer <path>', 'llama2.c tokenizer file; its vocabulary must match the model (a bundle may embed its own)')
     .option('--engine <name>', `what runs the model: ${Object.entries(ENGINES).map(([k, e]) => `${k} (${e.about})`).join(', ')}; default: reference for a checkpoint, wasm for a bundle`, engineOption)
-    .option('--prompt <text>', 'text to continue (default: none, the model starts the story)')
+    .option('--prompt <text>', 'text to continue (default: none, the model starts the story). A character with no piece in the vocabulary is encoded byte by byte (llama2.c byte fallback) and those raw bytes are not echoed (llama2.c safe_printf), so emoji may not show; invalid UTF-8 in the argument reaches edgeq as U+FFFD (Node decodes arguments as UTF-8). A prompt longer than the positions run is cut, with a warning')
     .option('--steps <n>', 'positions to run, prompt included; 0 = the model\'s whole context (clamped to it)', intOption('--steps', 0), 256)
     .option('--temperature <t>', '0 = greedy (argmax); higher = more random', floatOption('--temperature', 0), 1.0)
     .option('--topp <p>', 'top-p (nucleus) sampling mass; 0 or 1 = sample from everything', floatOption('--topp', 0, 1), 0.9)
@@ -167,6 +167,13 @@ async function run(modelPath: string, opts: RunOptions): Promise<void> {
     closed ||= process.stdout.errored !== null;
     return !closed;
   };
+  // A prompt that fills the positions leaves nothing to generate: say so rather than print nothing new.
+  const steps = clampSteps(opts.steps, engine.config.seqLen);
+  const promptTokens = tokenizer.encode(opts.prompt ?? '', { bos: true }).length;
+  if (opts.prompt && promptTokens >= steps) {
+    process.stderr.write(`edgeq run: warning: the prompt is ${promptTokens} tokens (with BOS) but only ${steps} positions run ` +
+      `(${steps === engine.config.seqLen ? `the model's context, seq_len ${steps}` : `--steps ${opts.steps}`}): it is cut to ${steps} and no new token is generated\n`);
+  }
   const result = generate(engine, tokenizer, sampler, { prompt: opts.prompt ?? '', steps: opts.steps, onPiece: write });
   write(Buffer.from('\n'));
   if (result.tokensPerSecond !== null) {
