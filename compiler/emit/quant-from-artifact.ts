@@ -9,18 +9,18 @@ import type { DTypeName } from './dtype.ts';
 import { FORMAT_VERSION, type QDType, type QTensor, type QuantModel } from '../quantize/quant-model.ts';
 import { LOGIT_FRAC } from '../../runtime/kernels/reference/constants.ts';
 import { EdgeqError } from '../util/errors.ts';
+import { bitsOfDtype, isGroupedFormat } from '../quantize/formats/registry.ts';
 
-const QDTYPE: Partial<Record<DTypeName, QDType>> = {
-  int8: 'i8', int16: 'i16', int32: 'i32', uint8: 'u8', q1: 'q1', q2_lut: 'q2_lut', q3: 'q3', q4_lut: 'q4_lut',
-};
+/** The artifact dtypes the integer model holds (the same names; gse is the trainer's). */
+const isQDType = (d: DTypeName): d is QDType => d !== 'gse';
 
 function view(dtype: QDType, bytes: Uint8Array): QTensor['data'] {
   // Copy into a fresh aligned buffer: artifact tensor data is 16-byte aligned in the file,
   // but the Uint8Array we were handed may sit at any offset of its buffer.
   const b = bytes.slice();
-  if (dtype === 'i8') return new Int8Array(b.buffer, 0, b.length);
-  if (dtype === 'i16') return new Int16Array(b.buffer, 0, b.length >> 1);
-  if (dtype === 'i32') return new Int32Array(b.buffer, 0, b.length >> 2);
+  if (dtype === 'int8') return new Int8Array(b.buffer, 0, b.length);
+  if (dtype === 'int16') return new Int16Array(b.buffer, 0, b.length >> 1);
+  if (dtype === 'int32') return new Int32Array(b.buffer, 0, b.length >> 2);
   return b;
 }
 
@@ -32,10 +32,10 @@ export function quantModelFromArtifact(a: ArtifactContents, file = '<artifact>')
     throw new EdgeqError(`${file}: the program has no rmsnorm/attention op with the params of docs/integer-spec.md §10`);
   }
   const tensors: QTensor[] = a.tensors.map((t) => {
-    const dtype = QDTYPE[t.dtype];
-    if (!dtype) throw new EdgeqError(`${file}: tensor ${t.name} has dtype ${t.dtype}, which the integer reference does not read`);
+    const dtype = t.dtype;
+    if (!isQDType(dtype)) throw new EdgeqError(`${file}: tensor ${t.name} has dtype ${t.dtype}, which the integer reference does not read`);
     const params: Record<string, number> = {};
-    if (t.quant?.groupSize !== undefined) { params.groupSize = t.quant.groupSize; params.bits = ({ q1: 1, q2_lut: 2, q3: 3, q4_lut: 4 } as Record<string, number>)[dtype] ?? 0; }
+    if (t.quant?.groupSize !== undefined) { params.groupSize = t.quant.groupSize; params.bits = isGroupedFormat(dtype) ? bitsOfDtype(dtype)! : 0; }
     else if (t.quant?.params?.length) params.frac = t.quant.params[0];
     return { name: t.name, dtype, shape: t.shape.slice(), params, data: view(dtype, t.data) };
   });

@@ -16,6 +16,7 @@
 import type { ArtifactContents, ArtifactOp, ArtifactSlot, OpKindName } from '../emit/artifact-contents.ts';
 import type { DTypeName } from '../emit/dtype.ts';
 import { EdgeqError } from '../util/errors.ts';
+import { GROUPED_FORMATS } from '../quantize/formats/registry.ts';
 import { AttentionScratch, attention } from '../../runtime/kernels/reference/attention.ts';
 import {
   ACT_FRAC, ACT_QMAX, INV_ACT_QMAX_E, INV_ACT_QMAX_M, INV_QMAX8_E, INV_QMAX8_M, QMAX8,
@@ -217,7 +218,7 @@ export const OPS: Partial<Record<OpKindName, OpFn>> = {
   gemv_lut: (o) => {
     o.counts(6, 1, 5);
     const [n, d, outFrac, bits, gs] = o.op.params;
-    const planeType = ({ 1: 'q1', 2: 'q2_lut', 3: 'q3', 4: 'q4_lut' } as const)[bits as 1 | 2 | 3 | 4];
+    const planeType = GROUPED_FORMATS.find((f) => f.bits === bits)?.name;
     if (!planeType) throw new EdgeqError(`program interpreter: op ${o.op.name ?? ''} (gemv_lut): ${bits} bits, expected 1 to 4`);
     const t = o.in<Int16Array>(0, 'int16'), sc = o.in<Int32Array>(1, 'int32');
     const planes = o.in<Uint8Array>(2, planeType), groups = o.in<Uint8Array>(3, 'uint8');

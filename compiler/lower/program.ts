@@ -12,6 +12,7 @@
 import type { ArtifactOp, ArtifactProgram, ArtifactRef, ArtifactSlot } from '../emit/artifact-contents.ts';
 import { tensorBytes, type DTypeName } from '../emit/dtype.ts';
 import type { QuantModel } from '../quantize/quant-model.ts';
+import { formatNamed } from '../quantize/formats/registry.ts';
 import { matrixNames, tensorParam } from '../quantize/quant-model.ts';
 import { EdgeqError } from '../util/errors.ts';
 import {
@@ -24,7 +25,8 @@ export interface LoweredProgram extends ArtifactProgram {
   readonly opKinds: string[];
 }
 
-const LUT_BITS: Partial<Record<string, number>> = { q1: 1, q2_lut: 2, q3: 3, q4_lut: 4 };
+/** Bits of a matrix whose format the LUT kernels consume (compiler/quantize/formats/); undefined: gemv. */
+const lutBits = (dtype: string): number | undefined => { const f = formatNamed(dtype); return f?.kernels.op === 'gemv_lut' ? f.bits : undefined; };
 
 /** int32 [4]: (m, e) of an activation scale, padded to 16 bytes. */
 const SCALE_SHAPE = [4];
@@ -73,7 +75,7 @@ export function lowerInt8(m: QuantModel): LoweredProgram {
   const lutTablesOf = new Map<number, ArtifactRef>();
   const gemv = (w: string, x: ArtifactRef, sc: ArtifactRef, out: ArtifactRef, n: number, d: number, kind: 'gemv' | 'classifier' = 'gemv', outFrac = ACT_FRAC) => {
     const t = m.tensors[tensorIndex.get(w) ?? -1];
-    const bits = t ? LUT_BITS[t.dtype] : undefined;
+    const bits = t ? lutBits(t.dtype) : undefined;
     if (bits === undefined) return op(kind, w, [x, sc, ...mat(w)], [out], [n, d, outFrac]);
     const gs = tensorParam(t, 'groupSize');
     if (n % gs !== 0 || n / gs > 1024) throw new EdgeqError(`lowering: ${w}: ${n} columns do not fit group size ${gs}`);

@@ -22,6 +22,7 @@ import { headSize, kvDim } from '../import/graph.ts';
 import { DATA_ALIGN } from '../emit/format.ts';
 import { tensorBytes, type DTypeName } from '../emit/dtype.ts';
 import { exp2Table, ropeTables, siluTable } from '../quantize/tables.ts';
+import { formatNamed } from '../quantize/formats/registry.ts';
 import { EdgeqError } from '../util/errors.ts';
 import type { Tokenizer } from '../import/tokenizer.ts';
 import { exactArtifactBytes } from './size.ts';
@@ -46,9 +47,8 @@ export function resolveForModel(bits: PlanBits, groupSize: number, cols: number)
 
 /** Artifact bytes (data, aligned) and tensor count of one [rows, cols] matrix in format r. */
 export function matrixBytes(r: { bits: number; groupSize: number; format: WeightFormat }, rows: number, cols: number): { bytes: number; tensors: number } {
-  const scales = tb('int16', [rows]) + tb('int8', [rows]);
-  if (r.format === 'int8') return { bytes: tb('int8', [rows, cols]) + scales, tensors: 3 };
-  return { bytes: tb(r.format, [rows, cols]) + tb('uint8', [Math.ceil(rows / 16), cols / r.groupSize, 2, 16]) + scales, tensors: 4 };
+  const stored = formatNamed(r.format)!.tensors(rows, cols, r.groupSize);
+  return { bytes: stored.reduce((a, t) => a + tb(t.dtype, t.shape), 0), tensors: stored.length };
 }
 
 /** Bytes and tensors of everything but the block matrices (int8 embedding/classifier, gains, tables). */

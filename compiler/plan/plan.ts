@@ -41,17 +41,19 @@ import { readFileSync } from 'node:fs';
 import { checkInputFile } from '../util/input-file.ts';
 import { basename } from 'node:path';
 import { EdgeqError } from '../util/errors.ts';
+import { ALL_GROUP_SIZES, PLAN_BITS, formatNameOfBits, formatOfBits as formatEntryOfBits, type PlanBits, type WeightFormat } from '../quantize/formats/registry.ts';
 
-export type PlanBits = 8 | 4 | 3 | 2 | 1;
-export const PLAN_BITS: readonly PlanBits[] = [8, 4, 3, 2, 1];
-export const PLAN_GROUP_SIZES = [32, 64, 128] as const;
+// Which formats exist, how many bits a plan spells each with, their group sizes: the
+// weight-format registry (compiler/quantize/formats/registry.ts).
+export { PLAN_BITS, type PlanBits, type WeightFormat } from '../quantize/formats/registry.ts';
+export const PLAN_GROUP_SIZES = ALL_GROUP_SIZES;
 /** Default group size of low-bit matrices: see docs/integer-spec.md §11. */
 export const DEFAULT_GROUP_SIZE = 64;
 export const BLOCK_MATRICES = ['wq', 'wk', 'wv', 'wo', 'w1', 'w2', 'w3'] as const;
 export type BlockMatrix = (typeof BLOCK_MATRICES)[number];
 
-export type WeightFormat = 'int8' | 'q4_lut' | 'q3' | 'q2_lut' | 'q1';
-export const formatOfBits = (b: PlanBits): WeightFormat => (({ 8: 'int8', 4: 'q4_lut', 3: 'q3', 2: 'q2_lut', 1: 'q1' }) as const)[b];
+/** The format a plan's bit count spells. */
+export const formatOfBits = (b: PlanBits): WeightFormat => formatNameOfBits(b);
 
 export interface MatrixChoice { bits: PlanBits; groupSize: number }
 
@@ -207,14 +209,15 @@ export function requested(plan: PlanSpec, block: number, name: BlockMatrix): Mat
 export interface ResolvedChoice { bits: PlanBits; groupSize: number; format: WeightFormat; rule: string }
 
 export function resolveMatrix(want: MatrixChoice, n: number): ResolvedChoice {
-  if (want.bits === 8) return { bits: 8, groupSize: 0, format: 'int8', rule: 'int8 per-row' };
-  const fits = PLAN_GROUP_SIZES.filter((g) => g <= want.groupSize && n % g === 0);
+  const f = formatEntryOfBits(want.bits);
+  if (f.groupSizes.length === 0) return { bits: f.bits, groupSize: 0, format: f.name, rule: `${f.name} per-row` };
+  const fits = f.groupSizes.filter((g) => g <= want.groupSize && n % g === 0);
   if (fits.length === 0) {
-    return { bits: 8, groupSize: 0, format: 'int8', rule: `asked ${want.bits}-bit g${want.groupSize}; input size ${n} is not a multiple of ${PLAN_GROUP_SIZES.join('/')}: int8 fallback` };
+    return { bits: 8, groupSize: 0, format: 'int8', rule: `asked ${want.bits}-bit g${want.groupSize}; input size ${n} is not a multiple of ${f.groupSizes.join('/')}: int8 fallback` };
   }
   const g = fits[fits.length - 1];
   const rule = g === want.groupSize ? `${want.bits}-bit g${g}` : `${want.bits}-bit g${g} (asked g${want.groupSize}; input size ${n} is not a multiple of it)`;
-  return { bits: want.bits, groupSize: g, format: formatOfBits(want.bits), rule };
+  return { bits: want.bits, groupSize: g, format: f.name, rule };
 }
 
 /** A short description of the plan (PrecisionPlan.method, manifest). */

@@ -1,0 +1,67 @@
+// What a weight format is: one entry of the registry (registry.ts), in the spirit of
+// ggml's block structs + type_traits[]. Everything else that needs a fact about a format
+// (the artifact size rule, a plan's spellings, the tensors a matrix is stored as, which
+// kernel pair consumes it) asks the entry; nothing restates it.
+//
+// A format stores a [rows, cols] matrix W (output rows, input columns) as named tensors
+// `<W>`, `<W>.scale_m`, `<W>.scale_e` and whatever else it declares (`<W>.groups`), the
+// first one — the values tensor — of the artifact dtype named like the format.
+import type { DTypeName } from '../../emit/dtype.ts';
+
+/** One tensor of a stored matrix: suffix on the matrix name, artifact dtype, shape, integer params. */
+export interface FormatTensor {
+  suffix: '' | '.scale_m' | '.scale_e' | '.groups';
+  dtype: DTypeName;
+  shape: number[];
+  params: Record<string, number>;
+}
+
+/** A matrix quantized by a format's reference quantizer: its tensors' data, in `tensors()` order. */
+export interface QuantizedMatrix {
+  data: Array<Int8Array | Int16Array | Int32Array | Uint8Array>;
+  /** Sum over all weights of (w - dequantized)^2 (reports, planners). */
+  sqError: number;
+}
+
+export interface WeightFormatDef<Name extends string = string, Bits extends number = number> {
+  /** The format's name: the artifact dtype of its values tensor and the PrecisionPlan's format. */
+  readonly name: Name;
+  /** Bits per weight: how a plan spells it (`uniform:<bits>`, a plan file's "bits"). */
+  readonly bits: Bits;
+  /** Group sizes it takes; empty: no groups (per-row scales only). */
+  readonly groupSizes: readonly number[];
+  /** One line for --help and docs. */
+  readonly summary: string;
+  /**
+   * The size rule of the values tensor: bytes of a `name` tensor of `shape` (cols = last dim,
+   * rows = the rest). The device verifier restates it in AssemblyScript
+   * (runtime/assembly/verify.ts dtypeBytes); test/verify-wasm.test.ts checks they agree.
+   */
+  valueBytes(shape: readonly number[]): number;
+  /** The tensors one [rows, cols] matrix is stored as (in artifact order; values first). */
+  tensors(rows: number, cols: number, groupSize: number): FormatTensor[];
+  /**
+   * The reference quantizer (round to nearest, or the format's own search); an EdgeqError
+   * when the weights do not fit the format (the quantizer then falls back to int8).
+   */
+  quantize(w: Float32Array, rows: number, cols: number, groupSize: number): QuantizedMatrix;
+  /** The real values the stored tensors represent (host side, for error measurement). */
+  dequantize(data: QuantizedMatrix['data'], rows: number, cols: number, groupSize: number): Float32Array;
+  /**
+   * The kernels that consume it: the program op that runs a GEMV on it (and the op that
+   * prepares its input, if any), the reference kernel and the AssemblyScript kernel pair.
+   */
+  readonly kernels: {
+    op: 'gemv' | 'gemv_lut';
+    prepare?: 'lut_tables';
+    reference: string;
+    scalar: string;
+    simd: string;
+  };
+}
+
+/** Elements of a shape. */
+export const elements = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
+/** rows (every dimension but the last) and cols (the last) of a shape. */
+export const rowsCols = (shape: readonly number[]): { rows: number; cols: number } =>
+  ({ rows: elements(shape.slice(0, -1)), cols: shape.length ? shape[shape.length - 1] : 1 });
