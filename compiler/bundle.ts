@@ -3,7 +3,7 @@
 // the files atomically) and by tests (which compile in-process).
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { importLlama2c } from './import/llama2c.ts';
+import { openModel } from './import/open-model.ts';
 import { loadWeights } from './import/graph.ts';
 import { Tokenizer } from './import/tokenizer.ts';
 import { quantizeInt8 } from './quantize/int8.ts';
@@ -111,7 +111,7 @@ export async function compileBundle(o: BundleOptions): Promise<BundleFiles> {
   // The measured-damage planner is plan-only: it needs calibration text and runs L + 1 bundles.
   if (o.plan === 'damage') throw new EdgeqError('--plan damage: the damage planner needs calibration text; run edgeq plan <checkpoint> --method damage --calibration <text> --tokenizer <tok> -o plan.json, then compile with --plan plan.json', {}, 2);
   const tokenizer = o.tokenizer !== undefined ? Tokenizer.load(o.tokenizer) : undefined;
-  const graph = importLlama2c(o.checkpoint);
+  const graph = openModel(o.checkpoint);
   // --plan ewq: an EWQ plan (compiler/plan/ewq.ts, default options) computed on the fly.
   // --plan fastewq: the FastEWQ plan (compiler/plan/fastewq.ts) from the configuration alone.
   const plan = o.plan === 'ewq' ? ewqPlanSpec(graph) : o.plan === 'fastewq' ? fastEwqPlanSpec(graph.config) : parsePlan(o.plan);

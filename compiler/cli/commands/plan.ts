@@ -5,7 +5,7 @@
 // the calibration text and runs L + 1 bundles, which a compile should not do implicitly.
 import type { Command } from 'commander';
 import { basename } from 'node:path';
-import { importLlama2c } from '../../import/llama2c.ts';
+import { openModel } from '../../import/open-model.ts';
 import { Tokenizer } from '../../import/tokenizer.ts';
 import { loadTarget } from '../../target/profile.ts';
 import { EdgeqError, usageError } from '../../util/errors.ts';
@@ -90,7 +90,7 @@ async function plan(checkpoint: string, opts: Opts): Promise<void> {
   } else if (opts.calibration !== undefined) {
     throw usageError(`--calibration is for --method damage (got --method ${opts.method})`);
   }
-  const g = importLlama2c(checkpoint);
+  const g = openModel(checkpoint);
   const tokenizer = opts.tokenizer !== undefined ? Tokenizer.load(opts.tokenizer) : undefined;
   let measured: DamageMeasure | undefined;
   if (steps) {

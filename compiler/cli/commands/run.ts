@@ -3,7 +3,7 @@
 // The model is a llama2.c checkpoint (engines reference, int-reference) or a bundle
 // directory from `edgeq compile` (engine wasm: its runtime.wasm in V8).
 import type { Command } from 'commander';
-import { importLlama2c } from '../../import/llama2c.ts';
+import { openModel } from '../../import/open-model.ts';
 import { loadWeights, type Graph } from '../../import/graph.ts';
 import { Tokenizer } from '../../import/tokenizer.ts';
 import { FloatTransformer } from '../../reference/float/forward.ts';
@@ -93,7 +93,7 @@ function checkpointEngine(checkpoint: string, opts: RunOptions): { loaded: Loade
   const engineName = opts.engine ?? 'reference';
   const tokenizer = Tokenizer.load(opts.tokenizer);
   // The graph reads only the header; check the vocabularies before loading any weights.
-  const model = importLlama2c(checkpoint);
+  const model = openModel(checkpoint);
   const vocab = model.config.vocabSize;
   if (tokenizer.vocabSize !== vocab) {
     throw new EdgeqError(`tokenizer ${opts.tokenizer} has ${tokenizer.vocabSize} tokens but model ${checkpoint} has a vocabulary of ${vocab}`);
