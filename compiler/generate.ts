@@ -46,28 +46,49 @@ export function clampSteps(steps: number, seqLen: number): number {
   return steps <= 0 || steps > seqLen ? seqLen : steps;
 }
 
+/** One generated token: its id and the bytes llama2.c prints for it (safe_printf's choice). */
+export interface GeneratedPiece { token: number; bytes: Uint8Array }
+
+/**
+ * The generation loop, one piece at a time: prompt pieces first (forced), then sampled ones,
+ * until `steps` positions ran or the model said BOS. Shared by generate() (the CLI) and the
+ * JavaScript API's streaming generate (compiler/api/), so both print the same text.
+ * `promptTokens` starts with BOS; the generator returns the number of positions run.
+ */
+export function* pieces(engine: Engine, tokenizer: Tokenizer, sampler: TokenPicker, promptTokens: number[], steps: number): Generator<GeneratedPiece, number> {
+  let token = promptTokens[0];
+  let pos = 0;
+  while (pos < steps) {
+    const logits = engine.forward(token, pos);
+    // While inside the prompt the next token is forced; after it, sampled.
+    const next = pos < promptTokens.length - 1 ? promptTokens[pos + 1] : sampler.sample(logits);
+    pos++;
+    // BOS delimits sequences: the model saying BOS means the story is over.
+    if (next === BOS) break;
+    const bytes = safePrint(tokenizer.decode(token, next));
+    token = next;
+    yield { token: next, bytes };
+  }
+  return pos;
+}
+
 export function generate(engine: Engine, tokenizer: Tokenizer, sampler: TokenPicker, opts: GenerateOptions): GenerateResult {
   const steps = clampSteps(opts.steps, engine.config.seqLen);
   const prompt = tokenizer.encode(opts.prompt ?? '', { bos: true });
   const tokens = [prompt[0]];
   const printed: Uint8Array[] = [];
-  let token = prompt[0];
-  let pos = 0;
   let start: number | null = null;
-  while (pos < steps) {
-    const logits = engine.forward(token, pos);
-    // While inside the prompt the next token is forced; after it, sampled.
-    const next = pos < prompt.length - 1 ? prompt[pos + 1] : sampler.sample(logits);
-    pos++;
-    // BOS delimits sequences: the model saying BOS means the story is over.
-    if (next === BOS) break;
-    const bytes = safePrint(tokenizer.decode(token, next));
-    printed.push(bytes);
-    tokens.push(next);
-    token = next;
+  const it = pieces(engine, tokenizer, sampler, prompt, steps);
+  let pos = 0;
+  for (;;) {
+    const r = it.next();
+    if (r.done) { pos = r.value; break; }
+    printed.push(r.value.bytes);
+    tokens.push(r.value.token);
     // The first step is slower (warm-up), so llama2.c starts its clock after it.
     start ??= performance.now();
-    if (opts.onPiece?.(bytes) === false) break;
+    // Stopped here, the positions run are the pieces printed (one position per piece).
+    if (opts.onPiece?.(r.value.bytes) === false) { pos = tokens.length - 1; break; }
   }
   const elapsed = start === null ? 0 : performance.now() - start;
   return {

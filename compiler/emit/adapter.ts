@@ -299,7 +299,8 @@ export function parseAdapter(bytes: Uint8Array, file = '<adapter>'): AdapterStat
 // ---------------------------------------------------------------------------------------
 // Applying to a base model.
 
-const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+// Not Buffer: the JavaScript API (compiler/api/) checks adapters in browsers too.
+const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
 
 /**
  * Refuses an adapter made for another base model (by SHA-256 of its model.edgeq) or whose

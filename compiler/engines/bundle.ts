@@ -9,6 +9,7 @@ import { EdgeqError, usageError } from '../util/errors.ts';
 import { readArtifact } from '../emit/artifact-read.ts';
 import type { ArtifactContents } from '../emit/artifact-contents.ts';
 import { Tokenizer } from '../import/tokenizer.ts';
+import { artifactTokenizer } from '../import/artifact-tokenizer.ts';
 import { WasmRuntime } from './wasm-runtime.ts';
 import { LOGIT_FRAC } from '../../runtime/kernels/reference/constants.ts';
 import type { LogitsEngine } from '../eval/teacher-forced.ts';
@@ -90,10 +91,8 @@ export function bundleTokenizer(b: Bundle, path?: string): Tokenizer {
   let tok: Tokenizer;
   const t = b.artifact.tokenizer;
   if (path) tok = Tokenizer.load(path);
-  else if (t) {
-    const scores = t.hostScores.length ? Float32Array.from(t.hostScores) : Float32Array.from(t.scores, (s) => s / 2 ** t.scoreFracBits);
-    tok = new Tokenizer(t.pieces, scores, t.maxTokenLength);
-  } else {
+  else if (t) tok = artifactTokenizer(t);
+  else {
     throw usageError(`bundle ${b.dir} has no embedded tokenizer: pass --tokenizer <tok.bin> (or compile with --tokenizer)`);
   }
   if (tok.vocabSize !== b.artifact.config.vocabSize) {

@@ -4,7 +4,7 @@
 // pair is adapted: forward() runs the step, the picker samples from the engine's own
 // last logits (the float array generate() passes along is unused).
 import type { Engine, TokenPicker } from '../generate.ts';
-import { IntTransformer, Xorshift64Star } from '../../runtime/reference/model.ts';
+import { IntTransformer, Xorshift64Star, sampleInt } from '../../runtime/reference/model.ts';
 import type { WasmRuntime } from './wasm-runtime.ts';
 
 const NONE = new Float32Array(0);
@@ -44,6 +44,25 @@ export function intReferenceEngine(it: IntTransformer): IntEngine {
       const { lo, hi } = seedWords(seed);
       const rng = new Xorshift64Star(lo, hi);
       return { sample: () => it.sample(last, temperatureQ, toppQ, rng) };
+    },
+  };
+}
+
+/**
+ * Q16 int32 logits from `forward` (an adapted model: the training runtime's lora_forward or
+ * the integer reference trainer) as an IntEngine: the integer sampler (§3.12) on its last
+ * logits, with the model's exp2 table, seeded as the other integer engines are.
+ */
+export function q16LogitsEngine(config: { vocabSize: number; seqLen: number }, forward: (token: number, pos: number) => Int32Array, exp2: Int16Array): IntEngine {
+  let last: Int32Array = new Int32Array(0);
+  return {
+    config,
+    forward(token, pos) { last = forward(token, pos); return NONE; },
+    picker(temperature, topp, seed) {
+      const { temperatureQ, toppQ } = samplerQ16(temperature, topp);
+      const { lo, hi } = seedWords(seed);
+      const rng = new Xorshift64Star(lo, hi);
+      return { sample: () => sampleInt(last, exp2, temperatureQ, toppQ, rng) };
     },
   };
 }

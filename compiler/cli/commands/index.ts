@@ -24,4 +24,5 @@ export const COMMANDS: CommandEntry[] = [
   { name: 'verify', summary: "run a bundle's conformance vectors (or, with --train, a few training steps) on every engine and compare hashes", load: () => import('./verify.ts'), heavy: true },
   { name: 'flash', summary: "build a bundle's firmware image for a board, check its budget, boot it", load: () => import('./flash.ts'), heavy: true },
   { name: 'keygen', summary: 'make an Ed25519 key pair for signing bundles', load: () => import('./keygen.ts') },
+  { name: 'serve', summary: 'serve the example web page with a bundle on 127.0.0.1: generate and fine-tune in the browser', load: () => import('./serve.ts') },
 ];
