@@ -53,13 +53,13 @@ test('llama-2-tiny-random.gguf: config from its metadata, separate classifier, l
 });
 
 test('paths are checked first: missing, directory, FIFO, character device', () => {
-  fails(() => openModel(join(dir, 'nope.gguf')), join(dir, 'nope.gguf'), /no such file or directory/);
+  fails(() => openModel(join(dir, 'nope.gguf')), join(dir, 'nope.gguf'), /no such file \(expected a model/);
   const d = join(dir, 'empty-dir');
   mkdirSync(d);
   fails(() => openModel(d), d, /is a directory that holds no model edgeq reads/, /config\.json/);
   const fifo = join(dir, 'fifo');
   execFileSync('mkfifo', [fifo]);
-  fails(() => openModel(fifo), fifo, /is a FIFO; a model must be a regular file or a model directory/);
+  fails(() => openModel(fifo), fifo, /is a FIFO \(named pipe\); a model must be a regular file or a model directory/);
   fails(() => openModel('/dev/zero'), '/dev/zero', /is a character device/);
 });
 

@@ -5,9 +5,10 @@
 //
 // Every reader returns the same Graph (graph.ts): config, spec (model-spec.ts) and lazy
 // float32 tensors in the canonical names and RoPE layout.
-import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readSync, statSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import { EdgeqError } from '../util/errors.ts';
+import { fileKind, inputErrnoMessage } from '../util/input-file.ts';
 import type { Graph, SourceFormat } from './graph.ts';
 import { importLlama2c } from './llama2c.ts';
 import { isGgufMagic } from './gguf/gguf-file.ts';
@@ -36,13 +37,11 @@ const HEAD_BYTES = 16;
  * and says why not at once (a FIFO or a device would block or never end).
  */
 export function probeModelPath(path: string): Probe {
-  if (!existsSync(path)) throw new EdgeqError('no such file or directory', { file: path });
-  const st = statSync(path);
+  const what = 'a model (a checkpoint file or a model directory)';
+  let st: Stats;
+  try { st = statSync(path); } catch (e) { throw new EdgeqError(inputErrnoMessage(e as NodeJS.ErrnoException, what), { file: path }); }
   if (st.isDirectory()) return { path, isDirectory: true, head: new Uint8Array(0), size: 0 };
-  if (!st.isFile()) {
-    const kind = st.isFIFO() ? 'a FIFO' : st.isCharacterDevice() ? 'a character device' : st.isBlockDevice() ? 'a block device' : st.isSocket() ? 'a socket' : 'not a regular file';
-    throw new EdgeqError(`is ${kind}; a model must be a regular file or a model directory`, { file: path });
-  }
+  if (!st.isFile()) throw new EdgeqError(`is ${fileKind(st)}; a model must be a regular file or a model directory`, { file: path });
   const head = new Uint8Array(Math.min(HEAD_BYTES, st.size));
   const fd = openSync(path, 'r');
   try { readSync(fd, head, 0, head.length, 0); } finally { closeSync(fd); }
