@@ -11,7 +11,7 @@ import { DEFAULT_SEED, Sampler } from '../../reference/float/sampler.ts';
 import { clampSteps, generate, type Engine, type TokenPicker } from '../../generate.ts';
 import { quantizeInt8 } from '../../quantize/int8.ts';
 import { IntTransformer, Xorshift64Star, sampleInt } from '../../../runtime/reference/model.ts';
-import { intReferenceEngine, samplerQ16, seedWords, wasmEngine, type IntEngine } from '../../engines/int-engines.ts';
+import { intReferenceEngine, samplerProblem, samplerQ16, seedWords, wasmEngine, type IntEngine } from '../../engines/int-engines.ts';
 import { readAdapterForBundle } from '../../emit/adapter.ts';
 import { openAdapterEngine, type AdapterEngine } from '../../train/create.ts';
 import { bundleRuntime, bundleTokenizer, isBundleDir, openBundle } from '../../engines/bundle.ts';
@@ -68,8 +68,8 @@ export function register(program: Command): void {
     .option('--engine <name>', `what runs the model: ${Object.entries(ENGINES).map(([k, e]) => `${k} (${e.about})`).join(', ')}; default: reference for a checkpoint, wasm for a bundle`, engineOption)
     .option('--prompt <text>', 'text to continue (default: none, the model starts the story). A character with no piece in the vocabulary is encoded byte by byte (llama2.c byte fallback) and those raw bytes are not echoed (llama2.c safe_printf), so emoji may not show; invalid UTF-8 in the argument reaches edgeq as U+FFFD (Node decodes arguments as UTF-8). A prompt longer than the positions run is cut, with a warning')
     .option('--steps <n>', 'positions to run, prompt included; 0 = the model\'s whole context (clamped to it)', intOption('--steps', 0), 256)
-    .option('--temperature <t>', '0 = greedy (argmax); higher = more random', floatOption('--temperature', 0), 1.0)
-    .option('--topp <p>', 'top-p (nucleus) sampling mass; 0 or 1 = sample from everything', floatOption('--topp', 0, 1), 0.9)
+    .option('--temperature <t>', '0 = greedy (argmax); higher = more random; at most 32767 and, if not 0, at least 2^-16 (what the integer sampler holds, on every engine)', floatOption('--temperature', 0), 1.0)
+    .option('--topp <p>', 'top-p (nucleus) sampling mass; 0 or 1 = sample from everything; if not 0, at least 2^-16 (integer sampler)', floatOption('--topp', 0, 1), 0.9)
     .option('--seed <n>', `random seed; the same seed gives the same text (llama2.c uses the clock, we default to ${DEFAULT_SEED} for reproducible runs)`,
       intOption('--seed', 1, Number.MAX_SAFE_INTEGER), Number(DEFAULT_SEED))
     .option('--trust <key.pub>', 'run a bundle only if its manifest is signed by this Ed25519 public key (edgeq compile --sign) and every file matches the manifest\'s sha256')
@@ -147,6 +147,10 @@ async function bundleEngine(dir: string, opts: RunOptions): Promise<{ loaded: Lo
 }
 
 async function run(modelPath: string, opts: RunOptions): Promise<void> {
+  // The integer sampler's limits apply to every engine, the float reference included, so a
+  // value means the same thing everywhere (docs/integer-spec.md §3.12).
+  const badSampler = samplerProblem(opts.temperature, opts.topp);
+  if (badSampler) throw usageError(badSampler);
   const isBundle = isBundleDir(modelPath);
   if (opts.trust !== undefined) {
     if (!isBundle) throw usageError(`--trust checks a signed bundle directory; ${modelPath} is not one`);
