@@ -26,7 +26,7 @@ export function register(program: Command): void {
     .command('compile')
     .description('compile a llama2.c checkpoint into a device bundle: model.edgeq + runtime.wasm + manifest.json')
     .argument('<checkpoint>', 'llama2.c model file (.bin)')
-    .requiredOption('--target <name>', 'target profile (targets/<name>.json), e.g. wasm32, aarch64-linux, riscv64-linux, cortex-m')
+    .option('--target <name>', 'target profile (targets/<name>.json), e.g. wasm32, aarch64-linux, riscv64-linux, cortex-m (default wasm32, as edgeq plan)', 'wasm32')
     .option('--plan <plan>', 'precision plan: uniform:<8|4|3|2|1>[g<32|64|128>] (low-bit group size default 64) with an optional ,cls<4|3|2|1>[g<G>] (a low-bit classifier; default int8), a plan file <file>.json (docs/integer-spec.md §11), ewq (an EWQ plan with edgeq plan\'s defaults), or fastewq (FastEWQ: EWQ decisions predicted from the configuration, no weights read)', 'uniform:8')
     .option('--gptq', 'choose the int8 weights by GPTQ (data-free calibration; slower, more accurate)')
     .option('--tokenizer <path>', 'embed this llama2.c tokenizer, so the device (and edgeq run) can print text')
