@@ -116,5 +116,20 @@ test('sampler values the Q16 integer sampler cannot hold are refused on every en
   assert.equal(samplerQ16(32767, 1), { temperatureQ: 32767 * 65536, toppQ: 65536 });
 });
 
+test('one engine vocabulary: old spellings still work, with a deprecation line naming the new word', async () => {
+  if (!haveModels) return;
+  const base = ['run', model('stories260K.bin'), '--tokenizer', model('tok512.bin'), '--steps', '6', '--temperature', '0'];
+  for (const [old, now] of [['reference', 'reference-float'], ['int-reference', 'reference-int']]) {
+    const a = await cli([...base, '--engine', old]);
+    const b = await cli([...base, '--engine', now]);
+    assert.is(a.status, 0, a.stderr);
+    assert.is(a.stdout, b.stdout);
+    assert.match(a.stderr, new RegExp(`--engine ${old} is deprecated; it means ${now}`));
+    assert.not.match(b.stderr, /deprecated/);
+  }
+  const f = await cli(['finetune', '--help']);
+  assert.match(f.stdout, /reference-int/);
+});
+
 test.after(() => rmSync(tmp, { recursive: true, force: true }));
 test.run();

@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { checkOutputBundleDir } from '../paths.ts';
-import { loadHeavyPackages } from '../../util/heavy.ts';
+import { heavyPackagesPending, loadHeavyPackages } from '../../util/heavy.ts';
 import { checkInputFile } from '../../util/input-file.ts';
 import { fsyncDir, writeFileDurable } from '../../util/atomic-write.ts';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -58,7 +58,7 @@ async function compile(checkpoint: string, opts: CompileOptions): Promise<void> 
   // A bad key fails now, not after minutes of compiling.
   if (opts.sign !== undefined) signWithKeyFile(new Uint8Array(0), opts.sign);
   // The compiler proper (binaryen, AssemblyScript) loads only now: --help and bad paths answer at once.
-  process.stderr.write(`edgeq compile: loading the compiler\n`);
+  if (heavyPackagesPending()) process.stderr.write(`edgeq compile: loading the compiler\n`);
   await loadHeavyPackages();
   const [{ compileBundle }, { checkTargetBudget }, { checkPlanBudget }] = await Promise.all([
     import('../../bundle.ts'), import('../../target/budget.ts'), import('../../plan/budget.ts'),
