@@ -9,11 +9,7 @@ import { register } from 'tsx/esm/api';
 // of ~34 s (compiler/util/heavy.ts); most test files need them.
 await import('binaryen');
 await import('assemblyscript/asc');
-let unregister = register();
-globalThis.edgeqImportPlain = async (specifier) => {
-  await unregister();
-  try { return await import(specifier); } finally { unregister = register(); }
-};
+register();
 globalThis.UVU_DEFER = 1;
 await import('uvu'); // sets up uvu's globals before any test file imports it
 

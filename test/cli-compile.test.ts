@@ -88,7 +88,7 @@ test('run <bundle> greedy: "Once upon a time", identical to the integer referenc
   const r = edgeq('run', out, '--tokenizer', model('tok512.bin'), '--temperature', '0', '--steps', '64');
   assert.is(r.status, 0, r.stderr);
   assert.ok(r.stdout.startsWith('Once upon a time'), r.stdout);
-  assert.match(r.stderr, /^achieved tok\/s: [\d.]+ \(engine wasm, 64 positions\)/);
+  assert.match(r.stderr, /^achieved tok\/s: [\d.]+ \(engine v8, 64 positions\)/);
   assert.is(r.stdout, referenceText({ steps: 64, temperature: 0 }));
   // Sampling: the same seed gives the integer reference's text too.
   const s = edgeq('run', out, '--tokenizer', model('tok512.bin'), '--steps', '48', '--seed', '7', '--prompt', 'One day');

@@ -15,6 +15,7 @@ import { quantizeInt8 } from '../compiler/quantize/int8.ts';
 import { lowerInt8 } from '../compiler/lower/program.ts';
 import { emitArtifact } from '../compiler/emit/from-quant.ts';
 import { cli } from './helpers/cli.ts';
+import { samplerQ16 } from '../compiler/engines/int-engines.ts';
 import { haveModels, model } from './helpers/models.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'edgeq-integrity-'));
@@ -96,6 +97,38 @@ test('a prompt longer than the positions run is cut with a warning', async () =>
   assert.match(r.stderr, /warning: the prompt is \d+ tokens \(with BOS\) but only 4 positions run \(--steps 4\): it is cut to 4 and no new token is generated/);
   const ok = await cli(['run', model('stories260K.bin'), '--tokenizer', model('tok512.bin'), '--prompt', 'Once', '--steps', '8', '--temperature', '0']);
   assert.not.match(ok.stderr, /warning/);
+});
+
+test('sampler values the Q16 integer sampler cannot hold are refused on every engine (exit 2), the limits accepted', async () => {
+  if (!haveModels) return;
+  const base = ['run', model('stories260K.bin'), '--tokenizer', model('tok512.bin'), '--steps', '3'];
+  for (const engine of ['reference', 'int-reference']) {
+    for (const [flag, v, says] of [['--temperature', '32768', /at most|\[2\^-16, 32767\]/], ['--temperature', '65536', /32767/], ['--temperature', '1e30', /32767/],
+      ['--temperature', '1e-6', /below 2\^-16/], ['--topp', '1e-6', /--topp 0\.000001 is below 2\^-16/]] as const) {
+      const r = await cli([...base, '--engine', engine, flag, v]);
+      assert.is(r.status, 2, `${engine} ${flag} ${v}: ${r.stderr}`);
+      assert.match(r.stderr, says);
+    }
+    const ok = await cli([...base, '--engine', engine, '--temperature', '32767', '--topp', String(2 ** -16)]);
+    assert.is(ok.status, 0, ok.stderr);
+  }
+  assert.throws(() => samplerQ16(32768, 0.9), /32767/);
+  assert.equal(samplerQ16(32767, 1), { temperatureQ: 32767 * 65536, toppQ: 65536 });
+});
+
+test('one engine vocabulary: old spellings still work, with a deprecation line naming the new word', async () => {
+  if (!haveModels) return;
+  const base = ['run', model('stories260K.bin'), '--tokenizer', model('tok512.bin'), '--steps', '6', '--temperature', '0'];
+  for (const [old, now] of [['reference', 'reference-float'], ['int-reference', 'reference-int']]) {
+    const a = await cli([...base, '--engine', old]);
+    const b = await cli([...base, '--engine', now]);
+    assert.is(a.status, 0, a.stderr);
+    assert.is(a.stdout, b.stdout);
+    assert.match(a.stderr, new RegExp(`--engine ${old} is deprecated; it means ${now}`));
+    assert.not.match(b.stderr, /deprecated/);
+  }
+  const f = await cli(['finetune', '--help']);
+  assert.match(f.stdout, /reference-int/);
 });
 
 test.after(() => rmSync(tmp, { recursive: true, force: true }));

@@ -4,7 +4,7 @@ import { Command, CommanderError } from 'commander';
 import { EdgeqError } from '../util/errors.ts';
 import { COMMANDS } from './commands/index.ts';
 import { VERSION } from '../version.ts';
-import { loadHeavyPackages } from '../util/heavy.ts';
+import { heavyPackagesPending, loadHeavyPackages } from '../util/heavy.ts';
 
 export async function main(argv: string[]): Promise<number> {
   // --debug (anywhere) or EDGEQ_DEBUG=1: stack traces for every error.
@@ -24,7 +24,7 @@ export async function main(argv: string[]): Promise<number> {
   const entry = COMMANDS.find((c) => c.name === name);
   // A command that loads binaryen gets it outside the TypeScript loader first (~2 s, not ~34 s).
   if (entry?.heavy && !argv.some((a) => a === '--help' || a === '-h') && words[0] !== 'help') {
-    process.stderr.write(`edgeq ${entry.name}: loading the compiler\n`);
+    if (heavyPackagesPending()) process.stderr.write(`edgeq ${entry.name}: loading the compiler\n`);
     await loadHeavyPackages();
   }
   for (const c of COMMANDS) {

@@ -61,6 +61,8 @@ export class DeviceSizer {
   private byKinds = new Map<string, Uint8Array>();
   private firmwareCode = new Map<string, number>();
   readonly covers: string;
+  /** Told before each step that takes seconds (a runtime or firmware build), for progress lines. */
+  onProgress?: (message: string) => void;
 
   constructor(readonly config: ModelConfig, readonly target: TargetProfile, readonly ctx: Omit<ArtifactSizeContext, 'target'>) {
     this.covers = budgetCovers(target);
@@ -79,8 +81,9 @@ export class DeviceSizer {
         const program = { arenaSize: s.program.arenaSize, slots: s.program.slots, ops: s.program.ops, outputs: s.program.outputs };
         // A runtime built before (by compile, or an earlier plan) comes from the build cache;
         // only a new one costs a fresh process.
-        wasm = cachedRuntime(gen, this.target)
-          ?? buildRuntimeFresh({ config: s.contents.config, program, target: { name: this.target.name, simd: this.target.simd } });
+        wasm = cachedRuntime(gen, this.target) ?? undefined;
+        if (!wasm) this.onProgress?.(`building a ${this.target.simd ? 'SIMD' : 'scalar'} runtime for op kinds ${kinds} to measure it (a few seconds)`);
+        wasm ??= buildRuntimeFresh({ config: s.contents.config, program, target: { name: this.target.name, simd: this.target.simd } });
         this.runtimes.set(key, wasm);
       }
       if (!this.byKinds.has(kinds)) this.byKinds.set(kinds, wasm);
@@ -95,6 +98,7 @@ export class DeviceSizer {
       const { buildFirmware, firmwareToolsMissing } = await import('../engines/firmware.ts');
       const why = firmwareToolsMissing(false);
       if (why) throw new EdgeqError(`cannot size the firmware image for target ${this.target.name} (its flash budget covers the image): ${why}`);
+      this.onProgress?.(`building a firmware image for ${this.target.name} to measure its code (a few seconds)`);
       const fw = await buildFirmware(wasm, s.bytes, { selftest: false, steps: 64 });
       code = fw.size.flash - artifact;
       this.firmwareCode.set(fkey, code);

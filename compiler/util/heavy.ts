@@ -12,6 +12,11 @@ type PlainImport = (specifier: string) => Promise<unknown>;
 
 let loaded: Promise<void> | undefined;
 
+/** True when loading the packages is still to come (worth a progress line): false once loaded, or when they were preloaded. */
+export function heavyPackagesPending(): boolean {
+  return loaded === undefined && (globalThis as { edgeqImportPlain?: PlainImport }).edgeqImportPlain !== undefined;
+}
+
 /** Loads HEAVY_PACKAGES outside the TypeScript loader (once); a no-op when that is not available. */
 export function loadHeavyPackages(): Promise<void> {
   const plain = (globalThis as { edgeqImportPlain?: PlainImport }).edgeqImportPlain;

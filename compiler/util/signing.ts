@@ -2,7 +2,7 @@
 // `edgeq compile --sign` signs the bundle's manifest (which lists the sha256 of every
 // file), and `--trust <public key>` checks the signature before anything is used.
 import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { checkInputFile } from './input-file.ts';
 import { EdgeqError } from './errors.ts';
 
@@ -16,7 +16,7 @@ export function generateKeyPair(): { privatePem: string; publicPem: string } {
 
 function readKey(path: string, kind: 'private' | 'public'): KeyObject {
   let pem: string;
-  checkInputFile(path, `a PEM ${kind} key`, { maxBytes: 1 << 16 });
+  if (existsSync(path)) checkInputFile(path, `a PEM ${kind} key`, { maxBytes: 1 << 16 }); // a FIFO or device: refused, not read
   try {
     pem = readFileSync(path, 'utf8');
   } catch {

@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { checkOutputBundleDir } from '../paths.ts';
-import { loadHeavyPackages } from '../../util/heavy.ts';
+import { heavyPackagesPending, loadHeavyPackages } from '../../util/heavy.ts';
 import { checkInputFile } from '../../util/input-file.ts';
 import { fsyncDir, writeFileDurable } from '../../util/atomic-write.ts';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -26,7 +26,7 @@ export function register(program: Command): void {
     .command('compile')
     .description('compile a llama2.c checkpoint into a device bundle: model.edgeq + runtime.wasm + manifest.json')
     .argument('<checkpoint>', 'llama2.c model file (.bin)')
-    .requiredOption('--target <name>', 'target profile (targets/<name>.json), e.g. wasm32, aarch64-linux, riscv64-linux, cortex-m')
+    .option('--target <name>', 'target profile (targets/<name>.json), e.g. wasm32, aarch64-linux, riscv64-linux, cortex-m (default wasm32, as edgeq plan)', 'wasm32')
     .option('--plan <plan>', 'precision plan: uniform:<8|4|3|2|1>[g<32|64|128>] (low-bit group size default 64) with an optional ,cls<4|3|2|1>[g<G>] (a low-bit classifier; default int8), a plan file <file>.json (docs/integer-spec.md §11), ewq (an EWQ plan with edgeq plan\'s defaults), or fastewq (FastEWQ: EWQ decisions predicted from the configuration, no weights read)', 'uniform:8')
     .option('--gptq', 'choose the int8 weights by GPTQ (data-free calibration; slower, more accurate)')
     .option('--tokenizer <path>', 'embed this llama2.c tokenizer, so the device (and edgeq run) can print text')
@@ -58,7 +58,7 @@ async function compile(checkpoint: string, opts: CompileOptions): Promise<void> 
   // A bad key fails now, not after minutes of compiling.
   if (opts.sign !== undefined) signWithKeyFile(new Uint8Array(0), opts.sign);
   // The compiler proper (binaryen, AssemblyScript) loads only now: --help and bad paths answer at once.
-  process.stderr.write(`edgeq compile: loading the compiler\n`);
+  if (heavyPackagesPending()) process.stderr.write(`edgeq compile: loading the compiler\n`);
   await loadHeavyPackages();
   const [{ compileBundle }, { checkTargetBudget }, { checkPlanBudget }] = await Promise.all([
     import('../../bundle.ts'), import('../../target/budget.ts'), import('../../plan/budget.ts'),

@@ -109,6 +109,7 @@ async function plan(checkpoint: string, opts: Opts): Promise<void> {
   let device: DeviceBytes | undefined, sizer: DeviceSizer | undefined;
   if (budgetBytes !== undefined) {
     sizer = new DeviceSizer(g.config, target, ctx);
+    sizer.onProgress = (m) => process.stderr.write(`plan: ${m} (${(performance.now() / 1000).toFixed(1)} s since edgeq started)\n`);
     common.budgetBytes = budgetBytes;
     common.budgetName = `${budgetName} (covers ${sizer.covers}, target ${target.name})`;
   }
