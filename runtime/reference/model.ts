@@ -11,12 +11,13 @@ import { argmaxInt } from '../kernels/reference/argmax.ts';
 import { divFloor } from '../kernels/reference/arith.ts';
 import { AttentionScratch, attention } from '../kernels/reference/attention.ts';
 import {
-  ACT_FRAC, ACT_QMAX, EXP2_TABLE_SIZE, INV_ACT_QMAX_E, INV_ACT_QMAX_M, INV_QMAX8_E, INV_QMAX8_M, LOGIT_FRAC, QMAX8, SILU_TABLE_SIZE,
+  ACT_FRAC, ACT_QMAX, EXP2_TABLE_SIZE, INV_ACT_QMAX_E, INV_ACT_QMAX_M, LOGIT_FRAC, SILU_TABLE_SIZE,
 } from '../kernels/reference/constants.ts';
 import { embeddingLookup } from '../kernels/reference/embedding.ts';
 import { gemvQ8 } from '../kernels/reference/gemv_q8.ts';
 import { gemvLut, lutTables } from '../kernels/reference/gemv_lut.ts';
 import { quantizeAct } from '../kernels/reference/quantize_act.ts';
+import { kvStore } from '../kernels/reference/kv_store.ts';
 import { residualAdd } from '../kernels/reference/residual.ts';
 import { Xorshift64Star } from '../kernels/reference/rng.ts';
 import { rmsnormQuant } from '../kernels/reference/rmsnorm.ts';
@@ -184,13 +185,8 @@ export class IntTransformer {
       ropeQ16(k, kd, hs, this.ropeCos, this.ropeSin, pos);
       if (tap?.query) tap.query(l, q);
       // This position's K/V row: K 12-bit, V int8, one scale per kv head.
-      const row = (l * seqLen + pos) * kd, srow = (l * seqLen + pos) * nKvHeads;
-      for (let g = 0; g < nKvHeads; g++) {
-        quantizeAct(this.kc, row + g * hs, k, g * hs, hs, ACT_FRAC, ACT_QMAX, INV_ACT_QMAX_M, INV_ACT_QMAX_E, sc, 0);
-        this.kM[srow + g] = sc[0]; this.kE[srow + g] = sc[1];
-        quantizeAct(this.vc, row + g * hs, v, g * hs, hs, ACT_FRAC, QMAX8, INV_QMAX8_M, INV_QMAX8_E, sc, 0);
-        this.vM[srow + g] = sc[0]; this.vE[srow + g] = sc[1];
-      }
+      // (The cache holds every layer: layer l's row pos is row l * seqLen + pos.)
+      kvStore(this.kc, this.kM, this.kE, this.vc, this.vM, this.vE, k, v, l * seqLen + pos, nKvHeads, hs, sc);
       const lc = l * seqLen * kd, ls = l * seqLen * nKvHeads;
       attention(xb, q, pos,
         this.kc.subarray(lc, lc + seqLen * kd), this.kM.subarray(ls, ls + seqLen * nKvHeads), this.kE.subarray(ls, ls + seqLen * nKvHeads),
