@@ -116,7 +116,7 @@ const section: BenchSection = {
           const key = `${target}/${bits === 8 ? 'int8' : cls ? 'lut+cls' : 'lut'}`;
           const b = await bundleFromQuant({
             model, target: loadTarget(target),
-            plan: { kind: 'uniform', bits, groupSize: bits === 8 ? 0 : GS, ...(cls ? { classifier: { bits: cls, groupSize: GS } } : {}) },
+            plan: { kind: 'uniform', bits, groupSize: bits === 8 ? 0 : GS, ...(cls ? { classifier: { format: formatNameOfBits(cls), bits: cls, groupSize: GS } } : {}) },
             planName: bits === 8 ? 'uniform:8' : `uniform:${bits}g${GS}${cls ? `,cls${cls}g${GS}` : ''}`,
             sourceSha256: new Uint8Array(32), sourcePath: 'bench', vectors: 0, runtime: runtimes.get(key),
           });

@@ -3,7 +3,7 @@
 // device verifier (runtime/assembly/verify.ts, dtypeBytes) applies the same rule;
 // test/verify-wasm.test.ts checks they agree.
 import { DType } from '../../schemas/generated/edgeq/fb/dtype.ts';
-import { formatNamed, isGroupedFormat } from '../quantize/formats/registry.ts';
+import { formatNamed, isGroupedFormat, valueBytes } from '../quantize/formats/registry.ts';
 
 export { DType };
 export type DTypeName = Exclude<keyof typeof DType, 'invalid'>;
@@ -23,7 +23,7 @@ export const MAX_RANK = 8;
  */
 export function tensorBytes(dtype: DTypeName, shape: readonly number[]): number {
   const f = formatNamed(dtype);
-  if (f) return f.valueBytes(shape);
+  if (f) return valueBytes(f, shape);
   return shape.reduce((a, b) => a * b, 1) * DENSE_BYTES[dtype as keyof typeof DENSE_BYTES];
 }
 

@@ -28,7 +28,7 @@ import type { Tokenizer } from '../import/tokenizer.ts';
 import { exactArtifactBytes } from './size.ts';
 import { modelEntropies, type BlockEntropy } from './entropy.ts';
 import {
-  BLOCK_MATRICES, DEFAULT_GROUP_SIZE, PLAN_BITS, PLAN_GROUP_SIZES, formatOfBits, planFromJson, resolveMatrix,
+  BLOCK_MATRICES, DEFAULT_GROUP_SIZE, PLAN_BITS, PLAN_GROUP_SIZES, formatOfBits, planFromJson, resolveStored,
   type BlockMatrix, type PlanBits, type PlanSpec, type ResolvedChoice, type WeightFormat,
 } from './plan.ts';
 
@@ -40,9 +40,7 @@ const tb = (d: DTypeName, shape: number[]) => aligned(tensorBytes(d, shape));
 
 /** What a block matrix gets (resolveMatrix plus the quantizer's §5.4 input-size limit). */
 export function resolveForModel(bits: PlanBits, groupSize: number, cols: number): ResolvedChoice {
-  const r = resolveMatrix({ bits, groupSize: bits === 8 ? 0 : groupSize }, cols);
-  if (r.format !== 'int8' && cols > 8260) return { bits: 8, groupSize: 0, format: 'int8', rule: `asked ${r.bits}-bit; input size ${cols} > 8260 (§5.4): int8 fallback` };
-  return r;
+  return resolveStored({ bits, groupSize: bits === 8 ? 0 : groupSize }, cols);
 }
 
 /** Artifact bytes (data, aligned) and tensor count of one [rows, cols] matrix in format r. */

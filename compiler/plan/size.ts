@@ -24,7 +24,7 @@ import { EXP2_TABLE_SIZE, LOGIT_FRAC, SILU_TABLE_SIZE } from '../../runtime/kern
 import { lowerInt8 } from '../lower/program.ts';
 import { contentsFromQuant } from '../emit/from-quant.ts';
 import { writeArtifact } from '../emit/artifact.ts';
-import { BLOCK_MATRICES, checkPlanForModel, planMethod, requested, requestedClassifier, resolveMatrix, type BlockMatrix, type MatrixChoice, type PlanSpec } from './plan.ts';
+import { BLOCK_MATRICES, checkPlanForModel, planMethod, requested, requestedClassifier, resolveMatrix, resolveStored, type BlockMatrix, type MatrixChoice, type PlanSpec } from './plan.ts';
 
 /**
  * The QuantModel quantizeInt8 would produce for `plan`, with zero data (structure only).
@@ -44,8 +44,7 @@ export function skeletonModel(c: ModelConfig, plan: PlanSpec, gptq = false): Qua
   };
   const int8 = (name: string, rows: number, cols: number) => stored(name, 'int8', rows, cols, 0);
   const matrix = (name: string, want: MatrixChoice, rows: number, cols: number) => {
-    let r = resolveMatrix(want, cols);
-    if (r.format !== 'int8' && cols > 8260) r = { bits: 8, groupSize: 0, format: 'int8', rule: `asked ${r.bits}-bit; input size ${cols} > 8260 (§5.4): int8 fallback` };
+    const r = resolveStored(want, cols);
     if (r.format === 'int8') { formats[name] = { ...r, rule: r.rule + (gptq ? ', GPTQ' : '') }; return int8(name, rows, cols); }
     formats[name] = { bits: r.bits, groupSize: r.groupSize, format: r.format, rule: r.rule + ', clip search' };
     stored(name, r.format, rows, cols, r.groupSize);

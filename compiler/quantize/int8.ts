@@ -13,7 +13,7 @@ import { LOWBIT_MIN_ROW_E } from './lowbit.ts';
 import { formatNamed } from './formats/registry.ts';
 import type { QuantizedMatrix } from './formats/format.ts';
 import type { MatrixFormat } from './quant-model.ts';
-import { BLOCK_MATRICES, checkPlanForModel, planMethod, requested, requestedClassifier, resolveMatrix, type BlockMatrix, type PlanSpec } from '../plan/plan.ts';
+import { BLOCK_MATRICES, INT8, checkPlanForModel, planMethod, requested, requestedClassifier, resolveMatrix, resolveStored, type BlockMatrix, type PlanSpec } from '../plan/plan.ts';
 
 export interface Int8Options extends RowQuantOptions {
   /** RMSNorm epsilon (llama2.c: 1e-5). */
@@ -69,9 +69,8 @@ export function quantizeInt8(w: FloatWeights, opts: Int8Options = {}): QuantMode
     const m = /^blocks\.(\d+)\.(\w+)$/.exec(name);
     if (name === 'wcls' && clsWant.bits === 8) return false;
     if (name !== 'wcls' && (!m || !(BLOCK_MATRICES as readonly string[]).includes(m[2]))) return false;
-    const want = name === 'wcls' ? clsWant : plan ? requested(plan, Number(m![1]), m![2] as BlockMatrix) : { bits: 8 as const, groupSize: 0 };
-    let r = resolveMatrix(want, cols);
-    if (r.format !== 'int8' && cols > 8260) r = { bits: 8, groupSize: 0, format: 'int8', rule: `asked ${r.bits}-bit; input size ${cols} > 8260 (§5.4): int8 fallback` };
+    const want = name === 'wcls' ? clsWant : plan ? requested(plan, Number(m![1]), m![2] as BlockMatrix) : INT8;
+    const r = resolveStored(want, cols);
     if (r.format === 'int8') { formats[name] = { ...r, rule: r.rule + (hessians ? ', GPTQ' : '') }; return false; }
     const format = formatNamed(r.format)!;
     let q: QuantizedMatrix;

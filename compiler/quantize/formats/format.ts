@@ -33,11 +33,14 @@ export interface WeightFormatDef<Name extends string = string, Bits extends numb
   /** One line for --help and docs. */
   readonly summary: string;
   /**
-   * The size rule of the values tensor: bytes of a `name` tensor of `shape` (cols = last dim,
-   * rows = the rest). The device verifier restates it in AssemblyScript
-   * (runtime/assembly/verify.ts dtypeBytes); test/verify-wasm.test.ts checks they agree.
+   * The values tensor's block (ggml's block struct): `rows` x `cols` weights in `bytes`
+   * bytes. A tensor of shape [..., cols] (rows = the product of the other dims) is
+   * ceil(rows / block.rows) x ceil(cols / block.cols) blocks, the edges zero-padded: that is
+   * the artifact's size rule (registry.ts valueBytes). The registry checks
+   * bytes * 8 = rows * cols * bits; the device verifier restates the rule in AssemblyScript
+   * (runtime/assembly/verify.ts dtypeBytes) and test/verify-wasm.test.ts checks they agree.
    */
-  valueBytes(shape: readonly number[]): number;
+  readonly block: { rows: number; cols: number; bytes: number };
   /** The tensors one [rows, cols] matrix is stored as (in artifact order; values first). */
   tensors(rows: number, cols: number, groupSize: number): FormatTensor[];
   /**
@@ -59,9 +62,3 @@ export interface WeightFormatDef<Name extends string = string, Bits extends numb
     simd: string;
   };
 }
-
-/** Elements of a shape. */
-export const elements = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
-/** rows (every dimension but the last) and cols (the last) of a shape. */
-export const rowsCols = (shape: readonly number[]): { rows: number; cols: number } =>
-  ({ rows: elements(shape.slice(0, -1)), cols: shape.length ? shape[shape.length - 1] : 1 });

@@ -3,8 +3,8 @@
 // style table-lookup kernels (docs/integer-spec.md §9). The block layout is stated once, in
 // ../lowbit-format.ts; the quantizer (clip search) is ../lowbit.ts. One family, four entries.
 import { dequantizeLowbit, quantizeLowbit } from '../lowbit.ts';
-import { LOWBIT_GROUP_SIZES, LUT_TILE_ROWS, planeBytes, tilesOf, type LowBits } from '../lowbit-format.ts';
-import { rowsCols, type FormatTensor, type WeightFormatDef } from './format.ts';
+import { LOWBIT_GROUP_SIZES, LUT_TILE_ROWS, tilesOf, type LowBits } from '../lowbit-format.ts';
+import type { FormatTensor, WeightFormatDef } from './format.ts';
 
 export type LutFormatName = 'q1' | 'q2_lut' | 'q3' | 'q4_lut';
 
@@ -14,7 +14,8 @@ function lutFormat<N extends LutFormatName, B extends LowBits>(name: N, bits: B)
     bits,
     groupSizes: LOWBIT_GROUP_SIZES,
     summary: `${bits}-bit codes in ${bits} bit-plane${bits > 1 ? 's' : ''}, per-group gm/z2, per-row scale; lut_tables + gemv_lut`,
-    valueBytes: (shape) => { const { rows, cols } = rowsCols(shape); return planeBytes(bits, rows, cols); },
+    // A tile of 16 rows x 8 columns: one byte per row and plane (lowbit-format.ts).
+    block: { rows: LUT_TILE_ROWS, cols: 8, bytes: LUT_TILE_ROWS * bits },
     tensors: (rows, cols, groupSize): FormatTensor[] => [
       { suffix: '', dtype: name, shape: [rows, cols], params: { bits, groupSize } },
       { suffix: '.groups', dtype: 'uint8', shape: [tilesOf(rows), cols / groupSize, 2, LUT_TILE_ROWS], params: {} },

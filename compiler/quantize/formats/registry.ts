@@ -21,18 +21,25 @@ export const PLAN_BITS: readonly PlanBits[] = WEIGHT_FORMATS.map((f) => f.bits a
 /** The format every matrix falls back to (per-row scales, no group-size constraint). */
 export const BASE_FORMAT: WeightFormatDef<'int8', 8> = WEIGHT_FORMATS[0];
 
-// The registry's own size checks (ggml's static_asserts on block sizes): names and bits are
-// unique, the values tensor comes first and is named like the format, and every declared
-// group size divides into whole bytes.
+/** Bytes of a values tensor of format `f` and `shape`: whole blocks (see WeightFormatDef.block). */
+export function valueBytes(f: WeightFormatDef, shape: readonly number[]): number {
+  const cols = shape.length ? shape[shape.length - 1] : 1;
+  const rows = shape.slice(0, -1).reduce((a, b) => a * b, 1);
+  return Math.ceil(rows / f.block.rows) * Math.ceil(cols / f.block.cols) * f.block.bytes;
+}
+
+// The registry's own checks (ggml's static_asserts on its block structs): names and bits are
+// unique, a block holds exactly `bits` bits per weight, and the values tensor comes first
+// and is named like the format.
 {
   const seen = new Set<string | number>();
   for (const f of WEIGHT_FORMATS as readonly WeightFormatDef[]) {
     if (seen.has(f.name) || seen.has(f.bits)) throw new Error(`weight-format registry: ${f.name} (${f.bits} bits) registered twice`);
     seen.add(f.name); seen.add(f.bits);
+    if (f.block.bytes * 8 !== f.block.rows * f.block.cols * f.bits) throw new Error(`weight-format registry: ${f.name}: a block of ${f.block.rows}x${f.block.cols} weights at ${f.bits} bits is not ${f.block.bytes} bytes`);
     for (const g of f.groupSizes.length ? f.groupSizes : [0]) {
-      const t = f.tensors(16, g || 8, g);
-      if (t[0].suffix !== '' || t[0].dtype !== f.name) throw new Error(`weight-format registry: ${f.name}: the first tensor must be the values tensor of dtype ${f.name}`);
-      if (!Number.isInteger(f.valueBytes([16, g || 8]))) throw new Error(`weight-format registry: ${f.name}: the size rule gives a fractional byte count at group size ${g}`);
+      const t = f.tensors(f.block.rows, g || f.block.cols, g)[0];
+      if (t.suffix !== '' || t.dtype !== f.name) throw new Error(`weight-format registry: ${f.name}: the first tensor must be the values tensor of dtype ${f.name}`);
     }
   }
 }
