@@ -20,7 +20,9 @@ export interface Bundle {
   wasm: Uint8Array;
 }
 
-export const isBundleDir = (path: string): boolean => existsSync(path) && statSync(path).isDirectory();
+/** A directory, unless it is a Hugging Face model (config.json and no model.edgeq): that is a source model. */
+export const isBundleDir = (path: string): boolean => existsSync(path) && statSync(path).isDirectory() &&
+  !(existsSync(join(path, 'config.json')) && !existsSync(join(path, 'model.edgeq')));
 
 export function openBundle(dir: string): Bundle {
   if (!isBundleDir(dir)) throw new EdgeqError('not a bundle directory (expected the output folder of `edgeq compile`)', { file: dir });
