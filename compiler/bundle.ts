@@ -3,7 +3,7 @@
 // the files atomically) and by tests (which compile in-process).
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { openModel } from './import/open-model.ts';
+import { openModel, sourceDigest } from './import/open-model.ts';
 import { loadWeights } from './import/graph.ts';
 import { Tokenizer } from './import/tokenizer.ts';
 import { quantizeInt8 } from './quantize/int8.ts';
@@ -118,7 +118,7 @@ export async function compileBundle(o: BundleOptions): Promise<BundleFiles> {
   if (tokenizer && tokenizer.vocabSize !== graph.config.vocabSize) {
     throw new EdgeqError(`tokenizer ${o.tokenizer} has ${tokenizer.vocabSize} tokens but model ${o.checkpoint} has a vocabulary of ${graph.config.vocabSize}`);
   }
-  const sourceSha256 = sha256(readFileSync(o.checkpoint));
+  const sourceSha256 = sourceDigest(o.checkpoint);
   say(`quantizing ${o.checkpoint} (plan ${planName(plan)})${o.gptq ? ' with GPTQ for int8 matrices (calibrating on self-generated text)' : ''}`);
   const model = quantizeInt8(loadWeights(graph), { plan, ...(o.gptq ? { gptq: {} } : {}) });
   const b = await bundleFromQuant({

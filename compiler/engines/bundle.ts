@@ -26,7 +26,9 @@ export interface Bundle {
 /** Far more than any generated runtime (tens of KiB): bounds the read of runtime.wasm. */
 const MAX_RUNTIME_BYTES = 64 << 20;
 
-export const isBundleDir = (path: string): boolean => existsSync(path) && statSync(path).isDirectory();
+/** A directory, unless it is a Hugging Face model (config.json and no model.edgeq): that is a source model. */
+export const isBundleDir = (path: string): boolean => existsSync(path) && statSync(path).isDirectory() &&
+  !(existsSync(join(path, 'config.json')) && !existsSync(join(path, 'model.edgeq')));
 
 export function openBundle(dir: string): Bundle {
   if (!isBundleDir(dir)) throw new EdgeqError('not a bundle directory (expected the output folder of `edgeq compile`)', { file: dir });

@@ -5,14 +5,17 @@
 //
 // Every reader returns the same Graph (graph.ts): config, spec (model-spec.ts) and lazy
 // float32 tensors in the canonical names and RoPE layout.
+import { createHash } from 'node:crypto';
 import { closeSync, existsSync, openSync, readSync, statSync, type Stats } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { EdgeqError } from '../util/errors.ts';
 import { fileKind, inputErrnoMessage } from '../util/input-file.ts';
 import type { Graph, SourceFormat } from './graph.ts';
 import { importLlama2c } from './llama2c.ts';
 import { isGgufMagic } from './gguf/gguf-file.ts';
 import { importGguf } from './gguf/gguf-model.ts';
+import { hfFiles, importHf } from './hf/hf-model.ts';
+import { looksLikeSafetensors } from './hf/safetensors.ts';
 import type { Tokenizer } from './tokenizer.ts';
 
 /** What detection looks at: the path's kind and the first bytes of a file. */
@@ -27,6 +30,10 @@ export interface ModelReader {
 
 export const READERS: ModelReader[] = [
   { name: 'GGUF', formats: ['gguf'], detect: (p) => !p.isDirectory && isGgufMagic(p.head), open: importGguf },
+  {
+    name: 'Hugging Face safetensors', formats: ['hf-safetensors'], open: importHf,
+    detect: (p) => (p.isDirectory ? existsSync(join(p.path, 'config.json')) : looksLikeSafetensors(p.head, p.size)),
+  },
   { name: 'llama2.c', formats: ['llama2c-v0', 'llama2c-v1'], detect: (p) => !p.isDirectory, open: (path) => importLlama2c(path) },
 ];
 
@@ -69,4 +76,31 @@ export function openModel(path: string): Graph {
  */
 export function embeddedTokenizer(_graph: Graph): Tokenizer | undefined {
   return undefined;
+}
+
+/**
+ * SHA-256 identifying a model source (recorded in the bundle): of the file itself, or for
+ * an HF model of each file it is made of (config.json, index, shards), name and digest.
+ */
+export function sourceDigest(path: string): Buffer {
+  const fileDigest = (p: string) => {
+    const h = createHash('sha256');
+    const fd = openSync(p, 'r');
+    try {
+      const buf = Buffer.alloc(1 << 22);
+      for (let pos = 0; ; ) {
+        const n = readSync(fd, buf, 0, buf.length, pos);
+        if (n === 0) break;
+        h.update(buf.subarray(0, n));
+        pos += n;
+      }
+    } finally { closeSync(fd); }
+    return h.digest();
+  };
+  const probe = probeModelPath(path);
+  if (!probe.isDirectory && !looksLikeSafetensors(probe.head, probe.size)) return fileDigest(path);
+  const f = hfFiles(path);
+  const h = createHash('sha256');
+  for (const p of [f.config, ...(f.index ? [f.index] : []), ...f.shards]) h.update(`${basename(p)}\n`).update(fileDigest(p));
+  return h.digest();
 }
