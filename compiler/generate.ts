@@ -1,8 +1,8 @@
 // Text generation, the loop of llama2.c's `generate()` (run.c), written once for every
 // engine: the float reference today, the integer reference and the wasm runtime later.
 // An engine only has to turn (token, position) into logits.
-import type { Tokenizer } from './import/tokenizer.ts';
-import { BOS, safePrint } from './import/tokenizer.ts';
+import { safePrint } from './import/tokenizer.ts';
+import type { TextTokenizer } from './import/tokenizers/text-tokenizer.ts';
 
 export interface Engine {
   readonly config: { readonly vocabSize: number; readonly seqLen: number };
@@ -46,7 +46,7 @@ export function clampSteps(steps: number, seqLen: number): number {
   return steps <= 0 || steps > seqLen ? seqLen : steps;
 }
 
-export function generate(engine: Engine, tokenizer: Tokenizer, sampler: TokenPicker, opts: GenerateOptions): GenerateResult {
+export function generate(engine: Engine, tokenizer: TextTokenizer, sampler: TokenPicker, opts: GenerateOptions): GenerateResult {
   const steps = clampSteps(opts.steps, engine.config.seqLen);
   const prompt = tokenizer.encode(opts.prompt ?? '', { bos: true });
   const tokens = [prompt[0]];
@@ -59,9 +59,13 @@ export function generate(engine: Engine, tokenizer: Tokenizer, sampler: TokenPic
     // While inside the prompt the next token is forced; after it, sampled.
     const next = pos < prompt.length - 1 ? prompt[pos + 1] : sampler.sample(logits);
     pos++;
-    // BOS delimits sequences: the model saying BOS means the story is over.
-    if (next === BOS) break;
-    const bytes = safePrint(tokenizer.decode(token, next));
+    // BOS delimits sequences: the model saying BOS means the story is over. run.c does
+    // not stop at EOS; vocabularies from GGUF/HF end a text with it, so those stop there.
+    if (next === tokenizer.bosId || (tokenizer.kind !== 'llama2c' && next === tokenizer.eosId)) break;
+    // run.c's safe_printf drops single non-printable bytes; other kinds print every byte
+    // (their byte tokens are pieces of UTF-8 characters).
+    const piece = tokenizer.decode(token, next);
+    const bytes = tokenizer.kind === 'llama2c' ? safePrint(piece) : piece;
     printed.push(bytes);
     tokens.push(next);
     token = next;

@@ -6,6 +6,7 @@ import type { Command } from 'commander';
 import { importLlama2c } from '../../import/llama2c.ts';
 import { loadWeights, type Graph } from '../../import/graph.ts';
 import { Tokenizer } from '../../import/tokenizer.ts';
+import type { TextTokenizer } from '../../import/tokenizers/text-tokenizer.ts';
 import { FloatTransformer } from '../../reference/float/forward.ts';
 import { DEFAULT_SEED, Sampler } from '../../reference/float/sampler.ts';
 import { generate, type Engine, type TokenPicker } from '../../generate.ts';
@@ -88,7 +89,7 @@ Examples:
     .action((model: string, opts: RunOptions) => run(model, opts));
 }
 
-function checkpointEngine(checkpoint: string, opts: RunOptions): { loaded: Loaded; tokenizer: Tokenizer; engineName: string } {
+function checkpointEngine(checkpoint: string, opts: RunOptions): { loaded: Loaded; tokenizer: TextTokenizer; engineName: string } {
   if (opts.tokenizer === undefined) throw usageError('--tokenizer is required to run a checkpoint');
   const engineName = opts.engine ?? 'reference';
   const tokenizer = Tokenizer.load(opts.tokenizer);
@@ -120,7 +121,7 @@ function adapterIntEngine(ae: AdapterEngine, exp2: Int16Array): IntEngine {
   };
 }
 
-async function adapterBundleEngine(dir: string, adapterPath: string, opts: RunOptions): Promise<{ loaded: Loaded; tokenizer: Tokenizer; engineName: string }> {
+async function adapterBundleEngine(dir: string, adapterPath: string, opts: RunOptions): Promise<{ loaded: Loaded; tokenizer: TextTokenizer; engineName: string }> {
   const engineName = opts.engine ?? 'wasm';
   const trainEngine = engineName === 'wasm' ? 'v8' : engineName === 'int-reference' ? 'reference' : undefined;
   if (trainEngine === undefined) throw usageError(`--adapter runs on --engine wasm or int-reference, not ${engineName}`);
@@ -134,7 +135,7 @@ async function adapterBundleEngine(dir: string, adapterPath: string, opts: RunOp
   return { loaded: { engine: e, picker: (o) => e.picker(o.temperature, o.topp, o.seed) }, tokenizer, engineName: `${engineName} + adapter` };
 }
 
-async function bundleEngine(dir: string, opts: RunOptions): Promise<{ loaded: Loaded; tokenizer: Tokenizer; engineName: string }> {
+async function bundleEngine(dir: string, opts: RunOptions): Promise<{ loaded: Loaded; tokenizer: TextTokenizer; engineName: string }> {
   if (opts.adapter !== undefined) return adapterBundleEngine(dir, opts.adapter, opts);
   const engineName = opts.engine ?? 'wasm';
   if (engineName !== 'wasm') throw usageError(`--engine ${engineName} runs a checkpoint; a bundle directory runs on --engine wasm`);
