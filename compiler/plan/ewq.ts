@@ -23,7 +23,7 @@ import { DATA_ALIGN } from '../emit/format.ts';
 import { tensorBytes, type DTypeName } from '../emit/dtype.ts';
 import { exp2Table, ropeTables, siluTable } from '../quantize/tables.ts';
 import { EdgeqError } from '../util/errors.ts';
-import type { Tokenizer } from '../import/tokenizer.ts';
+import type { TextTokenizer as Tokenizer } from '../import/tokenizers/text-tokenizer.ts';
 import { exactArtifactBytes } from './size.ts';
 import { modelEntropies, type BlockEntropy } from './entropy.ts';
 import {
