@@ -5,7 +5,8 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { openModel, sourceDigest } from './import/open-model.ts';
 import { loadWeights } from './import/graph.ts';
-import { Tokenizer } from './import/tokenizer.ts';
+import type { TextTokenizer } from './import/tokenizers/text-tokenizer.ts';
+import { loadTokenizerFile } from './import/tokenizers/load.ts';
 import { quantizeInt8 } from './quantize/int8.ts';
 import type { QuantModel } from './quantize/quant-model.ts';
 import { lowerInt8 } from './lower/program.ts';
@@ -28,7 +29,7 @@ export interface QuantBundleOptions {
   plan: PlanSpec;
   planName: string;
   gptq?: boolean;
-  tokenizer?: Tokenizer;
+  tokenizer?: TextTokenizer;
   sourceSha256: Uint8Array;
   sourcePath: string;
   vectors?: number;
@@ -110,7 +111,7 @@ export async function compileBundle(o: BundleOptions): Promise<BundleFiles> {
   const say = o.progress ?? (() => {});
   // The measured-damage planner is plan-only: it needs calibration text and runs L + 1 bundles.
   if (o.plan === 'damage') throw new EdgeqError('--plan damage: the damage planner needs calibration text; run edgeq plan <checkpoint> --method damage --calibration <text> --tokenizer <tok> -o plan.json, then compile with --plan plan.json', {}, 2);
-  const tokenizer = o.tokenizer !== undefined ? Tokenizer.load(o.tokenizer) : undefined;
+  const tokenizer = o.tokenizer !== undefined ? loadTokenizerFile(o.tokenizer) : undefined;
   const graph = openModel(o.checkpoint);
   // --plan ewq: an EWQ plan (compiler/plan/ewq.ts, default options) computed on the fly.
   // --plan fastewq: the FastEWQ plan (compiler/plan/fastewq.ts) from the configuration alone.

@@ -1,8 +1,8 @@
 // Text generation, the loop of llama2.c's `generate()` (run.c), written once for every
 // engine: the float reference today, the integer reference and the wasm runtime later.
 // An engine only has to turn (token, position) into logits.
-import type { Tokenizer } from './import/tokenizer.ts';
-import { BOS, safePrint } from './import/tokenizer.ts';
+import { safePrint } from './import/tokenizer.ts';
+import type { TextTokenizer } from './import/tokenizers/text-tokenizer.ts';
 
 export interface Engine {
   readonly config: { readonly vocabSize: number; readonly seqLen: number };
@@ -46,16 +46,26 @@ export function clampSteps(steps: number, seqLen: number): number {
   return steps <= 0 || steps > seqLen ? seqLen : steps;
 }
 
-/** One generated token: its id and the bytes llama2.c prints for it (safe_printf's choice). */
+/**
+ * The bytes printed for `token` after `prevToken`: run.c's safe_printf drops single
+ * non-printable bytes; other kinds print every byte (their byte tokens are pieces of UTF-8
+ * characters).
+ */
+export function printedBytes(tokenizer: TextTokenizer, prevToken: number, token: number): Uint8Array {
+  const piece = tokenizer.decode(prevToken, token);
+  return tokenizer.kind === 'llama2c' ? safePrint(piece) : piece;
+}
+
+/** One generated token: its id and the bytes printed for it (safe_printf's choice for llama2.c vocabularies). */
 export interface GeneratedPiece { token: number; bytes: Uint8Array }
 
 /**
  * The generation loop, one piece at a time: prompt pieces first (forced), then sampled ones,
- * until `steps` positions ran or the model said BOS. Shared by generate() (the CLI) and the
- * JavaScript API's streaming generate (compiler/api/), so both print the same text.
+ * until `steps` positions ran or the model ended the text. Shared by generate() (the CLI) and
+ * the JavaScript API's streaming generate (compiler/api/), so both print the same text.
  * `promptTokens` starts with BOS; the generator returns the number of positions run.
  */
-export function* pieces(engine: Engine, tokenizer: Tokenizer, sampler: TokenPicker, promptTokens: number[], steps: number): Generator<GeneratedPiece, number> {
+export function* pieces(engine: Engine, tokenizer: TextTokenizer, sampler: TokenPicker, promptTokens: number[], steps: number): Generator<GeneratedPiece, number> {
   let token = promptTokens[0];
   let pos = 0;
   while (pos < steps) {
@@ -63,16 +73,17 @@ export function* pieces(engine: Engine, tokenizer: Tokenizer, sampler: TokenPick
     // While inside the prompt the next token is forced; after it, sampled.
     const next = pos < promptTokens.length - 1 ? promptTokens[pos + 1] : sampler.sample(logits);
     pos++;
-    // BOS delimits sequences: the model saying BOS means the story is over.
-    if (next === BOS) break;
-    const bytes = safePrint(tokenizer.decode(token, next));
+    // BOS delimits sequences: the model saying BOS means the story is over. run.c does
+    // not stop at EOS; vocabularies from GGUF/HF end a text with it, so those stop there.
+    if (next === tokenizer.bosId || (tokenizer.kind !== 'llama2c' && next === tokenizer.eosId)) break;
+    const bytes = printedBytes(tokenizer, token, next);
     token = next;
     yield { token: next, bytes };
   }
   return pos;
 }
 
-export function generate(engine: Engine, tokenizer: Tokenizer, sampler: TokenPicker, opts: GenerateOptions): GenerateResult {
+export function generate(engine: Engine, tokenizer: TextTokenizer, sampler: TokenPicker, opts: GenerateOptions): GenerateResult {
   const steps = clampSteps(opts.steps, engine.config.seqLen);
   const prompt = tokenizer.encode(opts.prompt ?? '', { bos: true });
   const tokens = [prompt[0]];

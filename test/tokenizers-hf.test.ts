@@ -4,11 +4,14 @@
 // .out lines llama.cpp wrote.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { model } from './helpers/models.ts';
 import { readGguf } from '../compiler/import/gguf/gguf-file.ts';
 import { caseInsensitiveGroups, hfTokenizer } from '../compiler/import/tokenizers/from-hf.ts';
 import { EdgeqError } from '../compiler/util/errors.ts';
+import { loadTokenizerFile } from '../compiler/import/tokenizers/load.ts';
 
 const vocabFile = (name: string) => model(`gguf/vocab/ggml-vocab-${name}.gguf`);
 function cases(name: string): { text: string; ids: number[] }[] {
@@ -96,6 +99,20 @@ test('unsupported tokenizer.json parts are refused naming the JSON path', () => 
   refuse({ model: { type: 'Unigram', vocab: [] } }, /t\.json: model\.type: unsupported tokenizer model "Unigram"/);
   refuse({ model: { type: 'BPE', vocab: {}, merges: [] }, pre_tokenizer: { type: 'Whitespace' } }, /pre_tokenizer\[0\]: unsupported pre-tokenizer "Whitespace"/);
   refuse({ model: { type: 'BPE', vocab: {}, merges: [] }, normalizer: { type: 'Lowercase' }, pre_tokenizer: { type: 'ByteLevel' } }, /normalizer\[0\]: unsupported normalizer "Lowercase"/);
+});
+
+test('loadTokenizerFile tells tokenizer.json, GGUF and tokenizer.bin apart by content', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'edgeq-tok-'));
+  try {
+    const json = join(dir, 'vocab.bin'); // a misleading name: content decides
+    writeFileSync(json, '  ' + JSON.stringify(gpt2Json({ type: 'ByteLevel', use_regex: true })));
+    const hf = loadTokenizerFile(json);
+    assert.is(hf.kind, 'bpe');
+    assert.equal(hf.encode('Hello world'), [15496, 995]);
+    assert.is(loadTokenizerFile(vocabFile('llama-spm')).kind, 'spm');
+    assert.is(loadTokenizerFile(vocabFile('gpt-2')).kind, 'bpe');
+    assert.is(loadTokenizerFile(model('tok512.bin')).kind, 'llama2c');
+  } finally { rmSync(dir, { recursive: true, force: true }); }
 });
 
 test.run();

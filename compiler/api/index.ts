@@ -16,9 +16,10 @@ import { quantModelFromArtifact } from '../emit/quant-from-artifact.ts';
 import { WasmRuntime } from '../engines/wasm-runtime.ts';
 import { WasmTrainer, stateFromBlock } from '../engines/train-host.ts';
 import { q16LogitsEngine, wasmEngine, type IntEngine } from '../engines/int-engines.ts';
-import { clampSteps, pieces } from '../generate.ts';
-import { artifactTokenizer } from '../import/artifact-tokenizer.ts';
-import { parseTokenizer, type Tokenizer } from '../import/tokenizer.ts';
+import { clampSteps, pieces, printedBytes } from '../generate.ts';
+import { tokenizerFromContents } from '../emit/tokenizer-contents.ts';
+import { parseTokenizer } from '../import/tokenizer.ts';
+import type { TextTokenizer as Tokenizer } from '../import/tokenizers/text-tokenizer.ts';
 import { encodeDocuments, trainingWindows } from '../train/data.ts';
 import { createIntReferenceTrainer, initialAdapterState, intTrainerFromState, meanLossTrainer } from '../train/int-reference.ts';
 import { FINETUNE_DEFAULTS, type AdapterState, type Trainer } from '../train/trainer.ts';
@@ -178,7 +179,7 @@ export async function loadBundle(bundle: string | URL | BundleSources, opts: Loa
   const artifact = readArtifact(artifactBytes, 'model.edgeq');
   let tokenizer: Tokenizer | undefined;
   if (files.tokenizer !== undefined) tokenizer = parseTokenizer(await readSource(files.tokenizer, 'tokenizer', fo), 'tokenizer');
-  else if (artifact.tokenizer) tokenizer = artifactTokenizer(artifact.tokenizer);
+  else if (artifact.tokenizer) tokenizer = tokenizerFromContents(artifact.tokenizer);
   if (tokenizer && tokenizer.vocabSize !== artifact.config.vocabSize) {
     throw new EdgeqError(`the tokenizer has ${tokenizer.vocabSize} tokens but the model has a vocabulary of ${artifact.config.vocabSize}`);
   }
@@ -279,7 +280,8 @@ class LoadedModel implements EdgeqModel {
 
   /** The text llama2.c prints for `tokens` (the first one, normally BOS, is context only). */
   detokenize(tokens: number[]): string {
-    return new TextDecoder().decode(this.tokenizer.detokenize(tokens));
+    const out = tokens.slice(1).map((t, i) => printedBytes(this.tokenizer, tokens[i], t));
+    return new TextDecoder().decode(concatBytes(out));
   }
 
   /** Streams text continuing `prompt`. Greedy (temperature 0) output equals `edgeq run --temperature 0`. */

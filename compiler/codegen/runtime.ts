@@ -106,7 +106,7 @@ import {
 } from "./errors";
 import { ${[...scalarImports].sort().join(', ')} } from "./ops";
 ${simdImports.size ? `import { ${[...simdImports].sort().join(', ')} } from "./ops-simd";\n` : ''}
-export { reserve, logits, logits_hash, argmax, seed, sample, decode, text } from "./runtime";
+export { reserve, logits, logits_hash, argmax, seed, sample, decode, text, bos, eos, tokenizerKind } from "./runtime";
 
 // @ts-ignore: decorator
 @external("host", "print")

@@ -116,7 +116,7 @@ import { configU32 } from "./flatbuffer";
 import { ModelConfigVT } from "./generated/schema";
 import { ERR_CONFIG_MISMATCH, ERR_NOT_LOADED } from "./errors";
 import { lora_forward, trainBind, trainSelftest } from "./train";
-export { reserve, logits, logits_hash, argmax, seed, sample, decode, text } from "./runtime";
+export { reserve, logits, logits_hash, argmax, seed, sample, decode, text, bos, eos, tokenizerKind } from "./runtime";
 export { train_init, adapter_state, adapter_state_words, tokens, train_step, train_loss, lora_forward, peak_bytes } from "./train";
 
 ${configGuardSource(c)}

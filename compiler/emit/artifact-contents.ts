@@ -107,6 +107,24 @@ export interface ArtifactTokenizer {
   maxTokenLength: number;
   bosId: number;
   eosId: number;
+  /** Absent: llama2c (and none of the fields below is written). */
+  general?: ArtifactTokenizerGeneral;
+}
+
+/** What spm and bpe tokenizers carry beyond llama2.c's pieces (docs/tokenizers.md). */
+export interface ArtifactTokenizerGeneral {
+  kind: 'spm' | 'bpe';
+  /** Token texts as the source wrote them. */
+  texts: string[];
+  /** GGUF token type per id. */
+  tokenTypes: number[];
+  /** bpe: "left right" in rank order. */
+  merges: string[];
+  /** bpe: pre-tokenizer expressions. */
+  prePatterns: string[];
+  preName: string;
+  /** TokenizerOption bits. */
+  options: number;
 }
 
 export interface ArtifactMetadata {

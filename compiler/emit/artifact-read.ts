@@ -234,6 +234,19 @@ export function readArtifact(bytes: Uint8Array, file = '<artifact>'): ArtifactCo
         maxTokenLength: tk.maxTokenLength(),
         bosId: tk.bosId(),
         eosId: tk.eosId(),
+        ...(tk.kind() !== fb.TokenizerKind.llama2c ? {
+          general: {
+            kind: tk.kind() === fb.TokenizerKind.spm ? 'spm' as const
+              : tk.kind() === fb.TokenizerKind.bpe ? 'bpe' as const
+              : bb.fail(`tokenizer kind ${tk.kind()} is unknown (known: llama2c, spm, bpe)`, tk.bb_pos),
+            texts: list(tk.textsLength(), 4, 'tokenizer texts', tk.bb_pos, (i) => tk.texts(i)),
+            tokenTypes: list(tk.tokenTypesLength(), 1, 'tokenizer token types', tk.bb_pos, (i) => tk.tokenTypes(i)!, 1),
+            merges: list(tk.mergesLength(), 4, 'tokenizer merges', tk.bb_pos, (i) => tk.merges(i)),
+            prePatterns: list(tk.prePatternsLength(), 4, 'tokenizer pre-tokenizer patterns', tk.bb_pos, (i) => tk.prePatterns(i)),
+            preName: str(tk.preName()),
+            options: tk.options(),
+          },
+        } : {}),
       },
     } : {}),
     metadata: {

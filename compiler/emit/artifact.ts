@@ -147,8 +147,18 @@ function writeTokenizer(b: flatbuffers.Builder, t: NonNullable<ArtifactContents[
   const pieces = fb.Tokenizer.createPiecesVector(b, t.pieces.map((p) => b.createString(p)));
   const scores = t.scores.length ? fb.Tokenizer.createScoresVector(b, t.scores) : 0;
   const hostScores = t.hostScores.length ? fb.Tokenizer.createHostScoresVector(b, t.hostScores) : 0;
+  const g = t.general;
+  const strings = (xs: string[], create: (b: flatbuffers.Builder, d: Offset[]) => Offset) => (xs.length ? create(b, xs.map((x) => b.createString(x))) : 0);
+  // A llama2c tokenizer writes none of the general fields, so its bytes are what they were.
+  const texts = g ? strings(g.texts, fb.Tokenizer.createTextsVector) : 0;
+  const types = g && g.tokenTypes.length ? fb.Tokenizer.createTokenTypesVector(b, g.tokenTypes) : 0;
+  const merges = g ? strings(g.merges, fb.Tokenizer.createMergesVector) : 0;
+  const pre = g ? strings(g.prePatterns, fb.Tokenizer.createPrePatternsVector) : 0;
+  const preName = g?.preName ? b.createString(g.preName) : 0;
+  const kind = g ? fb.TokenizerKind[g.kind] : fb.TokenizerKind.llama2c;
   return fb.Tokenizer.createTokenizer(
     b, pieces, scores, t.scoreFracBits, hostScores, t.maxTokenLength, t.bosId, t.eosId,
+    kind, texts, types, merges, pre, preName, g?.options ?? 0,
   );
 }
 

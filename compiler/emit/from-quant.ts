@@ -3,13 +3,14 @@
 // inputs give the same ArtifactContents, hence the same model.edgeq bytes.
 import { basename } from 'node:path';
 import type {
-  ArtifactContents, ArtifactPlan, ArtifactProgram, ArtifactTensor, ArtifactTokenizer, ArtifactConformanceCase,
+  ArtifactContents, ArtifactPlan, ArtifactProgram, ArtifactTensor, ArtifactConformanceCase,
 } from './artifact-contents.ts';
 import { writeArtifact } from './artifact.ts';
 import { fnv1a64 } from './conformance-hash.ts';
 import type { QuantModel } from '../quantize/quant-model.ts';
 import { IntTransformer } from '../../runtime/reference/model.ts';
-import type { Tokenizer } from '../import/tokenizer.ts';
+import type { TextTokenizer } from '../import/tokenizers/text-tokenizer.ts';
+import { tokenizerContents } from './tokenizer-contents.ts';
 import { BOS } from '../import/tokenizer.ts';
 import { VERSION } from '../version.ts';
 import { EdgeqError } from '../util/errors.ts';
@@ -51,20 +52,7 @@ export function planContents(plan: PlanSpec, nLayers: number, gptq: boolean, mod
   };
 }
 
-/** The tokenizer as the artifact stores it (fixed-point scores; float scores for hosts). */
-export function tokenizerContents(t: Tokenizer): ArtifactTokenizer {
-  const lim = 2 ** 31 - 1;
-  const fixed = (s: number) => Math.max(-lim, Math.min(lim, Math.round(s * 65536)));
-  return {
-    pieces: t.pieces.map((p) => p.slice()),
-    scores: Array.from(t.scores, fixed),
-    scoreFracBits: 16,
-    hostScores: Array.from(t.scores),
-    maxTokenLength: t.maxTokenLength,
-    bosId: 1,
-    eosId: 2,
-  };
-}
+export { tokenizerContents } from './tokenizer-contents.ts';
 
 /**
  * The conformance case "greedy-bos": from BOS, feed the integer reference's own argmax
@@ -91,7 +79,7 @@ export interface EmitOptions {
   target: { name: string; simd: boolean };
   plan: PlanSpec;
   gptq?: boolean;
-  tokenizer?: Tokenizer;
+  tokenizer?: TextTokenizer;
   /** SHA-256 of the checkpoint file (32 bytes) and its path (only the name is kept). */
   sourceSha256: Uint8Array;
   sourcePath: string;

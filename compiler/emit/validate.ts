@@ -106,6 +106,15 @@ export function validateContents(a: ArtifactContents, file?: string): void {
       if (xs.length !== 0 && xs.length !== c.vocabSize) fail(`tokenizer has ${xs.length} ${k}, expected 0 or ${c.vocabSize}`);
     }
     ints('tokenizer scores', tk.scores, isI32);
+    for (const [k, id] of [['bos', tk.bosId], ['eos', tk.eosId]] as const) {
+      if (tk.general && id !== 0xffffffff && id >= c.vocabSize) fail(`tokenizer ${k} id ${id} is outside the vocabulary of ${c.vocabSize}`);
+    }
+    const g = tk.general;
+    if (g) {
+      if (g.texts.length !== c.vocabSize) fail(`tokenizer has ${g.texts.length} texts, vocabSize is ${c.vocabSize}`);
+      if (g.tokenTypes.length !== 0 && g.tokenTypes.length !== c.vocabSize) fail(`tokenizer has ${g.tokenTypes.length} token types, expected 0 or ${c.vocabSize}`);
+      if (g.kind === 'spm' && tk.hostScores.length !== c.vocabSize) fail('an spm tokenizer needs a score per token');
+    }
   }
 
   if (a.metadata.sourceSha256.length !== 32) fail(`source sha256 is ${a.metadata.sourceSha256.length} bytes, expected 32`);

@@ -8,8 +8,9 @@ import { createHash } from 'node:crypto';
 import { EdgeqError, usageError } from '../util/errors.ts';
 import { readArtifact } from '../emit/artifact-read.ts';
 import type { ArtifactContents } from '../emit/artifact-contents.ts';
-import { Tokenizer } from '../import/tokenizer.ts';
-import { artifactTokenizer } from '../import/artifact-tokenizer.ts';
+import { loadTokenizerFile } from '../import/tokenizers/load.ts';
+import type { TextTokenizer } from '../import/tokenizers/text-tokenizer.ts';
+import { tokenizerFromContents } from '../emit/tokenizer-contents.ts';
 import { WasmRuntime } from './wasm-runtime.ts';
 import { LOGIT_FRAC } from '../../runtime/kernels/reference/constants.ts';
 import type { LogitsEngine } from '../eval/teacher-forced.ts';
@@ -89,11 +90,11 @@ export function bundleRuntime(b: Bundle): Promise<WasmRuntime> {
  * The tokenizer for a bundle: `path` if given, else the one embedded in the artifact.
  * Its vocabulary must match the model's.
  */
-export function bundleTokenizer(b: Bundle, path?: string): Tokenizer {
-  let tok: Tokenizer;
+export function bundleTokenizer(b: Bundle, path?: string): TextTokenizer {
+  let tok: TextTokenizer;
   const t = b.artifact.tokenizer;
-  if (path) tok = Tokenizer.load(path);
-  else if (t) tok = artifactTokenizer(t);
+  if (path) tok = loadTokenizerFile(path);
+  else if (t) tok = tokenizerFromContents(t);
   else {
     throw usageError(`bundle ${b.dir} has no embedded tokenizer: pass --tokenizer <tok.bin> (or compile with --tokenizer)`);
   }

@@ -19,6 +19,9 @@ export interface RuntimeExports {
   sample(temperatureQ: number, toppQ: number): number;
   decode(prev: number, token: number): number;
   text(): number;
+  bos(): number;
+  eos(): number;
+  tokenizerKind(): number;
   selftest(): number;
 }
 
@@ -94,6 +97,9 @@ export class WasmRuntime {
   sample(temperatureQ: number, toppQ: number): number { return this.ex.sample(temperatureQ, toppQ); }
 
   /** The bytes llama2.c would print for `token` after `prev`, decoded on the device. */
+  /** The artifact tokenizer's BOS / EOS ids (1 / 2 without one, as llama2.c); -1: none. */
+  bos(): number { return this.ex.bos(); }
+  eos(): number { return this.ex.eos(); }
   decode(prev: number, token: number): Uint8Array {
     const n = this.ex.decode(prev, token);
     return new Uint8Array(this.ex.memory.buffer, this.ex.text(), n).slice();

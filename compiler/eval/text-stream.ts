@@ -5,6 +5,7 @@
 // counted, so a character-level vocabulary still gets a clean stream.
 import { readInputFile } from '../util/input-file.ts';
 import { Tokenizer } from '../import/tokenizer.ts';
+import type { TextTokenizer } from '../import/tokenizers/text-tokenizer.ts';
 import { EdgeqError } from '../util/errors.ts';
 
 /** The file as text; a byte sequence that is not UTF-8 is an error naming its offset. */
@@ -30,7 +31,7 @@ export function textTokens(tokenizerPath: string, textPath: string, maxTokens: n
 }
 
 /** The paragraphs of `text` encoded one by one and concatenated, up to `maxTokens`. */
-export function encodeParagraphs(tok: Tokenizer, text: string, maxTokens: number): TextStream {
+export function encodeParagraphs(tok: TextTokenizer, text: string, maxTokens: number): TextStream {
   const tokens: number[] = [];
   let paragraphs = 0, skipped = 0;
   for (const para of text.split(/\n\s*\n/)) {

@@ -19,7 +19,7 @@
 // Deterministic: the quantizer, runtime and float reference are; same inputs, same ΔKL.
 import { createHash } from 'node:crypto';
 import type { FloatWeights, Graph } from '../import/graph.ts';
-import type { Tokenizer } from '../import/tokenizer.ts';
+import type { TextTokenizer as Tokenizer } from '../import/tokenizers/text-tokenizer.ts';
 import { quantizeInt8 } from '../quantize/int8.ts';
 import type { QuantModel } from '../quantize/quant-model.ts';
 import { teacherForced, type LogitsEngine } from '../eval/teacher-forced.ts';

@@ -24,7 +24,7 @@ import { tensorBytes, type DTypeName } from '../emit/dtype.ts';
 import { exp2Table, ropeTables, siluTable } from '../quantize/tables.ts';
 import { formatNamed } from '../quantize/formats/registry.ts';
 import { EdgeqError } from '../util/errors.ts';
-import type { Tokenizer } from '../import/tokenizer.ts';
+import type { TextTokenizer as Tokenizer } from '../import/tokenizers/text-tokenizer.ts';
 import { exactArtifactBytes } from './size.ts';
 import { modelEntropies, type BlockEntropy } from './entropy.ts';
 import {

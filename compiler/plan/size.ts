@@ -16,7 +16,7 @@
 // then refuses a plan whose recorded budget the bundle exceeds (compiler/plan/budget.ts).
 import type { ModelConfig } from '../import/graph.ts';
 import { headSize as headSizeOf, kvDim as kvDimOf } from '../import/graph.ts';
-import type { Tokenizer } from '../import/tokenizer.ts';
+import type { TextTokenizer as Tokenizer } from '../import/tokenizers/text-tokenizer.ts';
 import { FORMAT_VERSION, zeroData, type MatrixFormat, type QDType, type QTensor, type QuantModel } from '../quantize/quant-model.ts';
 import { exp2Table, modelConstants, ropeTables, siluTable } from '../quantize/tables.ts';
 import { formatNamed, type WeightFormat } from '../quantize/formats/registry.ts';

@@ -23,7 +23,8 @@
 // 0 .. n − 1 (Fisher–Yates, j = mulHiU32(u, i + 1) for i = n − 1 .. 1, u from
 // Xorshift64Star(lo = seed, hi = 0x64617461) continuing across epochs), as many epochs as
 // the steps need (the last one cut short). Held-out windows are the first ones in order.
-import { BOS, Tokenizer } from '../import/tokenizer.ts';
+import { Tokenizer } from '../import/tokenizer.ts';
+import type { TextTokenizer } from '../import/tokenizers/text-tokenizer.ts';
 import { readUtf8 } from '../eval/text-stream.ts';
 import { EdgeqError, usageError } from '../util/errors.ts';
 import { Xorshift64Star } from '../../runtime/kernels/reference/rng.ts';
@@ -42,13 +43,13 @@ export interface TokenStream {
 }
 
 /** `text` as a stream: each blank-line block as BOS + its lines encoded one by one, concatenated. */
-export function encodeDocuments(tok: Tokenizer, text: string, file: string): TokenStream {
+export function encodeDocuments(tok: TextTokenizer, text: string, file: string): TokenStream {
   const out: number[] = [];
   let documents = 0, skipped = 0;
   for (const block of text.split(/\n[^\S\n]*\n\s*/)) {
     const lines = block.split('\n').map((l) => l.replace(/\s+/g, ' ').trim()).filter((l) => l.length > 0);
     if (lines.length === 0) continue;
-    const ids: number[] = [BOS];
+    const ids: number[] = tok.bosId >= 0 ? [tok.bosId] : [];
     try {
       for (const l of lines) for (const id of tok.encode(l)) ids.push(id);
     } catch (e) { if (e instanceof EdgeqError) { skipped++; continue; } throw e; }
@@ -59,7 +60,7 @@ export function encodeDocuments(tok: Tokenizer, text: string, file: string): Tok
 }
 
 /** The token stream of a UTF-8 text file (a tokenizer path or a loaded tokenizer). */
-export function loadTokenStream(tokenizer: string | Tokenizer, textPath: string): TokenStream {
+export function loadTokenStream(tokenizer: string | TextTokenizer, textPath: string): TokenStream {
   const tok = typeof tokenizer === 'string' ? Tokenizer.load(tokenizer) : tokenizer;
   return encodeDocuments(tok, readUtf8(textPath), textPath);
 }

@@ -14,7 +14,7 @@ import {
   rootTable, slotAt, slotCount, slotDType, slotOffset, slotSize, tensorAt, tensorCount,
   tensorData, tensorDataLen, tensorDType, tokenizer, tokenPiece, vecData, vecLen,
 } from "./flatbuffer";
-import { DType, ModelConfigVT, ModelVT, OpVT, RefKind, TensorVT, TokenizerVT } from "./generated/schema";
+import { DType, ModelConfigVT, ModelVT, OpVT, RefKind, TensorVT, TokenizerKind, TokenizerOption, TokenizerVT } from "./generated/schema";
 import { ERR_BAD_PROGRAM, ERR_OUT_OF_MEMORY } from "./errors";
 import { argmaxInt } from "../kernels/scalar/argmax";
 import { P_ONE, sampleInt } from "../kernels/scalar/sampler";
@@ -88,6 +88,10 @@ let sampOrder: usize = 0;
 let sampCount: usize = 0;
 let tok: usize = 0;
 let bosId: u32 = 1;
+let eosId: u32 = 2;
+/** Tokenizer.kind (0 llama2c: run.c's decode; others print display pieces) and options. */
+let tokKind: u32 = 0;
+let tokOptions: u32 = 0;
 /** The step's scalar inputs (ProgramInput): token, position. */
 export let inToken: i32 = 0;
 export let inPos: i32 = 0;
@@ -239,8 +243,25 @@ export function prepare(ptr: usize, len: u32): i32 {
   if (exp2Ptr == 0) return ERR_BAD_PROGRAM;
   tok = tokenizer(base);
   bosId = tok != 0 ? fieldU32Or(tok, TokenizerVT.bosId, 1) : 1;
+  eosId = tok != 0 ? fieldU32Or(tok, TokenizerVT.eosId, 2) : 2;
+  tokKind = tok != 0 ? fieldU8Or(tok, TokenizerVT.kind, TokenizerKind.llama2c) : TokenizerKind.llama2c;
+  tokOptions = tok != 0 ? fieldU32Or(tok, TokenizerVT.options, 0) : 0;
   return 0;
 }
+
+function fieldU8Or(t: usize, slot: i32, def: u32): u32 {
+  const vt = t - <usize>load<i32>(t);
+  if (<u32>slot >= <u32>load<u16>(vt)) return def;
+  const off = <usize>load<u16>(vt + <usize>slot);
+  return off != 0 ? <u32>load<u8>(t + off) : def;
+}
+
+/** ABI bos(): the tokenizer's begin-of-sequence id (1 without a tokenizer, as llama2.c). */
+export function bos(): i32 { return <i32>bosId; }
+/** ABI eos(): the end-of-sequence id (2 without a tokenizer); hosts stop generating at it for kinds other than llama2c. */
+export function eos(): i32 { return <i32>eosId; }
+/** ABI tokenizerKind(): Tokenizer.kind (0 llama2c, 1 spm, 2 bpe). */
+export function tokenizerKind(): i32 { return <i32>tokKind; }
 
 function fieldU32Or(t: usize, slot: i32, def: u32): u32 {
   const vt = t - <usize>load<i32>(t);
@@ -300,6 +321,13 @@ export function decode(prev: i32, token: i32): i32 {
   const s = tokenPiece(base, <u32>token);
   let p = s + 4;
   let n = vecLen(s);
+  if (tokKind != TokenizerKind.llama2c) {
+    // spm/bpe: the piece is the token's display bytes; print them all (byte tokens are
+    // parts of UTF-8 characters). Only the dummy-prefix space after BOS is dropped.
+    if ((tokOptions & TokenizerOption.space_prefix) != 0 && (prev < 0 || <u32>prev == bosId) && n > 0 && load<u8>(p) == 0x20) { p++; n--; }
+    textPtr = p;
+    return <i32>n;
+  }
   for (let i: u32 = 0; i < n; i++) if (load<u8>(p + i) == 0) { n = i; break; }
   if (<u32>prev == bosId && n > 0 && load<u8>(p) == 0x20) { p++; n--; }
   // sscanf(piece, "<0x%02hhX>"): "<0x", optional white space, then at most two characters

@@ -13,7 +13,7 @@ import {
   BlockPlanVT, ConformanceCaseVT, DType, FORMAT_VERSION, HashKind, KeyValueVT, MatrixPlanVT,
   MetadataVT, ModelConfigVT, ModelVT, MODEL_IDENTIFIER, OpVT, OP_KIND_LAST, PrecisionPlanVT,
   PROGRAM_INPUT_LAST, ProgramVT, QuantVT, RefKind, RefLayout, SlotVT, TargetVT, TensorVT,
-  TokenizerVT, VerifyError,
+  TokenizerKind, TokenizerVT, TOKENIZER_KIND_LAST, VerifyError,
 } from "./generated/schema";
 
 // Limits; compiler/emit/limits.ts holds the same numbers (a test compares them).
@@ -420,9 +420,16 @@ function tokenizer(root: u32): bool {
   u32Field(t, TokenizerVT.maxTokenLength, 0);
   const bos = u32Field(t, TokenizerVT.bosId, 1);
   const eos = u32Field(t, TokenizerVT.eosId, 2);
-  if (ns < 0 || nh < 0 || err != 0) return false;
+  const kind = u8Field(t, TokenizerVT.kind, TokenizerKind.llama2c);
+  u32Field(t, TokenizerVT.options, 0);
+  // Token types: one byte per token or none. The other general fields are (host) only.
+  const nt = vecField(t, TokenizerVT.tokenTypes, 1, NO_MAX, 1);
+  if (ns < 0 || nh < 0 || nt < 0 || err != 0) return false;
+  // spm/bpe may have no BOS or EOS: all ones says "none".
+  const noneOk = kind != TokenizerKind.llama2c;
   if ((ns != 0 && <u32>ns != vocab) || (nh != 0 && <u32>nh != vocab) || fracBits > 31 ||
-      bos >= vocab || eos >= vocab) {
+      (bos >= vocab && !(noneOk && bos == 0xffffffff)) || (eos >= vocab && !(noneOk && eos == 0xffffffff)) ||
+      kind > TOKENIZER_KIND_LAST || (nt != 0 && <u32>nt != vocab)) {
     return fail(VerifyError.bad_tokenizer, t);
   }
   return true;

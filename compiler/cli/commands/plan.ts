@@ -6,7 +6,7 @@
 import type { Command } from 'commander';
 import { basename } from 'node:path';
 import { openModel } from '../../import/open-model.ts';
-import { Tokenizer } from '../../import/tokenizer.ts';
+import { loadTokenizerFile } from '../../import/tokenizers/load.ts';
 import { loadTarget } from '../../target/profile.ts';
 import { EdgeqError, usageError } from '../../util/errors.ts';
 import { writeFileAtomic } from '../../util/atomic-write.ts';
@@ -91,7 +91,7 @@ async function plan(checkpoint: string, opts: Opts): Promise<void> {
     throw usageError(`--calibration is for --method damage (got --method ${opts.method})`);
   }
   const g = openModel(checkpoint);
-  const tokenizer = opts.tokenizer !== undefined ? Tokenizer.load(opts.tokenizer) : undefined;
+  const tokenizer = opts.tokenizer !== undefined ? loadTokenizerFile(opts.tokenizer) : undefined;
   let measured: DamageMeasure | undefined;
   if (steps) {
     // Measured once, before the fit (which may plan several times); progress on stderr.

@@ -6,6 +6,7 @@ import type { Command } from 'commander';
 import { openModel } from '../../import/open-model.ts';
 import { loadWeights, type Graph } from '../../import/graph.ts';
 import { Tokenizer } from '../../import/tokenizer.ts';
+import type { TextTokenizer } from '../../import/tokenizers/text-tokenizer.ts';
 import { FloatTransformer } from '../../reference/float/forward.ts';
 import { DEFAULT_SEED, Sampler } from '../../reference/float/sampler.ts';
 import { clampSteps, generate, type Engine, type TokenPicker } from '../../generate.ts';
@@ -80,7 +81,7 @@ Examples:
     .action((model: string, opts: RunOptions) => run(model, opts));
 }
 
-function checkpointEngine(checkpoint: string, opts: RunOptions): { loaded: Loaded; tokenizer: Tokenizer; engineName: string } {
+function checkpointEngine(checkpoint: string, opts: RunOptions): { loaded: Loaded; tokenizer: TextTokenizer; engineName: string } {
   if (opts.tokenizer === undefined) throw usageError('--tokenizer is required to run a checkpoint');
   const engineName = (opts.engine ?? 'reference-float') as keyof typeof ENGINES;
   const tokenizer = Tokenizer.load(opts.tokenizer);
@@ -112,7 +113,7 @@ function adapterIntEngine(ae: AdapterEngine, exp2: Int16Array): IntEngine {
   };
 }
 
-async function adapterBundleEngine(dir: string, adapterPath: string, opts: RunOptions): Promise<{ loaded: Loaded; tokenizer: Tokenizer; engineName: string }> {
+async function adapterBundleEngine(dir: string, adapterPath: string, opts: RunOptions): Promise<{ loaded: Loaded; tokenizer: TextTokenizer; engineName: string }> {
   const engineName = opts.engine ?? 'v8';
   const trainEngine = engineName === 'v8' ? 'v8' : engineName === 'reference-int' ? 'reference' : undefined;
   if (trainEngine === undefined) throw usageError(`--adapter runs on --engine v8 or reference-int, not ${engineName}`);
@@ -126,7 +127,7 @@ async function adapterBundleEngine(dir: string, adapterPath: string, opts: RunOp
   return { loaded: { engine: e, picker: (o) => e.picker(o.temperature, o.topp, o.seed) }, tokenizer, engineName: `${engineName} + adapter` };
 }
 
-async function bundleEngine(dir: string, opts: RunOptions): Promise<{ loaded: Loaded; tokenizer: Tokenizer; engineName: string }> {
+async function bundleEngine(dir: string, opts: RunOptions): Promise<{ loaded: Loaded; tokenizer: TextTokenizer; engineName: string }> {
   if (opts.adapter !== undefined) return adapterBundleEngine(dir, opts.adapter, opts);
   const engineName = opts.engine ?? 'v8';
   if (engineName !== 'v8') throw usageError(`--engine ${engineName} runs a checkpoint; a bundle directory runs on --engine v8`);

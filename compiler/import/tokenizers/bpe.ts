@@ -8,7 +8,7 @@ import { EdgeqError } from '../../util/errors.ts';
 import { byteLevelDecode, byteLevelEncode } from './byte-level.ts';
 import { byteStringToText, utf8ByteString } from './bytes.ts';
 import { Heap } from './heap.ts';
-import { splitWords } from './pre-tokenizers.ts';
+import { compilePatterns, splitWords } from './pre-tokenizers.ts';
 import { partitionSpecial, sortSpecials, type SpecialToken } from './special.ts';
 import { TokenType, type EncodeOptions, type TextTokenizer, type Vocabulary } from './text-tokenizer.ts';
 
@@ -19,8 +19,10 @@ export interface BpeOptions {
   eosId: number;
   /** "a b" per merge, rank = position. */
   merges: string[];
-  /** Pre-tokenizer expressions (empty: the whole fragment is one word). */
-  patterns: RegExp[];
+  /** Pre-tokenizer expressions, JS syntax with \s meaning Unicode White_Space (empty: the whole fragment is one word). */
+  patterns: string[];
+  /** The pre-tokenizer's name (GGUF tokenizer.ggml.pre), for inspection. */
+  preName?: string;
   /** Words are written in GPT-2's byte-level alphabet (Llama-3, SmolLM2, Qwen2, GPT-2). */
   byteLevel: boolean;
   /** SentencePiece-style (HF Llama-2): "▁" before each piece of text, spaces as "▁"; decode drops the first "▁" after BOS. */
@@ -49,9 +51,11 @@ export class BpeTokenizer implements TextTokenizer {
   private readonly ids = new Map<string, number>();
   private readonly ranks = new Map<string, number>();
   private readonly specials: SpecialToken[];
+  private readonly regexes: RegExp[];
 
   constructor(vocab: Vocabulary, opts: BpeOptions) {
     this.vocab = vocab;
+    this.regexes = compilePatterns(opts.patterns);
     this.opts = opts;
     this.bosId = opts.bosId;
     this.eosId = opts.eosId;
@@ -91,7 +95,7 @@ export class BpeTokenizer implements TextTokenizer {
       // HF normalises each piece between special tokens on its own, so each gets the prefix.
       if (this.opts.spaceMark) s = SPACE_MARK + s.replaceAll(' ', SPACE_MARK);
       if (this.opts.addPrefixSpace && !s.startsWith(' ')) s = ' ' + s;
-      for (const word of splitWords(s, this.opts.patterns)) {
+      for (const word of splitWords(s, this.regexes)) {
         this.tokenizeWord(this.opts.byteLevel ? byteLevelEncode(Buffer.from(word, 'utf8')) : word, out);
       }
     }
@@ -100,6 +104,14 @@ export class BpeTokenizer implements TextTokenizer {
   }
 
   decode(prevToken: number, token: number): Uint8Array {
+    const bytes = this.tokenBytes(token);
+    // SentencePiece-style: the "▁" put before the text is not part of it.
+    if (this.opts.spaceMark && (prevToken < 0 || prevToken === this.bosId) && bytes[0] === 0x20) return bytes.subarray(1);
+    return bytes;
+  }
+
+  /** The bytes a token prints, without context (byte-level decoded, or "▁" as space). */
+  tokenBytes(token: number): Uint8Array {
     if (!Number.isInteger(token) || token < 0 || token >= this.vocab.texts.length) {
       throw new EdgeqError(`token id ${token} is outside the tokenizer's vocabulary of ${this.vocab.texts.length}`);
     }
@@ -109,9 +121,7 @@ export class BpeTokenizer implements TextTokenizer {
     if (type === TokenType.USER_DEFINED) return Buffer.from(text, 'utf8');
     if (type === TokenType.BYTE) return Uint8Array.of(parseInt(text.slice(3, 5), 16));
     if (this.opts.byteLevel) return byteLevelDecode(text);
-    let piece = text.replaceAll(SPACE_MARK, ' ');
-    if (this.opts.spaceMark && (prevToken < 0 || prevToken === this.bosId) && piece[0] === ' ') piece = piece.slice(1);
-    return Buffer.from(piece, 'utf8');
+    return Buffer.from(this.opts.spaceMark ? text.replaceAll(SPACE_MARK, ' ') : text, 'utf8');
   }
 
   private requireId(id: number, what: string): number {

@@ -52,6 +52,7 @@ export function tokenizerFromGguf(gguf: GgufFile): TextTokenizer {
       eosId: id('tokenizer.ggml.eos_token_id', 11),
       merges,
       patterns: pre.patterns,
+      preName,
       ignoreMerges: pre.ignoreMerges,
       byteLevel: true,
       spaceMark: false,

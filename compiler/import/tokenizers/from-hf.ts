@@ -96,8 +96,7 @@ export function hfTokenizer(json: Json, config: Json | undefined, file: string):
   }
   if (!byteLevel && !spaceMark) throw bad('pre_tokenizer', 'neither byte-level nor SentencePiece-style ("▁"): not a supported BPE shape');
 
-  let compiled: RegExp[];
-  try { compiled = compilePatterns(patterns); } catch (e) { throw bad('pre_tokenizer', `cannot compile its expression: ${(e as Error).message}`); }
+  try { compilePatterns(patterns); } catch (e) { throw bad('pre_tokenizer', `cannot compile its expression: ${(e as Error).message}`); }
 
   const byText = new Map<string, number>();
   texts.forEach((t, id) => { if (types[id] !== TokenType.UNUSED) byText.set(t, id); });
@@ -117,7 +116,7 @@ export function hfTokenizer(json: Json, config: Json | undefined, file: string):
     bosId: special('bos_token', BOS_NAMES),
     eosId: special('eos_token', EOS_NAMES),
     merges,
-    patterns: compiled,
+    patterns,
     byteLevel,
     spaceMark,
     nfc,

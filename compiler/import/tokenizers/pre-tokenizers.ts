@@ -52,7 +52,7 @@ export const knownPreTokenizers = (): string[] => Object.keys(BY_NAME).sort();
 
 export interface PreTokenizer {
   name: string;
-  patterns: RegExp[];
+  patterns: string[];
   ignoreMerges: boolean;
 }
 
@@ -65,7 +65,7 @@ export function preTokenizerByName(name: string): PreTokenizer {
   if (!patterns) {
     throw new EdgeqError(`unsupported pre-tokenizer "${name}" (tokenizer.ggml.pre); supported: ${knownPreTokenizers().join(', ')}`);
   }
-  return { name, patterns: compilePatterns(patterns), ignoreMerges: IGNORE_MERGES.has(name) };
+  return { name, patterns, ignoreMerges: IGNORE_MERGES.has(name) };
 }
 
 /** Applies the patterns in turn; every piece of text is kept (matches and the gaps between). */

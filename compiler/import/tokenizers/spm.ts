@@ -73,6 +73,15 @@ export class SpmTokenizer implements TextTokenizer {
   }
 
   decode(prevToken: number, token: number): Uint8Array {
+    const bytes = this.tokenBytes(token);
+    // The dummy prefix is not part of the text: drop it after BOS (or at the start), as
+    // SentencePiece and llama2.c's run.c do.
+    if (this.addSpacePrefix && (prevToken < 0 || prevToken === this.bosId) && bytes[0] === 0x20) return bytes.subarray(1);
+    return bytes;
+  }
+
+  /** The bytes a token prints, without context: "▁" as space, byte tokens as their byte, control tokens nothing. */
+  tokenBytes(token: number): Uint8Array {
     if (!Number.isInteger(token) || token < 0 || token >= this.pieces.length) {
       throw new EdgeqError(`token id ${token} is outside the tokenizer's vocabulary of ${this.pieces.length}`);
     }
@@ -80,11 +89,7 @@ export class SpmTokenizer implements TextTokenizer {
     if (type === TokenType.CONTROL || type === TokenType.UNKNOWN || type === TokenType.UNUSED) return new Uint8Array(0);
     if (type === TokenType.BYTE) return Uint8Array.of(parseInt(this.vocab.texts[token].slice(3, 5), 16));
     if (type === TokenType.USER_DEFINED) return byteStringToBytes(this.pieces[token]);
-    let piece = this.pieces[token].replaceAll(SPACE_MARK, ' ');
-    // The dummy prefix is not part of the text: drop it after BOS (or at the start), as
-    // SentencePiece and llama2.c's run.c do.
-    if (this.addSpacePrefix && (prevToken < 0 || prevToken === this.bosId) && piece[0] === ' ') piece = piece.slice(1);
-    return byteStringToBytes(piece);
+    return byteStringToBytes(this.pieces[token].replaceAll(SPACE_MARK, ' '));
   }
 
   private requireId(id: number, what: string): number {

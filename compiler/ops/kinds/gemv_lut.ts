@@ -25,7 +25,7 @@ export const gemv_lut: OpDef = {
     o.counts(6, 1, 5);
     const [n, d, outFrac, bits, gs] = o.op.params;
     const planeType = GROUPED_FORMATS.find((f) => f.bits === bits)?.name;
-    if (!planeType) o.fail(`${bits} bits, expected 1 to 4`);
+    if (planeType === undefined) return o.fail(`${bits} bits, expected 1 to 4`);
     const t = o.in<Int16Array>(0, 'int16'), sc = o.in<Int32Array>(1, 'int32');
     const planes = o.in<Uint8Array>(2, planeType), groups = o.in<Uint8Array>(3, 'uint8');
     const wM = o.in<Int16Array>(4, 'int16'), wE = o.in<Int8Array>(5, 'int8');

@@ -62,6 +62,23 @@ export enum RefKind {
 }
 export const REF_KIND_LAST: u32 = 3;
 
+export enum TokenizerKind {
+  llama2c = 0,
+  spm = 1,
+  bpe = 2,
+}
+export const TOKENIZER_KIND_LAST: u32 = 2;
+
+export enum TokenizerOption {
+  space_prefix = 1,
+  byte_level = 2,
+  byte_fallback = 4,
+  ignore_merges = 8,
+  nfc = 16,
+  add_prefix_space = 32,
+}
+export const TOKENIZER_OPTION_LAST: u32 = 32;
+
 export enum VerifyError {
   ok = 0,
   too_small = 1,
@@ -247,4 +264,11 @@ export enum TokenizerVT {
   maxTokenLength = 12,
   bosId = 14,
   eosId = 16,
+  kind = 18,
+  texts = 20,
+  tokenTypes = 22,
+  merges = 24,
+  prePatterns = 26,
+  preName = 28,
+  options = 30,
 }

@@ -24,4 +24,6 @@ export { Slot } from './fb/slot.js';
 export { Target } from './fb/target.js';
 export { Tensor } from './fb/tensor.js';
 export { Tokenizer } from './fb/tokenizer.js';
+export { TokenizerKind } from './fb/tokenizer-kind.js';
+export { TokenizerOption } from './fb/tokenizer-option.js';
 export { VerifyError } from './fb/verify-error.js';

@@ -57,14 +57,18 @@ int eq_load(Z_runtime_instance_t *rt, const uint8_t *artifact, uint32_t len) {
 uint32_t eq_selftest(Z_runtime_instance_t *rt) { return Z_runtimeZ_selftest(rt); }
 
 int32_t eq_generate(Z_runtime_instance_t *rt, uint32_t steps) {
-  const uint32_t BOS = 1;
+  /* BOS/EOS come from the artifact's tokenizer (1/2 for llama2.c models). llama2.c stops
+   * at BOS only; vocabularies of other kinds (GGUF, HF) also end a text with EOS. */
+  const uint32_t BOS = (uint32_t)Z_runtimeZ_bos(rt);
+  const uint32_t EOS = (uint32_t)Z_runtimeZ_eos(rt);
+  const int stop_at_eos = Z_runtimeZ_tokenizerKind(rt) != 0;
   uint32_t token = BOS, pos = 0;
   wasm_rt_memory_t *mem = Z_runtimeZ_memory(rt);
   for (; pos < steps; pos++) {
     uint32_t err = Z_runtimeZ_forward(rt, token, pos);
     if (err) return -(int32_t)err;
     uint32_t next = Z_runtimeZ_argmax(rt);
-    if (next == BOS) { pos++; break; }
+    if (next == BOS || (stop_at_eos && next == EOS)) { pos++; break; }
     uint32_t n = Z_runtimeZ_decode(rt, token, next);
     eq_out((const char *)mem->data + Z_runtimeZ_text(rt), n);
     token = next;

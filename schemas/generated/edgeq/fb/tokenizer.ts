@@ -4,8 +4,14 @@
 
 import * as flatbuffers from 'flatbuffers';
 
+import { TokenizerKind } from './tokenizer-kind.js';
+
+
 /**
- * The tokenizer (llama2.c tokenizer.bin).
+ * The tokenizer. Fields after eos_id are written only for kinds other than llama2c, so a
+ * llama2.c artifact is the same bytes as before they existed; a runtime that does not
+ * know `kind` prints the display pieces, which is right up to the bytes run.c's
+ * safe_printf drops.
  */
 export class Tokenizer {
   bb: flatbuffers.ByteBuffer|null = null;
@@ -26,7 +32,9 @@ static getSizePrefixedRootAsTokenizer(bb:flatbuffers.ByteBuffer, obj?:Tokenizer)
 }
 
 /**
- * vocab_size pieces, raw bytes (not necessarily valid UTF-8).
+ * vocab_size pieces, raw bytes (not necessarily valid UTF-8). llama2c: run.c's pieces.
+ * spm/bpe: the bytes each token prints (its display form: "▁" as space, byte-level
+ * decoded, byte tokens as that byte, control tokens empty).
  */
 pieces(index: number):string
 pieces(index: number,optionalEncoding:flatbuffers.Encoding):string|Uint8Array
@@ -96,8 +104,95 @@ eosId():number {
   return offset ? this.bb!.readUint32(this.bb_pos + offset) : 2;
 }
 
+kind():TokenizerKind {
+  const offset = this.bb!.__offset(this.bb_pos, 18);
+  return offset ? this.bb!.readUint8(this.bb_pos + offset) : TokenizerKind.llama2c;
+}
+
+/**
+ * (host) spm/bpe: the vocabulary's token texts as the source wrote them (UTF-8).
+ */
+texts(index: number):string
+texts(index: number,optionalEncoding:flatbuffers.Encoding):string|Uint8Array
+texts(index: number,optionalEncoding?:any):string|Uint8Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 20);
+  return offset ? this.bb!.__string(this.bb!.__vector(this.bb_pos + offset) + index * 4, optionalEncoding) : null;
+}
+
+textsLength():number {
+  const offset = this.bb!.__offset(this.bb_pos, 20);
+  return offset ? this.bb!.__vector_len(this.bb_pos + offset) : 0;
+}
+
+/**
+ * spm/bpe: token type per id, GGUF's numbering (1 normal, 2 unknown, 3 control,
+ * 4 user-defined, 5 unused, 6 byte). Empty or vocab_size.
+ */
+tokenTypes(index: number):number|null {
+  const offset = this.bb!.__offset(this.bb_pos, 22);
+  return offset ? this.bb!.readUint8(this.bb!.__vector(this.bb_pos + offset) + index) : 0;
+}
+
+tokenTypesLength():number {
+  const offset = this.bb!.__offset(this.bb_pos, 22);
+  return offset ? this.bb!.__vector_len(this.bb_pos + offset) : 0;
+}
+
+tokenTypesArray():Uint8Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 22);
+  return offset ? new Uint8Array(this.bb!.bytes().buffer, this.bb!.bytes().byteOffset + this.bb!.__vector(this.bb_pos + offset), this.bb!.__vector_len(this.bb_pos + offset)) : null;
+}
+
+/**
+ * (host) bpe: merges "left right", in rank order.
+ */
+merges(index: number):string
+merges(index: number,optionalEncoding:flatbuffers.Encoding):string|Uint8Array
+merges(index: number,optionalEncoding?:any):string|Uint8Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 24);
+  return offset ? this.bb!.__string(this.bb!.__vector(this.bb_pos + offset) + index * 4, optionalEncoding) : null;
+}
+
+mergesLength():number {
+  const offset = this.bb!.__offset(this.bb_pos, 24);
+  return offset ? this.bb!.__vector_len(this.bb_pos + offset) : 0;
+}
+
+/**
+ * (host) bpe: pre-tokenizer regular expressions, applied in turn (docs/tokenizers.md).
+ */
+prePatterns(index: number):string
+prePatterns(index: number,optionalEncoding:flatbuffers.Encoding):string|Uint8Array
+prePatterns(index: number,optionalEncoding?:any):string|Uint8Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 26);
+  return offset ? this.bb!.__string(this.bb!.__vector(this.bb_pos + offset) + index * 4, optionalEncoding) : null;
+}
+
+prePatternsLength():number {
+  const offset = this.bb!.__offset(this.bb_pos, 26);
+  return offset ? this.bb!.__vector_len(this.bb_pos + offset) : 0;
+}
+
+/**
+ * (host) The pre-tokenizer's name (GGUF tokenizer.ggml.pre), for inspection.
+ */
+preName():string|null
+preName(optionalEncoding:flatbuffers.Encoding):string|Uint8Array|null
+preName(optionalEncoding?:any):string|Uint8Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 28);
+  return offset ? this.bb!.__string(this.bb_pos + offset, optionalEncoding) : null;
+}
+
+/**
+ * TokenizerOption bits (a plain uint so that "none set" is the default, 0).
+ */
+options():number {
+  const offset = this.bb!.__offset(this.bb_pos, 30);
+  return offset ? this.bb!.readUint32(this.bb_pos + offset) : 0;
+}
+
 static startTokenizer(builder:flatbuffers.Builder) {
-  builder.startObject(7);
+  builder.startObject(14);
 }
 
 static addPieces(builder:flatbuffers.Builder, piecesOffset:flatbuffers.Offset) {
@@ -174,12 +269,88 @@ static addEosId(builder:flatbuffers.Builder, eosId:number) {
   builder.addFieldInt32(6, eosId, 2);
 }
 
+static addKind(builder:flatbuffers.Builder, kind:TokenizerKind) {
+  builder.addFieldInt8(7, kind, TokenizerKind.llama2c);
+}
+
+static addTexts(builder:flatbuffers.Builder, textsOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(8, textsOffset, 0);
+}
+
+static createTextsVector(builder:flatbuffers.Builder, data:flatbuffers.Offset[]):flatbuffers.Offset {
+  builder.startVector(4, data.length, 4);
+  for (let i = data.length - 1; i >= 0; i--) {
+    builder.addOffset(data[i]!);
+  }
+  return builder.endVector();
+}
+
+static startTextsVector(builder:flatbuffers.Builder, numElems:number) {
+  builder.startVector(4, numElems, 4);
+}
+
+static addTokenTypes(builder:flatbuffers.Builder, tokenTypesOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(9, tokenTypesOffset, 0);
+}
+
+static createTokenTypesVector(builder:flatbuffers.Builder, data:number[]|Uint8Array):flatbuffers.Offset {
+  builder.startVector(1, data.length, 1);
+  for (let i = data.length - 1; i >= 0; i--) {
+    builder.addInt8(data[i]!);
+  }
+  return builder.endVector();
+}
+
+static startTokenTypesVector(builder:flatbuffers.Builder, numElems:number) {
+  builder.startVector(1, numElems, 1);
+}
+
+static addMerges(builder:flatbuffers.Builder, mergesOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(10, mergesOffset, 0);
+}
+
+static createMergesVector(builder:flatbuffers.Builder, data:flatbuffers.Offset[]):flatbuffers.Offset {
+  builder.startVector(4, data.length, 4);
+  for (let i = data.length - 1; i >= 0; i--) {
+    builder.addOffset(data[i]!);
+  }
+  return builder.endVector();
+}
+
+static startMergesVector(builder:flatbuffers.Builder, numElems:number) {
+  builder.startVector(4, numElems, 4);
+}
+
+static addPrePatterns(builder:flatbuffers.Builder, prePatternsOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(11, prePatternsOffset, 0);
+}
+
+static createPrePatternsVector(builder:flatbuffers.Builder, data:flatbuffers.Offset[]):flatbuffers.Offset {
+  builder.startVector(4, data.length, 4);
+  for (let i = data.length - 1; i >= 0; i--) {
+    builder.addOffset(data[i]!);
+  }
+  return builder.endVector();
+}
+
+static startPrePatternsVector(builder:flatbuffers.Builder, numElems:number) {
+  builder.startVector(4, numElems, 4);
+}
+
+static addPreName(builder:flatbuffers.Builder, preNameOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(12, preNameOffset, 0);
+}
+
+static addOptions(builder:flatbuffers.Builder, options:number) {
+  builder.addFieldInt32(13, options, 0);
+}
+
 static endTokenizer(builder:flatbuffers.Builder):flatbuffers.Offset {
   const offset = builder.endObject();
   return offset;
 }
 
-static createTokenizer(builder:flatbuffers.Builder, piecesOffset:flatbuffers.Offset, scoresOffset:flatbuffers.Offset, scoreFracBits:number, hostScoresOffset:flatbuffers.Offset, maxTokenLength:number, bosId:number, eosId:number):flatbuffers.Offset {
+static createTokenizer(builder:flatbuffers.Builder, piecesOffset:flatbuffers.Offset, scoresOffset:flatbuffers.Offset, scoreFracBits:number, hostScoresOffset:flatbuffers.Offset, maxTokenLength:number, bosId:number, eosId:number, kind:TokenizerKind, textsOffset:flatbuffers.Offset, tokenTypesOffset:flatbuffers.Offset, mergesOffset:flatbuffers.Offset, prePatternsOffset:flatbuffers.Offset, preNameOffset:flatbuffers.Offset, options:number):flatbuffers.Offset {
   Tokenizer.startTokenizer(builder);
   Tokenizer.addPieces(builder, piecesOffset);
   Tokenizer.addScores(builder, scoresOffset);
@@ -188,6 +359,13 @@ static createTokenizer(builder:flatbuffers.Builder, piecesOffset:flatbuffers.Off
   Tokenizer.addMaxTokenLength(builder, maxTokenLength);
   Tokenizer.addBosId(builder, bosId);
   Tokenizer.addEosId(builder, eosId);
+  Tokenizer.addKind(builder, kind);
+  Tokenizer.addTexts(builder, textsOffset);
+  Tokenizer.addTokenTypes(builder, tokenTypesOffset);
+  Tokenizer.addMerges(builder, mergesOffset);
+  Tokenizer.addPrePatterns(builder, prePatternsOffset);
+  Tokenizer.addPreName(builder, preNameOffset);
+  Tokenizer.addOptions(builder, options);
   return Tokenizer.endTokenizer(builder);
 }
 }
