@@ -5973,12 +5973,13 @@ async function loadBundle(bundle, opts = {}) {
   const fo = { onProgress: opts.onProgress, signal: opts.signal, fetch: opts.fetch };
   let files;
   let trainBytes = null;
+  let trainUrl;
   if (typeof bundle === "string" || bundle instanceof URL) {
     const base = sourceUrl(bundle);
     if (!base.pathname.endsWith("/")) base.pathname += "/";
     const at = (name) => new URL(name, base);
     files = { model: at("model.edgeq"), runtime: at("runtime.wasm"), manifest: at("manifest.json"), ...opts.publicKey !== void 0 ? { signature: at("manifest.sig") } : {} };
-    trainBytes = await fetchBytes(at("train.wasm"), "train.wasm", fo);
+    trainUrl = at("train.wasm");
   } else {
     files = bundle;
   }
@@ -5994,6 +5995,7 @@ async function loadBundle(bundle, opts = {}) {
   const artifactBytes = await readSource(files.model, "model.edgeq", fo);
   const wasm = await readSource(files.runtime, "runtime.wasm", fo);
   if (files.trainRuntime !== void 0) trainBytes = await readSource(files.trainRuntime, "train.wasm", fo);
+  else if (trainUrl) trainBytes = await fetchBytes(trainUrl, "train.wasm", fo);
   const modelSha = await sha256(artifactBytes);
   if (manifest) {
     await checkListed(manifest, "model.edgeq", artifactBytes, modelSha);

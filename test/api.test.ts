@@ -5,6 +5,7 @@
 // tier: slow
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,7 +16,7 @@ import { buildTrainRuntime } from '../compiler/codegen/train-runtime.ts';
 import { readArtifact } from '../compiler/emit/artifact-read.ts';
 import { fnv1a64 } from '../compiler/emit/conformance-hash.ts';
 import { cli } from './helpers/cli.ts';
-import { model } from './helpers/models.ts';
+import { ROOT, model } from './helpers/models.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'edgeq-api-'));
 const bundle = join(dir, 's260k');
@@ -65,6 +66,15 @@ test('the published build (dist/edgeq.js, what `import \'edgeq\'` loads) gives t
   const dist = await import('../dist/edgeq.js') as typeof import('../compiler/api/index.ts');
   const m = await dist.loadBundle(bundleDirSources(bundle));
   assert.is(await m.generate('', { maxTokens: 32, temperature: 0 }).text(), await runText(['--temperature', '0', '--steps', '32']));
+});
+
+test('examples/api-node.mjs (docs/api.md\'s example, importing \'edgeq\' by name) prints edgeq run\'s and edgeq run --adapter\'s text', async () => {
+  const r = spawnSync(process.execPath, [join(ROOT, 'examples/api-node.mjs'), bundle, data], { encoding: 'utf8', cwd: ROOT });
+  assert.is(r.status, 0, r.stderr);
+  const out = join(dir, 'example.edqa');
+  assert.is((await cli(['finetune', bundle, '--data', data, '--steps', '5', '-o', out])).status, 0);
+  assert.match(r.stderr, new RegExp(`sha256 ${sha(readFileSync(out))}`));
+  assert.is(r.stdout, `${await runText(['--temperature', '0', '--steps', '32'])}\n${await runText(['--adapter', out, '--temperature', '0', '--steps', '32'])}\n`);
 });
 
 test('tokenize / detokenize round-trip; evaluate gives the logits the artifact\'s conformance hashes', () => {

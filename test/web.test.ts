@@ -16,10 +16,11 @@ import { Browser, findChromium, type Page } from './helpers/chromium.ts';
 import { finetuneInPage, generateInPage, waitLoaded } from './helpers/web-page.ts';
 import { notBlank } from './helpers/png.ts';
 import { ROOT, model } from './helpers/models.ts';
+import { stories260KBundle } from './helpers/bundle.ts';
 
 const chromium = findChromium(ROOT);
 const dir = mkdtempSync(join(tmpdir(), 'edgeq-web-'));
-const bundle = join(dir, 's260k');
+let bundle: string;
 const data = join(dir, 'style.txt');
 let server: RunningServer, browser: Browser, page: Page;
 
@@ -35,8 +36,7 @@ if (!chromium) {
   });
 } else {
   test.before(async () => {
-    const c = await cli(['compile', model('stories260K.bin'), '--target', 'wasm32', '--tokenizer', model('tok512.bin'), '-o', bundle]);
-    assert.is(c.status, 0, c.stderr);
+    bundle = await stories260KBundle('wasm32', 16); // with the embedded tok512 tokenizer; cached per machine
     writeFileSync(data, readFileSync(model('tinystories-valid-head.txt'), 'utf8').slice(0, 6000));
     server = await startServer(bundle, { port: 0 });
     browser = Browser.launch(chromium);

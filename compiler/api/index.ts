@@ -146,13 +146,13 @@ export async function loadBundle(bundle: string | URL | BundleSources, opts: Loa
   const fo: FetchOptions = { onProgress: opts.onProgress, signal: opts.signal, fetch: opts.fetch };
   let files: BundleSources;
   let trainBytes: Uint8Array | null = null;
+  let trainUrl: URL | undefined;
   if (typeof bundle === 'string' || bundle instanceof URL) {
     const base = sourceUrl(bundle);
     if (!base.pathname.endsWith('/')) base.pathname += '/';
     const at = (name: string) => new URL(name, base);
     files = { model: at('model.edgeq'), runtime: at('runtime.wasm'), manifest: at('manifest.json'), ...(opts.publicKey !== undefined ? { signature: at('manifest.sig') } : {}) };
-    // Optional: a server that built the training module offers it; none means the reference trainer.
-    trainBytes = await fetchBytes(at('train.wasm'), 'train.wasm', fo);
+    trainUrl = at('train.wasm');
   } else {
     files = bundle;
   }
@@ -168,6 +168,8 @@ export async function loadBundle(bundle: string | URL | BundleSources, opts: Loa
   const artifactBytes = await readSource(files.model, 'model.edgeq', fo);
   const wasm = await readSource(files.runtime, 'runtime.wasm', fo);
   if (files.trainRuntime !== undefined) trainBytes = await readSource(files.trainRuntime, 'train.wasm', fo);
+  // Optional, last (a server may build it on the first request): none means the reference trainer.
+  else if (trainUrl) trainBytes = await fetchBytes(trainUrl, 'train.wasm', fo);
   const modelSha = await sha256(artifactBytes);
   if (manifest) {
     await checkListed(manifest, 'model.edgeq', artifactBytes, modelSha);

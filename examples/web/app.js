@@ -68,10 +68,11 @@ function drawLoss() {
   if (losses.length === 0) { svg.innerHTML = ''; return; }
   const lo = Math.min(...losses), hi = Math.max(...losses), span = hi - lo || 1;
   const x = (i) => pad + (losses.length === 1 ? 0 : (i / (losses.length - 1)) * (W - 2 * pad));
-  const y = (v) => pad + (1 - (v - lo) / span) * (H - 2 * pad);
+  const top = 26; // room for the label
+  const y = (v) => top + (1 - (v - lo) / span) * (H - top - pad);
   const pts = losses.map((v, i) => `${x(i).toFixed(1)},${y(v).toFixed(1)}`).join(' ');
   svg.innerHTML = `<polyline points="${pts}" fill="none" stroke="#3867e0" stroke-width="2.5" vector-effect="non-scaling-stroke"/>` +
-    `<text x="${W - pad}" y="16" text-anchor="end" font-size="13" fill="#5a6275">loss ${hi.toFixed(2)} → ${losses.at(-1).toFixed(2)}</text>`;
+    `<text x="${W - pad}" y="16" text-anchor="end" font-size="13" fill="#5a6275">loss ${losses[0].toFixed(2)} → ${losses.at(-1).toFixed(2)} nats</text>`;
 }
 
 $('generate').onclick = () => {
