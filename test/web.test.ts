@@ -39,6 +39,8 @@ if (!chromium) {
     bundle = await stories260KBundle('wasm32', 16); // with the embedded tok512 tokenizer; cached per machine
     writeFileSync(data, readFileSync(model('tinystories-valid-head.txt'), 'utf8').slice(0, 6000));
     server = await startServer(bundle, { port: 0 });
+    // The training module is built (or taken from the cache) before the page asks for it.
+    assert.ok(await server.trainReady, 'edgeq serve built no training module');
     browser = Browser.launch(chromium);
     page = await browser.open(server.url);
   });
@@ -48,9 +50,9 @@ if (!chromium) {
   });
 
   test('the page loads the bundle and generates edgeq run\'s greedy text', async () => {
-    await waitLoaded(page, 30_000);
+    await waitLoaded(page, 60_000);
     assert.match(await page.eval<string>('document.getElementById("info").textContent'), /training module/);
-    const text = await generateInPage(page, { maxTokens: 32, temperature: 0 }, 20_000);
+    const text = await generateInPage(page, { maxTokens: 32, temperature: 0 }, 60_000);
     assert.ok(text.length > 40, text);
     assert.is(text, await runText(['--temperature', '0', '--steps', '32']));
     assert.match(await page.eval<string>('document.getElementById("tps").textContent'), /^32 tokens, [\d.]+ tok\/s$/);
@@ -60,10 +62,10 @@ if (!chromium) {
     const out = join(dir, 'cli.edqa');
     const r = await cli(['finetune', bundle, '--data', data, '--steps', '5', '-o', out]);
     assert.is(r.status, 0, r.stderr);
-    const sha = await finetuneInPage(page, readFileSync(data, 'utf8'), 5, 30_000);
+    const sha = await finetuneInPage(page, readFileSync(data, 'utf8'), 5, 60_000);
     assert.is(sha, createHash('sha256').update(readFileSync(out)).digest('hex'));
     assert.is(await page.eval<number>('document.querySelectorAll("#loss polyline").length'), 1);
-    const adapted = await generateInPage(page, { maxTokens: 32, temperature: 0 }, 20_000);
+    const adapted = await generateInPage(page, { maxTokens: 32, temperature: 0 }, 60_000);
     assert.is(adapted, await runText(['--adapter', out, '--temperature', '0', '--steps', '32']));
   });
 
