@@ -1,8 +1,9 @@
 // The example page (examples/web/, served by `edgeq serve`) in headless Chromium: it loads
 // a stories260K bundle through dist/edgeq.js in a Web Worker, generates 32 tokens greedily
 // (the text of `edgeq run`), fine-tunes 5 steps (the adapter bytes of `edgeq finetune`),
-// generates with the adapter (the text of `edgeq run --adapter`), and its screenshot is not
-// blank. Without Chromium locally: a note; under CI, Chromium is installed.
+// generates with the adapter (the text of `edgeq run --adapter`), its screenshot is not
+// blank, and with the server gone a reload still loads and generates (service worker).
+// Without Chromium locally: a note; under CI, Chromium is installed.
 // tier: slow
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -75,6 +76,18 @@ if (!chromium) {
     assert.ok(check.ok, `blank-looking screenshot: ${JSON.stringify(check)}`);
     assert.is(check.w, 1280);
     if (process.env.EDGEQ_WEB_SCREENSHOT) writeFileSync(process.env.EDGEQ_WEB_SCREENSHOT, png);
+  });
+
+  test('once loaded, the page works offline: with the server gone, a reload loads and generates', async () => {
+    await page.waitFor('document.body.dataset.offline === "ready"', 60_000);
+    await server.close();
+    await page.eval('window.beforeReload = true');
+    await page.send('Page.reload', { ignoreCache: false });
+    // A new document (no marker) that loaded the bundle from the service worker's cache.
+    await page.waitFor('!window.beforeReload && document.body.dataset.state === "ready"', 60_000);
+    assert.is(await fetch(server.url).then(() => 'reachable', () => 'gone'), 'gone');
+    const text = await generateInPage(page, { maxTokens: 32, temperature: 0 }, 60_000);
+    assert.is(text, await runText(['--temperature', '0', '--steps', '32']));
   });
 }
 
