@@ -10,12 +10,13 @@ export const MAX_INPUT_BYTES = 2 ** 32;
 
 /** What kind of thing `s` is, in words, for "is a FIFO, expected …" messages. */
 export function fileKind(s: Stats): string {
+  if (s.isFile()) return 'a regular file';
   if (s.isDirectory()) return 'a directory';
   if (s.isFIFO()) return 'a FIFO (named pipe)';
   if (s.isCharacterDevice()) return 'a character device';
   if (s.isBlockDevice()) return 'a block device';
   if (s.isSocket()) return 'a socket';
-  return 'not a regular file';
+  return 'neither a file nor a directory';
 }
 
 /** The one-line message for a failed stat/open of an input, by errno. */
