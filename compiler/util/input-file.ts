@@ -22,7 +22,7 @@ export function fileKind(s: Stats): string {
 /** The one-line message for a failed stat/open of an input, by errno. */
 export function inputErrnoMessage(e: NodeJS.ErrnoException, what: string): string {
   switch (e.code) {
-    case 'ENOENT': return `no such file (expected ${what})`;
+    case 'ENOENT': return `no such file or directory (expected ${what})`;
     case 'ENOTDIR': return `a part of the path is not a directory (expected ${what})`;
     case 'ELOOP': return `too many levels of symbolic links (a symlink loop?) (expected ${what})`;
     case 'EACCES': case 'EPERM': return `permission denied (cannot read ${what})`;
