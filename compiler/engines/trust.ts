@@ -9,6 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EdgeqError } from '../util/errors.ts';
 import { verifyWithKeyFile } from '../util/signing.ts';
+import { requireRegularFile } from '../util/input-file.ts';
 
 export const MANIFEST = 'manifest.json';
 export const SIGNATURE = 'manifest.sig';
@@ -28,6 +29,7 @@ export interface TrustReport { files: Array<{ name: string; size: number; sha256
  * Ed25519 public key in `publicKeyPath` and matches its manifest byte for byte.
  */
 export function checkTrust(dir: string, publicKeyPath: string): TrustReport {
+  requireRegularFile(publicKeyPath, 'the --trust public key', 1 << 16); // first: a FIFO or /dev/zero would hang a read
   const mp = join(dir, MANIFEST), sp = join(dir, SIGNATURE);
   if (!existsSync(mp)) throw new EdgeqError('missing: a trusted bundle needs its signed manifest (compile with --sign)', { file: mp });
   if (!existsSync(sp)) throw new EdgeqError(`missing: the bundle is not signed (compile with --sign <key>), refused by --trust ${publicKeyPath}`, { file: sp });

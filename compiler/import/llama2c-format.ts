@@ -96,6 +96,8 @@ export function configProblem(c: ModelConfig): ConfigProblem | null {
       return { field: i, message: `${CONFIG_FIELDS[i]} ${vals[i]} is implausibly large (limit ${limit}); is this really a llama2.c checkpoint?` };
     }
   }
+  // Generation and the conformance table start from <s> = 1 and stop at </s> = 2 (tokenizer.ts).
+  if (c.vocabSize < 3) return { field: 5, message: `vocab_size ${c.vocabSize} is too small: edgeq's token ids <unk> 0, <s> 1 and </s> 2 need at least 3` };
   if (c.nHeads > c.dim) return { field: 3, message: `n_heads ${c.nHeads} exceeds dim ${c.dim}` };
   if (c.dim % c.nHeads !== 0) return { field: 3, message: `n_heads ${c.nHeads} does not divide dim ${c.dim}` };
   if (c.nKvHeads > c.nHeads) return { field: 4, message: `n_kv_heads ${c.nKvHeads} exceeds n_heads ${c.nHeads}` };

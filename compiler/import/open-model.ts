@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { EdgeqError } from '../util/errors.ts';
+import { fileKind, requireRegularFile } from '../util/input-file.ts';
 import type { Graph, SourceFormat } from './graph.ts';
 import { importLlama2c } from './llama2c.ts';
 import { isGgufMagic } from './gguf/gguf-file.ts';
@@ -46,10 +47,8 @@ export function probeModelPath(path: string): Probe {
   if (!existsSync(path)) throw new EdgeqError('no such file or directory', { file: path });
   const st = statSync(path);
   if (st.isDirectory()) return { path, isDirectory: true, head: new Uint8Array(0), size: 0 };
-  if (!st.isFile()) {
-    const kind = st.isFIFO() ? 'a FIFO' : st.isCharacterDevice() ? 'a character device' : st.isBlockDevice() ? 'a block device' : st.isSocket() ? 'a socket' : 'not a regular file';
-    throw new EdgeqError(`is ${kind}; a model must be a regular file or a model directory`, { file: path });
-  }
+  if (!st.isFile()) throw new EdgeqError(`is ${fileKind(path)}; a model must be a regular file or a model directory`, { file: path });
+  requireRegularFile(path, 'a model');
   const head = new Uint8Array(Math.min(HEAD_BYTES, st.size));
   const fd = openSync(path, 'r');
   try { readSync(fd, head, 0, head.length, 0); } finally { closeSync(fd); }

@@ -2,8 +2,9 @@
 // `edgeq compile --sign` signs the bundle's manifest (which lists the sha256 of every
 // file), and `--trust <public key>` checks the signature before anything is used.
 import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { EdgeqError } from './errors.ts';
+import { requireRegularFile } from './input-file.ts';
 
 export function generateKeyPair(): { privatePem: string; publicPem: string } {
   const { privateKey, publicKey } = generateKeyPairSync('ed25519');
@@ -14,6 +15,7 @@ export function generateKeyPair(): { privatePem: string; publicPem: string } {
 }
 
 function readKey(path: string, kind: 'private' | 'public'): KeyObject {
+  if (existsSync(path)) requireRegularFile(path, `the ${kind} key`, 1 << 16); // a FIFO or /dev/zero would hang
   let pem: string;
   try {
     pem = readFileSync(path, 'utf8');
