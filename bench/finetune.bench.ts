@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { BenchCase, BenchSection } from './harness.ts';
-import { importLlama2c } from '../compiler/import/llama2c.ts';
+import { openModel } from '../compiler/import/open-model.ts';
 import { loadWeights } from '../compiler/import/graph.ts';
 import { quantizeInt8 } from '../compiler/quantize/int8.ts';
 import { bundleFromQuant } from '../compiler/bundle.ts';
@@ -41,7 +41,7 @@ const section: BenchSection = {
   async cases() {
     const path = resolve(MODELS, 'stories260K.bin');
     if (!existsSync(path)) { console.log(`(skipping finetune: ${path} not found; set EDGEQ_MODELS)`); return []; }
-    const w = loadWeights(importLlama2c(path));
+    const w = loadWeights(openModel(path));
     const m = quantizeInt8(w);
     // One window of the model's own greedy text.
     const it = new IntTransformer(m);

@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { BenchCase, BenchSection } from './harness.ts';
 import type { FloatWeights } from '../compiler/import/graph.ts';
-import { importLlama2c } from '../compiler/import/llama2c.ts';
+import { openModel } from '../compiler/import/open-model.ts';
 import { loadWeights } from '../compiler/import/graph.ts';
 import { greedyFloat } from './decode.ts';
 import { SHAPES, synthWeights } from '../compiler/synth/synth.ts';
@@ -30,7 +30,7 @@ const section: BenchSection = {
   cases() {
     const cases: BenchCase[] = [];
     const real = resolve(MODELS, 'stories260K.bin');
-    if (existsSync(real)) cases.push(...pair('stories260K', loadWeights(importLlama2c(real)), 128, 5));
+    if (existsSync(real)) cases.push(...pair('stories260K', loadWeights(openModel(real)), 128, 5));
     else console.log(`(skipping stories260K: ${real} not found; set EDGEQ_MODELS)`);
     cases.push(...pair('stories15M-synth', synthWeights({ ...SHAPES.stories15M }, SYNTH_SEED), 16, 3));
     return cases;

@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { BenchCase, BenchSection } from './harness.ts';
 import type { FloatWeights } from '../compiler/import/graph.ts';
-import { importLlama2c } from '../compiler/import/llama2c.ts';
+import { openModel } from '../compiler/import/open-model.ts';
 import { loadWeights } from '../compiler/import/graph.ts';
 import { greedyFloat, greedyRuntime } from './decode.ts';
 import { SHAPES, synthWeights } from '../compiler/synth/synth.ts';
@@ -46,7 +46,7 @@ const section: BenchSection = {
   async cases() {
     const out: BenchCase[] = [];
     const real = resolve(MODELS, 'stories260K.bin');
-    if (existsSync(real)) out.push(...await cases('stories260K', loadWeights(importLlama2c(real)), { float: 128, wasm: 256 }, 5));
+    if (existsSync(real)) out.push(...await cases('stories260K', loadWeights(openModel(real)), { float: 128, wasm: 256 }, 5));
     else console.log(`(skipping stories260K: ${real} not found; set EDGEQ_MODELS)`);
     out.push(...await cases('stories15M-synth', synthWeights({ ...SHAPES.stories15M }, 1), { float: 8, wasm: 32 }, 3));
     out.push(...await cases('stories110M-synth', synthWeights({ ...SHAPES.stories110M }, 1), { float: 2, wasm: 8 }, 3));

@@ -5,7 +5,7 @@
 // --int8-acts simulates the first design (int8 activations and K, int16 query).
 import { parseArgs } from 'node:util';
 import { join, resolve } from 'node:path';
-import { importLlama2c } from '../compiler/import/llama2c.ts';
+import { openModel } from '../compiler/import/open-model.ts';
 import { loadWeights } from '../compiler/import/graph.ts';
 import { FloatTransformer } from '../compiler/reference/float/forward.ts';
 import { teacherForced, windows } from '../compiler/eval/teacher-forced.ts';
@@ -20,7 +20,7 @@ const { values } = parseArgs({ options: {
 const models = process.env.EDGEQ_MODELS ?? resolve(import.meta.dirname, '../../shared/models');
 const name = values.model!;
 const tok = name === 'babyllama936K' ? 'tok105.bin' : 'tok512.bin';
-const w = loadWeights(importLlama2c(join(models, `${name}.bin`)));
+const w = loadWeights(openModel(join(models, `${name}.bin`)));
 const stream = textTokens(join(models, tok), join(models, 'tinystories-valid-head.txt'), Number(values.tokens)).tokens;
 // The reference logits once, replayed for every configuration.
 const ref = new FloatTransformer(w);

@@ -29,7 +29,7 @@
 // Output: a Markdown report (tables ready for README) and one JSON line per measurement.
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { importLlama2c } from '../compiler/import/llama2c.ts';
+import { openModel } from '../compiler/import/open-model.ts';
 import { loadWeights } from '../compiler/import/graph.ts';
 import { Tokenizer } from '../compiler/import/tokenizer.ts';
 import { quantizeInt8 } from '../compiler/quantize/int8.ts';
@@ -86,7 +86,7 @@ export async function evalEwq(o: { tokens: string; damageTokens: string; model?:
     if (o.model && o.model !== name) continue;
     const ckpt = join(models, `${name}.bin`), tokp = join(models, tok);
     if (!existsSync(ckpt)) { console.error(`eval-ewq: ${ckpt} not found, skipped`); continue; }
-    const g = importLlama2c(ckpt), L = g.config.nLayers, tokenizer = Tokenizer.load(tokp);
+    const g = openModel(ckpt), L = g.config.nLayers, tokenizer = Tokenizer.load(tokp);
     const weights = loadWeights(g);
     const all = encodeParagraphs(tokenizer, readUtf8(text), nTok + nCal).tokens;
     if (all.length < nTok + nCal) throw new Error(`eval-ewq: the text has only ${all.length} tokens for ${name}`);

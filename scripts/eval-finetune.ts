@@ -13,7 +13,7 @@
 // initialAdapterState, run on the round-to-nearest int8 model of the checkpoint.
 import { parseArgs } from 'node:util';
 import { join, resolve } from 'node:path';
-import { importLlama2c } from '../compiler/import/llama2c.ts';
+import { openModel } from '../compiler/import/open-model.ts';
 import { loadWeights, type FloatWeights } from '../compiler/import/graph.ts';
 import { Tokenizer } from '../compiler/import/tokenizer.ts';
 import { FloatLoraTrainer } from '../compiler/reference/float/lora.ts';
@@ -64,7 +64,7 @@ async function main(): Promise<void> {
   const held = loadTokenStream(tok, values.heldout ?? join(values.data!, 'heldout.txt'));
   const windows = trainingWindows(train, config.seqLen, steps, config.seed);
   const evalSet = heldOutWindows(held, config.seqLen, evalWindows);
-  const weights: FloatWeights = loadWeights(importLlama2c(modelPath));
+  const weights: FloatWeights = loadWeights(openModel(modelPath));
   const make = (n: string): Trainer => {
     if (n === 'float') return new FloatLoraTrainer(weights, config);
     const m = quantizeInt8(weights);

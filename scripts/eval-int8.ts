@@ -4,7 +4,7 @@
 // Prints one JSON line per model: top-1 agreement, mean/max KL(float || int), perplexities.
 import { parseArgs } from 'node:util';
 import { join, resolve } from 'node:path';
-import { importLlama2c } from '../compiler/import/llama2c.ts';
+import { openModel } from '../compiler/import/open-model.ts';
 import { loadWeights } from '../compiler/import/graph.ts';
 import { FloatTransformer } from '../compiler/reference/float/forward.ts';
 import { quantizeInt8 } from '../compiler/quantize/int8.ts';
@@ -20,7 +20,7 @@ const models = process.env.EDGEQ_MODELS ?? resolve(import.meta.dirname, '../../s
 const MODELS: Array<[string, string]> = [['stories260K', 'tok512.bin'], ['babyllama936K', 'tok105.bin']];
 for (const [name, tok] of MODELS) {
   if (values.model && values.model !== name) continue;
-  const w = loadWeights(importLlama2c(join(models, `${name}.bin`)));
+  const w = loadWeights(openModel(join(models, `${name}.bin`)));
   const s = textTokens(join(models, tok), join(models, 'tinystories-valid-head.txt'), Number(values.tokens));
   let t = Date.now();
   const qm = quantizeInt8(w, values.gptq ? { gptq: {} } : {});

@@ -16,7 +16,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { ModelConfig } from '../compiler/import/graph.ts';
 import { blockTensor } from '../compiler/import/graph.ts';
-import { importLlama2c } from '../compiler/import/llama2c.ts';
+import { openModel } from '../compiler/import/open-model.ts';
 import { modelEntropies, SoftmaxEntropy } from '../compiler/plan/entropy.ts';
 import { BLOCK_MATRICES } from '../compiler/plan/plan.ts';
 import { synthTensorChunks } from '../compiler/synth/weights.ts';
@@ -78,7 +78,7 @@ const real: Array<[string, Sample[]]> = [];
 for (const name of ['stories260K', 'babyllama936K']) {
   const p = join(models, `${name}.bin`);
   if (!existsSync(p)) { console.error(`train-fastewq: ${p} not found: the shipped model was trained with it; cannot reproduce`); process.exit(1); }
-  const g = importLlama2c(p);
+  const g = openModel(p);
   real.push([name, samples(g.config, ewqLabels(modelEntropies(g).map((b) => b.entropy)))]);
 }
 const train = synth(TRAIN_SHAPES, TRAIN_SEEDS);

@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT, haveModels, model } from './helpers/models.ts';
-import { importLlama2c } from '../compiler/import/llama2c.ts';
+import { openModel } from '../compiler/import/open-model.ts';
 import { loadWeights } from '../compiler/import/graph.ts';
 import { quantizeInt8 } from '../compiler/quantize/int8.ts';
 import { Tokenizer } from '../compiler/import/tokenizer.ts';
@@ -19,7 +19,7 @@ import { intReferenceEngine } from '../compiler/engines/int-engines.ts';
 
 /** The integer reference's text (in-process), as `edgeq run` prints it. */
 function referenceText(o: { steps: number; temperature: number; topp?: number; seed?: number; prompt?: string }): string {
-  const e = intReferenceEngine(new IntTransformer(quantizeInt8(loadWeights(importLlama2c(model('stories260K.bin'))))));
+  const e = intReferenceEngine(new IntTransformer(quantizeInt8(loadWeights(openModel(model('stories260K.bin'))))));
   const r = generate(e, Tokenizer.load(model('tok512.bin')), e.picker(o.temperature, o.topp ?? 0.9, o.seed ?? 42), { steps: o.steps, prompt: o.prompt });
   return Buffer.from(r.text).toString('utf8') + '\n';
 }

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { importLlama2c } from '../compiler/import/llama2c.ts';
+import { openModel } from '../compiler/import/open-model.ts';
 import { loadWeights } from '../compiler/import/graph.ts';
 import { Tokenizer } from '../compiler/import/tokenizer.ts';
 import { quantizeInt8 } from '../compiler/quantize/int8.ts';
@@ -34,7 +34,7 @@ const fakeBundle = (() => {
   return () => {
     if (dir) return dir;
     dir = tmp();
-    const q = quantizeInt8(loadWeights(importLlama2c(model('stories260K.bin'))));
+    const q = quantizeInt8(loadWeights(openModel(model('stories260K.bin'))));
     writeFileSync(join(dir, 'model.edgeq'), emitArtifact({
       model: q, program: lowerInt8(q), target: { name: 'wasm32', simd: true }, plan: { kind: 'uniform', bits: 8 },
       tokenizer: Tokenizer.load(model('tok512.bin')), sourceSha256: new Uint8Array(32), sourcePath: 'stories260K.bin', vectors: 0,

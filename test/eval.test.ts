@@ -8,7 +8,7 @@ import { MetricsAccumulator, argmax, klFromLogProbs, logSoftmax } from '../compi
 import { BOS, intEngine, teacherForced, windows } from '../compiler/eval/teacher-forced.ts';
 import { textTokens } from '../compiler/eval/text-stream.ts';
 import { AblationTransformer, SITES } from '../compiler/eval/ablate.ts';
-import { importLlama2c } from '../compiler/import/llama2c.ts';
+import { openModel } from '../compiler/import/open-model.ts';
 import { loadWeights } from '../compiler/import/graph.ts';
 import { FloatTransformer } from '../compiler/reference/float/forward.ts';
 import { quantizeInt8 } from '../compiler/quantize/int8.ts';
@@ -59,7 +59,7 @@ test('text stream: paragraphs encoded with the model tokenizer', () => {
 
 test('ablation simulator: all steps off = the float model; all on tracks the integer engine', () => {
   if (!haveModels) return;
-  const w = loadWeights(importLlama2c(model('stories260K.bin')));
+  const w = loadWeights(openModel(model('stories260K.bin')));
   const stream = textTokens(model('tok512.bin'), model('tinystories-valid-head.txt'), 300).tokens;
   const ft = () => new FloatTransformer(w);
   const off = teacherForced(stream, ft(), new AblationTransformer(w, { sites: new Set() }), { seqLen: 512 });
@@ -71,7 +71,7 @@ test('ablation simulator: all steps off = the float model; all on tracks the int
 
 test('GPTQ end to end on stories260K: deterministic, and closer to float than rounding', () => {
   if (!haveModels) return;
-  const w = loadWeights(importLlama2c(model('stories260K.bin')));
+  const w = loadWeights(openModel(model('stories260K.bin')));
   const gptq = { sequences: 4, length: 128 };
   const a = quantizeInt8(w, { gptq }), b = quantizeInt8(w, { gptq });
   assert.ok(a.tensors.every((t, i) => Buffer.from(t.data.buffer).equals(Buffer.from(b.tensors[i].data.buffer))), 'same bytes');

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Rng } from '../compiler/synth/prng.ts';
 import { SHAPES, writeSynth } from '../compiler/synth/synth.ts';
-import { importLlama2c } from '../compiler/import/llama2c.ts';
+import { openModel } from '../compiler/import/open-model.ts';
 import type { TensorRef } from '../compiler/import/graph.ts';
 import { planFromJson, type PlanSpec } from '../compiler/plan/plan.ts';
 import {
@@ -105,7 +105,7 @@ const fakeEntropies = (hs: number[]): BlockEntropy[] => hs.map((h, block) => ({
 }));
 
 test('EWQ rule: below mean−k·std → lowest bits, above mean+k·std → highest, else the middle', () => {
-  const g = importLlama2c(ckpt);
+  const g = openModel(ckpt);
   // mean 10, std = sqrt(0.5) ≈ 0.707 for [9, 10, 10, 10, 11]... five blocks.
   const p = planEwq(g, { bits: [2, 8, 4], k: 0.5, entropies: fakeEntropies([9, 10, 10.1, 9.9, 11]) });
   assert.equal(p.blocks.map((b) => b.bits), [2, 4, 4, 4, 8]);
@@ -116,9 +116,9 @@ test('EWQ rule: below mean−k·std → lowest bits, above mean+k·std → highe
 });
 
 test('EWQ plan file: deterministic, valid in the plan format, entropy/rule recorded per block and matrix', () => {
-  const g = importLlama2c(ckpt);
+  const g = openModel(ckpt);
   const a = JSON.stringify(ewqPlanJson(planEwq(g)));
-  const b = JSON.stringify(ewqPlanJson(planEwq(importLlama2c(ckpt))));
+  const b = JSON.stringify(ewqPlanJson(planEwq(openModel(ckpt))));
   assert.is(a, b);
   const json = JSON.parse(a);
   const spec = planFromJson(json, 'ewq.json');
@@ -148,7 +148,7 @@ const asFile = (p: Parameters<typeof ewqPlanJson>[0], name = 'plan.json'): PlanS
 const raised = (p: { bits: number[]; blocks: Array<{ bits: number }> }, b: number, name = 'plan.json'): PlanSpec => raisedPlan(dir, p, b, name);
 
 test('budget planning (model.edgeq): exact fit, not wastefully small, lowest-entropy blocks lowered first', () => {
-  const g = importLlama2c(ckpt);
+  const g = openModel(ckpt);
   const hiTotal = planEwq(g, { bits: [8] }).totalBytes, loTotal = planEwq(g, { bits: [2] }).totalBytes;
   for (const frac of [0.1, 0.25, 0.45, 0.6, 0.9]) {
     const budget = Math.round(loTotal + frac * (hiTotal - loTotal));
@@ -173,7 +173,7 @@ test('budget planning (model.edgeq): exact fit, not wastefully small, lowest-ent
 });
 
 test('plan sizes are exact for uniform and EWQ plans', () => {
-  const g = importLlama2c(ckpt);
+  const g = openModel(ckpt);
   for (const [bits, vectors] of [[[8], 32], [[4], 0], [[2], 32], [[8, 4, 2], 7]] as const) {
     const p = planEwq(g, { bits: [...bits], vectors, planName: 'u.json' });
     assert.is(artifactBytes(asFile(p, 'u.json'), vectors), p.totalBytes, `bits ${bits}`);
@@ -211,7 +211,7 @@ function compileFresh(args: string[]): { 'model.edgeq': number; 'runtime.wasm': 
 }
 
 test('device budget: plan → compile, model.edgeq + runtime.wasm ≤ budget, exactly as planned, not wastefully small; compile refuses a renamed plan over budget', async () => {
-  const g = importLlama2c(ckpt);
+  const g = openModel(ckpt);
   const u4 = planEwq(g, { bits: [4], vectors: 0 }).totalBytes, u2 = planEwq(g, { bits: [2], vectors: 0 }).totalBytes;
   const budget = Math.round((u4 + u2) / 2) + 23000; // about half the blocks at 2 bits, with a ~23 KB runtime
   const pf = join(dir, 'fit.json');

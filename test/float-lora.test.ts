@@ -3,7 +3,7 @@
 // differences, the forward against the float reference model, and training that learns.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { importLlama2c } from '../compiler/import/llama2c.ts';
+import { openModel } from '../compiler/import/open-model.ts';
 import { loadWeights, type FloatWeights } from '../compiler/import/graph.ts';
 import { Tokenizer } from '../compiler/import/tokenizer.ts';
 import { FloatTransformer } from '../compiler/reference/float/forward.ts';
@@ -12,7 +12,7 @@ import { initLoraA, loraInitBound } from '../compiler/train/lora-init.ts';
 import { model } from './helpers/models.ts';
 
 let weights: FloatWeights | undefined;
-const load = () => (weights ??= loadWeights(importLlama2c(model('stories260K.bin'))));
+const load = () => (weights ??= loadWeights(openModel(model('stories260K.bin'))));
 // A sentence the model does not find trivial (made-up names and words), BOS first.
 const TEXT = 'Once upon a time, a blue frog named Quib wanted to fly to the moon. He asked Zora the owl for help, but she only laughed and said no.';
 const tokens = (n: number): Int32Array => {

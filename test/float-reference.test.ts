@@ -4,7 +4,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
-import { importLlama2c } from '../compiler/import/llama2c.ts';
+import { openModel } from '../compiler/import/open-model.ts';
 import { loadWeights, type FloatWeights } from '../compiler/import/graph.ts';
 import { FloatTransformer, softmax } from '../compiler/reference/float/forward.ts';
 import { sampleArgmax } from '../compiler/reference/float/sampler.ts';
@@ -13,7 +13,7 @@ import { model } from './helpers/models.ts';
 const TOLERANCE = 1e-4;
 const weights = new Map<string, FloatWeights>();
 const load = (m: string) => {
-  if (!weights.has(m)) weights.set(m, loadWeights(importLlama2c(model(`${m}.bin`))));
+  if (!weights.has(m)) weights.set(m, loadWeights(openModel(model(`${m}.bin`))));
   return weights.get(m)!;
 };
 

@@ -7,7 +7,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
 import { haveModels, model, MODELS } from './helpers/models.ts';
-import { importLlama2c } from '../compiler/import/llama2c.ts';
+import { openModel } from '../compiler/import/open-model.ts';
 import { loadWeights } from '../compiler/import/graph.ts';
 import { quantizeInt8 } from '../compiler/quantize/int8.ts';
 import { IntTransformer, Xorshift64Star, argmaxInt } from '../runtime/reference/model.ts';
@@ -26,7 +26,7 @@ function golden(name: string): { tokens: number[]; logits: Float32Array } {
 for (const name of ['stories260K', 'babyllama936K']) {
   test(`${name}: integer logits agree with llama2.c's float logits on the golden run`, () => {
     if (!haveModels) return;
-    const w = loadWeights(importLlama2c(model(`${name}.bin`)));
+    const w = loadWeights(openModel(model(`${name}.bin`)));
     const it = new IntTransformer(quantizeInt8(w));
     const g = golden(name), V = w.config.vocabSize;
     let agree = 0, kl = 0;
@@ -43,7 +43,7 @@ for (const name of ['stories260K', 'babyllama936K']) {
 
   test(`${name}: deterministic to the byte (two quantizations, two runs)`, () => {
     if (!haveModels) return;
-    const w = loadWeights(importLlama2c(model(`${name}.bin`)));
+    const w = loadWeights(openModel(model(`${name}.bin`)));
     const g = golden(name);
     const run = () => {
       const it = new IntTransformer(quantizeInt8(w));
@@ -57,7 +57,7 @@ for (const name of ['stories260K', 'babyllama936K']) {
 
 test('stories260K: greedy generation from BOS reproduces the golden tokens; sampling is seeded', () => {
   if (!haveModels) return;
-  const w = loadWeights(importLlama2c(model('stories260K.bin')));
+  const w = loadWeights(openModel(model('stories260K.bin')));
   const it = new IntTransformer(quantizeInt8(w));
   const g = golden('stories260K');
   let tok = 1, same = 0;

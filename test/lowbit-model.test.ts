@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { haveModels, model, ROOT } from './helpers/models.ts';
 import { loadCode } from './helpers/bundles.ts';
-import { importLlama2c } from '../compiler/import/llama2c.ts';
+import { openModel } from '../compiler/import/open-model.ts';
 import { loadWeights, type FloatWeights } from '../compiler/import/graph.ts';
 import { quantizeInt8 } from '../compiler/quantize/int8.ts';
 import type { QuantModel } from '../compiler/quantize/quant-model.ts';
@@ -138,7 +138,7 @@ test('fallback rule: the largest supported group size <= the asked one dividing 
 const weights = new Map<string, FloatWeights>();
 const w = (name: string) => {
   let x = weights.get(name);
-  if (!x) { x = loadWeights(importLlama2c(model(`${name}.bin`))); weights.set(name, x); }
+  if (!x) { x = loadWeights(openModel(model(`${name}.bin`))); weights.set(name, x); }
   return x;
 };
 const runtimes = new Map<string, RuntimeBuild>();

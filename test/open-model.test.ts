@@ -3,14 +3,18 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { model } from './helpers/models.ts';
 import { openModel } from '../compiler/import/open-model.ts';
 import { readGguf } from '../compiler/import/gguf/gguf-file.ts';
+import { writeGraphGguf } from '../compiler/import/gguf/gguf-write.ts';
 import { halfToFloat } from '../compiler/import/gguf/ggml-dequant.ts';
 import { EdgeqError } from '../compiler/util/errors.ts';
+import { checkTrust } from '../compiler/engines/trust.ts';
+import { writeLlama2c } from '../compiler/import/llama2c-write.ts';
+import { synthSource } from '../compiler/synth/weights.ts';
 
 const TINY = model('gguf/llama-2-tiny-random.gguf');
 const dir = mkdtempSync(join(tmpdir(), 'edgeq-open-'));
@@ -53,14 +57,29 @@ test('llama-2-tiny-random.gguf: config from its metadata, separate classifier, l
 });
 
 test('paths are checked first: missing, directory, FIFO, character device', () => {
-  fails(() => openModel(join(dir, 'nope.gguf')), join(dir, 'nope.gguf'), /no such file \(expected a model/);
+  fails(() => openModel(join(dir, 'nope.gguf')), join(dir, 'nope.gguf'), /no such file or directory \(expected a model/);
   const d = join(dir, 'empty-dir');
   mkdirSync(d);
   fails(() => openModel(d), d, /is a directory that holds no model edgeq reads/, /config\.json/);
   const fifo = join(dir, 'fifo');
   execFileSync('mkfifo', [fifo]);
-  fails(() => openModel(fifo), fifo, /is a FIFO \(named pipe\); a model must be a regular file or a model directory/);
+  fails(() => openModel(fifo), fifo, /is a FIFO \(named pipe\), expected a model \(a checkpoint file or a model directory\)/);
   fails(() => openModel('/dev/zero'), '/dev/zero', /is a character device/);
+});
+
+test('issue 14 item 6: /proc file with size 0, vocabulary of 1, FIFO and /dev/zero as --trust key', () => {
+  fails(() => openModel('/proc/self/environ'), '/proc/self/environ', /reports a size of 0 bytes but has content/);
+  const p = join(dir, 'vocab1.bin');
+  const c = { dim: 16, hiddenDim: 40, nLayers: 1, nHeads: 4, nKvHeads: 2, vocabSize: 3, seqLen: 8, sharedClassifier: true };
+  writeLlama2c(p, c, synthSource(c, 5), { format: 'v1' });
+  const b = readFileSync(p);
+  b.writeInt32LE(1, 28); // v1 vocab_size
+  writeFileSync(p, b);
+  fails(() => openModel(p), p, /vocab_size must be at least 3 \(llama2.c reserves 0 <unk>, 1 <s>, 2 <\/s>\), got 1/);
+  const fifo = join(dir, 'fifo-key');
+  execFileSync('mkfifo', [fifo]);
+  fails(() => checkTrust(dir, fifo), fifo, /is a FIFO; the --trust public key must be a regular file/);
+  fails(() => checkTrust(dir, '/dev/zero'), '/dev/zero', /is a character device/);
 });
 
 test('GGUF refusals: other architecture, vocabulary-only file', () => {
@@ -68,6 +87,24 @@ test('GGUF refusals: other architecture, vocabulary-only file', () => {
   fails(() => openModel(phi3), phi3, /general\.architecture is 'phi3'; edgeq reads: llama/);
   const spm = model('gguf/vocab/ggml-vocab-llama-spm.gguf');
   fails(() => openModel(spm), spm, /no tensor token_embd\.weight \(is it a vocabulary-only file\?\)/);
+});
+
+test('GGUF refusals: shape disagreeing with metadata, tensor type edgeq does not read', () => {
+  const p = join(dir, 's260.gguf');
+  writeGraphGguf(p, openModel(model('stories260K.bin')), 'F32');
+  const g = readGguf(p);
+  const key = 'llama.feed_forward_length';
+  const b = readFileSync(p);
+  b.writeUInt32LE(176, g.metadataOffsets.get(key)! + 8 + key.length + 4);
+  const q = join(dir, 's260-ffn.gguf');
+  writeFileSync(q, b);
+  fails(() => openModel(q), q, /tensor 'blk\.0\.ffn_gate\.weight' has shape \[172, 64\] \(row-major\) but the metadata \(dim 64, hidden 176, .*\) implies \[176, 64\]/);
+  const t = g.tensor('blk.0.attn_q.weight')!;
+  const c = readFileSync(p);
+  c.writeUInt32LE(9, t.infoOffset + 8 + t.name.length + 4 + 8 * t.dims.length); // Q8_1
+  const r = join(dir, 's260-q81.gguf');
+  writeFileSync(r, c);
+  fails(() => openModel(r), r, /tensor 'blk\.0\.attn_q\.weight' has ggml type Q8_1, which edgeq does not read; supported: F32, F16, BF16, Q4_0/);
 });
 
 test.run();

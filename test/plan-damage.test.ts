@@ -8,7 +8,7 @@ import * as assert from 'uvu/assert';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { importLlama2c } from '../compiler/import/llama2c.ts';
+import { openModel } from '../compiler/import/open-model.ts';
 import { loadWeights } from '../compiler/import/graph.ts';
 import { Tokenizer } from '../compiler/import/tokenizer.ts';
 import { quantizeInt8 } from '../compiler/quantize/int8.ts';
@@ -29,7 +29,7 @@ const dir = mkdtempSync(join(tmpdir(), 'edgeq-damage-'));
 const N = 500;
 
 // One measurement (6 bundles, ~20 s), shared by the tests below.
-const g = have ? importLlama2c(ckpt) : undefined;
+const g = have ? openModel(ckpt) : undefined;
 const stream = have ? calibrationTokens(Tokenizer.load(tokp), text, N) : [];
 const d: DamageMeasure | undefined = have ? await measureDamage(new KlMeter(g!, loadWeights(g!), stream), 8, 2) : undefined;
 

@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SHAPES, writeSynth } from '../compiler/synth/synth.ts';
-import { importLlama2c } from '../compiler/import/llama2c.ts';
+import { openModel } from '../compiler/import/open-model.ts';
 import { modelEntropies } from '../compiler/plan/entropy.ts';
 import { planEwq } from '../compiler/plan/ewq.ts';
 import { planFastEwq } from '../compiler/plan/fastewq.ts';
@@ -18,7 +18,7 @@ import { cli } from './helpers/cli.ts';
 const dir = mkdtempSync(join(tmpdir(), 'edgeq-report-'));
 const ckpt = join(dir, 's.bin');
 writeSynth(ckpt, { ...SHAPES.stories260K }, 5);
-const g = importLlama2c(ckpt);
+const g = openModel(ckpt);
 const entropies = modelEntropies(g);
 
 const selfContained = (html: string) => {

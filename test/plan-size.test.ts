@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SHAPES, writeSynth } from '../compiler/synth/synth.ts';
 import { writeSynthTokenizer } from '../compiler/synth/tokenizer.ts';
-import { importLlama2c } from '../compiler/import/llama2c.ts';
+import { openModel } from '../compiler/import/open-model.ts';
 import { loadWeights } from '../compiler/import/graph.ts';
 import { Tokenizer } from '../compiler/import/tokenizer.ts';
 import { quantizeInt8 } from '../compiler/quantize/int8.ts';
@@ -42,7 +42,7 @@ const plans: Array<[string, () => PlanSpec]> = [
 
 for (const [ckpt, what] of [[shared, 'stories260K shape'], [unshared, 'stories260K shape, separate classifier'], [baby, 'babyllama936K shape']] as const) {
   test(`skeleton = real quantization, and exact artifact bytes (${what})`, () => {
-    const g = importLlama2c(ckpt), w = loadWeights(g);
+    const g = openModel(ckpt), w = loadWeights(g);
     const tok = g.config.vocabSize === 512 ? Tokenizer.load(tokp) : undefined;
     for (const [name, mk] of plans) {
       const plan = mk();

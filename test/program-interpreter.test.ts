@@ -6,7 +6,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { haveModels, model } from './helpers/models.ts';
-import { importLlama2c } from '../compiler/import/llama2c.ts';
+import { openModel } from '../compiler/import/open-model.ts';
 import { loadWeights } from '../compiler/import/graph.ts';
 import { quantizeInt8 } from '../compiler/quantize/int8.ts';
 import { lowerInt8 } from '../compiler/lower/program.ts';
@@ -20,7 +20,7 @@ const contentsCache = new Map<string, { contents: ArtifactContents; it: IntTrans
 function load(name: string) {
   let c = contentsCache.get(name);
   if (!c) {
-    const q = quantizeInt8(loadWeights(importLlama2c(model(`${name}.bin`))));
+    const q = quantizeInt8(loadWeights(openModel(model(`${name}.bin`))));
     const bytes = emitArtifact({
       model: q, program: lowerInt8(q), target: { name: 'wasm32', simd: true }, plan: parsePlan('uniform:8'),
       sourceSha256: new Uint8Array(32), sourcePath: `${name}.bin`, vectors: 0,
@@ -49,7 +49,7 @@ for (const [name, positions] of [['stories260K', 32], ['babyllama936K', 32]] as 
 test('stories260K at 2 bits (lut_tables + gemv_lut): the interpreter\'s logits equal IntTransformer\'s (16 positions)', () => {
   if (!haveModels) return;
   const plan = parsePlan('uniform:2');
-  const q = quantizeInt8(loadWeights(importLlama2c(model('stories260K.bin'))), { plan });
+  const q = quantizeInt8(loadWeights(openModel(model('stories260K.bin'))), { plan });
   const contents = readArtifact(emitArtifact({
     model: q, program: lowerInt8(q), target: { name: 'wasm32', simd: true }, plan,
     sourceSha256: new Uint8Array(32), sourcePath: 'stories260K.bin', vectors: 0,

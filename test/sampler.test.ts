@@ -2,7 +2,7 @@
 // were recorded from run.c (karpathy/llama2.c master's C functions, gcc 12, glibc 2.36).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { importLlama2c } from '../compiler/import/llama2c.ts';
+import { openModel } from '../compiler/import/open-model.ts';
 import { loadWeights } from '../compiler/import/graph.ts';
 import { Tokenizer } from '../compiler/import/tokenizer.ts';
 import { FloatTransformer } from '../compiler/reference/float/forward.ts';
@@ -53,7 +53,7 @@ test('the sampler leaves the logits alone and temperature 0 is argmax', () => {
 });
 
 const tok512 = Tokenizer.load(model('tok512.bin'));
-const w260 = loadWeights(importLlama2c(model('stories260K.bin')));
+const w260 = loadWeights(openModel(model('stories260K.bin')));
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
 const run = (temperature: number, topp: number, seed: number, steps: number, prompt = '') =>
   generate(new FloatTransformer(w260), tok512, new Sampler({ temperature, topp, seed }), { prompt, steps });

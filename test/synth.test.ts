@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SHAPES, outlierChannels, synthTensor, synthWeights, writeSynth } from '../compiler/synth/synth.ts';
 import { Rng } from '../compiler/synth/prng.ts';
-import { importLlama2c } from '../compiler/import/llama2c.ts';
+import { openModel } from '../compiler/import/open-model.ts';
 import { checkFinite } from '../compiler/import/finite.ts';
 import { totalParams } from '../compiler/import/params.ts';
 
@@ -63,7 +63,7 @@ test('v0 and v1 of one seed hold the same weights; files import and validate', (
     const p0 = join(dir, `${name}-0.bin`), p1 = join(dir, `${name}-1.bin`);
     writeSynth(p0, c, 3, { format: 'v0' });
     writeSynth(p1, c, 3, { format: 'v1' });
-    const g0 = importLlama2c(p0), g1 = importLlama2c(p1);
+    const g0 = openModel(p0), g1 = openModel(p1);
     assert.equal(g0.config, c);
     assert.equal(g1.config, c);
     assert.is(checkFinite(g1).values, totalParams(c));
@@ -75,7 +75,7 @@ test('synthWeights matches the file, and unshared shapes get their own wcls', ()
   const c = { ...SHAPES.stories260K, sharedClassifier: false };
   const p = join(dir, 'unshared.bin');
   writeSynth(p, c, 4, { format: 'v1' });
-  const g = importLlama2c(p);
+  const g = openModel(p);
   const w = synthWeights(c, 4);
   assert.equal(g.tensors.get('wcls')!.read(), w.wcls);
   assert.equal(g.tensors.get('blocks.3.w2')!.read(), w.blocks[3].w2);

@@ -5,7 +5,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { haveModels, model } from './helpers/models.ts';
-import { importLlama2c } from '../compiler/import/llama2c.ts';
+import { openModel } from '../compiler/import/open-model.ts';
 import { loadWeights } from '../compiler/import/graph.ts';
 import { quantizeInt8 } from '../compiler/quantize/int8.ts';
 import type { QuantModel } from '../compiler/quantize/quant-model.ts';
@@ -14,7 +14,7 @@ import { createIntReferenceTrainer, initialAdapterState, intTrainerFromState } f
 import type { AdapterState } from '../compiler/train/trainer.ts';
 
 let qm: QuantModel | undefined;
-const base = (): QuantModel => (qm ??= quantizeInt8(loadWeights(importLlama2c(model('stories260K.bin')))));
+const base = (): QuantModel => (qm ??= quantizeInt8(loadWeights(openModel(model('stories260K.bin')))));
 const SHA = new Uint8Array(32);
 const cfg = { rank: 8, seqLen: 16, lr: 0.5, seed: 7 };
 

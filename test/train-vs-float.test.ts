@@ -6,7 +6,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { haveModels, model } from './helpers/models.ts';
-import { importLlama2c } from '../compiler/import/llama2c.ts';
+import { openModel } from '../compiler/import/open-model.ts';
 import { loadWeights } from '../compiler/import/graph.ts';
 import { quantizeInt8 } from '../compiler/quantize/int8.ts';
 import { IntTransformer } from '../runtime/reference/model.ts';
@@ -15,7 +15,7 @@ import { FloatLoraTrainer } from '../compiler/reference/float/lora.ts';
 
 test('integer and float LoRA take the same steps on stories260K (loss, update direction and size)', () => {
   if (!haveModels) return;
-  const w = loadWeights(importLlama2c(model('stories260K.bin')));
+  const w = loadWeights(openModel(model('stories260K.bin')));
   const m = quantizeInt8(w);
   const cfg = { rank: 8, seqLen: 24, lr: 0.5, seed: 11 };
   // Data the model finds unlikely (its own greedy text, reversed), so the steps are large.

@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, existsSync, openSync, readSync, statSync, type Stats } from 'node:fs';
 import { basename, join } from 'node:path';
 import { EdgeqError } from '../util/errors.ts';
-import { fileKind, inputErrnoMessage } from '../util/input-file.ts';
+import { checkInputFile, inputErrnoMessage } from '../util/input-file.ts';
 import type { Graph, SourceFormat } from './graph.ts';
 import { importLlama2c } from './llama2c.ts';
 import { isGgufMagic } from './gguf/gguf-file.ts';
@@ -48,7 +48,7 @@ export function probeModelPath(path: string): Probe {
   let st: Stats;
   try { st = statSync(path); } catch (e) { throw new EdgeqError(inputErrnoMessage(e as NodeJS.ErrnoException, what), { file: path }); }
   if (st.isDirectory()) return { path, isDirectory: true, head: new Uint8Array(0), size: 0 };
-  if (!st.isFile()) throw new EdgeqError(`is ${fileKind(st)}; a model must be a regular file or a model directory`, { file: path });
+  checkInputFile(path, what); // a FIFO, device or /proc file: refused at once
   const head = new Uint8Array(Math.min(HEAD_BYTES, st.size));
   const fd = openSync(path, 'r');
   try { readSync(fd, head, 0, head.length, 0); } finally { closeSync(fd); }

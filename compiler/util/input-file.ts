@@ -2,7 +2,7 @@
 // (not a directory, FIFO, device or socket — a FIFO would block forever, /dev/zero would
 // grow memory without limit) and no larger than its format allows. Problems are EdgeqError
 // (exit 1) naming the file and saying what was expected.
-import { readFileSync, statSync, type Stats } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync, statSync, type Stats } from 'node:fs';
 import { EdgeqError } from './errors.ts';
 
 /** 4 GiB: more than any checkpoint or bundle file edgeq handles (stories110M is 440 MB). */
@@ -43,8 +43,15 @@ export function checkInputFile(path: string, what: string, o: { maxBytes?: numbe
   if (!s.isFile()) throw new EdgeqError(`is ${fileKind(s)}, expected ${what} (a regular file)`, { file: path });
   const max = o.maxBytes ?? MAX_INPUT_BYTES;
   if (s.size > max) throw new EdgeqError(`is ${s.size} bytes, more than ${max} bytes, the most ${what} can be`, { file: path });
+  // /proc and /sys files report 0 bytes and have content: refuse them rather than read them as empty.
+  if (s.size === 0 && hasContent(path)) throw new EdgeqError(`reports a size of 0 bytes but has content (a /proc or /sys file?); expected ${what} on disk`, { file: path });
   if (o.minBytes !== undefined && s.size < o.minBytes) throw new EdgeqError(`is ${s.size} bytes, too small for ${what} (at least ${o.minBytes} bytes)`, { file: path });
   return s.size;
+}
+
+function hasContent(path: string): boolean {
+  const fd = openSync(path, 'r');
+  try { return readSync(fd, Buffer.alloc(1), 0, 1, 0) > 0; } finally { closeSync(fd); }
 }
 
 /** checkInputFile, then the whole file (read bounded by the size just checked). */

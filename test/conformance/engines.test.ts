@@ -13,7 +13,7 @@ import { ENGINES } from '../../compiler/engines/index.ts';
 import { expectedHashes, formatHash, readBundle } from '../../compiler/engines/engine.ts';
 import { verifyEngine } from '../../compiler/cli/commands/verify.ts';
 import { fnv1a64 } from '../../compiler/emit/conformance-hash.ts';
-import { importLlama2c } from '../../compiler/import/llama2c.ts';
+import { openModel } from '../../compiler/import/open-model.ts';
 import { loadWeights } from '../../compiler/import/graph.ts';
 import { quantizeInt8 } from '../../compiler/quantize/int8.ts';
 import { IntTransformer } from '../../runtime/reference/model.ts';
@@ -34,7 +34,7 @@ t('the embedded hashes are the TypeScript integer reference\'s, recomputed from 
   const b = readBundle(dir);
   const want = expectedHashes(b.contents);
   assert.is(want.length, POSITIONS);
-  const it = new IntTransformer(quantizeInt8(loadWeights(importLlama2c(model('stories260K.bin')))));
+  const it = new IntTransformer(quantizeInt8(loadWeights(openModel(model('stories260K.bin')))));
   const tokens = b.contents.conformance[0].tokens;
   for (let pos = 0; pos < POSITIONS; pos++) {
     const l = it.forward(tokens[pos], pos);

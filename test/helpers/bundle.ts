@@ -42,7 +42,7 @@ export async function stories260KBundle(target = 'wasm32', positions = 16, plan 
     if (r.status !== 0) throw new Error(`edgeq compile failed (${r.status}): ${r.stderr}`);
   } else {
     if (plan !== 'uniform:8') throw new Error(`test bundle with plan ${plan} needs edgeq compile`);
-    const { importLlama2c } = await import('../../compiler/import/llama2c.ts');
+    const { openModel } = await import('../../compiler/import/open-model.ts');
     const { loadWeights } = await import('../../compiler/import/graph.ts');
     const { Tokenizer } = await import('../../compiler/import/tokenizer.ts');
     const { quantizeInt8 } = await import('../../compiler/quantize/int8.ts');
@@ -53,7 +53,7 @@ export async function stories260KBundle(target = 'wasm32', positions = 16, plan 
     const { readArtifact } = await import('../../compiler/emit/artifact-read.ts');
     const t = loadTarget(target);
     const ckpt = model('stories260K.bin');
-    const q = quantizeInt8(loadWeights(importLlama2c(ckpt)));
+    const q = quantizeInt8(loadWeights(openModel(ckpt)));
     const program = lowerInt8(q);
     const art = emitArtifact({
       model: q, program, target: { name: t.name, simd: t.simd }, plan: { kind: 'uniform', bits: 8 },

@@ -1,6 +1,6 @@
 // Bundles built in-process and shared by the runtime tests: each (model, target kind) is
 // quantized, lowered, emitted and compiled once per test process.
-import { importLlama2c } from '../../compiler/import/llama2c.ts';
+import { openModel } from '../../compiler/import/open-model.ts';
 import { loadWeights } from '../../compiler/import/graph.ts';
 import { Tokenizer } from '../../compiler/import/tokenizer.ts';
 import { quantizeInt8 } from '../../compiler/quantize/int8.ts';
@@ -21,7 +21,7 @@ function quantModel(name: string): QuantModel {
   if (!m) {
     m = name === 'synth15M'
       ? quantizeInt8(synthWeights(SHAPES.stories15M, 1))
-      : quantizeInt8(loadWeights(importLlama2c(model(`${name}.bin`))));
+      : quantizeInt8(loadWeights(openModel(model(`${name}.bin`))));
     quant.set(name, m);
   }
   return m;

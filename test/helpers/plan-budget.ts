@@ -2,7 +2,7 @@
 // independent of the planner's skeleton sizing (compiler/plan/size.ts).
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { importLlama2c } from '../../compiler/import/llama2c.ts';
+import { openModel } from '../../compiler/import/open-model.ts';
 import { loadWeights } from '../../compiler/import/graph.ts';
 import { quantizeInt8 } from '../../compiler/quantize/int8.ts';
 import { lowerInt8 } from '../../compiler/lower/program.ts';
@@ -14,7 +14,7 @@ import { ewqPlanJson } from '../../compiler/plan/ewq.ts';
 
 /** model.edgeq as edgeq compile writes it (no tokenizer), without building the runtime: quantized for real. */
 export function realArtifactBytes(ckpt: string, plan: PlanSpec, vectors = 32): number {
-  const model = quantizeInt8(loadWeights(importLlama2c(ckpt)), { plan });
+  const model = quantizeInt8(loadWeights(openModel(ckpt)), { plan });
   const contents = contentsFromQuant({ model, program: lowerInt8(model), target: loadTarget('wasm32'), plan, sourceSha256: new Uint8Array(32), sourcePath: ckpt, vectors });
   return writeArtifact(contents).length;
 }
