@@ -18,7 +18,8 @@ import { Rng } from '../compiler/synth/prng.ts';
 import { SHAPES, synthWeights } from '../compiler/synth/synth.ts';
 import { quantizeInt8 } from '../compiler/quantize/int8.ts';
 import type { QTensor, QuantModel } from '../compiler/quantize/quant-model.ts';
-import { dtypeForBits, groupBytes, planeBytes, type LowBits } from '../compiler/quantize/lowbit-format.ts';
+import { groupBytes, planeBytes, type LowBits } from '../compiler/quantize/lowbit-format.ts';
+import { formatNameOfBits } from '../compiler/quantize/formats/registry.ts';
 import { bundleFromQuant } from '../compiler/bundle.ts';
 import { greedyRuntime } from './decode.ts';
 import type { RuntimeBuild } from '../compiler/codegen/runtime.ts';
@@ -60,8 +61,8 @@ export function randomLowbit(q8: QuantModel, bits: LowBits, seed = 1, cls?: LowB
   const { vocabSize: V, dim } = q8.params;
   if (!q8.params.sharedClassifier) throw new Error('bench: randomLowbit with cls expects a shared classifier');
   tensors.push(...randomLut('wcls', cls, V, dim, rng));
-  tensors.push({ name: 'wcls.scale_m', dtype: 'i16', shape: [V], params: {}, data: new Int16Array(V).fill(20000) });
-  tensors.push({ name: 'wcls.scale_e', dtype: 'i8', shape: [V], params: {}, data: new Int8Array(V).fill(36) });
+  tensors.push({ name: 'wcls.scale_m', dtype: 'int16', shape: [V], params: {}, data: new Int16Array(V).fill(20000) });
+  tensors.push({ name: 'wcls.scale_e', dtype: 'int8', shape: [V], params: {}, data: new Int8Array(V).fill(36) });
   return { ...q8, params: { ...q8.params, sharedClassifier: 0 }, tensors };
 }
 
@@ -75,8 +76,8 @@ function randomLut(name: string, bits: LowBits, rows: number, cols: number, rng:
   const groups = randomBytes(groupBytes(rows, cols, gs), rng);
   for (let i = 0; i < groups.length; i++) if (i & 16) groups[i] %= z2max + 1;
   return [
-    { name, dtype: dtypeForBits(bits), shape: [rows, cols], params: { bits, groupSize: gs }, data: randomBytes(planeBytes(bits, rows, cols), rng) },
-    { name: `${name}.groups`, dtype: 'u8', shape: [Math.ceil(rows / 16), cols / gs, 2, 16], params: {}, data: groups },
+    { name, dtype: formatNameOfBits(bits), shape: [rows, cols], params: { bits, groupSize: gs }, data: randomBytes(planeBytes(bits, rows, cols), rng) },
+    { name: `${name}.groups`, dtype: 'uint8', shape: [Math.ceil(rows / 16), cols / gs, 2, 16], params: {}, data: groups },
   ];
 }
 
@@ -115,7 +116,7 @@ const section: BenchSection = {
           const key = `${target}/${bits === 8 ? 'int8' : cls ? 'lut+cls' : 'lut'}`;
           const b = await bundleFromQuant({
             model, target: loadTarget(target),
-            plan: { kind: 'uniform', bits, groupSize: bits === 8 ? 0 : GS, ...(cls ? { classifier: { bits: cls, groupSize: GS } } : {}) },
+            plan: { kind: 'uniform', bits, groupSize: bits === 8 ? 0 : GS, ...(cls ? { classifier: { format: formatNameOfBits(cls), bits: cls, groupSize: GS } } : {}) },
             planName: bits === 8 ? 'uniform:8' : `uniform:${bits}g${GS}${cls ? `,cls${cls}g${GS}` : ''}`,
             sourceSha256: new Uint8Array(32), sourcePath: 'bench', vectors: 0, runtime: runtimes.get(key),
           });

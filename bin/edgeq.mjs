@@ -7,7 +7,13 @@ import { register } from 'tsx/esm/api';
 // Node 20 crashes on large WebAssembly memories with V8's fast API calls on
 // (see TOOLCHAIN-NOTES); turning them off costs nothing measurable.
 v8.setFlagsFromString('--no-turbo-fast-api-calls');
-register();
+let unregister = register();
+// Large plain-JavaScript packages (binaryen, AssemblyScript) load 15x faster without tsx's
+// loader in the way: compiler/util/heavy.ts imports them through this, on demand.
+globalThis.edgeqImportPlain = async (specifier) => {
+  await unregister();
+  try { return await import(specifier); } finally { unregister = register(); }
+};
 // Output piped into `head` and closed early is not an error.
 process.stdout.on('error', (e) => { if (e.code === 'EPIPE') process.exit(0); throw e; });
 const { main } = await import('../compiler/cli/main.ts');

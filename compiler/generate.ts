@@ -46,32 +46,60 @@ export function clampSteps(steps: number, seqLen: number): number {
   return steps <= 0 || steps > seqLen ? seqLen : steps;
 }
 
+/**
+ * The bytes printed for `token` after `prevToken`: run.c's safe_printf drops single
+ * non-printable bytes; other kinds print every byte (their byte tokens are pieces of UTF-8
+ * characters).
+ */
+export function printedBytes(tokenizer: TextTokenizer, prevToken: number, token: number): Uint8Array {
+  const piece = tokenizer.decode(prevToken, token);
+  return tokenizer.kind === 'llama2c' ? safePrint(piece) : piece;
+}
+
+/** One generated token: its id and the bytes printed for it (safe_printf's choice for llama2.c vocabularies). */
+export interface GeneratedPiece { token: number; bytes: Uint8Array }
+
+/**
+ * The generation loop, one piece at a time: prompt pieces first (forced), then sampled ones,
+ * until `steps` positions ran or the model ended the text. Shared by generate() (the CLI) and
+ * the JavaScript API's streaming generate (compiler/api/), so both print the same text.
+ * `promptTokens` starts with BOS; the generator returns the number of positions run.
+ */
+export function* pieces(engine: Engine, tokenizer: TextTokenizer, sampler: TokenPicker, promptTokens: number[], steps: number): Generator<GeneratedPiece, number> {
+  let token = promptTokens[0];
+  let pos = 0;
+  while (pos < steps) {
+    const logits = engine.forward(token, pos);
+    // While inside the prompt the next token is forced; after it, sampled.
+    const next = pos < promptTokens.length - 1 ? promptTokens[pos + 1] : sampler.sample(logits);
+    pos++;
+    // BOS delimits sequences: the model saying BOS means the story is over. run.c does
+    // not stop at EOS; vocabularies from GGUF/HF end a text with it, so those stop there.
+    if (next === tokenizer.bosId || (tokenizer.kind !== 'llama2c' && next === tokenizer.eosId)) break;
+    const bytes = printedBytes(tokenizer, token, next);
+    token = next;
+    yield { token: next, bytes };
+  }
+  return pos;
+}
+
 export function generate(engine: Engine, tokenizer: TextTokenizer, sampler: TokenPicker, opts: GenerateOptions): GenerateResult {
   const steps = clampSteps(opts.steps, engine.config.seqLen);
   const prompt = tokenizer.encode(opts.prompt ?? '', { bos: true });
   const tokens = [prompt[0]];
   const printed: Uint8Array[] = [];
-  let token = prompt[0];
-  let pos = 0;
   let start: number | null = null;
-  while (pos < steps) {
-    const logits = engine.forward(token, pos);
-    // While inside the prompt the next token is forced; after it, sampled.
-    const next = pos < prompt.length - 1 ? prompt[pos + 1] : sampler.sample(logits);
-    pos++;
-    // BOS delimits sequences: the model saying BOS means the story is over. run.c does
-    // not stop at EOS; vocabularies from GGUF/HF end a text with it, so those stop there.
-    if (next === tokenizer.bosId || (tokenizer.kind !== 'llama2c' && next === tokenizer.eosId)) break;
-    // run.c's safe_printf drops single non-printable bytes; other kinds print every byte
-    // (their byte tokens are pieces of UTF-8 characters).
-    const piece = tokenizer.decode(token, next);
-    const bytes = tokenizer.kind === 'llama2c' ? safePrint(piece) : piece;
-    printed.push(bytes);
-    tokens.push(next);
-    token = next;
+  const it = pieces(engine, tokenizer, sampler, prompt, steps);
+  let pos = 0;
+  for (;;) {
+    const r = it.next();
+    if (r.done) { pos = r.value; break; }
+    printed.push(r.value.bytes);
+    tokens.push(r.value.token);
     // The first step is slower (warm-up), so llama2.c starts its clock after it.
     start ??= performance.now();
-    if (opts.onPiece?.(bytes) === false) break;
+    // Stopped here, the positions run are the pieces printed (one position per piece).
+    if (opts.onPiece?.(r.value.bytes) === false) { pos = tokens.length - 1; break; }
   }
   const elapsed = start === null ? 0 : performance.now() - start;
   return {

@@ -5,6 +5,10 @@
 import { pathToFileURL } from 'node:url';
 import { register } from 'tsx/esm/api';
 
+// binaryen and AssemblyScript load before tsx's loader is registered: ~2 s per worker instead
+// of ~34 s (compiler/util/heavy.ts); most test files need them.
+await import('binaryen');
+await import('assemblyscript/asc');
 register();
 globalThis.UVU_DEFER = 1;
 await import('uvu'); // sets up uvu's globals before any test file imports it

@@ -8,6 +8,7 @@ import * as assert from 'uvu/assert';
 import * as flatbuffers from 'flatbuffers';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { cli } from './helpers/cli.ts';
 import { haveModels, model } from './helpers/models.ts';
@@ -54,6 +55,13 @@ async function makeFixtures(): Promise<void> {
   writeFileSync(p('a-file'), 'not a directory\n');
 
   bundle = await stories260KBundle('wasm32', 16);
+  // The manifest records the artifact's sha256 (checked before reading); these rows test the
+  // reader behind it, so their manifest is made to agree with the changed artifact.
+  const restamp = (d: string) => {
+    const m = JSON.parse(readFileSync(join(d, 'manifest.json'), 'utf8'));
+    m.files['model.edgeq'].sha256 = createHash('sha256').update(readFileSync(join(d, 'model.edgeq'))).digest('hex');
+    writeFileSync(join(d, 'manifest.json'), JSON.stringify(m, null, 2) + '\n');
+  };
   const copy = (name: string, change: (d: string) => void) => { const d = p(name); cpSync(bundle, d, { recursive: true }); change(d); };
   copy('no-runtime', (d) => unlinkSync(join(d, 'runtime.wasm')));
   copy('bad-version', (d) => {
@@ -63,11 +71,13 @@ async function makeFixtures(): Promise<void> {
     const at = m.bb_pos + bb.__offset(m.bb_pos, asSchemaConstants().ModelVT.formatVersion);
     a.writeUInt32LE(99, at);
     writeFileSync(join(d, 'model.edgeq'), a);
+    restamp(d);
   });
   copy('bad-ident', (d) => {
     const a = readFileSync(join(d, 'model.edgeq'));
     a.write('EDQA', 4, 'latin1');
     writeFileSync(join(d, 'model.edgeq'), a);
+    restamp(d);
   });
   const k = await cli(['keygen', '-o', p('k')]);
   assert.is(k.status, 0, k.stderr);
@@ -91,7 +101,7 @@ const ROWS: Row[] = [
   { name: 'plan JSON with a wrong type', args: (o) => ['compile', CKPT(), '--target', 'wasm32', '--plan', p('plan-types.json'), '-o', o], status: 1, says: /\$\.default\.bits: expected one of .*got string "four"/, names: 'plan-types.json' },
   { name: 'plan JSON naming a block the model lacks', args: (o) => ['compile', CKPT(), '--target', 'wasm32', '--plan', p('plan-blocks.json'), '-o', o], status: 1, says: /\$\.blocks\["99"\]: the model has 5 blocks/, names: 'plan-blocks.json' },
   { name: 'tokenizer vocabulary differs from the model', args: (o) => ['compile', CKPT(), '--target', 'wasm32', '--tokenizer', model('tok105.bin'), '-o', o], status: 1, says: /has 105 tokens but model .* has a vocabulary of 512/, names: 'tok105.bin' },
-  { name: 'output path is a file', args: () => ['compile', CKPT(), '--target', 'wasm32', '-o', p('a-file')], status: 1, says: /exists and is not a directory/, names: 'a-file' },
+  { name: 'output path is a file', args: () => ['compile', CKPT(), '--target', 'wasm32', '-o', p('a-file')], status: 2, says: /exists and is a file, not a bundle directory/, names: 'a-file' },
   { name: '--vectors not a number', args: (o) => ['compile', CKPT(), '--target', 'wasm32', '--vectors', 'many', '-o', o], status: 2, says: /--vectors expects an integer, got "many"/, names: null },
   { name: 'bundle with a missing file', args: () => ['run', p('no-runtime'), '--steps', '4'], status: 1, says: /runtime\.wasm is missing/, names: 'no-runtime' },
   { name: 'bundle with a missing file (verify)', args: () => ['verify', p('no-runtime'), '--engines', 'v8-simd'], status: 1, says: /runtime\.wasm is missing/, names: 'no-runtime' },

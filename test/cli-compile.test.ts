@@ -88,7 +88,7 @@ test('run <bundle> greedy: "Once upon a time", identical to the integer referenc
   const r = edgeq('run', out, '--tokenizer', model('tok512.bin'), '--temperature', '0', '--steps', '64');
   assert.is(r.status, 0, r.stderr);
   assert.ok(r.stdout.startsWith('Once upon a time'), r.stdout);
-  assert.match(r.stderr, /^achieved tok\/s: [\d.]+ \(engine wasm, 64 positions\)/);
+  assert.match(r.stderr, /^achieved tok\/s: [\d.]+ \(engine v8, 64 positions\)/);
   assert.is(r.stdout, referenceText({ steps: 64, temperature: 0 }));
   // Sampling: the same seed gives the integer reference's text too.
   const s = edgeq('run', out, '--tokenizer', model('tok512.bin'), '--steps', '48', '--seed', '7', '--prompt', 'One day');
@@ -120,7 +120,12 @@ test('run on a corrupted or mismatched bundle: exit 1 with one clear line', () =
   writeFileSync(join(bad, 'model.edgeq'), art);
   const r = edgeq('run', bad, '--tokenizer', model('tok512.bin'));
   assert.is(r.status, 1);
-  assert.match(r.stderr, /^edgeq: error: .*model\.edgeq.*(EDGQ|identifier)/);
+  // The manifest's sha256 catches it first (integrity by default); without a manifest, the reader does.
+  assert.match(r.stderr, /^edgeq: error: .*model\.edgeq: sha256 [0-9a-f]+… differs from the [0-9a-f]+… that .*manifest\.json lists/);
+  rmSync(join(bad, 'manifest.json'));
+  const n = edgeq('run', bad, '--tokenizer', model('tok512.bin'));
+  assert.is(n.status, 1);
+  assert.match(n.stderr, /^edgeq: error: .*model\.edgeq.*(EDGQ|identifier)/);
   const v = edgeq('run', compileOnce(), '--tokenizer', model('tok105.bin'));
   assert.is(v.status, 1);
   assert.match(v.stderr, /tok105\.bin has 105 tokens but bundle .* has a vocabulary of 512/);

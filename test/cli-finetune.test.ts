@@ -93,7 +93,7 @@ test('finetune: bad flags are usage errors (exit 2)', async () => {
   await refuses([...base, '--steps', '3', '--rank', '5'], 2, /--rank must be one of 4, 8, 16, 32, got "5"/, out);
   await refuses([...base, '--steps', '0'], 2, /--steps must be in \[1, 10000000\], got 0/, out);
   await refuses([...base, '--steps', '3', '--lr', 'fast'], 2, /--lr expects a number, got "fast"/, out);
-  await refuses([...base, '--steps', '3', '--engine', 'gpu'], 2, /--engine must be one of reference, v8, got "gpu"/, out);
+  await refuses([...base, '--steps', '3', '--engine', 'gpu'], 2, /--engine: unknown engine "gpu"; known engines: v8, reference-int/, out);
   await refuses([...base, '--steps', '3', '--seq-len', '100000'], 2, /--seq-len 100000 is longer than the model's context \(seq_len 512\)/, out);
   const noSteps = await cli(base);
   assert.is(noSteps.status, 2);
@@ -195,7 +195,7 @@ real('run --adapter: an adapter that did not move (lr 1e-9: B stays exactly 0) p
   for (const how of [['--temperature', '0'], ['--temperature', '1', '--seed', '7']]) {
     const plain = await cli(['run', bundle, ...how, '--steps', '32']);
     assert.is(plain.status, 0, plain.stderr);
-    for (const engine of ['wasm', 'int-reference']) {
+    for (const engine of ['v8', 'reference-int']) {
       const adapted = await cli(['run', bundle, '--adapter', a, '--engine', engine, ...how, '--steps', '32']);
       assert.is(adapted.status, 0, adapted.stderr);
       assert.is(adapted.stdout, plain.stdout, `${engine} ${how.join(' ')}: an adapter with B = 0 does not change the text`);
@@ -207,7 +207,7 @@ real('Ctrl-C: exit 130 after saving the current step; --resume then ends where a
   const bundle = await stories260KBundle();
   const data = storyText(), out = tmp();
   const a = join(out, 'a.edqa'), b = join(out, 'b.edqa');
-  const args = ['finetune', bundle, '--data', data, '--rank', '4', '--seq-len', '16', '--steps', '60', '--engine', 'reference'];
+  const args = ['finetune', bundle, '--data', data, '--rank', '4', '--seq-len', '16', '--steps', '60', '--engine', 'reference-int'];
   const child = spawn(process.execPath, ['bin/edgeq.mjs', ...args, '-o', a], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   child.stderr!.on('data', (d) => { err += d; });

@@ -11,7 +11,7 @@ const run = (m: string, tok: string, ...args: string[]) =>
   edgeq('run', model(m), '--tokenizer', model(tok), ...args);
 
 test('stories260K greedy from BOS: the known story on stdout, tok/s on stderr only', () => {
-  const r = run('stories260K.bin', 'tok512.bin', '--engine', 'reference', '--temperature', '0', '--steps', '256');
+  const r = run('stories260K.bin', 'tok512.bin', '--engine', 'reference-float', '--temperature', '0', '--steps', '256');
   assert.is(r.status, 0, r.stderr);
   assert.ok(r.stdout.startsWith('Once upon a time, there was a little girl named Lily.'), r.stdout);
   assert.ok(r.stdout.endsWith('\n'));
@@ -37,7 +37,7 @@ test('sampling is deterministic: default seed and an explicit seed', () => {
 test('an unknown engine is a usage error (exit 2, one line naming the known engines)', () => {
   const r = run('stories260K.bin', 'tok512.bin', '--engine', 'gpu');
   assert.is(r.status, 2);
-  assert.is(r.stderr, 'edgeq: error: --engine: unknown engine "gpu"; known engines: reference, int-reference, wasm\n');
+  assert.is(r.stderr, 'edgeq: error: --engine: unknown engine "gpu"; known engines: reference-float, reference-int, v8\n');
   assert.is(r.stdout, '');
 });
 

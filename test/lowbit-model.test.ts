@@ -91,20 +91,25 @@ test('plan strings: uniform:<b>[g<G>][,cls<b>[g<G>]], canonical names, and error
     assert.is(planName(p), name, s);
   };
   ok('uniform:4', undefined, 'uniform:4g64');
-  ok('uniform:4g64,cls4', { bits: 4, groupSize: 64 }, 'uniform:4g64,cls4g64');
-  ok('uniform:2,cls4', { bits: 4, groupSize: 64 }, 'uniform:2g64,cls4g64');
-  ok('uniform:4g32,cls2', { bits: 2, groupSize: 32 }, 'uniform:4g32,cls2g32'); // G inherited from the uniform part
-  ok('uniform:8,cls4g128', { bits: 4, groupSize: 128 }, 'uniform:8,cls4g128');
+  ok('uniform:4g64,cls4', { format: 'q4_lut', bits: 4, groupSize: 64 }, 'uniform:4g64,cls4g64');
+  ok('uniform:2,cls4', { format: 'q4_lut', bits: 4, groupSize: 64 }, 'uniform:2g64,cls4g64');
+  ok('uniform:4g32,cls2', { format: 'q2_lut', bits: 2, groupSize: 32 }, 'uniform:4g32,cls2g32'); // G inherited from the uniform part
+  ok('uniform:8,cls4g128', { format: 'q4_lut', bits: 4, groupSize: 128 }, 'uniform:8,cls4g128');
   ok('uniform:4,cls8', undefined, 'uniform:4g64'); // an int8 classifier is the default: same plan
+  // A format's name spells it as well as its bits; the canonical name stays the bits spelling.
+  ok('uniform:q4_lutg32,clsq2_lut', { format: 'q2_lut', bits: 2, groupSize: 32 }, 'uniform:4g32,cls2g32');
+  ok('uniform:int8,clsq3g128', { format: 'q3', bits: 3, groupSize: 128 }, 'uniform:8,cls3g128');
   const bad = (s: string, why: RegExp) => assert.throws(() => parsePlan(s), (e: Error) => e instanceof EdgeqError && e.exitCode === 2 && why.test(e.message), `${s} should fail with ${why}`);
   bad('uniform:4,cls5', /"uniform:4,cls5": 5-bit classifier weights are not supported; bits: 8, 4, 3, 2, 1/);
   bad('uniform:4,cls4g16', /classifier group size 16 is not supported; group sizes: 32, 64, 128/);
   bad('uniform:4,cls8g64', /int8 classifier weights have per-row scales, no group size/);
   bad('uniform:4,clf4', /unknown plan; use uniform:<bits>\[g<group size>\]\[,cls<bits>\[g<group size>\]\]/);
   bad('uniform:4,cls4,cls2', /unknown plan/);
+  bad('uniform:q5', /"q5" is not a weight format; formats: int8, q4_lut, q3, q2_lut, q1 \(or their bits: 8, 4, 3, 2, 1\)/);
+  bad('uniform:int8g64', /int8 weights have per-row scales, no group size/);
   // A plan file opts in with "classifier"; its groupSize inherits from "default".
   const f = planFromJson({ edgeqPlan: 1, default: { bits: 2, groupSize: 32 }, classifier: { bits: 4 } }, 'c.json');
-  assert.equal(f.classifier, { bits: 4, groupSize: 32 });
+  assert.equal(f.classifier, { format: 'q4_lut', bits: 4, groupSize: 32 });
   assert.match(planMethod(f), / default bits=2 group=32 classifier bits=4 group=32$/);
   assert.is(planFromJson({ edgeqPlan: 1, default: { bits: 2 }, classifier: { bits: 8 } }, 'c.json').classifier, undefined);
 });
@@ -112,11 +117,11 @@ test('plan strings: uniform:<b>[g<G>][,cls<b>[g<G>]], canonical names, and error
 test('plan files: inheritance (default -> block -> matrix) and the example plan parses', () => {
   const p = readPlanFile(join(ROOT, 'examples/mixed-plan.json'));
   assert.is(p.bits, 4);
-  assert.equal(p.blocks![0].choice, { bits: 8, groupSize: 0 });
-  assert.equal(p.blocks![2].choice, { bits: 2, groupSize: 32 });
-  assert.equal(p.blocks![2].matrices.wo, { bits: 3, groupSize: 32 });
-  assert.equal(p.blocks![2].matrices.w1, { bits: 1, groupSize: 64 });
-  assert.equal(p.blocks![4].matrices.wv, { bits: 8, groupSize: 0 });
+  assert.equal(p.blocks![0].choice, { format: 'int8', bits: 8, groupSize: 0 });
+  assert.equal(p.blocks![2].choice, { format: 'q2_lut', bits: 2, groupSize: 32 });
+  assert.equal(p.blocks![2].matrices.wo, { format: 'q3', bits: 3, groupSize: 32 });
+  assert.equal(p.blocks![2].matrices.w1, { format: 'q1', bits: 1, groupSize: 64 });
+  assert.equal(p.blocks![4].matrices.wv, { format: 'int8', bits: 8, groupSize: 0 });
 });
 
 test('fallback rule: the largest supported group size <= the asked one dividing n, else int8', () => {

@@ -7,10 +7,12 @@ import * as assert from 'uvu/assert';
 import { Rng } from '../compiler/synth/prng.ts';
 import { DType, tensorBytes } from '../compiler/emit/dtype.ts';
 import {
-  LOWBIT_BITS, LOWBIT_GROUP_SIZES, dtypeForBits, groupBytes, lowbitMatrixBytes, packGroups, packPlanes, planeBytes, planeOffset,
+  LOWBIT_BITS, LOWBIT_GROUP_SIZES, groupBytes, packGroups, packPlanes, planeBytes, planeOffset,
   unpackGroups, unpackPlanes,
 } from '../compiler/quantize/lowbit-format.ts';
 import { dequantizeLowbit, quantizeLowbit } from '../compiler/quantize/lowbit.ts';
+import { formatNameOfBits } from '../compiler/quantize/formats/registry.ts';
+import { q4Lut } from '../compiler/quantize/formats/lut.ts';
 import { gemvLut, lutTables } from '../runtime/kernels/reference/gemv_lut.ts';
 import { verifier } from './helpers/artifact-fixture.ts';
 
@@ -29,7 +31,7 @@ test('size rule: format module = compiler/emit/dtype.ts = device verifier, for o
   const v = await verifier(1024);
   const mem = () => new DataView(v.ex.memory.buffer);
   for (const bits of LOWBIT_BITS) {
-    const dt = dtypeForBits(bits);
+    const dt = formatNameOfBits(bits);
     for (const [rows, cols] of [[1, 32], [15, 64], [16, 64], [17, 96], [768, 768], [2048, 768], [768, 2048], [32000, 768], [3, 13]]) {
       const want = planeBytes(bits, rows, cols);
       assert.is(tensorBytes(dt, [rows, cols]), want, `${dt} [${rows}, ${cols}] host`);
@@ -40,7 +42,7 @@ test('size rule: format module = compiler/emit/dtype.ts = device verifier, for o
   // Worked values (docs/integer-spec.md §9.1): 768x2048 at 4 bits, G = 64.
   assert.is(planeBytes(4, 768, 2048), 786432);
   assert.is(groupBytes(768, 2048, 64), 49152);
-  assert.is(lowbitMatrixBytes(4, 768, 2048, 64), 786432 + 49152 + 2304);
+  assert.is(q4Lut.tensors(768, 2048, 64).reduce((a, t) => a + tensorBytes(t.dtype, t.shape), 0), 786432 + 49152 + 2304);
   assert.is(planeBytes(1, 17, 32), 32 * 1 * 4); // two tiles
   assert.is(tensorBytes('uint8', [768 / 16, 2048 / 64, 2, 16]), groupBytes(768, 2048, 64));
 });

@@ -90,4 +90,22 @@ test('a malformed op (operand of the wrong dtype) is refused with the op named',
     new RegExp(`op #${k} ${ops[k].name!.replace(/\./g, '\\.')} \\(gemv\\): input 0: slot .* is int32, expected int16`));
 });
 
+test('params out of the registry\'s ranges are refused at load, naming the op and the param', () => {
+  if (!haveModels) return;
+  const { contents } = load('stories260K');
+  for (const [kind, at, value, want] of [
+    ['requantize', 2, 100, /param qmax = 100 must be one of 127, 2047/],
+    ['rmsnorm', 3, 31, /param rmsSqShift = 31 must be ceil\(log2 n\)/],
+    ['rope', 1, 1, /param hs = 1 must be even/],
+  ] as const) {
+    const ops = contents.program.ops.slice();
+    const k = ops.findIndex((o) => o.kind === kind);
+    const params = ops[k].params.slice();
+    params[at] = value;
+    ops[k] = { ...ops[k], params };
+    assert.throws(() => new ProgramInterpreter({ ...contents, program: { ...contents.program, ops } }),
+      (e: Error) => e.message.includes(`op #${k} ${ops[k].name} (${kind})`) && want.test(e.message), kind);
+  }
+});
+
 test.run();

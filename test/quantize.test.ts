@@ -98,12 +98,12 @@ test('quantizeInt8: a complete integer model (integer params, typed integer tens
     for (const v of Object.values(t.params)) assert.ok(Number.isInteger(v));
   }
   const kd = (c.dim / c.nHeads) * c.nKvHeads, hs = c.dim / c.nHeads;
-  getTensor(m, 'tok_embeddings', 'i8', [c.vocabSize, c.dim]);
-  getTensor(m, 'blocks.4.wk', 'i8', [kd, c.dim]);
-  getTensor(m, 'blocks.4.w2.scale_m', 'i16', [c.dim]);
-  getTensor(m, 'blocks.0.rms_ffn', 'i16', [c.dim]);
-  getTensor(m, 'rope.cos', 'i16', [c.seqLen, hs / 2]);
-  getTensor(m, 'silu', 'i32', [2049]);
+  getTensor(m, 'tok_embeddings', 'int8', [c.vocabSize, c.dim]);
+  getTensor(m, 'blocks.4.wk', 'int8', [kd, c.dim]);
+  getTensor(m, 'blocks.4.w2.scale_m', 'int16', [c.dim]);
+  getTensor(m, 'blocks.0.rms_ffn', 'int16', [c.dim]);
+  getTensor(m, 'rope.cos', 'int16', [c.seqLen, hs / 2]);
+  getTensor(m, 'silu', 'int32', [2049]);
   assert.not.ok(names.has('wcls'), 'shared classifier: no wcls');
   // Size formula of docs/integer-spec.md §5.2.
   const { dim: D, hiddenDim: H, nLayers: L, vocabSize: V, seqLen: S } = c;

@@ -27,30 +27,10 @@ import { usesSimd } from '../engines/runtime-flavour.ts';
 import { TRAIN_ENGINES, referenceTrainSelftest, runTrainEngine, trainSelftestWasm, type TrainEngineName } from '../engines/train-conformance.ts';
 import { initialAdapterState } from '../train/int-reference.ts';
 import { EdgeqError, usageError } from '../util/errors.ts';
-import { TRAIN_LR, TRAIN_SEED, formatMatrix, judgeRun, type BundleVerdict, type EngineVerdict, type VerifyReport } from './commands/verify.ts';
+import { TRAIN_LR, TRAIN_SEED, formatMatrix, judgeRun, type BundleVerdict, type EngineVerdict, type TrainAnchor, type TrainInfo, type VerifyReport } from './verify-report.ts';
 
 export const TRAIN_EXPECTED_SOURCE = 'integer reference trainer (runtime/reference/train.ts), run now on the bundle\'s model.edgeq';
 export const TRAIN_TOKENS_SOURCE = 'the model\'s greedy text from BOS (integer reference argmax), consecutive windows of seq-len + 1 tokens (cycling past the model\'s context)';
-
-export interface TrainAnchor {
-  case: 'greedy-bos';
-  positions: number;
-  matched: number;
-  firstMismatch: { position: number; expected: string; got: string } | null;
-}
-
-export interface TrainInfo {
-  steps: number; rank: number; rPad: number; seqLen: number; lr: number; seed: number;
-  tokens: { source: string; windows: number[][] };
-  /** The reference's hash after each step (what every engine must print), and its summed loss (Q16 nats). */
-  hashes: string[];
-  lossesQ16: number[];
-  /** The reference's greedy logits against the artifact's compile-time hashes; null when it has none. */
-  anchor: TrainAnchor | null;
-  /** The training modules built (by SIMD flavour), with the selftest embedded. */
-  modules: Array<{ simd: boolean; sha256: string; buildMs: number }>;
-  referenceMs: number;
-}
 
 export interface TrainOptions { steps: number; rank: number; seqLen: number; timeoutMs?: number; log?: (s: string) => void }
 

@@ -15,27 +15,14 @@ import type { ArtifactConfig, ArtifactProgram, OpKindName } from '../emit/artifa
 import { cachedAssemblyScript, compileAssemblyScript, type AscOptions } from './asc.ts';
 import { assertNoFloats } from './float-check.ts';
 import { EdgeqError } from '../util/errors.ts';
+import type { DeviceBinding } from '../ops/op-def.ts';
+import { OP_DEFS } from '../ops/registry.ts';
 
 /** Virtual path of the generated entry (relative to the project root). */
 export const ENTRY_PATH = 'runtime/assembly/bundle.ts';
 
-interface KernelBinding { check: string; run: string; simdRun?: string }
-
-/** Op kinds the int8 runtime implements, with their check/run functions in ops.ts. */
-export const KERNELS: Partial<Record<OpKindName, KernelBinding>> = {
-  embed: { check: 'checkEmbed', run: 'runEmbed' },
-  rmsnorm: { check: 'checkRmsnorm', run: 'runRmsnorm' },
-  gemv: { check: 'checkGemv', run: 'runGemv', simdRun: 'runGemvSimd' },
-  classifier: { check: 'checkGemv', run: 'runGemv', simdRun: 'runGemvSimd' },
-  rope: { check: 'checkRope', run: 'runRope' },
-  kv_store: { check: 'checkKvStore', run: 'runKvStore' },
-  attention: { check: 'checkAttention', run: 'runAttention' },
-  requantize: { check: 'checkRequantize', run: 'runRequantize' },
-  swiglu: { check: 'checkSwiglu', run: 'runSwiglu' },
-  residual_add: { check: 'checkResidualAdd', run: 'runResidualAdd' },
-  lut_tables: { check: 'checkLutTables', run: 'runLutTables', simdRun: 'runLutTablesSimd' },
-  gemv_lut: { check: 'checkGemvLut', run: 'runGemvLut', simdRun: 'runGemvLutSimd' },
-};
+/** Op kinds the int8 runtime implements, with their check/run functions in ops.ts (from the op registry). */
+export const KERNELS: Partial<Record<OpKindName, DeviceBinding>> = Object.fromEntries(OP_DEFS.map((d) => [d.kind, d.device]));
 
 export interface RuntimeTarget { name: string; simd: boolean }
 
@@ -47,8 +34,6 @@ export interface GeneratedRuntime {
   /** Kernel functions the entry imports (e.g. runGemvSimd). */
   functions: string[];
 }
-
-const OP_ORDER: OpKindName[] = ['embed', 'rmsnorm', 'gemv', 'rope', 'attention', 'swiglu', 'residual_add', 'classifier', 'kv_store', 'requantize', 'copy', 'lut_tables', 'gemv_lut'];
 
 /**
  * AssemblyScript text every generated entry starts with: the model config baked in as
@@ -91,7 +76,7 @@ export function load_at(ptr: usize, len: u32): i32 {
 /** The entry source for `program` on `target` (pure: same inputs, same text). */
 export function generateRuntimeSource(config: ArtifactConfig, program: ArtifactProgram, target: RuntimeTarget): GeneratedRuntime {
   const used = new Set(program.ops.map((o) => o.kind));
-  const kinds = OP_ORDER.filter((k) => used.has(k));
+  const kinds = OP_DEFS.map((d) => d.kind).filter((k) => used.has(k));
   for (const k of used) {
     if (!KERNELS[k]) throw new EdgeqError(`the int8 runtime has no kernel for op kind "${k}" (implemented: ${Object.keys(KERNELS).join(', ')})`);
   }

@@ -5,6 +5,7 @@
 // its momentum).
 import { createHash } from 'node:crypto';
 import { readFileSync, readdirSync, rmSync } from 'node:fs';
+import { checkInputFile } from '../util/input-file.ts';
 import { basename, dirname, join } from 'node:path';
 import * as flatbuffers from 'flatbuffers';
 import * as fbA from '../../schemas/generated/edgeq/adapter.ts';
@@ -205,6 +206,7 @@ function isAlive(pid: number): boolean {
 /** Reads and checks an adapter file. */
 export function readAdapter(path: string): AdapterState {
   let bytes: Uint8Array;
+  checkInputFile(path, 'an adapter file (*.edqa, from edgeq finetune)', { maxBytes: 1 << 30 });
   try {
     bytes = new Uint8Array(readFileSync(path));
   } catch (e) {
@@ -297,7 +299,8 @@ export function parseAdapter(bytes: Uint8Array, file = '<adapter>'): AdapterStat
 // ---------------------------------------------------------------------------------------
 // Applying to a base model.
 
-const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+// Not Buffer: the JavaScript API (compiler/api/) checks adapters in browsers too.
+const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
 
 /**
  * Refuses an adapter made for another base model (by SHA-256 of its model.edgeq) or whose

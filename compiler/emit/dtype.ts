@@ -1,35 +1,30 @@
-// Element formats of artifact tensors and arena slots, and the one rule for their byte
-// size (schemas/edgeq.fbs, enum DType). The device verifier (runtime/assembly/verify.ts,
-// dtypeBytes) applies the same rule; test/verify-wasm.test.ts checks they agree.
+// Element formats of artifact tensors and arena slots (schemas/edgeq.fbs, enum DType; the
+// compiler's integer model uses the same names), and the one rule for their byte size. The
+// device verifier (runtime/assembly/verify.ts, dtypeBytes) applies the same rule;
+// test/verify-wasm.test.ts checks they agree.
 import { DType } from '../../schemas/generated/edgeq/fb/dtype.ts';
+import { formatNamed, isGroupedFormat, valueBytes } from '../quantize/formats/registry.ts';
 
 export { DType };
 export type DTypeName = Exclude<keyof typeof DType, 'invalid'>;
 export const DTYPE_NAMES = Object.keys(DType).filter((k) => Number.isNaN(Number(k)) && k !== 'invalid') as DTypeName[];
 
-/** Bits per element; bit-plane formats are stored as that many planes per row. */
-export const DTYPE_BITS: Record<DTypeName, number> = {
-  int8: 8, int16: 16, int32: 32, uint8: 8, gse: 8,
-  q4_lut: 4, q3: 3, q2_lut: 2, q1: 1,
-};
-const BITPLANE: ReadonlySet<DTypeName> = new Set(['q4_lut', 'q3', 'q2_lut', 'q1']);
-export const isBitPlane = (d: DTypeName): boolean => BITPLANE.has(d);
+/** Bytes per element of the dense dtypes (the weight formats' values: their registry entry). */
+const DENSE_BYTES = { int8: 1, int16: 2, int32: 4, uint8: 1, gse: 1 } as const satisfies Partial<Record<DTypeName, number>>;
+/** Is `d` the values tensor of a grouped (low-bit, bit-plane) weight format? */
+export const isBitPlane = (d: DTypeName): boolean => isGroupedFormat(d);
 
 /** Limits the device verifier enforces on shapes, mirrored here so the writer refuses first. */
 export const MAX_RANK = 8;
 
 /**
- * Byte size of a `dtype` tensor of `shape`. Dense formats: elements × bytes per element.
- * Bit-plane formats: ceil(rows / 16) × 16 × bits × ceil(cols / 8), cols = last dim, rows =
- * the rest: rows are tiled 16 at a time for the LUT kernels, the last tile zero-padded
- * (layout: compiler/quantize/lowbit-format.ts, docs/integer-spec.md §9.1).
+ * Byte size of a `dtype` tensor of `shape`. Dense dtypes: elements × bytes per element. A
+ * weight format's values (q4_lut, ...): the format's size rule (compiler/quantize/formats/).
  */
 export function tensorBytes(dtype: DTypeName, shape: readonly number[]): number {
-  const bits = DTYPE_BITS[dtype];
-  if (!isBitPlane(dtype)) return shape.reduce((a, b) => a * b, 1) * (bits / 8);
-  const cols = shape[shape.length - 1];
-  const rows = shape.slice(0, -1).reduce((a, b) => a * b, 1);
-  return Math.ceil(rows / 16) * 16 * bits * Math.ceil(cols / 8);
+  const f = formatNamed(dtype);
+  if (f) return valueBytes(f, shape);
+  return shape.reduce((a, b) => a * b, 1) * DENSE_BYTES[dtype as keyof typeof DENSE_BYTES];
 }
 
 export function dtypeName(v: number): DTypeName | undefined {

@@ -7,19 +7,15 @@ import type {
 } from './artifact-contents.ts';
 import { writeArtifact } from './artifact.ts';
 import { fnv1a64 } from './conformance-hash.ts';
-import type { QuantModel, QDType } from '../quantize/quant-model.ts';
+import type { QuantModel } from '../quantize/quant-model.ts';
 import { IntTransformer } from '../../runtime/reference/model.ts';
 import type { TextTokenizer } from '../import/tokenizers/text-tokenizer.ts';
 import { tokenizerContents } from './tokenizer-contents.ts';
 import { BOS } from '../import/tokenizer.ts';
 import { VERSION } from '../version.ts';
 import { EdgeqError } from '../util/errors.ts';
-import type { DTypeName } from './dtype.ts';
 import { planName, type PlanSpec } from '../plan/plan.ts';
 
-const DTYPE: Record<QDType, DTypeName> = {
-  i8: 'int8', i16: 'int16', i32: 'int32', u8: 'uint8', q1: 'q1', q2_lut: 'q2_lut', q3: 'q3', q4_lut: 'q4_lut',
-};
 
 export { parsePlan, type PlanSpec } from '../plan/plan.ts';
 export const SUPPORTED_PLANS = ['uniform:8', 'uniform:<4|3|2|1>[g<32|64|128>]', '<uniform plan>,cls<4|3|2|1>[g<32|64|128>] (low-bit classifier)', '<plan>.json'];
@@ -41,7 +37,7 @@ export function planContents(plan: PlanSpec, nLayers: number, gptq: boolean, mod
       const matrices = MATRICES.map((name) => {
         const x = f?.[`blocks.${l}.${name}`];
         return x
-          ? { name, bits: x.bits, groupSize: x.groupSize, format: x.format as DTypeName, rule: x.rule }
+          ? { name, bits: x.bits, groupSize: x.groupSize, format: x.format, rule: x.rule }
           : { name, bits: 8, groupSize: 0, format: 'int8' as const };
       });
       const same = matrices.every((m) => m.bits === matrices[0].bits && m.groupSize === matrices[0].groupSize);
@@ -98,7 +94,7 @@ export function contentsFromQuant(o: EmitOptions): ArtifactContents {
   }
   const index = new Map(o.model.tensors.map((t, i) => [t.name, i]));
   const tensors: ArtifactTensor[] = o.model.tensors.map((t) => ({
-    name: t.name, dtype: DTYPE[t.dtype], shape: t.shape.slice(),
+    name: t.name, dtype: t.dtype, shape: t.shape.slice(),
     data: new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength),
     ...(t.params.frac !== undefined ? { quant: { params: [t.params.frac] } } : {}),
     // Low-bit bit-planes: the group size, and the `.groups` tensor (docs/integer-spec.md §9.1).

@@ -2,25 +2,26 @@
 // contents back into the QuantModel the integer reference runs (runtime/reference), so
 // `edgeq finetune --engine reference` and the adapter-aware reference engine work from a
 // bundle alone, without the checkpoint. The model scalars that are not in ModelConfig
-// (norm epsilon, scales) are read back from the params of the program's first rmsnorm and
-// attention ops (docs/integer-spec.md §10), the tensors are views of the artifact's bytes.
+// (norm epsilon, scales) are read back, by name (compiler/ops), from the params of the
+// program's first rmsnorm and attention ops (docs/integer-spec.md §10), the tensors are views of the artifact's bytes.
 import type { ArtifactContents } from './artifact-contents.ts';
 import type { DTypeName } from './dtype.ts';
 import { FORMAT_VERSION, type QDType, type QTensor, type QuantModel } from '../quantize/quant-model.ts';
 import { LOGIT_FRAC } from '../../runtime/kernels/reference/constants.ts';
 import { EdgeqError } from '../util/errors.ts';
+import { bitsOfDtype, isGroupedFormat } from '../quantize/formats/registry.ts';
+import { paramsOf } from '../ops/registry.ts';
 
-const QDTYPE: Partial<Record<DTypeName, QDType>> = {
-  int8: 'i8', int16: 'i16', int32: 'i32', uint8: 'u8', q1: 'q1', q2_lut: 'q2_lut', q3: 'q3', q4_lut: 'q4_lut',
-};
+/** The artifact dtypes the integer model holds (the same names; gse is the trainer's). */
+const isQDType = (d: DTypeName): d is QDType => d !== 'gse';
 
 function view(dtype: QDType, bytes: Uint8Array): QTensor['data'] {
   // Copy into a fresh aligned buffer: artifact tensor data is 16-byte aligned in the file,
   // but the Uint8Array we were handed may sit at any offset of its buffer.
   const b = bytes.slice();
-  if (dtype === 'i8') return new Int8Array(b.buffer, 0, b.length);
-  if (dtype === 'i16') return new Int16Array(b.buffer, 0, b.length >> 1);
-  if (dtype === 'i32') return new Int32Array(b.buffer, 0, b.length >> 2);
+  if (dtype === 'int8') return new Int8Array(b.buffer, 0, b.length);
+  if (dtype === 'int16') return new Int16Array(b.buffer, 0, b.length >> 1);
+  if (dtype === 'int32') return new Int32Array(b.buffer, 0, b.length >> 2);
   return b;
 }
 
@@ -28,14 +29,18 @@ export function quantModelFromArtifact(a: ArtifactContents, file = '<artifact>')
   const c = a.config;
   const norm = a.program.ops.find((o) => o.kind === 'rmsnorm');
   const att = a.program.ops.find((o) => o.kind === 'attention');
-  if (!norm || norm.params.length < 6 || !att || att.params.length < 5) {
-    throw new EdgeqError(`${file}: the program has no rmsnorm/attention op with the params of docs/integer-spec.md §10`);
+  if (!norm || !att) throw new EdgeqError(`${file}: the program has no rmsnorm/attention op with the params of docs/integer-spec.md §10`);
+  let normP: Record<string, number>, attP: Record<string, number>;
+  try {
+    normP = paramsOf(norm); attP = paramsOf(att);
+  } catch (e) {
+    throw new EdgeqError(`${file}: ${(e as Error).message} (docs/integer-spec.md §10)`);
   }
   const tensors: QTensor[] = a.tensors.map((t) => {
-    const dtype = QDTYPE[t.dtype];
-    if (!dtype) throw new EdgeqError(`${file}: tensor ${t.name} has dtype ${t.dtype}, which the integer reference does not read`);
+    const dtype = t.dtype;
+    if (!isQDType(dtype)) throw new EdgeqError(`${file}: tensor ${t.name} has dtype ${t.dtype}, which the integer reference does not read`);
     const params: Record<string, number> = {};
-    if (t.quant?.groupSize !== undefined) { params.groupSize = t.quant.groupSize; params.bits = ({ q1: 1, q2_lut: 2, q3: 3, q4_lut: 4 } as Record<string, number>)[dtype] ?? 0; }
+    if (t.quant?.groupSize !== undefined) { params.groupSize = t.quant.groupSize; params.bits = isGroupedFormat(dtype) ? bitsOfDtype(dtype)! : 0; }
     else if (t.quant?.params?.length) params.frac = t.quant.params[0];
     return { name: t.name, dtype, shape: t.shape.slice(), params, data: view(dtype, t.data) };
   });
@@ -44,8 +49,8 @@ export function quantModelFromArtifact(a: ArtifactContents, file = '<artifact>')
       formatVersion: FORMAT_VERSION, dim: c.dim, hiddenDim: c.hiddenDim, nLayers: c.nLayers, nHeads: c.nHeads,
       nKvHeads: c.nKvHeads, vocabSize: c.vocabSize, seqLen: c.seqLen, sharedClassifier: c.sharedClassifier ? 1 : 0,
       logitFrac: LOGIT_FRAC,
-      rmsEpsQ32: norm.params[2], rmsSqShift: norm.params[3], rmsDimScaleM: norm.params[4], rmsDimScaleE: norm.params[5],
-      attScaleM: att.params[3], attScaleE: att.params[4],
+      rmsEpsQ32: normP.rmsEpsQ32, rmsSqShift: normP.rmsSqShift, rmsDimScaleM: normP.rmsDimScaleM, rmsDimScaleE: normP.rmsDimScaleE,
+      attScaleM: attP.attScaleM, attScaleE: attP.attScaleE,
     },
     tensors,
   };

@@ -8,7 +8,7 @@
 // goes to the content-addressed cache (./cache.ts), so a second run builds nothing.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { openBundle } from './bundle.ts';
+import { checkRuntimeModule, openBundle } from './bundle.ts';
 import type { ArtifactContents } from '../emit/artifact-contents.ts';
 import { EdgeqError } from '../util/errors.ts';
 
@@ -27,6 +27,7 @@ export interface Bundle {
 /** Reads `<dir>/model.edgeq`, `<dir>/runtime.wasm` and (optionally) `<dir>/manifest.json`. */
 export function readBundle(dir: string): Bundle {
   const b = openBundle(dir);
+  checkRuntimeModule(b.wasm, b.runtimePath);
   const mp = join(dir, 'manifest.json');
   let manifest: Record<string, unknown> | null = null;
   if (existsSync(mp)) {

@@ -4,6 +4,7 @@
 // (compiler/codegen/runtime.ts), cached by content hash like every engine build.
 import binaryen from 'binaryen';
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { loadHeavyPackages } from '../util/heavy.ts';
 import { join } from 'node:path';
 import { cachedBuild, fileSha256, sha256 } from './cache.ts';
 import type { Bundle } from './engine.ts';
@@ -52,6 +53,7 @@ export async function runtimeFlavour(bundle: Bundle, simd: boolean): Promise<Run
   const c = bundle.contents;
   const key = sha256('runtime-flavour', VERSION, JSON.stringify({ config: c.config, program: c.program, target: c.target.name }), simd ? 'simd' : 'scalar', ...runtimeSources());
   const { dir } = await cachedBuild(key, async (tmp) => {
+    await loadHeavyPackages();
     const { buildRuntime } = await import('../codegen/runtime.ts');
     const r = await buildRuntime(c.config, c.program, { name: c.target.name, simd });
     writeFileSync(join(tmp, 'runtime.wasm'), r.wasm);

@@ -5,10 +5,11 @@
 // the bytes of model.edgeq and runtime.wasm, so one signature covers the whole bundle.
 // One function, used by every command that takes --trust.
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { readInputFile } from '../util/input-file.ts';
 import { join } from 'node:path';
 import { EdgeqError } from '../util/errors.ts';
-import { verifyWithKeyFile } from '../util/signing.ts';
+import { checkPublicKeyFile, verifyWithKeyFile } from '../util/signing.ts';
 
 export const MANIFEST = 'manifest.json';
 export const SIGNATURE = 'manifest.sig';
@@ -29,10 +30,11 @@ export interface TrustReport { files: Array<{ name: string; size: number; sha256
  */
 export function checkTrust(dir: string, publicKeyPath: string): TrustReport {
   const mp = join(dir, MANIFEST), sp = join(dir, SIGNATURE);
+  checkPublicKeyFile(publicKeyPath); // the key first: a private or broken key is the first thing to hear about
   if (!existsSync(mp)) throw new EdgeqError('missing: a trusted bundle needs its signed manifest (compile with --sign)', { file: mp });
   if (!existsSync(sp)) throw new EdgeqError(`missing: the bundle is not signed (compile with --sign <key>), refused by --trust ${publicKeyPath}`, { file: sp });
-  const manifestBytes = new Uint8Array(readFileSync(mp));
-  const sigText = readFileSync(sp, 'utf8').trim();
+  const manifestBytes = new Uint8Array(readInputFile(mp, 'a bundle manifest (JSON)', { maxBytes: 1 << 20 }));
+  const sigText = readInputFile(sp, 'a bundle signature (base64)', { maxBytes: 1 << 12 }).toString('utf8').trim();
   const sig = Buffer.from(sigText, 'base64');
   if (!/^[A-Za-z0-9+/]+={0,2}$/.test(sigText) || sig.length !== 64) {
     throw new EdgeqError('not an Ed25519 signature (expected 64 bytes in base64)', { file: sp });
@@ -59,7 +61,7 @@ export function checkTrust(dir: string, publicKeyPath: string): TrustReport {
     }
     const p = join(dir, name);
     if (!existsSync(p)) throw new EdgeqError(`missing: listed in the signed ${MANIFEST} but not in the bundle`, { file: p });
-    const bytes = readFileSync(p);
+    const bytes = readInputFile(p, `the bundle file ${name}`);
     if (bytes.length !== want.size) throw new EdgeqError(`size ${bytes.length} differs from the signed ${MANIFEST} (${want.size})`, { file: p });
     const got = createHash('sha256').update(bytes).digest('hex');
     if (got !== want.sha256) throw new EdgeqError(`sha256 ${got} differs from the signed ${MANIFEST} (${want.sha256})`, { file: p });

@@ -3,14 +3,14 @@
 // (run.c encode: dummy-prefix space, no BOS/EOS) and concatenated. Paragraphs the
 // tokenizer cannot encode (a byte with no piece in a small vocabulary) are skipped and
 // counted, so a character-level vocabulary still gets a clean stream.
-import { readFileSync } from 'node:fs';
+import { readInputFile } from '../util/input-file.ts';
 import { Tokenizer } from '../import/tokenizer.ts';
 import type { TextTokenizer } from '../import/tokenizers/text-tokenizer.ts';
 import { EdgeqError } from '../util/errors.ts';
 
 /** The file as text; a byte sequence that is not UTF-8 is an error naming its offset. */
 export function readUtf8(path: string): string {
-  const bytes = readFileSync(path);
+  const bytes = readInputFile(path, 'a UTF-8 text file', { maxBytes: 1 << 30 });
   try {
     return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch {

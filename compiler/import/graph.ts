@@ -1,6 +1,7 @@
 // The compiler's view of a model after import: its configuration and a set of named
 // float32 tensors that are read from the source file only when asked for (a 110M
 // checkpoint is 440 MB; nothing needs all of it in memory at once).
+import type { ModelSpec } from './model-spec.ts';
 
 export interface ModelConfig {
   dim: number;
@@ -38,9 +39,14 @@ export interface TensorRef {
   readRange?(start: number, count: number): Float32Array;
 }
 
+/** Source formats, as readers name them (open-model.ts detects which). */
+export type SourceFormat = 'llama2c-v0' | 'llama2c-v1' | 'gguf' | 'hf-safetensors';
+
 export interface Graph {
   config: ModelConfig;
-  source: { path: string; format: 'llama2c-v0' | 'llama2c-v1'; bytes: number };
+  source: { path: string; format: SourceFormat; bytes: number };
+  /** RoPE/norm constants and variant (model-spec.ts); absent means llama2.c's. */
+  spec?: ModelSpec;
   /** Tensors in canonical order. For a shared classifier `wcls` is the embedding's ref. */
   tensors: Map<string, TensorRef>;
 }

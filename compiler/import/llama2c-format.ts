@@ -96,6 +96,8 @@ export function configProblem(c: ModelConfig): ConfigProblem | null {
       return { field: i, message: `${CONFIG_FIELDS[i]} ${vals[i]} is implausibly large (limit ${limit}); is this really a llama2.c checkpoint?` };
     }
   }
+  // Token ids 1 and 2 are BOS and EOS in llama2.c: a smaller vocabulary cannot even start a text.
+  if (c.vocabSize < 3) return { field: 5, message: `vocab_size must be at least 3 (llama2.c reserves 0 <unk>, 1 <s>, 2 </s>), got ${c.vocabSize}` };
   if (c.nHeads > c.dim) return { field: 3, message: `n_heads ${c.nHeads} exceeds dim ${c.dim}` };
   if (c.dim % c.nHeads !== 0) return { field: 3, message: `n_heads ${c.nHeads} does not divide dim ${c.dim}` };
   if (c.nKvHeads > c.nHeads) return { field: 4, message: `n_kv_heads ${c.nKvHeads} exceeds n_heads ${c.nHeads}` };

@@ -12,6 +12,7 @@
 // Tensors are read lazily by positioned reads; each read opens and closes its own fd, so
 // a Graph holds no OS resources and can be dropped at any time.
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { checkInputFile } from '../util/input-file.ts';
 import { EdgeqError } from '../util/errors.ts';
 import type { Graph, ModelConfig, TensorRef } from './graph.ts';
 import {
@@ -123,6 +124,7 @@ function checkSize(path: string, h: Header, layout: Layout, size: number): void 
 }
 
 export function importLlama2c(path: string, opts: ImportOptions = {}): Graph {
+  checkInputFile(path, 'a llama2.c checkpoint (.bin)');
   const fd = openSync(path, 'r');
   let size: number;
   let h: Header;

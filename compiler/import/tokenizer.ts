@@ -5,7 +5,7 @@
 // the end of a small vocabulary) we stop with an error instead.
 //
 // File format: uint32 max_token_length, then per token: float32 score, int32 length, bytes.
-import { readFileSync } from 'node:fs';
+import { readInputFile } from '../util/input-file.ts';
 import { EdgeqError } from '../util/errors.ts';
 import type { EncodeOptions, TextTokenizer } from './tokenizers/text-tokenizer.ts';
 
@@ -65,7 +65,7 @@ export class Tokenizer implements TextTokenizer {
 
   /** Reads a tokenizer.bin; every token up to the end of the file. */
   static load(path: string): Tokenizer {
-    return parseTokenizer(readFileSync(path), path);
+    return parseTokenizer(readInputFile(path, 'a llama2.c tokenizer (tokenizer.bin)', { maxBytes: 1 << 28 }), path);
   }
 
   /** Id of an exact piece (as run.c's str_lookup), or -1. */

@@ -12,19 +12,22 @@
 import type { ArtifactOp, ArtifactProgram, ArtifactRef, ArtifactSlot } from '../emit/artifact-contents.ts';
 import { tensorBytes, type DTypeName } from '../emit/dtype.ts';
 import type { QuantModel } from '../quantize/quant-model.ts';
+import { formatNamed } from '../quantize/formats/registry.ts';
 import { matrixNames, tensorParam } from '../quantize/quant-model.ts';
 import { EdgeqError } from '../util/errors.ts';
 import {
   ACT_FRAC, ACT_QMAX, LOGIT_FRAC,
 } from '../../runtime/kernels/reference/constants.ts';
 import { layoutArena } from './arena.ts';
+import { buildOp } from '../ops/registry.ts';
 
 export interface LoweredProgram extends ArtifactProgram {
   /** Op kinds in the order of first use (for reports). */
   readonly opKinds: string[];
 }
 
-const LUT_BITS: Partial<Record<string, number>> = { q1: 1, q2_lut: 2, q3: 3, q4_lut: 4 };
+/** Bits of a matrix whose format the LUT kernels consume (compiler/quantize/formats/); undefined: gemv. */
+const lutBits = (dtype: string): number | undefined => { const f = formatNamed(dtype); return f?.kernels.op === 'gemv_lut' ? f.bits : undefined; };
 
 /** int32 [4]: (m, e) of an activation scale, padded to 16 bytes. */
 const SCALE_SHAPE = [4];
@@ -53,7 +56,8 @@ export function lowerInt8(m: QuantModel): LoweredProgram {
   };
   const TOKEN: ArtifactRef = { kind: 'input', index: 0 };
   const POS: ArtifactRef = { kind: 'input', index: 1 };
-  const op = (kind: ArtifactOp['kind'], name: string, inputs: ArtifactRef[], outputs: ArtifactRef[], params: number[]) => {
+  // Ops are built by the registry (compiler/ops): params by name, in the kind's order.
+  const op = (kind: ArtifactOp['kind'], name: string, inputs: ArtifactRef[], outputs: ArtifactRef[], params: Record<string, number>) => {
     const at = ops.length;
     for (const r of [...inputs, ...outputs]) {
       if (r.kind !== 'slot') continue;
@@ -61,30 +65,30 @@ export function lowerInt8(m: QuantModel): LoweredProgram {
       s.first = Math.min(s.first, at);
       s.last = Math.max(s.last, at);
     }
-    ops.push({ kind, inputs, outputs, params, name });
+    ops.push(buildOp(kind, name, inputs, outputs, params));
   };
   const mat = (base: string) => { const n = matrixNames(base); return [T(n.q), T(n.m), T(n.e)]; };
   const norm = (gain: string, x: ArtifactRef, q: ArtifactRef, sc: ArtifactRef, u: ArtifactRef, name: string) =>
     op('rmsnorm', name, [x, T(gain), u], [q, sc],
-      [D, gainFrac(gain), p.rmsEpsQ32, p.rmsSqShift, p.rmsDimScaleM, p.rmsDimScaleE]);
+      { n: D, gainFrac: gainFrac(gain), rmsEpsQ32: p.rmsEpsQ32, rmsSqShift: p.rmsSqShift, rmsDimScaleM: p.rmsDimScaleM, rmsDimScaleE: p.rmsDimScaleE });
   // Low-bit matrices (docs/integer-spec.md §9): one lut_tables op per GEMV input vector, its
   // table slot shared by every LUT matrix reading that input (wq/wk/wv, w1/w3). A low-bit
   // classifier (wcls, the plan's opt-in, §11) is a gemv_lut with outFrac LOGIT_FRAC.
   const lutTablesOf = new Map<number, ArtifactRef>();
   const gemv = (w: string, x: ArtifactRef, sc: ArtifactRef, out: ArtifactRef, n: number, d: number, kind: 'gemv' | 'classifier' = 'gemv', outFrac = ACT_FRAC) => {
     const t = m.tensors[tensorIndex.get(w) ?? -1];
-    const bits = t ? LUT_BITS[t.dtype] : undefined;
-    if (bits === undefined) return op(kind, w, [x, sc, ...mat(w)], [out], [n, d, outFrac]);
+    const bits = t ? lutBits(t.dtype) : undefined;
+    if (bits === undefined) return op(kind, w, [x, sc, ...mat(w)], [out], { n, d, outFrac });
     const gs = tensorParam(t, 'groupSize');
     if (n % gs !== 0 || n / gs > 1024) throw new EdgeqError(`lowering: ${w}: ${n} columns do not fit group size ${gs}`);
     let tables = lutTablesOf.get(x.index);
     if (!tables) {
       tables = slot(`${slots[x.index].name}.lut`, 'int16', [4 * n]);
-      op('lut_tables', `${slots[x.index].name}.lut`, [x], [tables], [n]);
+      op('lut_tables', `${slots[x.index].name}.lut`, [x], [tables], { n });
       lutTablesOf.set(x.index, tables);
     }
     const nm = matrixNames(w);
-    op('gemv_lut', w, [tables, sc, T(nm.q), T(nm.groups), T(nm.m), T(nm.e)], [out], [n, d, outFrac, bits, gs]);
+    op('gemv_lut', w, [tables, sc, T(nm.q), T(nm.groups), T(nm.m), T(nm.e)], [out], { n, d, outFrac, bits, G: gs });
   };
 
   const x = slot('x', 'int32', [D]);
@@ -93,7 +97,7 @@ export function lowerInt8(m: QuantModel): LoweredProgram {
   const exp2 = T('exp2'), silu = T('silu'), cos = T('rope.cos'), sin = T('rope.sin');
 
   const [E, Em, Ee] = mat('tok_embeddings');
-  op('embed', 'tok_embeddings', [E, Em, Ee, TOKEN], [x], [D]);
+  op('embed', 'tok_embeddings', [E, Em, Ee, TOKEN], [x], { D });
   for (let l = 0; l < L; l++) {
     const b = (n: string) => `blocks.${l}.${n}`;
     // Attention block.
@@ -103,38 +107,38 @@ export function lowerInt8(m: QuantModel): LoweredProgram {
     gemv(b('wq'), xq, xs, q, D, D);
     gemv(b('wk'), xq, xs, k, D, kvD);
     gemv(b('wv'), xq, xs, v, D, kvD);
-    op('rope', b('rope.q'), [q, POS, cos, sin], [q], [D, hs]);
-    op('rope', b('rope.k'), [k, POS, cos, sin], [k], [kvD, hs]);
+    op('rope', b('rope.q'), [q, POS, cos, sin], [q], { n: D, hs });
+    op('rope', b('rope.k'), [k, POS, cos, sin], [k], { n: kvD, hs });
     const kc = slot(b('k_cache'), 'int16', [S, kvD], true);
     const kM = slot(b('k_cache.scale_m'), 'int16', [S, nKvHeads], true);
     const kE = slot(b('k_cache.scale_e'), 'int8', [S, nKvHeads], true);
     const vc = slot(b('v_cache'), 'int8', [S, kvD], true);
     const vM = slot(b('v_cache.scale_m'), 'int16', [S, nKvHeads], true);
     const vE = slot(b('v_cache.scale_e'), 'int8', [S, nKvHeads], true);
-    op('kv_store', b('kv_store'), [k, v, POS], [kc, kM, kE, vc, vM, vE], [nKvHeads, hs]);
+    op('kv_store', b('kv_store'), [k, v, POS], [kc, kM, kE, vc, vM, vE], { nKv: nKvHeads, hs });
     const att = slot(b('attention'), 'int32', [D]);
     const q12 = slot(b('attention.q12'), 'int16', [hs]);
     const scores = slot(b('attention.scores'), 'int32', [S]);
     const weights = slot(b('attention.weights'), 'int32', [S]);
     op('attention', b('attention'), [q, POS, kc, kM, kE, vc, vM, vE, exp2, q12, scores, weights], [att],
-      [nHeads, nKvHeads, hs, p.attScaleM, p.attScaleE]);
+      { nHeads, nKv: nKvHeads, hs, attScaleM: p.attScaleM, attScaleE: p.attScaleE });
     const aq = slot(b('attention.q'), 'int16', [D]), as = slot(b('attention.q.scale'), 'int32', SCALE_SHAPE);
-    op('requantize', b('attention.requantize'), [att], [aq, as], [D, ACT_FRAC, ACT_QMAX]);
+    op('requantize', b('attention.requantize'), [att], [aq, as], { n: D, frac: ACT_FRAC, qmax: ACT_QMAX });
     const o = slot(b('wo.out'), 'int32', [D]);
     gemv(b('wo'), aq, as, o, D, D);
-    op('residual_add', b('residual.att'), [x, o], [x], [D]);
+    op('residual_add', b('residual.att'), [x, o], [x], { n: D });
     // Feed-forward block.
     const fq = slot(b('ffn.xq'), 'int16', [D]), fs = slot(b('ffn.xq.scale'), 'int32', SCALE_SHAPE);
     norm(b('rms_ffn'), x, fq, fs, u, b('rms_ffn'));
     const h1 = slot(b('h1'), 'int32', [H]), h3 = slot(b('h3'), 'int32', [H]);
     gemv(b('w1'), fq, fs, h1, D, H);
     gemv(b('w3'), fq, fs, h3, D, H);
-    op('swiglu', b('swiglu'), [h1, h3, silu], [h1], [H]);
+    op('swiglu', b('swiglu'), [h1, h3, silu], [h1], { n: H });
     const hq = slot(b('hq'), 'int16', [H]), hsc = slot(b('hq.scale'), 'int32', SCALE_SHAPE);
-    op('requantize', b('ffn.requantize'), [h1], [hq, hsc], [H, ACT_FRAC, ACT_QMAX]);
+    op('requantize', b('ffn.requantize'), [h1], [hq, hsc], { n: H, frac: ACT_FRAC, qmax: ACT_QMAX });
     const f = slot(b('w2.out'), 'int32', [D]);
     gemv(b('w2'), hq, hsc, f, H, D);
-    op('residual_add', b('residual.ffn'), [x, f], [x], [D]);
+    op('residual_add', b('residual.ffn'), [x, f], [x], { n: D });
   }
   const fq = slot('final.xq', 'int16', [D]), fs = slot('final.xq.scale', 'int32', SCALE_SHAPE);
   norm('rms_final', x, fq, fs, u, 'rms_final');

@@ -40,11 +40,13 @@ export const budgetCovers = (t: TargetProfile): string => (t.host === 'baremetal
   : 'model.edgeq + runtime.wasm');
 
 const CHILD = fileURLToPath(new URL('./runtime-size-child.ts', import.meta.url));
+/** Loads binaryen and AssemblyScript before tsx in the child: ~2 s instead of ~34 s (compiler/util/heavy.ts). */
+const PRELOAD = fileURLToPath(new URL('../util/preload-heavy.mjs', import.meta.url));
 const sha = (s: string | Uint8Array) => createHash('sha256').update(s).digest('hex');
 
 /** Builds runtime.wasm in a fresh process (see runtime-size-child.ts). */
 function buildRuntimeFresh(input: unknown): Uint8Array {
-  const r = spawnSync(process.execPath, ['--no-turbo-fast-api-calls', '--import', 'tsx', CHILD], {
+  const r = spawnSync(process.execPath, ['--no-turbo-fast-api-calls', '--import', PRELOAD, '--import', 'tsx', CHILD], {
     input: JSON.stringify(input), encoding: 'utf8', maxBuffer: 1 << 28, timeout: 600_000,
   });
   if (r.status !== 0) throw new EdgeqError(`sizing the runtime for the budget: the runtime build failed (${r.status ?? r.signal}): ${r.stderr.trim().split('\n').slice(-3).join(' ')}`);
@@ -59,6 +61,8 @@ export class DeviceSizer {
   private byKinds = new Map<string, Uint8Array>();
   private firmwareCode = new Map<string, number>();
   readonly covers: string;
+  /** Told before each step that takes seconds (a runtime or firmware build), for progress lines. */
+  onProgress?: (message: string) => void;
 
   constructor(readonly config: ModelConfig, readonly target: TargetProfile, readonly ctx: Omit<ArtifactSizeContext, 'target'>) {
     this.covers = budgetCovers(target);
@@ -77,8 +81,9 @@ export class DeviceSizer {
         const program = { arenaSize: s.program.arenaSize, slots: s.program.slots, ops: s.program.ops, outputs: s.program.outputs };
         // A runtime built before (by compile, or an earlier plan) comes from the build cache;
         // only a new one costs a fresh process.
-        wasm = cachedRuntime(gen, this.target)
-          ?? buildRuntimeFresh({ config: s.contents.config, program, target: { name: this.target.name, simd: this.target.simd } });
+        wasm = cachedRuntime(gen, this.target) ?? undefined;
+        if (!wasm) this.onProgress?.(`building a ${this.target.simd ? 'SIMD' : 'scalar'} runtime for op kinds ${kinds} to measure it (a few seconds)`);
+        wasm ??= buildRuntimeFresh({ config: s.contents.config, program, target: { name: this.target.name, simd: this.target.simd } });
         this.runtimes.set(key, wasm);
       }
       if (!this.byKinds.has(kinds)) this.byKinds.set(kinds, wasm);
@@ -93,6 +98,7 @@ export class DeviceSizer {
       const { buildFirmware, firmwareToolsMissing } = await import('../engines/firmware.ts');
       const why = firmwareToolsMissing(false);
       if (why) throw new EdgeqError(`cannot size the firmware image for target ${this.target.name} (its flash budget covers the image): ${why}`);
+      this.onProgress?.(`building a firmware image for ${this.target.name} to measure its code (a few seconds)`);
       const fw = await buildFirmware(wasm, s.bytes, { selftest: false, steps: 64 });
       code = fw.size.flash - artifact;
       this.firmwareCode.set(fkey, code);

@@ -22,12 +22,13 @@ import { headSize, kvDim } from '../import/graph.ts';
 import { DATA_ALIGN } from '../emit/format.ts';
 import { tensorBytes, type DTypeName } from '../emit/dtype.ts';
 import { exp2Table, ropeTables, siluTable } from '../quantize/tables.ts';
+import { formatNamed } from '../quantize/formats/registry.ts';
 import { EdgeqError } from '../util/errors.ts';
 import type { TextTokenizer as Tokenizer } from '../import/tokenizers/text-tokenizer.ts';
 import { exactArtifactBytes } from './size.ts';
 import { modelEntropies, type BlockEntropy } from './entropy.ts';
 import {
-  BLOCK_MATRICES, DEFAULT_GROUP_SIZE, PLAN_BITS, PLAN_GROUP_SIZES, formatOfBits, planFromJson, resolveMatrix,
+  BLOCK_MATRICES, DEFAULT_GROUP_SIZE, PLAN_BITS, PLAN_GROUP_SIZES, formatOfBits, planFromJson, resolveStored,
   type BlockMatrix, type PlanBits, type PlanSpec, type ResolvedChoice, type WeightFormat,
 } from './plan.ts';
 
@@ -39,16 +40,13 @@ const tb = (d: DTypeName, shape: number[]) => aligned(tensorBytes(d, shape));
 
 /** What a block matrix gets (resolveMatrix plus the quantizer's §5.4 input-size limit). */
 export function resolveForModel(bits: PlanBits, groupSize: number, cols: number): ResolvedChoice {
-  const r = resolveMatrix({ bits, groupSize: bits === 8 ? 0 : groupSize }, cols);
-  if (r.format !== 'int8' && cols > 8260) return { bits: 8, groupSize: 0, format: 'int8', rule: `asked ${r.bits}-bit; input size ${cols} > 8260 (§5.4): int8 fallback` };
-  return r;
+  return resolveStored({ bits, groupSize: bits === 8 ? 0 : groupSize }, cols);
 }
 
 /** Artifact bytes (data, aligned) and tensor count of one [rows, cols] matrix in format r. */
 export function matrixBytes(r: { bits: number; groupSize: number; format: WeightFormat }, rows: number, cols: number): { bytes: number; tensors: number } {
-  const scales = tb('int16', [rows]) + tb('int8', [rows]);
-  if (r.format === 'int8') return { bytes: tb('int8', [rows, cols]) + scales, tensors: 3 };
-  return { bytes: tb(r.format, [rows, cols]) + tb('uint8', [Math.ceil(rows / 16), cols / r.groupSize, 2, 16]) + scales, tensors: 4 };
+  const stored = formatNamed(r.format)!.tensors(rows, cols, r.groupSize);
+  return { bytes: stored.reduce((a, t) => a + tb(t.dtype, t.shape), 0), tensors: stored.length };
 }
 
 /** Bytes and tensors of everything but the block matrices (int8 embedding/classifier, gains, tables). */

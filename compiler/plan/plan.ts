@@ -38,21 +38,34 @@
 // embedding lookup stays int8).
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { checkInputFile } from '../util/input-file.ts';
 import { basename } from 'node:path';
 import { EdgeqError } from '../util/errors.ts';
+import {
+  ALL_GROUP_SIZES, BASE_FORMAT, PLAN_BITS, WEIGHT_FORMAT_NAMES, formatNameOfBits, formatNamed, formatOfBits as formatEntryOfBits,
+  type PlanBits, type WeightFormat, type WeightFormatEntry,
+} from '../quantize/formats/registry.ts';
 
-export type PlanBits = 8 | 4 | 3 | 2 | 1;
-export const PLAN_BITS: readonly PlanBits[] = [8, 4, 3, 2, 1];
-export const PLAN_GROUP_SIZES = [32, 64, 128] as const;
+// Which formats exist, how many bits a plan spells each with, their group sizes: the
+// weight-format registry (compiler/quantize/formats/registry.ts).
+export { PLAN_BITS, type PlanBits, type WeightFormat } from '../quantize/formats/registry.ts';
+export const PLAN_GROUP_SIZES = ALL_GROUP_SIZES;
 /** Default group size of low-bit matrices: see docs/integer-spec.md §11. */
 export const DEFAULT_GROUP_SIZE = 64;
 export const BLOCK_MATRICES = ['wq', 'wk', 'wv', 'wo', 'w1', 'w2', 'w3'] as const;
 export type BlockMatrix = (typeof BLOCK_MATRICES)[number];
 
-export type WeightFormat = 'int8' | 'q4_lut' | 'q3' | 'q2_lut' | 'q1';
-export const formatOfBits = (b: PlanBits): WeightFormat => (({ 8: 'int8', 4: 'q4_lut', 3: 'q3', 2: 'q2_lut', 1: 'q1' }) as const)[b];
+/** The format a plan's bit count spells. */
+export const formatOfBits = (b: PlanBits): WeightFormat => formatNameOfBits(b);
 
-export interface MatrixChoice { bits: PlanBits; groupSize: number }
+/** What a plan asks for a matrix: a format (`bits` is its plan spelling) and a group size (0: none). */
+export interface MatrixChoice { format: WeightFormat; bits: PlanBits; groupSize: number }
+/** The choice of format `f` at group size `g` (ignored by formats without groups). */
+export const choiceOf = (f: WeightFormatEntry, g: number): MatrixChoice =>
+  ({ format: f.name, bits: f.bits, groupSize: f.groupSizes.length ? g : 0 });
+/** A format as a plan names it: its bits (`4`) or its name (`q4_lut`); undefined if none is. */
+export const formatSpelled = (s: string | number): WeightFormatEntry | undefined =>
+  (typeof s === 'number' || /^\d+$/.test(s) ? (PLAN_BITS.includes(Number(s) as PlanBits) ? formatEntryOfBits(Number(s)) : undefined) : formatNamed(s));
 
 interface BlockSpec { choice?: MatrixChoice; matrices: Partial<Record<BlockMatrix, MatrixChoice>> }
 
@@ -71,7 +84,8 @@ export interface PlanSpec {
   classifier?: MatrixChoice;
 }
 
-const INT8: MatrixChoice = { bits: 8, groupSize: 0 };
+/** The base format (int8 per-row): the embedding's, the classifier's by default, every fallback's. */
+export const INT8: MatrixChoice = choiceOf(BASE_FORMAT, 0);
 /** What the plan asks for the classifier: int8 unless it opts in. */
 export const requestedClassifier = (plan: PlanSpec | undefined): MatrixChoice => plan?.classifier ?? INT8;
 
@@ -79,16 +93,18 @@ const usage = (msg: string) => new EdgeqError(msg, {}, 2);
 
 /** Parses `--plan`: uniform:<b>[g<G>][,cls<b>[g<G>]] or a JSON plan file's path. */
 export function parsePlan(s: string): PlanSpec {
-  const m = /^uniform:(\d+)(?:g(\d+))?(?:,cls(\d+)(?:g(\d+))?)?$/.exec(s);
+  // A format is spelled by its bits (4) or its name (q4_lut); the name may be followed by g<G>.
+  const m = /^uniform:([a-z0-9_]+?)(?:g(\d+))?(?:,cls([a-z0-9_]+?)(?:g(\d+))?)?$/.exec(s);
   if (m) {
-    /** bits and group size of one part (`what`: "" or "classifier "); G inherits `inheritG`. */
+    /** Format and group size of one part (`what`: "" or "classifier "); G inherits `inheritG`. */
     const part = (b: string, g: string | undefined, inheritG: number, what: string): MatrixChoice => {
-      const bits = Number(b);
-      if (!PLAN_BITS.includes(bits as PlanBits)) throw usage(`--plan ${JSON.stringify(s)}: ${bits}-bit ${what}weights are not supported; bits: ${PLAN_BITS.join(', ')}`);
-      if (g === undefined) return { bits: bits as PlanBits, groupSize: bits === 8 ? 0 : inheritG };
-      if (bits === 8) throw usage(`--plan ${JSON.stringify(s)}: int8 ${what}weights have per-row scales, no group size`);
-      if (!(PLAN_GROUP_SIZES as readonly number[]).includes(Number(g))) throw usage(`--plan ${JSON.stringify(s)}: ${what}group size ${g} is not supported; group sizes: ${PLAN_GROUP_SIZES.join(', ')}`);
-      return { bits: bits as PlanBits, groupSize: Number(g) };
+      const f = formatSpelled(b);
+      if (!f && /^\d+$/.test(b)) throw usage(`--plan ${JSON.stringify(s)}: ${Number(b)}-bit ${what}weights are not supported; bits: ${PLAN_BITS.join(', ')}`);
+      if (!f) throw usage(`--plan ${JSON.stringify(s)}: ${JSON.stringify(b)} is not a weight format; formats: ${WEIGHT_FORMAT_NAMES.join(', ')} (or their bits: ${PLAN_BITS.join(', ')})`);
+      if (g === undefined) return choiceOf(f, inheritG);
+      if (!f.groupSizes.length) throw usage(`--plan ${JSON.stringify(s)}: ${f.name} ${what}weights have per-row scales, no group size`);
+      if (!f.groupSizes.includes(Number(g))) throw usage(`--plan ${JSON.stringify(s)}: ${what}group size ${g} is not supported; group sizes: ${f.groupSizes.join(', ')}`);
+      return choiceOf(f, Number(g));
     };
     const u = part(m[1], m[2], DEFAULT_GROUP_SIZE, '');
     const cls = m[3] === undefined ? INT8 : part(m[3], m[4], u.groupSize || DEFAULT_GROUP_SIZE, 'classifier ');
@@ -97,12 +113,13 @@ export function parsePlan(s: string): PlanSpec {
     return { ...spec, name: planName(spec) };
   }
   if (s.endsWith('.json')) return readPlanFile(s);
-  throw usage(`--plan ${JSON.stringify(s)}: unknown plan; use uniform:<bits>[g<group size>][,cls<bits>[g<group size>]] (bits ${PLAN_BITS.join('/')}, group sizes ${PLAN_GROUP_SIZES.join('/')}, e.g. uniform:4g64 or uniform:4g64,cls4) or a plan file ending in .json`);
+  throw usage(`--plan ${JSON.stringify(s)}: unknown plan; use uniform:<bits>[g<group size>][,cls<bits>[g<group size>]] (bits ${PLAN_BITS.join('/')} or a format's name ${WEIGHT_FORMAT_NAMES.join('/')}, group sizes ${PLAN_GROUP_SIZES.join('/')}, e.g. uniform:4g64 or uniform:4g64,cls4) or a plan file ending in .json`);
 }
 
 /** Reads and validates a plan file. */
 export function readPlanFile(path: string): PlanSpec {
   let text: string;
+  checkInputFile(path, 'a plan file (.json)', { maxBytes: 1 << 24 });
   try { text = readFileSync(path, 'utf8'); } catch (e) { throw new EdgeqError(`plan file ${path}: cannot read it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`); }
   let json: unknown;
   try { json = JSON.parse(text); } catch (e) { throw new EdgeqError(`plan file ${path}: not valid JSON (${(e as Error).message})`); }
@@ -123,19 +140,27 @@ export function planFromJson(json: unknown, file: string): PlanSpec {
     if (!isObj(v)) fail(path, `expected an object like {"bits": 4, "groupSize": 64}, got ${kind(v)}`);
     const o = v as Record<string, unknown>;
     keys(o, path, ['bits', 'groupSize', 'format', ...extra]);
-    if (!('bits' in o)) fail(path, 'missing "bits"');
-    const b = o.bits;
-    if (typeof b !== 'number' || !PLAN_BITS.includes(b as PlanBits)) fail(path + '.bits', `expected one of ${PLAN_BITS.join(', ')}, got ${kind(b)}`);
-    const bits = b as PlanBits;
+    if (!('bits' in o) && !('format' in o)) fail(path, 'missing "bits" (or "format")');
+    // "format" names the format; "bits" spells it by its bit count; given both, they must agree.
+    let f: WeightFormatEntry | undefined;
+    if ('format' in o) {
+      f = typeof o.format === 'string' ? formatNamed(o.format) : undefined;
+      if (!f) fail(path + '.format', `expected one of ${WEIGHT_FORMAT_NAMES.join(', ')}, got ${kind(o.format)}`);
+    }
+    if ('bits' in o) {
+      const b = o.bits;
+      if (typeof b !== 'number' || !PLAN_BITS.includes(b as PlanBits)) fail(path + '.bits', `expected one of ${PLAN_BITS.join(', ')}, got ${kind(b)}`);
+      if (f && f.bits !== b) fail(path + '.format', `${b}-bit weights have format "${formatOfBits(b as PlanBits)}", got ${kind(o.format)}`);
+      f = formatEntryOfBits(b as number);
+    }
     let g = inheritG;
     if ('groupSize' in o) {
       const gv = o.groupSize;
       if (typeof gv !== 'number' || !(PLAN_GROUP_SIZES as readonly number[]).includes(gv)) fail(path + '.groupSize', `expected one of ${PLAN_GROUP_SIZES.join(', ')}, got ${kind(gv)}`);
       g = gv as number;
     }
-    if ('format' in o && o.format !== formatOfBits(bits)) fail(path + '.format', `${bits}-bit weights have format "${formatOfBits(bits)}", got ${kind(o.format)}`);
     info(o, path);
-    return { bits, groupSize: bits === 8 ? 0 : g };
+    return choiceOf(f!, g);
   };
   // Informational fields a planner records (edgeq plan: compiler/plan/ewq.ts); not used by the quantizer.
   const info = (o: Record<string, unknown>, path: string) => {
@@ -145,7 +170,7 @@ export function planFromJson(json: unknown, file: string): PlanSpec {
   };
   const eightOnly = (v: unknown, path: string, what: string) => {
     const c = choice(v, path, DEFAULT_GROUP_SIZE);
-    if (c.bits !== 8) fail(path + '.bits', `the ${what} stays int8 (a low-bit embedding is not supported: its rows are looked up, not streamed; docs/integer-spec.md §11)`);
+    if (c.format !== BASE_FORMAT.name) fail(path + ('bits' in (v as object) ? '.bits' : '.format'), `the ${what} stays int8 (a low-bit embedding is not supported: its rows are looked up, not streamed; docs/integer-spec.md §11)`);
   };
 
   if (!isObj(json)) fail('$', `expected a plan object, got ${kind(json)}`);
@@ -170,8 +195,8 @@ export function planFromJson(json: unknown, file: string): PlanSpec {
       info(b, path);
       const spec: BlockSpec = { matrices: {} };
       const blockG = typeof b.groupSize === 'number' ? b.groupSize : def.groupSize || DEFAULT_GROUP_SIZE;
-      if ('bits' in b) spec.choice = choice({ bits: b.bits, ...('groupSize' in b ? { groupSize: b.groupSize } : {}), ...('format' in b ? { format: b.format } : {}) }, path, def.groupSize || DEFAULT_GROUP_SIZE);
-      else if ('groupSize' in b || 'format' in b) fail(path, '"groupSize"/"format" of a block need "bits"');
+      if ('bits' in b || 'format' in b) spec.choice = choice({ ...('bits' in b ? { bits: b.bits } : {}), ...('groupSize' in b ? { groupSize: b.groupSize } : {}), ...('format' in b ? { format: b.format } : {}) }, path, def.groupSize || DEFAULT_GROUP_SIZE);
+      else if ('groupSize' in b) fail(path, '"groupSize" of a block needs "bits" or "format"');
       if ('matrices' in b) {
         if (!isObj(b.matrices)) fail(`${path}.matrices`, `expected an object keyed by matrix name, got ${kind(b.matrices)}`);
         for (const [mn, mv] of Object.entries(b.matrices as Record<string, unknown>)) {
@@ -198,21 +223,38 @@ export function requested(plan: PlanSpec, block: number, name: BlockMatrix): Mat
   const m = b?.matrices[name];
   if (m) return m;
   if (b?.choice) return b.choice;
-  return { bits: plan.bits, groupSize: plan.bits === 8 ? 0 : (plan.groupSize || DEFAULT_GROUP_SIZE) };
+  return choiceOf(formatEntryOfBits(plan.bits), plan.groupSize || DEFAULT_GROUP_SIZE);
 }
 
 /** The format a matrix with input size n actually gets, and why (the fallback rule). */
 export interface ResolvedChoice { bits: PlanBits; groupSize: number; format: WeightFormat; rule: string }
 
-export function resolveMatrix(want: MatrixChoice, n: number): ResolvedChoice {
-  if (want.bits === 8) return { bits: 8, groupSize: 0, format: 'int8', rule: 'int8 per-row' };
-  const fits = PLAN_GROUP_SIZES.filter((g) => g <= want.groupSize && n % g === 0);
-  if (fits.length === 0) {
-    return { bits: 8, groupSize: 0, format: 'int8', rule: `asked ${want.bits}-bit g${want.groupSize}; input size ${n} is not a multiple of ${PLAN_GROUP_SIZES.join('/')}: int8 fallback` };
-  }
+/** What a plan asks for (the format by name; bits alone spell it too). */
+type Wanted = Pick<MatrixChoice, 'bits' | 'groupSize'> & { format?: WeightFormat };
+const base = (rule: string): ResolvedChoice => ({ bits: BASE_FORMAT.bits, groupSize: 0, format: BASE_FORMAT.name, rule });
+
+export function resolveMatrix(want: Wanted, n: number): ResolvedChoice {
+  const f = want.format ? formatNamed(want.format)! : formatEntryOfBits(want.bits);
+  if (f.groupSizes.length === 0) return { bits: f.bits, groupSize: 0, format: f.name, rule: `${f.name} per-row` };
+  const fits = f.groupSizes.filter((g) => g <= want.groupSize && n % g === 0);
+  if (fits.length === 0) return base(`asked ${f.bits}-bit g${want.groupSize}; input size ${n} is not a multiple of ${f.groupSizes.join('/')}: int8 fallback`);
   const g = fits[fits.length - 1];
-  const rule = g === want.groupSize ? `${want.bits}-bit g${g}` : `${want.bits}-bit g${g} (asked g${want.groupSize}; input size ${n} is not a multiple of it)`;
-  return { bits: want.bits, groupSize: g, format: formatOfBits(want.bits), rule };
+  const rule = g === want.groupSize ? `${f.bits}-bit g${g}` : `${f.bits}-bit g${g} (asked g${want.groupSize}; input size ${n} is not a multiple of it)`;
+  return { bits: f.bits, groupSize: g, format: f.name, rule };
+}
+
+/** Longest GEMV input the int32 accumulator allows (docs/integer-spec.md §5.4). */
+export const MAX_GEMV_INPUT = 8260;
+
+/**
+ * What the quantizer stores for a matrix with input size n: resolveMatrix, and the base
+ * format for an input longer than MAX_GEMV_INPUT (the one definition the quantizer, the
+ * size skeleton and the planners share).
+ */
+export function resolveStored(want: Wanted, n: number): ResolvedChoice {
+  const r = resolveMatrix(want, n);
+  if (r.format !== BASE_FORMAT.name && n > MAX_GEMV_INPUT) return base(`asked ${r.bits}-bit; input size ${n} > ${MAX_GEMV_INPUT} (§5.4): int8 fallback`);
+  return r;
 }
 
 /** A short description of the plan (PrecisionPlan.method, manifest). */

@@ -17,19 +17,14 @@
 import type { ModelConfig } from '../import/graph.ts';
 import { headSize as headSizeOf, kvDim as kvDimOf } from '../import/graph.ts';
 import type { TextTokenizer as Tokenizer } from '../import/tokenizers/text-tokenizer.ts';
-import { FORMAT_VERSION, dataLength, matrixNames, type MatrixFormat, type QDType, type QTensor, type QuantModel } from '../quantize/quant-model.ts';
+import { FORMAT_VERSION, zeroData, type MatrixFormat, type QDType, type QTensor, type QuantModel } from '../quantize/quant-model.ts';
 import { exp2Table, modelConstants, ropeTables, siluTable } from '../quantize/tables.ts';
-import { dtypeForBits } from '../quantize/lowbit-format.ts';
+import { formatNamed, type WeightFormat } from '../quantize/formats/registry.ts';
 import { EXP2_TABLE_SIZE, LOGIT_FRAC, SILU_TABLE_SIZE } from '../../runtime/kernels/reference/constants.ts';
 import { lowerInt8 } from '../lower/program.ts';
 import { contentsFromQuant } from '../emit/from-quant.ts';
 import { writeArtifact } from '../emit/artifact.ts';
-import { BLOCK_MATRICES, checkPlanForModel, planMethod, requested, requestedClassifier, resolveMatrix, type BlockMatrix, type MatrixChoice, type PlanSpec } from './plan.ts';
-
-const DATA: Record<QDType, (n: number) => QTensor['data']> = {
-  i8: (n) => new Int8Array(n), i16: (n) => new Int16Array(n), i32: (n) => new Int32Array(n),
-  u8: (n) => new Uint8Array(n), q1: (n) => new Uint8Array(n), q2_lut: (n) => new Uint8Array(n), q3: (n) => new Uint8Array(n), q4_lut: (n) => new Uint8Array(n),
-};
+import { BLOCK_MATRICES, checkPlanForModel, planMethod, requested, requestedClassifier, resolveMatrix, resolveStored, type BlockMatrix, type MatrixChoice, type PlanSpec } from './plan.ts';
 
 /**
  * The QuantModel quantizeInt8 would produce for `plan`, with zero data (structure only).
@@ -42,20 +37,17 @@ export function skeletonModel(c: ModelConfig, plan: PlanSpec, gptq = false): Qua
   const tensors: QTensor[] = [];
   const formats: Record<string, MatrixFormat> = {};
   const add = (name: string, dtype: QDType, shape: number[], params: Record<string, number> = {}) =>
-    tensors.push({ name, dtype, shape, params, data: DATA[dtype](dataLength(dtype, shape)) });
-  const int8 = (name: string, rows: number, cols: number) => {
-    const n = matrixNames(name);
-    add(n.q, 'i8', [rows, cols]); add(n.m, 'i16', [rows]); add(n.e, 'i8', [rows]);
+    tensors.push({ name, dtype, shape, params, data: zeroData(dtype, shape) });
+  /** A matrix's tensors as its format stores them (compiler/quantize/formats/). */
+  const stored = (name: string, format: WeightFormat, rows: number, cols: number, groupSize: number) => {
+    for (const t of formatNamed(format)!.tensors(rows, cols, groupSize)) add(name + t.suffix, t.dtype as QDType, t.shape, t.params);
   };
+  const int8 = (name: string, rows: number, cols: number) => stored(name, 'int8', rows, cols, 0);
   const matrix = (name: string, want: MatrixChoice, rows: number, cols: number) => {
-    let r = resolveMatrix(want, cols);
-    if (r.format !== 'int8' && cols > 8260) r = { bits: 8, groupSize: 0, format: 'int8', rule: `asked ${r.bits}-bit; input size ${cols} > 8260 (§5.4): int8 fallback` };
+    const r = resolveStored(want, cols);
     if (r.format === 'int8') { formats[name] = { ...r, rule: r.rule + (gptq ? ', GPTQ' : '') }; return int8(name, rows, cols); }
     formats[name] = { bits: r.bits, groupSize: r.groupSize, format: r.format, rule: r.rule + ', clip search' };
-    const n = matrixNames(name);
-    add(n.q, dtypeForBits(r.bits as 1 | 2 | 3 | 4), [rows, cols], { bits: r.bits, groupSize: r.groupSize });
-    add(n.groups, 'u8', [Math.ceil(rows / 16), cols / r.groupSize, 2, 16]);
-    add(n.m, 'i16', [rows]); add(n.e, 'i8', [rows]);
+    stored(name, r.format, rows, cols, r.groupSize);
   };
   const shapes: Record<BlockMatrix, [number, number]> = {
     wq: [c.dim, c.dim], wk: [kd, c.dim], wv: [kd, c.dim], wo: [c.dim, c.dim], w1: [c.hiddenDim, c.dim], w2: [c.dim, c.hiddenDim], w3: [c.hiddenDim, c.dim],
@@ -66,21 +58,21 @@ export function skeletonModel(c: ModelConfig, plan: PlanSpec, gptq = false): Qua
   int8('tok_embeddings', c.vocabSize, c.dim);
   for (let l = 0; l < c.nLayers; l++) {
     for (const m of BLOCK_MATRICES) {
-      if (m === 'wq') add(`blocks.${l}.rms_att`, 'i16', [c.dim], { frac: 0 });
-      if (m === 'w1') add(`blocks.${l}.rms_ffn`, 'i16', [c.dim], { frac: 0 });
+      if (m === 'wq') add(`blocks.${l}.rms_att`, 'int16', [c.dim], { frac: 0 });
+      if (m === 'w1') add(`blocks.${l}.rms_ffn`, 'int16', [c.dim], { frac: 0 });
       matrix(`blocks.${l}.${m}`, requested(plan, l, m), ...shapes[m]);
     }
   }
-  add('rms_final', 'i16', [c.dim], { frac: 0 });
+  add('rms_final', 'int16', [c.dim], { frac: 0 });
   if (!shared) {
     if (cls.bits === 8) int8('wcls', c.vocabSize, c.dim);
     else matrix('wcls', cls, c.vocabSize, c.dim);
   }
   const rope = ropeTables(c.seqLen, hs);
-  tensors.push({ name: 'rope.cos', dtype: 'i16', shape: [c.seqLen, hs / 2], params: {}, data: rope.cos });
-  tensors.push({ name: 'rope.sin', dtype: 'i16', shape: [c.seqLen, hs / 2], params: {}, data: rope.sin });
-  tensors.push({ name: 'exp2', dtype: 'i16', shape: [EXP2_TABLE_SIZE], params: {}, data: exp2Table() });
-  tensors.push({ name: 'silu', dtype: 'i32', shape: [SILU_TABLE_SIZE], params: {}, data: siluTable() });
+  tensors.push({ name: 'rope.cos', dtype: 'int16', shape: [c.seqLen, hs / 2], params: {}, data: rope.cos });
+  tensors.push({ name: 'rope.sin', dtype: 'int16', shape: [c.seqLen, hs / 2], params: {}, data: rope.sin });
+  tensors.push({ name: 'exp2', dtype: 'int16', shape: [EXP2_TABLE_SIZE], params: {}, data: exp2Table() });
+  tensors.push({ name: 'silu', dtype: 'int32', shape: [SILU_TABLE_SIZE], params: {}, data: siluTable() });
   const k = modelConstants(c.dim, hs, 1e-5);
   return {
     params: {

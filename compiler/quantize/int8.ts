@@ -4,15 +4,16 @@ import type { FloatWeights } from '../import/graph.ts';
 import { headSize as headSizeOf, kvDim as kvDimOf } from '../import/graph.ts';
 import { EdgeqError } from '../util/errors.ts';
 import { ACT_FRAC, EXP2_TABLE_SIZE, LOGIT_FRAC, SILU_TABLE_SIZE } from '../../runtime/kernels/reference/constants.ts';
-import { FORMAT_VERSION, matrixNames, type QTensor, type QuantModel } from './quant-model.ts';
+import { FORMAT_VERSION, matrixNames, type QDType, type QTensor, type QuantModel } from './quant-model.ts';
 import { exp2Table, modelConstants, ropeTables, siluTable } from './tables.ts';
 import { quantizeGain, quantizeRows, type QuantizedRows, type RowQuantOptions } from './weights.ts';
 import { calibrate, hessianKey, type CalibrationOptions, type Hessians } from './calibrate.ts';
 import { gptqRows, type GptqOptions } from './gptq.ts';
-import { quantizeLowbit, LOWBIT_MIN_ROW_E } from './lowbit.ts';
-import type { LowBits } from './lowbit-format.ts';
+import { LOWBIT_MIN_ROW_E } from './lowbit.ts';
+import { formatNamed } from './formats/registry.ts';
+import type { QuantizedMatrix } from './formats/format.ts';
 import type { MatrixFormat } from './quant-model.ts';
-import { BLOCK_MATRICES, checkPlanForModel, planMethod, requested, requestedClassifier, resolveMatrix, type BlockMatrix, type PlanSpec } from '../plan/plan.ts';
+import { BLOCK_MATRICES, INT8, checkPlanForModel, planMethod, requested, requestedClassifier, resolveMatrix, resolveStored, type BlockMatrix, type PlanSpec } from '../plan/plan.ts';
 
 export interface Int8Options extends RowQuantOptions {
   /** RMSNorm epsilon (llama2.c: 1e-5). */
@@ -54,7 +55,7 @@ export function quantizeInt8(w: FloatWeights, opts: Int8Options = {}): QuantMode
   if (c.seqLen > 4096) throw new EdgeqError(`seq_len ${c.seqLen} > 4096: beyond the attention output's proven shift range (docs/integer-spec.md §5.4)`);
   const tensors: QTensor[] = [];
   const add = (name: string, data: Int8Array | Int16Array | Int32Array, shape: number[], params: Record<string, number> = {}) => {
-    const dtype = data instanceof Int8Array ? 'i8' : data instanceof Int16Array ? 'i16' : 'i32';
+    const dtype = data instanceof Int8Array ? 'int8' : data instanceof Int16Array ? 'int16' : 'int32';
     tensors.push({ name, dtype, shape, params, data });
   };
   const plan = opts.plan;
@@ -68,13 +69,13 @@ export function quantizeInt8(w: FloatWeights, opts: Int8Options = {}): QuantMode
     const m = /^blocks\.(\d+)\.(\w+)$/.exec(name);
     if (name === 'wcls' && clsWant.bits === 8) return false;
     if (name !== 'wcls' && (!m || !(BLOCK_MATRICES as readonly string[]).includes(m[2]))) return false;
-    const want = name === 'wcls' ? clsWant : plan ? requested(plan, Number(m![1]), m![2] as BlockMatrix) : { bits: 8 as const, groupSize: 0 };
-    let r = resolveMatrix(want, cols);
-    if (r.format !== 'int8' && cols > 8260) r = { bits: 8, groupSize: 0, format: 'int8', rule: `asked ${r.bits}-bit; input size ${cols} > 8260 (§5.4): int8 fallback` };
+    const want = name === 'wcls' ? clsWant : plan ? requested(plan, Number(m![1]), m![2] as BlockMatrix) : INT8;
+    const r = resolveStored(want, cols);
     if (r.format === 'int8') { formats[name] = { ...r, rule: r.rule + (hessians ? ', GPTQ' : '') }; return false; }
-    let q;
+    const format = formatNamed(r.format)!;
+    let q: QuantizedMatrix;
     try {
-      q = quantizeLowbit(f, rows, cols, { bits: r.bits as LowBits, groupSize: r.groupSize });
+      q = format.quantize(f, rows, cols, r.groupSize);
     } catch (e) {
       if (!(e instanceof EdgeqError)) throw e;
       formats[name] = { bits: 8, groupSize: 0, format: 'int8', rule: `asked ${r.bits}-bit: a row scale exponent < ${LOWBIT_MIN_ROW_E} (weights too large): int8 fallback` };
@@ -82,11 +83,8 @@ export function quantizeInt8(w: FloatWeights, opts: Int8Options = {}): QuantMode
     }
     formats[name] = { bits: r.bits, groupSize: r.groupSize, format: r.format, rule: r.rule + ', clip search' };
     opts.onTensorError?.(name, q.sqError, rows * cols);
-    const n = matrixNames(name);
-    tensors.push({ name: n.q, dtype: q.dtype, shape: [rows, cols], params: { bits: q.bits, groupSize: q.groupSize }, data: q.planes });
-    tensors.push({ name: n.groups, dtype: 'u8', shape: [Math.ceil(rows / 16), cols / q.groupSize, 2, 16], params: {}, data: q.groups });
-    add(n.m, q.scaleM, [rows]);
-    add(n.e, q.scaleE, [rows]);
+    format.tensors(rows, cols, r.groupSize).forEach((t, i) =>
+      tensors.push({ name: name + t.suffix, dtype: t.dtype as QDType, shape: t.shape, params: t.params, data: q.data[i] }));
     return true;
   };
   const hessians = opts.gptq ? (opts.gptq.hessians ?? calibrate(w, opts.gptq)) : null;

@@ -1,7 +1,8 @@
 // The low-bit weight formats q1, q2_lut, q3, q4_lut (b = 1, 2, 3, 4 bits): the one place
-// their layout is stated in code (docs/integer-spec.md §9.1 states it in prose; the size
-// rule is mirrored in compiler/emit/dtype.ts and runtime/assembly/verify.ts dtypeBytes,
-// test/lut-quantize.test.ts checks all three agree).
+// their layout is stated in code (docs/integer-spec.md §9.1 states it in prose). Their
+// registry entries (formats/lut.ts) take the size rule and tensor list from here; the device
+// verifier restates the rule (runtime/assembly/verify.ts dtypeBytes), and
+// test/lut-quantize.test.ts checks the two agree.
 //
 // A matrix W of `rows` x `cols` (cols a multiple of the group size G in {32, 64, 128}) is
 // three artifact tensors:
@@ -42,7 +43,6 @@ export const LUT_GM_MAX = 255;
 /** Scratch bytes of the kernels' activation tables: 32 per 4 activations. */
 export const lutTableBytes = (n: number): number => 8 * n;
 
-export const dtypeForBits = (b: LowBits): 'q1' | 'q2_lut' | 'q3' | 'q4_lut' => (['q1', 'q2_lut', 'q3', 'q4_lut'] as const)[b - 1];
 export const qmaxOf = (b: LowBits): number => (1 << b) - 1;
 /** Largest zero point z2 (half steps): 2(2^b - 1). Levels 2q - z2 are in [-Z, Z]. */
 export const z2MaxOf = (b: LowBits): number => 2 * ((1 << b) - 1);
@@ -57,11 +57,6 @@ export function planeBytes(bits: number, rows: number, cols: number): number {
 /** Bytes of the `.groups` tensor (uint8 [tiles, cols/G, 2, 16]). */
 export function groupBytes(rows: number, cols: number, groupSize: number): number {
   return tilesOf(rows) * (cols / groupSize) * 2 * LUT_TILE_ROWS;
-}
-
-/** Total bytes of one matrix in this format (planes + groups + row scales). */
-export function lowbitMatrixBytes(bits: number, rows: number, cols: number, groupSize: number): number {
-  return planeBytes(bits, rows, cols) + groupBytes(rows, cols, groupSize) + 3 * rows;
 }
 
 /** Byte offset, in the planes tensor, of (row, plane k, the byte holding column col). */

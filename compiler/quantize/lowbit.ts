@@ -11,7 +11,7 @@
 import { EdgeqError } from '../util/errors.ts';
 import { roundHalfAway, scaleValue, toScale } from './fixed-point.ts';
 import {
-  LUT_GM_MAX, LUT_GROUP_SHIFT, checkShape, dtypeForBits, packGroups, packPlanes, qmaxOf, unpackGroups, unpackPlanes, z2MaxOf,
+  LUT_GM_MAX, LUT_GROUP_SHIFT, checkShape, packGroups, packPlanes, qmaxOf, unpackGroups, unpackPlanes, z2MaxOf,
   type LowBits,
 } from './lowbit-format.ts';
 
@@ -25,7 +25,6 @@ export interface LowbitOptions {
 }
 
 export interface LowbitMatrix {
-  dtype: 'q1' | 'q2_lut' | 'q3' | 'q4_lut';
   bits: LowBits;
   groupSize: number;
   rows: number;
@@ -140,7 +139,7 @@ export function quantizeLowbit(w: Float32Array, rows: number, cols: number, opts
     }
   }
   return {
-    dtype: dtypeForBits(bits), bits, groupSize: gs, rows, cols,
+    bits, groupSize: gs, rows, cols,
     planes: packPlanes(codes, bits, rows, cols, gs), groups: packGroups(gm, z2, rows, cols, gs),
     scaleM, scaleE, sqError,
   };

@@ -2,9 +2,15 @@
 // and integer scalars (no floats, no closures). It maps one-to-one onto the artifact's
 // generic tensors {name, dtype, shape, params, data}. Formats: docs/integer-spec.md §5.
 import { EdgeqError } from '../util/errors.ts';
+import { tensorBytes, type DTypeName } from '../emit/dtype.ts';
+import type { WeightFormat } from './formats/registry.ts';
 
-/** i8/i16/i32: dense integers; u8: bytes (low-bit `.groups`); q*: low-bit bit-planes (lowbit-format.ts). */
-export type QDType = 'i8' | 'i16' | 'i32' | 'u8' | 'q1' | 'q2_lut' | 'q3' | 'q4_lut';
+/**
+ * A tensor's element format: the artifact's dtype names (compiler/emit/dtype.ts), one
+ * vocabulary from quantizer to device. int8/int16/int32: dense integers; uint8: bytes (a
+ * low-bit matrix's `.groups`); a weight format's name: its values (compiler/quantize/formats/).
+ */
+export type QDType = Exclude<DTypeName, 'gse'>;
 export type QData = Int8Array | Int16Array | Int32Array | Uint8Array;
 
 export interface QTensor {
@@ -45,7 +51,7 @@ export interface QuantParams {
 }
 
 /** The format a matrix was actually quantized to (the plan after fallbacks), and why. */
-export interface MatrixFormat { bits: number; groupSize: number; format: 'int8' | 'q1' | 'q2_lut' | 'q3' | 'q4_lut'; rule: string }
+export interface MatrixFormat { bits: number; groupSize: number; format: WeightFormat; rule: string }
 
 export interface QuantModel {
   params: QuantParams;
@@ -58,17 +64,17 @@ export interface QuantModel {
 
 export const FORMAT_VERSION = 1;
 
+/** The typed array holding a dtype's data: bytes for every format that is not a dense int16/int32/int8. */
 const DTYPE_ARRAY = {
-  i8: Int8Array, i16: Int16Array, i32: Int32Array, u8: Uint8Array, q1: Uint8Array, q2_lut: Uint8Array, q3: Uint8Array, q4_lut: Uint8Array,
-} as const;
-const PLANE_BITS: Partial<Record<QDType, number>> = { q1: 1, q2_lut: 2, q3: 3, q4_lut: 4 };
+  int8: Int8Array, int16: Int16Array, int32: Int32Array, uint8: Uint8Array, q1: Uint8Array, q2_lut: Uint8Array, q3: Uint8Array, q4_lut: Uint8Array,
+} as const satisfies Record<QDType, unknown>;
+
+/** A zero-filled data array for a tensor of this dtype and shape. */
+export const zeroData = (dtype: QDType, shape: number[]): QData => new DTYPE_ARRAY[dtype](dataLength(dtype, shape));
 
 /** Elements of data a tensor of this dtype and shape holds (bytes for the bit-plane formats). */
 export function dataLength(dtype: QDType, shape: number[]): number {
-  const b = PLANE_BITS[dtype];
-  if (b === undefined) return shape.reduce((a, x) => a * x, 1);
-  const cols = shape[shape.length - 1], rows = shape.slice(0, -1).reduce((a, x) => a * x, 1);
-  return Math.ceil(rows / 16) * 16 * b * Math.ceil(cols / 8);
+  return tensorBytes(dtype, shape) / DTYPE_ARRAY[dtype].BYTES_PER_ELEMENT;
 }
 
 /** The tensor `name`, checked for dtype and (if given) shape; EdgeqError otherwise. */

@@ -9,6 +9,7 @@ import type { AdapterState, TrainConfig, Trainer } from './trainer.ts';
 import type { Bundle } from '../engines/bundle.ts';
 import { quantModelFromArtifact } from '../emit/quant-from-artifact.ts';
 import { createIntReferenceTrainer, initialAdapterState, intTrainerFromState } from './int-reference.ts';
+import { loadHeavyPackages } from '../util/heavy.ts';
 
 /** What runs the training or the adapted forward pass. */
 export type TrainEngine = 'reference' | 'v8';
@@ -34,6 +35,7 @@ export async function createTrainer(
   const sha = new Uint8Array(createHash('sha256').update(b.artifactBytes).digest());
   const state = resume ?? initialAdapterState(b.artifact.config, config, sha);
   if (engine === 'reference') return createIntReferenceTrainer(quantModelFromArtifact(b.artifact, b.artifactPath), state);
+  await loadHeavyPackages(); // the training runtime may be generated and compiled
   const { createWasmTrainer } = await import('../engines/train-wasm.ts');
   return createWasmTrainer(b, state);
 }
@@ -45,6 +47,7 @@ export async function openAdapterEngine(b: Bundle, adapter: AdapterState, engine
     const tr = intTrainerFromState(quantModelFromArtifact(b.artifact, b.artifactPath), adapter);
     return { config, forward: (token, pos) => tr.forward(token, pos) };
   }
+  await loadHeavyPackages();
   const { wasmAdapterEngine } = await import('../engines/train-wasm.ts');
   const e = await wasmAdapterEngine(b, adapter);
   return { config, forward: (token, pos) => e.forward(token, pos) };

@@ -6,16 +6,18 @@
 import type { QuantModel } from '../../compiler/quantize/quant-model.ts';
 import { getTensor, matrixNames, tensorParam } from '../../compiler/quantize/quant-model.ts';
 import { EdgeqError } from '../../compiler/util/errors.ts';
+import { formatNamed } from '../../compiler/quantize/formats/registry.ts';
 import { argmaxInt } from '../kernels/reference/argmax.ts';
 import { divFloor } from '../kernels/reference/arith.ts';
 import { AttentionScratch, attention } from '../kernels/reference/attention.ts';
 import {
-  ACT_FRAC, ACT_QMAX, EXP2_TABLE_SIZE, INV_ACT_QMAX_E, INV_ACT_QMAX_M, INV_QMAX8_E, INV_QMAX8_M, LOGIT_FRAC, QMAX8, SILU_TABLE_SIZE,
+  ACT_FRAC, ACT_QMAX, EXP2_TABLE_SIZE, INV_ACT_QMAX_E, INV_ACT_QMAX_M, LOGIT_FRAC, SILU_TABLE_SIZE,
 } from '../kernels/reference/constants.ts';
 import { embeddingLookup } from '../kernels/reference/embedding.ts';
 import { gemvQ8 } from '../kernels/reference/gemv_q8.ts';
 import { gemvLut, lutTables } from '../kernels/reference/gemv_lut.ts';
 import { quantizeAct } from '../kernels/reference/quantize_act.ts';
+import { kvStore } from '../kernels/reference/kv_store.ts';
 import { residualAdd } from '../kernels/reference/residual.ts';
 import { Xorshift64Star } from '../kernels/reference/rng.ts';
 import { rmsnormQuant } from '../kernels/reference/rmsnorm.ts';
@@ -36,8 +38,6 @@ export interface QBlock {
   rmsAtt: QGain; wq: QMatrix; wk: QMatrix; wv: QMatrix; wo: QMatrix;
   rmsFfn: QGain; w1: QMatrix; w2: QMatrix; w3: QMatrix;
 }
-
-const LUT_DTYPES = { q1: 1, q2_lut: 2, q3: 3, q4_lut: 4 } as const;
 
 /**
  * Optional observer of one forward step, for fine-tuning (runtime/reference/train.ts):
@@ -62,27 +62,28 @@ export interface ForwardTap {
 function matrix(m: QuantModel, base: string, rows: number, cols: number): QMatrix {
   const n = matrixNames(base);
   const t = m.tensors.find((x) => x.name === n.q);
-  if (t && t.dtype in LUT_DTYPES) {
-    const bits = LUT_DTYPES[t.dtype as keyof typeof LUT_DTYPES];
+  const format = t && formatNamed(t.dtype);
+  if (t && format && format.kernels.op === 'gemv_lut') {
+    const bits = format.bits;
     const planes = getTensor(m, n.q, t.dtype, [rows, cols]).data as Uint8Array;
     const gs = tensorParam(t, 'groupSize');
-    if (tensorParam(t, 'bits') !== bits || ![32, 64, 128].includes(gs) || cols % gs !== 0) throw new EdgeqError(`tensor ${n.q}: bad low-bit parameters (bits ${t.params.bits}, group size ${gs}, ${cols} columns)`);
-    const groups = getTensor(m, n.groups, 'u8', [(rows + 15) >> 4, divFloor(cols, gs), 2, 16]).data as Uint8Array;
+    if (tensorParam(t, 'bits') !== bits || !format.groupSizes.includes(gs) || cols % gs !== 0) throw new EdgeqError(`tensor ${n.q}: bad low-bit parameters (bits ${t.params.bits}, group size ${gs}, ${cols} columns)`);
+    const groups = getTensor(m, n.groups, 'uint8', [(rows + 15) >> 4, divFloor(cols, gs), 2, 16]).data as Uint8Array;
     return {
-      q: new Int8Array(0), m: getTensor(m, n.m, 'i16', [rows]).data, e: getTensor(m, n.e, 'i8', [rows]).data,
+      q: new Int8Array(0), m: getTensor(m, n.m, 'int16', [rows]).data, e: getTensor(m, n.e, 'int8', [rows]).data,
       rows, cols, lut: { planes, groups, bits, groupSize: gs },
     };
   }
   return {
-    q: getTensor(m, n.q, 'i8', [rows, cols]).data,
-    m: getTensor(m, n.m, 'i16', [rows]).data,
-    e: getTensor(m, n.e, 'i8', [rows]).data,
+    q: getTensor(m, n.q, 'int8', [rows, cols]).data,
+    m: getTensor(m, n.m, 'int16', [rows]).data,
+    e: getTensor(m, n.e, 'int8', [rows]).data,
     rows, cols,
   };
 }
 
 function gain(m: QuantModel, name: string, dim: number): QGain {
-  const t = getTensor(m, name, 'i16', [dim]);
+  const t = getTensor(m, name, 'int16', [dim]);
   return { g: t.data, frac: tensorParam(t, 'frac') };
 }
 
@@ -140,10 +141,10 @@ export class IntTransformer {
       });
     }
     this.rmsFinal = gain(m, 'rms_final', dim);
-    this.ropeCos = getTensor(m, 'rope.cos', 'i16', [seqLen, hs >> 1]).data;
-    this.ropeSin = getTensor(m, 'rope.sin', 'i16', [seqLen, hs >> 1]).data;
-    this.exp2 = getTensor(m, 'exp2', 'i16', [EXP2_TABLE_SIZE]).data;
-    this.silu = getTensor(m, 'silu', 'i32', [SILU_TABLE_SIZE]).data;
+    this.ropeCos = getTensor(m, 'rope.cos', 'int16', [seqLen, hs >> 1]).data;
+    this.ropeSin = getTensor(m, 'rope.sin', 'int16', [seqLen, hs >> 1]).data;
+    this.exp2 = getTensor(m, 'exp2', 'int16', [EXP2_TABLE_SIZE]).data;
+    this.silu = getTensor(m, 'silu', 'int32', [SILU_TABLE_SIZE]).data;
 
     this.x = new Int32Array(dim); this.xb = new Int32Array(dim); this.xq = new Int16Array(dim);
     this.q = new Int32Array(dim); this.k = new Int32Array(kd); this.v = new Int32Array(kd);
@@ -184,13 +185,8 @@ export class IntTransformer {
       ropeQ16(k, kd, hs, this.ropeCos, this.ropeSin, pos);
       if (tap?.query) tap.query(l, q);
       // This position's K/V row: K 12-bit, V int8, one scale per kv head.
-      const row = (l * seqLen + pos) * kd, srow = (l * seqLen + pos) * nKvHeads;
-      for (let g = 0; g < nKvHeads; g++) {
-        quantizeAct(this.kc, row + g * hs, k, g * hs, hs, ACT_FRAC, ACT_QMAX, INV_ACT_QMAX_M, INV_ACT_QMAX_E, sc, 0);
-        this.kM[srow + g] = sc[0]; this.kE[srow + g] = sc[1];
-        quantizeAct(this.vc, row + g * hs, v, g * hs, hs, ACT_FRAC, QMAX8, INV_QMAX8_M, INV_QMAX8_E, sc, 0);
-        this.vM[srow + g] = sc[0]; this.vE[srow + g] = sc[1];
-      }
+      // (The cache holds every layer: layer l's row pos is row l * seqLen + pos.)
+      kvStore(this.kc, this.kM, this.kE, this.vc, this.vM, this.vE, k, v, l * seqLen + pos, nKvHeads, hs, sc);
       const lc = l * seqLen * kd, ls = l * seqLen * nKvHeads;
       attention(xb, q, pos,
         this.kc.subarray(lc, lc + seqLen * kd), this.kM.subarray(ls, ls + seqLen * nKvHeads), this.kE.subarray(ls, ls + seqLen * nKvHeads),

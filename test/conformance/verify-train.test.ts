@@ -14,7 +14,7 @@ import { readArtifact } from '../../compiler/emit/artifact-read.ts';
 import { quantModelFromArtifact } from '../../compiler/emit/quant-from-artifact.ts';
 import { fnv1a64 } from '../../compiler/emit/conformance-hash.ts';
 import { createIntReferenceTrainer, initialAdapterState } from '../../compiler/train/int-reference.ts';
-import { judgeRun, type VerifyReport } from '../../compiler/cli/commands/verify.ts';
+import { judgeRun, type VerifyReport } from '../../compiler/cli/verify-report.ts';
 import { firstTrainFailure, formatTrainReport } from '../../compiler/cli/verify-train.ts';
 import { IntTransformer } from '../../runtime/reference/model.ts';
 import { stories260KBundle } from '../helpers/bundle.ts';

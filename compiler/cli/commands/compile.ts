@@ -3,17 +3,17 @@
 // at the end, so a failure at any step leaves no half-written bundle behind.
 import type { Command } from 'commander';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { checkOutputBundleDir } from '../paths.ts';
+import { heavyPackagesPending, loadHeavyPackages } from '../../util/heavy.ts';
+import { checkInputFile } from '../../util/input-file.ts';
 import { fsyncDir, writeFileDurable } from '../../util/atomic-write.ts';
 import { basename, dirname, join, resolve } from 'node:path';
-import { compileBundle, type BundleFiles } from '../../bundle.ts';
-import { EdgeqError } from '../../util/errors.ts';
+import type { BundleFiles } from '../../bundle.ts';
 import { intOption } from '../options.ts';
 import { signWithKeyFile } from '../../util/signing.ts';
 import { encodeSignature } from '../../engines/trust.ts';
-import { checkTargetBudget } from '../../target/budget.ts';
 import { loadTarget } from '../../target/profile.ts';
-import { checkPlanBudget } from '../../plan/budget.ts';
 
 interface CompileOptions {
   target: string; plan: string; gptq?: boolean; tokenizer?: string; vectors: number; output: string;
@@ -26,13 +26,13 @@ export function register(program: Command): void {
     .command('compile')
     .description('compile a llama2.c checkpoint into a device bundle: model.edgeq + runtime.wasm + manifest.json')
     .argument('<checkpoint>', 'llama2.c model file (.bin)')
-    .requiredOption('--target <name>', 'target profile (targets/<name>.json), e.g. wasm32, aarch64-linux, riscv64-linux, cortex-m')
+    .option('--target <name>', 'target profile (targets/<name>.json), e.g. wasm32, aarch64-linux, riscv64-linux, cortex-m (default wasm32, as edgeq plan)', 'wasm32')
     .option('--plan <plan>', 'precision plan: uniform:<8|4|3|2|1>[g<32|64|128>] (low-bit group size default 64) with an optional ,cls<4|3|2|1>[g<G>] (a low-bit classifier; default int8), a plan file <file>.json (docs/integer-spec.md §11), ewq (an EWQ plan with edgeq plan\'s defaults), or fastewq (FastEWQ: EWQ decisions predicted from the configuration, no weights read)', 'uniform:8')
     .option('--gptq', 'choose the int8 weights by GPTQ (data-free calibration; slower, more accurate)')
     .option('--tokenizer <path>', 'embed this llama2.c tokenizer, so the device (and edgeq run) can print text')
     .option('--vectors <n>', 'conformance positions to embed (greedy from BOS; 0 = none)', intOption('--vectors', 0, 4096), 32)
     .option('--sign <key>', 'sign the bundle: an Ed25519 signature of manifest.json (which lists the sha256 of every file) goes to <dir>/manifest.sig; check it with --trust <key.pub> on run, verify, flash')
-    .requiredOption('-o, --output <dir>', 'bundle directory to write (replaced if it exists)')
+    .requiredOption('-o, --output <dir>', 'bundle directory to write; an existing one is replaced only if it is an edgeq bundle (never the current directory, a non-empty folder of other files, or one holding an input)')
     .addHelpText('after', `
 Progress goes to stderr. The bundle is deterministic: the same inputs give the same bytes.
 
@@ -48,11 +48,21 @@ Examples:
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
 async function compile(checkpoint: string, opts: CompileOptions): Promise<void> {
+  // Paths first, before seconds of work: inputs are what they claim, the output replaces
+  // nothing edgeq did not write (compiler/cli/paths.ts).
+  checkInputFile(checkpoint, 'a llama2.c checkpoint (.bin)');
+  if (opts.tokenizer !== undefined) checkInputFile(opts.tokenizer, 'a llama2.c tokenizer (tokenizer.bin)');
+  const planFile = opts.plan.endsWith('.json') ? [opts.plan] : [];
+  checkOutputBundleDir(opts.output, '-o', [checkpoint, ...planFile, ...(opts.tokenizer ? [opts.tokenizer] : []), ...(opts.sign ? [opts.sign] : [])]);
   const out = resolve(opts.output);
-  if (existsSync(out) && !statSync(out).isDirectory()) throw new EdgeqError(`${opts.output} exists and is not a directory`);
   // A bad key fails now, not after minutes of compiling.
   if (opts.sign !== undefined) signWithKeyFile(new Uint8Array(0), opts.sign);
-  const t0 = performance.now();
+  // The compiler proper (binaryen, AssemblyScript) loads only now: --help and bad paths answer at once.
+  if (heavyPackagesPending()) process.stderr.write(`edgeq compile: loading the compiler\n`);
+  await loadHeavyPackages();
+  const [{ compileBundle }, { checkTargetBudget }, { checkPlanBudget }] = await Promise.all([
+    import('../../bundle.ts'), import('../../target/budget.ts'), import('../../plan/budget.ts'),
+  ]);
   const files: BundleFiles & { 'manifest.sig'?: Uint8Array } = await compileBundle({
     checkpoint, target: opts.target, plan: opts.plan, gptq: !!opts.gptq, tokenizer: opts.tokenizer, vectors: opts.vectors,
     progress: (msg) => process.stderr.write(`edgeq compile: ${msg}\n`),
@@ -84,6 +94,6 @@ async function compile(checkpoint: string, opts: CompileOptions): Promise<void> 
   fsyncDir(parent);
   rmSync(old, { recursive: true, force: true });
   const sizes = Object.entries(files).filter(([n]) => n !== 'manifest.json' && n !== 'manifest.sig').map(([n, d]) => `${n} ${d.length} bytes (sha256 ${sha256(d).slice(0, 12)}…)`);
-  process.stderr.write(`edgeq compile: wrote ${opts.output}: ${sizes.join(', ')}${files['manifest.sig'] ? ', signed (manifest.sig)' : ''} in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
+  process.stderr.write(`edgeq compile: wrote ${opts.output}: ${sizes.join(', ')}${files['manifest.sig'] ? ', signed (manifest.sig)' : ''} in ${(performance.now() / 1000).toFixed(1)} s (since edgeq started)\n`);
 }
 

@@ -2,7 +2,7 @@
 // teacher-forced on real text: top-1 agreement, KL(float || bundle) and perplexities.
 import type { Command } from 'commander';
 import { basename } from 'node:path';
-import { importLlama2c } from '../../import/llama2c.ts';
+import { openModel } from '../../import/open-model.ts';
 import { loadWeights } from '../../import/graph.ts';
 import { FloatTransformer } from '../../reference/float/forward.ts';
 import { bundleRuntime, bundleTokenizer, openBundle, runtimeLogitsEngine } from '../../engines/bundle.ts';
@@ -49,7 +49,7 @@ export function register(program: Command): void {
       '  edgeq eval out/s260 --adapter out/style.edqa --reference ../shared/models/stories260K.bin --text style-heldout.txt')
     .action(async (dir: string, opts: EvalOptions) => {
       const bundle = openBundle(dir);
-      const graph = importLlama2c(opts.reference);
+      const graph = openModel(opts.reference);
       const c = bundle.artifact.config, r = graph.config;
       if (c.dim !== r.dim || c.nLayers !== r.nLayers || c.vocabSize !== r.vocabSize || c.hiddenDim !== r.hiddenDim) {
         throw new EdgeqError(`--reference does not match the bundle (bundle: dim ${c.dim}, layers ${c.nLayers}, vocab ${c.vocabSize}; ` +

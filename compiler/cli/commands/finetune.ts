@@ -10,12 +10,15 @@ import { basename } from 'node:path';
 import { bundleTokenizer, openBundle } from '../../engines/bundle.ts';
 import { readAdapterForBundle, writeAdapter } from '../../emit/adapter.ts';
 import { heldOutWindows, loadTokenStream, trainingWindows, windowCount } from '../../train/data.ts';
-import { createTrainer, TRAIN_ENGINES, type TrainEngine } from '../../train/create.ts';
+import { createTrainer, type TrainEngine } from '../../train/create.ts';
 import { FINETUNE_DEFAULTS, type AdapterState, type TrainConfig } from '../../train/trainer.ts';
 import { firstLast, lossReportHtml, runningMean } from '../../train/report.ts';
 import { writeFileAtomic } from '../../util/atomic-write.ts';
 import { EdgeqError, usageError } from '../../util/errors.ts';
 import { choiceOption, floatOption, intOption } from '../options.ts';
+import { bundleInputs, checkOutputFile } from '../paths.ts';
+import { engineOption, type EngineName } from '../../engines/names.ts';
+import { checkInputFile } from '../../util/input-file.ts';
 
 const RANKS = ['4', '8', '16', '32'] as const;
 const DEFAULTS = FINETUNE_DEFAULTS;
@@ -46,8 +49,8 @@ export function register(program: Command): void {
     .requiredOption('-o, --output <adapter.edqa>', 'adapter file to write (replaced atomically at each save)')
     .option('--resume', 'continue the adapter at -o: its step, rng and momentum; windows continue from its step')
     .option('--save-every <n>', 'also save every n steps (0 = only at the end and on Ctrl-C)', intOption('--save-every', 0, 100_000_000), 0)
-    .option('--engine <name>', `what trains: ${TRAIN_ENGINES.join(', ')} (v8: the generated training runtime in V8, the default; reference: the TypeScript integer reference, same bytes, ~7x slower)`,
-      choiceOption('--engine', TRAIN_ENGINES), 'v8')
+    .option('--engine <name>', `what trains: v8 (the generated training runtime in V8, the default) or reference-int (the TypeScript integer reference, same bytes, ~7x slower); the old name reference still works`,
+      (v: string) => trainEngineOf(engineOption('finetune', FINETUNE_ENGINES)(v)), 'v8')
     .option('--held-out <text>', `also measure the mean loss on the first ${HELD_OUT_WINDOWS} windows of this text before and after training`)
     .option('--json', 'print one JSON object: steps, loss (per step), heldOut, peakBytes, seconds')
     .option('--report <loss.html>', 'also write a self-contained HTML page with the loss curve (SVG)')
@@ -66,9 +69,13 @@ Examples:
     .action((dir: string, opts: FinetuneOptions, cmd: Command) => finetune(dir, opts, cmd));
 }
 
+/** finetune's engines in the shared vocabulary (compiler/engines/names.ts) → the trainer's names. */
+const FINETUNE_ENGINES = ['v8', 'reference-int'] as const;
+const trainEngineOf = (e: EngineName): TrainEngine => (e === 'reference-int' ? 'reference' : 'v8');
+
 function requireFile(path: string, flag: string, what: string): void {
   if (!existsSync(path)) throw new EdgeqError(`no such file (${flag}: ${what})`, { file: path });
-  if (statSync(path).isDirectory()) throw new EdgeqError(`is a directory (${flag}: ${what})`, { file: path });
+  checkInputFile(path, `${what} (${flag})`, { maxBytes: 1 << 30 }); // a directory, FIFO or device: refused now
 }
 
 /** The run's settings: flags, or on --resume the adapter's (a flag that disagrees is an error). */
@@ -93,13 +100,14 @@ function settings(opts: FinetuneOptions, cmd: Command, resume: AdapterState | un
 }
 
 async function finetune(dir: string, opts: FinetuneOptions, cmd: Command): Promise<void> {
-  // 1. Check everything before training.
-  const bundle = openBundle(dir);
+  // 1. Check everything before training: paths first (outputs never over the bundle, the
+  // texts or the tokenizer), then the contents.
+  const inputs = [...bundleInputs(dir), opts.data, opts.heldOut, opts.tokenizer].filter((x): x is string => x !== undefined);
+  checkOutputFile(opts.output, '-o', inputs);
+  if (opts.report !== undefined) checkOutputFile(opts.report, '--report', [...inputs, opts.output]);
   requireFile(opts.data, '--data', 'the text to train on');
   if (opts.heldOut !== undefined) requireFile(opts.heldOut, '--held-out', 'the held-out text');
-  for (const [flag, path] of [['-o', opts.output], ['--report', opts.report]] as const) {
-    if (path !== undefined && existsSync(path) && statSync(path).isDirectory()) throw new EdgeqError(`${flag}: is a directory, expected a file path`, { file: path });
-  }
+  const bundle = openBundle(dir);
   let resume: AdapterState | undefined;
   if (opts.resume) {
     if (!existsSync(opts.output)) throw new EdgeqError('--resume: no adapter to continue (run once without --resume first)', { file: opts.output });
@@ -156,7 +164,7 @@ async function finetune(dir: string, opts: FinetuneOptions, cmd: Command): Promi
       settings: [
         ['bundle', basename(dir.replace(/\/+$/, ''))], ['data', basename(opts.data)], ['steps', `${start + 1}–${done}`],
         ['rank', String(config.rank)], ['lr', String(config.lr)], ['seq len', String(config.seqLen)], ['seed', String(config.seed)],
-        ['engine', opts.engine], ['windows in the text', String(windowCount(stream, config.seqLen))],
+        ['engine', opts.engine === 'reference' ? 'reference-int' : opts.engine], ['windows in the text', String(windowCount(stream, config.seqLen))],
       ],
       startStep: start, losses, ...(heldOut ? { heldOut } : {}),
     }));

@@ -14,6 +14,7 @@ import { EdgeqError, usageError } from '../../util/errors.ts';
 import { VERSION } from '../../version.ts';
 import { intOption } from '../options.ts';
 import { checkTrust } from '../../engines/trust.ts';
+import { bundleInputs, checkOutputFile } from '../paths.ts';
 
 /** Boards `flash` can build for: the board name → its target profile (targets/<name>.json). */
 export const BOARDS: Record<string, { target: string; emulated: boolean; about: string }> = {
@@ -42,6 +43,11 @@ export function checkBudget(fw: Firmware, t: TargetProfile): string[] {
 async function flash(dir: string, opts: FlashOptions): Promise<void> {
   const board = BOARDS[opts.board];
   if (!board) throw usageError(`--board: unknown board "${opts.board}"; known boards: ${Object.keys(BOARDS).join(', ')}`);
+  // Where the image and its manifest go, checked first: never over the bundle's own files.
+  const out = opts.output ?? join(dir, `firmware-${opts.board}.elf`);
+  const manifestPath = join(dirname(out), `${basename(out).replace(/\.elf$/, '')}.manifest.json`);
+  checkOutputFile(out, '-o', bundleInputs(dir));
+  checkOutputFile(manifestPath, '-o (its .manifest.json)', [...bundleInputs(dir), out]);
   if (opts.trust !== undefined) checkTrust(dir, opts.trust);
   const target = loadTarget(board.target);
   const why = firmwareToolsMissing(board.emulated && opts.boot);
@@ -55,8 +61,6 @@ async function flash(dir: string, opts: FlashOptions): Promise<void> {
   }
   const fw = await buildFirmware(rt.wasm, bundle.artifact, { selftest: opts.selftest ?? false, steps: opts.steps, artifactSha256: listed });
   const budget = checkBudget(fw, target);
-  const out = opts.output ?? join(dir, `firmware-${opts.board}.elf`);
-  const manifestPath = join(dirname(out), `${basename(out).replace(/\.elf$/, '')}.manifest.json`);
   const manifest = {
     edgeq: VERSION,
     board: opts.board,

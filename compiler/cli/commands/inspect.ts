@@ -2,7 +2,7 @@
 // kind and per block, byte accounting — after the same validation compile and run do,
 // plus (by default) a streamed check that every weight is finite.
 import type { Command } from 'commander';
-import { importLlama2c } from '../../import/llama2c.ts';
+import { openModel } from '../../import/open-model.ts';
 import { checkFinite } from '../../import/finite.ts';
 import { headSize, kvDim, type Graph } from '../../import/graph.ts';
 import { llama2cLayout, type Llama2cFormat } from '../../import/llama2c-format.ts';
@@ -17,13 +17,14 @@ const pct = (n: number, total: number) => `${((100 * n) / total).toFixed(1)}%`;
 /** Everything inspect reports, as plain data (this is the --json output). */
 export function inspectData(g: Graph, finite: boolean | null) {
   const c = g.config;
-  const format = g.source.format.replace('llama2c-', '') as Llama2cFormat;
-  const layout = llama2cLayout(c, format);
-  const weightBytes = layout.regions.filter((r) => r.weight).reduce((s, r) => s + r.bytes, 0);
   const total = totalParams(c);
+  // Byte accounting is llama2.c's layout; other formats report the file size only.
+  const isLlama2c = g.source.format === 'llama2c-v0' || g.source.format === 'llama2c-v1';
+  const layout = isLlama2c ? llama2cLayout(c, g.source.format.replace('llama2c-', '') as Llama2cFormat) : undefined;
+  const weightBytes = layout ? layout.regions.filter((r) => r.weight).reduce((s, r) => s + r.bytes, 0) : 0;
   return {
     file: g.source.path,
-    format: `llama2c-${format}`,
+    format: g.source.format,
     config: { ...c, headSize: headSize(c), kvDim: kvDim(c) },
     params: {
       tensors: paramRows(c).map((r) => ({ name: r.name, shape: r.shape, params: r.params, count: r.count, total: r.params * r.count })),
@@ -33,10 +34,10 @@ export function inspectData(g: Graph, finite: boolean | null) {
     },
     bytes: {
       file: g.source.bytes,
-      header: layout.headerBytes,
-      weights: weightBytes,
+      header: layout ? layout.headerBytes : null,
+      weights: layout ? weightBytes : null,
       /** v0 only: the stored RoPE cos/sin tables, which edgeq does not use. */
-      ropeTables: layout.totalBytes - layout.headerBytes - weightBytes,
+      ropeTables: layout ? layout.totalBytes - layout.headerBytes - weightBytes : null,
       float32: total * 4,
     },
     finite,
@@ -51,9 +52,9 @@ function table(rows: string[][], rightAligned: boolean[]): string {
 
 function render(d: ReturnType<typeof inspectData>): string {
   const c = d.config;
-  const fmtName = d.format === 'llama2c-v0'
-    ? 'llama2.c v0 (legacy: 28-byte header, stores RoPE tables)'
-    : 'llama2.c v1 (export.py --version 1: 256-byte header)';
+  const fmtName = d.format === 'llama2c-v0' ? 'llama2.c v0 (legacy: 28-byte header, stores RoPE tables)'
+    : d.format === 'llama2c-v1' ? 'llama2.c v1 (export.py --version 1: 256-byte header)'
+      : d.format === 'gguf' ? 'GGUF (llama.cpp)' : 'Hugging Face safetensors';
   const rows: string[][] = [['tensor', 'shape', 'params', 'x', 'total', 'share']];
   const t = d.params.total;
   const rowOf = (name: string, shape: number[], params: number, count: number | string, total: number) =>
@@ -72,7 +73,7 @@ function render(d: ReturnType<typeof inspectData>): string {
   rows.push(cls.count === 0 ? ['wcls', 'shared', '0', '0', '0', '0.0%'] : rowOf(cls.name, cls.shape, cls.params, 1, cls.total));
   rows.push(['total', '', '', '', fmt(t), '100.0%']);
   const b = d.bytes;
-  const byteParts = [`header ${fmt(b.header)}`, `float32 weights ${fmt(b.weights)}`];
+  const byteParts = b.header === null ? [] : [`header ${fmt(b.header)}`, `float32 weights ${fmt(b.weights!)}`];
   if (b.ropeTables) byteParts.push(`RoPE tables ${fmt(b.ropeTables)} (unused)`);
   const finite = d.finite === null ? 'not checked (--no-finite-check)' : `all ${fmt(t)} values finite`;
   return [
@@ -84,7 +85,7 @@ function render(d: ReturnType<typeof inspectData>): string {
     '',
     table(rows, [false, false, true, true, true, true]),
     '',
-    `bytes       file ${fmt(b.file)} = ${byteParts.join(' + ')}`,
+    `bytes       file ${fmt(b.file)}${byteParts.length ? ` = ${byteParts.join(' + ')}` : ''}`,
     `weights     ${finite}`,
   ].join('\n') + '\n';
 }
@@ -102,7 +103,7 @@ export function register(program: Command): void {
     .option('--no-finite-check', 'skip streaming through the weights to check that all are finite (header and size are still checked)')
     .addHelpText('after', '\nExamples:\n  edgeq inspect ../shared/models/stories260K.bin\n  edgeq inspect --json model.bin | jq .params.total')
     .action((file: string, opts: Opts) => {
-      const g = importLlama2c(file);
+      const g = openModel(file);
       let finite: boolean | null = null;
       if (opts.finiteCheck) {
         const progress = progressReporter(`checking ${file}`);

@@ -1,9 +1,10 @@
 // `edgeq keygen`: an Ed25519 key pair for signing bundles.
 import type { Command } from 'commander';
-import { existsSync } from 'node:fs';
+import { basename } from 'node:path';
+import { checkOutputFile } from '../paths.ts';
 import { generateKeyPair } from '../../util/signing.ts';
 import { writeFileAtomic } from '../../util/atomic-write.ts';
-import { EdgeqError } from '../../util/errors.ts';
+import { usageError } from '../../util/errors.ts';
 
 export function register(program: Command): void {
   program
@@ -15,8 +16,11 @@ export function register(program: Command): void {
     .addHelpText('after', '\nExample:\n  edgeq keygen -o release\n  edgeq compile model.bin --target cortex-m --plan uniform:8 --sign release.key -o out/m\n' +
       '  edgeq run out/m --trust release.pub')
     .action((opts: { output: string; force?: boolean }) => {
+      if (opts.output.trim() === '' || /[/\\]$/.test(opts.output) || basename(opts.output) === '.' || basename(opts.output) === '..') {
+        throw usageError(`-o ${JSON.stringify(opts.output)}: expected a path prefix with a name, e.g. -o keys/release (writes keys/release.key and keys/release.pub)`);
+      }
       const priv = `${opts.output}.key`, pub = `${opts.output}.pub`;
-      for (const f of [priv, pub]) if (existsSync(f) && !opts.force) throw new EdgeqError('already exists (use --force to replace it)', { file: f });
+      for (const f of [priv, pub]) checkOutputFile(f, '-o', [], { mustNotExist: !opts.force });
       const { privatePem, publicPem } = generateKeyPair();
       writeFileAtomic(priv, privatePem, 0o600); // readable by its owner only
       writeFileAtomic(pub, publicPem);

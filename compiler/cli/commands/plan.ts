@@ -5,11 +5,13 @@
 // the calibration text and runs L + 1 bundles, which a compile should not do implicitly.
 import type { Command } from 'commander';
 import { basename } from 'node:path';
-import { importLlama2c } from '../../import/llama2c.ts';
+import { openModel } from '../../import/open-model.ts';
 import { loadTokenizerFile } from '../../import/tokenizers/load.ts';
 import { loadTarget } from '../../target/profile.ts';
 import { EdgeqError, usageError } from '../../util/errors.ts';
 import { writeFileAtomic } from '../../util/atomic-write.ts';
+import { checkOutputFile } from '../paths.ts';
+import { checkInputFile } from '../../util/input-file.ts';
 import { floatOption, intOption } from '../options.ts';
 import { parsePlan } from '../../plan/plan.ts';
 import { planReportHtml } from '../../plan/report.ts';
@@ -70,6 +72,10 @@ in ascending ΔKL order (the EWQ fit); without, the k·std rule applies to the �
 const kib = (n: number) => `${(n / 1024).toFixed(1)} KiB`;
 
 async function plan(checkpoint: string, opts: Opts): Promise<void> {
+  const inputs = [checkpoint, opts.tokenizer, opts.calibration].filter((x): x is string => x !== undefined);
+  checkInputFile(checkpoint, 'a llama2.c checkpoint (.bin)');
+  checkOutputFile(opts.output, '-o', inputs);
+  if (opts.report !== undefined) checkOutputFile(opts.report, '--report', [...inputs, opts.output]);
   const target = loadTarget(opts.target ?? 'wasm32');
   let budgetBytes = opts.budgetBytes, budgetName = budgetBytes !== undefined ? `--budget-bytes ${budgetBytes}` : undefined;
   if (budgetBytes === undefined && opts.target !== undefined) {
@@ -84,7 +90,7 @@ async function plan(checkpoint: string, opts: Opts): Promise<void> {
   } else if (opts.calibration !== undefined) {
     throw usageError(`--calibration is for --method damage (got --method ${opts.method})`);
   }
-  const g = importLlama2c(checkpoint);
+  const g = openModel(checkpoint);
   const tokenizer = opts.tokenizer !== undefined ? loadTokenizerFile(opts.tokenizer) : undefined;
   let measured: DamageMeasure | undefined;
   if (steps) {
@@ -103,6 +109,7 @@ async function plan(checkpoint: string, opts: Opts): Promise<void> {
   let device: DeviceBytes | undefined, sizer: DeviceSizer | undefined;
   if (budgetBytes !== undefined) {
     sizer = new DeviceSizer(g.config, target, ctx);
+    sizer.onProgress = (m) => process.stderr.write(`plan: ${m} (${(performance.now() / 1000).toFixed(1)} s since edgeq started)\n`);
     common.budgetBytes = budgetBytes;
     common.budgetName = `${budgetName} (covers ${sizer.covers}, target ${target.name})`;
   }

@@ -1,55 +1,47 @@
 // `edgeq run`: generate text with a model, printing it the way llama2.c's `run` does, so
 // any engine can be checked against llama2.c (and against each other) by eye or by diff.
-// The model is a llama2.c checkpoint (engines reference, int-reference) or a bundle
-// directory from `edgeq compile` (engine wasm: its runtime.wasm in V8).
+// The model is a llama2.c checkpoint (engines reference-float, reference-int) or a bundle
+// directory from `edgeq compile` (engine v8: its runtime.wasm in V8).
 import type { Command } from 'commander';
-import { importLlama2c } from '../../import/llama2c.ts';
+import { openModel } from '../../import/open-model.ts';
 import { loadWeights, type Graph } from '../../import/graph.ts';
 import { Tokenizer } from '../../import/tokenizer.ts';
 import type { TextTokenizer } from '../../import/tokenizers/text-tokenizer.ts';
 import { FloatTransformer } from '../../reference/float/forward.ts';
 import { DEFAULT_SEED, Sampler } from '../../reference/float/sampler.ts';
-import { generate, type Engine, type TokenPicker } from '../../generate.ts';
+import { clampSteps, generate, type Engine, type TokenPicker } from '../../generate.ts';
 import { quantizeInt8 } from '../../quantize/int8.ts';
 import { IntTransformer, Xorshift64Star, sampleInt } from '../../../runtime/reference/model.ts';
-import { intReferenceEngine, samplerQ16, seedWords, wasmEngine, type IntEngine } from '../../engines/int-engines.ts';
+import { intReferenceEngine, samplerProblem, samplerQ16, seedWords, wasmEngine, type IntEngine } from '../../engines/int-engines.ts';
 import { readAdapterForBundle } from '../../emit/adapter.ts';
 import { openAdapterEngine, type AdapterEngine } from '../../train/create.ts';
 import { bundleRuntime, bundleTokenizer, isBundleDir, openBundle } from '../../engines/bundle.ts';
 import { EdgeqError, usageError } from '../../util/errors.ts';
 import { floatOption, intOption } from '../options.ts';
 import { checkTrust } from '../../engines/trust.ts';
+import { describeEngines, engineOption } from '../../engines/names.ts';
 
 interface Loaded { engine: Engine; picker: (o: RunOptions) => TokenPicker }
 
-/** Engines `run` can drive from a checkpoint, by --engine name. */
-const ENGINES: Record<string, { about: string; load: (model: Graph) => Loaded }> = {
-  reference: {
-    about: 'float32 TypeScript reference (llama2.c forward pass)',
+/** Engines `run` can drive from a checkpoint, by --engine name (compiler/engines/names.ts). */
+const ENGINES: Record<'reference-float' | 'reference-int' | 'v8', { load: (model: Graph) => Loaded }> = {
+  'reference-float': {
     load: (model) => ({
       engine: new FloatTransformer(loadWeights(model)),
       picker: (o) => new Sampler({ temperature: o.temperature, topp: o.topp, seed: o.seed }),
     }),
   },
-  'int-reference': {
-    about: 'integer reference (int8 round-to-nearest, the semantics every bundle reproduces)',
+  'reference-int': {
     load: (model) => {
       const e = intReferenceEngine(new IntTransformer(quantizeInt8(loadWeights(model))));
       return { engine: e, picker: (o) => e.picker(o.temperature, o.topp, o.seed) };
     },
   },
-  wasm: {
-    about: "a bundle's runtime.wasm in V8 (the default for a bundle directory)",
-    load: () => { throw usageError('--engine wasm runs a bundle directory (from edgeq compile), not a checkpoint'); },
+  v8: {
+    load: () => { throw usageError('--engine v8 runs a bundle directory (from edgeq compile), not a checkpoint'); },
   },
 };
-
-function engineOption(value: string): string {
-  if (!Object.hasOwn(ENGINES, value)) {
-    throw usageError(`--engine: unknown engine "${value}"; known engines: ${Object.keys(ENGINES).join(', ')}`);
-  }
-  return value;
-}
+const RUN_ENGINES = Object.keys(ENGINES) as Array<keyof typeof ENGINES>;
 
 interface RunOptions {
   tokenizer?: string; engine?: string; prompt?: string;
@@ -66,15 +58,15 @@ export function register(program: Command): void {
     .description('generate text from a llama2.c checkpoint or a compiled bundle, printed as llama2.c prints it')
     .argument('<model>', 'llama2.c model file (.bin), or a bundle directory written by edgeq compile')
     .option('--tokenizer <path>', 'llama2.c tokenizer file; its vocabulary must match the model (a bundle may embed its own)')
-    .option('--engine <name>', `what runs the model: ${Object.entries(ENGINES).map(([k, e]) => `${k} (${e.about})`).join(', ')}; default: reference for a checkpoint, wasm for a bundle`, engineOption)
-    .option('--prompt <text>', 'text to continue (default: none, the model starts the story)')
+    .option('--engine <name>', `what runs the model: ${describeEngines(RUN_ENGINES)}; default: reference-float for a checkpoint, v8 for a bundle (old names reference, int-reference, wasm still work)`, engineOption('run', RUN_ENGINES))
+    .option('--prompt <text>', 'text to continue (default: none, the model starts the story). A character with no piece in the vocabulary is encoded byte by byte (llama2.c byte fallback) and those raw bytes are not echoed (llama2.c safe_printf), so emoji may not show; invalid UTF-8 in the argument reaches edgeq as U+FFFD (Node decodes arguments as UTF-8). A prompt longer than the positions run is cut, with a warning')
     .option('--steps <n>', 'positions to run, prompt included; 0 = the model\'s whole context (clamped to it)', intOption('--steps', 0), 256)
-    .option('--temperature <t>', '0 = greedy (argmax); higher = more random', floatOption('--temperature', 0), 1.0)
-    .option('--topp <p>', 'top-p (nucleus) sampling mass; 0 or 1 = sample from everything', floatOption('--topp', 0, 1), 0.9)
+    .option('--temperature <t>', '0 = greedy (argmax); higher = more random; at most 32767 and, if not 0, at least 2^-16 (what the integer sampler holds, on every engine)', floatOption('--temperature', 0), 1.0)
+    .option('--topp <p>', 'top-p (nucleus) sampling mass; 0 or 1 = sample from everything; if not 0, at least 2^-16 (integer sampler)', floatOption('--topp', 0, 1), 0.9)
     .option('--seed <n>', `random seed; the same seed gives the same text (llama2.c uses the clock, we default to ${DEFAULT_SEED} for reproducible runs)`,
       intOption('--seed', 1, Number.MAX_SAFE_INTEGER), Number(DEFAULT_SEED))
     .option('--trust <key.pub>', 'run a bundle only if its manifest is signed by this Ed25519 public key (edgeq compile --sign) and every file matches the manifest\'s sha256')
-    .option('--adapter <file.edqa>', 'apply a LoRA adapter written by edgeq finetune (bundle directories only; it must have been trained on this bundle\'s model.edgeq). With it, --engine wasm runs the adapted runtime in V8 and --engine int-reference the integer reference')
+    .option('--adapter <file.edqa>', 'apply a LoRA adapter written by edgeq finetune (bundle directories only; it must have been trained on this bundle\'s model.edgeq). With it, --engine v8 runs the adapted runtime in V8 and --engine reference-int the integer reference')
     .addHelpText('after', `
 The text goes to stdout as it is generated; the speed (achieved tok/s) goes to stderr.
 Generation stops after --steps positions or when the model emits BOS (end of story).
@@ -91,10 +83,10 @@ Examples:
 
 function checkpointEngine(checkpoint: string, opts: RunOptions): { loaded: Loaded; tokenizer: TextTokenizer; engineName: string } {
   if (opts.tokenizer === undefined) throw usageError('--tokenizer is required to run a checkpoint');
-  const engineName = opts.engine ?? 'reference';
+  const engineName = (opts.engine ?? 'reference-float') as keyof typeof ENGINES;
   const tokenizer = Tokenizer.load(opts.tokenizer);
   // The graph reads only the header; check the vocabularies before loading any weights.
-  const model = importLlama2c(checkpoint);
+  const model = openModel(checkpoint);
   const vocab = model.config.vocabSize;
   if (tokenizer.vocabSize !== vocab) {
     throw new EdgeqError(`tokenizer ${opts.tokenizer} has ${tokenizer.vocabSize} tokens but model ${checkpoint} has a vocabulary of ${vocab}`);
@@ -122,9 +114,9 @@ function adapterIntEngine(ae: AdapterEngine, exp2: Int16Array): IntEngine {
 }
 
 async function adapterBundleEngine(dir: string, adapterPath: string, opts: RunOptions): Promise<{ loaded: Loaded; tokenizer: TextTokenizer; engineName: string }> {
-  const engineName = opts.engine ?? 'wasm';
-  const trainEngine = engineName === 'wasm' ? 'v8' : engineName === 'int-reference' ? 'reference' : undefined;
-  if (trainEngine === undefined) throw usageError(`--adapter runs on --engine wasm or int-reference, not ${engineName}`);
+  const engineName = opts.engine ?? 'v8';
+  const trainEngine = engineName === 'v8' ? 'v8' : engineName === 'reference-int' ? 'reference' : undefined;
+  if (trainEngine === undefined) throw usageError(`--adapter runs on --engine v8 or reference-int, not ${engineName}`);
   const bundle = openBundle(dir);
   const tokenizer = bundleTokenizer(bundle, opts.tokenizer);
   const state = readAdapterForBundle(adapterPath, bundle);
@@ -137,8 +129,8 @@ async function adapterBundleEngine(dir: string, adapterPath: string, opts: RunOp
 
 async function bundleEngine(dir: string, opts: RunOptions): Promise<{ loaded: Loaded; tokenizer: TextTokenizer; engineName: string }> {
   if (opts.adapter !== undefined) return adapterBundleEngine(dir, opts.adapter, opts);
-  const engineName = opts.engine ?? 'wasm';
-  if (engineName !== 'wasm') throw usageError(`--engine ${engineName} runs a checkpoint; a bundle directory runs on --engine wasm`);
+  const engineName = opts.engine ?? 'v8';
+  if (engineName !== 'v8') throw usageError(`--engine ${engineName} runs a checkpoint; a bundle directory runs on --engine v8`);
   const bundle = openBundle(dir);
   // An explicit --tokenizer wins over the embedded one; either must match the vocabulary.
   const tokenizer = bundleTokenizer(bundle, opts.tokenizer);
@@ -148,6 +140,10 @@ async function bundleEngine(dir: string, opts: RunOptions): Promise<{ loaded: Lo
 }
 
 async function run(modelPath: string, opts: RunOptions): Promise<void> {
+  // The integer sampler's limits apply to every engine, the float reference included, so a
+  // value means the same thing everywhere (docs/integer-spec.md §3.12).
+  const badSampler = samplerProblem(opts.temperature, opts.topp);
+  if (badSampler) throw usageError(badSampler);
   const isBundle = isBundleDir(modelPath);
   if (opts.trust !== undefined) {
     if (!isBundle) throw usageError(`--trust checks a signed bundle directory; ${modelPath} is not one`);
@@ -168,6 +164,13 @@ async function run(modelPath: string, opts: RunOptions): Promise<void> {
     closed ||= process.stdout.errored !== null;
     return !closed;
   };
+  // A prompt that fills the positions leaves nothing to generate: say so rather than print nothing new.
+  const steps = clampSteps(opts.steps, engine.config.seqLen);
+  const promptTokens = tokenizer.encode(opts.prompt ?? '', { bos: true }).length;
+  if (opts.prompt && promptTokens >= steps) {
+    process.stderr.write(`edgeq run: warning: the prompt is ${promptTokens} tokens (with BOS) but only ${steps} positions run ` +
+      `(${steps === engine.config.seqLen ? `the model's context, seq_len ${steps}` : `--steps ${opts.steps}`}): it is cut to ${steps} and no new token is generated\n`);
+  }
   const result = generate(engine, tokenizer, sampler, { prompt: opts.prompt ?? '', steps: opts.steps, onPiece: write });
   write(Buffer.from('\n'));
   if (result.tokensPerSecond !== null) {

@@ -6,6 +6,8 @@ import { usageError } from '../../util/errors.ts';
 import { SHAPES, SHAPE_NAMES, shapeByName, writeSynth } from '../../synth/synth.ts';
 import { describeConfig, type Llama2cFormat } from '../../import/llama2c-format.ts';
 import { progressReporter } from '../progress.ts';
+import { checkOutputFile } from '../paths.ts';
+import { resolve } from 'node:path';
 import { writeSynthTokenizer } from '../../synth/tokenizer.ts';
 
 interface Opts { shape: string; seed: number; output: string; format: Llama2cFormat; unshared?: boolean; tokenizer?: string }
@@ -35,6 +37,9 @@ export function register(program: Command): void {
       '  edgeq synth --shape stories260K --format v1 --unshared -o s260K-v1.bin')
     .action((opts: Opts) => {
       const config = { ...shapeByName(opts.shape)!, sharedClassifier: !opts.unshared };
+      checkOutputFile(opts.output, '-o', []);
+      if (opts.tokenizer !== undefined) checkOutputFile(opts.tokenizer, '--tokenizer', [opts.output]);
+      if (opts.tokenizer !== undefined && resolve(opts.tokenizer) === resolve(opts.output)) throw usageError('--tokenizer and -o name the same file');
       const progress = progressReporter(`writing ${opts.output}`);
       const bytes = writeSynth(opts.output, config, opts.seed, { format: opts.format, onProgress: progress.update });
       progress.done();

@@ -3,52 +3,16 @@
 // compiler embedded in model.edgeq (computed at compile time by the integer reference,
 // runtime/reference/model.ts). Prints a matrix engine × bundle; exit 1 on any mismatch or
 // engine failure. An engine that cannot run here is reported as skipped, with the reason.
-import { FINETUNE_DEFAULTS } from '../../train/trainer.ts';
 import type { Command } from 'commander';
 import { ENGINES, engineNames } from '../../engines/index.ts';
-import { EngineUnavailable, expectedHashes, formatHash, readBundle, type Bundle, type Engine, type EngineRun } from '../../engines/engine.ts';
+import { EngineUnavailable, expectedHashes, readBundle, type Bundle, type Engine, type EngineRun } from '../../engines/engine.ts';
 import { fileSha256 } from '../../engines/cache.ts';
 import { EdgeqError, usageError } from '../../util/errors.ts';
 import { choiceOption, intOption } from '../options.ts';
 import { LORA_RANKS } from '../../train/int-reference.ts';
-import type { LayersReport, LocateOptions } from '../../engines/layers.ts';
+import type { LocateOptions } from '../../engines/layers.ts';
 import { checkTrust } from '../../engines/trust.ts';
-import type { TrainInfo } from '../verify-train.ts';
-
-export interface EngineVerdict {
-  engine: string;
-  status: 'pass' | 'fail' | 'error' | 'skipped';
-  /** Why skipped, or what went wrong (error), or a summary of the failure. */
-  reason?: string;
-  positions: number;
-  matched: number;
-  firstMismatch: { case: string; position: number; expected: string; got: string | null } | null;
-  /** What the runtime's own selftest() counted against the embedded hashes. */
-  selftestMismatches: number | null;
-  runtime: EngineRun['runtime'] | null;
-  buildMs: number | null;
-  runMs: number | null;
-  /** --train only: the hash the engine printed after each step (16 hex digits), in order. */
-  hashes?: string[];
-}
-
-export interface BundleVerdict {
-  dir: string;
-  artifactSha256: string;
-  runtimeSha256: string;
-  expected: { source: string; cases: Array<{ name: string; positions: number }>; positions: number };
-  engines: EngineVerdict[];
-  /**
-   * --layers, when an engine failed: the first op whose output differs from the program
-   * interpreter's (the reference kernels), on a traced build of that engine's runtime
-   * flavour (compiler/engines/layers.ts).
-   */
-  layers?: LayersReport | { error: string };
-  /** --train: the training run checked (settings, windows, the reference's hashes; ../verify-train.ts). */
-  train?: TrainInfo;
-}
-
-export interface VerifyReport { ok: boolean; bundles: BundleVerdict[] }
+import { TRAIN_LR, TRAIN_SEED, formatMatrix, judgeRun, type BundleVerdict, type EngineVerdict, type VerifyReport } from '../verify-report.ts';
 
 export const EXPECTED_SOURCE = 'model.edgeq conformance table (written at compile time by the integer reference, runtime/reference/model.ts)';
 
@@ -71,40 +35,6 @@ export async function verifyEngine(engine: Engine, bundle: Bundle, opts: { timeo
   }
   return judgeRun(base, expected, run);
 }
-
-/**
- * Judges what an engine printed against the expected hashes (in order). Shared with
- * `verify --train` (../verify-train.ts), whose "positions" are training steps.
- */
-export function judgeRun(
-  base: EngineVerdict, expected: ReturnType<typeof expectedHashes>,
-  run: Pick<EngineRun, 'hashes' | 'mismatches' | 'runtime' | 'buildMs' | 'runMs'>, unit: Unit = 'position',
-): EngineVerdict {
-  let matched = 0;
-  let first: EngineVerdict['firstMismatch'] = null;
-  for (let i = 0; i < Math.max(expected.length, run.hashes.length); i++) {
-    const want = expected[i], got = run.hashes[i];
-    const ok = want && got && got.position === want.position && got.hash === want.hash;
-    if (ok) { matched++; continue; }
-    first ??= {
-      case: want?.caseName ?? '(none: extra line)', position: want?.position ?? got!.position,
-      expected: want ? formatHash(want.hash) : '(nothing)', got: got ? formatHash(got.hash) : null,
-    };
-  }
-  const pass = first === null && run.mismatches === 0;
-  return {
-    ...base, status: pass ? 'pass' : 'fail', matched, firstMismatch: first, selftestMismatches: run.mismatches,
-    runtime: run.runtime, buildMs: Math.round(run.buildMs), runMs: Math.round(run.runMs),
-    ...(pass ? {} : {
-      reason: first
-        ? `${unit} ${first.position}${unit === 'position' ? ` (case ${first.case})` : ''}: expected ${first.expected}, got ${first.got ?? 'no line'}`
-        : `every hash matched but the runtime's selftest() counted ${run.mismatches} mismatches`,
-    }),
-  };
-}
-
-/** What an engine's hashes are counted in: inference positions, or training steps (--train). */
-export type Unit = 'position' | 'step';
 
 export function selectEngines(spec: string): Engine[] {
   if (spec === 'all') return ENGINES;
@@ -157,15 +87,6 @@ export async function verifyBundles(
   return { ok, bundles };
 }
 
-function cell(v: EngineVerdict, unit: Unit): string {
-  switch (v.status) {
-    case 'pass': return `✓ ${v.matched}/${v.positions}`;
-    case 'fail': return v.firstMismatch ? `✗ ${unit === 'position' ? 'pos' : 'step'} ${v.firstMismatch.position}` : '✗ selftest';
-    case 'error': return '✗ error';
-    case 'skipped': return '- skipped';
-  }
-}
-
 export function formatReport(r: VerifyReport): string {
   const lines: string[] = [];
   for (const [i, b] of r.bundles.entries()) {
@@ -175,44 +96,11 @@ export function formatReport(r: VerifyReport): string {
   return lines.join('\n') + '\n' + formatMatrix(r);
 }
 
-/** The engine × bundle matrix with times, the notes (failures, --layers) and the summary line. */
-export function formatMatrix(r: VerifyReport, unit: Unit = 'position'): string {
-  const lines: string[] = [];
-  const engines = r.bundles[0]?.engines.map((e) => e.engine) ?? [];
-  const w0 = Math.max(6, ...engines.map((e) => e.length));
-  const cols = r.bundles.map((b, i) => b.engines.map((v) => cell(v, unit)).concat(`[${i + 1}]`));
-  const wc = cols.map((c) => Math.max(...c.map((s) => s.length)));
-  lines.push(['engine'.padEnd(w0), ...r.bundles.map((_, i) => `[${i + 1}]`.padEnd(wc[i]))].join('  ').trimEnd());
-  for (const [k, name] of engines.entries()) {
-    const times = r.bundles.map((b) => b.engines[k]).filter((v) => v.runMs !== null).map((v) => `build ${((v.buildMs ?? 0) / 1000).toFixed(1)}s run ${((v.runMs ?? 0) / 1000).toFixed(1)}s`);
-    lines.push([name.padEnd(w0), ...r.bundles.map((b, i) => cell(b.engines[k], unit).padEnd(wc[i])), times.join('; ')].join('  ').trimEnd());
-  }
-  const notes: string[] = [];
-  for (const [i, b] of r.bundles.entries()) {
-    for (const v of b.engines) {
-      if (v.status !== 'pass' && v.reason) notes.push(`${v.engine} [${i + 1}] ${v.status}: ${v.reason}`);
-    }
-  }
-  for (const [i, b] of r.bundles.entries()) {
-    if (!b.layers) continue;
-    if ('error' in b.layers) notes.push(`--layers [${i + 1}]: ${b.layers.error}`);
-    else notes.push(`--layers [${i + 1}] (${b.layers.engine}: ${b.layers.compared.join(' vs ')}, case ${b.layers.case}, position ${b.layers.position}): ${b.layers.note}`);
-  }
-  if (notes.length) lines.push('', ...notes);
-  const all = r.bundles.flatMap((b) => b.engines);
-  const count = (s: EngineVerdict['status']) => all.filter((v) => v.status === s).length;
-  lines.push('', `${r.ok ? 'OK' : 'FAILED'}: ${count('pass')} passed, ${count('fail') + count('error')} failed, ${count('skipped')} skipped`);
-  return lines.join('\n') + '\n';
-}
-
 interface VerifyOptions {
   engines: string; json?: boolean; layers?: boolean; timeout: string; trust?: string;
   train?: boolean; steps?: number; rank?: string; seqLen?: number;
 }
 
-/** --train: edgeq finetune's defaults (./finetune.ts), what a user's first run trains with. */
-export const TRAIN_LR = FINETUNE_DEFAULTS.lr;
-export const TRAIN_SEED = FINETUNE_DEFAULTS.seed;
 export const TRAIN_DEFAULTS = { steps: 3, rank: 8, seqLen: 16 };
 /** Each step's tokens are embedded in the module (and the Cortex-M image): keep runs short. */
 export const MAX_TRAIN_STEPS = 64;

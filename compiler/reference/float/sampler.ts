@@ -68,6 +68,14 @@ export function sampleTopp(p: ArrayLike<number>, topp: number, coin: number): nu
   const cutoff = f(f(1 - tp) / (n - 1));
   const kept: number[] = [];
   for (let i = 0; i < n; i++) if (p[i] >= cutoff) kept.push(i);
+  // A nearly flat distribution with a tiny top-p can leave no token above the cutoff (run.c
+  // then reads probindex[-1], out of bounds): the nucleus is the single most probable token,
+  // as in the integer sampler (lowest id among equals).
+  if (kept.length === 0) {
+    let best = 0;
+    for (let i = 1; i < n; i++) if (p[i] > p[best]) best = i;
+    return best;
+  }
   kept.sort((a, b) => (p[a] > p[b] ? -1 : p[a] < p[b] ? 1 : 0));
 
   let cumulative = 0;

@@ -1,0 +1,64 @@
+// What a weight format is: one entry of the registry (registry.ts), in the spirit of
+// ggml's block structs + type_traits[]. Everything else that needs a fact about a format
+// (the artifact size rule, a plan's spellings, the tensors a matrix is stored as, which
+// kernel pair consumes it) asks the entry; nothing restates it.
+//
+// A format stores a [rows, cols] matrix W (output rows, input columns) as named tensors
+// `<W>`, `<W>.scale_m`, `<W>.scale_e` and whatever else it declares (`<W>.groups`), the
+// first one — the values tensor — of the artifact dtype named like the format.
+import type { DTypeName } from '../../emit/dtype.ts';
+
+/** One tensor of a stored matrix: suffix on the matrix name, artifact dtype, shape, integer params. */
+export interface FormatTensor {
+  suffix: '' | '.scale_m' | '.scale_e' | '.groups';
+  dtype: DTypeName;
+  shape: number[];
+  params: Record<string, number>;
+}
+
+/** A matrix quantized by a format's reference quantizer: its tensors' data, in `tensors()` order. */
+export interface QuantizedMatrix {
+  data: Array<Int8Array | Int16Array | Int32Array | Uint8Array>;
+  /** Sum over all weights of (w - dequantized)^2 (reports, planners). */
+  sqError: number;
+}
+
+export interface WeightFormatDef<Name extends string = string, Bits extends number = number> {
+  /** The format's name: the artifact dtype of its values tensor and the PrecisionPlan's format. */
+  readonly name: Name;
+  /** Bits per weight: how a plan spells it (`uniform:<bits>`, a plan file's "bits"). */
+  readonly bits: Bits;
+  /** Group sizes it takes; empty: no groups (per-row scales only). */
+  readonly groupSizes: readonly number[];
+  /** One line for --help and docs. */
+  readonly summary: string;
+  /**
+   * The values tensor's block (ggml's block struct): `rows` x `cols` weights in `bytes`
+   * bytes. A tensor of shape [..., cols] (rows = the product of the other dims) is
+   * ceil(rows / block.rows) x ceil(cols / block.cols) blocks, the edges zero-padded: that is
+   * the artifact's size rule (registry.ts valueBytes). The registry checks
+   * bytes * 8 = rows * cols * bits; the device verifier restates the rule in AssemblyScript
+   * (runtime/assembly/verify.ts dtypeBytes) and test/verify-wasm.test.ts checks they agree.
+   */
+  readonly block: { rows: number; cols: number; bytes: number };
+  /** The tensors one [rows, cols] matrix is stored as (in artifact order; values first). */
+  tensors(rows: number, cols: number, groupSize: number): FormatTensor[];
+  /**
+   * The reference quantizer (round to nearest, or the format's own search); an EdgeqError
+   * when the weights do not fit the format (the quantizer then falls back to int8).
+   */
+  quantize(w: Float32Array, rows: number, cols: number, groupSize: number): QuantizedMatrix;
+  /** The real values the stored tensors represent (host side, for error measurement). */
+  dequantize(data: QuantizedMatrix['data'], rows: number, cols: number, groupSize: number): Float32Array;
+  /**
+   * The kernels that consume it: the program op that runs a GEMV on it (and the op that
+   * prepares its input, if any), the reference kernel and the AssemblyScript kernel pair.
+   */
+  readonly kernels: {
+    op: 'gemv' | 'gemv_lut';
+    prepare?: 'lut_tables';
+    reference: string;
+    scalar: string;
+    simd: string;
+  };
+}

@@ -1,0 +1,46 @@
+// The LUT formats q1, q2_lut, q3, q4_lut: b-bit codes (b = 1..4) with per-(row, group)
+// mantissa and zero point and a per-row scale, stored as tiled bit-planes for the T-MAC
+// style table-lookup kernels (docs/integer-spec.md §9). The block layout is stated once, in
+// ../lowbit-format.ts; the quantizer (clip search) is ../lowbit.ts. One family, four entries.
+import { dequantizeLowbit, quantizeLowbit } from '../lowbit.ts';
+import { LOWBIT_GROUP_SIZES, LUT_TILE_ROWS, tilesOf, type LowBits } from '../lowbit-format.ts';
+import type { FormatTensor, WeightFormatDef } from './format.ts';
+
+export type LutFormatName = 'q1' | 'q2_lut' | 'q3' | 'q4_lut';
+
+function lutFormat<N extends LutFormatName, B extends LowBits>(name: N, bits: B): WeightFormatDef<N, B> {
+  return {
+    name,
+    bits,
+    groupSizes: LOWBIT_GROUP_SIZES,
+    summary: `${bits}-bit codes in ${bits} bit-plane${bits > 1 ? 's' : ''}, per-group gm/z2, per-row scale; lut_tables + gemv_lut`,
+    // A tile of 16 rows x 8 columns: one byte per row and plane (lowbit-format.ts).
+    block: { rows: LUT_TILE_ROWS, cols: 8, bytes: LUT_TILE_ROWS * bits },
+    tensors: (rows, cols, groupSize): FormatTensor[] => [
+      { suffix: '', dtype: name, shape: [rows, cols], params: { bits, groupSize } },
+      { suffix: '.groups', dtype: 'uint8', shape: [tilesOf(rows), cols / groupSize, 2, LUT_TILE_ROWS], params: {} },
+      { suffix: '.scale_m', dtype: 'int16', shape: [rows], params: {} },
+      { suffix: '.scale_e', dtype: 'int8', shape: [rows], params: {} },
+    ],
+    quantize(w, rows, cols, groupSize) {
+      const q = quantizeLowbit(w, rows, cols, { bits, groupSize });
+      return { data: [q.planes, q.groups, q.scaleM, q.scaleE], sqError: q.sqError };
+    },
+    dequantize(data, rows, cols, groupSize) {
+      const [planes, groups, scaleM, scaleE] = data as [Uint8Array, Uint8Array, Int16Array, Int8Array];
+      return dequantizeLowbit({ bits, groupSize, rows, cols, planes, groups, scaleM, scaleE, sqError: 0 });
+    },
+    kernels: {
+      op: 'gemv_lut',
+      prepare: 'lut_tables',
+      reference: 'runtime/kernels/reference/gemv_lut.ts',
+      scalar: 'runtime/kernels/scalar/gemv_lut.ts',
+      simd: 'runtime/kernels/simd/gemv_lut.ts',
+    },
+  };
+}
+
+export const q4Lut = lutFormat('q4_lut', 4);
+export const q3 = lutFormat('q3', 3);
+export const q2Lut = lutFormat('q2_lut', 2);
+export const q1 = lutFormat('q1', 1);

@@ -1,0 +1,271 @@
+// The kernel corpus: for each op kind of the registry (compiler/ops/kinds), fixed edge
+// cases (zeros, the largest magnitudes, single elements, the last position) and seeded
+// random shapes and values. Weights and caches are made the way the compiler makes them
+// (quantizeRows, quantizeLowbit, quantizeAct), so every case is an input a real program
+// can feed the kernel. test/kernels/kernels.test.ts runs them all through harness.ts.
+import type { OpKindName } from '../../compiler/emit/artifact-contents.ts';
+import { toScale } from '../../compiler/quantize/fixed-point.ts';
+import { quantizeLowbit } from '../../compiler/quantize/lowbit.ts';
+import { exp2Table, modelConstants, ropeTables, siluTable } from '../../compiler/quantize/tables.ts';
+import { quantizeGain, quantizeRows } from '../../compiler/quantize/weights.ts';
+import { Rng } from '../../compiler/synth/prng.ts';
+import {
+  ACT_FRAC, ACT_QMAX, INV_ACT_QMAX_E, INV_ACT_QMAX_M, INV_QMAX8_E, INV_QMAX8_M, LOGIT_FRAC, QMAX8,
+} from '../../runtime/kernels/reference/constants.ts';
+import { I32_MAX } from '../../runtime/kernels/reference/arith.ts';
+import { fillCache, randQ } from '../helpers/kv-cache.ts';
+import type { KernelCase } from './harness.ts';
+
+/** Seeded random cases per op kind (on top of the fixed ones). */
+export const RANDOM_CASES = 6;
+
+const int = (r: Rng, lo: number, hi: number) => lo + (r.next() % (hi - lo + 1));
+const gaussF32 = (r: Rng, n: number, mag: number) => Float32Array.from({ length: n }, () => r.gauss() * mag);
+/** Q16 values of standard deviation `mag` (× 10^±2 per case, so exponents move). */
+const q16 = (r: Rng, n: number, mag: number) => randQ(r, n, mag, ACT_FRAC);
+const i16 = (r: Rng, n: number, max: number) => Int16Array.from({ length: n }, () => int(r, -max, max));
+/** The largest admissible magnitudes, alternating sign. */
+const extreme32 = (n: number) => Int32Array.from({ length: n }, (_, i) => (i & 1 ? -I32_MAX : I32_MAX));
+const scaleBuf = (r: Rng) => { const s = toScale(2 ** (r.gauss() * 4) / 2047); return Int32Array.of(s.m, s.e, 0, 0); };
+
+function gemvCase(op: OpKindName, label: string, r: Rng, n: number, d: number, xs: Int16Array | null, outFrac: number): KernelCase {
+  const w = quantizeRows(gaussF32(r, n * d, 0.05 * 2 ** (r.gauss())), d, n);
+  const x = xs ?? i16(r, n, ACT_QMAX), sc = scaleBuf(r);
+  return {
+    op, label, buffers: { y: new Int32Array(d), w: w.q, wM: w.m, wE: w.e, x },
+    calls: [{ fn: 'gemvQ8', args: ['y', 'w', 'wM', 'wE', 'x', sc[0], sc[1], n, d, outFrac] }], compare: ['y'],
+  };
+}
+
+function rmsnormCase(label: string, r: Rng, n: number, x: Int32Array): KernelCase {
+  const g = quantizeGain(Float32Array.from({ length: n }, () => 1 + r.gauss() * 0.3));
+  const k = modelConstants(n, 8);
+  return {
+    op: 'rmsnorm', label, buffers: { q: new Int16Array(n), x, g: g.q, u: new Int32Array(n), sc: new Int32Array(4) },
+    calls: [{ fn: 'rmsnormQuant', args: ['q', 'x', n, 'g', g.frac, k.rmsEpsQ32, k.rmsSqShift, k.rmsDimScale.m, k.rmsDimScale.e, 'u', 'sc', 0] }],
+    compare: ['q', 'sc'],
+  };
+}
+
+function attentionCase(label: string, r: Rng, nH: number, nKv: number, hs: number, S: number, pos: number, qMag: number): KernelCase {
+  const c = fillCache(r, pos + 1, nKv, hs, 1 + r.uniform() * 3, 1 + r.uniform() * 3, S);
+  const att = modelConstants(nH * hs, hs).attScale;
+  return {
+    op: 'attention', label,
+    buffers: {
+      out: new Int32Array(nH * hs), q: q16(r, nH * hs, qMag), kc: c.kc, kM: c.kM, kE: c.kE, vc: c.vc, vM: c.vM, vE: c.vE,
+      exp2: exp2Table(), q12: new Int16Array(hs), scores: new Int32Array(S), weights: new Int32Array(S),
+    },
+    calls: [{ fn: 'attention', args: ['out', 'q', pos, 'kc', 'kM', 'kE', 'vc', 'vM', 'vE', nH, nKv, hs, att.m, att.e, 'exp2', 'q12', 'scores', 'weights'] }],
+    compare: ['out'],
+  };
+}
+
+function kvStoreCase(label: string, r: Rng, nKv: number, hs: number, S: number, pos: number, k: Int32Array, v: Int32Array): KernelCase {
+  const kvD = nKv * hs;
+  return {
+    op: 'kv_store', label,
+    buffers: {
+      kc: new Int16Array(S * kvD), kM: new Int16Array(S * nKv), kE: new Int8Array(S * nKv),
+      vc: new Int8Array(S * kvD), vM: new Int16Array(S * nKv), vE: new Int8Array(S * nKv), k, v, sc: new Int32Array(4),
+    },
+    calls: [{ fn: 'kvStore', args: ['kc', 'kM', 'kE', 'vc', 'vM', 'vE', 'k', 'v', pos, nKv, hs, 'sc'] }],
+    compare: ['kc', 'kM', 'kE', 'vc', 'vM', 'vE'],
+  };
+}
+
+function requantizeCase(label: string, v: Int32Array, int8: boolean, frac = ACT_FRAC): KernelCase {
+  const n = v.length;
+  const [fn, q, qmax, invM, invE] = int8
+    ? ['quantizeActI8', new Int8Array(n), QMAX8, INV_QMAX8_M, INV_QMAX8_E] as const
+    : ['quantizeActI16', new Int16Array(n), ACT_QMAX, INV_ACT_QMAX_M, INV_ACT_QMAX_E] as const;
+  return {
+    op: 'requantize', label, buffers: { q, v, sc: new Int32Array(4) },
+    calls: [{ fn, args: ['q', 0, 'v', 0, n, frac, qmax, invM, invE, 'sc', 0] }], compare: ['q', 'sc'],
+  };
+}
+
+/** lut_tables then gemv_lut: the tables are private to each flavour's pair, so y is compared. */
+function lutCase(op: 'lut_tables' | 'gemv_lut', label: string, r: Rng, n: number, d: number, bits: 1 | 2 | 3 | 4, gs: number, x: Int16Array | null, outFrac: number): KernelCase {
+  const m = quantizeLowbit(gaussF32(r, n * d, 0.05), d, n, { bits, groupSize: gs, clip: false });
+  const sc = scaleBuf(r);
+  return {
+    op, label,
+    buffers: { y: new Int32Array(d), planes: m.planes, groups: m.groups, wM: m.scaleM, wE: m.scaleE, t: new Int16Array(4 * n), x: x ?? i16(r, n, ACT_QMAX) },
+    calls: [
+      { fn: 'lutTables', args: ['t', 'x', n] },
+      { fn: 'gemvLut', args: ['y', 'planes', 'groups', 'wM', 'wE', 't', sc[0], sc[1], n, d, bits, gs, outFrac] },
+    ],
+    compare: ['y'],
+  };
+}
+
+type Maker = (r: Rng, i: number) => KernelCase;
+
+/** Per op kind: fixed edge cases, and a maker of seeded random ones. */
+const CORPUS: Record<string, { fixed: () => KernelCase[]; random: Maker }> = {
+  embed: {
+    fixed: () => {
+      const r = new Rng(1, 'embed fixed'), V = 5, D = 16;
+      const w = quantizeRows(gaussF32(r, V * D, 0.5), V, D);
+      w.q.fill(0, 2 * D, 3 * D); // an all-zero row
+      const mk = (label: string, tok: number) => ({
+        op: 'embed' as const, label, buffers: { x: new Int32Array(D), e: w.q, m: w.m, ex: w.e },
+        calls: [{ fn: 'embeddingLookup' as const, args: ['x', 'e', 'm', 'ex', tok, D] }], compare: ['x'],
+      });
+      return [mk('first token', 0), mk('zero row', 2), mk('last token', V - 1)];
+    },
+    random: (r, i) => {
+      const V = int(r, 2, 40), D = int(r, 1, 96), w = quantizeRows(gaussF32(r, V * D, 2 ** r.gauss()), V, D);
+      return {
+        op: 'embed', label: `random ${i}: V ${V} D ${D}`, buffers: { x: new Int32Array(D), e: w.q, m: w.m, ex: w.e },
+        calls: [{ fn: 'embeddingLookup', args: ['x', 'e', 'm', 'ex', int(r, 0, V - 1), D] }], compare: ['x'],
+      };
+    },
+  },
+  rmsnorm: {
+    fixed: () => {
+      const r = new Rng(1, 'rmsnorm fixed');
+      return [
+        rmsnormCase('all zero', r, 64, new Int32Array(64)),
+        rmsnormCase('n = 1', r, 1, Int32Array.of(12345)),
+        rmsnormCase('largest magnitudes', r, 48, extreme32(48)),
+        rmsnormCase('one nonzero', r, 32, Int32Array.from({ length: 32 }, (_, i) => (i === 7 ? 3 : 0))),
+      ];
+    },
+    random: (r, i) => { const n = int(r, 1, 300); return rmsnormCase(`random ${i}: n ${n}`, r, n, q16(r, n, 10 ** (r.gauss() * 2))); },
+  },
+  gemv: {
+    fixed: () => {
+      const r = new Rng(1, 'gemv fixed');
+      return [
+        gemvCase('gemv', 'zero input', r, 32, 8, new Int16Array(32), ACT_FRAC),
+        gemvCase('gemv', 'max input', r, 64, 5, Int16Array.from({ length: 64 }, (_, i) => (i & 1 ? -ACT_QMAX : ACT_QMAX)), ACT_FRAC),
+        gemvCase('gemv', '1 x 1', r, 1, 1, null, ACT_FRAC),
+        gemvCase('gemv', 'n not a multiple of 16', r, 37, 19, null, ACT_FRAC),
+      ];
+    },
+    random: (r, i) => { const n = int(r, 1, 200), d = int(r, 1, 40); return gemvCase('gemv', `random ${i}: ${d} x ${n}`, r, n, d, null, ACT_FRAC); },
+  },
+  classifier: {
+    fixed: () => [gemvCase('classifier', 'logits', new Rng(1, 'cls fixed'), 64, 33, null, LOGIT_FRAC)],
+    random: (r, i) => { const n = 16 * int(r, 1, 8), d = int(r, 2, 80); return gemvCase('classifier', `random ${i}: ${d} x ${n}`, r, n, d, null, LOGIT_FRAC); },
+  },
+  rope: {
+    fixed: () => {
+      const S = 16, hs = 8, t = ropeTables(S, hs), r = new Rng(1, 'rope fixed');
+      const mk = (label: string, v: Int32Array, pos: number): KernelCase => ({
+        op: 'rope', label, buffers: { v, cos: t.cos, sin: t.sin },
+        calls: [{ fn: 'ropeQ16', args: ['v', v.length, hs, 'cos', 'sin', pos] }], compare: ['v'],
+      });
+      return [mk('position 0', q16(r, 32, 1), 0), mk('last position', q16(r, 32, 1), S - 1), mk('largest magnitudes', extreme32(16), 5)];
+    },
+    random: (r, i) => {
+      const hs = 2 * int(r, 1, 32), heads = int(r, 1, 6), S = int(r, 1, 64), t = ropeTables(S, hs), n = hs * heads;
+      return {
+        op: 'rope', label: `random ${i}: ${heads} heads of ${hs}, S ${S}`, buffers: { v: q16(r, n, 10 ** r.gauss()), cos: t.cos, sin: t.sin },
+        calls: [{ fn: 'ropeQ16', args: ['v', n, hs, 'cos', 'sin', int(r, 0, S - 1)] }], compare: ['v'],
+      };
+    },
+  },
+  kv_store: {
+    fixed: () => {
+      const r = new Rng(1, 'kv fixed');
+      return [
+        kvStoreCase('zeros at position 0', r, 2, 8, 4, 0, new Int32Array(16), new Int32Array(16)),
+        kvStoreCase('largest magnitudes at the last position', r, 1, 16, 3, 2, extreme32(16), extreme32(16)),
+        kvStoreCase('one head zero, one not', r, 2, 4, 2, 1, Int32Array.of(0, 0, 0, 0, 5, -9, 70000, 1), Int32Array.of(1, 2, 3, 4, 0, 0, 0, 0)),
+      ];
+    },
+    random: (r, i) => {
+      const nKv = int(r, 1, 4), hs = int(r, 1, 40), S = int(r, 1, 20);
+      return kvStoreCase(`random ${i}: ${nKv} kv heads of ${hs}, S ${S}`, r, nKv, hs, S, int(r, 0, S - 1), q16(r, nKv * hs, 10 ** r.gauss()), q16(r, nKv * hs, 10 ** r.gauss()));
+    },
+  },
+  attention: {
+    fixed: () => {
+      const r = new Rng(1, 'att fixed');
+      return [
+        attentionCase('position 0', r, 2, 2, 8, 8, 0, 1),
+        attentionCase('grouped query, last position', r, 4, 2, 8, 6, 5, 1),
+        attentionCase('zero query', r, 2, 1, 4, 4, 3, 0),
+        attentionCase('large query', r, 2, 2, 16, 5, 4, 3000),
+      ];
+    },
+    random: (r, i) => {
+      const nKv = int(r, 1, 3), nH = nKv * int(r, 1, 3), hs = 2 * int(r, 1, 16), S = int(r, 1, 40);
+      return attentionCase(`random ${i}: ${nH}/${nKv} heads of ${hs}, S ${S}`, r, nH, nKv, hs, S, int(r, 0, S - 1), 10 ** r.gauss());
+    },
+  },
+  requantize: {
+    fixed: () => [
+      requantizeCase('zeros to int16', new Int32Array(8), false),
+      requantizeCase('zeros to int8', new Int32Array(8), true),
+      requantizeCase('largest magnitudes to int16', extreme32(9), false),
+      requantizeCase('largest magnitudes to int8', extreme32(9), true),
+      requantizeCase('a single element', Int32Array.of(-1), false),
+    ],
+    random: (r, i) => { const n = int(r, 1, 400); return requantizeCase(`random ${i}: n ${n}`, q16(r, n, 10 ** (r.gauss() * 2)), (r.next() & 1) === 1); },
+  },
+  swiglu: {
+    fixed: () => {
+      const r = new Rng(1, 'swiglu fixed');
+      const mk = (label: string, h1: Int32Array, h3: Int32Array): KernelCase => ({
+        op: 'swiglu', label, buffers: { h1, h3, silu: siluTable() },
+        calls: [{ fn: 'swigluQ16', args: ['h1', 'h3', h1.length, 'silu'] }], compare: ['h1'],
+      });
+      return [mk('zeros', new Int32Array(8), q16(r, 8, 1)), mk('beyond the table (|x| large)', Int32Array.from({ length: 8 }, (_, i) => (i - 4) * 40 << 16), q16(r, 8, 1)),
+        mk('largest magnitudes', extreme32(6), extreme32(6))];
+    },
+    random: (r, i) => {
+      const n = int(r, 1, 300);
+      return {
+        op: 'swiglu', label: `random ${i}: n ${n}`, buffers: { h1: q16(r, n, 10 ** r.gauss()), h3: q16(r, n, 10 ** r.gauss()), silu: siluTable() },
+        calls: [{ fn: 'swigluQ16', args: ['h1', 'h3', n, 'silu'] }], compare: ['h1'],
+      };
+    },
+  },
+  residual_add: {
+    fixed: () => {
+      const mk = (label: string, x: Int32Array, y: Int32Array): KernelCase => ({
+        op: 'residual_add', label, buffers: { x, y }, calls: [{ fn: 'residualAdd', args: ['x', 'y', x.length] }], compare: ['x'],
+      });
+      return [mk('saturates both ways', extreme32(4), extreme32(4)), mk('opposite extremes cancel', extreme32(4), extreme32(5).subarray(1).slice()), mk('one element', Int32Array.of(1), Int32Array.of(-2))];
+    },
+    random: (r, i) => {
+      const n = int(r, 1, 500);
+      return { op: 'residual_add', label: `random ${i}: n ${n}`, buffers: { x: q16(r, n, 100), y: q16(r, n, 100) }, calls: [{ fn: 'residualAdd', args: ['x', 'y', n] }], compare: ['x'] };
+    },
+  },
+  lut_tables: {
+    fixed: () => {
+      const r = new Rng(1, 'lut fixed');
+      return [
+        lutCase('lut_tables', 'zero input', r, 64, 16, 2, 64, new Int16Array(64), ACT_FRAC),
+        lutCase('lut_tables', 'max input', r, 128, 8, 4, 32, Int16Array.from({ length: 128 }, (_, i) => (i % 3 ? ACT_QMAX : -ACT_QMAX)), ACT_FRAC),
+      ];
+    },
+    random: (r, i) => { const n = 32 * int(r, 1, 8); return lutCase('lut_tables', `random ${i}: n ${n}`, r, n, int(r, 1, 20), int(r, 1, 4) as 1 | 2 | 3 | 4, 32, null, ACT_FRAC); },
+  },
+  gemv_lut: {
+    fixed: () => {
+      const r = new Rng(1, 'gemv_lut fixed');
+      return ([1, 2, 3, 4] as const).flatMap((b) => [
+        lutCase('gemv_lut', `${b} bits, g128, d not a multiple of 16`, r, 256, 21, b, 128, null, ACT_FRAC),
+        lutCase('gemv_lut', `${b} bits, g32, a classifier`, r, 64, 40, b, 32, null, LOGIT_FRAC),
+      ]);
+    },
+    random: (r, i) => {
+      const gs = [32, 64, 128][int(r, 0, 2)], n = gs * int(r, 1, 4), d = int(r, 1, 48), bits = int(r, 1, 4) as 1 | 2 | 3 | 4;
+      return lutCase('gemv_lut', `random ${i}: ${d} x ${n}, ${bits} bits, g${gs}`, r, n, d, bits, gs, null, ACT_FRAC);
+    },
+  },
+};
+
+/** Every case of `op` (fixed, then RANDOM_CASES seeded random ones); [] for a kind without a corpus. */
+export function casesOf(op: string, seed = 1): KernelCase[] {
+  const c = CORPUS[op];
+  if (!c) return [];
+  const r = new Rng(seed, `kernel corpus ${op}`);
+  return [...c.fixed(), ...Array.from({ length: RANDOM_CASES }, (_, i) => c.random(r, i))];
+}
