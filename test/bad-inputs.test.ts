@@ -8,11 +8,10 @@ import * as assert from 'uvu/assert';
 import * as flatbuffers from 'flatbuffers';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { cli } from './helpers/cli.ts';
 import { haveModels, model } from './helpers/models.ts';
-import { stories260KBundle } from './helpers/bundle.ts';
+import { restampManifest, stories260KBundle } from './helpers/bundle.ts';
 import { asSchemaConstants } from './helpers/artifact-fixture.ts';
 import { Model } from '../schemas/generated/edgeq/fb/model.ts';
 import { signWithKeyFile } from '../compiler/util/signing.ts';
@@ -55,13 +54,9 @@ async function makeFixtures(): Promise<void> {
   writeFileSync(p('a-file'), 'not a directory\n');
 
   bundle = await stories260KBundle('wasm32', 16);
-  // The manifest records the artifact's sha256 (checked before reading); these rows test the
-  // reader behind it, so their manifest is made to agree with the changed artifact.
-  const restamp = (d: string) => {
-    const m = JSON.parse(readFileSync(join(d, 'manifest.json'), 'utf8'));
-    m.files['model.edgeq'].sha256 = createHash('sha256').update(readFileSync(join(d, 'model.edgeq'))).digest('hex');
-    writeFileSync(join(d, 'manifest.json'), JSON.stringify(m, null, 2) + '\n');
-  };
+  // The manifest records the artifact's sha256 (checked before reading); the bad-version and
+  // bad-ident rows test the reader behind it, so their manifest agrees with the changed artifact.
+  const restamp = restampManifest;
   const copy = (name: string, change: (d: string) => void) => { const d = p(name); cpSync(bundle, d, { recursive: true }); change(d); };
   copy('no-runtime', (d) => unlinkSync(join(d, 'runtime.wasm')));
   copy('bad-version', (d) => {

@@ -15,6 +15,8 @@ import { quantizeInt8 } from '../compiler/quantize/int8.ts';
 import { lowerInt8 } from '../compiler/lower/program.ts';
 import { emitArtifact } from '../compiler/emit/from-quant.ts';
 import { cli } from './helpers/cli.ts';
+import { stories260KBundle } from './helpers/bundle.ts';
+import { llama2cLayout } from '../compiler/import/llama2c-format.ts';
 import { samplerQ16 } from '../compiler/engines/int-engines.ts';
 import { haveModels, model } from './helpers/models.ts';
 
@@ -129,6 +131,21 @@ test('one engine vocabulary: old spellings still work, with a deprecation line n
   }
   const f = await cli(['finetune', '--help']);
   assert.match(f.stdout, /reference-int/);
+});
+
+test('eval refuses a float reference whose arithmetic overflows (was "KL 0.000000, ppl NaN", exit 0)', async () => {
+  if (!haveModels) return;
+  const g = importLlama2c(model('stories260K.bin'));
+  const region = llama2cLayout(g.config, 'v0').regions.find((r) => r.name === 'rms_final')!;
+  const bytes = Buffer.from(readFileSync(model('stories260K.bin')));
+  for (let i = 0; i < region.bytes; i += 4) bytes.writeFloatLE(3e38, region.byteOffset + i); // finite, but x·w overflows
+  writeFileSync(join(tmp, 'overflow.bin'), bytes);
+  writeFileSync(join(tmp, 'text.txt'), 'Once upon a time there was a girl.\n');
+  const b = await stories260KBundle();
+  const r = await cli(['eval', b, '--reference', join(tmp, 'overflow.bin'), '--text', join(tmp, 'text.txt'), '--tokens', '8']);
+  assert.is(r.status, 1, r.stderr + r.stdout);
+  assert.match(r.stderr, /overflow\.bin: the float reference gave a non-finite logit/);
+  assert.is(r.stdout, '');
 });
 
 test.after(() => rmSync(tmp, { recursive: true, force: true }));

@@ -133,7 +133,7 @@ test('finetune checks -o before any work: a directory or an unwritable place is 
   assert.match(r.stderr, /is a directory/);
   const u = await cli(['finetune', b, '--data', p('fb2-data.txt'), '--steps', '1', '-o', join(p('fb2-data.txt'), 'a.edqa')]);
   assert.is(u.status, 1, u.stderr);
-  assert.match(u.stderr, /not a directory/);
+  assert.match(u.stderr, /is a regular file, not a directory/);
 });
 
 test('plan <ckpt> -o <ckpt> refuses to write over its checkpoint', async () => {

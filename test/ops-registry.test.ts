@@ -1,5 +1,6 @@
 // The op registry (compiler/ops) is the one definition of each op kind: the spec's op
-// table is generated from it and fresh; every kind names kernel files that exist side by
+// table and the device's param indices (runtime/assembly/op-params.ts) are generated from
+// it and fresh; every kind names kernel files that exist side by
 // side under the same name and device functions that ops.ts/ops-simd.ts export; the
 // lowering's programs carry params the registry admits, read back by name; out-of-range
 // params are refused by the program interpreter at load.
@@ -12,12 +13,20 @@ import { OP_DEFS, buildOp, checkParams, opDef, paramsOf } from '../compiler/ops/
 import { lowerInt8 } from '../compiler/lower/program.ts';
 import { quantizeInt8 } from '../compiler/quantize/int8.ts';
 import { SHAPES, synthWeights } from '../compiler/synth/synth.ts';
-import { ROOT, SPEC, withFreshTable } from '../scripts/gen-ops.ts';
+import { AS_PARAMS, ROOT, SPEC, renderAsParams, withFreshTable } from '../scripts/gen-ops.ts';
 import { EdgeqError } from '../compiler/util/errors.ts';
 
 test('docs/integer-spec.md §10 op table is fresh (run npm run gen:ops)', () => {
   const spec = readFileSync(join(ROOT, SPEC), 'utf8');
   assert.ok(withFreshTable(spec) === spec, `${SPEC}: the op table differs from the registry; run npm run gen:ops`);
+});
+
+test('runtime/assembly/op-params.ts is fresh (run npm run gen:ops) and names every param', () => {
+  const have = readFileSync(join(ROOT, AS_PARAMS), 'utf8');
+  assert.ok(have === renderAsParams(), `${AS_PARAMS} is stale: run npm run gen:ops`);
+  assert.match(have, /export const RMSNORM_RMS_EPS_Q32: i32 = 2;/);
+  assert.match(have, /export const ATTENTION_PARAMS: i32 = 5;/);
+  assert.match(have, /export const GEMV_LUT_G: i32 = 4;/);
 });
 
 test('every OpKind but invalid and copy is defined, once, in OpKind order', () => {

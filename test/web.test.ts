@@ -1,8 +1,9 @@
 // The example page (examples/web/, served by `edgeq serve`) in headless Chromium: it loads
 // a stories260K bundle through dist/edgeq.js in a Web Worker, generates 32 tokens greedily
 // (the text of `edgeq run`), fine-tunes 5 steps (the adapter bytes of `edgeq finetune`),
-// generates with the adapter (the text of `edgeq run --adapter`), and its screenshot is not
-// blank. Without Chromium locally: a note; under CI, Chromium is installed.
+// generates with the adapter (the text of `edgeq run --adapter`), its screenshot is not
+// blank, and with the server gone a reload still loads and generates (service worker).
+// Without Chromium locally: a note; under CI, Chromium is installed.
 // tier: slow
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -39,6 +40,8 @@ if (!chromium) {
     bundle = await stories260KBundle('wasm32', 16); // with the embedded tok512 tokenizer; cached per machine
     writeFileSync(data, readFileSync(model('tinystories-valid-head.txt'), 'utf8').slice(0, 6000));
     server = await startServer(bundle, { port: 0 });
+    // The training module is built (or taken from the cache) before the page asks for it.
+    assert.ok(await server.trainReady, 'edgeq serve built no training module');
     browser = Browser.launch(chromium);
     page = await browser.open(server.url);
   });
@@ -48,9 +51,9 @@ if (!chromium) {
   });
 
   test('the page loads the bundle and generates edgeq run\'s greedy text', async () => {
-    await waitLoaded(page, 30_000);
+    await waitLoaded(page, 60_000);
     assert.match(await page.eval<string>('document.getElementById("info").textContent'), /training module/);
-    const text = await generateInPage(page, { maxTokens: 32, temperature: 0 }, 20_000);
+    const text = await generateInPage(page, { maxTokens: 32, temperature: 0 }, 60_000);
     assert.ok(text.length > 40, text);
     assert.is(text, await runText(['--temperature', '0', '--steps', '32']));
     assert.match(await page.eval<string>('document.getElementById("tps").textContent'), /^32 tokens, [\d.]+ tok\/s$/);
@@ -60,10 +63,10 @@ if (!chromium) {
     const out = join(dir, 'cli.edqa');
     const r = await cli(['finetune', bundle, '--data', data, '--steps', '5', '-o', out]);
     assert.is(r.status, 0, r.stderr);
-    const sha = await finetuneInPage(page, readFileSync(data, 'utf8'), 5, 30_000);
+    const sha = await finetuneInPage(page, readFileSync(data, 'utf8'), 5, 60_000);
     assert.is(sha, createHash('sha256').update(readFileSync(out)).digest('hex'));
     assert.is(await page.eval<number>('document.querySelectorAll("#loss polyline").length'), 1);
-    const adapted = await generateInPage(page, { maxTokens: 32, temperature: 0 }, 20_000);
+    const adapted = await generateInPage(page, { maxTokens: 32, temperature: 0 }, 60_000);
     assert.is(adapted, await runText(['--adapter', out, '--temperature', '0', '--steps', '32']));
   });
 
@@ -73,6 +76,18 @@ if (!chromium) {
     assert.ok(check.ok, `blank-looking screenshot: ${JSON.stringify(check)}`);
     assert.is(check.w, 1280);
     if (process.env.EDGEQ_WEB_SCREENSHOT) writeFileSync(process.env.EDGEQ_WEB_SCREENSHOT, png);
+  });
+
+  test('once loaded, the page works offline: with the server gone, a reload loads and generates', async () => {
+    await page.waitFor('document.body.dataset.offline === "ready"', 60_000);
+    await server.close();
+    await page.eval('window.beforeReload = true');
+    await page.send('Page.reload', { ignoreCache: false });
+    // A new document (no marker) that loaded the bundle from the service worker's cache.
+    await page.waitFor('!window.beforeReload && document.body.dataset.state === "ready"', 60_000);
+    assert.is(await fetch(server.url).then(() => 'reachable', () => 'gone'), 'gone');
+    const text = await generateInPage(page, { maxTokens: 32, temperature: 0 }, 60_000);
+    assert.is(text, await runText(['--temperature', '0', '--steps', '32']));
   });
 }
 

@@ -3,11 +3,15 @@
 // built-ins), so the same code loads a bundle in a page, a Web Worker and Node.
 import { EdgeqError } from '../util/errors.ts';
 // The public types are declared in index.ts, so that dist/edgeq.d.ts is that one file.
-import type { LoadProgress, Source } from './index.ts';
+// The public Source and LoadProgress types live in index.ts (so dist/edgeq.d.ts is one
+// file); these are their shapes, spelled here so this module does not import index.ts
+// (no import cycle). index.ts passes its types in, so the compiler checks they agree.
+type SourceShape = Uint8Array | ArrayBuffer | URL | string;
+interface ProgressShape { file: string; loaded: number; total: number | null }
 
 export interface FetchOptions {
   /** Called as bytes arrive, for a progress bar. */
-  onProgress?: (p: LoadProgress) => void;
+  onProgress?: (p: ProgressShape) => void;
   signal?: AbortSignal;
   /** The fetch to use (default: globalThis.fetch). */
   fetch?: typeof fetch;
@@ -25,7 +29,7 @@ export function sourceUrl(src: URL | string): URL {
 }
 
 /** The bytes of `src`: copied if given as bytes, fetched if a URL. `name` names it in errors and progress. */
-export async function readSource(src: Source, name: string, o: FetchOptions = {}): Promise<Uint8Array> {
+export async function readSource(src: SourceShape, name: string, o: FetchOptions = {}): Promise<Uint8Array> {
   if (src instanceof Uint8Array) return src;
   if (src instanceof ArrayBuffer) return new Uint8Array(src);
   const bytes = await fetchBytes(sourceUrl(src), name, o);

@@ -2,12 +2,10 @@
 // compiler's integer model uses the same names), and the one rule for their byte size. The
 // device verifier (runtime/assembly/verify.ts, dtypeBytes) applies the same rule;
 // test/verify-wasm.test.ts checks they agree.
-import { DType } from '../../schemas/generated/edgeq/fb/dtype.ts';
+import { DType, DTYPE_NAMES, type DTypeName } from './dtype-name.ts';
 import { formatNamed, isGroupedFormat, valueBytes } from '../quantize/formats/registry.ts';
 
-export { DType };
-export type DTypeName = Exclude<keyof typeof DType, 'invalid'>;
-export const DTYPE_NAMES = Object.keys(DType).filter((k) => Number.isNaN(Number(k)) && k !== 'invalid') as DTypeName[];
+export { DType, DTYPE_NAMES, type DTypeName };
 
 /** Bytes per element of the dense dtypes (the weight formats' values: their registry entry). */
 const DENSE_BYTES = { int8: 1, int16: 2, int32: 4, uint8: 1, gse: 1 } as const satisfies Partial<Record<DTypeName, number>>;

@@ -15,10 +15,12 @@ import { BOS } from '../import/tokenizer.ts';
 import { VERSION } from '../version.ts';
 import { EdgeqError } from '../util/errors.ts';
 import { planName, type PlanSpec } from '../plan/plan.ts';
+import { ALL_GROUP_SIZES, GROUPED_FORMATS } from '../quantize/formats/registry.ts';
 
 
 export { parsePlan, type PlanSpec } from '../plan/plan.ts';
-export const SUPPORTED_PLANS = ['uniform:8', 'uniform:<4|3|2|1>[g<32|64|128>]', '<uniform plan>,cls<4|3|2|1>[g<32|64|128>] (low-bit classifier)', '<plan>.json'];
+const LOW = GROUPED_FORMATS.map((f) => f.bits).join('|'), GS = ALL_GROUP_SIZES.join('|');
+export const SUPPORTED_PLANS = ['uniform:8', `uniform:<${LOW}>[g<${GS}>]`, `<uniform plan>,cls<${LOW}>[g<${GS}>] (low-bit classifier)`, 'a format by name: uniform:int8, uniform:q4_lut[g<G>], ...', '<plan>.json'];
 
 const MATRICES = ['wq', 'wk', 'wv', 'wo', 'w1', 'w2', 'w3'];
 

@@ -6,12 +6,32 @@
 import type { QuantModel } from '../quantize/quant-model.ts';
 import { IntTransformer } from '../../runtime/reference/model.ts';
 import { MetricsAccumulator, type QualityMetrics } from './metrics.ts';
+import { EdgeqError } from '../util/errors.ts';
 
 export const BOS = 1;
 
 /** Anything that maps (token, position) to next-token logits, positions fed in order. */
 export interface LogitsEngine {
   forward(token: number, pos: number): ArrayLike<number>;
+}
+
+/**
+ * `engine` with every logit vector checked finite: a reference whose float32 arithmetic
+ * overflows (huge weights) would otherwise give "KL 0, ppl NaN" and look like a result.
+ * Throws EdgeqError naming `file` and the position.
+ */
+export function finiteLogits(engine: LogitsEngine, file: string, what: string): LogitsEngine {
+  return {
+    forward(token, pos) {
+      const l = engine.forward(token, pos);
+      for (let i = 0; i < l.length; i++) {
+        if (!Number.isFinite(l[i])) {
+          throw new EdgeqError(`${what} gave a non-finite logit (${l[i]}) for token ${i} at position ${pos}: its float arithmetic overflows, so nothing can be measured against it`, { file });
+        }
+      }
+      return l;
+    },
+  };
 }
 
 /** The integer reference as a float-logit engine: value / 2^logitFrac, host-side. */

@@ -7,7 +7,8 @@
 // frequency factors). `unsupportedSpec` names the first field a model differs in, so a
 // GGUF or HF model with another variant is refused at the door instead of compiled into
 // a model that silently computes something else.
-import type { ModelConfig } from './graph.ts';
+/** The part of graph.ts's ModelConfig a spec depends on (structural: graph.ts imports this file). */
+interface HeadShape { dim: number; nHeads: number }
 
 export type RopeLayout =
   /** Rotates (x[2i], x[2i+1]) — llama2.c, Meta's checkpoints, llama.cpp's llama GGUFs. */
@@ -32,14 +33,14 @@ export interface ModelSpec {
 }
 
 /** llama2.c's constants (run.c): the spec every llama2.c checkpoint has. */
-export function llama2cSpec(c: ModelConfig): ModelSpec {
+export function llama2cSpec(c: HeadShape): ModelSpec {
   return { architecture: 'llama', ropeTheta: 10000, normEps: 1e-5, ropeLayout: 'interleaved', ropeDims: c.dim / c.nHeads, biases: [] };
 }
 
 export interface SpecProblem { field: keyof ModelSpec; value: string; supported: string }
 
 /** The first way `s` differs from what edgeq's forwards compute, or null. */
-export function unsupportedSpec(c: ModelConfig, s: ModelSpec): SpecProblem | null {
+export function unsupportedSpec(c: HeadShape, s: ModelSpec): SpecProblem | null {
   const base = llama2cSpec(c);
   if (s.ropeTheta !== base.ropeTheta) return { field: 'ropeTheta', value: String(s.ropeTheta), supported: '10000' };
   if (Math.fround(s.normEps) !== Math.fround(base.normEps)) return { field: 'normEps', value: String(s.normEps), supported: '1e-5' };

@@ -1,7 +1,9 @@
 // Precision plans: which weight format every matrix gets (docs/integer-spec.md §11).
 //
 //   --plan uniform:<b>[g<G>][,cls<b>[g<G>]]
-//                              b in 8, 4, 3, 2, 1; G in 32, 64, 128 (default 64; int8 has none).
+//                              b: a weight format by its bits (8, 4, 3, 2, 1) or its name
+//                              (int8, q4_lut, q3, q2_lut, q1: compiler/quantize/formats/);
+//                              G in 32, 64, 128 (default 64; int8 has none).
 //                              ,cls<b>[g<G>]: the classifier at b bits (opt-in, default int8;
 //                              its G defaults to the uniform one's, else 64)
 //   --plan <file.json>         a plan file (format below, validated with errors that name the
@@ -23,8 +25,8 @@
 // "deltaKl" (a number: measured damage, edgeq plan --method damage), and the
 // plan "method" (a string) and "bytes" (an object): what a planner (edgeq plan,
 // compiler/plan/ewq.ts) records for people; the quantizer ignores them.
-// A choice is { "bits", "groupSize"?, "format"? }: format, if given, must be the one the bits
-// imply (int8, q4_lut, q3, q2_lut, q1). groupSize is inherited from the enclosing level when
+// A choice is { "bits"?, "format"?, "groupSize"? }: a format named by its bits, its name or
+// both (then they must agree). groupSize is inherited from the enclosing level when
 // absent (block from default, matrix from block), 64 at the top; it is ignored for int8.
 //
 // What a plan asks for is not always what a matrix can have: the LUT kernels need the input

@@ -64,30 +64,30 @@ export interface QuantModel {
 
 export const FORMAT_VERSION = 1;
 
-/** The typed array holding a dtype's data: bytes for every format that is not a dense int16/int32/int8. */
-const DTYPE_ARRAY = {
-  int8: Int8Array, int16: Int16Array, int32: Int32Array, uint8: Uint8Array, q1: Uint8Array, q2_lut: Uint8Array, q3: Uint8Array, q4_lut: Uint8Array,
-} as const satisfies Record<QDType, unknown>;
+/** The typed array holding a dtype's data: the dense ones', else bytes (uint8, every low-bit format's values). */
+const DENSE_ARRAY = { int8: Int8Array, int16: Int16Array, int32: Int32Array } as const;
+type ArrayOf<D extends QDType> = D extends keyof typeof DENSE_ARRAY ? (typeof DENSE_ARRAY)[D] : typeof Uint8Array;
+const arrayOf = <D extends QDType>(d: D): ArrayOf<D> => ((DENSE_ARRAY as Record<string, unknown>)[d] ?? Uint8Array) as ArrayOf<D>;
 
 /** A zero-filled data array for a tensor of this dtype and shape. */
-export const zeroData = (dtype: QDType, shape: number[]): QData => new DTYPE_ARRAY[dtype](dataLength(dtype, shape));
+export const zeroData = (dtype: QDType, shape: number[]): QData => new (arrayOf(dtype))(dataLength(dtype, shape));
 
 /** Elements of data a tensor of this dtype and shape holds (bytes for the bit-plane formats). */
 export function dataLength(dtype: QDType, shape: number[]): number {
-  return tensorBytes(dtype, shape) / DTYPE_ARRAY[dtype].BYTES_PER_ELEMENT;
+  return tensorBytes(dtype, shape) / arrayOf(dtype).BYTES_PER_ELEMENT;
 }
 
 /** The tensor `name`, checked for dtype and (if given) shape; EdgeqError otherwise. */
-export function getTensor<D extends QDType>(m: QuantModel, name: string, dtype: D, shape?: number[]): QTensor & { data: InstanceType<(typeof DTYPE_ARRAY)[D]> } {
+export function getTensor<D extends QDType>(m: QuantModel, name: string, dtype: D, shape?: number[]): QTensor & { data: InstanceType<ArrayOf<D>> } {
   const t = m.tensors.find((x) => x.name === name);
   if (!t) throw new EdgeqError(`integer model has no tensor ${name}`);
-  if (t.dtype !== dtype || !(t.data instanceof DTYPE_ARRAY[dtype])) throw new EdgeqError(`tensor ${name} is ${t.dtype}, expected ${dtype}`);
+  if (t.dtype !== dtype || !(t.data instanceof arrayOf(dtype))) throw new EdgeqError(`tensor ${name} is ${t.dtype}, expected ${dtype}`);
   if (shape && (t.shape.length !== shape.length || t.shape.some((s, i) => s !== shape[i]))) {
     throw new EdgeqError(`tensor ${name} has shape [${t.shape}], expected [${shape}]`);
   }
   const n = dataLength(t.dtype, t.shape);
   if (t.data.length !== n) throw new EdgeqError(`tensor ${name}: ${t.data.length} elements for shape [${t.shape}]`);
-  return t as QTensor & { data: InstanceType<(typeof DTYPE_ARRAY)[D]> };
+  return t as QTensor & { data: InstanceType<ArrayOf<D>> };
 }
 
 /** An integer parameter of a tensor, EdgeqError if missing. */

@@ -10,18 +10,19 @@ export const MAX_INPUT_BYTES = 2 ** 32;
 
 /** What kind of thing `s` is, in words, for "is a FIFO, expected …" messages. */
 export function fileKind(s: Stats): string {
+  if (s.isFile()) return 'a regular file';
   if (s.isDirectory()) return 'a directory';
   if (s.isFIFO()) return 'a FIFO (named pipe)';
   if (s.isCharacterDevice()) return 'a character device';
   if (s.isBlockDevice()) return 'a block device';
   if (s.isSocket()) return 'a socket';
-  return 'not a regular file';
+  return 'neither a file nor a directory';
 }
 
 /** The one-line message for a failed stat/open of an input, by errno. */
 export function inputErrnoMessage(e: NodeJS.ErrnoException, what: string): string {
   switch (e.code) {
-    case 'ENOENT': return `no such file (expected ${what})`;
+    case 'ENOENT': return `no such file or directory (expected ${what})`;
     case 'ENOTDIR': return `a part of the path is not a directory (expected ${what})`;
     case 'ELOOP': return `too many levels of symbolic links (a symlink loop?) (expected ${what})`;
     case 'EACCES': case 'EPERM': return `permission denied (cannot read ${what})`;

@@ -27,6 +27,7 @@ const handlers = {
     $('info').textContent = `${info.nLayers} layers, dim ${info.dim}, ${info.nHeads} heads, vocabulary ${info.vocabSize}, context ${info.seqLen} · ` +
       `target ${info.target}, plan ${info.plan} · fine-tuning on ${info.trainingModule ? 'the training module' : 'the TypeScript reference'} · model.edgeq ${info.sha256.slice(0, 12)}…`;
     setState('ready');
+    keepForOffline(info.trainingModule);
   },
   token(m) {
     $('output').textContent += m.text;
@@ -99,5 +100,21 @@ $('use-adapter').onchange = async () => {
   worker.postMessage({ type: 'adapter', adapter: bytes });
 };
 
+/**
+ * Copies of everything the page needs, for sw.js to answer with when the server is gone.
+ * On the first visit the worker fetched before the service worker was in control, so what
+ * is not cached yet is fetched once more here.
+ */
+async function keepForOffline(withTrainModule) {
+  if (!('caches' in self) || !navigator.serviceWorker) return;
+  const files = ['model.edgeq', 'runtime.wasm', 'manifest.json', ...(withTrainModule ? ['train.wasm'] : [])].map((f) => new URL(f, bundle).href);
+  const page = [location.href, new URL('app.js', location.href).href, new URL('worker.js', location.href).href, new URL('style.css', location.href).href,
+    new URL('../../dist/edgeq.js', location.href).href];
+  const cache = await caches.open('edgeq-page');
+  for (const url of [...page, ...files]) if (!await cache.match(url)) await cache.add(url).catch(() => {});
+  document.body.dataset.offline = 'ready';
+}
+
 setState('loading');
+navigator.serviceWorker?.register('sw.js').catch(() => {}); // offline support is optional: http:// on another host has none
 worker.postMessage({ type: 'load', bundle });

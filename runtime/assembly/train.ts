@@ -14,6 +14,10 @@
 // load; everything that depends on (r_pad, seq_len) at train_init, which rewinds to the
 // mark left by load, so it can be called again.
 import { alloc, heapMark, heapRelease, prm, rec, recKind, useLogits } from "./runtime";
+import {
+  ATTENTION_ATT_SCALE_E, ATTENTION_ATT_SCALE_M, ATTENTION_HS, ATTENTION_N_HEADS, ATTENTION_N_KV, ATTENTION_PARAMS,
+  RMSNORM_N, RMSNORM_PARAMS, RMSNORM_RMS_DIM_SCALE_E, RMSNORM_RMS_DIM_SCALE_M, RMSNORM_RMS_EPS_Q32, RMSNORM_RMS_SQ_SHIFT,
+} from "./op-params";
 import { fieldRef, tensorAt, tensorCount, tensorData, tensorDataLen, tensorDType, tensorQuant, quantParams, vecI32, vecLen } from "./flatbuffer";
 import { DType, OpKind, TensorVT } from "./generated/schema";
 import { ERR_BAD_PROGRAM, ERR_BAD_POSITION, ERR_BAD_TOKEN, ERR_CONFIG_MISMATCH, ERR_OUT_OF_MEMORY, ERR_TRAIN_NOT_READY, ERR_TRAIN_PARAMS, ERR_TRAIN_TOKENS } from "./errors";
@@ -138,12 +142,13 @@ export function trainBind(artifact: usize, cfg: usize, idx: usize): i32 {
   HS = DIM / NH; KVD = HS * NKV;
   // The norm and attention constants, from the params of the ops the entry names.
   const rn = rec(ix(cfg, 7)), ra = rec(ix(cfg, 8));
-  if (recKind(rn) != OpKind.rmsnorm || load<u32>(rn, 8) < 6 || recKind(ra) != OpKind.attention || load<u32>(ra, 8) < 5) return ERR_BAD_PROGRAM;
-  EPS = prm(rn, 2); SQS = prm(rn, 3); DSM = prm(rn, 4); DSE = prm(rn, 5);
-  ATTM = prm(ra, 3); ATTE = prm(ra, 4);
+  // Params by name (op-params.ts, generated from the op registry compiler/ops).
+  if (recKind(rn) != OpKind.rmsnorm || load<u32>(rn, 8) < <u32>RMSNORM_PARAMS || recKind(ra) != OpKind.attention || load<u32>(ra, 8) < <u32>ATTENTION_PARAMS) return ERR_BAD_PROGRAM;
+  EPS = prm(rn, RMSNORM_RMS_EPS_Q32); SQS = prm(rn, RMSNORM_RMS_SQ_SHIFT); DSM = prm(rn, RMSNORM_RMS_DIM_SCALE_M); DSE = prm(rn, RMSNORM_RMS_DIM_SCALE_E);
+  ATTM = prm(ra, ATTENTION_ATT_SCALE_M); ATTE = prm(ra, ATTENTION_ATT_SCALE_E);
   // As ops.ts checkRmsnorm: sqShift = ceil(log2 dim) <= 28, eps * dim < 2^31.
-  if (prm(rn, 0) != DIM || SQS != (DIM > 1 ? 32 - <i32>clz<u32>(<u32>(DIM - 1)) : 0) || SQS > 28 || EPS < 0 || <i64>EPS * DIM >= 0x80000000) return ERR_BAD_PROGRAM;
-  if (prm(ra, 0) != NH || prm(ra, 1) != NKV || prm(ra, 2) != HS) return ERR_BAD_PROGRAM;
+  if (prm(rn, RMSNORM_N) != DIM || SQS != (DIM > 1 ? 32 - <i32>clz<u32>(<u32>(DIM - 1)) : 0) || SQS > 28 || EPS < 0 || <i64>EPS * DIM >= 0x80000000) return ERR_BAD_PROGRAM;
+  if (prm(ra, ATTENTION_N_HEADS) != NH || prm(ra, ATTENTION_N_KV) != NKV || prm(ra, ATTENTION_HS) != HS) return ERR_BAD_PROGRAM;
 
   layers = alloc(<u64>NL * LREC * 4);
   if (layers == 0) return ERR_OUT_OF_MEMORY;

@@ -70,3 +70,20 @@ export async function stories260KBundle(target = 'wasm32', positions = 16, plan 
   renameSync(tmp, dir);
   return dir;
 }
+
+/**
+ * After a test changed model.edgeq or runtime.wasm on purpose (to reach a check behind the
+ * integrity check): make the copy's manifest.json list their new sha256 and size, as if
+ * edgeq compile had written them.
+ */
+export function restampManifest(dir: string): void {
+  const mp = join(dir, 'manifest.json');
+  if (!existsSync(mp)) return;
+  const m = JSON.parse(readFileSync(mp, 'utf8'));
+  for (const name of ['model.edgeq', 'runtime.wasm']) {
+    if (!m.files?.[name] || !existsSync(join(dir, name))) continue;
+    const bytes = readFileSync(join(dir, name));
+    m.files[name] = { ...m.files[name], size: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') };
+  }
+  writeFileSync(mp, JSON.stringify(m, null, 2) + '\n');
+}

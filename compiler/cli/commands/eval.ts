@@ -6,7 +6,7 @@ import { openModel } from '../../import/open-model.ts';
 import { loadWeights } from '../../import/graph.ts';
 import { FloatTransformer } from '../../reference/float/forward.ts';
 import { bundleRuntime, bundleTokenizer, openBundle, runtimeLogitsEngine } from '../../engines/bundle.ts';
-import { teacherForced, type LogitsEngine } from '../../eval/teacher-forced.ts';
+import { finiteLogits, teacherForced, type LogitsEngine } from '../../eval/teacher-forced.ts';
 import { encodeParagraphs, readUtf8 } from '../../eval/text-stream.ts';
 import { EdgeqError } from '../../util/errors.ts';
 import { readAdapterForBundle } from '../../emit/adapter.ts';
@@ -63,7 +63,8 @@ export function register(program: Command): void {
       const test = adapter ? adapterLogitsEngine(await openAdapterEngine(bundle, adapter, 'v8')) : runtimeLogitsEngine(await bundleRuntime(bundle));
       const progress = countReporter('eval', 'tokens');
       const t0 = performance.now();
-      const m = teacherForced(stream, new FloatTransformer(loadWeights(graph), { accumulate: 'float64' }), test, {
+      const ref = finiteLogits(new FloatTransformer(loadWeights(graph), { accumulate: 'float64' }), opts.reference, 'the float reference');
+      const m = teacherForced(stream, ref, test, {
         seqLen: c.seqLen, onProgress: (done) => progress.update(done, stream.length),
       });
       progress.done();

@@ -46,7 +46,11 @@ Examples:
 }
 
 export interface ServeOptions { port?: number; train?: boolean; log?: (msg: string) => void }
-export interface RunningServer { url: string; port: number; close(): Promise<void> }
+export interface RunningServer {
+  url: string; port: number; close(): Promise<void>;
+  /** Settles when the training module is built (true) or will not be offered (false). */
+  trainReady: Promise<boolean>;
+}
 
 /** Serves the page and the bundle in `dir` on 127.0.0.1 (also used by test/web.test.ts). */
 export async function startServer(dir: string, o: ServeOptions = {}): Promise<RunningServer> {
@@ -100,7 +104,7 @@ export async function startServer(dir: string, o: ServeOptions = {}): Promise<Ru
   });
   const port = (server.address() as { port: number }).port;
   return {
-    url: `http://127.0.0.1:${port}/`, port,
+    url: `http://127.0.0.1:${port}/`, port, trainReady: train.then((w) => w !== null, () => false),
     close: () => new Promise<void>((done) => { server.closeAllConnections(); server.close(() => done()); }),
   };
 }

@@ -6,7 +6,7 @@
 // A format stores a [rows, cols] matrix W (output rows, input columns) as named tensors
 // `<W>`, `<W>.scale_m`, `<W>.scale_e` and whatever else it declares (`<W>.groups`), the
 // first one — the values tensor — of the artifact dtype named like the format.
-import type { DTypeName } from '../../emit/dtype.ts';
+import type { DTypeName } from '../../emit/dtype-name.ts';
 
 /** One tensor of a stored matrix: suffix on the matrix name, artifact dtype, shape, integer params. */
 export interface FormatTensor {
