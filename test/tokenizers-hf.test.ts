@@ -12,6 +12,9 @@ import { readGguf } from '../compiler/import/gguf/gguf-file.ts';
 import { caseInsensitiveGroups, hfTokenizer } from '../compiler/import/tokenizers/from-hf.ts';
 import { EdgeqError } from '../compiler/util/errors.ts';
 import { loadTokenizerFile } from '../compiler/import/tokenizers/load.ts';
+import { readArtifact, writeArtifact } from '../compiler/emit/artifact.ts';
+import { tokenizerContents, tokenizerFromContents } from '../compiler/emit/tokenizer-contents.ts';
+import { fixtureContents } from './helpers/artifact-fixture.ts';
 
 const vocabFile = (name: string) => model(`gguf/vocab/ggml-vocab-${name}.gguf`);
 function cases(name: string): { text: string; ids: number[] }[] {
@@ -60,7 +63,7 @@ test('Oniguruma (?i:...) contractions become llama.cpp\'s adapted Llama-3 expres
 // Llama-2's tokenizer.json shape: SentencePiece pieces as a BPE vocabulary with merges
 // (HF's converter lists every split of a piece into two pieces, by the piece's score),
 // Prepend/Replace normalizer, byte_fallback.
-test('SentencePiece-style tokenizer.json (Llama-2 shape) gives llama.cpp\'s ids on every case', () => {
+function llama2Json(): Record<string, any> {
   const g = readGguf(vocabFile('llama-spm'));
   const tokens = g.getStringArray('tokenizer.ggml.tokens');
   const scores = g.getNumberArray('tokenizer.ggml.scores');
@@ -76,17 +79,32 @@ test('SentencePiece-style tokenizer.json (Llama-2 shape) gives llama.cpp\'s ids 
     }
   });
   merges.sort((a, b) => scores[b[2]] - scores[a[2]] || a[2] - b[2]);
-  const json = {
+  return {
     added_tokens: [0, 1, 2].map((id) => ({ id, content: tokens[id], special: true })),
     normalizer: { type: 'Sequence', normalizers: [
       { type: 'Prepend', prepend: '\u2581' }, { type: 'Replace', pattern: { String: ' ' }, content: '\u2581' }] },
     pre_tokenizer: null,
     model: { type: 'BPE', byte_fallback: true, vocab: Object.fromEntries(ids), merges: merges.map(([l, r]) => `${l} ${r}`) },
   };
-  const tok = hfTokenizer(json, { bos_token: '<s>', eos_token: '</s>' }, 'llama.json');
+}
+
+test('SentencePiece-style tokenizer.json (Llama-2 shape) gives llama.cpp\'s ids on every case', () => {
+  const tok = hfTokenizer(llama2Json(), { bos_token: '<s>', eos_token: '</s>' }, 'llama.json');
   assert.is(tok.bosId, 1);
   assert.is(tok.eosId, 2);
   for (const c of cases('llama-spm')) assert.equal(tok.encode(c.text), c.ids, JSON.stringify(c.text));
+});
+
+test('HF tokenizers survive the round trip through model.edgeq (options, merges, patterns)', () => {
+  for (const [name, json] of [['gpt-2', gpt2Json({ type: 'ByteLevel', use_regex: true })], ['llama-spm', llama2Json()]] as const) {
+    const tok = hfTokenizer(json, undefined, 't.json');
+    const a = fixtureContents();
+    a.config.vocabSize = tok.vocabSize;
+    a.tokenizer = tokenizerContents(tok);
+    const back = tokenizerFromContents(readArtifact(writeArtifact(a)).tokenizer!);
+    assert.is(back.kind, 'bpe');
+    for (const c of cases(name)) assert.equal(back.encode(c.text), c.ids, `${name}: ${JSON.stringify(c.text)}`);
+  }
 });
 
 test('unsupported tokenizer.json parts are refused naming the JSON path', () => {

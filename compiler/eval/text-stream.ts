@@ -1,10 +1,10 @@
 // A token stream from plain text for teacher-forced evaluation: the text's paragraphs
-// (separated by blank lines) encoded one by one with the model's llama2.c tokenizer
-// (run.c encode: dummy-prefix space, no BOS/EOS) and concatenated. Paragraphs the
+// (separated by blank lines) encoded one by one with the model's tokenizer
+// (llama2.c: run.c encode, dummy-prefix space; no BOS/EOS) and concatenated. Paragraphs the
 // tokenizer cannot encode (a byte with no piece in a small vocabulary) are skipped and
 // counted, so a character-level vocabulary still gets a clean stream.
 import { readInputFile } from '../util/input-file.ts';
-import { Tokenizer } from '../import/tokenizer.ts';
+import { loadTokenizerFile } from '../import/tokenizers/load.ts';
 import type { TextTokenizer } from '../import/tokenizers/text-tokenizer.ts';
 import { EdgeqError } from '../util/errors.ts';
 
@@ -27,7 +27,7 @@ export function readUtf8(path: string): string {
 export interface TextStream { tokens: number[]; paragraphs: number; skipped: number }
 
 export function textTokens(tokenizerPath: string, textPath: string, maxTokens: number): TextStream {
-  return encodeParagraphs(Tokenizer.load(tokenizerPath), readUtf8(textPath), maxTokens);
+  return encodeParagraphs(loadTokenizerFile(tokenizerPath), readUtf8(textPath), maxTokens);
 }
 
 /** The paragraphs of `text` encoded one by one and concatenated, up to `maxTokens`. */

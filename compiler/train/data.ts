@@ -23,7 +23,7 @@
 // 0 .. n − 1 (Fisher–Yates, j = mulHiU32(u, i + 1) for i = n − 1 .. 1, u from
 // Xorshift64Star(lo = seed, hi = 0x64617461) continuing across epochs), as many epochs as
 // the steps need (the last one cut short). Held-out windows are the first ones in order.
-import { Tokenizer } from '../import/tokenizer.ts';
+import { loadTokenizerFile } from '../import/tokenizers/load.ts';
 import type { TextTokenizer } from '../import/tokenizers/text-tokenizer.ts';
 import { readUtf8 } from '../eval/text-stream.ts';
 import { EdgeqError, usageError } from '../util/errors.ts';
@@ -61,7 +61,7 @@ export function encodeDocuments(tok: TextTokenizer, text: string, file: string):
 
 /** The token stream of a UTF-8 text file (a tokenizer path or a loaded tokenizer). */
 export function loadTokenStream(tokenizer: string | TextTokenizer, textPath: string): TokenStream {
-  const tok = typeof tokenizer === 'string' ? Tokenizer.load(tokenizer) : tokenizer;
+  const tok = typeof tokenizer === 'string' ? loadTokenizerFile(tokenizer) : tokenizer;
   return encodeDocuments(tok, readUtf8(textPath), textPath);
 }
 
