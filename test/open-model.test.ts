@@ -78,7 +78,7 @@ test('issue 14 item 6: /proc file with size 0, vocabulary of 1, FIFO and /dev/ze
   fails(() => openModel(p), p, /vocab_size must be at least 3 \(llama2.c reserves 0 <unk>, 1 <s>, 2 <\/s>\), got 1/);
   const fifo = join(dir, 'fifo-key');
   execFileSync('mkfifo', [fifo]);
-  fails(() => checkTrust(dir, fifo), fifo, /is a FIFO; the --trust public key must be a regular file/);
+  fails(() => checkTrust(dir, fifo), fifo, /is a FIFO \(named pipe\), expected a PEM public key \(a regular file\)/);
   fails(() => checkTrust(dir, '/dev/zero'), '/dev/zero', /is a character device/);
 });
 
