@@ -5,7 +5,7 @@
 // Files it writes show only that reader and writer agree.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../../util/atomic-write.ts';
+import { openAtomic, writeFileAtomic } from '../../util/atomic-write.ts';
 import { headSize, type Graph } from '../graph.ts';
 import { encodeBF16, encodeF16 } from '../gguf/gguf-write.ts';
 import { hfName } from './hf-model.ts';
@@ -26,23 +26,38 @@ function toHfLayout(a: Float32Array, rows: number, cols: number, hs: number): Fl
   return out;
 }
 
-function safetensorsBytes(entries: Array<{ name: string; shape: number[]; data: Uint8Array }>, dtype: HfDtype): Buffer {
+const DTYPE_BYTES: Record<HfDtype, number> = { F32: 4, F16: 2, BF16: 2 };
+
+interface Entry { name: string; shape: number[]; data: () => Uint8Array }
+
+/** Streams one safetensors file (header from the shapes, then each tensor as it is encoded); returns its size. */
+function writeSafetensors(path: string, entries: Entry[], dtype: HfDtype): number {
   const header: Record<string, unknown> = { __metadata__: { format: 'pt' } };
   let off = 0;
   for (const e of entries) {
-    header[e.name] = { dtype, shape: e.shape, data_offsets: [off, off + e.data.length] };
-    off += e.data.length;
+    const n = e.shape.reduce((a, b) => a * b, 1) * DTYPE_BYTES[dtype];
+    header[e.name] = { dtype, shape: e.shape, data_offsets: [off, off + n] };
+    off += n;
   }
   let json = Buffer.from(JSON.stringify(header), 'utf8');
-  const pad = (8 - (json.length % 8)) % 8; // safetensors pads the header with spaces to 8 bytes
-  json = Buffer.concat([json, Buffer.alloc(pad, 0x20)]);
+  json = Buffer.concat([json, Buffer.alloc((8 - (json.length % 8)) % 8, 0x20)]); // padded with spaces to 8 bytes, as safetensors does
   const len = Buffer.alloc(8);
   len.writeBigUInt64LE(BigInt(json.length), 0);
-  return Buffer.concat([len, json, ...entries.map((e) => e.data)]);
+  const f = openAtomic(path);
+  try {
+    f.write(len);
+    f.write(json);
+    for (const e of entries) f.write(e.data());
+    f.commit();
+    return f.bytesWritten;
+  } catch (err) {
+    f.abort();
+    throw err;
+  }
 }
 
-/** Writes `graph` as an HF LlamaForCausalLM directory; `shards` > 1 splits the tensors. */
-export function writeGraphHf(dir: string, graph: Graph, dtype: HfDtype, opts: { shards?: number } = {}): void {
+/** Writes `graph` as an HF LlamaForCausalLM directory; `shards` > 1 splits the tensors. Returns the bytes written. */
+export function writeGraphHf(dir: string, graph: Graph, dtype: HfDtype, opts: { shards?: number } = {}): number {
   const c = graph.config;
   const hs = headSize(c);
   mkdirSync(dir, { recursive: true });
@@ -55,16 +70,22 @@ export function writeGraphHf(dir: string, graph: Graph, dtype: HfDtype, opts: { 
     torch_dtype: { F32: 'float32', F16: 'float16', BF16: 'bfloat16' }[dtype],
   };
   const names = [...graph.tensors.keys()].filter((n) => !(n === 'wcls' && c.sharedClassifier));
-  const entries = names.map((n) => {
+  const entries: Entry[] = names.map((n) => {
     const t = graph.tensors.get(n)!;
-    let a = t.read();
     const kind = n.replace(/^blocks\.\d+\./, '');
-    if (kind === 'wq' || kind === 'wk') a = toHfLayout(a, t.shape[0], t.shape[1], hs);
-    return { name: hfName(n), shape: t.shape, data: ENCODE[dtype](a) };
+    return {
+      name: hfName(n), shape: t.shape,
+      data: () => {
+        let a = t.read();
+        if (kind === 'wq' || kind === 'wk') a = toHfLayout(a, t.shape[0], t.shape[1], hs);
+        return ENCODE[dtype](a);
+      },
+    };
   });
   const shards = Math.max(1, Math.min(opts.shards ?? 1, entries.length));
+  let bytes = 0;
   if (shards === 1) {
-    writeFileAtomic(join(dir, 'model.safetensors'), safetensorsBytes(entries, dtype));
+    bytes += writeSafetensors(join(dir, 'model.safetensors'), entries, dtype);
   } else {
     const weightMap: Record<string, string> = {};
     const per = Math.ceil(entries.length / shards);
@@ -72,9 +93,11 @@ export function writeGraphHf(dir: string, graph: Graph, dtype: HfDtype, opts: { 
       const file = `model-${String(s + 1).padStart(5, '0')}-of-${String(shards).padStart(5, '0')}.safetensors`;
       const part = entries.slice(s * per, (s + 1) * per);
       for (const e of part) weightMap[e.name] = file;
-      writeFileAtomic(join(dir, file), safetensorsBytes(part, dtype));
+      bytes += writeSafetensors(join(dir, file), part, dtype);
     }
     writeFileAtomic(join(dir, 'model.safetensors.index.json'), JSON.stringify({ metadata: {}, weight_map: weightMap }, null, 2) + '\n');
   }
+  // config.json last: a directory without it is not taken for a model if writing fails midway.
   writeFileAtomic(join(dir, 'config.json'), JSON.stringify(config, null, 2) + '\n');
+  return bytes;
 }
