@@ -59,26 +59,26 @@ var require_node_path = __commonJS({
   }
 });
 
-// ../../main/node_modules/flatbuffers/mjs/constants.js
+// node_modules/flatbuffers/mjs/constants.js
 var SIZEOF_SHORT = 2;
 var SIZEOF_INT = 4;
 var FILE_IDENTIFIER_LENGTH = 4;
 var SIZE_PREFIX_LENGTH = 4;
 
-// ../../main/node_modules/flatbuffers/mjs/utils.js
+// node_modules/flatbuffers/mjs/utils.js
 var int32 = new Int32Array(2);
 var float32 = new Float32Array(int32.buffer);
 var float64 = new Float64Array(int32.buffer);
 var isLittleEndian = new Uint16Array(new Uint8Array([1, 0]).buffer)[0] === 1;
 
-// ../../main/node_modules/flatbuffers/mjs/encoding.js
+// node_modules/flatbuffers/mjs/encoding.js
 var Encoding;
 (function(Encoding2) {
   Encoding2[Encoding2["UTF8_BYTES"] = 1] = "UTF8_BYTES";
   Encoding2[Encoding2["UTF16_STRING"] = 2] = "UTF16_STRING";
 })(Encoding || (Encoding = {}));
 
-// ../../main/node_modules/flatbuffers/mjs/byte-buffer.js
+// node_modules/flatbuffers/mjs/byte-buffer.js
 var ByteBuffer = class _ByteBuffer {
   /**
    * Create a new ByteBuffer with a given array of bytes (`Uint8Array`)
@@ -223,10 +223,10 @@ var ByteBuffer = class _ByteBuffer {
   /**
    * Initialize any Table-derived type to point to the union at the given offset.
    */
-  __union(t, offset) {
-    t.bb_pos = offset + this.readInt32(offset);
-    t.bb = this;
-    return t;
+  __union(t2, offset) {
+    t2.bb_pos = offset + this.readInt32(offset);
+    t2.bb = this;
+    return t2;
   }
   /**
    * Create a JavaScript string from UTF-8 data stored inside the FlatBuffer.
@@ -322,7 +322,7 @@ var ByteBuffer = class _ByteBuffer {
   }
 };
 
-// ../../main/node_modules/flatbuffers/mjs/builder.js
+// node_modules/flatbuffers/mjs/builder.js
 var Builder = class _Builder {
   /**
    * Create a FlatBufferBuilder.
@@ -2215,8 +2215,63 @@ var Tokenizer = class _Tokenizer {
     const offset = this.bb.__offset(this.bb_pos, 16);
     return offset ? this.bb.readUint32(this.bb_pos + offset) : 2;
   }
+  kind() {
+    const offset = this.bb.__offset(this.bb_pos, 18);
+    return offset ? this.bb.readUint8(this.bb_pos + offset) : 0 /* llama2c */;
+  }
+  texts(index, optionalEncoding) {
+    const offset = this.bb.__offset(this.bb_pos, 20);
+    return offset ? this.bb.__string(this.bb.__vector(this.bb_pos + offset) + index * 4, optionalEncoding) : null;
+  }
+  textsLength() {
+    const offset = this.bb.__offset(this.bb_pos, 20);
+    return offset ? this.bb.__vector_len(this.bb_pos + offset) : 0;
+  }
+  /**
+   * spm/bpe: token type per id, GGUF's numbering (1 normal, 2 unknown, 3 control,
+   * 4 user-defined, 5 unused, 6 byte). Empty or vocab_size.
+   */
+  tokenTypes(index) {
+    const offset = this.bb.__offset(this.bb_pos, 22);
+    return offset ? this.bb.readUint8(this.bb.__vector(this.bb_pos + offset) + index) : 0;
+  }
+  tokenTypesLength() {
+    const offset = this.bb.__offset(this.bb_pos, 22);
+    return offset ? this.bb.__vector_len(this.bb_pos + offset) : 0;
+  }
+  tokenTypesArray() {
+    const offset = this.bb.__offset(this.bb_pos, 22);
+    return offset ? new Uint8Array(this.bb.bytes().buffer, this.bb.bytes().byteOffset + this.bb.__vector(this.bb_pos + offset), this.bb.__vector_len(this.bb_pos + offset)) : null;
+  }
+  merges(index, optionalEncoding) {
+    const offset = this.bb.__offset(this.bb_pos, 24);
+    return offset ? this.bb.__string(this.bb.__vector(this.bb_pos + offset) + index * 4, optionalEncoding) : null;
+  }
+  mergesLength() {
+    const offset = this.bb.__offset(this.bb_pos, 24);
+    return offset ? this.bb.__vector_len(this.bb_pos + offset) : 0;
+  }
+  prePatterns(index, optionalEncoding) {
+    const offset = this.bb.__offset(this.bb_pos, 26);
+    return offset ? this.bb.__string(this.bb.__vector(this.bb_pos + offset) + index * 4, optionalEncoding) : null;
+  }
+  prePatternsLength() {
+    const offset = this.bb.__offset(this.bb_pos, 26);
+    return offset ? this.bb.__vector_len(this.bb_pos + offset) : 0;
+  }
+  preName(optionalEncoding) {
+    const offset = this.bb.__offset(this.bb_pos, 28);
+    return offset ? this.bb.__string(this.bb_pos + offset, optionalEncoding) : null;
+  }
+  /**
+   * TokenizerOption bits (a plain uint so that "none set" is the default, 0).
+   */
+  options() {
+    const offset = this.bb.__offset(this.bb_pos, 30);
+    return offset ? this.bb.readUint32(this.bb_pos + offset) : 0;
+  }
   static startTokenizer(builder) {
-    builder.startObject(7);
+    builder.startObject(14);
   }
   static addPieces(builder, piecesOffset) {
     builder.addFieldOffset(0, piecesOffset, 0);
@@ -2269,11 +2324,72 @@ var Tokenizer = class _Tokenizer {
   static addEosId(builder, eosId) {
     builder.addFieldInt32(6, eosId, 2);
   }
+  static addKind(builder, kind) {
+    builder.addFieldInt8(7, kind, 0 /* llama2c */);
+  }
+  static addTexts(builder, textsOffset) {
+    builder.addFieldOffset(8, textsOffset, 0);
+  }
+  static createTextsVector(builder, data) {
+    builder.startVector(4, data.length, 4);
+    for (let i = data.length - 1; i >= 0; i--) {
+      builder.addOffset(data[i]);
+    }
+    return builder.endVector();
+  }
+  static startTextsVector(builder, numElems) {
+    builder.startVector(4, numElems, 4);
+  }
+  static addTokenTypes(builder, tokenTypesOffset) {
+    builder.addFieldOffset(9, tokenTypesOffset, 0);
+  }
+  static createTokenTypesVector(builder, data) {
+    builder.startVector(1, data.length, 1);
+    for (let i = data.length - 1; i >= 0; i--) {
+      builder.addInt8(data[i]);
+    }
+    return builder.endVector();
+  }
+  static startTokenTypesVector(builder, numElems) {
+    builder.startVector(1, numElems, 1);
+  }
+  static addMerges(builder, mergesOffset) {
+    builder.addFieldOffset(10, mergesOffset, 0);
+  }
+  static createMergesVector(builder, data) {
+    builder.startVector(4, data.length, 4);
+    for (let i = data.length - 1; i >= 0; i--) {
+      builder.addOffset(data[i]);
+    }
+    return builder.endVector();
+  }
+  static startMergesVector(builder, numElems) {
+    builder.startVector(4, numElems, 4);
+  }
+  static addPrePatterns(builder, prePatternsOffset) {
+    builder.addFieldOffset(11, prePatternsOffset, 0);
+  }
+  static createPrePatternsVector(builder, data) {
+    builder.startVector(4, data.length, 4);
+    for (let i = data.length - 1; i >= 0; i--) {
+      builder.addOffset(data[i]);
+    }
+    return builder.endVector();
+  }
+  static startPrePatternsVector(builder, numElems) {
+    builder.startVector(4, numElems, 4);
+  }
+  static addPreName(builder, preNameOffset) {
+    builder.addFieldOffset(12, preNameOffset, 0);
+  }
+  static addOptions(builder, options) {
+    builder.addFieldInt32(13, options, 0);
+  }
   static endTokenizer(builder) {
     const offset = builder.endObject();
     return offset;
   }
-  static createTokenizer(builder, piecesOffset, scoresOffset, scoreFracBits, hostScoresOffset, maxTokenLength, bosId, eosId) {
+  static createTokenizer(builder, piecesOffset, scoresOffset, scoreFracBits, hostScoresOffset, maxTokenLength, bosId, eosId, kind, textsOffset, tokenTypesOffset, mergesOffset, prePatternsOffset, preNameOffset, options) {
     _Tokenizer.startTokenizer(builder);
     _Tokenizer.addPieces(builder, piecesOffset);
     _Tokenizer.addScores(builder, scoresOffset);
@@ -2282,6 +2398,13 @@ var Tokenizer = class _Tokenizer {
     _Tokenizer.addMaxTokenLength(builder, maxTokenLength);
     _Tokenizer.addBosId(builder, bosId);
     _Tokenizer.addEosId(builder, eosId);
+    _Tokenizer.addKind(builder, kind);
+    _Tokenizer.addTexts(builder, textsOffset);
+    _Tokenizer.addTokenTypes(builder, tokenTypesOffset);
+    _Tokenizer.addMerges(builder, mergesOffset);
+    _Tokenizer.addPrePatterns(builder, prePatternsOffset);
+    _Tokenizer.addPreName(builder, preNameOffset);
+    _Tokenizer.addOptions(builder, options);
     return _Tokenizer.endTokenizer(builder);
   }
 };
@@ -2459,28 +2582,412 @@ var VerifyError = /* @__PURE__ */ ((VerifyError2) => {
   return VerifyError2;
 })(VerifyError || {});
 
-// compiler/emit/dtype.ts
+// compiler/emit/dtype-name.ts
 var DTYPE_NAMES = Object.keys(DType).filter((k) => Number.isNaN(Number(k)) && k !== "invalid");
-var DTYPE_BITS = {
-  int8: 8,
-  int16: 16,
-  int32: 32,
-  uint8: 8,
-  gse: 8,
-  q4_lut: 4,
-  q3: 3,
-  q2_lut: 2,
-  q1: 1
+
+// compiler/util/errors.ts
+var EdgeqError = class extends Error {
+  file;
+  offset;
+  /** Process exit code: 1 bad input / failed check, 2 usage error. */
+  exitCode;
+  constructor(message, where = {}, exitCode = 1) {
+    const prefix = where.file !== void 0 ? `${where.file}${where.offset !== void 0 ? ` at byte ${where.offset}` : ""}: ` : "";
+    super(prefix + message);
+    this.name = "EdgeqError";
+    this.file = where.file;
+    this.offset = where.offset;
+    this.exitCode = exitCode;
+  }
 };
-var BITPLANE = /* @__PURE__ */ new Set(["q4_lut", "q3", "q2_lut", "q1"]);
-var isBitPlane = (d) => BITPLANE.has(d);
+function usageError(message) {
+  return new EdgeqError(message, {}, 2);
+}
+
+// compiler/quantize/fixed-point.ts
+function roundHalfAway(x) {
+  return x < 0 ? -Math.floor(-x + 0.5) : Math.floor(x + 0.5);
+}
+function toScale(x) {
+  if (!(x > 0) || !Number.isFinite(x)) throw new RangeError(`scale must be positive and finite, got ${x}`);
+  let e = 14 - Math.floor(Math.log2(x));
+  while (x * 2 ** e >= 32768) e--;
+  while (x * 2 ** e < 16384) e++;
+  let m = roundHalfAway(x * 2 ** e);
+  if (m === 32768) {
+    m = 16384;
+    e--;
+  }
+  return { m, e };
+}
+var scaleValue = (s) => s.m * 2 ** -s.e;
+
+// compiler/quantize/weights.ts
+var ZERO_ROW_E = 40;
+function quantizeRow(w, off, n, s, q) {
+  let err = 0;
+  for (let j = 0; j < n; j++) {
+    const x = w[off + j];
+    let v = roundHalfAway(x / s);
+    if (v > 127) v = 127;
+    else if (v < -127) v = -127;
+    if (q) q[off + j] = v;
+    const d = x - v * s;
+    err += d * d;
+  }
+  return err;
+}
+function quantizeRows(w, rows, cols, opts = {}) {
+  const q = new Int8Array(rows * cols), m = new Int16Array(rows), e = new Int8Array(rows);
+  const minRatio = opts.clipMinRatio ?? 0.7, step = opts.clipStep ?? 0.01;
+  let sqError = 0;
+  for (let r = 0; r < rows; r++) {
+    const off = r * cols;
+    let amax = 0;
+    for (let j = 0; j < cols; j++) amax = Math.max(amax, Math.abs(w[off + j]));
+    if (amax === 0 || toScale(amax / 127).e > 127) {
+      m[r] = 16384;
+      e[r] = ZERO_ROW_E;
+      continue;
+    }
+    let best = toScale(amax / 127), bestErr = quantizeRow(w, off, cols, scaleValue(best), null);
+    if (opts.clip) {
+      for (let k = 1; 1 - k * step >= minRatio - 1e-9; k++) {
+        const s = toScale((1 - k * step) * amax / 127);
+        const err = quantizeRow(w, off, cols, scaleValue(s), null);
+        if (err < bestErr) {
+          best = s;
+          bestErr = err;
+        }
+      }
+    }
+    sqError += quantizeRow(w, off, cols, scaleValue(best), q);
+    m[r] = best.m;
+    e[r] = best.e;
+  }
+  return { q, m, e, sqError };
+}
+
+// compiler/quantize/formats/int8.ts
+var int8Format = {
+  name: "int8",
+  bits: 8,
+  groupSizes: [],
+  summary: "int8 per-row: one byte per weight, one (m, e) scale per row; gemv",
+  block: { rows: 1, cols: 1, bytes: 1 },
+  tensors: (rows, cols) => [
+    { suffix: "", dtype: "int8", shape: [rows, cols], params: {} },
+    { suffix: ".scale_m", dtype: "int16", shape: [rows], params: {} },
+    { suffix: ".scale_e", dtype: "int8", shape: [rows], params: {} }
+  ],
+  quantize(w, rows, cols) {
+    const r = quantizeRows(w, rows, cols);
+    return { data: [r.q, r.m, r.e], sqError: r.sqError };
+  },
+  dequantize(data, rows, cols) {
+    const [q, m, e] = data;
+    const out = new Float32Array(rows * cols);
+    for (let o = 0; o < rows; o++) {
+      const s = m[o] * 2 ** -e[o];
+      for (let j = 0; j < cols; j++) out[o * cols + j] = q[o * cols + j] * s;
+    }
+    return out;
+  },
+  kernels: {
+    op: "gemv",
+    reference: "runtime/kernels/reference/gemv_q8.ts",
+    scalar: "runtime/kernels/scalar/gemv_q8.ts",
+    simd: "runtime/kernels/simd/gemv_q8.ts"
+  }
+};
+
+// compiler/quantize/lowbit-format.ts
+var LOWBIT_BITS = [1, 2, 3, 4];
+var LOWBIT_GROUP_SIZES = [32, 64, 128];
+var LUT_TILE_ROWS = 16;
+var LUT_GROUP_SHIFT = 8;
+var LUT_GM_MAX = 255;
+var qmaxOf = (b) => (1 << b) - 1;
+var z2MaxOf = (b) => 2 * ((1 << b) - 1);
+var tilesOf = (rows) => Math.ceil(rows / LUT_TILE_ROWS);
+function planeBytes(bits, rows, cols) {
+  return tilesOf(rows) * LUT_TILE_ROWS * bits * Math.ceil(cols / 8);
+}
+function groupBytes(rows, cols, groupSize) {
+  return tilesOf(rows) * (cols / groupSize) * 2 * LUT_TILE_ROWS;
+}
+function planeOffset(bits, cols, groupSize, row, k, col) {
+  const tile = Math.floor(row / LUT_TILE_ROWS), r = row % LUT_TILE_ROWS;
+  const g = Math.floor(col / groupSize), p = Math.floor(col % groupSize / 8);
+  const pairs = groupSize / 8, groups = cols / groupSize;
+  return (((tile * groups + g) * bits + k) * pairs + p) * LUT_TILE_ROWS + r;
+}
+function groupOffset(cols, groupSize, row, g) {
+  const tile = Math.floor(row / LUT_TILE_ROWS), r = row % LUT_TILE_ROWS;
+  const base = (tile * (cols / groupSize) + g) * 2 * LUT_TILE_ROWS;
+  return { gm: base + r, z2: base + LUT_TILE_ROWS + r };
+}
+function checkShape(bits, rows, cols, groupSize) {
+  if (!LOWBIT_BITS.includes(bits)) throw new RangeError(`low-bit format: bits must be 1..4, got ${bits}`);
+  if (!LOWBIT_GROUP_SIZES.includes(groupSize)) throw new RangeError(`low-bit format: group size must be 32, 64 or 128, got ${groupSize}`);
+  if (!(rows >= 1) || !(cols >= 1) || cols % groupSize !== 0) throw new RangeError(`low-bit format: ${rows}x${cols} needs cols a multiple of the group size ${groupSize}`);
+}
+function packPlanes(codes, bits, rows, cols, groupSize) {
+  checkShape(bits, rows, cols, groupSize);
+  const out = new Uint8Array(planeBytes(bits, rows, cols));
+  for (let o = 0; o < rows; o++) {
+    for (let j0 = 0; j0 < cols; j0 += 8) {
+      for (let k = 0; k < bits; k++) {
+        let byte = 0;
+        for (let i = 0; i < 8; i++) byte |= (codes[o * cols + j0 + i] >> k & 1) << i;
+        out[planeOffset(bits, cols, groupSize, o, k, j0)] = byte;
+      }
+    }
+  }
+  return out;
+}
+function unpackPlanes(planes, bits, rows, cols, groupSize) {
+  const codes = new Uint8Array(rows * cols);
+  for (let o = 0; o < rows; o++) {
+    for (let j = 0; j < cols; j++) {
+      let q = 0;
+      for (let k = 0; k < bits; k++) q |= (planes[planeOffset(bits, cols, groupSize, o, k, j)] >> j % 8 & 1) << k;
+      codes[o * cols + j] = q;
+    }
+  }
+  return codes;
+}
+function packGroups(gm, z2, rows, cols, groupSize) {
+  const ng = cols / groupSize;
+  const out = new Uint8Array(groupBytes(rows, cols, groupSize));
+  for (let o = 0; o < rows; o++) {
+    for (let g = 0; g < ng; g++) {
+      const at = groupOffset(cols, groupSize, o, g);
+      out[at.gm] = gm[o * ng + g];
+      out[at.z2] = z2[o * ng + g];
+    }
+  }
+  return out;
+}
+function unpackGroups(groups, rows, cols, groupSize) {
+  const ng = cols / groupSize;
+  const gm = new Uint8Array(rows * ng), z2 = new Uint8Array(rows * ng);
+  for (let o = 0; o < rows; o++) {
+    for (let g = 0; g < ng; g++) {
+      const at = groupOffset(cols, groupSize, o, g);
+      gm[o * ng + g] = groups[at.gm];
+      z2[o * ng + g] = groups[at.z2];
+    }
+  }
+  return { gm, z2 };
+}
+
+// compiler/quantize/lowbit.ts
+var LOWBIT_ZERO_ROW_E = 40;
+var LOWBIT_MIN_ROW_E = LUT_GROUP_SHIFT + 6;
+var DEFAULT_RATIOS = Array.from({ length: 41 }, (_, i) => 1 - 0.02 * i);
+function quantGroup(w, off, gs, s, z2, qmax, codes) {
+  if (!codes) return groupError(w, off, gs, s, z2, qmax);
+  let err = 0;
+  const inv = 1 / (2 * s);
+  for (let j = 0; j < gs; j++) {
+    const x = w[off + j];
+    let q = roundHalfAway(x * inv + z2 / 2);
+    if (q < 0) q = 0;
+    else if (q > qmax) q = qmax;
+    codes[off + j] = q;
+    const dlt = x - s * (2 * q - z2);
+    err += dlt * dlt;
+  }
+  return err;
+}
+function groupError(w, off, gs, s, z2, qmax) {
+  let err = 0;
+  const inv = 1 / (2 * s), h = z2 / 2;
+  for (let j = off, end = off + gs; j < end; j++) {
+    const x = w[j];
+    const v = x * inv + h;
+    let q = v < 0 ? -Math.floor(-v + 0.5) : Math.floor(v + 0.5);
+    if (q < 0) q = 0;
+    else if (q > qmax) q = qmax;
+    const dlt = x - s * (2 * q - z2);
+    err += dlt * dlt;
+  }
+  return err;
+}
+function searchGroup(w, off, gs, bits, ratios, sOf) {
+  let lo = 0, hi = 0;
+  for (let j = 0; j < gs; j++) {
+    const x = w[off + j];
+    if (x < lo) lo = x;
+    if (x > hi) hi = x;
+  }
+  const qmax = qmaxOf(bits), Z = z2MaxOf(bits);
+  const best = { s: 0, z2: 0, err: quantGroup(w, off, gs, 1, 0, 0, null) };
+  if (hi === lo) return best;
+  for (const c of ratios) {
+    const s = sOf(c * (hi - lo) / Z);
+    if (!(s > 0)) continue;
+    const z0 = Math.min(Z, Math.max(0, roundHalfAway(-c * lo / s)));
+    for (let t2 = 0; t2 < 3; t2++) {
+      const z2 = t2 === 0 ? z0 : t2 === 1 ? z0 - 1 : z0 + 1;
+      if (z2 < 0 || z2 > Z) continue;
+      const err = groupError(w, off, gs, s, z2, qmax);
+      if (err < best.err) {
+        best.s = s;
+        best.z2 = z2;
+        best.err = err;
+      }
+    }
+  }
+  return best;
+}
+function quantizeLowbit(w, rows, cols, opts) {
+  const { bits, groupSize: gs } = opts;
+  checkShape(bits, rows, cols, gs);
+  const ratios = opts.clip === false ? [1] : opts.ratios ?? DEFAULT_RATIOS;
+  const ng = cols / gs, qmax = qmaxOf(bits);
+  const codes = new Uint8Array(rows * cols), gm = new Uint8Array(rows * ng), z2 = new Uint8Array(rows * ng);
+  const scaleM = new Int16Array(rows), scaleE = new Int8Array(rows);
+  let sqError = 0;
+  for (let o = 0; o < rows; o++) {
+    let smax = 0;
+    for (let g = 0; g < ng; g++) smax = Math.max(smax, searchGroup(w, o * cols + g * gs, gs, bits, ratios, (s) => s).s);
+    if (smax === 0) {
+      scaleM[o] = 16384;
+      scaleE[o] = LOWBIT_ZERO_ROW_E;
+      for (let j = 0; j < cols; j++) sqError += w[o * cols + j] ** 2;
+      continue;
+    }
+    const rs = toScale(smax / LUT_GM_MAX);
+    if (rs.e < LOWBIT_MIN_ROW_E) throw new EdgeqError(`low-bit quantization: row ${o} has a group scale ${smax.toExponential(3)}, too large (row scale exponent ${rs.e} < ${LOWBIT_MIN_ROW_E})`);
+    if (rs.e > 127) {
+      scaleM[o] = 16384;
+      scaleE[o] = LOWBIT_ZERO_ROW_E;
+      for (let j = 0; j < cols; j++) sqError += w[o * cols + j] ** 2;
+      continue;
+    }
+    const rowScale = scaleValue(rs);
+    scaleM[o] = rs.m;
+    scaleE[o] = rs.e;
+    const toGm = (s) => Math.min(LUT_GM_MAX, Math.max(1, roundHalfAway(s / rowScale)));
+    for (let g = 0; g < ng; g++) {
+      const off = o * cols + g * gs;
+      const b = searchGroup(w, off, gs, bits, ratios, (s) => toGm(s) * rowScale);
+      const gi = o * ng + g;
+      if (b.s === 0) {
+        gm[gi] = 0;
+        z2[gi] = 0;
+        sqError += b.err;
+        continue;
+      }
+      gm[gi] = roundHalfAway(b.s / rowScale);
+      z2[gi] = b.z2;
+      sqError += quantGroup(w, off, gs, gm[gi] * rowScale, b.z2, qmax, codes);
+    }
+  }
+  return {
+    bits,
+    groupSize: gs,
+    rows,
+    cols,
+    planes: packPlanes(codes, bits, rows, cols, gs),
+    groups: packGroups(gm, z2, rows, cols, gs),
+    scaleM,
+    scaleE,
+    sqError
+  };
+}
+function dequantizeLowbit(m) {
+  const { rows, cols, groupSize: gs, bits } = m;
+  const codes = unpackPlanes(m.planes, bits, rows, cols, gs);
+  const { gm, z2 } = unpackGroups(m.groups, rows, cols, gs);
+  const out = new Float32Array(rows * cols), ng = cols / gs;
+  for (let o = 0; o < rows; o++) {
+    const rs = m.scaleM[o] * 2 ** -m.scaleE[o];
+    for (let j = 0; j < cols; j++) {
+      const gi = o * ng + Math.floor(j / gs);
+      out[o * cols + j] = rs * gm[gi] * (2 * codes[o * cols + j] - z2[gi]);
+    }
+  }
+  return out;
+}
+
+// compiler/quantize/formats/lut.ts
+function lutFormat(name, bits) {
+  return {
+    name,
+    bits,
+    groupSizes: LOWBIT_GROUP_SIZES,
+    summary: `${bits}-bit codes in ${bits} bit-plane${bits > 1 ? "s" : ""}, per-group gm/z2, per-row scale; lut_tables + gemv_lut`,
+    // A tile of 16 rows x 8 columns: one byte per row and plane (lowbit-format.ts).
+    block: { rows: LUT_TILE_ROWS, cols: 8, bytes: LUT_TILE_ROWS * bits },
+    tensors: (rows, cols, groupSize) => [
+      { suffix: "", dtype: name, shape: [rows, cols], params: { bits, groupSize } },
+      { suffix: ".groups", dtype: "uint8", shape: [tilesOf(rows), cols / groupSize, 2, LUT_TILE_ROWS], params: {} },
+      { suffix: ".scale_m", dtype: "int16", shape: [rows], params: {} },
+      { suffix: ".scale_e", dtype: "int8", shape: [rows], params: {} }
+    ],
+    quantize(w, rows, cols, groupSize) {
+      const q = quantizeLowbit(w, rows, cols, { bits, groupSize });
+      return { data: [q.planes, q.groups, q.scaleM, q.scaleE], sqError: q.sqError };
+    },
+    dequantize(data, rows, cols, groupSize) {
+      const [planes, groups, scaleM, scaleE] = data;
+      return dequantizeLowbit({ bits, groupSize, rows, cols, planes, groups, scaleM, scaleE, sqError: 0 });
+    },
+    kernels: {
+      op: "gemv_lut",
+      prepare: "lut_tables",
+      reference: "runtime/kernels/reference/gemv_lut.ts",
+      scalar: "runtime/kernels/scalar/gemv_lut.ts",
+      simd: "runtime/kernels/simd/gemv_lut.ts"
+    }
+  };
+}
+var q4Lut = lutFormat("q4_lut", 4);
+var q3 = lutFormat("q3", 3);
+var q2Lut = lutFormat("q2_lut", 2);
+var q1 = lutFormat("q1", 1);
+
+// compiler/quantize/formats/registry.ts
+var WEIGHT_FORMATS = [int8Format, q4Lut, q3, q2Lut, q1];
+var WEIGHT_FORMAT_NAMES = WEIGHT_FORMATS.map((f) => f.name);
+var PLAN_BITS = WEIGHT_FORMATS.map((f) => f.bits);
+var BASE_FORMAT = WEIGHT_FORMATS[0];
+function valueBytes(f, shape) {
+  const cols = shape.length ? shape[shape.length - 1] : 1;
+  const rows = shape.slice(0, -1).reduce((a, b) => a * b, 1);
+  return Math.ceil(rows / f.block.rows) * Math.ceil(cols / f.block.cols) * f.block.bytes;
+}
+{
+  const seen = /* @__PURE__ */ new Set();
+  for (const f of WEIGHT_FORMATS) {
+    if (seen.has(f.name) || seen.has(f.bits)) throw new Error(`weight-format registry: ${f.name} (${f.bits} bits) registered twice`);
+    seen.add(f.name);
+    seen.add(f.bits);
+    if (f.block.bytes * 8 !== f.block.rows * f.block.cols * f.bits) throw new Error(`weight-format registry: ${f.name}: a block of ${f.block.rows}x${f.block.cols} weights at ${f.bits} bits is not ${f.block.bytes} bytes`);
+    for (const g of f.groupSizes.length ? f.groupSizes : [0]) {
+      const t2 = f.tensors(f.block.rows, g || f.block.cols, g)[0];
+      if (t2.suffix !== "" || t2.dtype !== f.name) throw new Error(`weight-format registry: ${f.name}: the first tensor must be the values tensor of dtype ${f.name}`);
+    }
+  }
+}
+var BY_NAME = new Map(WEIGHT_FORMATS.map((f) => [f.name, f]));
+var BY_BITS = new Map(WEIGHT_FORMATS.map((f) => [f.bits, f]));
+var formatNamed = (name) => BY_NAME.get(name);
+var bitsOfDtype = (dtype) => BY_NAME.get(dtype)?.bits;
+var isGroupedFormat = (dtype) => (BY_NAME.get(dtype)?.groupSizes.length ?? 0) > 0;
+var GROUPED_FORMATS = WEIGHT_FORMATS.filter((f) => f.groupSizes.length > 0);
+var ALL_GROUP_SIZES = [...new Set(GROUPED_FORMATS.flatMap((f) => f.groupSizes))].sort((a, b) => a - b);
+
+// compiler/emit/dtype.ts
+var DENSE_BYTES = { int8: 1, int16: 2, int32: 4, uint8: 1, gse: 1 };
 var MAX_RANK = 8;
 function tensorBytes(dtype, shape) {
-  const bits = DTYPE_BITS[dtype];
-  if (!isBitPlane(dtype)) return shape.reduce((a, b) => a * b, 1) * (bits / 8);
-  const cols = shape[shape.length - 1];
-  const rows = shape.slice(0, -1).reduce((a, b) => a * b, 1);
-  return Math.ceil(rows / 16) * 16 * bits * Math.ceil(cols / 8);
+  const f = formatNamed(dtype);
+  if (f) return valueBytes(f, shape);
+  return shape.reduce((a, b) => a * b, 1) * DENSE_BYTES[dtype];
 }
 function dtypeName(v) {
   const n = DType[v];
@@ -2515,25 +3022,6 @@ var LIMITS = {
   MAX_ELEMENTS: 2 ** 32 - 1
 };
 
-// compiler/util/errors.ts
-var EdgeqError = class extends Error {
-  file;
-  offset;
-  /** Process exit code: 1 bad input / failed check, 2 usage error. */
-  exitCode;
-  constructor(message, where = {}, exitCode = 1) {
-    const prefix = where.file !== void 0 ? `${where.file}${where.offset !== void 0 ? ` at byte ${where.offset}` : ""}: ` : "";
-    super(prefix + message);
-    this.name = "EdgeqError";
-    this.file = where.file;
-    this.offset = where.offset;
-    this.exitCode = exitCode;
-  }
-};
-function usageError(message) {
-  return new EdgeqError(message, {}, 2);
-}
-
 // compiler/emit/validate.ts
 var U32_MAX = 2 ** 32 - 1;
 var N_INPUTS = Object.values(ProgramInput).filter((v) => typeof v === "number").length;
@@ -2564,20 +3052,20 @@ function validateContents(a, file) {
   if (c.nHeads % c.nKvHeads !== 0) fail(`config: nHeads ${c.nHeads} is not a multiple of nKvHeads ${c.nKvHeads}`);
   count("vocabulary entries", c.vocabSize, LIMITS.MAX_VOCAB);
   count("tensors", a.tensors.length, LIMITS.MAX_TENSORS);
-  a.tensors.forEach((t, i) => {
-    const what = `tensor ${i} (${t.name})`;
-    if (t.name.length === 0) fail(`tensor ${i} has no name`);
-    shape(what, t.dtype, t.shape);
-    const want = tensorBytes(t.dtype, t.shape);
-    if (t.data.length !== want) fail(`${what}: data is ${t.data.length} bytes, ${t.dtype} [${t.shape}] needs ${want}`);
-    const q = t.quant;
+  a.tensors.forEach((t2, i) => {
+    const what = `tensor ${i} (${t2.name})`;
+    if (t2.name.length === 0) fail(`tensor ${i} has no name`);
+    shape(what, t2.dtype, t2.shape);
+    const want = tensorBytes(t2.dtype, t2.shape);
+    if (t2.data.length !== want) fail(`${what}: data is ${t2.data.length} bytes, ${t2.dtype} [${t2.shape}] needs ${want}`);
+    const q = t2.quant;
     if (!q) return;
     const m = q.multipliers ?? [], s = q.shifts ?? [];
     ints(`${what} multipliers`, m, isI32);
     ints(`${what} shifts`, s, isI32);
     ints(`${what} params`, q.params ?? [], isI32);
     if (m.length !== s.length) fail(`${what}: ${m.length} multipliers but ${s.length} shifts`);
-    if (m.length > 1 && m.length !== t.shape[0]) fail(`${what}: ${m.length} multipliers, expected 1 or ${t.shape[0]} (one per row)`);
+    if (m.length > 1 && m.length !== t2.shape[0]) fail(`${what}: ${m.length} multipliers, expected 1 or ${t2.shape[0]} (one per row)`);
     count(`${what} quant params`, (q.params ?? []).length, LIMITS.MAX_PARAMS);
     const st = q.scalesTensor ?? -1;
     if (!(Number.isInteger(st) && st >= -1 && st < a.tensors.length && st !== i)) {
@@ -2628,6 +3116,15 @@ function validateContents(a, file) {
       if (xs.length !== 0 && xs.length !== c.vocabSize) fail(`tokenizer has ${xs.length} ${k}, expected 0 or ${c.vocabSize}`);
     }
     ints("tokenizer scores", tk.scores, isI32);
+    for (const [k, id] of [["bos", tk.bosId], ["eos", tk.eosId]]) {
+      if (tk.general && id !== 4294967295 && id >= c.vocabSize) fail(`tokenizer ${k} id ${id} is outside the vocabulary of ${c.vocabSize}`);
+    }
+    const g = tk.general;
+    if (g) {
+      if (g.texts.length !== c.vocabSize) fail(`tokenizer has ${g.texts.length} texts, vocabSize is ${c.vocabSize}`);
+      if (g.tokenTypes.length !== 0 && g.tokenTypes.length !== c.vocabSize) fail(`tokenizer has ${g.tokenTypes.length} token types, expected 0 or ${c.vocabSize}`);
+      if (g.kind === "spm" && tk.hostScores.length !== c.vocabSize) fail("an spm tokenizer needs a score per token");
+    }
   }
   if (a.metadata.sourceSha256.length !== 32) fail(`source sha256 is ${a.metadata.sourceSha256.length} bytes, expected 32`);
   count("metadata entries", a.metadata.extra.length, LIMITS.MAX_KEY_VALUES);
@@ -2637,12 +3134,12 @@ function validateContents(a, file) {
     if (!(isU32(k.positions) && k.positions >= 1 && k.positions <= k.tokens.length && k.positions <= c.seqLen)) {
       fail(`${what}: positions ${k.positions} must be 1..min(tokens ${k.tokens.length}, seqLen ${c.seqLen})`);
     }
-    const badTok = k.tokens.findIndex((t) => !(isU32(t) && t < c.vocabSize));
+    const badTok = k.tokens.findIndex((t2) => !(isU32(t2) && t2 < c.vocabSize));
     if (badTok >= 0) fail(`${what}: token ${k.tokens[badTok]} at ${badTok} is outside the vocabulary (${c.vocabSize})`);
     if (k.outputHashes.length !== k.positions) fail(`${what}: ${k.outputHashes.length} hashes for ${k.positions} positions`);
     if (!k.outputHashes.every((h) => typeof h === "bigint" && h >= 0n && h < 1n << 64n)) fail(`${what}: hashes must be uint64 bigints`);
     if (k.argmax.length !== 0 && k.argmax.length !== k.positions) fail(`${what}: ${k.argmax.length} argmax values for ${k.positions} positions`);
-    if (!k.argmax.every((t) => isU32(t) && t < c.vocabSize)) fail(`${what}: argmax outside the vocabulary`);
+    if (!k.argmax.every((t2) => isU32(t2) && t2 < c.vocabSize)) fail(`${what}: argmax outside the vocabulary`);
   }
 }
 
@@ -2773,13 +3270,13 @@ function readArtifact(bytes, file = "<artifact>") {
   const dtype = (v, what, at) => dtypeName(v) ?? bb.fail(`${what}: unknown dtype ${v}`, at);
   const cfg = model.config() ?? bb.fail("the model has no config", model.bb_pos);
   const tensors = list(model.tensorsLength(), 4, "tensors", model.bb_pos, (i) => {
-    const t = model.tensors(i);
-    const data = tensorData(bytes, bb, t, i);
-    const quant = t.quant();
+    const t2 = model.tensors(i);
+    const data = tensorData(bytes, bb, t2, i);
+    const quant = t2.quant();
     return {
-      name: str(t.name()),
-      dtype: dtype(t.dtype(), `tensor ${i}`, t.bb_pos),
-      shape: list(t.shapeLength(), 4, `tensor ${i} shape`, t.bb_pos, (j) => t.shape(j)),
+      name: str(t2.name()),
+      dtype: dtype(t2.dtype(), `tensor ${i}`, t2.bb_pos),
+      shape: list(t2.shapeLength(), 4, `tensor ${i} shape`, t2.bb_pos, (j) => t2.shape(j)),
       data,
       ...quant ? { quant: readQuant(quant, list) } : {}
     };
@@ -2877,7 +3374,18 @@ function readArtifact(bytes, file = "<artifact>") {
         hostScores: list(tk.hostScoresLength(), 4, "tokenizer scores", tk.bb_pos, (i) => tk.hostScores(i)),
         maxTokenLength: tk.maxTokenLength(),
         bosId: tk.bosId(),
-        eosId: tk.eosId()
+        eosId: tk.eosId(),
+        ...tk.kind() !== 0 /* llama2c */ ? {
+          general: {
+            kind: tk.kind() === 1 /* spm */ ? "spm" : tk.kind() === 2 /* bpe */ ? "bpe" : bb.fail(`tokenizer kind ${tk.kind()} is unknown (known: llama2c, spm, bpe)`, tk.bb_pos),
+            texts: list(tk.textsLength(), 4, "tokenizer texts", tk.bb_pos, (i) => tk.texts(i)),
+            tokenTypes: list(tk.tokenTypesLength(), 1, "tokenizer token types", tk.bb_pos, (i) => tk.tokenTypes(i), 1),
+            merges: list(tk.mergesLength(), 4, "tokenizer merges", tk.bb_pos, (i) => tk.merges(i)),
+            prePatterns: list(tk.prePatternsLength(), 4, "tokenizer pre-tokenizer patterns", tk.bb_pos, (i) => tk.prePatterns(i)),
+            preName: str(tk.preName()),
+            options: tk.options()
+          }
+        } : {}
       }
     } : {},
     metadata: {
@@ -2905,16 +3413,16 @@ function readArtifact(bytes, file = "<artifact>") {
   validateContents(a, file);
   return a;
 }
-function tensorData(bytes, bb, t, i) {
-  const n = t.dataLength();
+function tensorData(bytes, bb, t2, i) {
+  const n = t2.dataLength();
   let view2;
   try {
-    view2 = t.dataArray();
+    view2 = t2.dataArray();
   } catch (e) {
     if (e instanceof EdgeqError) throw e;
-    return bb.fail(`tensor ${i} data (${n} bytes) reaches outside the file`, t.bb_pos);
+    return bb.fail(`tensor ${i} data (${n} bytes) reaches outside the file`, t2.bb_pos);
   }
-  if (view2 === null) return bb.fail(`tensor ${i} has no data`, t.bb_pos);
+  if (view2 === null) return bb.fail(`tensor ${i} has no data`, t2.bb_pos);
   const start = view2.byteOffset - bytes.byteOffset;
   bb.need(start, n, `tensor ${i} data`);
   if (start % DATA_ALIGN !== 0) {
@@ -2937,7 +3445,73 @@ function readQuant(q, list) {
 
 // compiler/emit/adapter.ts
 var import_node_crypto = __toESM(require_node_crypto(), 1);
-var import_node_fs2 = __toESM(require_node_fs(), 1);
+var import_node_fs3 = __toESM(require_node_fs(), 1);
+
+// compiler/util/input-file.ts
+var import_node_fs = __toESM(require_node_fs(), 1);
+var MAX_INPUT_BYTES = 2 ** 32;
+function fileKind(s) {
+  if (s.isFile()) return "a regular file";
+  if (s.isDirectory()) return "a directory";
+  if (s.isFIFO()) return "a FIFO (named pipe)";
+  if (s.isCharacterDevice()) return "a character device";
+  if (s.isBlockDevice()) return "a block device";
+  if (s.isSocket()) return "a socket";
+  return "neither a file nor a directory";
+}
+function inputErrnoMessage(e, what) {
+  switch (e.code) {
+    case "ENOENT":
+      return `no such file or directory (expected ${what})`;
+    case "ENOTDIR":
+      return `a part of the path is not a directory (expected ${what})`;
+    case "ELOOP":
+      return `too many levels of symbolic links (a symlink loop?) (expected ${what})`;
+    case "EACCES":
+    case "EPERM":
+      return `permission denied (cannot read ${what})`;
+    case "ENAMETOOLONG":
+      return "file name too long";
+    default:
+      return `cannot read ${what}: ${e.code ?? e.message}`;
+  }
+}
+function checkInputFile(path, what, o = {}) {
+  if (path === "") throw new EdgeqError(`an empty path was given where ${what} was expected`, {}, 2);
+  let s;
+  try {
+    s = (0, import_node_fs.statSync)(path);
+  } catch (e) {
+    throw new EdgeqError(inputErrnoMessage(e, what), { file: path });
+  }
+  if (!s.isFile()) throw new EdgeqError(`is ${fileKind(s)}, expected ${what} (a regular file)`, { file: path });
+  const max = o.maxBytes ?? MAX_INPUT_BYTES;
+  if (s.size > max) throw new EdgeqError(`is ${s.size} bytes, more than ${max} bytes, the most ${what} can be`, { file: path });
+  if (s.size === 0 && hasContent(path)) throw new EdgeqError(`reports a size of 0 bytes but has content (a /proc or /sys file?); expected ${what} on disk`, { file: path });
+  if (o.minBytes !== void 0 && s.size < o.minBytes) throw new EdgeqError(`is ${s.size} bytes, too small for ${what} (at least ${o.minBytes} bytes)`, { file: path });
+  return s.size;
+}
+function hasContent(path) {
+  const fd = (0, import_node_fs.openSync)(path, "r");
+  try {
+    return (0, import_node_fs.readSync)(fd, new Uint8Array(1), 0, 1, 0) > 0;
+  } finally {
+    (0, import_node_fs.closeSync)(fd);
+  }
+}
+function readInputFile(path, what, o = {}) {
+  checkInputFile(path, what, o);
+  let bytes;
+  try {
+    bytes = (0, import_node_fs.readFileSync)(path);
+  } catch (e) {
+    throw new EdgeqError(inputErrnoMessage(e, what), { file: path });
+  }
+  if (bytes.length > (o.maxBytes ?? MAX_INPUT_BYTES)) throw new EdgeqError(`grew while being read (expected ${what})`, { file: path });
+  return bytes;
+}
+
+// compiler/emit/adapter.ts
 var import_node_path2 = __toESM(require_node_path(), 1);
 
 // schemas/generated/edgeq/adapter/adapter.ts
@@ -3212,7 +3786,7 @@ function alignedBytes(b, data) {
 var REF_KIND = { tensor: 1 /* tensor */, slot: 2 /* slot */, input: 3 /* input */ };
 
 // compiler/util/atomic-write.ts
-var import_node_fs = __toESM(require_node_fs(), 1);
+var import_node_fs2 = __toESM(require_node_fs(), 1);
 var import_node_path = __toESM(require_node_path(), 1);
 
 // compiler/emit/adapter.ts
@@ -3241,7 +3815,7 @@ function loraDims(target, p) {
 }
 function adapterTensorNames(nLayers, targets) {
   const names = [];
-  for (let l = 0; l < nLayers; l++) for (const t of targets) for (const p of PARTS) names.push(`blocks.${l}.${t}.${p}`);
+  for (let l = 0; l < nLayers; l++) for (const t2 of targets) for (const p of PARTS) names.push(`blocks.${l}.${t2}.${p}`);
   return names;
 }
 function validateState(s, file, at = () => void 0) {
@@ -3259,9 +3833,9 @@ function validateState(s, file, at = () => void 0) {
     fail("r_pad", `expected the rank ${s.rank} rounded up to a multiple of ${RANK_ALIGN} (${roundUpRank(s.rank)}), found ${s.rPad}`);
   }
   if (s.targets.length === 0) fail("targets", "expected at least one adapted matrix (e.g. wq, wv), found none");
-  s.targets.forEach((t, i) => {
-    if (!ADAPTER_TARGETS.includes(t)) fail("targets", `entry ${i} "${t}" is not one of ${ADAPTER_TARGETS.join(", ")}`);
-    if (s.targets.indexOf(t) !== i) fail("targets", `"${t}" is listed twice`);
+  s.targets.forEach((t2, i) => {
+    if (!ADAPTER_TARGETS.includes(t2)) fail("targets", `entry ${i} "${t2}" is not one of ${ADAPTER_TARGETS.join(", ")}`);
+    if (s.targets.indexOf(t2) !== i) fail("targets", `"${t2}" is listed twice`);
   });
   int("seq_len", s.seqLen, 1, 4294967295);
   if (!Number.isFinite(s.lr) || s.lr <= 0) fail("lr", `expected a positive number, found ${s.lr}`);
@@ -3281,31 +3855,31 @@ function validateState(s, file, at = () => void 0) {
   }
   const names = adapterTensorNames(s.tensors.length / per, s.targets);
   const firstShape = /* @__PURE__ */ new Map();
-  s.tensors.forEach((t, i) => {
+  s.tensors.forEach((t2, i) => {
     const what = `tensor ${i}`;
-    if (t.name !== names[i]) fail(what, `expected the name "${names[i]}", found "${t.name}"`);
-    const isA = t.name.includes(".lora_a");
+    if (t2.name !== names[i]) fail(what, `expected the name "${names[i]}", found "${t2.name}"`);
+    const isA = t2.name.includes(".lora_a");
     const target = s.targets[Math.floor(i / PARTS.length) % s.targets.length];
-    if (t.shape.length !== 2 || !t.shape.every((d) => Number.isInteger(d) && d >= 1 && d <= 4294967295)) {
-      fail(what, `"${t.name}": expected a 2-d shape of positive dims, found [${t.shape.join(", ")}]`);
+    if (t2.shape.length !== 2 || !t2.shape.every((d) => Number.isInteger(d) && d >= 1 && d <= 4294967295)) {
+      fail(what, `"${t2.name}": expected a 2-d shape of positive dims, found [${t2.shape.join(", ")}]`);
     }
-    const [rows, cols] = t.shape;
-    if (isA && rows !== s.rPad) fail(what, `"${t.name}": expected ${s.rPad} (r_pad) rows [r_pad, din], found shape [${rows}, ${cols}]`);
-    if (!isA && cols !== s.rPad) fail(what, `"${t.name}": expected ${s.rPad} (r_pad) columns [dout, r_pad], found shape [${rows}, ${cols}]`);
+    const [rows, cols] = t2.shape;
+    if (isA && rows !== s.rPad) fail(what, `"${t2.name}": expected ${s.rPad} (r_pad) rows [r_pad, din], found shape [${rows}, ${cols}]`);
+    if (!isA && cols !== s.rPad) fail(what, `"${t2.name}": expected ${s.rPad} (r_pad) columns [dout, r_pad], found shape [${rows}, ${cols}]`);
     const key2 = `${target}.${isA ? "a" : "b"}`;
     const want = firstShape.get(key2);
     if (!want) firstShape.set(key2, [rows, cols]);
     else if (want[0] !== rows || want[1] !== cols) {
-      fail(what, `"${t.name}": expected shape [${want.join(", ")}] like block 0's ${target} ${isA ? "lora_a" : "lora_b"}, found [${rows}, ${cols}]`);
+      fail(what, `"${t2.name}": expected shape [${want.join(", ")}] like block 0's ${target} ${isA ? "lora_a" : "lora_b"}, found [${rows}, ${cols}]`);
     }
-    if (!(t.data instanceof Int32Array) || t.data.length !== rows * cols) {
-      fail(what, `"${t.name}": expected ${rows * cols} int32 values for shape [${rows}, ${cols}], found ${t.data?.length ?? "none"}`);
+    if (!(t2.data instanceof Int32Array) || t2.data.length !== rows * cols) {
+      fail(what, `"${t2.name}": expected ${rows * cols} int32 values for shape [${rows}, ${cols}], found ${t2.data?.length ?? "none"}`);
     }
     const [r0, c0] = isA ? [s.rank, 0] : [0, s.rank];
     for (let r = r0; r < rows; r++) {
       for (let c = c0; c < cols; c++) {
-        const v = t.data[r * cols + c];
-        if (v !== 0) fail(what, `"${t.name}": expected 0 in the padding beyond rank ${s.rank}, found ${v} at [${r}, ${c}]`);
+        const v = t2.data[r * cols + c];
+        if (v !== 0) fail(what, `"${t2.name}": expected 0 in the padding beyond rank ${s.rank}, found ${v} at [${r}, ${c}]`);
       }
     }
   });
@@ -3314,19 +3888,19 @@ function canonicalOrder(s) {
   const rank = /* @__PURE__ */ new Map();
   const n = s.tensors.length / Math.max(1, s.targets.length * PARTS.length);
   if (Number.isInteger(n)) adapterTensorNames(n, s.targets).forEach((name, i) => rank.set(name, i));
-  const idx = (t) => rank.get(t.name) ?? Infinity;
+  const idx = (t2) => rank.get(t2.name) ?? Infinity;
   return [...s.tensors].sort((a, b) => idx(a) - idx(b));
 }
 function adapterBytes(state, file = "<adapter>") {
   const s = { ...state, tensors: canonicalOrder(state) };
   validateState(s, file);
-  const dataBytes = s.tensors.reduce((n, t) => n + t.data.byteLength + DATA_ALIGN + 64, 0);
+  const dataBytes = s.tensors.reduce((n, t2) => n + t2.data.byteLength + DATA_ALIGN + 64, 0);
   const b = new Builder(dataBytes + 4096);
-  const tensors = s.tensors.map((t) => {
-    const le = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+  const tensors = s.tensors.map((t2) => {
+    const le = new Uint8Array(t2.data.buffer, t2.data.byteOffset, t2.data.byteLength);
     const data = alignedBytes(b, le);
-    const name = b.createString(t.name);
-    const shape = Tensor.createShapeVector(b, t.shape);
+    const name = b.createString(t2.name);
+    const shape = Tensor.createShapeVector(b, t2.shape);
     Tensor.startTensor(b);
     Tensor.addName(b, name);
     Tensor.addDtype(b, 3 /* int32 */);
@@ -3335,7 +3909,7 @@ function adapterBytes(state, file = "<adapter>") {
     return Tensor.endTensor(b);
   });
   const tensorVec = Adapter.createTensorsVector(b, tensors);
-  const targets = Adapter.createTargetsVector(b, s.targets.map((t) => b.createString(t)));
+  const targets = Adapter.createTargetsVector(b, s.targets.map((t2) => b.createString(t2)));
   const sha = Adapter.createBaseSha256Vector(b, s.baseSha256);
   Adapter.finishAdapterBuffer(b, Adapter.createAdapter(
     b,
@@ -3398,15 +3972,15 @@ function parseAdapter(bytes, file = "<adapter>") {
   const nTensors = count(a.tensorsLength(), 4, "tensors");
   const tensorAt = [];
   const tensors = Array.from({ length: nTensors }, (_, i) => {
-    const t = a.tensors(i);
-    tensorAt.push(t.bb_pos);
-    const name = t.name() ?? "";
-    if (t.dtype() !== 3 /* int32 */) {
-      bb.fail(`tensor ${i} "${name}": expected dtype int32, found ${DType[t.dtype()] ?? t.dtype()}`, t.bb_pos);
+    const t2 = a.tensors(i);
+    tensorAt.push(t2.bb_pos);
+    const name = t2.name() ?? "";
+    if (t2.dtype() !== 3 /* int32 */) {
+      bb.fail(`tensor ${i} "${name}": expected dtype int32, found ${DType[t2.dtype()] ?? t2.dtype()}`, t2.bb_pos);
     }
-    const shape = Array.from({ length: count(t.shapeLength(), 4, `tensor ${i} shape`) }, (_2, j) => t.shape(j));
-    if (shape.length > 8) bb.fail(`tensor ${i} "${name}": expected 2 dims, found ${shape.length}`, t.bb_pos);
-    const n = count(t.dataLength(), 1, `tensor ${i} data`);
+    const shape = Array.from({ length: count(t2.shapeLength(), 4, `tensor ${i} shape`) }, (_2, j) => t2.shape(j));
+    if (shape.length > 8) bb.fail(`tensor ${i} "${name}": expected 2 dims, found ${shape.length}`, t2.bb_pos);
+    const n = count(t2.dataLength(), 1, `tensor ${i} data`);
     const start = bb.lastVectorData;
     bb.need(start, n, `tensor ${i} data`);
     if (start % DATA_ALIGN !== 0) bb.fail(`tensor ${i} data starts at byte ${start}, expected a multiple of ${DATA_ALIGN}`, start);
@@ -3454,8 +4028,8 @@ function parseAdapter(bytes, file = "<adapter>") {
     rng_hi: 36
   };
   validateState(state, file, (what) => {
-    const t = /^tensor (\d+)$/.exec(what);
-    if (t) return tensorAt[Number(t[1])];
+    const t2 = /^tensor (\d+)$/.exec(what);
+    if (t2) return tensorAt[Number(t2[1])];
     return SLOTS[what] !== void 0 ? field(SLOTS[what]) : void 0;
   });
   return state;
@@ -3475,49 +4049,37 @@ function checkAdapterFor(state, baseSha256, params, names = {}) {
   if (nLayers !== params.nLayers) {
     throw new EdgeqError(`adapter has ${nLayers} blocks, expected ${params.nLayers} (the base model's n_layers)`, where);
   }
-  for (const t of state.tensors) {
-    const target = t.name.split(".")[2];
+  for (const t2 of state.tensors) {
+    const target = t2.name.split(".")[2];
     const { din, dout } = loraDims(target, params);
-    const want2 = t.name.includes(".lora_a") ? [state.rPad, din] : [dout, state.rPad];
-    if (t.shape[0] !== want2[0] || t.shape[1] !== want2[1]) {
-      throw new EdgeqError(`"${t.name}" has shape [${t.shape.join(", ")}], expected [${want2.join(", ")}] for the base model's ${target}`, where);
+    const want2 = t2.name.includes(".lora_a") ? [state.rPad, din] : [dout, state.rPad];
+    if (t2.shape[0] !== want2[0] || t2.shape[1] !== want2[1]) {
+      throw new EdgeqError(`"${t2.name}" has shape [${t2.shape.join(", ")}], expected [${want2.join(", ")}] for the base model's ${target}`, where);
     }
   }
 }
 
 // compiler/quantize/quant-model.ts
 var FORMAT_VERSION2 = 1;
-var DTYPE_ARRAY = {
-  i8: Int8Array,
-  i16: Int16Array,
-  i32: Int32Array,
-  u8: Uint8Array,
-  q1: Uint8Array,
-  q2_lut: Uint8Array,
-  q3: Uint8Array,
-  q4_lut: Uint8Array
-};
-var PLANE_BITS = { q1: 1, q2_lut: 2, q3: 3, q4_lut: 4 };
+var DENSE_ARRAY = { int8: Int8Array, int16: Int16Array, int32: Int32Array };
+var arrayOf = (d) => DENSE_ARRAY[d] ?? Uint8Array;
 function dataLength(dtype, shape) {
-  const b = PLANE_BITS[dtype];
-  if (b === void 0) return shape.reduce((a, x) => a * x, 1);
-  const cols = shape[shape.length - 1], rows = shape.slice(0, -1).reduce((a, x) => a * x, 1);
-  return Math.ceil(rows / 16) * 16 * b * Math.ceil(cols / 8);
+  return tensorBytes(dtype, shape) / arrayOf(dtype).BYTES_PER_ELEMENT;
 }
 function getTensor(m, name, dtype, shape) {
-  const t = m.tensors.find((x) => x.name === name);
-  if (!t) throw new EdgeqError(`integer model has no tensor ${name}`);
-  if (t.dtype !== dtype || !(t.data instanceof DTYPE_ARRAY[dtype])) throw new EdgeqError(`tensor ${name} is ${t.dtype}, expected ${dtype}`);
-  if (shape && (t.shape.length !== shape.length || t.shape.some((s, i) => s !== shape[i]))) {
-    throw new EdgeqError(`tensor ${name} has shape [${t.shape}], expected [${shape}]`);
+  const t2 = m.tensors.find((x) => x.name === name);
+  if (!t2) throw new EdgeqError(`integer model has no tensor ${name}`);
+  if (t2.dtype !== dtype || !(t2.data instanceof arrayOf(dtype))) throw new EdgeqError(`tensor ${name} is ${t2.dtype}, expected ${dtype}`);
+  if (shape && (t2.shape.length !== shape.length || t2.shape.some((s, i) => s !== shape[i]))) {
+    throw new EdgeqError(`tensor ${name} has shape [${t2.shape}], expected [${shape}]`);
   }
-  const n = dataLength(t.dtype, t.shape);
-  if (t.data.length !== n) throw new EdgeqError(`tensor ${name}: ${t.data.length} elements for shape [${t.shape}]`);
-  return t;
+  const n = dataLength(t2.dtype, t2.shape);
+  if (t2.data.length !== n) throw new EdgeqError(`tensor ${name}: ${t2.data.length} elements for shape [${t2.shape}]`);
+  return t2;
 }
-function tensorParam(t, key2) {
-  const v = t.params[key2];
-  if (!Number.isInteger(v)) throw new EdgeqError(`tensor ${t.name} has no integer parameter ${key2}`);
+function tensorParam(t2, key2) {
+  const v = t2.params[key2];
+  if (!Number.isInteger(v)) throw new EdgeqError(`tensor ${t2.name} has no integer parameter ${key2}`);
   return v;
 }
 var matrixNames = (base) => ({ q: base, m: `${base}.scale_m`, e: `${base}.scale_e`, groups: `${base}.groups` });
@@ -3546,203 +4108,6 @@ var GACC_FRAC = 20;
 var W_FRAC = 24;
 var ZERO_SCALE_M = 1 << 14;
 var ZERO_SCALE_E = 14;
-
-// compiler/emit/quant-from-artifact.ts
-var QDTYPE = {
-  int8: "i8",
-  int16: "i16",
-  int32: "i32",
-  uint8: "u8",
-  q1: "q1",
-  q2_lut: "q2_lut",
-  q3: "q3",
-  q4_lut: "q4_lut"
-};
-function view(dtype, bytes) {
-  const b = bytes.slice();
-  if (dtype === "i8") return new Int8Array(b.buffer, 0, b.length);
-  if (dtype === "i16") return new Int16Array(b.buffer, 0, b.length >> 1);
-  if (dtype === "i32") return new Int32Array(b.buffer, 0, b.length >> 2);
-  return b;
-}
-function quantModelFromArtifact(a, file = "<artifact>") {
-  const c = a.config;
-  const norm = a.program.ops.find((o) => o.kind === "rmsnorm");
-  const att = a.program.ops.find((o) => o.kind === "attention");
-  if (!norm || norm.params.length < 6 || !att || att.params.length < 5) {
-    throw new EdgeqError(`${file}: the program has no rmsnorm/attention op with the params of docs/integer-spec.md §10`);
-  }
-  const tensors = a.tensors.map((t) => {
-    const dtype = QDTYPE[t.dtype];
-    if (!dtype) throw new EdgeqError(`${file}: tensor ${t.name} has dtype ${t.dtype}, which the integer reference does not read`);
-    const params = {};
-    if (t.quant?.groupSize !== void 0) {
-      params.groupSize = t.quant.groupSize;
-      params.bits = { q1: 1, q2_lut: 2, q3: 3, q4_lut: 4 }[dtype] ?? 0;
-    } else if (t.quant?.params?.length) params.frac = t.quant.params[0];
-    return { name: t.name, dtype, shape: t.shape.slice(), params, data: view(dtype, t.data) };
-  });
-  return {
-    params: {
-      formatVersion: FORMAT_VERSION2,
-      dim: c.dim,
-      hiddenDim: c.hiddenDim,
-      nLayers: c.nLayers,
-      nHeads: c.nHeads,
-      nKvHeads: c.nKvHeads,
-      vocabSize: c.vocabSize,
-      seqLen: c.seqLen,
-      sharedClassifier: c.sharedClassifier ? 1 : 0,
-      logitFrac: LOGIT_FRAC,
-      rmsEpsQ32: norm.params[2],
-      rmsSqShift: norm.params[3],
-      rmsDimScaleM: norm.params[4],
-      rmsDimScaleE: norm.params[5],
-      attScaleM: att.params[3],
-      attScaleE: att.params[4]
-    },
-    tensors
-  };
-}
-
-// compiler/emit/verify-errors.ts
-var VERIFY_ERROR_MESSAGES = {
-  ok: "valid",
-  too_small: "shorter than the 8-byte header",
-  bad_identifier: 'not an edgeq model (file identifier is not "EDGQ")',
-  base_misaligned: "the artifact is not at a 16-byte aligned address in device memory",
-  bad_version: "format version missing or not supported by this runtime",
-  out_of_bounds: "an offset or length reaches outside the artifact (truncated or corrupt file)",
-  misaligned: "a table, vector or scalar is misaligned (corrupt file)",
-  bad_vtable: "a malformed vtable (corrupt file)",
-  missing_field: "a required field is missing",
-  bad_string: "a string is not NUL-terminated (corrupt file)",
-  too_many: "a count exceeds the verifier's limits",
-  bad_enum: "an unknown dtype, op kind, operand kind or hash kind (newer compiler?)",
-  bad_shape: "a shape with no dims, more than 8, a zero dim or too many elements",
-  size_mismatch: "tensor data or slot size differs from what dtype and shape give",
-  data_misaligned: "tensor data, a slot offset or the arena size is not a multiple of 16",
-  bad_ref: "an op operand names a tensor, slot or input that does not exist, or writes a non-slot",
-  arena_out_of_bounds: "a slot reaches past the end of the arena",
-  bad_config: "inconsistent model config",
-  bad_quant: "quantization parameters of the wrong length or a bad scales tensor",
-  bad_tokenizer: "tokenizer vectors of the wrong length or bad special ids",
-  bad_conformance: "an inconsistent conformance case",
-  bad_length: "a fixed-size field has the wrong length"
-};
-function verifyErrorMessage(code) {
-  const name = VerifyError[code];
-  return name === void 0 ? `unknown verifier error ${code}` : `${name}: ${VERIFY_ERROR_MESSAGES[name]}`;
-}
-
-// compiler/engines/wasm-runtime.ts
-var RUNTIME_ERRORS = {
-  64: "not loaded: load() has not succeeded",
-  65: "token outside the vocabulary",
-  66: "position outside the context (seq_len)",
-  67: "out of memory: the arena and scratch do not fit",
-  68: "bad program: an op's operands or params do not match its kernel",
-  69: "unsupported op: the program uses an op kind this runtime was not generated with",
-  70: "config mismatch: the artifact's model config differs from the one this runtime was generated for",
-  71: "training not ready: train_init has not succeeded (docs/runtime-abi.md, Training)",
-  72: "bad training parameters: r_pad must be a positive multiple of 16 (at most 1024), seq_len within the model context, the rng state nonzero, dim and kv dim multiples of 16",
-  73: "bad token count: train_step needs seq_len + 1 tokens, train_loss 2 .. model seq_len + 1"
-};
-function runtimeErrorMessage(code) {
-  if (RUNTIME_ERRORS[code]) return `${RUNTIME_ERRORS[code]} (code ${code})`;
-  const name = VerifyError[code];
-  return name ? `${verifyErrorMessage(code)} (code ${code})` : `error code ${code}`;
-}
-var WasmRuntime = class _WasmRuntime {
-  vocabSize;
-  /** Position → hash lines reported through host.print by the last selftest(). */
-  printed = [];
-  ex;
-  constructor(ex, vocabSize) {
-    this.ex = ex;
-    this.vocabSize = vocabSize;
-  }
-  /**
-   * Instantiates `wasm` and loads `artifact` into it. `file` names the artifact in errors.
-   */
-  static async create(wasm, artifact, vocabSize, file = "model.edgeq") {
-    let self;
-    const imports = {
-      host: { print: (pos, hash) => {
-        self?.printed.push([pos, hash]);
-      } }
-    };
-    const module = await WebAssembly.compile(new Uint8Array(wasm));
-    const instance = await WebAssembly.instantiate(module, imports);
-    const ex = instance.exports;
-    self = new _WasmRuntime(ex, vocabSize);
-    const ptr = ex.reserve(artifact.length);
-    if (ptr === 0) throw new EdgeqError(`the runtime could not reserve ${artifact.length} bytes of memory for the artifact`, { file });
-    new Uint8Array(ex.memory.buffer, ptr, artifact.length).set(artifact);
-    const code = ex.load(artifact.length);
-    if (code !== 0) throw new EdgeqError(`the runtime's verifier rejected the artifact: ${runtimeErrorMessage(code)}`, { file });
-    return self;
-  }
-  /** Runs one position; logits() then views its int32 logits. */
-  forward(token, pos) {
-    const code = this.ex.forward(token, pos);
-    if (code !== 0) throw new EdgeqError(`runtime forward(token ${token}, position ${pos}) failed: ${runtimeErrorMessage(code)}`);
-  }
-  /** A view of the last logits (valid until the next call into the runtime). */
-  logits() {
-    return new Int32Array(this.ex.memory.buffer, this.ex.logits(), this.vocabSize);
-  }
-  logitsHash() {
-    return BigInt.asUintN(64, this.ex.logits_hash());
-  }
-  argmax() {
-    return this.ex.argmax();
-  }
-  seed(seed) {
-    this.ex.seed(Number(seed & 0xffffffffn) | 0, Number(seed >> 32n & 0xffffffffn) | 0);
-  }
-  sample(temperatureQ, toppQ) {
-    return this.ex.sample(temperatureQ, toppQ);
-  }
-  /** The bytes llama2.c would print for `token` after `prev`, decoded on the device. */
-  decode(prev, token) {
-    const n = this.ex.decode(prev, token);
-    return new Uint8Array(this.ex.memory.buffer, this.ex.text(), n).slice();
-  }
-  /** Runs the embedded conformance vectors; returns mismatches and the reported hashes. */
-  selftest() {
-    this.printed = [];
-    const mismatches = this.ex.selftest();
-    return { mismatches, hashes: this.printed.map(([p, h]) => [p, BigInt.asUintN(64, h)]) };
-  }
-};
-
-// compiler/quantize/fixed-point.ts
-function roundHalfAway(x) {
-  return x < 0 ? -Math.floor(-x + 0.5) : Math.floor(x + 0.5);
-}
-function toScale(x) {
-  if (!(x > 0) || !Number.isFinite(x)) throw new RangeError(`scale must be positive and finite, got ${x}`);
-  let e = 14 - Math.floor(Math.log2(x));
-  while (x * 2 ** e >= 32768) e--;
-  while (x * 2 ** e < 16384) e++;
-  let m = roundHalfAway(x * 2 ** e);
-  if (m === 32768) {
-    m = 16384;
-    e--;
-  }
-  return { m, e };
-}
-
-// runtime/kernels/reference/argmax.ts
-function argmaxInt(logits, n) {
-  let best = 0, bestV = logits[0];
-  for (let i = 1; i < n; i++) if (logits[i] > bestV) {
-    best = i;
-    bestV = logits[i];
-  }
-  return best;
-}
 
 // runtime/kernels/reference/arith.ts
 var I32_MAX = 2147483647;
@@ -3820,8 +4185,8 @@ function mul64(a, b) {
 }
 function addHalf(s) {
   if (s <= 32) {
-    const t = 1 << s - 1;
-    const lo = LO + t | 0;
+    const t2 = 1 << s - 1;
+    const lo = LO + t2 | 0;
     if (lo >>> 0 < LO >>> 0) HI = HI + 1 | 0;
     LO = lo;
   } else {
@@ -3934,10 +4299,10 @@ function quantizeAct(q, qo, v, vo, n, frac, qmax, invM, invE, scale, so) {
   for (let i = 0; i < n; i++) {
     const x = v[vo + i];
     const xn = k >= 0 ? x >> k : x << -k;
-    let t = Math.imul(xn, r) + half >> K;
-    if (t > qmax) t = qmax;
-    else if (t < -qmax) t = -qmax;
-    q[qo + i] = t;
+    let t2 = Math.imul(xn, r) + half >> K;
+    if (t2 > qmax) t2 = qmax;
+    else if (t2 < -qmax) t2 = -qmax;
+    q[qo + i] = t2;
   }
   mulScale(an, frac - k, invM, invE, scale, so);
 }
@@ -3946,16 +4311,16 @@ function quantizeAct(q, qo, v, vo, n, frac, qmax, invM, invE, scale, so) {
 function exp2Neg(d, table) {
   const n = d >> SCORE_FRAC;
   if (n >= 31) return 0;
-  const t = table[d & (1 << SCORE_FRAC) - 1];
-  return n === 0 ? t : t + (1 << n - 1) >> n;
+  const t2 = table[d & (1 << SCORE_FRAC) - 1];
+  return n === 0 ? t2 : t2 + (1 << n - 1) >> n;
 }
 function softmaxExp2(e, s, n, table) {
   let max = s[0];
-  for (let t = 1; t < n; t++) if (s[t] > max) max = s[t];
+  for (let t2 = 1; t2 < n; t2++) if (s[t2] > max) max = s[t2];
   let sum = 0;
-  for (let t = 0; t < n; t++) {
-    const v = exp2Neg(satSub(max, s[t]), table);
-    e[t] = v;
+  for (let t2 = 0; t2 < n; t2++) {
+    const v = exp2Neg(satSub(max, s[t2]), table);
+    e[t2] = v;
     sum = sum + v;
   }
   return sum;
@@ -3985,19 +4350,19 @@ function attention(out, q, pos, kc, kM, kE, vc, vM, vE, nHeads, nKv, hs, attM, a
       quantizeAct(s.q12, 0, q, qo, hs, ACT_FRAC, ACT_QMAX, INV_ACT_QMAX_M, INV_ACT_QMAX_E, sc, 0);
       mulScale(sc[0], sc[1], attM, attE, sc, 0);
       const qm = sc[0], qe = sc[1] - SCORE_FRAC;
-      for (let t = 0; t < n; t++) {
-        const ko = t * kvDim + g * hs;
+      for (let t2 = 0; t2 < n; t2++) {
+        const ko = t2 * kvDim + g * hs;
         let acc = 0;
         for (let i = 0; i < hs; i++) acc = acc + Math.imul(s.q12[i], kc[ko + i]) | 0;
-        const ks = t * nKv + g;
-        scores[t] = mulShiftRound(acc, Math.imul(qm, kM[ks]), qe + kE[ks]);
+        const ks = t2 * nKv + g;
+        scores[t2] = mulShiftRound(acc, Math.imul(qm, kM[ks]), qe + kE[ks]);
       }
       const sum = softmaxExp2(w, scores, n, exp2);
       const L = 24 - ceilLog2(n);
       let B = -2147483647;
-      for (let t = 0; t < n; t++) {
-        const ks = t * nKv + g;
-        const z = Math.imul(w[t], vM[ks]);
+      for (let t2 = 0; t2 < n; t2++) {
+        const ks = t2 * nKv + g;
+        const z = Math.imul(w[t2], vM[ks]);
         if (z > 0) {
           const b = bitLength(z) - vE[ks];
           if (b > B) B = b;
@@ -4005,9 +4370,9 @@ function attention(out, q, pos, kc, kM, kE, vc, vM, vE, nHeads, nKv, hs, attM, a
       }
       for (let i = 0; i < hs; i++) out[qo + i] = 0;
       if (B === -2147483647) continue;
-      for (let t = 0; t < n; t++) {
-        const ks = t * nKv + g;
-        const z = Math.imul(w[t], vM[ks]);
+      for (let t2 = 0; t2 < n; t2++) {
+        const ks = t2 * nKv + g;
+        const z = Math.imul(w[t2], vM[ks]);
         let sh = vE[ks] + B - L;
         let wt;
         if (sh <= 0) wt = z << -sh;
@@ -4016,7 +4381,7 @@ function attention(out, q, pos, kc, kM, kE, vc, vM, vE, nHeads, nKv, hs, attM, a
           wt = z + (1 << sh - 1) >> sh;
         }
         if (wt === 0) continue;
-        const vo = t * kvDim + g * hs;
+        const vo = t2 * kvDim + g * hs;
         for (let i = 0; i < hs; i++) out[qo + i] = out[qo + i] + Math.imul(wt, vc[vo + i]) | 0;
       }
       recipScale(sum, sc, 2);
@@ -4026,11 +4391,79 @@ function attention(out, q, pos, kc, kM, kE, vc, vM, vE, nHeads, nKv, hs, attM, a
   }
 }
 
+// compiler/ops/op-def.ts
+var positive = (v) => Number.isInteger(v) && v > 0 ? null : "must be a positive integer";
+var inRange = (lo, hi) => (v) => Number.isInteger(v) && v >= lo && v <= hi ? null : `must be an integer in [${lo}, ${hi}]`;
+var oneOf = (...vs) => (v) => vs.includes(v) ? null : `must be one of ${vs.join(", ")}`;
+
+// compiler/ops/kinds/attention.ts
+var attention2 = {
+  kind: "attention",
+  kernel: "attention",
+  inputs: [
+    { name: "q", type: "i32 [nH·hs]" },
+    { name: "input", type: "position" },
+    { name: "the six cache slots of `kv_store`", type: "(same order)" },
+    { name: "exp2", type: "i16 [1024]" },
+    { name: "q12", type: "i16 [hs]" },
+    { name: "scores", type: "i32 [S]" },
+    { name: "weights", type: "i32 [S]" }
+  ],
+  outputs: [{ name: "out", type: "i32 [nH·hs]" }],
+  params: [
+    { name: "nHeads", check: (v, p) => positive(v) ?? (v % p.nKv === 0 ? null : "must be a multiple of nKv") },
+    { name: "nKv", check: positive },
+    { name: "hs", check: positive },
+    { name: "attScaleM" },
+    { name: "attScaleE" }
+  ],
+  device: { check: "checkAttention", run: "runAttention" },
+  interpret: (o, step) => {
+    o.counts(12, 1, 5);
+    const q = o.in(0, "int32");
+    o.input(1, "position");
+    const kc = o.in(2, "int16"), kM = o.in(3, "int16"), kE = o.in(4, "int8");
+    const vc = o.in(5, "int8"), vM = o.in(6, "int16"), vE = o.in(7, "int8");
+    const exp2 = o.in(8, "int16");
+    const s = Object.assign(Object.create(AttentionScratch.prototype), {
+      q12: o.in(9, "int16"),
+      scores: o.in(10, "int32"),
+      weights: o.in(11, "int32"),
+      sc: new Int32Array(4)
+    });
+    const out = o.out(0, "int32");
+    const [nH, nKv, hs, attM, attE] = o.op.params;
+    return () => attention(out, q, step.position, kc, kM, kE, vc, vM, vE, nH, nKv, hs, attM, attE, exp2, s);
+  }
+};
+
 // runtime/kernels/reference/embedding.ts
 function embeddingLookup(out, emb, embM, embE, token, dim) {
   const row = token * dim, m = embM[token], s = embE[token] - ACT_FRAC;
   for (let i = 0; i < dim; i++) out[i] = mulShiftRound(emb[row + i], m, s);
 }
+
+// compiler/ops/kinds/embed.ts
+var embed = {
+  kind: "embed",
+  kernel: "embedding",
+  inputs: [
+    { name: "E", type: "i8 [V, D]" },
+    { name: "E.scale_m", type: "i16 [V]" },
+    { name: "E.scale_e", type: "i8 [V]" },
+    { name: "input", type: "token" }
+  ],
+  outputs: [{ name: "x", type: "i32 [D]" }],
+  params: [{ name: "D", check: positive }],
+  device: { check: "checkEmbed", run: "runEmbed" },
+  interpret: (o, step) => {
+    o.counts(4, 1, 1);
+    const e = o.in(0, "int8"), m = o.in(1, "int16"), ex = o.in(2, "int8");
+    o.input(3, "token");
+    const x = o.out(0, "int32"), d = o.p(0);
+    return () => embeddingLookup(x, e, m, ex, step.token, d);
+  }
+};
 
 // runtime/kernels/reference/gemv_q8.ts
 function gemvQ8(out, w, wM, wE, x, xM, xE, n, d, outFrac) {
@@ -4042,17 +4475,47 @@ function gemvQ8(out, w, wM, wE, x, xM, xE, n, d, outFrac) {
   }
 }
 
+// compiler/ops/kinds/gemv.ts
+var interpret = (o) => {
+  o.counts(5, 1, 3);
+  const x = o.in(0, "int16"), sc = o.in(1, "int32");
+  const w = o.in(2, "int8"), wM = o.in(3, "int16"), wE = o.in(4, "int8");
+  const y = o.out(0, "int32");
+  const n = o.p(0), d = o.p(1), outFrac = o.p(2);
+  return () => gemvQ8(y, w, wM, wE, x, sc[0], sc[1], n, d, outFrac);
+};
+var gemv = {
+  kind: "gemv",
+  kernel: "gemv_q8",
+  inputs: [
+    { name: "x", type: "i16 [n]" },
+    { name: "scale", type: "" },
+    { name: "W", type: "i8 [d, n]" },
+    { name: "W.scale_m", type: "i16 [d]" },
+    { name: "W.scale_e", type: "i8 [d]" }
+  ],
+  outputs: [{ name: "y", type: "i32 [d]" }],
+  params: [
+    { name: "n", check: positive },
+    { name: "d", check: positive },
+    { name: "outFrac", note: "(16; `LOGIT_FRAC` for the classifier)", check: inRange(0, 30) }
+  ],
+  device: { check: "checkGemv", run: "runGemv", simdRun: "runGemvSimd" },
+  interpret
+};
+var classifier = { ...gemv, kind: "classifier" };
+
 // runtime/kernels/reference/gemv_lut.ts
-var LUT_GROUP_SHIFT = 8;
-function lutTables(t, x, n) {
+var LUT_GROUP_SHIFT2 = 8;
+function lutTables(t2, x, n) {
   for (let s = 0; s < n >> 2; s++) {
     const x0 = x[4 * s], x1 = x[4 * s + 1], x2 = x[4 * s + 2], x3 = x[4 * s + 3];
     for (let i = 0; i < 16; i++) {
-      t[16 * s + i] = ((i & 1) !== 0 ? x0 : 0) + ((i & 2) !== 0 ? x1 : 0) + ((i & 4) !== 0 ? x2 : 0) + ((i & 8) !== 0 ? x3 : 0);
+      t2[16 * s + i] = ((i & 1) !== 0 ? x0 : 0) + ((i & 2) !== 0 ? x1 : 0) + ((i & 4) !== 0 ? x2 : 0) + ((i & 8) !== 0 ? x3 : 0);
     }
   }
 }
-function gemvLut(out, planes, groups, wM, wE, t, xM, xE, n, d, bits, gs, outFrac) {
+function gemvLut(out, planes, groups, wM, wE, t2, xM, xE, n, d, bits, gs, outFrac) {
   const ng = n >> (gs === 32 ? 5 : gs === 64 ? 6 : 7);
   const pairs = gs >> 3;
   for (let o = 0; o < d; o++) {
@@ -4066,24 +4529,157 @@ function gemvLut(out, planes, groups, wM, wE, t, xM, xE, n, d, bits, gs, outFrac
         for (let p = 0; p < pairs; p++) {
           const byte = planes[(blk + k * pairs + p << 4) + r];
           const s0 = g * (gs >> 2) + 2 * p;
-          sk += t[16 * s0 + (byte & 15)] + t[16 * (s0 + 1) + (byte >> 4)];
+          sk += t2[16 * s0 + (byte & 15)] + t2[16 * (s0 + 1) + (byte >> 4)];
         }
         S += sk << k;
       }
-      for (let s = g * (gs >> 2); s < (g + 1) * (gs >> 2); s++) X += t[16 * s + 15];
+      for (let s = g * (gs >> 2); s < (g + 1) * (gs >> 2); s++) X += t2[16 * s + 15];
       const gb = (tile * ng + g << 5) + r;
       const gm = groups[gb], z2 = groups[gb + 16];
       const dot = 2 * S - Math.imul(z2, X);
-      acc += Math.imul(gm, dot) + (1 << LUT_GROUP_SHIFT - 1) >> LUT_GROUP_SHIFT;
+      acc += Math.imul(gm, dot) + (1 << LUT_GROUP_SHIFT2 - 1) >> LUT_GROUP_SHIFT2;
     }
-    out[o] = mulShiftRound(acc, Math.imul(wM[o], xM), wE[o] + xE - LUT_GROUP_SHIFT - outFrac);
+    out[o] = mulShiftRound(acc, Math.imul(wM[o], xM), wE[o] + xE - LUT_GROUP_SHIFT2 - outFrac);
   }
 }
+
+// compiler/ops/kinds/gemv_lut.ts
+var gemv_lut = {
+  kind: "gemv_lut",
+  kernel: "gemv_lut",
+  inputs: [
+    { name: "T", type: "i16 [4n] (`lut_tables` of x)" },
+    { name: "scale of x", type: "" },
+    { name: "X", type: "q<b> [d, n]" },
+    { name: "X.groups", type: "uint8 [⌈d/16⌉, n/G, 2, 16]" },
+    { name: "X.scale_m", type: "i16 [d]" },
+    { name: "X.scale_e", type: "i8 [d]" }
+  ],
+  outputs: [{ name: "y", type: "i32 [d]" }],
+  params: [
+    { name: "n", check: (v) => positive(v) ?? (v <= 8260 ? null : "must be <= 8260") },
+    { name: "d", check: positive },
+    { name: "outFrac", note: "(16; `LOGIT_FRAC` for a low-bit classifier)", check: inRange(0, 30) },
+    { name: "bits", note: "b (1..4, = X's dtype)", check: inRange(1, 4) },
+    {
+      name: "G",
+      note: "(32/64/128; n % G = 0, n/G ≤ 1024, n ≤ 8260)",
+      check: (v, p) => oneOf(32, 64, 128)(v) ?? (p.n % v === 0 && p.n / v <= 1024 ? null : "must divide n with n/G <= 1024")
+    }
+  ],
+  device: { check: "checkGemvLut", run: "runGemvLut", simdRun: "runGemvLutSimd" },
+  interpret: (o) => {
+    o.counts(6, 1, 5);
+    const [n, d, outFrac, bits, gs] = o.op.params;
+    const planeType = GROUPED_FORMATS.find((f) => f.bits === bits)?.name;
+    if (planeType === void 0) return o.fail(`${bits} bits, expected 1 to 4`);
+    const t2 = o.in(0, "int16"), sc = o.in(1, "int32");
+    const planes = o.in(2, planeType), groups = o.in(3, "uint8");
+    const wM = o.in(4, "int16"), wE = o.in(5, "int8");
+    const y = o.out(0, "int32");
+    return () => gemvLut(y, planes, groups, wM, wE, t2, sc[0], sc[1], n, d, bits, gs, outFrac);
+  }
+};
+
+// runtime/kernels/reference/kv_store.ts
+function kvStore(kc, kM, kE, vc, vM, vE, k, v, position, nKv, hs, sc) {
+  const kvD = nKv * hs, row = position * kvD, srow = position * nKv;
+  for (let g = 0; g < nKv; g++) {
+    quantizeAct(kc, row + g * hs, k, g * hs, hs, ACT_FRAC, ACT_QMAX, INV_ACT_QMAX_M, INV_ACT_QMAX_E, sc, 0);
+    kM[srow + g] = sc[0];
+    kE[srow + g] = sc[1];
+    quantizeAct(vc, row + g * hs, v, g * hs, hs, ACT_FRAC, QMAX8, INV_QMAX8_M, INV_QMAX8_E, sc, 0);
+    vM[srow + g] = sc[0];
+    vE[srow + g] = sc[1];
+  }
+}
+
+// compiler/ops/kinds/kv_store.ts
+var kv_store = {
+  kind: "kv_store",
+  kernel: "kv_store",
+  inputs: [{ name: "k", type: "i32 [kvD]" }, { name: "v", type: "i32 [kvD]" }, { name: "input", type: "position" }],
+  outputs: [
+    { name: "K", type: "i16 [S, kvD]" },
+    { name: "K.m", type: "i16 [S, nKv]" },
+    { name: "K.e", type: "i8 [S, nKv]" },
+    { name: "V", type: "i8 [S, kvD]" },
+    { name: "V.m", type: "i16 [S, nKv]" },
+    { name: "V.e", type: "i8 [S, nKv]" }
+  ],
+  params: [{ name: "nKv", check: positive }, { name: "hs", check: positive }],
+  device: { check: "checkKvStore", run: "runKvStore" },
+  interpret: (o, step) => {
+    o.counts(3, 6, 2);
+    const k = o.in(0, "int32"), v = o.in(1, "int32");
+    o.input(2, "position");
+    const kc = o.out(0, "int16"), kM = o.out(1, "int16"), kE = o.out(2, "int8");
+    const vc = o.out(3, "int8"), vM = o.out(4, "int16"), vE = o.out(5, "int8");
+    const nKv = o.p(0), hs = o.p(1);
+    const sc = new Int32Array(4);
+    return () => kvStore(kc, kM, kE, vc, vM, vE, k, v, step.position, nKv, hs, sc);
+  }
+};
+
+// compiler/ops/kinds/lut_tables.ts
+var lut_tables = {
+  kind: "lut_tables",
+  kernel: "gemv_lut",
+  inputs: [{ name: "x", type: "i16 [n]" }],
+  outputs: [{ name: "T", type: "i16 [4n] (8n bytes)" }],
+  params: [{ name: "n", note: "(a multiple of 32)", check: (v) => positive(v) ?? (v % 32 === 0 ? null : "must be a multiple of 32") }],
+  device: { check: "checkLutTables", run: "runLutTables", simdRun: "runLutTablesSimd" },
+  opaque: true,
+  interpret: (o) => {
+    o.counts(1, 1, 1);
+    const x = o.in(0, "int16"), t2 = o.out(0, "int16"), n = o.p(0);
+    return () => lutTables(t2, x, n);
+  }
+};
+
+// compiler/ops/kinds/requantize.ts
+var requantize = {
+  kind: "requantize",
+  kernel: "quantize_act",
+  inputs: [{ name: "v", type: "i32 [n]" }],
+  outputs: [{ name: "q", type: "i16 [n] (qmax 2047) or i8 [n] (qmax 127)" }, { name: "scale", type: "" }],
+  params: [{ name: "n", check: positive }, { name: "frac", check: inRange(0, 30) }, { name: "qmax", check: oneOf(QMAX8, ACT_QMAX) }],
+  device: { check: "checkRequantize", run: "runRequantize" },
+  interpret: (o) => {
+    o.counts(1, 2, 3);
+    const v = o.in(0, "int32");
+    const [n, frac, qmax] = o.op.params;
+    const sc = o.out(1, "int32");
+    if (qmax === QMAX8) {
+      const q2 = o.out(0, "int8");
+      return () => quantizeAct(q2, 0, v, 0, n, frac, QMAX8, INV_QMAX8_M, INV_QMAX8_E, sc, 0);
+    }
+    const q = o.out(0, "int16");
+    return () => quantizeAct(q, 0, v, 0, n, frac, ACT_QMAX, INV_ACT_QMAX_M, INV_ACT_QMAX_E, sc, 0);
+  }
+};
 
 // runtime/kernels/reference/residual.ts
 function residualAdd(x, y, n) {
   for (let i = 0; i < n; i++) x[i] = satAdd(x[i], y[i]);
 }
+
+// compiler/ops/kinds/residual_add.ts
+var residual_add = {
+  kind: "residual_add",
+  kernel: "residual",
+  inputs: [{ name: "x", type: "i32 [n]" }, { name: "y", type: "i32 [n]" }],
+  outputs: [{ name: "x", type: "(same slot)" }],
+  params: [{ name: "n", check: positive }],
+  device: { check: "checkResidualAdd", run: "runResidualAdd" },
+  interpret: (o) => {
+    o.counts(2, 1, 1);
+    const x = o.in(0, "int32"), y = o.in(1, "int32");
+    o.out(0, "int32");
+    const n = o.p(0);
+    return () => residualAdd(x, y, n);
+  }
+};
 
 // runtime/kernels/reference/rmsnorm.ts
 var T = new Int32Array(4);
@@ -4106,11 +4702,11 @@ function rmsnormQuant(q, x, n, gain2, gainFrac, epsQ32, sqShift, dimScaleM, dimS
     u[i] = xi;
     sum = sum + (Math.imul(xi, xi) >> sqShift);
   }
-  const t = 2 * k + sqShift;
+  const t2 = 2 * k + sqShift;
   const epsN = Math.imul(epsQ32, n);
-  const over = bitLength(epsN) - t - 30;
+  const over = bitLength(epsN) - t2 - 30;
   const j = over > 0 ? over + 1 & -2 : 0;
-  const st = t + j;
+  const st = t2 + j;
   const epsS = st >= 0 ? st >= 31 ? 0 : epsN >> st : epsN << -st;
   rsqrtScale((sum >> j) + epsS, T, 2);
   T[3] = T[3] + (j >> 1);
@@ -4120,6 +4716,31 @@ function rmsnormQuant(q, x, n, gain2, gainFrac, epsQ32, sqShift, dimScaleM, dimS
   quantizeAct(q, 0, u, 0, n, ACT_FRAC - k + gainFrac, ACT_QMAX, INV_ACT_QMAX_M, INV_ACT_QMAX_E, scale, so);
   mulScale(scale[so], scale[so + 1], T[0], T[1], scale, so);
 }
+
+// compiler/ops/kinds/rmsnorm.ts
+var ceilLog22 = (n) => n > 1 ? 32 - Math.clz32(n - 1) : 0;
+var rmsnorm = {
+  kind: "rmsnorm",
+  kernel: "rmsnorm",
+  inputs: [{ name: "x", type: "i32 [n]" }, { name: "gain", type: "i16 [n]" }, { name: "u", type: "i32 [n] (scratch)" }],
+  outputs: [{ name: "q", type: "i16 [n]" }, { name: "scale", type: "" }],
+  params: [
+    { name: "n", check: positive },
+    { name: "gainFrac", check: inRange(0, 30) },
+    { name: "rmsEpsQ32", check: (v, p) => Number.isInteger(v) && v >= 0 && v * p.n < 2 ** 31 ? null : "must be >= 0 with rmsEpsQ32 · n < 2^31" },
+    { name: "rmsSqShift", check: (v, p) => v === ceilLog22(p.n) && v <= 28 ? null : `must be ceil(log2 n) = ${ceilLog22(p.n)} and <= 28` },
+    { name: "rmsDimScaleM" },
+    { name: "rmsDimScaleE" }
+  ],
+  device: { check: "checkRmsnorm", run: "runRmsnorm" },
+  interpret: (o) => {
+    o.counts(3, 2, 6);
+    const x = o.in(0, "int32"), g = o.in(1, "int16"), u = o.in(2, "int32");
+    const q = o.out(0, "int16"), sc = o.out(1, "int32");
+    const [n, gainFrac, eps, sqShift, dimM, dimE] = o.op.params;
+    return () => rmsnormQuant(q, x, n, g, gainFrac, eps, sqShift, dimM, dimE, u, sc, 0);
+  }
+};
 
 // runtime/kernels/reference/rope.ts
 function ropeQ16(v, n, headSize, cos, sin, pos) {
@@ -4132,6 +4753,275 @@ function ropeQ16(v, n, headSize, cos, sin, pos) {
       v[h + 2 * i + 1] = satAdd(mulShiftRound(a, s, ROPE_FRAC), mulShiftRound(b, c, ROPE_FRAC));
     }
   }
+}
+
+// compiler/ops/kinds/rope.ts
+var rope = {
+  kind: "rope",
+  kernel: "rope",
+  inputs: [
+    { name: "v", type: "i32 [n]" },
+    { name: "input", type: "position" },
+    { name: "cos", type: "i16 [S, hs/2]" },
+    { name: "sin", type: "i16 [S, hs/2]" }
+  ],
+  outputs: [{ name: "v", type: "(same slot)" }],
+  params: [
+    { name: "n", check: (v, p) => positive(v) ?? (v % p.hs === 0 ? null : "must be a multiple of hs") },
+    { name: "hs", check: (v) => positive(v) ?? (v % 2 === 0 ? null : "must be even") }
+  ],
+  device: { check: "checkRope", run: "runRope" },
+  interpret: (o, step) => {
+    o.counts(4, 1, 2);
+    const v = o.in(0, "int32");
+    o.input(1, "position");
+    const cos = o.in(2, "int16"), sin = o.in(3, "int16");
+    o.out(0, "int32");
+    const n = o.p(0), hs = o.p(1);
+    return () => ropeQ16(v, n, hs, cos, sin, step.position);
+  }
+};
+
+// runtime/kernels/reference/silu.ts
+function siluQ16(x, table) {
+  if (x <= -SILU_X_MAX_Q16) return 0;
+  if (x >= SILU_X_MAX_Q16) return x;
+  const u = x + SILU_X_MAX_Q16;
+  const j = u >> SILU_STEP_SHIFT, f = u & (1 << SILU_STEP_SHIFT) - 1;
+  const y0 = table[j], dy = table[j + 1] - y0;
+  return y0 + (Math.imul(dy, f) + (1 << SILU_STEP_SHIFT - 1) >> SILU_STEP_SHIFT);
+}
+function swigluQ16(h1, h3, n, table) {
+  for (let i = 0; i < n; i++) h1[i] = mulShiftRound(siluQ16(h1[i], table), h3[i], ACT_FRAC);
+}
+
+// compiler/ops/kinds/swiglu.ts
+var swiglu = {
+  kind: "swiglu",
+  kernel: "silu",
+  inputs: [{ name: "h1", type: "i32 [n]" }, { name: "h3", type: "i32 [n]" }, { name: "silu", type: "i32 [2049]" }],
+  outputs: [{ name: "h1", type: "(same slot)" }],
+  params: [{ name: "n", check: positive }],
+  device: { check: "checkSwiglu", run: "runSwiglu" },
+  interpret: (o) => {
+    o.counts(3, 1, 1);
+    const h1 = o.in(0, "int32"), h3 = o.in(1, "int32"), silu = o.in(2, "int32");
+    o.out(0, "int32");
+    const n = o.p(0);
+    return () => swigluQ16(h1, h3, n, silu);
+  }
+};
+
+// compiler/ops/registry.ts
+var OP_DEFS = [
+  embed,
+  rmsnorm,
+  gemv,
+  rope,
+  attention2,
+  swiglu,
+  residual_add,
+  classifier,
+  kv_store,
+  requantize,
+  lut_tables,
+  gemv_lut
+];
+var BY_KIND = new Map(OP_DEFS.map((d) => [d.kind, d]));
+function opDef(kind) {
+  const d = BY_KIND.get(kind);
+  if (!d) throw new EdgeqError(`no op kind "${kind}" is defined (compiler/ops/kinds: ${OP_DEFS.map((x) => x.kind).join(", ")})`);
+  return d;
+}
+function paramsOf(op) {
+  const d = opDef(op.kind);
+  if (op.params.length !== d.params.length) {
+    throw new EdgeqError(`op ${op.name ?? ""} (${op.kind}): ${op.params.length} params, expected ${d.params.length} (${d.params.map((p) => p.name).join(", ")})`);
+  }
+  return Object.fromEntries(d.params.map((p, i) => [p.name, op.params[i]]));
+}
+
+// compiler/emit/quant-from-artifact.ts
+var isQDType = (d) => d !== "gse";
+function view(dtype, bytes) {
+  const b = bytes.slice();
+  if (dtype === "int8") return new Int8Array(b.buffer, 0, b.length);
+  if (dtype === "int16") return new Int16Array(b.buffer, 0, b.length >> 1);
+  if (dtype === "int32") return new Int32Array(b.buffer, 0, b.length >> 2);
+  return b;
+}
+function quantModelFromArtifact(a, file = "<artifact>") {
+  const c = a.config;
+  const norm = a.program.ops.find((o) => o.kind === "rmsnorm");
+  const att = a.program.ops.find((o) => o.kind === "attention");
+  if (!norm || !att) throw new EdgeqError(`${file}: the program has no rmsnorm/attention op with the params of docs/integer-spec.md §10`);
+  let normP, attP;
+  try {
+    normP = paramsOf(norm);
+    attP = paramsOf(att);
+  } catch (e) {
+    throw new EdgeqError(`${file}: ${e.message} (docs/integer-spec.md §10)`);
+  }
+  const tensors = a.tensors.map((t2) => {
+    const dtype = t2.dtype;
+    if (!isQDType(dtype)) throw new EdgeqError(`${file}: tensor ${t2.name} has dtype ${t2.dtype}, which the integer reference does not read`);
+    const params = {};
+    if (t2.quant?.groupSize !== void 0) {
+      params.groupSize = t2.quant.groupSize;
+      params.bits = isGroupedFormat(dtype) ? bitsOfDtype(dtype) : 0;
+    } else if (t2.quant?.params?.length) params.frac = t2.quant.params[0];
+    return { name: t2.name, dtype, shape: t2.shape.slice(), params, data: view(dtype, t2.data) };
+  });
+  return {
+    params: {
+      formatVersion: FORMAT_VERSION2,
+      dim: c.dim,
+      hiddenDim: c.hiddenDim,
+      nLayers: c.nLayers,
+      nHeads: c.nHeads,
+      nKvHeads: c.nKvHeads,
+      vocabSize: c.vocabSize,
+      seqLen: c.seqLen,
+      sharedClassifier: c.sharedClassifier ? 1 : 0,
+      logitFrac: LOGIT_FRAC,
+      rmsEpsQ32: normP.rmsEpsQ32,
+      rmsSqShift: normP.rmsSqShift,
+      rmsDimScaleM: normP.rmsDimScaleM,
+      rmsDimScaleE: normP.rmsDimScaleE,
+      attScaleM: attP.attScaleM,
+      attScaleE: attP.attScaleE
+    },
+    tensors
+  };
+}
+
+// compiler/emit/verify-errors.ts
+var VERIFY_ERROR_MESSAGES = {
+  ok: "valid",
+  too_small: "shorter than the 8-byte header",
+  bad_identifier: 'not an edgeq model (file identifier is not "EDGQ")',
+  base_misaligned: "the artifact is not at a 16-byte aligned address in device memory",
+  bad_version: "format version missing or not supported by this runtime",
+  out_of_bounds: "an offset or length reaches outside the artifact (truncated or corrupt file)",
+  misaligned: "a table, vector or scalar is misaligned (corrupt file)",
+  bad_vtable: "a malformed vtable (corrupt file)",
+  missing_field: "a required field is missing",
+  bad_string: "a string is not NUL-terminated (corrupt file)",
+  too_many: "a count exceeds the verifier's limits",
+  bad_enum: "an unknown dtype, op kind, operand kind or hash kind (newer compiler?)",
+  bad_shape: "a shape with no dims, more than 8, a zero dim or too many elements",
+  size_mismatch: "tensor data or slot size differs from what dtype and shape give",
+  data_misaligned: "tensor data, a slot offset or the arena size is not a multiple of 16",
+  bad_ref: "an op operand names a tensor, slot or input that does not exist, or writes a non-slot",
+  arena_out_of_bounds: "a slot reaches past the end of the arena",
+  bad_config: "inconsistent model config",
+  bad_quant: "quantization parameters of the wrong length or a bad scales tensor",
+  bad_tokenizer: "tokenizer vectors of the wrong length or bad special ids",
+  bad_conformance: "an inconsistent conformance case",
+  bad_length: "a fixed-size field has the wrong length"
+};
+function verifyErrorMessage(code) {
+  const name = VerifyError[code];
+  return name === void 0 ? `unknown verifier error ${code}` : `${name}: ${VERIFY_ERROR_MESSAGES[name]}`;
+}
+
+// compiler/engines/wasm-runtime.ts
+var RUNTIME_ERRORS = {
+  64: "not loaded: load() has not succeeded",
+  65: "token outside the vocabulary",
+  66: "position outside the context (seq_len)",
+  67: "out of memory: the arena and scratch do not fit",
+  68: "bad program: an op's operands or params do not match its kernel",
+  69: "unsupported op: the program uses an op kind this runtime was not generated with",
+  70: "config mismatch: the artifact's model config differs from the one this runtime was generated for",
+  71: "training not ready: train_init has not succeeded (docs/runtime-abi.md, Training)",
+  72: "bad training parameters: r_pad must be a positive multiple of 16 (at most 1024), seq_len within the model context, the rng state nonzero, dim and kv dim multiples of 16",
+  73: "bad token count: train_step needs seq_len + 1 tokens, train_loss 2 .. model seq_len + 1"
+};
+function runtimeErrorMessage(code) {
+  if (RUNTIME_ERRORS[code]) return `${RUNTIME_ERRORS[code]} (code ${code})`;
+  const name = VerifyError[code];
+  return name ? `${verifyErrorMessage(code)} (code ${code})` : `error code ${code}`;
+}
+var WasmRuntime = class _WasmRuntime {
+  vocabSize;
+  /** Position → hash lines reported through host.print by the last selftest(). */
+  printed = [];
+  ex;
+  constructor(ex, vocabSize) {
+    this.ex = ex;
+    this.vocabSize = vocabSize;
+  }
+  /**
+   * Instantiates `wasm` and loads `artifact` into it. `file` names the artifact in errors.
+   */
+  static async create(wasm, artifact, vocabSize, file = "model.edgeq") {
+    let self;
+    const imports = {
+      host: { print: (pos, hash) => {
+        self?.printed.push([pos, hash]);
+      } }
+    };
+    const module = await WebAssembly.compile(new Uint8Array(wasm));
+    const instance = await WebAssembly.instantiate(module, imports);
+    const ex = instance.exports;
+    self = new _WasmRuntime(ex, vocabSize);
+    const ptr = ex.reserve(artifact.length);
+    if (ptr === 0) throw new EdgeqError(`the runtime could not reserve ${artifact.length} bytes of memory for the artifact`, { file });
+    new Uint8Array(ex.memory.buffer, ptr, artifact.length).set(artifact);
+    const code = ex.load(artifact.length);
+    if (code !== 0) throw new EdgeqError(`the runtime's verifier rejected the artifact: ${runtimeErrorMessage(code)}`, { file });
+    return self;
+  }
+  /** Runs one position; logits() then views its int32 logits. */
+  forward(token, pos) {
+    const code = this.ex.forward(token, pos);
+    if (code !== 0) throw new EdgeqError(`runtime forward(token ${token}, position ${pos}) failed: ${runtimeErrorMessage(code)}`);
+  }
+  /** A view of the last logits (valid until the next call into the runtime). */
+  logits() {
+    return new Int32Array(this.ex.memory.buffer, this.ex.logits(), this.vocabSize);
+  }
+  logitsHash() {
+    return BigInt.asUintN(64, this.ex.logits_hash());
+  }
+  argmax() {
+    return this.ex.argmax();
+  }
+  seed(seed) {
+    this.ex.seed(Number(seed & 0xffffffffn) | 0, Number(seed >> 32n & 0xffffffffn) | 0);
+  }
+  sample(temperatureQ, toppQ) {
+    return this.ex.sample(temperatureQ, toppQ);
+  }
+  /** The bytes llama2.c would print for `token` after `prev`, decoded on the device. */
+  /** The artifact tokenizer's BOS / EOS ids (1 / 2 without one, as llama2.c); -1: none. */
+  bos() {
+    return this.ex.bos();
+  }
+  eos() {
+    return this.ex.eos();
+  }
+  decode(prev, token) {
+    const n = this.ex.decode(prev, token);
+    return new Uint8Array(this.ex.memory.buffer, this.ex.text(), n).slice();
+  }
+  /** Runs the embedded conformance vectors; returns mismatches and the reported hashes. */
+  selftest() {
+    this.printed = [];
+    const mismatches = this.ex.selftest();
+    return { mismatches, hashes: this.printed.map(([p, h]) => [p, BigInt.asUintN(64, h)]) };
+  }
+};
+
+// runtime/kernels/reference/argmax.ts
+function argmaxInt(logits, n) {
+  let best = 0, bestV = logits[0];
+  for (let i = 1; i < n; i++) if (logits[i] > bestV) {
+    best = i;
+    bestV = logits[i];
+  }
+  return best;
 }
 
 // runtime/kernels/reference/sampler.ts
@@ -4202,19 +5092,6 @@ function sampleInt(logits, n, temperatureQ16, toppQ16, rng, exp2, s) {
   return order[last];
 }
 
-// runtime/kernels/reference/silu.ts
-function siluQ16(x, table) {
-  if (x <= -SILU_X_MAX_Q16) return 0;
-  if (x >= SILU_X_MAX_Q16) return x;
-  const u = x + SILU_X_MAX_Q16;
-  const j = u >> SILU_STEP_SHIFT, f = u & (1 << SILU_STEP_SHIFT) - 1;
-  const y0 = table[j], dy = table[j + 1] - y0;
-  return y0 + (Math.imul(dy, f) + (1 << SILU_STEP_SHIFT - 1) >> SILU_STEP_SHIFT);
-}
-function swigluQ16(h1, h3, n, table) {
-  for (let i = 0; i < n; i++) h1[i] = mulShiftRound(siluQ16(h1[i], table), h3[i], ACT_FRAC);
-}
-
 // runtime/kernels/reference/rng.ts
 var MUL_HI = 625341585;
 var MUL_LO = 1332534557;
@@ -4252,36 +5129,36 @@ var Xorshift64Star = class {
 };
 
 // runtime/reference/model.ts
-var LUT_DTYPES = { q1: 1, q2_lut: 2, q3: 3, q4_lut: 4 };
 function matrix(m, base, rows, cols) {
   const n = matrixNames(base);
-  const t = m.tensors.find((x) => x.name === n.q);
-  if (t && t.dtype in LUT_DTYPES) {
-    const bits = LUT_DTYPES[t.dtype];
-    const planes = getTensor(m, n.q, t.dtype, [rows, cols]).data;
-    const gs = tensorParam(t, "groupSize");
-    if (tensorParam(t, "bits") !== bits || ![32, 64, 128].includes(gs) || cols % gs !== 0) throw new EdgeqError(`tensor ${n.q}: bad low-bit parameters (bits ${t.params.bits}, group size ${gs}, ${cols} columns)`);
-    const groups = getTensor(m, n.groups, "u8", [rows + 15 >> 4, divFloor(cols, gs), 2, 16]).data;
+  const t2 = m.tensors.find((x) => x.name === n.q);
+  const format = t2 && formatNamed(t2.dtype);
+  if (t2 && format && format.kernels.op === "gemv_lut") {
+    const bits = format.bits;
+    const planes = getTensor(m, n.q, t2.dtype, [rows, cols]).data;
+    const gs = tensorParam(t2, "groupSize");
+    if (tensorParam(t2, "bits") !== bits || !format.groupSizes.includes(gs) || cols % gs !== 0) throw new EdgeqError(`tensor ${n.q}: bad low-bit parameters (bits ${t2.params.bits}, group size ${gs}, ${cols} columns)`);
+    const groups = getTensor(m, n.groups, "uint8", [rows + 15 >> 4, divFloor(cols, gs), 2, 16]).data;
     return {
       q: new Int8Array(0),
-      m: getTensor(m, n.m, "i16", [rows]).data,
-      e: getTensor(m, n.e, "i8", [rows]).data,
+      m: getTensor(m, n.m, "int16", [rows]).data,
+      e: getTensor(m, n.e, "int8", [rows]).data,
       rows,
       cols,
       lut: { planes, groups, bits, groupSize: gs }
     };
   }
   return {
-    q: getTensor(m, n.q, "i8", [rows, cols]).data,
-    m: getTensor(m, n.m, "i16", [rows]).data,
-    e: getTensor(m, n.e, "i8", [rows]).data,
+    q: getTensor(m, n.q, "int8", [rows, cols]).data,
+    m: getTensor(m, n.m, "int16", [rows]).data,
+    e: getTensor(m, n.e, "int8", [rows]).data,
     rows,
     cols
   };
 }
 function gain(m, name, dim) {
-  const t = getTensor(m, name, "i16", [dim]);
-  return { g: t.data, frac: tensorParam(t, "frac") };
+  const t2 = getTensor(m, name, "int16", [dim]);
+  return { g: t2.data, frac: tensorParam(t2, "frac") };
 }
 var IntTransformer = class {
   model;
@@ -4352,10 +5229,10 @@ var IntTransformer = class {
       });
     }
     this.rmsFinal = gain(m, "rms_final", dim);
-    this.ropeCos = getTensor(m, "rope.cos", "i16", [seqLen, hs >> 1]).data;
-    this.ropeSin = getTensor(m, "rope.sin", "i16", [seqLen, hs >> 1]).data;
-    this.exp2 = getTensor(m, "exp2", "i16", [EXP2_TABLE_SIZE]).data;
-    this.silu = getTensor(m, "silu", "i32", [SILU_TABLE_SIZE]).data;
+    this.ropeCos = getTensor(m, "rope.cos", "int16", [seqLen, hs >> 1]).data;
+    this.ropeSin = getTensor(m, "rope.sin", "int16", [seqLen, hs >> 1]).data;
+    this.exp2 = getTensor(m, "exp2", "int16", [EXP2_TABLE_SIZE]).data;
+    this.silu = getTensor(m, "silu", "int32", [SILU_TABLE_SIZE]).data;
     this.x = new Int32Array(dim);
     this.xb = new Int32Array(dim);
     this.xq = new Int16Array(dim);
@@ -4404,15 +5281,7 @@ var IntTransformer = class {
       ropeQ16(q, dim, hs, this.ropeCos, this.ropeSin, pos);
       ropeQ16(k, kd, hs, this.ropeCos, this.ropeSin, pos);
       if (tap?.query) tap.query(l, q);
-      const row = (l * seqLen + pos) * kd, srow = (l * seqLen + pos) * nKvHeads;
-      for (let g = 0; g < nKvHeads; g++) {
-        quantizeAct(this.kc, row + g * hs, k, g * hs, hs, ACT_FRAC, ACT_QMAX, INV_ACT_QMAX_M, INV_ACT_QMAX_E, sc, 0);
-        this.kM[srow + g] = sc[0];
-        this.kE[srow + g] = sc[1];
-        quantizeAct(this.vc, row + g * hs, v, g * hs, hs, ACT_FRAC, QMAX8, INV_QMAX8_M, INV_QMAX8_E, sc, 0);
-        this.vM[srow + g] = sc[0];
-        this.vE[srow + g] = sc[1];
-      }
+      kvStore(this.kc, this.kM, this.kE, this.vc, this.vM, this.vE, k, v, l * seqLen + pos, nKvHeads, hs, sc);
       const lc = l * seqLen * kd, ls = l * seqLen * nKvHeads;
       attention(
         xb,
@@ -4556,8 +5425,8 @@ function addTerm(d, sh) {
   if (sh > 0) add64(d >> 32 - sh, d << sh);
   else if (sh === 0) add64(d >> 31, d);
   else {
-    const t = roundDown(d, -sh);
-    add64(t >> 31, t);
+    const t2 = roundDown(d, -sh);
+    add64(t2 >> 31, t2);
   }
 }
 function outputOf(r) {
@@ -4619,11 +5488,11 @@ function gseMatVecT(out, aM, aE, gM, gE, rows, cols, G, outFrac) {
         const p = Math.imul(aM[o * cols + j], gM[o]);
         const sh = aE[o * ng + c] + gE[o >> gs] - C;
         if (sh >= 0) {
-          const t = p << sh;
-          add64(t >> 31, t);
+          const t2 = p << sh;
+          add64(t2 >> 31, t2);
         } else {
-          const t = roundDown(p, -sh);
-          add64(t >> 31, t);
+          const t2 = roundDown(p, -sh);
+          add64(t2 >> 31, t2);
         }
       }
       out[j] = outputOf(C + outFrac);
@@ -4641,11 +5510,11 @@ function gseOuterAcc(acc, accFrac, aM, aE, bM, bE, rows, cols, G) {
     for (let j = 0; j < cols; j++) {
       const p = Math.imul(ai, bM[j]);
       const sh = ea + bE[j >> gs];
-      let t;
-      if (sh >= 0) t = shlSat(p, sh);
-      else if (sh < -15) t = 0;
-      else t = p + (1 << -sh - 1) >> -sh;
-      acc[row + j] = satAdd(acc[row + j], t);
+      let t2;
+      if (sh >= 0) t2 = shlSat(p, sh);
+      else if (sh < -15) t2 = 0;
+      else t2 = p + (1 << -sh - 1) >> -sh;
+      acc[row + j] = satAdd(acc[row + j], t2);
     }
   }
 }
@@ -4725,11 +5594,11 @@ function invRmsScale(x, n, epsQ32, sqShift, dimScaleM, dimScaleE, out, o) {
     const xi = shiftBy(x[i], k);
     sum = sum + (Math.imul(xi, xi) >> sqShift);
   }
-  const t = 2 * k + sqShift;
+  const t2 = 2 * k + sqShift;
   const epsN = Math.imul(epsQ32, n);
-  const over = bitLength(epsN) - t - 30;
+  const over = bitLength(epsN) - t2 - 30;
   const j = over > 0 ? over + 1 & -2 : 0;
-  const st = t + j;
+  const st = t2 + j;
   const epsS = st >= 0 ? st >= 31 ? 0 : epsN >> st : epsN << -st;
   rsqrtScale((sum >> j) + epsS, out, o);
   out[o + 1] = out[o + 1] + (j >> 1);
@@ -4815,7 +5684,7 @@ var AttentionBackwardScratch = class {
     this.ds = new Int32Array(seqLen);
   }
 };
-function ceilLog22(n) {
+function ceilLog23(n) {
   return n <= 1 ? 0 : bitLength(n - 1);
 }
 function attentionBackward(dq, dK, dV, dout, q, pos, kc, kM, kE, vc, vM, vE, nHeads, nKv, hs, attM, attE, exp2, s) {
@@ -4830,48 +5699,48 @@ function attentionBackward(dq, dK, dV, dout, q, pos, kc, kM, kE, vc, vM, vE, nHe
       const sqm = sc[0], sqe = sc[1];
       mulScale(sqm, sqe, attM, attE, sc, 2);
       const qm = sc[2], qe = sc[3] - SCORE_FRAC;
-      for (let t = 0; t < n; t++) {
-        const ko = t * kvDim + g * hs;
+      for (let t2 = 0; t2 < n; t2++) {
+        const ko = t2 * kvDim + g * hs;
         let acc = 0;
         for (let i = 0; i < hs; i++) acc = acc + Math.imul(q12[i], kc[ko + i]) | 0;
-        const ks = t * nKv + g;
-        scores[t] = mulShiftRound(acc, Math.imul(qm, kM[ks]), qe + kE[ks]);
+        const ks = t2 * nKv + g;
+        scores[t2] = mulShiftRound(acc, Math.imul(qm, kM[ks]), qe + kE[ks]);
       }
       const sum = softmaxExp2(e, scores, n, exp2);
       recipScale(sum, sc, 4);
       const rm = sc[4], re = sc[5];
-      for (let t = 0; t < n; t++) {
-        const pm = Math.imul(e[t], rm);
+      for (let t2 = 0; t2 < n; t2++) {
+        const pm = Math.imul(e[t2], rm);
         if (pm === 0) continue;
-        const vo = t * kvDim + g * hs;
+        const vo = t2 * kvDim + g * hs;
         for (let i = 0; i < hs; i++) dV[vo + i] = satAdd(dV[vo + i], mulShiftRound(dout[qo + i], pm, re));
       }
       const kd = maxBits(dout, qo, hs) - 15;
       let Bp = NONE;
-      for (let t = 0; t < n; t++) {
-        const vo = t * kvDim + g * hs;
+      for (let t2 = 0; t2 < n; t2++) {
+        const vo = t2 * kvDim + g * hs;
         let D = 0;
         for (let i = 0; i < hs; i++) D = D + Math.imul(shiftBy(dout[qo + i], kd), vc[vo + i]) | 0;
-        ds[t] = D;
+        ds[t2] = D;
         if (D !== 0) {
-          const b = bitLength(D < 0 ? -D : D) + 15 - vE[t * nKv + g];
+          const b = bitLength(D < 0 ? -D : D) + 15 - vE[t2 * nKv + g];
           if (b > Bp) Bp = b;
         }
       }
       for (let i = 0; i < hs; i++) dq[qo + i] = 0;
       if (Bp === NONE) continue;
-      for (let t = 0; t < n; t++) {
-        const ks = t * nKv + g;
-        ds[t] = mulShiftAny(ds[t], vM[ks], vE[ks] + Bp - 29);
+      for (let t2 = 0; t2 < n; t2++) {
+        const ks = t2 * nKv + g;
+        ds[t2] = mulShiftAny(ds[t2], vM[ks], vE[ks] + Bp - 29);
       }
       let avg = 0;
-      for (let t = 0; t < n; t++) avg = avg + mulShiftRound(ds[t], Math.imul(e[t], rm), re);
+      for (let t2 = 0; t2 < n; t2++) avg = avg + mulShiftRound(ds[t2], Math.imul(e[t2], rm), re);
       let Bk = NONE;
-      for (let t = 0; t < n; t++) {
-        const d = mulShiftRound(ds[t] - avg, Math.imul(e[t], rm), re);
-        ds[t] = d;
+      for (let t2 = 0; t2 < n; t2++) {
+        const d = mulShiftRound(ds[t2] - avg, Math.imul(e[t2], rm), re);
+        ds[t2] = d;
         if (d !== 0) {
-          const b = bitLength(d < 0 ? -d : d) + 15 - kE[t * nKv + g];
+          const b = bitLength(d < 0 ? -d : d) + 15 - kE[t2 * nKv + g];
           if (b > Bk) Bk = b;
         }
       }
@@ -4879,32 +5748,32 @@ function attentionBackward(dq, dK, dV, dout, q, pos, kc, kM, kE, vc, vM, vE, nHe
       if (Bk === NONE) continue;
       mulScale(sqm, sqe, im, ie, sc, 2);
       const cm = sc[2], ce = sc[3];
-      for (let t = 0; t < n; t++) {
-        const d = ds[t];
+      for (let t2 = 0; t2 < n; t2++) {
+        const d = ds[t2];
         if (d === 0) continue;
         const kt = bitLength(d < 0 ? -d : d) - 15;
         const mult = Math.imul(shiftBy(d, kt), cm);
         const sh2 = ce - kt - dsExp - GRAD_FRAC;
-        const ko = t * kvDim + g * hs;
+        const ko = t2 * kvDim + g * hs;
         for (let i = 0; i < hs; i++) dK[ko + i] = satAdd(dK[ko + i], mulShiftAny(q12[i], mult, sh2));
       }
-      const P = Bk - 30 + ceilLog22(n);
+      const P = Bk - 30 + ceilLog23(n);
       let U = 0;
-      for (let t = 0; t < n; t++) {
-        const d = ds[t];
+      for (let t2 = 0; t2 < n; t2++) {
+        const d = ds[t2];
         if (d === 0) continue;
-        const ks = t * nKv + g;
+        const ks = t2 * nKv + g;
         const u = mulShiftAny(d, kM[ks], kE[ks] + P);
         U = U + (u < 0 ? -u : u) + 1;
       }
       const X = P + bitLength(U) - 19;
-      for (let t = 0; t < n; t++) {
-        const d = ds[t];
+      for (let t2 = 0; t2 < n; t2++) {
+        const d = ds[t2];
         if (d === 0) continue;
-        const ks = t * nKv + g;
+        const ks = t2 * nKv + g;
         const wt = mulShiftAny(d, kM[ks], kE[ks] + X);
         if (wt === 0) continue;
-        const ko = t * kvDim + g * hs;
+        const ko = t2 * kvDim + g * hs;
         for (let i = 0; i < hs; i++) dq[qo + i] = dq[qo + i] + Math.imul(wt, kc[ko + i]) | 0;
       }
       const sh = ie - X - dsExp - GRAD_FRAC;
@@ -4916,11 +5785,11 @@ function attentionBackward(dq, dK, dV, dout, q, pos, kc, kM, kE, vc, vM, vE, nHe
 // runtime/kernels/reference/cross_entropy.ts
 var E_FRAC = 29;
 function exp2NegQ29(d, table) {
-  const t = table[d & (1 << SCORE_FRAC) - 1];
+  const t2 = table[d & (1 << SCORE_FRAC) - 1];
   const s = (d >> SCORE_FRAC) - (E_FRAC - 14);
-  if (s <= 0) return t << -s;
+  if (s <= 0) return t2 << -s;
   if (s > 30) return 0;
-  return t + (1 << s - 1) >> s;
+  return t2 + (1 << s - 1) >> s;
 }
 var LOG_FRAC = 16;
 function log2Q16(v) {
@@ -5166,14 +6035,14 @@ var IntLoraTrainer = class {
     },
     projected: (l, which, out, xq, sc) => {
       if (which === "wk") return;
-      const t = which === "wq" ? 0 : 1;
-      const ad = this.adapters[l * 2 + t];
+      const t2 = which === "wq" ? 0 : 1;
+      const ad = this.adapters[l * 2 + t2];
       const xG = this.xG[this.at(l)];
-      if (t === 0) {
+      if (t2 === 0) {
         for (let i = 0; i < ad.din; i++) this.xf[i] = scaleToFixed(xq[i], sc[0], sc[1], ACT_FRAC);
         gseQuantizeInto(xG.m, xG.e, this.xf, ad.din, ACT_FRAC, TRAIN_G, TRAIN_M, 0);
       }
-      const hG = this.saving ? this.hG[(this.at(l) << 1) + t] : this.hTmp;
+      const hG = this.saving ? this.hG[(this.at(l) << 1) + t2] : this.hTmp;
       gseMatVec(this.h, ad.aM, ad.aE, xG.m, xG.e, ad.rPad, ad.din, TRAIN_G, ACT_FRAC);
       gseQuantizeInto(hG.m, hG.e, this.h, ad.rPad, ACT_FRAC, TRAIN_G, TRAIN_M, 0);
       gseMatVec(this.y, ad.bM, ad.bE, hG.m, hG.e, ad.dout, ad.rPad, TRAIN_G, ACT_FRAC);
@@ -5222,10 +6091,10 @@ var IntLoraTrainer = class {
     this.prepare();
     this.saving = false;
     let sum = 0;
-    for (let t = 0; t + 1 < tokens.length; t++) {
-      this.pos = t;
-      const logits = this.model.forward(tokens[t], t, this.tap);
-      sum = satAdd(sum, crossEntropy(this.dlogits, logits, logits.length, tokens[t + 1], this.model.exp2, this.ceS));
+    for (let t2 = 0; t2 + 1 < tokens.length; t2++) {
+      this.pos = t2;
+      const logits = this.model.forward(tokens[t2], t2, this.tap);
+      sum = satAdd(sum, crossEntropy(this.dlogits, logits, logits.length, tokens[t2 + 1], this.model.exp2, this.ceS));
     }
     return sum;
   }
@@ -5238,17 +6107,17 @@ var IntLoraTrainer = class {
     this.prepare();
     this.saving = true;
     let loss = 0;
-    for (let t = 0; t < T2; t++) {
-      this.pos = t;
-      const logits = it.forward(tokens[t], t, this.tap);
-      loss = satAdd(loss, crossEntropy(this.dlogits, logits, V, tokens[t + 1], it.exp2, this.ceS));
+    for (let t2 = 0; t2 < T2; t2++) {
+      this.pos = t2;
+      const logits = it.forward(tokens[t2], t2, this.tap);
+      loss = satAdd(loss, crossEntropy(this.dlogits, logits, V, tokens[t2 + 1], it.exp2, this.ceS));
       gemvQ8T(this.tmpD, it.cls.q, it.cls.m, it.cls.e, this.dlogits, GRAD_FRAC, dim, V, GRAD_FRAC, this.gtS);
-      this.dxCls.set(this.tmpD, t * dim);
+      this.dxCls.set(this.tmpD, t2 * dim);
     }
     this.saving = false;
     this.dK.fill(0);
     this.dV.fill(0);
-    for (let t = T2 - 1; t >= 0; t--) this.backwardPosition(t);
+    for (let t2 = T2 - 1; t2 >= 0; t2--) this.backwardPosition(t2);
     for (const a of this.adapters) {
       sgdMomentum(a.a, a.va, a.ga, a.a.length, this.lrM, this.lrE, MOMENTUM_SHIFT);
       sgdMomentum(a.b, a.vb, a.gb, a.b.length, this.lrM, this.lrE, MOMENTUM_SHIFT);
@@ -5265,14 +6134,14 @@ var IntLoraTrainer = class {
     const p = this.model.model.params;
     rmsnormBackward(dx, dy, x, p.dim, g.g, g.frac, p.rmsEpsQ32, p.rmsSqShift, p.rmsDimScaleM, p.rmsDimScaleE, this.rnS);
   }
-  backwardPosition(t) {
+  backwardPosition(t2) {
     const it = this.model, p = it.model.params, T2 = this.T;
     const { dim, hiddenDim: hd, nHeads, nKvHeads, seqLen } = p;
     const hs = divFloor(dim, nHeads), kd = hs * nKvHeads;
     const { dres, dxn, dh, da, db, dq, dk } = this;
-    this.normBackward(dres, this.dxCls.subarray(t * dim, (t + 1) * dim), this.xFinal.subarray(t * dim, (t + 1) * dim), it.rmsFinal);
+    this.normBackward(dres, this.dxCls.subarray(t2 * dim, (t2 + 1) * dim), this.xFinal.subarray(t2 * dim, (t2 + 1) * dim), it.rmsFinal);
     for (let l = p.nLayers - 1; l >= 0; l--) {
-      const b = it.blocks[l], i = l * T2 + t;
+      const b = it.blocks[l], i = l * T2 + t2;
       gemvQ8T(dh, b.w2.q, b.w2.m, b.w2.e, dres, GRAD_FRAC, hd, dim, GRAD_FRAC, this.gtS);
       swigluBackward(da, db, dh, this.h1.subarray(i * hd, (i + 1) * hd), this.h3.subarray(i * hd, (i + 1) * hd), hd, it.silu);
       dxn.fill(0);
@@ -5289,7 +6158,7 @@ var IntLoraTrainer = class {
         this.dV.subarray(lg, lg + T2 * kd),
         dAtt,
         this.qRope.subarray(i * dim, (i + 1) * dim),
-        t,
+        t2,
         it.kc.subarray(lc, lc + seqLen * kd),
         it.kM.subarray(ls, ls + seqLen * nKvHeads),
         it.kE.subarray(ls, ls + seqLen * nKvHeads),
@@ -5304,10 +6173,10 @@ var IntLoraTrainer = class {
         it.exp2,
         this.abS
       );
-      ropeBackwardQ24(dq, dim, hs, it.ropeCos, it.ropeSin, t);
-      dk.set(this.dK.subarray(lg + t * kd, lg + (t + 1) * kd));
-      ropeBackwardQ24(dk, kd, hs, it.ropeCos, it.ropeSin, t);
-      const dv = this.dV.subarray(lg + t * kd, lg + (t + 1) * kd);
+      ropeBackwardQ24(dq, dim, hs, it.ropeCos, it.ropeSin, t2);
+      dk.set(this.dK.subarray(lg + t2 * kd, lg + (t2 + 1) * kd));
+      ropeBackwardQ24(dk, kd, hs, it.ropeCos, it.ropeSin, t2);
+      const dv = this.dV.subarray(lg + t2 * kd, lg + (t2 + 1) * kd);
       dxn.fill(0);
       this.addGemvT(dxn, b.wq, dq);
       this.addGemvT(dxn, b.wk, dk);
@@ -5340,8 +6209,8 @@ function loraInitBound(cols) {
   let lo = 1n, hi = (1n << 24n) + 1n;
   while (hi - lo > 1n) {
     const mid = lo + hi >> 1n;
-    const t = 2n * mid - 1n;
-    if (t * t * c <= limit) lo = mid;
+    const t2 = 2n * mid - 1n;
+    if (t2 * t2 * c <= limit) lo = mid;
     else hi = mid;
   }
   return Number(lo);
@@ -5367,12 +6236,12 @@ function adapterLayout(p, rPad) {
   const kd = p.dim / p.nHeads * p.nKvHeads;
   const out = [];
   for (let l = 0; l < p.nLayers; l++) {
-    for (const t of LORA_TARGETS) {
-      const dout = t === "wq" ? p.dim : kd;
-      out.push({ name: `blocks.${l}.${t}.lora_a`, shape: [rPad, p.dim] }, { name: `blocks.${l}.${t}.lora_b`, shape: [dout, rPad] });
+    for (const t2 of LORA_TARGETS) {
+      const dout = t2 === "wq" ? p.dim : kd;
+      out.push({ name: `blocks.${l}.${t2}.lora_a`, shape: [rPad, p.dim] }, { name: `blocks.${l}.${t2}.lora_b`, shape: [dout, rPad] });
     }
   }
-  return out.flatMap((t) => [t, { name: `${t.name}.momentum`, shape: t.shape }]);
+  return out.flatMap((t2) => [t2, { name: `${t2.name}.momentum`, shape: t2.shape }]);
 }
 function lrScale(lr, seqLen) {
   if (!(lr > 0) || !Number.isFinite(lr)) throw new EdgeqError(`--lr must be a positive number, got ${lr}`);
@@ -5383,10 +6252,10 @@ function initialAdapterState(p, cfg, baseSha256) {
   if (!LORA_RANKS.includes(cfg.rank)) throw new EdgeqError(`--rank must be one of ${LORA_RANKS.join(", ")}, got ${cfg.rank}`);
   if (!Number.isInteger(cfg.seed) || cfg.seed < 0 || cfg.seed > 4294967295) throw new EdgeqError(`--seed must be an integer in [0, 2^32), got ${cfg.seed}`);
   const rPad = Math.ceil(cfg.rank / 16) * 16;
-  const tensors = adapterLayout(p, rPad).map((t) => ({ name: t.name, shape: t.shape, data: new Int32Array(t.shape[0] * t.shape[1]) }));
+  const tensors = adapterLayout(p, rPad).map((t2) => ({ name: t2.name, shape: t2.shape, data: new Int32Array(t2.shape[0] * t2.shape[1]) }));
   for (let l = 0; l < p.nLayers; l++) {
-    LORA_TARGETS.forEach((t, k) => {
-      const a = tensors.find((x) => x.name === `blocks.${l}.${t}.lora_a`);
+    LORA_TARGETS.forEach((t2, k) => {
+      const a = tensors.find((x) => x.name === `blocks.${l}.${t2}.lora_a`);
       a.data.set(initLoraA(cfg.rank, p.dim, cfg.seed, loraStream(l, k, LORA_TARGETS.length)));
     });
   }
@@ -5417,13 +6286,13 @@ function checkTrainFormat(s, trainer) {
 function intTrainerFromState(m, s) {
   checkTrainFormat(s, "this trainer");
   const tr = new IntLoraTrainer(m, { rPad: s.rPad, seqLen: s.seqLen, lrM: s.lrM, lrE: s.lrE, rngLo: s.rngLo, rngHi: s.rngHi });
-  const byName = new Map(s.tensors.map((t) => [t.name, t]));
+  const byName = new Map(s.tensors.map((t2) => [t2.name, t2]));
   for (let l = 0; l < m.params.nLayers; l++) {
-    LORA_TARGETS.forEach((t, k) => {
+    LORA_TARGETS.forEach((t2, k) => {
       const ad = tr.adapters[l * 2 + k];
       for (const [suffix, arr] of [["lora_a", ad.a], ["lora_b", ad.b], ["lora_a.momentum", ad.va], ["lora_b.momentum", ad.vb]]) {
-        const src = byName.get(`blocks.${l}.${t}.${suffix}`);
-        if (!src || src.data.length !== arr.length) throw new EdgeqError(`adapter tensor blocks.${l}.${t}.${suffix}: missing or ${src?.data.length} values, expected ${arr.length}`);
+        const src = byName.get(`blocks.${l}.${t2}.${suffix}`);
+        if (!src || src.data.length !== arr.length) throw new EdgeqError(`adapter tensor blocks.${l}.${t2}.${suffix}: missing or ${src?.data.length} values, expected ${arr.length}`);
         arr.set(src.data);
       }
     });
@@ -5431,26 +6300,26 @@ function intTrainerFromState(m, s) {
   return tr;
 }
 function stateFromIntTrainer(tr, s, step) {
-  const tensors = s.tensors.map((t) => {
-    const [, l, target, ...rest] = t.name.split(".");
+  const tensors = s.tensors.map((t2) => {
+    const [, l, target, ...rest] = t2.name.split(".");
     const ad = tr.adapters[Number(l) * 2 + LORA_TARGETS.indexOf(target)];
     const which = rest.join(".");
     const src = which === "lora_a" ? ad.a : which === "lora_b" ? ad.b : which === "lora_a.momentum" ? ad.va : ad.vb;
-    return { name: t.name, shape: t.shape.slice(), data: src.slice() };
+    return { name: t2.name, shape: t2.shape.slice(), data: src.slice() };
   });
   const [rngLo, rngHi] = tr.rng.state();
   return { ...s, step, rngLo, rngHi, tensors };
 }
-function meanLossTrainer(t, step0, state, peakBytes) {
+function meanLossTrainer(t2, step0, state, peakBytes) {
   let step = step0;
   return {
     step(tokens) {
-      const l = t.stepQ16(tokens);
+      const l = t2.stepQ16(tokens);
       step++;
       return l * Q16 / (tokens.length - 1);
     },
     loss(tokens) {
-      return t.lossQ16(tokens) * Q16 / (tokens.length - 1);
+      return t2.lossQ16(tokens) * Q16 / (tokens.length - 1);
     },
     state: () => state(step),
     peakBytes
@@ -5464,14 +6333,14 @@ function createIntReferenceTrainer(m, s) {
 // compiler/engines/train-host.ts
 function stateBlock(a, s) {
   const layout = adapterLayout(a.config, s.rPad);
-  const byName = new Map(s.tensors.map((t) => [t.name, t]));
-  const words = layout.reduce((n, t) => n + t.shape[0] * t.shape[1], 0) + 2;
+  const byName = new Map(s.tensors.map((t2) => [t2.name, t2]));
+  const words = layout.reduce((n, t2) => n + t2.shape[0] * t2.shape[1], 0) + 2;
   const out = new Int32Array(words);
   let o = 0;
-  for (const t of layout) {
-    const src = byName.get(t.name);
-    const n = t.shape[0] * t.shape[1];
-    if (!src || src.data.length !== n) throw new EdgeqError(`adapter tensor ${t.name}: missing or ${src?.data.length} values, expected ${n}`);
+  for (const t2 of layout) {
+    const src = byName.get(t2.name);
+    const n = t2.shape[0] * t2.shape[1];
+    if (!src || src.data.length !== n) throw new EdgeqError(`adapter tensor ${t2.name}: missing or ${src?.data.length} values, expected ${n}`);
     out.set(src.data, o);
     o += n;
   }
@@ -5482,11 +6351,11 @@ function stateBlock(a, s) {
 function stateFromBlock(a, s, block, step) {
   const layout = adapterLayout(a.config, s.rPad);
   let o = 0;
-  const tensors = layout.map((t) => {
-    const n = t.shape[0] * t.shape[1];
+  const tensors = layout.map((t2) => {
+    const n = t2.shape[0] * t2.shape[1];
     const data = block.slice(o, o + n);
     o += n;
-    return { name: t.name, shape: t.shape.slice(), data };
+    return { name: t2.name, shape: t2.shape.slice(), data };
   });
   return { ...s, step, rngLo: block[o], rngHi: block[o + 1], tensors };
 }
@@ -5521,9 +6390,9 @@ var WasmTrainer = class _WasmTrainer {
     if (code !== 0) throw new EdgeqError(`train_init(r_pad ${s.rPad}, seq_len ${s.seqLen}) failed: ${runtimeErrorMessage(code)}`);
     const words = ex.adapter_state_words();
     if (words !== block.length) throw new EdgeqError(`internal: the runtime's adapter state has ${words} words, the layout ${block.length}`);
-    const t = new _WasmTrainer(ex, b.artifact, words, s.seqLen);
-    t.stateView().set(block);
-    return t;
+    const t2 = new _WasmTrainer(ex, b.artifact, words, s.seqLen);
+    t2.stateView().set(block);
+    return t2;
   }
   /** A view of the state block in the runtime's memory (valid until memory grows). */
   stateView() {
@@ -5560,7 +6429,20 @@ var WasmTrainer = class _WasmTrainer {
 // compiler/engines/int-engines.ts
 var NONE2 = new Float32Array(0);
 function samplerQ16(temperature, topp) {
+  const bad = samplerProblem(temperature, topp);
+  if (bad) throw usageError(bad);
   return { temperatureQ: Math.round(temperature * 65536), toppQ: Math.round(topp * 65536) };
+}
+var SAMPLER_LIMITS = { maxTemperature: 32767, minPositive: 2 ** -16 };
+function samplerProblem(temperature, topp) {
+  const { maxTemperature, minPositive } = SAMPLER_LIMITS;
+  if (!Number.isFinite(temperature) || temperature < 0 || temperature > maxTemperature) {
+    return `--temperature must be 0 (greedy) or in [2^-16, ${maxTemperature}] (the integer sampler holds it as temperature·2^16 in an int32), got ${temperature}`;
+  }
+  if (temperature > 0 && temperature < minPositive) return `--temperature ${temperature} is below 2^-16 (${minPositive.toPrecision(3)}), the smallest the integer sampler can hold; use 0 for greedy`;
+  if (!Number.isFinite(topp) || topp < 0 || topp > 1) return `--topp must be in [0, 1], got ${topp}`;
+  if (topp > 0 && topp < minPositive) return `--topp ${topp} is below 2^-16 (${minPositive.toPrecision(3)}), the smallest the integer sampler can hold; use 0 (off) or at least 2^-16`;
+  return null;
 }
 function seedWords(seed) {
   const s = BigInt(seed);
@@ -5598,7 +6480,7 @@ function q16LogitsEngine(config, forward, exp2) {
 }
 
 // compiler/import/tokenizer.ts
-var import_node_fs3 = __toESM(require_node_fs(), 1);
+var UNK = 0;
 var BOS = 1;
 var EOS = 2;
 var BYTE_FALLBACK_OFFSET = 3;
@@ -5614,6 +6496,9 @@ function strcmp(a, b) {
 }
 var utf8 = new TextEncoder();
 var Tokenizer2 = class {
+  kind = "llama2c";
+  bosId = BOS;
+  eosId = EOS;
   /** Token pieces as run.c sees them (C strings: cut at the first NUL byte). */
   pieces;
   scores;
@@ -5632,9 +6517,13 @@ var Tokenizer2 = class {
   get vocabSize() {
     return this.pieces.length;
   }
+  /** <unk>, <s> and </s>: run.c still prints their pieces if sampled (it stops at BOS). */
+  isControl(id) {
+    return id === UNK || id === BOS || id === EOS;
+  }
   /** Reads a tokenizer.bin; every token up to the end of the file. */
   static load(path) {
-    return parseTokenizer((0, import_node_fs3.readFileSync)(path), path);
+    return parseTokenizer(readInputFile(path, "a llama2.c tokenizer (tokenizer.bin)", { maxBytes: 1 << 28 }), path);
   }
   /** Id of an exact piece (as run.c's str_lookup), or -1. */
   find(piece) {
@@ -5790,15 +6679,15 @@ function parseTokenizer(buf, file) {
   const scores = [];
   let off = 4;
   while (off < buf.length) {
-    const t = pieces2.length;
-    need(off, 8, `float32 score and int32 length of token ${t}`);
+    const t2 = pieces2.length;
+    need(off, 8, `float32 score and int32 length of token ${t2}`);
     const score = view2.getFloat32(off, true);
     const len = view2.getInt32(off + 4, true);
-    if (len < 0) throw new EdgeqError(`token ${t} has negative length ${len}`, { file, offset: off + 4 });
+    if (len < 0) throw new EdgeqError(`token ${t2} has negative length ${len}`, { file, offset: off + 4 });
     if (len > maxTokenLength) {
-      throw new EdgeqError(`token ${t} is ${len} bytes, longer than max_token_length ${maxTokenLength} in the header`, { file, offset: off + 4 });
+      throw new EdgeqError(`token ${t2} is ${len} bytes, longer than max_token_length ${maxTokenLength} in the header`, { file, offset: off + 4 });
     }
-    need(off + 8, len, `the ${len} bytes of token ${t}`);
+    need(off + 8, len, `the ${len} bytes of token ${t2}`);
     scores.push(score);
     pieces2.push(buf.slice(off + 8, off + 8 + len));
     off += 8 + len;
@@ -5811,6 +6700,10 @@ function parseTokenizer(buf, file) {
 function clampSteps(steps, seqLen) {
   return steps <= 0 || steps > seqLen ? seqLen : steps;
 }
+function printedBytes(tokenizer, prevToken, token) {
+  const piece = tokenizer.decode(prevToken, token);
+  return tokenizer.kind === "llama2c" ? safePrint(piece) : piece;
+}
 function* pieces(engine, tokenizer, sampler, promptTokens, steps) {
   let token = promptTokens[0];
   let pos = 0;
@@ -5818,22 +6711,555 @@ function* pieces(engine, tokenizer, sampler, promptTokens, steps) {
     const logits = engine.forward(token, pos);
     const next = pos < promptTokens.length - 1 ? promptTokens[pos + 1] : sampler.sample(logits);
     pos++;
-    if (next === BOS) break;
-    const bytes = safePrint(tokenizer.decode(token, next));
+    if (next === tokenizer.bosId || tokenizer.kind !== "llama2c" && next === tokenizer.eosId) break;
+    const bytes = printedBytes(tokenizer, token, next);
     token = next;
     yield { token: next, bytes };
   }
   return pos;
 }
 
-// compiler/import/artifact-tokenizer.ts
-function artifactTokenizer(t) {
-  const scores = t.hostScores.length ? Float32Array.from(t.hostScores) : Float32Array.from(t.scores, (s) => s / 2 ** t.scoreFracBits);
-  return new Tokenizer2(t.pieces, scores, t.maxTokenLength);
+// compiler/import/tokenizers/bytes.ts
+var encoder = new TextEncoder();
+var decoder = new TextDecoder("utf-8", { ignoreBOM: true });
+var utf8Bytes = (s) => encoder.encode(s);
+function utf8ByteString(s) {
+  return bytesToByteString(encoder.encode(s));
+}
+function bytesToByteString(b) {
+  let out = "";
+  for (let i = 0; i < b.length; i += 8192) out += String.fromCharCode.apply(null, b.subarray(i, i + 8192));
+  return out;
+}
+function byteStringToBytes(s) {
+  const out = new Uint8Array(s.length);
+  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
+  return out;
+}
+function byteStringToText(s) {
+  return decoder.decode(byteStringToBytes(s));
+}
+function utf8SequenceLength(lead) {
+  const hi = lead >> 4;
+  return hi < 12 ? 1 : hi < 14 ? 2 : hi === 14 ? 3 : 4;
+}
+var isCSpace2 = (c) => c === 32 || c >= 9 && c <= 13;
+
+// compiler/import/tokenizers/byte-level.ts
+var byteToChar = [];
+var charToByte = /* @__PURE__ */ new Map();
+{
+  let extra = 0;
+  for (let b = 0; b < 256; b++) {
+    const printable = b >= 33 && b <= 126 || b >= 161 && b <= 172 || b >= 174 && b <= 255;
+    const ch = String.fromCodePoint(printable ? b : 256 + extra++);
+    byteToChar[b] = ch;
+    charToByte.set(ch, b);
+  }
+}
+function byteLevelEncode(bytes) {
+  let s = "";
+  for (const b of bytes) s += byteToChar[b];
+  return s;
+}
+function byteLevelDecode(text) {
+  const out = [];
+  for (const ch of text) {
+    const b = charToByte.get(ch);
+    if (b !== void 0) out.push(b);
+    else out.push(...utf8Bytes(ch));
+  }
+  return Uint8Array.from(out);
 }
 
-// compiler/eval/text-stream.ts
+// compiler/import/tokenizers/heap.ts
+var Heap = class {
+  constructor(first) {
+    this.first = first;
+  }
+  first;
+  items = [];
+  get size() {
+    return this.items.length;
+  }
+  push(item) {
+    const a = this.items;
+    a.push(item);
+    let i = a.length - 1;
+    while (i > 0) {
+      const parent = i - 1 >> 1;
+      if (!this.first(a[i], a[parent])) break;
+      [a[i], a[parent]] = [a[parent], a[i]];
+      i = parent;
+    }
+  }
+  pop() {
+    const a = this.items;
+    if (a.length === 0) return void 0;
+    const top = a[0];
+    const last = a.pop();
+    if (a.length > 0) {
+      a[0] = last;
+      let i = 0;
+      for (; ; ) {
+        const l = 2 * i + 1, r = l + 1;
+        let best = i;
+        if (l < a.length && this.first(a[l], a[best])) best = l;
+        if (r < a.length && this.first(a[r], a[best])) best = r;
+        if (best === i) break;
+        [a[i], a[best]] = [a[best], a[i]];
+        i = best;
+      }
+    }
+    return top;
+  }
+};
+
+// compiler/import/tokenizers/pre-tokenizers.ts
+var WS = "\\t-\\r \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000";
+function explicitWhiteSpace(pattern) {
+  let out = "", inClass = false;
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i];
+    if (c === "\\" && i + 1 < pattern.length) {
+      const n = pattern[i + 1];
+      if (n === "s") out += inClass ? WS : `[${WS}]`;
+      else if (n === "S") {
+        if (inClass) throw new Error(`\\S inside a character class is not supported: ${pattern}`);
+        out += `[^${WS}]`;
+      } else out += c + n;
+      i++;
+      continue;
+    }
+    if (c === "[" && !inClass) inClass = true;
+    else if (c === "]" && inClass) inClass = false;
+    out += c;
+  }
+  return out;
+}
+var GPT2 = "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)";
+var LLAMA3 = "(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
+var QWEN2 = "(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
+var BY_NAME2 = {};
+var alias = (names, patterns) => {
+  for (const n of names) BY_NAME2[n] = patterns;
+};
+alias(["gpt-2", "phi-2", "roberta-bpe", "mpt", "olmo", "jais"], [GPT2]);
+alias(["llama3", "llama-v3", "llama-bpe", "falcon3", "dbrx", "smaug-bpe"], [LLAMA3]);
+alias(["qwen2", "deepseek-r1-qwen", "megrez", "stablelm2"], [QWEN2]);
+alias(["smollm", "starcoder", "refact", "command-r", "codeshell", "exaone", "minerva-7b"], ["\\p{N}", GPT2]);
+alias(["default"], ["[\\p{P}\\$\\+<=>\\^~\\|]+", GPT2, "\\p{N}+", "[0-9][0-9][0-9]"]);
+function compilePatterns(patterns) {
+  return patterns.map((p) => new RegExp(explicitWhiteSpace(p), "gu"));
+}
+function splitWords(text, patterns) {
+  let pieces2 = text.length > 0 ? [text] : [];
+  for (const re of patterns) {
+    const next = [];
+    for (const piece of pieces2) {
+      let at = 0;
+      re.lastIndex = 0;
+      for (let m = re.exec(piece); m; m = re.exec(piece)) {
+        if (m[0].length === 0) {
+          re.lastIndex++;
+          continue;
+        }
+        if (m.index > at) next.push(piece.slice(at, m.index));
+        next.push(m[0]);
+        at = m.index + m[0].length;
+      }
+      if (at < piece.length) next.push(piece.slice(at));
+    }
+    pieces2 = next;
+  }
+  return pieces2;
+}
+
+// compiler/import/tokenizers/special.ts
+function sortSpecials(specials) {
+  return specials.filter((s) => s.text.length > 0).sort((a, b) => b.text.length - a.text.length || a.id - b.id);
+}
+function partitionSpecial(text, specials, parseSpecial) {
+  let fragments = text.length > 0 ? [text] : [];
+  for (const sp of specials) {
+    if (sp.control && !parseSpecial) continue;
+    const next = [];
+    for (const f of fragments) {
+      if (typeof f === "number" || !f.includes(sp.text)) {
+        next.push(f);
+        continue;
+      }
+      let rest = f;
+      for (; ; ) {
+        const at = rest.indexOf(sp.text);
+        if (at < 0) {
+          if (rest.length > 0) next.push(rest);
+          break;
+        }
+        let left = rest.slice(0, at);
+        if (sp.lstrip) while (left.length > 0 && isCSpace2(left.charCodeAt(left.length - 1))) left = left.slice(0, -1);
+        if (left.length > 0) next.push(left);
+        next.push(sp.id);
+        rest = rest.slice(at + sp.text.length);
+        if (sp.rstrip) while (rest.length > 0 && isCSpace2(rest.charCodeAt(0))) rest = rest.slice(1);
+      }
+    }
+    fragments = next;
+  }
+  return fragments;
+}
+
+// compiler/import/tokenizers/text-tokenizer.ts
+var TokenType = {
+  UNDEFINED: 0,
+  NORMAL: 1,
+  UNKNOWN: 2,
+  CONTROL: 3,
+  USER_DEFINED: 4,
+  UNUSED: 5,
+  BYTE: 6
+};
+
+// compiler/import/tokenizers/bpe.ts
+var SPACE_MARK = "▁";
+var BpeTokenizer = class {
+  kind = "bpe";
+  bosId;
+  eosId;
+  vocab;
+  opts;
+  ids = /* @__PURE__ */ new Map();
+  ranks = /* @__PURE__ */ new Map();
+  specials;
+  regexes;
+  constructor(vocab, opts) {
+    this.vocab = vocab;
+    this.regexes = compilePatterns(opts.patterns);
+    this.opts = opts;
+    this.bosId = opts.bosId;
+    this.eosId = opts.eosId;
+    vocab.texts.forEach((t2, id) => this.ids.set(t2, id));
+    opts.merges.forEach((m, rank) => {
+      const sp = m.indexOf(" ", 1);
+      if (sp < 0) throw new EdgeqError(`merge ${rank} ${JSON.stringify(m)} has no space between its two parts`);
+      const key2 = m.slice(0, sp) + " " + m.slice(sp + 1);
+      if (!this.ranks.has(key2)) this.ranks.set(key2, rank);
+    });
+    this.specials = sortSpecials(vocab.texts.flatMap((text, id) => {
+      const t2 = vocab.types[id];
+      const control = t2 === TokenType.CONTROL || t2 === TokenType.UNKNOWN;
+      const strip = opts.stripAround?.get(id);
+      return control || t2 === TokenType.USER_DEFINED ? [{ id, text: utf8ByteString(text), control, lstrip: strip?.lstrip ?? false, rstrip: strip?.rstrip ?? false }] : [];
+    }));
+  }
+  get vocabSize() {
+    return this.vocab.texts.length;
+  }
+  isControl(id) {
+    const t2 = this.vocab.types[id];
+    return t2 === TokenType.CONTROL || t2 === TokenType.UNKNOWN;
+  }
+  encode(text, opts = {}) {
+    const raw = typeof text === "string" ? utf8ByteString(text) : bytesToByteString(text);
+    const out = [];
+    if (opts.bos) out.push(this.requireId(this.bosId, "BOS"));
+    for (const f of partitionSpecial(raw, this.specials, opts.parseSpecial ?? false)) {
+      if (typeof f === "number") {
+        out.push(f);
+        continue;
+      }
+      let s = byteStringToText(f);
+      if (this.opts.nfc) s = s.normalize("NFC");
+      if (this.opts.spaceMark) s = SPACE_MARK + s.replaceAll(" ", SPACE_MARK);
+      if (this.opts.addPrefixSpace && !s.startsWith(" ")) s = " " + s;
+      for (const word of splitWords(s, this.regexes)) {
+        this.tokenizeWord(this.opts.byteLevel ? byteLevelEncode(utf8Bytes(word)) : word, out);
+      }
+    }
+    if (opts.eos) out.push(this.requireId(this.eosId, "EOS"));
+    return out;
+  }
+  decode(prevToken, token) {
+    const bytes = this.tokenBytes(token);
+    if (this.opts.spaceMark && (prevToken < 0 || prevToken === this.bosId) && bytes[0] === 32) return bytes.subarray(1);
+    return bytes;
+  }
+  /** The bytes a token prints, without context (byte-level decoded, or "▁" as space). */
+  tokenBytes(token) {
+    if (!Number.isInteger(token) || token < 0 || token >= this.vocab.texts.length) {
+      throw new EdgeqError(`token id ${token} is outside the tokenizer's vocabulary of ${this.vocab.texts.length}`);
+    }
+    const type = this.vocab.types[token];
+    const text = this.vocab.texts[token];
+    if (type === TokenType.CONTROL || type === TokenType.UNKNOWN || type === TokenType.UNUSED) return new Uint8Array(0);
+    if (type === TokenType.USER_DEFINED) return utf8Bytes(text);
+    if (type === TokenType.BYTE) return Uint8Array.of(parseInt(text.slice(3, 5), 16));
+    if (this.opts.byteLevel) return byteLevelDecode(text);
+    return utf8Bytes(this.opts.spaceMark ? text.replaceAll(SPACE_MARK, " ") : text);
+  }
+  requireId(id, what) {
+    if (id < 0) throw new EdgeqError(`the tokenizer has no ${what} token`);
+    return id;
+  }
+  tokenizeWord(word, out) {
+    if (this.opts.ignoreMerges) {
+      const whole = this.ids.get(word);
+      if (whole !== void 0) {
+        out.push(whole);
+        return;
+      }
+    }
+    const symbols = [];
+    for (const ch of word) symbols.push({ text: ch, prev: symbols.length - 1, next: symbols.length + 1 });
+    if (symbols.length === 0) return;
+    symbols[symbols.length - 1].next = -1;
+    const queue = new Heap((a, b) => a.rank < b.rank || a.rank === b.rank && a.left < b.left);
+    const add = (left, right) => {
+      if (left < 0 || right < 0) return;
+      const l = symbols[left].text, r = symbols[right].text;
+      const rank = this.ranks.get(l + " " + r);
+      if (rank !== void 0) queue.push({ left, right, text: l + r, rank });
+    };
+    for (let i = 1; i < symbols.length; i++) add(i - 1, i);
+    for (let b = queue.pop(); b; b = queue.pop()) {
+      const l = symbols[b.left], r = symbols[b.right];
+      if (l.text.length === 0 || r.text.length === 0 || l.text + r.text !== b.text) continue;
+      l.text += r.text;
+      r.text = "";
+      l.next = r.next;
+      if (r.next >= 0) symbols[r.next].prev = b.left;
+      add(l.prev, b.left);
+      add(b.left, l.next);
+    }
+    for (let i = 0; i !== -1; i = symbols[i].next) this.pushSymbol(symbols[i].text, out);
+  }
+  pushSymbol(text, out) {
+    const id = this.ids.get(text);
+    if (id !== void 0) {
+      out.push(id);
+      return;
+    }
+    const bytes = utf8Bytes(text);
+    for (const b of bytes) {
+      if (this.opts.byteFallback) {
+        const hex2 = b.toString(16).toUpperCase().padStart(2, "0");
+        const byteId = this.ids.get(`<0x${hex2}>`);
+        if (byteId === void 0) throw new EdgeqError(`cannot encode byte 0x${hex2}: the vocabulary has no <0x${hex2}> token`);
+        out.push(byteId);
+      } else {
+        const byteId = b < 128 ? this.ids.get(String.fromCharCode(b)) : void 0;
+        if (byteId !== void 0) out.push(byteId);
+      }
+    }
+  }
+};
+
+// compiler/import/tokenizers/spm.ts
+var SPACE_MARK2 = utf8ByteString("▁");
+var SpmTokenizer = class {
+  kind = "spm";
+  bosId;
+  eosId;
+  addSpacePrefix;
+  vocab;
+  scores;
+  /** byte string -> id; a later duplicate wins, as llama.cpp's token_to_id map. */
+  ids = /* @__PURE__ */ new Map();
+  pieces;
+  specials;
+  constructor(vocab, opts) {
+    if (!vocab.scores) throw new EdgeqError("a SentencePiece vocabulary needs a score per token");
+    this.vocab = vocab;
+    this.scores = vocab.scores;
+    this.bosId = opts.bosId;
+    this.eosId = opts.eosId;
+    this.addSpacePrefix = opts.addSpacePrefix;
+    this.pieces = vocab.texts.map(utf8ByteString);
+    this.pieces.forEach((p, id) => this.ids.set(p, id));
+    this.specials = sortSpecials(this.pieces.flatMap((text, id) => {
+      const t2 = vocab.types[id];
+      const control = t2 === TokenType.CONTROL || t2 === TokenType.UNKNOWN;
+      return control || t2 === TokenType.USER_DEFINED ? [{ id, text, control, lstrip: false, rstrip: false }] : [];
+    }));
+  }
+  get vocabSize() {
+    return this.pieces.length;
+  }
+  isControl(id) {
+    const t2 = this.vocab.types[id];
+    return t2 === TokenType.CONTROL || t2 === TokenType.UNKNOWN;
+  }
+  encode(text, opts = {}) {
+    const raw = typeof text === "string" ? utf8ByteString(text) : bytesToByteString(text);
+    const out = [];
+    if (opts.bos) out.push(this.requireId(this.bosId, "BOS"));
+    let prevSpecial = true;
+    for (const f of partitionSpecial(raw, this.specials, opts.parseSpecial ?? false)) {
+      if (typeof f === "number") {
+        out.push(f);
+        prevSpecial = true;
+        continue;
+      }
+      const withPrefix = (this.addSpacePrefix && prevSpecial ? " " : "") + f;
+      this.tokenizeFragment(withPrefix.replaceAll(" ", SPACE_MARK2), out);
+      prevSpecial = false;
+    }
+    if (opts.eos) out.push(this.requireId(this.eosId, "EOS"));
+    return out;
+  }
+  decode(prevToken, token) {
+    const bytes = this.tokenBytes(token);
+    if (this.addSpacePrefix && (prevToken < 0 || prevToken === this.bosId) && bytes[0] === 32) return bytes.subarray(1);
+    return bytes;
+  }
+  /** The bytes a token prints, without context: "▁" as space, byte tokens as their byte, control tokens nothing. */
+  tokenBytes(token) {
+    if (!Number.isInteger(token) || token < 0 || token >= this.pieces.length) {
+      throw new EdgeqError(`token id ${token} is outside the tokenizer's vocabulary of ${this.pieces.length}`);
+    }
+    const type = this.vocab.types[token];
+    if (type === TokenType.CONTROL || type === TokenType.UNKNOWN || type === TokenType.UNUSED) return new Uint8Array(0);
+    if (type === TokenType.BYTE) return Uint8Array.of(parseInt(this.vocab.texts[token].slice(3, 5), 16));
+    if (type === TokenType.USER_DEFINED) return byteStringToBytes(this.pieces[token]);
+    return byteStringToBytes(this.pieces[token].replaceAll(SPACE_MARK2, " "));
+  }
+  requireId(id, what) {
+    if (id < 0) throw new EdgeqError(`the tokenizer has no ${what} token`);
+    return id;
+  }
+  // llm_tokenizer_spm_session::tokenize on one fragment (a byte string).
+  tokenizeFragment(text, out) {
+    const symbols = [];
+    for (let off = 0; off < text.length; ) {
+      const n = Math.min(utf8SequenceLength(text.charCodeAt(off)), text.length - off);
+      symbols.push({ start: off, n, prev: symbols.length - 1, next: off + n === text.length ? -1 : symbols.length + 1 });
+      off += n;
+    }
+    const queue = new Heap((a, b) => a.score > b.score || a.score === b.score && a.left < b.left);
+    const tryAdd = (left, right) => {
+      if (left < 0 || right < 0) return;
+      const l = symbols[left], r = symbols[right];
+      const id = this.ids.get(text.substr(l.start, l.n + r.n));
+      if (id === void 0) return;
+      queue.push({ left, right, score: this.scores[id], size: l.n + r.n });
+    };
+    for (let i = 1; i < symbols.length; i++) tryAdd(i - 1, i);
+    for (let b = queue.pop(); b; b = queue.pop()) {
+      const l = symbols[b.left], r = symbols[b.right];
+      if (l.n === 0 || r.n === 0 || l.n + r.n !== b.size) continue;
+      l.n += r.n;
+      r.n = 0;
+      l.next = r.next;
+      if (r.next >= 0) symbols[r.next].prev = b.left;
+      tryAdd(l.prev, b.left);
+      tryAdd(b.left, l.next);
+    }
+    for (let i = symbols.length > 0 ? 0 : -1; i !== -1; i = symbols[i].next) {
+      const s = symbols[i];
+      const piece = text.substr(s.start, s.n);
+      const id = this.ids.get(piece);
+      if (id !== void 0) {
+        out.push(id);
+        continue;
+      }
+      for (let j = 0; j < piece.length; j++) out.push(this.byteToken(piece.charCodeAt(j)));
+    }
+  }
+  // llama.cpp byte_to_token: "<0xXX>" (upper-case hex), else the byte itself as a piece.
+  byteToken(byte) {
+    const hex2 = byte.toString(16).toUpperCase().padStart(2, "0");
+    const id = this.ids.get(`<0x${hex2}>`) ?? this.ids.get(String.fromCharCode(byte));
+    if (id === void 0) {
+      throw new EdgeqError(`cannot encode byte 0x${hex2}: the vocabulary has neither <0x${hex2}> nor a piece for the byte`);
+    }
+    return id;
+  }
+};
+
+// compiler/emit/tokenizer-contents.ts
+var NO_ID = 4294967295;
+function tokenizerFromContents(a) {
+  const g = a.general;
+  if (!g) {
+    const scores = a.hostScores.length ? Float32Array.from(a.hostScores) : Float32Array.from(a.scores, (s) => s / 2 ** a.scoreFracBits);
+    return new Tokenizer2(a.pieces, scores, a.maxTokenLength);
+  }
+  const id = (v) => v === NO_ID ? -1 : v;
+  const types = g.tokenTypes.length ? Uint8Array.from(g.tokenTypes) : new Uint8Array(g.texts.length).fill(1);
+  const has = (bit) => (g.options & bit) !== 0;
+  if (g.kind === "spm") {
+    if (a.hostScores.length !== g.texts.length) throw new EdgeqError("the artifact's spm tokenizer has no float scores");
+    return new SpmTokenizer({ texts: g.texts, scores: Float32Array.from(a.hostScores), types }, {
+      bosId: id(a.bosId),
+      eosId: id(a.eosId),
+      addSpacePrefix: has(1 /* space_prefix */)
+    });
+  }
+  return new BpeTokenizer({ texts: g.texts, types }, {
+    bosId: id(a.bosId),
+    eosId: id(a.eosId),
+    merges: g.merges,
+    patterns: g.prePatterns,
+    preName: g.preName,
+    spaceMark: has(1 /* space_prefix */),
+    byteLevel: has(2 /* byte_level */),
+    byteFallback: has(4 /* byte_fallback */),
+    ignoreMerges: has(8 /* ignore_merges */),
+    nfc: has(16 /* nfc */),
+    addPrefixSpace: has(32 /* add_prefix_space */)
+  });
+}
+
+// compiler/import/tokenizers/load.ts
+var import_node_fs6 = __toESM(require_node_fs(), 1);
+var import_node_path3 = __toESM(require_node_path(), 1);
+
+// compiler/import/gguf/gguf-file.ts
 var import_node_fs4 = __toESM(require_node_fs(), 1);
+
+// compiler/import/gguf/ggml-types.ts
+var QK_K = 256;
+var K_SCALE_SIZE = 12;
+var HALF = 2;
+var t = (id, name, blockElems, fields) => ({ id, name, blockElems, blockBytes: fields.reduce((s, [, b]) => s + b, 0), fields });
+var GGML_TYPES = [
+  t(0, "F32", 1, [["value", 4]]),
+  t(1, "F16", 1, [["value", HALF]]),
+  t(2, "Q4_0", 32, [["d", HALF], ["qs", 16]]),
+  t(3, "Q4_1", 32, [["d", HALF], ["m", HALF], ["qs", 16]]),
+  t(6, "Q5_0", 32, [["d", HALF], ["qh", 4], ["qs", 16]]),
+  t(7, "Q5_1", 32, [["d", HALF], ["m", HALF], ["qh", 4], ["qs", 16]]),
+  t(8, "Q8_0", 32, [["d", HALF], ["qs", 32]]),
+  t(9, "Q8_1", 32, [["d", HALF], ["s", HALF], ["qs", 32]]),
+  t(10, "Q2_K", QK_K, [["scales", QK_K / 16], ["qs", QK_K / 4], ["d", HALF], ["dmin", HALF]]),
+  t(11, "Q3_K", QK_K, [["hmask", QK_K / 8], ["qs", QK_K / 4], ["scales", K_SCALE_SIZE], ["d", HALF]]),
+  t(12, "Q4_K", QK_K, [["d", HALF], ["dmin", HALF], ["scales", K_SCALE_SIZE], ["qs", QK_K / 2]]),
+  t(13, "Q5_K", QK_K, [["d", HALF], ["dmin", HALF], ["scales", K_SCALE_SIZE], ["qh", QK_K / 8], ["qs", QK_K / 2]]),
+  t(14, "Q6_K", QK_K, [["ql", QK_K / 2], ["qh", QK_K / 4], ["scales", QK_K / 16], ["d", HALF]]),
+  t(15, "Q8_K", QK_K, [["d", 4], ["qs", QK_K], ["bsums", QK_K / 16 * 2]]),
+  t(16, "IQ2_XXS", QK_K, [["d", HALF], ["qs", QK_K / 8 * 2]]),
+  t(17, "IQ2_XS", QK_K, [["d", HALF], ["qs", QK_K / 8 * 2], ["scales", QK_K / 32]]),
+  t(18, "IQ3_XXS", QK_K, [["d", HALF], ["qs", 3 * (QK_K / 8)]]),
+  t(19, "IQ1_S", QK_K, [["d", HALF], ["qs", QK_K / 8], ["qh", QK_K / 16]]),
+  t(20, "IQ4_NL", 32, [["d", HALF], ["qs", 16]]),
+  t(21, "IQ3_S", QK_K, [["d", HALF], ["qs", QK_K / 4], ["qh", QK_K / 32], ["signs", QK_K / 8], ["scales", QK_K / 64]]),
+  t(22, "IQ2_S", QK_K, [["d", HALF], ["qs", QK_K / 4], ["qh", QK_K / 32], ["scales", QK_K / 32]]),
+  t(23, "IQ4_XS", QK_K, [["d", HALF], ["scales_h", 2], ["scales_l", QK_K / 64], ["qs", QK_K / 2]]),
+  t(24, "I8", 1, [["value", 1]]),
+  t(25, "I16", 1, [["value", 2]]),
+  t(26, "I32", 1, [["value", 4]]),
+  t(27, "I64", 1, [["value", 8]]),
+  t(28, "F64", 1, [["value", 8]]),
+  t(29, "IQ1_M", QK_K, [["qs", QK_K / 8], ["qh", QK_K / 16], ["scales", QK_K / 32]]),
+  t(30, "BF16", 1, [["value", 2]]),
+  t(34, "TQ1_0", QK_K, [["qs", (QK_K - 4 * (QK_K / 64)) / 5], ["qh", QK_K / 64], ["d", HALF]]),
+  t(35, "TQ2_0", QK_K, [["qs", QK_K / 4], ["d", HALF]])
+];
+var BY_ID = new Map(GGML_TYPES.map((x) => [x.id, x]));
+var BY_NAME3 = new Map(GGML_TYPES.map((x) => [x.name, x]));
+
+// compiler/import/tokenizers/from-hf.ts
+var import_node_fs5 = __toESM(require_node_fs(), 1);
 
 // compiler/train/data.ts
 var ORDER_STREAM = 1684108385;
@@ -5843,7 +7269,7 @@ function encodeDocuments(tok, text, file) {
   for (const block of text.split(/\n[^\S\n]*\n\s*/)) {
     const lines = block.split("\n").map((l) => l.replace(/\s+/g, " ").trim()).filter((l) => l.length > 0);
     if (lines.length === 0) continue;
-    const ids = [BOS];
+    const ids = tok.bosId >= 0 ? [tok.bosId] : [];
     try {
       for (const l of lines) for (const id of tok.encode(l)) ids.push(id);
     } catch (e) {
@@ -5878,9 +7304,9 @@ function trainingWindows(stream, seqLen, steps, seed) {
     for (let i = 0; i < n; i++) order[i] = i;
     for (let i = n - 1; i > 0; i--) {
       const j = mulHiU32(rng.next(), i + 1);
-      const t = order[i];
+      const t2 = order[i];
       order[i] = order[j];
-      order[j] = t;
+      order[j] = t2;
     }
     for (let i = 0; i < n && out.length < steps; i++) out.push(window(stream, seqLen, order[i]));
   }
@@ -6006,7 +7432,7 @@ async function loadBundle(bundle, opts = {}) {
   const artifact = readArtifact(artifactBytes, "model.edgeq");
   let tokenizer;
   if (files.tokenizer !== void 0) tokenizer = parseTokenizer(await readSource(files.tokenizer, "tokenizer", fo), "tokenizer");
-  else if (artifact.tokenizer) tokenizer = artifactTokenizer(artifact.tokenizer);
+  else if (artifact.tokenizer) tokenizer = tokenizerFromContents(artifact.tokenizer);
   if (tokenizer && tokenizer.vocabSize !== artifact.config.vocabSize) {
     throw new EdgeqError(`the tokenizer has ${tokenizer.vocabSize} tokens but the model has a vocabulary of ${artifact.config.vocabSize}`);
   }
@@ -6053,8 +7479,8 @@ var LoadedModel = class {
       sha256: toHex(modelSha),
       trainingModule: trainWasm !== void 0
     };
-    const t = artifact.tensors.find((x) => x.name === "exp2");
-    this.exp2 = t && t.dtype === "int16" ? new Int16Array(t.data.slice().buffer) : new Int16Array(0);
+    const t2 = artifact.tensors.find((x) => x.name === "exp2");
+    this.exp2 = t2 && t2.dtype === "int16" ? new Int16Array(t2.data.slice().buffer) : new Int16Array(0);
     this.engine = this.baseEngine();
   }
   artifact;
@@ -6082,7 +7508,8 @@ var LoadedModel = class {
   }
   /** The text llama2.c prints for `tokens` (the first one, normally BOS, is context only). */
   detokenize(tokens) {
-    return new TextDecoder().decode(this.tokenizer.detokenize(tokens));
+    const out = tokens.slice(1).map((t2, i) => printedBytes(this.tokenizer, tokens[i], t2));
+    return new TextDecoder().decode(concatBytes(out));
   }
   /** Streams text continuing `prompt`. Greedy (temperature 0) output equals `edgeq run --temperature 0`. */
   generate(prompt = "", opts = {}) {
@@ -6127,7 +7554,7 @@ var LoadedModel = class {
       [Symbol.asyncIterator]: () => gen,
       async text() {
         const parts = [];
-        for await (const t of gen) parts.push(t.bytes);
+        for await (const t2 of gen) parts.push(t2.bytes);
         return new TextDecoder().decode(concatBytes(parts));
       }
     };
@@ -6140,8 +7567,8 @@ var LoadedModel = class {
     if (tokens.length > this.info.seqLen) throw new EdgeqError(`${tokens.length} tokens, the model's context is ${this.info.seqLen}`);
     this.claim("evaluate");
     try {
-      return tokens.map((t, pos) => {
-        this.engine.forward(t, pos);
+      return tokens.map((t2, pos) => {
+        this.engine.forward(t2, pos);
         return this.lastLogits();
       });
     } finally {

@@ -51,7 +51,7 @@ export function checkInputFile(path: string, what: string, o: { maxBytes?: numbe
 
 function hasContent(path: string): boolean {
   const fd = openSync(path, 'r');
-  try { return readSync(fd, Buffer.alloc(1), 0, 1, 0) > 0; } finally { closeSync(fd); }
+  try { return readSync(fd, new Uint8Array(1), 0, 1, 0) > 0; } finally { closeSync(fd); }
 }
 
 /** checkInputFile, then the whole file (read bounded by the size just checked). */

@@ -6,7 +6,7 @@
 // ranked pair is left.
 import { EdgeqError } from '../../util/errors.ts';
 import { byteLevelDecode, byteLevelEncode } from './byte-level.ts';
-import { byteStringToText, utf8ByteString } from './bytes.ts';
+import { bytesToByteString, byteStringToText, utf8ByteString, utf8Bytes } from './bytes.ts';
 import { Heap } from './heap.ts';
 import { compilePatterns, splitWords } from './pre-tokenizers.ts';
 import { partitionSpecial, sortSpecials, type SpecialToken } from './special.ts';
@@ -85,7 +85,7 @@ export class BpeTokenizer implements TextTokenizer {
   }
 
   encode(text: string | Uint8Array, opts: EncodeOptions = {}): number[] {
-    const raw = typeof text === 'string' ? utf8ByteString(text) : Buffer.from(text).toString('latin1');
+    const raw = typeof text === 'string' ? utf8ByteString(text) : bytesToByteString(text);
     const out: number[] = [];
     if (opts.bos) out.push(this.requireId(this.bosId, 'BOS'));
     for (const f of partitionSpecial(raw, this.specials, opts.parseSpecial ?? false)) {
@@ -96,7 +96,7 @@ export class BpeTokenizer implements TextTokenizer {
       if (this.opts.spaceMark) s = SPACE_MARK + s.replaceAll(' ', SPACE_MARK);
       if (this.opts.addPrefixSpace && !s.startsWith(' ')) s = ' ' + s;
       for (const word of splitWords(s, this.regexes)) {
-        this.tokenizeWord(this.opts.byteLevel ? byteLevelEncode(Buffer.from(word, 'utf8')) : word, out);
+        this.tokenizeWord(this.opts.byteLevel ? byteLevelEncode(utf8Bytes(word)) : word, out);
       }
     }
     if (opts.eos) out.push(this.requireId(this.eosId, 'EOS'));
@@ -118,10 +118,10 @@ export class BpeTokenizer implements TextTokenizer {
     const type = this.vocab.types[token];
     const text = this.vocab.texts[token];
     if (type === TokenType.CONTROL || type === TokenType.UNKNOWN || type === TokenType.UNUSED) return new Uint8Array(0);
-    if (type === TokenType.USER_DEFINED) return Buffer.from(text, 'utf8');
+    if (type === TokenType.USER_DEFINED) return utf8Bytes(text);
     if (type === TokenType.BYTE) return Uint8Array.of(parseInt(text.slice(3, 5), 16));
     if (this.opts.byteLevel) return byteLevelDecode(text);
-    return Buffer.from(this.opts.spaceMark ? text.replaceAll(SPACE_MARK, ' ') : text, 'utf8');
+    return utf8Bytes(this.opts.spaceMark ? text.replaceAll(SPACE_MARK, ' ') : text);
   }
 
   private requireId(id: number, what: string): number {
@@ -163,7 +163,7 @@ export class BpeTokenizer implements TextTokenizer {
   private pushSymbol(text: string, out: number[]): void {
     const id = this.ids.get(text);
     if (id !== undefined) { out.push(id); return; }
-    const bytes = Buffer.from(text, 'utf8');
+    const bytes = utf8Bytes(text);
     for (const b of bytes) {
       if (this.opts.byteFallback) {
         // HF byte_fallback: <0xXX> per byte.

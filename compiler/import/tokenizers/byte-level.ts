@@ -1,6 +1,7 @@
 // GPT-2's byte-level alphabet: every byte is shown as one printable character, so BPE
 // runs on text with no raw control bytes or spaces. Printable Latin-1 bytes ('!'..'~',
 // '¡'..'¬', '®'..'ÿ') stand for themselves; the other 68 bytes take U+0100.. in byte order.
+import { utf8Bytes } from './bytes.ts';
 
 const byteToChar: string[] = [];
 const charToByte = new Map<string, number>();
@@ -27,7 +28,7 @@ export function byteLevelDecode(text: string): Uint8Array {
   for (const ch of text) {
     const b = charToByte.get(ch);
     if (b !== undefined) out.push(b);
-    else out.push(...Buffer.from(ch, 'utf8'));
+    else out.push(...utf8Bytes(ch));
   }
   return Uint8Array.from(out);
 }

@@ -5,7 +5,7 @@
 // piece with the highest score merges first (ties: leftmost), until no pair merges.
 // A character left without a piece becomes its bytes' <0xXX> tokens.
 import { EdgeqError } from '../../util/errors.ts';
-import { byteStringToBytes, utf8ByteString, utf8SequenceLength } from './bytes.ts';
+import { bytesToByteString, byteStringToBytes, utf8ByteString, utf8SequenceLength } from './bytes.ts';
 import { Heap } from './heap.ts';
 import { partitionSpecial, sortSpecials, type SpecialToken } from './special.ts';
 import { TokenType, type EncodeOptions, type TextTokenizer, type Vocabulary } from './text-tokenizer.ts';
@@ -58,7 +58,7 @@ export class SpmTokenizer implements TextTokenizer {
   }
 
   encode(text: string | Uint8Array, opts: EncodeOptions = {}): number[] {
-    const raw = typeof text === 'string' ? utf8ByteString(text) : Buffer.from(text).toString('latin1');
+    const raw = typeof text === 'string' ? utf8ByteString(text) : bytesToByteString(text);
     const out: number[] = [];
     if (opts.bos) out.push(this.requireId(this.bosId, 'BOS'));
     let prevSpecial = true;
