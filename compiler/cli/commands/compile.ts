@@ -24,8 +24,8 @@ interface CompileOptions {
 export function register(program: Command): void {
   program
     .command('compile')
-    .description('compile a llama2.c checkpoint into a device bundle: model.edgeq + runtime.wasm + manifest.json')
-    .argument('<checkpoint>', 'llama2.c model file (.bin)')
+    .description('compile a model (llama2.c, GGUF or Hugging Face; see docs/model-sources.md) into a device bundle: model.edgeq + runtime.wasm + manifest.json')
+    .argument('<checkpoint>', 'a model: llama2.c .bin, GGUF (.gguf), .safetensors beside config.json, or a Hugging Face directory (detected from the content); GGUF/HF need --tokenizer for now')
     .requiredOption('--target <name>', 'target profile (targets/<name>.json), e.g. wasm32, aarch64-linux, riscv64-linux, cortex-m')
     .option('--plan <plan>', 'precision plan: uniform:<8|4|3|2|1>[g<32|64|128>] (low-bit group size default 64) with an optional ,cls<4|3|2|1>[g<G>] (a low-bit classifier; default int8), a plan file <file>.json (docs/integer-spec.md §11), ewq (an EWQ plan with edgeq plan\'s defaults), or fastewq (FastEWQ: EWQ decisions predicted from the configuration, no weights read)', 'uniform:8')
     .option('--gptq', 'choose the int8 weights by GPTQ (data-free calibration; slower, more accurate)')

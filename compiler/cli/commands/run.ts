@@ -63,7 +63,7 @@ export function register(program: Command): void {
   program
     .command('run')
     .description('generate text from a llama2.c checkpoint or a compiled bundle, printed as llama2.c prints it')
-    .argument('<model>', 'llama2.c model file (.bin), or a bundle directory written by edgeq compile')
+    .argument('<model>', 'a model: llama2.c .bin, GGUF (.gguf), .safetensors beside config.json, or a Hugging Face directory (detected from the content), or a bundle directory written by edgeq compile')
     .option('--tokenizer <path>', 'llama2.c tokenizer file; its vocabulary must match the model (a bundle may embed its own)')
     .option('--engine <name>', `what runs the model: ${Object.entries(ENGINES).map(([k, e]) => `${k} (${e.about})`).join(', ')}; default: reference for a checkpoint, wasm for a bundle`, engineOption)
     .option('--prompt <text>', 'text to continue (default: none, the model starts the story)')
