@@ -3,10 +3,9 @@
 // the files atomically) and by tests (which compile in-process).
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { openModel, sourceDigest } from './import/open-model.ts';
+import { modelTokenizer, openModel, sourceDigest } from './import/open-model.ts';
 import { loadWeights } from './import/graph.ts';
 import type { TextTokenizer } from './import/tokenizers/text-tokenizer.ts';
-import { loadTokenizerFile } from './import/tokenizers/load.ts';
 import { quantizeInt8 } from './quantize/int8.ts';
 import type { QuantModel } from './quantize/quant-model.ts';
 import { lowerInt8 } from './lower/program.ts';
@@ -111,13 +110,14 @@ export async function compileBundle(o: BundleOptions): Promise<BundleFiles> {
   const say = o.progress ?? (() => {});
   // The measured-damage planner is plan-only: it needs calibration text and runs L + 1 bundles.
   if (o.plan === 'damage') throw new EdgeqError('--plan damage: the damage planner needs calibration text; run edgeq plan <checkpoint> --method damage --calibration <text> --tokenizer <tok> -o plan.json, then compile with --plan plan.json', {}, 2);
-  const tokenizer = o.tokenizer !== undefined ? loadTokenizerFile(o.tokenizer) : undefined;
   const graph = openModel(o.checkpoint);
+  // --tokenizer wins; else the model's own (GGUF, HF), so its bundle prints text.
+  const tokenizer = modelTokenizer(graph, o.tokenizer);
   // --plan ewq: an EWQ plan (compiler/plan/ewq.ts, default options) computed on the fly.
   // --plan fastewq: the FastEWQ plan (compiler/plan/fastewq.ts) from the configuration alone.
   const plan = o.plan === 'ewq' ? ewqPlanSpec(graph) : o.plan === 'fastewq' ? fastEwqPlanSpec(graph.config) : parsePlan(o.plan);
   if (tokenizer && tokenizer.vocabSize !== graph.config.vocabSize) {
-    throw new EdgeqError(`tokenizer ${o.tokenizer} has ${tokenizer.vocabSize} tokens but model ${o.checkpoint} has a vocabulary of ${graph.config.vocabSize}`);
+    throw new EdgeqError(`tokenizer ${o.tokenizer ?? `embedded in ${o.checkpoint}`} has ${tokenizer.vocabSize} tokens but model ${o.checkpoint} has a vocabulary of ${graph.config.vocabSize}`);
   }
   const sourceSha256 = sourceDigest(o.checkpoint);
   say(`quantizing ${o.checkpoint} (plan ${planName(plan)})${o.gptq ? ' with GPTQ for int8 matrices (calibrating on self-generated text)' : ''}`);

@@ -7,16 +7,18 @@
 // float32 tensors in the canonical names and RoPE layout.
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, openSync, readSync, statSync, type Stats } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { EdgeqError } from '../util/errors.ts';
 import { checkInputFile, inputErrnoMessage } from '../util/input-file.ts';
 import type { Graph, SourceFormat } from './graph.ts';
 import { importLlama2c } from './llama2c.ts';
-import { isGgufMagic } from './gguf/gguf-file.ts';
 import { importGguf } from './gguf/gguf-model.ts';
 import { hfFiles, importHf } from './hf/hf-model.ts';
 import { looksLikeSafetensors } from './hf/safetensors.ts';
-import type { Tokenizer } from './tokenizer.ts';
+import { isGgufMagic, readGguf } from './gguf/gguf-file.ts';
+import { ggufHasTokenizer, tokenizerFromGguf } from './tokenizers/from-gguf.ts';
+import { loadTokenizerFile } from './tokenizers/load.ts';
+import type { TextTokenizer } from './tokenizers/text-tokenizer.ts';
 
 /** What detection looks at: the path's kind and the first bytes of a file. */
 export interface Probe { path: string; isDirectory: boolean; head: Uint8Array; size: number }
@@ -70,12 +72,26 @@ export function openModel(path: string): Graph {
 }
 
 /**
- * The tokenizer a model file carries (GGUF tokenizer.ggml.*, HF tokenizer.json), if edgeq
- * can use it. Seam for the tokenizers work: until it lands, sources other than llama2.c
- * need --tokenizer, and this returns undefined.
+ * The tokenizer a model file carries (GGUF tokenizer.ggml.*, an HF directory's
+ * tokenizer.json), or undefined (llama2.c checkpoints have none: their tokenizer.bin is a
+ * separate file).
  */
-export function embeddedTokenizer(_graph: Graph): Tokenizer | undefined {
+export function embeddedTokenizer(graph: Graph): TextTokenizer | undefined {
+  const { path, format } = graph.source;
+  if (format === 'gguf') {
+    const g = readGguf(path);
+    return ggufHasTokenizer(g) ? tokenizerFromGguf(g) : undefined;
+  }
+  if (format === 'hf-safetensors') {
+    const json = join(statSync(path).isDirectory() ? path : dirname(path), 'tokenizer.json');
+    return existsSync(json) ? loadTokenizerFile(json) : undefined;
+  }
   return undefined;
+}
+
+/** The tokenizer to use with a model: the file the user named (any kind), else the model's own. */
+export function modelTokenizer(graph: Graph, path?: string): TextTokenizer | undefined {
+  return path !== undefined ? loadTokenizerFile(path) : embeddedTokenizer(graph);
 }
 
 /**

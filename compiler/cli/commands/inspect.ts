@@ -95,10 +95,10 @@ export function register(program: Command): void {
     .command('inspect')
     .summary('show a checkpoint\'s format, shape, parameter counts and sizes')
     .description(
-      'Validate a llama2.c checkpoint (v0 or v1) and describe it: format, shape, parameters per tensor kind and per ' +
+      'Validate a model (llama2.c v0/v1, GGUF or Hugging Face safetensors) and describe it: format, shape, parameters per tensor kind and per ' +
       'block, and byte accounting. Fails with the file, byte offset and reason if the file is malformed, including ' +
       'any NaN or infinite weight (the whole file is streamed for that check unless --no-finite-check).')
-    .argument('<checkpoint>', 'llama2.c checkpoint file (.bin)')
+    .argument('<checkpoint>', 'a model: llama2.c .bin, GGUF (.gguf), .safetensors beside config.json, or a Hugging Face directory (detected from the content)')
     .option('--json', 'print the same information as one JSON object on stdout')
     .option('--no-finite-check', 'skip streaming through the weights to check that all are finite (header and size are still checked)')
     .addHelpText('after', '\nExamples:\n  edgeq inspect ../shared/models/stories260K.bin\n  edgeq inspect --json model.bin | jq .params.total')

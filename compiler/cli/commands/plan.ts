@@ -32,7 +32,7 @@ export function register(program: Command): void {
   program
     .command('plan')
     .description('write a precision plan for a checkpoint: EWQ (per-block bits from the entropy of its weights, optionally fitted to a byte budget), FastEWQ, damage (per-block bits from the measured ΔKL on calibration text) or uniform')
-    .argument('<checkpoint>', 'llama2.c model file (.bin)')
+    .argument('<checkpoint>', 'a model: llama2.c .bin, GGUF (.gguf), .safetensors beside config.json, or a Hugging Face directory (detected from the content); GGUF/HF need --tokenizer for now')
     .option('--method <m>', 'ewq, fastewq (EWQ decisions predicted from the configuration by a shipped decision tree; no weights read), damage (blocks ranked by the measured ΔKL of lowering each alone, on --calibration text), or uniform:<bits>[g<G>] (the plan file of a uniform plan, with the entropies)', 'ewq')
     .option('--k <k>', 'threshold of the rule without a budget: blocks below mean−k·std of the block entropies (damage: of the ΔKL values) get the lowest of --bits, above mean+k·std the highest', floatOption('--k', 0, 100), DEFAULT_EWQ_K)
     .option('--calibration <text>', '--method damage: UTF-8 text (paragraphs separated by blank lines) to measure the damage on, encoded with --tokenizer; use text the model is not evaluated on')

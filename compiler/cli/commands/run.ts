@@ -3,9 +3,8 @@
 // The model is a llama2.c checkpoint (engines reference-float, reference-int) or a bundle
 // directory from `edgeq compile` (engine v8: its runtime.wasm in V8).
 import type { Command } from 'commander';
-import { openModel } from '../../import/open-model.ts';
+import { modelTokenizer, openModel } from '../../import/open-model.ts';
 import { loadWeights, type Graph } from '../../import/graph.ts';
-import { Tokenizer } from '../../import/tokenizer.ts';
 import type { TextTokenizer } from '../../import/tokenizers/text-tokenizer.ts';
 import { FloatTransformer } from '../../reference/float/forward.ts';
 import { DEFAULT_SEED, Sampler } from '../../reference/float/sampler.ts';
@@ -56,8 +55,8 @@ export function register(program: Command): void {
   program
     .command('run')
     .description('generate text from a llama2.c checkpoint or a compiled bundle, printed as llama2.c prints it')
-    .argument('<model>', 'llama2.c model file (.bin), or a bundle directory written by edgeq compile')
-    .option('--tokenizer <path>', 'llama2.c tokenizer file; its vocabulary must match the model (a bundle may embed its own)')
+    .argument('<model>', 'a model: llama2.c .bin, GGUF (.gguf), .safetensors beside config.json, or a Hugging Face directory (detected from the content), or a bundle directory written by edgeq compile')
+    .option('--tokenizer <path>', 'tokenizer file (llama2.c tokenizer.bin, GGUF, or HF tokenizer.json); its vocabulary must match the model (a bundle, a GGUF file and an HF directory carry their own)')
     .option('--engine <name>', `what runs the model: ${describeEngines(RUN_ENGINES)}; default: reference-float for a checkpoint, v8 for a bundle (old names reference, int-reference, wasm still work)`, engineOption('run', RUN_ENGINES))
     .option('--prompt <text>', 'text to continue (default: none, the model starts the story). A character with no piece in the vocabulary is encoded byte by byte (llama2.c byte fallback) and those raw bytes are not echoed (llama2.c safe_printf), so emoji may not show; invalid UTF-8 in the argument reaches edgeq as U+FFFD (Node decodes arguments as UTF-8). A prompt longer than the positions run is cut, with a warning')
     .option('--steps <n>', 'positions to run, prompt included; 0 = the model\'s whole context (clamped to it)', intOption('--steps', 0), 256)
@@ -82,14 +81,14 @@ Examples:
 }
 
 function checkpointEngine(checkpoint: string, opts: RunOptions): { loaded: Loaded; tokenizer: TextTokenizer; engineName: string } {
-  if (opts.tokenizer === undefined) throw usageError('--tokenizer is required to run a checkpoint');
   const engineName = (opts.engine ?? 'reference-float') as keyof typeof ENGINES;
-  const tokenizer = Tokenizer.load(opts.tokenizer);
   // The graph reads only the header; check the vocabularies before loading any weights.
   const model = openModel(checkpoint);
+  const tokenizer = modelTokenizer(model, opts.tokenizer);
+  if (!tokenizer) throw usageError(`--tokenizer is required to run ${checkpoint}: the model carries no tokenizer (llama2.c keeps it in a separate tokenizer.bin)`);
   const vocab = model.config.vocabSize;
   if (tokenizer.vocabSize !== vocab) {
-    throw new EdgeqError(`tokenizer ${opts.tokenizer} has ${tokenizer.vocabSize} tokens but model ${checkpoint} has a vocabulary of ${vocab}`);
+    throw new EdgeqError(`tokenizer ${opts.tokenizer ?? `embedded in ${checkpoint}`} has ${tokenizer.vocabSize} tokens but model ${checkpoint} has a vocabulary of ${vocab}`);
   }
   return { loaded: ENGINES[engineName].load(model), tokenizer, engineName };
 }

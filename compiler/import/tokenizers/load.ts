@@ -4,6 +4,7 @@
 import { closeSync, existsSync, openSync, readSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { EdgeqError } from '../../util/errors.ts';
+import { checkInputFile } from '../../util/input-file.ts';
 import { isGgufMagic, readGguf } from '../gguf/gguf-file.ts';
 import { Tokenizer } from '../tokenizer.ts';
 import { tokenizerFromGguf } from './from-gguf.ts';
@@ -11,6 +12,8 @@ import { readHfTokenizer } from './from-hf.ts';
 import type { TextTokenizer } from './text-tokenizer.ts';
 
 export function loadTokenizerFile(path: string): TextTokenizer {
+  // A FIFO or a device would block or never end: refused before it is opened.
+  checkInputFile(path, 'a tokenizer (llama2.c tokenizer.bin, a GGUF file or an HF tokenizer.json)');
   const head = new Uint8Array(16);
   let n: number;
   try {
