@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkBudget } from '../../compiler/cli/commands/flash.ts';
 import { firmwareToolsMissing, type Firmware } from '../../compiler/engines/firmware.ts';
+import { findBoard } from '../../compiler/engines/board.ts';
 import { loadTarget } from '../../compiler/target/profile.ts';
 import { EdgeqError } from '../../compiler/util/errors.ts';
 import { stories260KBundle } from '../helpers/bundle.ts';
@@ -29,7 +30,7 @@ t.after(() => rmSync(out, { recursive: true, force: true }));
 
 /** True when the tools are there; outside CI a missing tool skips with a note, in CI it fails. */
 function haveTools(withQemu: boolean): boolean {
-  const why = firmwareToolsMissing(withQemu);
+  const why = firmwareToolsMissing(findBoard('mps2-an386'), withQemu);
   if (!why) return true;
   if (process.env.CI) assert.unreachable(`CI: ${why}`);
   console.warn(`  (flash test skipped: ${why})`);
