@@ -58,7 +58,12 @@ export interface Firmware {
   dir: string;
   built: boolean;
   size: FirmwareSize;
+  /** RAM behind the runtime's linear memory: the linear memory less the artifact. */
   heapBytes: number;
+  /** The runtime's linear memory (virtual: the artifact's part of it is flash). */
+  wasmBytes: number;
+  /** The artifact, read in place: its size and its flash address (from the symbol table). */
+  weights: { bytes: number; address: number };
   /** Every input and output, for manifests: path (project-relative or role) and sha256. */
   parts: Array<{ role: string; path: string; sha256: string; bytes: number }>;
   flags: string[];
@@ -92,13 +97,15 @@ export function digestInitializer(hex: string): string {
 export async function buildFirmware(board: Board, runtimeWasm: Uint8Array, artifact: Uint8Array, opts: FirmwareOptions): Promise<Firmware> {
   const why = firmwareToolsMissing(board, false);
   if (why) throw new EdgeqError(`cannot build firmware for ${board.name}: ${why}`);
-  const heapBytes = Math.ceil((opts.heapBytes ?? await measureWasmMemory(runtimeWasm, artifact)) / PAGE) * PAGE;
+  // The runtime's linear memory less the artifact: the weights stay in flash (xip.h).
+  const wasmBytes = Math.ceil((opts.heapBytes ?? await measureWasmMemory(runtimeWasm, artifact)) / PAGE) * PAGE;
+  const heapBytes = Math.max(PAGE, Math.ceil((wasmBytes - artifact.length) / 16) * 16);
   const c = await wasm2cSources(runtimeWasm);
   const p = board.profile;
   // Other boards' startup files are not part of this image.
   const hosts = hostFiles('common', 'baremetal').filter((f) => !/\/startup-[^/]*$/.test(f.path) || f.path.endsWith(`/${p.startup}`));
   const expectSha = opts.artifactSha256 ?? fileSha256(artifact);
-  const flags = [...p.cflags, ...BAREMETAL_FLAGS, ...p.libc, `-DEQ_ARTIFACT_SHA256=${digestInitializer(expectSha)}`, `-DEQ_WASM_HEAP_BYTES=${heapBytes}`, `-DEQ_STEPS=${opts.steps}`, ...(opts.selftest ? ['-DEQ_SELFTEST'] : [])];
+  const flags = [...p.cflags, ...BAREMETAL_FLAGS, ...p.libc, `-DEQ_ARTIFACT_SHA256=${digestInitializer(expectSha)}`, `-DEQ_WASM_HEAP_BYTES=${heapBytes}`, `-DEQ_STEPS=${opts.steps}`, '-include', 'xip.h', ...(opts.selftest ? ['-DEQ_SELFTEST'] : [])];
   const runtimeC = readFileSync(join(c.dir, 'runtime.c'));
   const ld = linkerScript(board.target, STACK_BYTES);
   const key = sha256('board-firmware', board.target.cc!, flags.join(' '), ld, runtimeC, artifact, ...hosts.flatMap((f) => [f.path, f.bytes]));
@@ -109,7 +116,7 @@ export async function buildFirmware(board: Board, runtimeWasm: Uint8Array, artif
     copyFileSync(join(c.dir, 'wasm-rt.h'), join(tmp, 'wasm-rt.h'));
     copyFileSync(join(c.dir, 'runtime.h'), join(tmp, 'runtime.h'));
     const bm = join(HOSTS_DIR, 'baremetal');
-    tool(board.target.cc!, [...flags, `-DEQ_ARTIFACT=${art}`, `-I${tmp}`, `-I${join(HOSTS_DIR, 'common')}`, '-T', join(tmp, 'board.ld'),
+    tool(board.target.cc!, [...flags, `-DEQ_ARTIFACT=${art}`, `-I${tmp}`, `-I${join(HOSTS_DIR, 'baremetal')}`, `-I${join(HOSTS_DIR, 'common')}`, '-T', join(tmp, 'board.ld'),
       join(bm, p.startup), ...BOARD_SOURCES.map((f) => join(bm, f)),
       join(HOSTS_DIR, 'common/host_core.c'), join(HOSTS_DIR, 'common/sha256.c'), join(c.dir, 'runtime.c'), '-o', join(tmp, 'firmware.elf')], { what: 'firmware build', timeoutMs: 600_000 });
   });
@@ -125,7 +132,15 @@ export async function buildFirmware(board: Board, runtimeWasm: Uint8Array, artif
     { role: `linker script (generated from targets/${board.target.name}.json)`, path: 'board.ld', bytes: new TextEncoder().encode(ld) },
     { role: 'firmware image', path: 'firmware.elf', bytes: readFileSync(elf) },
   ].map((p) => ({ role: p.role, path: p.path, sha256: h(p.bytes), bytes: p.bytes.length }));
-  return { elf, dir: b.dir, built: b.built, size, heapBytes, parts, flags };
+  return { elf, dir: b.dir, built: b.built, size, heapBytes, wasmBytes, weights: { bytes: artifact.length, address: artifactAddress(board, elf) }, parts, flags };
+}
+
+/** The flash address of eq_artifact (binutils nm next to the board's gcc). */
+function artifactAddress(board: Board, elf: string): number {
+  const nm = board.target.cc!.replace(/gcc$/, 'nm');
+  const line = tool(nm, [elf], { what: nm }).stdout.split('\n').find((l) => / eq_artifact$/.test(l));
+  if (!line) throw new EdgeqError(`${elf}: no eq_artifact symbol`);
+  return parseInt(line.split(' ')[0], 16);
 }
 
 /** Berkeley sizes from binutils' size; flash = text + data, RAM = data + bss + stack. */

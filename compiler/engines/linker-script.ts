@@ -21,6 +21,9 @@ SECTIONS {
   .bss (NOLOAD) : { _sbss = .; *(.bss*) *(.sbss*) *(COMMON) . = ALIGN(16); _ebss = .; end = .; } > RAM
   __global_pointer$ = _sdata + 0x800;
   _estack = ORIGIN(RAM) + LENGTH(RAM);
+  /* xip.h's virtual range of the runtime's linear memory must not alias real memory. */
+  ASSERT(ORIGIN(FLASH) + LENGTH(FLASH) <= 0x40000000 || ORIGIN(FLASH) >= 0x80000000, "edgeq: flash overlaps the XIP virtual range 0x40000000-0x7fffffff")
+  ASSERT(ORIGIN(RAM) + LENGTH(RAM) <= 0x40000000 || ORIGIN(RAM) >= 0x80000000, "edgeq: RAM overlaps the XIP virtual range 0x40000000-0x7fffffff")
   ASSERT(_estack - _ebss >= ${stackBytes}, "edgeq: the ${stackBytes}-byte stack does not fit in RAM above .bss")
 }
 `;

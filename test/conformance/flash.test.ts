@@ -76,7 +76,7 @@ t('--no-boot writes the image only; a second build comes from the cache', async 
 
 t('an image over the target budget is refused with the numbers', async () => {
   const t0 = loadTarget('cortex-m');
-  const fw = { size: { text: 5_000_000, data: 100, bss: 200_000, flash: 5_000_100, ram: 265_636 }, heapBytes: 131072 } as Firmware;
+  const fw = { size: { text: 5_000_000, data: 100, bss: 200_000, flash: 5_000_100, ram: 265_636 }, heapBytes: 131072, wasmBytes: 196608, weights: { bytes: 65536, address: 0x1000 } } as Firmware;
   try {
     checkBudget(fw, t0);
     assert.unreachable('accepted');

@@ -28,6 +28,8 @@ export function checkBudget(fw: Firmware, t: TargetProfile): string[] {
       (t.flashBytes ? ` of ${t.flashBytes} (${((100 * fw.size.flash) / t.flashBytes).toFixed(1)}%)` : ''),
     `RAM:   ${fw.size.ram} bytes (${kib(fw.size.ram)}: data ${fw.size.data} + bss ${fw.size.bss}, of which wasm memory ${fw.heapBytes}, + stack ${fw.size.ram - fw.size.data - fw.size.bss})` +
       (t.ramBytes ? ` of ${t.ramBytes} (${((100 * fw.size.ram) / t.ramBytes).toFixed(1)}%)` : ''),
+    `weights: model.edgeq ${fw.weights.bytes} bytes (${kib(fw.weights.bytes)}) read in place from flash at 0x${fw.weights.address.toString(16).padStart(8, '0')}, not in RAM ` +
+      `(the runtime's wasm memory is ${fw.wasmBytes} bytes: ${fw.wasmBytes - fw.weights.bytes} in RAM + the ${fw.weights.bytes}-byte window onto flash)`,
   ];
   const over: string[] = [];
   if (t.flashBytes && fw.size.flash > t.flashBytes) over.push(`flash by ${fw.size.flash - t.flashBytes} bytes (${fw.size.flash} > ${t.flashBytes})`);
@@ -67,7 +69,8 @@ async function flash(dir: string | undefined, opts: FlashOptions): Promise<void>
     runtime: { origin: rt.origin, simd: false },
     steps: opts.steps,
     selftest: opts.selftest ?? false,
-    size: { ...fw.size, wasmMemoryBytes: fw.heapBytes, flashBudget: target.flashBytes, ramBudget: target.ramBytes },
+    weights: { bytes: fw.weights.bytes, flashAddress: fw.weights.address, inRam: false },
+    size: { ...fw.size, wasmMemoryBytes: fw.heapBytes, wasmVirtualBytes: fw.wasmBytes, flashBudget: target.flashBytes, ramBudget: target.ramBytes },
     compiler: { cc: target.cc, flags: fw.flags },
     boot: `${target.emulator} ${emulatorArgs(board, basename(out)).join(' ')}`,
     parts: fw.parts,
