@@ -19,8 +19,6 @@ static uint8_t heap[EQ_WASM_HEAP_BYTES] __attribute__((aligned(16)));
 uint8_t *const eq_xip_ram = heap;
 const uint8_t *eq_xip_flash;
 uint32_t eq_xip_lo, eq_xip_len;
-/* Bytes of the next growth that will be the artifact's window (set by eq_load around
- * reserve), so they are not counted against RAM. */
 uint32_t eq_xip_reserving;
 uint32_t wasm_rt_call_stack_depth;
 
@@ -32,8 +30,7 @@ __attribute__((noreturn)) void eq_xip_write_trap(void) {
 
 /* RAM the linear memory of `bytes` needs: all of it but the artifact's window. */
 static uint64_t ram_for(uint64_t bytes) {
-  uint64_t flash = (uint64_t)eq_xip_len + eq_xip_reserving;
-  return bytes > flash ? bytes - flash : 0;
+  return bytes > eq_xip_len ? bytes - eq_xip_len : 0;
 }
 
 void wasm_rt_init(void) {}

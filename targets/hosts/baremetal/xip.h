@@ -26,7 +26,16 @@
 extern uint8_t *const eq_xip_ram;      /* RAM behind the linear memory (wasm_rt_baremetal.c) */
 extern const uint8_t *eq_xip_flash;    /* the artifact in flash */
 extern uint32_t eq_xip_lo, eq_xip_len; /* the window; len 0 until the host sets it */
+/* Set by the host while the runtime's reserve zero-fills the artifact's block: those
+ * writes would be overwritten by the artifact's bytes, which the window already shows, so
+ * they are dropped. Any other write into the window is a bug and stops the board. */
+extern uint32_t eq_xip_reserving;
 __attribute__((noreturn)) void eq_xip_write_trap(void);
+
+static inline int eq_xip_in_window(const void *p) {
+  uintptr_t a = (uintptr_t)p - EQ_XIP_VBASE;
+  return a < EQ_XIP_SPAN && a - eq_xip_lo < eq_xip_len;
+}
 
 static inline uint8_t *eq_xip_map(const void *p) {
   uintptr_t a = (uintptr_t)p - EQ_XIP_VBASE;
@@ -71,7 +80,11 @@ static inline void *eq_xip_memmove(void *d, const void *s, size_t n) {
 }
 
 static inline void *eq_xip_memset(void *d, int v, size_t n) {
-  if (eq_xip_touches(d, n)) eq_xip_write_trap();
+  if (eq_xip_touches(d, n)) {
+    if (!eq_xip_reserving) eq_xip_write_trap();
+    for (size_t i = 0; i < n; i++) if (!eq_xip_in_window((uint8_t *)d + i)) *eq_xip_map((uint8_t *)d + i) = (uint8_t)v;
+    return d;
+  }
   if (eq_xip_straddles(d, n)) for (size_t i = 0; i < n; i++) *eq_xip_map((uint8_t *)d + i) = (uint8_t)v;
   else __builtin_memset(eq_xip_map(d), v, n);
   return d;

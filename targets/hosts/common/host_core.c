@@ -55,16 +55,20 @@ extern uint32_t eq_xip_lo, eq_xip_len, eq_xip_reserving;
 
 int eq_load(Z_runtime_instance_t *rt, const uint8_t *artifact, uint32_t len) {
 #ifdef EQ_XIP
-  eq_xip_reserving = len;
+  /* reserve puts every block at the heap's base (docs/runtime-abi.md); an empty one says
+   * where, so the window is in place before reserve grows memory and zero-fills it. */
+  uint32_t at = Z_runtimeZ_reserve(rt, 0);
+  if (at == 0) return -1;
+  eq_xip_flash = artifact;
+  eq_xip_lo = at;
+  eq_xip_len = len;
+  eq_xip_reserving = 1;
 #endif
   uint32_t ptr = Z_runtimeZ_reserve(rt, len);
   wasm_rt_memory_t *mem = Z_runtimeZ_memory(rt);
 #ifdef EQ_XIP
   eq_xip_reserving = 0;
-  if (ptr == 0 || (uint64_t)ptr + len > mem->size) return -1;
-  eq_xip_flash = artifact;
-  eq_xip_lo = ptr;
-  eq_xip_len = len;
+  if (ptr != at || (uint64_t)ptr + len > mem->size) return -1;
 #else
   if (ptr == 0 || (uint64_t)ptr + len > mem->size) return -1;
   memcpy(mem->data + ptr, artifact, len);
