@@ -44,33 +44,48 @@ void wasm_rt_trap(wasm_rt_trap_t trap) {
   semihost_exit(70);
 }
 
+#ifndef WASM_RT_USE_SEGUE
 uint32_t wasm_rt_register_func_type(uint32_t params, uint32_t results, ...) {
   static uint32_t next;
   (void)params; (void)results;
   return ++next;
 }
+#endif
 
 /* The one memory: a virtual range (xip.h) backed by the static heap; it grows in place up
  * to what the heap can back. The heap is .bss, so new pages are already zero. */
-void wasm_rt_allocate_memory(wasm_rt_memory_t *m, uint32_t initial_pages, uint32_t max_pages) {
-  uint32_t bytes = initial_pages * 65536u;
+/* wabt 1.0.32's memory API (Debian) takes and returns 32-bit page counts; newer wasm-rt.h
+ * (1.0.39, which defines WASM_RT_USE_SEGUE) 64-bit counts, is64 and a page size. */
+#ifdef WASM_RT_USE_SEGUE
+typedef uint64_t eq_pages_t;
+#define EQ_ALLOCATE_ARGS wasm_rt_memory_t *m, uint64_t initial_pages, uint64_t max_pages, bool is64, uint32_t page_size
+#define EQ_ALLOCATE_EXTRA (void)page_size; m->is64 = is64;
+#else
+typedef uint32_t eq_pages_t;
+#define EQ_ALLOCATE_ARGS wasm_rt_memory_t *m, uint32_t initial_pages, uint32_t max_pages
+#define EQ_ALLOCATE_EXTRA
+#endif
+
+void wasm_rt_allocate_memory(EQ_ALLOCATE_ARGS) {
+  uint64_t bytes = (uint64_t)initial_pages * 65536u;
   if (bytes > sizeof heap) {
     static const char msg[] = "edgeq: not enough RAM for the initial wasm memory\n";
     semihost_write(msg, sizeof msg - 1);
     semihost_exit(71);
   }
+  EQ_ALLOCATE_EXTRA
   m->data = (uint8_t *)EQ_XIP_VBASE;
   m->pages = initial_pages;
   m->max_pages = max_pages;
   m->size = bytes;
 }
 
-uint32_t wasm_rt_grow_memory(wasm_rt_memory_t *m, uint32_t delta) {
-  uint32_t old = m->pages;
+eq_pages_t wasm_rt_grow_memory(wasm_rt_memory_t *m, eq_pages_t delta) {
+  eq_pages_t old = m->pages;
   uint64_t bytes = (uint64_t)m->size + (uint64_t)delta * 65536u;
-  if (m->pages + (uint64_t)delta > m->max_pages || bytes > EQ_XIP_SPAN || ram_for(bytes) > sizeof heap) return (uint32_t)-1;
+  if (m->pages + (uint64_t)delta > m->max_pages || bytes > EQ_XIP_SPAN || ram_for(bytes) > sizeof heap) return (eq_pages_t)-1;
   m->pages += delta;
-  m->size = (uint32_t)bytes;
+  m->size = bytes;
   return old;
 }
 
