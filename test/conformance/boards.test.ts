@@ -25,7 +25,7 @@ t.after(() => rmSync(out, { recursive: true, force: true }));
 
 t('the issue\'s boards exist, and each board with an engine is a conformance and a training engine', () => {
   const names = boards().map((b) => b.name);
-  for (const n of ['mps2-an386', 'mps2-an505', 'virt-rv32', 'virt-rv32-16m']) assert.ok(names.includes(n), n);
+  for (const n of ['mps2-an386', 'mps2-an505', 'mps3-an547', 'virt-rv32', 'virt-rv32-16m']) assert.ok(names.includes(n), n);
   assert.is(new Set(names).size, names.length, 'board names are unique');
   for (const b of engineBoards()) {
     assert.ok(ENGINES.some((e) => e.name === b.profile.conformanceEngine), `${b.name}: verify engine`);
@@ -33,6 +33,7 @@ t('the issue\'s boards exist, and each board with an engine is a conformance and
   }
   assert.ok(ENGINES.some((e) => e.name === 'riscv32-baremetal'));
   assert.ok(ENGINES.some((e) => e.name === 'cortex-m33'));
+  assert.ok(ENGINES.some((e) => e.name === 'cortex-m55'));
   const big = findBoard('virt-rv32-16m').target;
   assert.is(big.flashBytes, 16 * 1048576);
   assert.is(big.ramBytes, 2 * 1048576);
@@ -59,7 +60,7 @@ t('edgeq flash --list-boards prints every board with its budgets; an unknown boa
 });
 
 for (const plan of ['uniform:8', 'uniform:4']) {
-  for (const board of ['mps2-an505', 'virt-rv32']) {
+  for (const board of ['mps2-an505', 'mps3-an547', 'virt-rv32']) {
     t(`${board}, stories260K ${plan}: selftest passes and the text is \`edgeq run\`'s, weights in flash`, async () => {
       const why = firmwareToolsMissing(findBoard(board), true);
       if (why) {
