@@ -1,7 +1,8 @@
-// Bare-metal firmware for the Cortex-M target (targets/cortex-m.json, board mps2-an386):
+// Bare-metal firmware for a board (compiler/engines/board.ts, from targets/<target>.json):
 // the scalar runtime through wasm2c, the bare-metal host (targets/hosts/baremetal +
-// common) and the artifact linked into flash, built with arm-none-eabi-gcc. Used by the
-// cortex-m conformance engine (EQ_SELFTEST) and by `edgeq flash`.
+// common: main, semihosting, the board's startup file) and the artifact linked into flash,
+// built with the target's cross gcc and a linker script generated from the profile. Used
+// by the boards' conformance engines (EQ_SELFTEST) and by `edgeq flash`.
 //
 // The wasm linear memory is one static array (EQ_WASM_HEAP_BYTES). Its size is what the
 // runtime really uses, measured by running the same scalar runtime in V8 up to the first
@@ -12,20 +13,28 @@ import { join } from 'node:path';
 import { cachedBuild, fileSha256, sha256 } from './cache.ts';
 import { C_FLAGS, HOSTS_DIR, hostFiles, wasm2cSources } from './wasm2c.ts';
 import { missingTools, runStreaming, tool } from './proc.ts';
+import { linkerScript } from './linker-script.ts';
+import type { Board } from './board.ts';
 import { EdgeqError } from '../util/errors.ts';
 
-export const ARM_CC = 'arm-none-eabi-gcc';
-export const ARM_FLAGS = ['-mcpu=cortex-m4', '-mthumb', '-mfloat-abi=soft', ...C_FLAGS, '-nostartfiles', '--specs=nano.specs', '--specs=nosys.specs',
-  '-DWASM_RT_MEMCHECK_SIGNAL_HANDLER=0', '-ffunction-sections', '-fdata-sections', '-Wl,--gc-sections'];
+/** Flags of every board image after the board's own CPU flags. */
+export const BAREMETAL_FLAGS = [...C_FLAGS, '-nostartfiles', '-DWASM_RT_MEMCHECK_SIGNAL_HANDLER=0', '-ffunction-sections', '-fdata-sections', '-Wl,--gc-sections'];
 /** C stack kept free at the top of RAM (the linker script puts the stack there). */
 export const STACK_BYTES = 64 * 1024;
 const PAGE = 65536;
 
-export function firmwareToolsMissing(withQemu: boolean): string | null {
-  const t: Array<[string, string]> = [['wasm2c', 'wabt'], [ARM_CC, 'gcc-arm-none-eabi'], ['arm-none-eabi-size', 'binutils-arm-none-eabi']];
-  if (withQemu) t.push(['qemu-system-arm', 'qemu-system-arm']);
+/** binutils' size next to the board's gcc (arm-none-eabi-gcc → arm-none-eabi-size). */
+const sizeTool = (b: Board) => b.target.cc!.replace(/gcc$/, 'size');
+
+export function firmwareToolsMissing(b: Board, withEmulator: boolean): string | null {
+  const p = b.profile.packages;
+  const t: Array<[string, string]> = [['wasm2c', 'wabt'], [b.target.cc!, p.cc], [sizeTool(b), p.size]];
+  if (withEmulator) t.push([b.target.emulator!, p.emulator]);
   return missingTools(t);
 }
+
+/** The board's startup file and the host files every board shares. */
+const BOARD_SOURCES = ['wasm_rt_baremetal.c', 'main.c', 'semihost.c', 'artifact.S'];
 
 /** Bytes of wasm linear memory the runtime uses once the artifact is loaded and one step ran. */
 export async function measureWasmMemory(runtimeWasm: Uint8Array, artifact: Uint8Array): Promise<number> {
@@ -49,7 +58,12 @@ export interface Firmware {
   dir: string;
   built: boolean;
   size: FirmwareSize;
+  /** RAM behind the runtime's linear memory: the linear memory less the artifact. */
   heapBytes: number;
+  /** The runtime's linear memory (virtual: the artifact's part of it is flash). */
+  wasmBytes: number;
+  /** The artifact, read in place: its size and its flash address (from the symbol table). */
+  weights: { bytes: number; address: number };
   /** Every input and output, for manifests: path (project-relative or role) and sha256. */
   parts: Array<{ role: string; path: string; sha256: string; bytes: number }>;
   flags: string[];
@@ -80,28 +94,34 @@ export function digestInitializer(hex: string): string {
   return `{${hex.match(/../g)!.map((b) => `0x${b}`).join(',')}}`;
 }
 
-export async function buildFirmware(runtimeWasm: Uint8Array, artifact: Uint8Array, opts: FirmwareOptions): Promise<Firmware> {
-  const why = firmwareToolsMissing(false);
-  if (why) throw new EdgeqError(`cannot build firmware: ${why}`);
-  const heapBytes = Math.ceil((opts.heapBytes ?? await measureWasmMemory(runtimeWasm, artifact)) / PAGE) * PAGE;
+export async function buildFirmware(board: Board, runtimeWasm: Uint8Array, artifact: Uint8Array, opts: FirmwareOptions): Promise<Firmware> {
+  const why = firmwareToolsMissing(board, false);
+  if (why) throw new EdgeqError(`cannot build firmware for ${board.name}: ${why}`);
+  // The runtime's linear memory less the artifact: the weights stay in flash (xip.h).
+  const wasmBytes = Math.ceil((opts.heapBytes ?? await measureWasmMemory(runtimeWasm, artifact)) / PAGE) * PAGE;
+  const heapBytes = Math.max(PAGE, Math.ceil((wasmBytes - artifact.length) / 16) * 16);
   const c = await wasm2cSources(runtimeWasm);
-  const hosts = hostFiles('common', 'baremetal');
+  const p = board.profile;
+  // Other boards' startup files are not part of this image.
+  const hosts = hostFiles('common', 'baremetal').filter((f) => !/\/startup-[^/]*$/.test(f.path) || f.path.endsWith(`/${p.startup}`));
   const expectSha = opts.artifactSha256 ?? fileSha256(artifact);
-  const flags = [...ARM_FLAGS, `-DEQ_ARTIFACT_SHA256=${digestInitializer(expectSha)}`, `-DEQ_WASM_HEAP_BYTES=${heapBytes}`, `-DEQ_STEPS=${opts.steps}`, ...(opts.selftest ? ['-DEQ_SELFTEST'] : [])];
+  const flags = [...p.cflags, ...BAREMETAL_FLAGS, ...p.libc, `-DEQ_ARTIFACT_SHA256=${digestInitializer(expectSha)}`, `-DEQ_WASM_HEAP_BYTES=${heapBytes}`, `-DEQ_STEPS=${opts.steps}`, '-include', 'xip.h', ...(opts.selftest ? ['-DEQ_SELFTEST'] : [])];
   const runtimeC = readFileSync(join(c.dir, 'runtime.c'));
-  const key = sha256('cortex-m-firmware', flags.join(' '), runtimeC, artifact, ...hosts.flatMap((f) => [f.path, f.bytes]));
+  const ld = linkerScript(board.target, STACK_BYTES);
+  const key = sha256('board-firmware', board.target.cc!, flags.join(' '), ld, runtimeC, artifact, ...hosts.flatMap((f) => [f.path, f.bytes]));
   const b = await cachedBuild(key, (tmp) => {
+    writeFileSync(join(tmp, 'board.ld'), ld);
     const art = join(tmp, 'model.edgeq');
     writeFileSync(art, artifact);
     copyFileSync(join(c.dir, 'wasm-rt.h'), join(tmp, 'wasm-rt.h'));
     copyFileSync(join(c.dir, 'runtime.h'), join(tmp, 'runtime.h'));
     const bm = join(HOSTS_DIR, 'baremetal');
-    tool(ARM_CC, [...flags, `-DEQ_ARTIFACT=${art}`, `-I${tmp}`, `-I${join(HOSTS_DIR, 'common')}`, '-T', join(bm, 'mps2.ld'),
-      join(bm, 'startup.c'), join(bm, 'wasm_rt_baremetal.c'), join(bm, 'main.c'), join(bm, 'artifact.S'),
+    tool(board.target.cc!, [...flags, `-DEQ_ARTIFACT=${art}`, `-I${tmp}`, `-I${join(HOSTS_DIR, 'baremetal')}`, `-I${join(HOSTS_DIR, 'common')}`, '-T', join(tmp, 'board.ld'),
+      join(bm, p.startup), ...BOARD_SOURCES.map((f) => join(bm, f)),
       join(HOSTS_DIR, 'common/host_core.c'), join(HOSTS_DIR, 'common/sha256.c'), join(c.dir, 'runtime.c'), '-o', join(tmp, 'firmware.elf')], { what: 'firmware build', timeoutMs: 600_000 });
   });
   const elf = join(b.dir, 'firmware.elf');
-  const size = elfSize(elf);
+  const size = elfSize(board, elf);
   const h = (bytes: Uint8Array) => fileSha256(bytes);
   const parts = [
     { role: 'artifact', path: 'model.edgeq', bytes: artifact },
@@ -109,22 +129,31 @@ export async function buildFirmware(runtimeWasm: Uint8Array, artifact: Uint8Arra
     { role: 'generated C (wasm2c)', path: 'runtime.c', bytes: runtimeC },
     { role: 'generated C header (wasm2c)', path: 'runtime.h', bytes: readFileSync(join(c.dir, 'runtime.h')) },
     ...hosts.map((f) => ({ role: 'host source', path: f.path, bytes: f.bytes })),
+    { role: `linker script (generated from targets/${board.target.name}.json)`, path: 'board.ld', bytes: new TextEncoder().encode(ld) },
     { role: 'firmware image', path: 'firmware.elf', bytes: readFileSync(elf) },
   ].map((p) => ({ role: p.role, path: p.path, sha256: h(p.bytes), bytes: p.bytes.length }));
-  return { elf, dir: b.dir, built: b.built, size, heapBytes, parts, flags };
+  return { elf, dir: b.dir, built: b.built, size, heapBytes, wasmBytes, weights: { bytes: artifact.length, address: artifactAddress(board, elf) }, parts, flags };
 }
 
-/** Berkeley sizes from arm-none-eabi-size; flash = text + data, RAM = data + bss + stack. */
-export function elfSize(elf: string): FirmwareSize {
-  const out = tool('arm-none-eabi-size', ['-B', elf], { what: 'arm-none-eabi-size' }).stdout.trim().split('\n');
+/** The flash address of eq_artifact (binutils nm next to the board's gcc). */
+function artifactAddress(board: Board, elf: string): number {
+  const nm = board.target.cc!.replace(/gcc$/, 'nm');
+  const line = tool(nm, [elf], { what: nm }).stdout.split('\n').find((l) => / eq_artifact$/.test(l));
+  if (!line) throw new EdgeqError(`${elf}: no eq_artifact symbol`);
+  return parseInt(line.split(' ')[0], 16);
+}
+
+/** Berkeley sizes from binutils' size; flash = text + data, RAM = data + bss + stack. */
+export function elfSize(board: Board, elf: string): FirmwareSize {
+  const out = tool(sizeTool(board), ['-B', elf], { what: sizeTool(board) }).stdout.trim().split('\n');
   const [text, data, bss] = out[out.length - 1].trim().split(/\s+/).slice(0, 3).map(Number);
   return { text, data, bss, flash: text + data, ram: data + bss + STACK_BYTES };
 }
 
-export const QEMU_ARGS = (elf: string, board: string) =>
-  ['-M', board, '-nographic', '-monitor', 'none', '-semihosting-config', 'enable=on,target=native', '-kernel', elf];
+/** The emulator's arguments for an image (the board profile's, "{elf}" replaced). */
+export const emulatorArgs = (b: Board, elf: string) => b.profile.emulatorArgs.map((a) => (a === '{elf}' ? elf : a));
 
-/** Boots an image on qemu-system-arm; `onStdout` gets what the board prints as it comes. */
-export function bootFirmware(elf: string, board: string, timeoutMs: number, onStdout?: (b: Buffer) => void) {
-  return runStreaming('qemu-system-arm', QEMU_ARGS(elf, board), { timeoutMs, onStdout });
+/** Boots an image on the board's emulator; `onStdout` gets what the board prints as it comes. */
+export function bootFirmware(b: Board, elf: string, timeoutMs: number, onStdout?: (b: Buffer) => void) {
+  return runStreaming(b.target.emulator!, emulatorArgs(b, elf), { timeoutMs, onStdout });
 }

@@ -1,5 +1,6 @@
 // Every conformance engine, in the order `edgeq verify` runs and prints them.
-// Add one by writing ./<name>.ts exporting `engine: Engine` and listing it here.
+// Add one by writing ./<name>.ts exporting `engine: Engine` and listing it here; a board's
+// engine comes from its profile (targets/<target>.json, ./board.ts), not from this list.
 import type { Engine } from './engine.ts';
 import { engine as v8Simd } from './v8-simd.ts';
 import { engine as v8Scalar } from './v8-scalar.ts';
@@ -7,8 +8,8 @@ import { engine as wasmInterp } from './wasm-interp.ts';
 import { engine as wasm2cX86 } from './wasm2c-x86_64.ts';
 import { engine as wasm2cAarch64 } from './wasm2c-aarch64.ts';
 import { engine as wasm2cRiscv64 } from './wasm2c-riscv64.ts';
-import { engine as cortexM } from './cortex-m.ts';
+import { boardEngines } from './board.ts';
 
-export const ENGINES: Engine[] = [v8Simd, v8Scalar, wasmInterp, wasm2cX86, wasm2cAarch64, wasm2cRiscv64, cortexM];
+export const ENGINES: Engine[] = [v8Simd, v8Scalar, wasmInterp, wasm2cX86, wasm2cAarch64, wasm2cRiscv64, ...boardEngines()];
 
 export function engineNames(): string[] { return ENGINES.map((e) => e.name); }

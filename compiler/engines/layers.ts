@@ -31,6 +31,7 @@ import { join } from 'node:path';
 import { cachedBuild, sha256 } from './cache.ts';
 import { runtimeSources } from './runtime-flavour.ts';
 import { ProgramInterpreter } from './program-interpreter.ts';
+import { isBoardEngine } from './board.ts';
 
 /** The first op output that differs from the reference (program interpreter). */
 export interface OpDifference {
@@ -217,10 +218,10 @@ export async function locateFirstDifference(bundle: Bundle, caseName: string, po
   const ci = c.conformance.findIndex((k) => k.name === caseName);
   if (ci < 0) throw new EdgeqError(`--layers: no conformance case ${caseName}`);
   const engine = opts.engine ?? (opts.simd === false ? 'v8-scalar' : 'v8-simd');
-  const simd = opts.simd ?? !/scalar|wasm2c|cortex-m/.test(engine);
+  const simd = opts.simd ?? !(/scalar|wasm2c/.test(engine) || isBoardEngine(engine));
   const traced = buildName(simd);
   const standIn = engine.startsWith('v8-') ? null
-    : `${engine} runs the ${simd ? 'SIMD' : 'scalar'} build of the runtime${/wasm2c|cortex-m/.test(engine) ? ' translated to C by wasm2c' : ''}; ` +
+    : `${engine} runs the ${simd ? 'SIMD' : 'scalar'} build of the runtime${/wasm2c/.test(engine) || isBoardEngine(engine) ? ' translated to C by wasm2c' : ''}; ` +
       `the V8 ${simd ? 'SIMD' : 'scalar'} traced build (same kernels, an after_op hook after each) stands in for it`;
   const [mine, theirs] = await Promise.all([tracedBuild(bundle, simd), opts.other === false ? null : tracedBuild(bundle, !simd)]);
   const t = await traceAgainstReference(bundle, mine, ci, position, opts.perturb);

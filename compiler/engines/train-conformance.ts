@@ -2,8 +2,8 @@
 // (compiler/codegen/train-runtime.ts) with an embedded selftest — initial adapter, the
 // tokens of a few steps, the expected state hash after each — run by the same plumbing as
 // the inference conformance: V8, wasm-interp on the embedded build (./embed.ts), the
-// wasm2c Linux hosts (x86-64 natively, AArch64 / RISC-V under qemu-user) and the
-// bare-metal Cortex-M image on qemu-system-arm. The module exports the ABI the C hosts
+// wasm2c Linux hosts (x86-64 natively, AArch64 / RISC-V under qemu-user) and every
+// board's bare-metal image on its emulator (./board.ts). The module exports the ABI the C hosts
 // call (reserve, load, selftest, forward, argmax, decode, text), so the hosts are unchanged.
 // Each engine prints `selftest <step> <hash>` per step, hash = FNV-1a 64 of the state
 // block followed by the step's loss (trainSelftestHash); they are compared with the
@@ -18,13 +18,15 @@ import { engine as wasmInterp } from './wasm-interp.ts';
 import { engine as wasm2cX86 } from './wasm2c-x86_64.ts';
 import { engine as wasm2cAarch64 } from './wasm2c-aarch64.ts';
 import { engine as wasm2cRiscv64 } from './wasm2c-riscv64.ts';
-import { BOARD } from './cortex-m.ts';
-import { bootFirmware, buildFirmware, firmwareToolsMissing } from './firmware.ts';
+import { bootSelftest, engineBoards } from './board.ts';
+import { buildFirmware, firmwareToolsMissing } from './firmware.ts';
 import { stateBlock } from './train-wasm.ts';
 import { EdgeqError } from '../util/errors.ts';
 
-export const TRAIN_ENGINES = ['v8', 'wasm-interp', 'wasm2c-x86_64', 'wasm2c-aarch64', 'wasm2c-riscv64', 'cortex-m'] as const;
-export type TrainEngineName = (typeof TRAIN_ENGINES)[number];
+const HOSTED = ['v8', 'wasm-interp', 'wasm2c-x86_64', 'wasm2c-aarch64', 'wasm2c-riscv64'] as const;
+/** The hosted engines, then every board's (its conformanceEngine name). */
+export const TRAIN_ENGINES: readonly string[] = [...HOSTED, ...engineBoards().map((b) => b.profile.conformanceEngine!)];
+export type TrainEngineName = string;
 
 /** The selftest of `steps` training steps from `s`, with the integer reference's hashes (and losses). */
 export function referenceTrainSelftest(a: ArtifactContents, m: QuantModel, s: AdapterState, steps: Int32Array[]): TrainSelftest & { losses: number[] } {
@@ -69,22 +71,19 @@ export async function runTrainEngine(name: TrainEngineName, bundle: Bundle, wasm
     const r = await runV8(wasm, bundle.artifact);
     return { hashes: r.hashes, mismatches: r.mismatches, buildMs: 0, runMs: performance.now() - t0, about: 'V8 (Node), the module through the JS API' };
   }
-  if (name === 'cortex-m') {
-    const why = firmwareToolsMissing(true);
-    if (why) throw new EdgeqError(`cortex-m: ${why}`);
+  const board = engineBoards().find((b) => b.profile.conformanceEngine === name);
+  if (board) {
+    const why = firmwareToolsMissing(board, true);
+    if (why) throw new EdgeqError(`${name}: ${why}`);
     // The image's wasm memory: what the selftest really uses (train_init allocates), in V8.
     const { memoryBytes } = await runV8(wasm, bundle.artifact);
-    const fw = await buildFirmware(wasm, bundle.artifact, { selftest: true, steps: 0, heapBytes: memoryBytes });
+    const fw = await buildFirmware(board, wasm, bundle.artifact, { selftest: true, steps: 0, heapBytes: memoryBytes });
     const t1 = performance.now();
-    const timeoutMs = opts.timeoutMs ?? 600_000;
-    const r = await bootFirmware(fw.elf, BOARD, timeoutMs);
-    if (r.timedOut) throw new EdgeqError(`cortex-m: the board did not exit within ${timeoutMs / 1000} s`);
-    const mm = /^selftest mismatches (\d+)$/m.exec(r.stdout);
-    if (!mm || (r.status !== 0 && r.status !== 1)) throw new EdgeqError(`cortex-m: the board exited ${r.status ?? r.signal}: ${`${r.stdout}${r.stderr}`.trim().split('\n').slice(-3).join(' | ')}`);
-    const { parseSelftestLines } = await import('./engine.ts');
-    return { hashes: parseSelftestLines(r.stdout), mismatches: Number(mm[1]), buildMs: t1 - t0, runMs: r.ms, about: `bare-metal Cortex-M4 on qemu-system-arm -M ${BOARD}, ${fw.heapBytes} bytes of wasm memory` };
+    const r = await bootSelftest(board, fw, opts.timeoutMs ?? 600_000);
+    return { hashes: r.hashes, mismatches: r.mismatches, buildMs: t1 - t0, runMs: r.ms, about: `bare-metal ${board.profile.cpu} on ${board.target.emulator} (board ${board.name}), ${fw.heapBytes} bytes of wasm memory` };
   }
-  const engine = { 'wasm-interp': wasmInterp, 'wasm2c-x86_64': wasm2cX86, 'wasm2c-aarch64': wasm2cAarch64, 'wasm2c-riscv64': wasm2cRiscv64 }[name];
+  const engine = ({ 'wasm-interp': wasmInterp, 'wasm2c-x86_64': wasm2cX86, 'wasm2c-aarch64': wasm2cAarch64, 'wasm2c-riscv64': wasm2cRiscv64 } as Record<string, typeof wasmInterp>)[name];
+  if (!engine) throw new EdgeqError(`unknown training engine "${name}"; known: ${TRAIN_ENGINES.join(', ')}`);
   const why = engine.available();
   if (why) throw new EdgeqError(`${name}: ${why}`);
   // The engines run `bundle.runtimeWasm` (the flavour they need; a scalar module serves all).

@@ -3,7 +3,7 @@
 //
 // The budget covers what goes onto the device:
 //   - a board target (host "baremetal", e.g. cortex-m): the firmware image's flash, text +
-//     data as `edgeq flash` measures it (arm-none-eabi-size): the artifact linked into flash
+//     data as `edgeq flash` measures it (binutils size): the artifact linked into flash
 //     plus the runtime translated by wasm2c and the bare-metal host;
 //   - any other target: model.edgeq + runtime.wasm (the two files `edgeq compile` writes
 //     for the device; manifest.json is metadata).
@@ -96,10 +96,12 @@ export class DeviceSizer {
     let code = this.firmwareCode.get(fkey);
     if (code === undefined) {
       const { buildFirmware, firmwareToolsMissing } = await import('../engines/firmware.ts');
-      const why = firmwareToolsMissing(false);
+      const { boardOfTarget } = await import('../engines/board.ts');
+      const board = boardOfTarget(this.target);
+      const why = firmwareToolsMissing(board, false);
       if (why) throw new EdgeqError(`cannot size the firmware image for target ${this.target.name} (its flash budget covers the image): ${why}`);
       this.onProgress?.(`building a firmware image for ${this.target.name} to measure its code (a few seconds)`);
-      const fw = await buildFirmware(wasm, s.bytes, { selftest: false, steps: 64 });
+      const fw = await buildFirmware(board, wasm, s.bytes, { selftest: false, steps: 64 });
       code = fw.size.flash - artifact;
       this.firmwareCode.set(fkey, code);
       if (!this.firmwareCode.has(`kinds:${kinds}`)) this.firmwareCode.set(`kinds:${kinds}`, code);

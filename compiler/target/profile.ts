@@ -22,7 +22,47 @@ export interface TargetProfile {
   /** Cross compiler, emulator and board where the target has them. */
   cc?: string;
   emulator?: string;
-  board?: string;
+  /** A bare-metal target's board: everything `edgeq flash` and its engine derive from. */
+  board?: BoardProfile;
+}
+
+/**
+ * A board (targets/<target>.json, field "board"): the one place a board is described. Its
+ * RAM and flash sizes are the target's ramBytes/flashBytes; the linker script, the
+ * conformance engine, the training engine and `edgeq flash --list-boards` derive from it
+ * (compiler/engines/board.ts).
+ */
+export interface BoardProfile {
+  name: string;
+  about: string;
+  /** Name of its conformance engine in `edgeq verify`, or null: none (same CPU as another board). */
+  conformanceEngine: string | null;
+  cpu: string;
+  /** Compiler flags selecting the CPU and ABI (no float unit used). */
+  cflags: string[];
+  /** Flags selecting the C library (memcpy/memset only). */
+  libc: string[];
+  /** Startup file in targets/hosts/baremetal (vectors or entry, semihosting call). */
+  startup: string;
+  /** Start addresses of flash (image, artifact, read-only data) and RAM, hex strings. */
+  flashOrigin: string;
+  ramOrigin: string;
+  /** Emulator arguments, "{elf}" standing for the image; the emulator is the target's. */
+  emulatorArgs: string[];
+  /** Debian packages holding the tools, for messages. */
+  packages: { cc: string; size: string; emulator: string };
+}
+
+function checkBoard(b: BoardProfile, t: TargetProfile, file: string): void {
+  const bad = (k: string, what: string) => new EdgeqError(`field "board.${k}" must be ${what}`, { file });
+  if (typeof b !== 'object' || b === null) throw new EdgeqError('field "board" must be an object', { file });
+  for (const k of ['name', 'about', 'cpu', 'startup'] as const) if (typeof b[k] !== 'string' || !b[k]) throw bad(k, 'a non-empty string');
+  if (b.conformanceEngine !== null && typeof b.conformanceEngine !== 'string') throw bad('conformanceEngine', 'a string or null');
+  for (const k of ['cflags', 'libc', 'emulatorArgs'] as const) if (!Array.isArray(b[k]) || !b[k].every((x) => typeof x === 'string')) throw bad(k, 'an array of strings');
+  for (const k of ['flashOrigin', 'ramOrigin'] as const) if (typeof b[k] !== 'string' || !/^0x[0-9a-fA-F]{1,8}$/.test(b[k])) throw bad(k, 'a hex address like "0x20000000"');
+  if (!b.emulatorArgs.includes('{elf}')) throw bad('emulatorArgs', 'a list containing "{elf}"');
+  if (typeof b.packages !== 'object' || b.packages === null || !['cc', 'size', 'emulator'].every((k) => typeof (b.packages as unknown as Record<string, unknown>)[k] === 'string')) throw bad('packages', 'an object with cc, size and emulator');
+  if (t.host !== 'baremetal' || !t.cc || !t.emulator || !t.ramBytes || !t.flashBytes) throw new EdgeqError('a target with a board must have host "baremetal", cc, emulator, ramBytes and flashBytes', { file });
 }
 
 export function targetNames(): string[] {
@@ -46,5 +86,6 @@ export function loadTarget(name: string): TargetProfile {
     if (t[k] !== null && !(Number.isInteger(t[k]) && (t[k] as number) > 0)) throw new EdgeqError(`field "${k}" must be a positive integer or null`, { file });
   }
   if (t.name !== name) throw new EdgeqError(`field "name" is "${t.name}" but the file is ${name}.json`, { file });
+  if (t.board !== undefined) checkBoard(t.board, t, file);
   return t;
 }

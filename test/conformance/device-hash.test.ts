@@ -15,6 +15,7 @@ import { runtimeFlavour } from '../../compiler/engines/runtime-flavour.ts';
 import { buildLinuxHost } from '../../compiler/engines/wasm2c.ts';
 import { bootFirmware, buildFirmware, firmwareToolsMissing } from '../../compiler/engines/firmware.ts';
 import { missingTools } from '../../compiler/engines/proc.ts';
+import { findBoard } from '../../compiler/engines/board.ts';
 import { cli } from '../helpers/cli.ts';
 
 const t = suite('device hosts check the artifact hash');
@@ -62,12 +63,13 @@ t('Linux host: --sha256 right runs, wrong refuses with exit 6, malformed is a us
 });
 
 t('bare metal: an image whose embedded hash differs from its artifact refuses to run (exit 6)', async () => {
-  if (skip(firmwareToolsMissing(true))) return;
+  const board = findBoard('mps2-an386');
+  if (skip(firmwareToolsMissing(board, true))) return;
   const b = readBundle(dir);
   const rt = await runtimeFlavour(b, false);
   const h = sha(b.artifact);
-  const fw = await buildFirmware(rt.wasm, b.artifact, { selftest: false, steps: 4, artifactSha256: wrong(h) });
-  const r = await bootFirmware(fw.elf, 'mps2-an386', 120_000);
+  const fw = await buildFirmware(board, rt.wasm, b.artifact, { selftest: false, steps: 4, artifactSha256: wrong(h) });
+  const r = await bootFirmware(board, fw.elf, 120_000);
   assert.is(r.status, 6, r.stdout + r.stderr);
   assert.is(r.stdout, `edgeq: artifact sha256 ${h} differs from the expected ${wrong(h)}, refusing to run\n`);
 });

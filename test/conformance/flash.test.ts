@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkBudget } from '../../compiler/cli/commands/flash.ts';
 import { firmwareToolsMissing, type Firmware } from '../../compiler/engines/firmware.ts';
+import { findBoard } from '../../compiler/engines/board.ts';
 import { loadTarget } from '../../compiler/target/profile.ts';
 import { EdgeqError } from '../../compiler/util/errors.ts';
 import { stories260KBundle } from '../helpers/bundle.ts';
@@ -29,7 +30,7 @@ t.after(() => rmSync(out, { recursive: true, force: true }));
 
 /** True when the tools are there; outside CI a missing tool skips with a note, in CI it fails. */
 function haveTools(withQemu: boolean): boolean {
-  const why = firmwareToolsMissing(withQemu);
+  const why = firmwareToolsMissing(findBoard('mps2-an386'), withQemu);
   if (!why) return true;
   if (process.env.CI) assert.unreachable(`CI: ${why}`);
   console.warn(`  (flash test skipped: ${why})`);
@@ -75,7 +76,7 @@ t('--no-boot writes the image only; a second build comes from the cache', async 
 
 t('an image over the target budget is refused with the numbers', async () => {
   const t0 = loadTarget('cortex-m');
-  const fw = { size: { text: 5_000_000, data: 100, bss: 200_000, flash: 5_000_100, ram: 265_636 }, heapBytes: 131072 } as Firmware;
+  const fw = { size: { text: 5_000_000, data: 100, bss: 200_000, flash: 5_000_100, ram: 265_636 }, heapBytes: 131072, wasmBytes: 196608, weights: { bytes: 65536, address: 0x1000 } } as Firmware;
   try {
     checkBudget(fw, t0);
     assert.unreachable('accepted');

@@ -10,13 +10,14 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { SHAPES, writeSynth } from '../../compiler/synth/synth.ts';
 import { firmwareToolsMissing } from '../../compiler/engines/firmware.ts';
+import { findBoard } from '../../compiler/engines/board.ts';
 import { cli } from '../helpers/cli.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const dir = mkdtempSync(join(tmpdir(), 'edgeq-fwbudget-'));
 
 test('plan --target cortex-m --budget-bytes: the firmware image is exactly as planned and fits', async () => {
-  const why = firmwareToolsMissing(false);
+  const why = firmwareToolsMissing(findBoard('mps2-an386'), false);
   if (why) { console.log(`  (skipped: ${why})`); return; }
   const ckpt = join(dir, 's.bin');
   writeSynth(ckpt, { ...SHAPES.stories260K }, 21);

@@ -8,7 +8,7 @@
 #define EQ_STEPS 64
 #endif
 
-void semihost_write(const char *s, uint32_t n);
+void semihost_write(const char *s, uint32_t n); /* semihost.c */
 extern const uint8_t eq_artifact[];
 extern const uint32_t eq_artifact_len;
 

@@ -46,11 +46,33 @@ int eq_check_artifact(const uint8_t *artifact, uint32_t len, const uint8_t expec
   return -1;
 }
 
+#ifdef EQ_XIP
+/* Board images (targets/hosts/baremetal/xip.h): the reserved range becomes a window onto
+ * the artifact in flash instead of a copy. */
+extern const uint8_t *eq_xip_flash;
+extern uint32_t eq_xip_lo, eq_xip_len, eq_xip_reserving;
+#endif
+
 int eq_load(Z_runtime_instance_t *rt, const uint8_t *artifact, uint32_t len) {
+#ifdef EQ_XIP
+  /* reserve puts every block at the heap's base (docs/runtime-abi.md); an empty one says
+   * where, so the window is in place before reserve grows memory and zero-fills it. */
+  uint32_t at = Z_runtimeZ_reserve(rt, 0);
+  if (at == 0) return -1;
+  eq_xip_flash = artifact;
+  eq_xip_lo = at;
+  eq_xip_len = len;
+  eq_xip_reserving = 1;
+#endif
   uint32_t ptr = Z_runtimeZ_reserve(rt, len);
   wasm_rt_memory_t *mem = Z_runtimeZ_memory(rt);
+#ifdef EQ_XIP
+  eq_xip_reserving = 0;
+  if (ptr != at || (uint64_t)ptr + len > mem->size) return -1;
+#else
   if (ptr == 0 || (uint64_t)ptr + len > mem->size) return -1;
   memcpy(mem->data + ptr, artifact, len);
+#endif
   return (int)Z_runtimeZ_load(rt, len);
 }
 
@@ -70,7 +92,7 @@ int32_t eq_generate(Z_runtime_instance_t *rt, uint32_t steps) {
     uint32_t next = Z_runtimeZ_argmax(rt);
     if (next == BOS || (stop_at_eos && next == EOS)) { pos++; break; }
     uint32_t n = Z_runtimeZ_decode(rt, token, next);
-    eq_out((const char *)mem->data + Z_runtimeZ_text(rt), n);
+    eq_out(EQ_MEM_PTR(mem->data + Z_runtimeZ_text(rt)), n);
     token = next;
   }
   eq_out_str("\n");

@@ -8,6 +8,11 @@
 #include <stdint.h>
 #include "runtime.h"
 
+/* A pointer into the runtime's linear memory as the CPU sees it (xip.h maps it). */
+#ifndef EQ_MEM_PTR
+#define EQ_MEM_PTR(p) ((const char *)(p))
+#endif
+
 /* Provided by the platform: write n bytes to the console. */
 void eq_out(const char *s, uint32_t n);
 
