@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# Installs the Debian tools the engine and board tests need (wabt, qemu, cross compilers),
-# only when one is missing. Called by `npm test`; safe to run by hand. As a non-root user
-# outside CI it only names what is missing (the engines that need it are then skipped).
+# Installs the Debian tools the engine and board tests need (qemu, cross compilers, SIMDe
+# headers), only when one is missing. wasm2c and wasm-interp come from the npm package wabt
+# (package.json), not from Debian (compiler/engines/wabt.ts). Called by `npm test`; safe to
+# run by hand. As a non-root user outside CI it only names what is missing (the engines
+# that need it are then skipped).
 set -euo pipefail
 need=()
 have() { command -v "$1" >/dev/null 2>&1; }
-have wasm2c || need+=(wabt)
-have wasm-interp || need+=(wabt)
+[ -f /usr/include/simde/wasm/simd128.h ] || need+=(libsimde-dev)
 have qemu-aarch64 || need+=(qemu-user)
 have qemu-system-arm || need+=(qemu-system-arm)
 have qemu-system-riscv32 || need+=(qemu-system-misc)

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { cachedBuild, fileSha256, sha256 } from './cache.ts';
 import { C_FLAGS, HOSTS_DIR, hostFiles, wasm2cSources } from './wasm2c.ts';
 import { missingTools, runStreaming, tool } from './proc.ts';
+import { wabtMissing } from './wabt.ts';
 import { EdgeqError } from '../util/errors.ts';
 
 export const ARM_CC = 'arm-none-eabi-gcc';
@@ -22,9 +23,9 @@ export const STACK_BYTES = 64 * 1024;
 const PAGE = 65536;
 
 export function firmwareToolsMissing(withQemu: boolean): string | null {
-  const t: Array<[string, string]> = [['wasm2c', 'wabt'], [ARM_CC, 'gcc-arm-none-eabi'], ['arm-none-eabi-size', 'binutils-arm-none-eabi']];
+  const t: Array<[string, string]> = [[ARM_CC, 'gcc-arm-none-eabi'], ['arm-none-eabi-size', 'binutils-arm-none-eabi']];
   if (withQemu) t.push(['qemu-system-arm', 'qemu-system-arm']);
-  return missingTools(t);
+  return wabtMissing() ?? missingTools(t);
 }
 
 /** Bytes of wasm linear memory the runtime uses once the artifact is loaded and one step ran. */
@@ -85,7 +86,7 @@ export async function buildFirmware(runtimeWasm: Uint8Array, artifact: Uint8Arra
   if (why) throw new EdgeqError(`cannot build firmware: ${why}`);
   const heapBytes = Math.ceil((opts.heapBytes ?? await measureWasmMemory(runtimeWasm, artifact)) / PAGE) * PAGE;
   const c = await wasm2cSources(runtimeWasm);
-  const hosts = hostFiles('common', 'baremetal');
+  const hosts = hostFiles('common', 'baremetal', 'wasm-rt');
   const expectSha = opts.artifactSha256 ?? fileSha256(artifact);
   const flags = [...ARM_FLAGS, `-DEQ_ARTIFACT_SHA256=${digestInitializer(expectSha)}`, `-DEQ_WASM_HEAP_BYTES=${heapBytes}`, `-DEQ_STEPS=${opts.steps}`, ...(opts.selftest ? ['-DEQ_SELFTEST'] : [])];
   const runtimeC = readFileSync(join(c.dir, 'runtime.c'));

@@ -1,4 +1,4 @@
-/* wasm2c's runtime interface (wasm-rt.h, wabt 1.0.32) for a board with no OS: linear
+/* wasm2c's runtime interface (../wasm-rt/wasm-rt.h, for wabt 1.0.39) for a board with no OS: linear
  * memory comes from one static array sized at build time (EQ_WASM_HEAP_BYTES), traps
  * print and stop, and there are no signals, no mmap and no malloc. wasm2c is built with
  * explicit bounds checks (WASM_RT_MEMCHECK_SIGNAL_HANDLER=0), so an out-of-bounds access
@@ -29,17 +29,11 @@ void wasm_rt_trap(wasm_rt_trap_t trap) {
   semihost_exit(70);
 }
 
-uint32_t wasm_rt_register_func_type(uint32_t params, uint32_t results, ...) {
-  static uint32_t next;
-  (void)params; (void)results;
-  return ++next;
-}
-
 /* The one memory is carved from the static heap; it is the last allocation, so it can
  * grow in place up to the heap's end. */
-void wasm_rt_allocate_memory(wasm_rt_memory_t *m, uint32_t initial_pages, uint32_t max_pages) {
-  uint32_t bytes = initial_pages * 65536u;
-  if (bytes > sizeof heap - heap_used) {
+void wasm_rt_allocate_memory(wasm_rt_memory_t *m, uint64_t initial_pages, uint64_t max_pages, bool is64, uint32_t page_size) {
+  uint64_t bytes = initial_pages * 65536u;
+  if (is64 || page_size != 65536u || bytes > sizeof heap - heap_used) {
     static const char msg[] = "edgeq: not enough RAM for the initial wasm memory\n";
     semihost_write(msg, sizeof msg - 1);
     semihost_exit(71);
@@ -48,14 +42,15 @@ void wasm_rt_allocate_memory(wasm_rt_memory_t *m, uint32_t initial_pages, uint32
   m->pages = initial_pages;
   m->max_pages = max_pages;
   m->size = bytes;
-  memset(m->data, 0, bytes);
-  heap_used += bytes;
+  memset(m->data, 0, (uint32_t)bytes);
+  m->is64 = false;
+  heap_used += (uint32_t)bytes;
 }
 
-uint32_t wasm_rt_grow_memory(wasm_rt_memory_t *m, uint32_t delta) {
-  uint32_t old = m->pages;
-  uint64_t bytes = (uint64_t)delta * 65536u;
-  if (m->pages + (uint64_t)delta > m->max_pages || bytes > sizeof heap - heap_used) return (uint32_t)-1;
+uint64_t wasm_rt_grow_memory(wasm_rt_memory_t *m, uint64_t delta) {
+  uint64_t old = m->pages;
+  uint64_t bytes = delta * 65536u;
+  if (m->pages + delta > m->max_pages || bytes > sizeof heap - heap_used) return (uint64_t)-1;
   memset(m->data + m->size, 0, (uint32_t)bytes);
   m->pages += delta;
   m->size += (uint32_t)bytes;

@@ -18,7 +18,7 @@ void eq_out_hex64(uint64_t v) {
 }
 
 /* The runtime's only import (docs/runtime-abi.md): one line per checked position. */
-void Z_hostZ_print(struct Z_host_instance_t *unused, u32 position, u64 hash) {
+void w2c_host_print(struct w2c_host *unused, u32 position, u64 hash) {
   (void)unused;
   eq_out_str("selftest ");
   eq_out_u32(position);
@@ -26,6 +26,13 @@ void Z_hostZ_print(struct Z_host_instance_t *unused, u32 position, u64 hash) {
   eq_out_hex64(hash);
   eq_out_str("\n");
 }
+
+void eq_instantiate(eq_runtime *rt) {
+  wasm_rt_init();
+  wasm2c_runtime_instantiate(rt, NULL);
+}
+
+void eq_release(eq_runtime *rt) { wasm2c_runtime_free(rt); }
 
 static void out_digest(const uint8_t d[32]) {
   static const char digits[] = "0123456789abcdef";
@@ -46,27 +53,27 @@ int eq_check_artifact(const uint8_t *artifact, uint32_t len, const uint8_t expec
   return -1;
 }
 
-int eq_load(Z_runtime_instance_t *rt, const uint8_t *artifact, uint32_t len) {
-  uint32_t ptr = Z_runtimeZ_reserve(rt, len);
-  wasm_rt_memory_t *mem = Z_runtimeZ_memory(rt);
+int eq_load(eq_runtime *rt, const uint8_t *artifact, uint32_t len) {
+  uint32_t ptr = w2c_runtime_reserve(rt, len);
+  wasm_rt_memory_t *mem = w2c_runtime_memory(rt);
   if (ptr == 0 || (uint64_t)ptr + len > mem->size) return -1;
   memcpy(mem->data + ptr, artifact, len);
-  return (int)Z_runtimeZ_load(rt, len);
+  return (int)w2c_runtime_load(rt, len);
 }
 
-uint32_t eq_selftest(Z_runtime_instance_t *rt) { return Z_runtimeZ_selftest(rt); }
+uint32_t eq_selftest(eq_runtime *rt) { return w2c_runtime_selftest(rt); }
 
-int32_t eq_generate(Z_runtime_instance_t *rt, uint32_t steps) {
+int32_t eq_generate(eq_runtime *rt, uint32_t steps) {
   const uint32_t BOS = 1;
   uint32_t token = BOS, pos = 0;
-  wasm_rt_memory_t *mem = Z_runtimeZ_memory(rt);
+  wasm_rt_memory_t *mem = w2c_runtime_memory(rt);
   for (; pos < steps; pos++) {
-    uint32_t err = Z_runtimeZ_forward(rt, token, pos);
+    uint32_t err = w2c_runtime_forward(rt, token, pos);
     if (err) return -(int32_t)err;
-    uint32_t next = Z_runtimeZ_argmax(rt);
+    uint32_t next = w2c_runtime_argmax(rt);
     if (next == BOS) { pos++; break; }
-    uint32_t n = Z_runtimeZ_decode(rt, token, next);
-    eq_out((const char *)mem->data + Z_runtimeZ_text(rt), n);
+    uint32_t n = w2c_runtime_decode(rt, token, next);
+    eq_out((const char *)mem->data + w2c_runtime_text(rt), n);
     token = next;
   }
   eq_out_str("\n");

@@ -51,10 +51,8 @@ int main(int argc, char **argv) {
     free(artifact);
     return 6;
   }
-  wasm_rt_init();
-  Z_runtime_init_module();
-  static Z_runtime_instance_t rt;
-  Z_runtime_instantiate(&rt, NULL);
+  static eq_runtime rt;
+  eq_instantiate(&rt);
   int code = eq_load(&rt, artifact, len);
   free(artifact);
   if (code != 0) { fprintf(stderr, "%s: artifact rejected by the runtime's verifier (code %d)\n", argv[1], code); return 4; }
@@ -68,6 +66,6 @@ int main(int argc, char **argv) {
     if (r < 0) { fprintf(stderr, "runtime error code %d\n", -r); status = 5; }
   }
   fflush(stdout);
-  Z_runtime_free(&rt);
+  eq_release(&rt);
   return status;
 }
