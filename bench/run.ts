@@ -9,6 +9,7 @@ import lutGemv from './lut-gemv.bench.ts';
 import int8Runtime from './int8-runtime.bench.ts';
 import lowbit from './lowbit.bench.ts';
 import finetune from './finetune.bench.ts';
+import devices from './devices.bench.ts';
 
 const SECTIONS: BenchSection[] = [
   floatReference,
@@ -16,6 +17,7 @@ const SECTIONS: BenchSection[] = [
   lutGemv,
   lowbit,
   finetune,
+  devices,
 ];
 
 const only = process.argv.slice(2);

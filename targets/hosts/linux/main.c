@@ -2,6 +2,8 @@
  * qemu-user):
  *   edgeq-host <model.edgeq> selftest        conformance vectors, one line per position
  *   edgeq-host <model.edgeq> generate <n>    greedy text from BOS
+ *   edgeq-host <model.edgeq> bench <n>       n greedy positions from BOS, not stopping at
+ *                                             BOS and printing no text (npm run bench)
  *   ... --sha256 <64 hex digits>              (optional, last) refuse an artifact whose
  *                                             SHA-256 differs (the manifest's hash)
  * Exit status: 0 ok, 1 conformance mismatch, 2 usage, 3 unreadable file, 4 artifact
@@ -38,8 +40,8 @@ int main(int argc, char **argv) {
     check_hash = 1;
     argc -= 2;
   }
-  if (argc < 3 || (strcmp(argv[2], "selftest") && strcmp(argv[2], "generate"))) {
-    fprintf(stderr, "usage: %s <model.edgeq> selftest | generate <steps> [--sha256 <hex>]\n", argv[0]);
+  if (argc < 3 || (strcmp(argv[2], "selftest") && strcmp(argv[2], "generate") && strcmp(argv[2], "bench"))) {
+    fprintf(stderr, "usage: %s <model.edgeq> selftest | generate <steps> | bench <steps> [--sha256 <hex>]\n", argv[0]);
     return 2;
   }
   uint32_t len = 0;
@@ -61,6 +63,14 @@ int main(int argc, char **argv) {
     uint32_t bad = eq_selftest(&rt);
     printf("selftest mismatches %u\n", bad);
     status = bad ? 1 : 0;
+  } else if (!strcmp(argv[2], "bench")) {
+    uint32_t steps = argc > 3 ? (uint32_t)strtoul(argv[3], NULL, 10) : 16, token = 1, pos = 0;
+    for (; pos < steps; pos++) {
+      uint32_t err = w2c_runtime_forward(&rt, token, pos);
+      if (err) { fprintf(stderr, "runtime error code %u at position %u\n", err, pos); status = 5; break; }
+      token = w2c_runtime_argmax(&rt);
+    }
+    printf("bench positions %u\n", pos);
   } else {
     int32_t r = eq_generate(&rt, argc > 3 ? (uint32_t)strtoul(argv[3], NULL, 10) : 256);
     if (r < 0) { fprintf(stderr, "runtime error code %d\n", -r); status = 5; }
