@@ -16,8 +16,11 @@ export interface BenchCase {
   name: string;
   /** What run() counts, per second (e.g. "tok/s"). */
   unit: string;
-  /** One timed run; returns how many units of work it did. */
-  run(): number;
+  /**
+   * One timed run; returns how many units of work it did. A case whose work happens in a
+   * child process returns the child's CPU time too (this process's own is then not used).
+   */
+  run(): number | ChildWork;
   /**
    * Untimed, before every run (warm-up and timed): restores state another case may have
    * changed, e.g. re-uploads buffers into a wasm memory several cases share.
@@ -35,6 +38,9 @@ export interface BenchCase {
    */
   selfTimed?: boolean;
 }
+
+/** Work done by child processes: units and their CPU seconds (user + system). */
+export interface ChildWork { units: number; cpuSeconds: number }
 
 export interface BenchSection {
   /** Short id used in baselines and on the command line, e.g. "float-reference". */
@@ -75,10 +81,15 @@ export function measureSection(sectionId: string, cases: BenchCase[]): Measureme
       if (r >= (c.runs ?? 5)) return;
       c.prepare?.();
       const c0 = process.cpuUsage(), w0 = performance.now();
-      const units = c.run();
+      const out = c.run();
       const w = (performance.now() - w0) / 1000, u = process.cpuUsage(c0);
-      cpu[i][r] = c.selfTimed ? 1 / units : units / ((u.user + u.system) / 1e6);
-      wall[i][r] = c.selfTimed ? 1 / units : units / w;
+      const units = typeof out === 'number' ? out : out.units;
+      if (c.selfTimed) {
+        cpu[i][r] = wall[i][r] = 1 / units;
+      } else {
+        cpu[i][r] = units / (typeof out === 'number' ? (u.user + u.system) / 1e6 : out.cpuSeconds);
+        wall[i][r] = units / w;
+      }
     });
   }
   return cases.map((c, i) => {

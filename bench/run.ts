@@ -10,6 +10,7 @@ import int8Runtime from './int8-runtime.bench.ts';
 import lowbit from './lowbit.bench.ts';
 import finetune from './finetune.bench.ts';
 import startup from './startup.bench.ts';
+import devices from './devices.bench.ts';
 
 const SECTIONS: BenchSection[] = [
   floatReference,
@@ -18,6 +19,7 @@ const SECTIONS: BenchSection[] = [
   lowbit,
   finetune,
   startup,
+  devices,
 ];
 
 const only = process.argv.slice(2);

@@ -1,18 +1,33 @@
 #!/usr/bin/env bash
-# Installs the Debian tools the engine and board tests need (wabt, qemu, cross compilers),
-# only when one is missing. Called by `npm test`; safe to run by hand. As a non-root user
-# outside CI it only names what is missing (the engines that need it are then skipped).
+# Installs the Debian tools the engine and board tests need (qemu, cross compilers, SIMDe
+# headers), only when one is missing. wasm2c and wasm-interp come from the npm package wabt
+# (package.json), not from Debian (compiler/engines/wabt.ts). Called by `npm test`; safe to
+# run by hand. As a non-root user outside CI it only names what is missing (the engines
+# that need it are then skipped).
 set -euo pipefail
 need=()
 have() { command -v "$1" >/dev/null 2>&1; }
-have wasm2c || need+=(wabt)
-have wasm-interp || need+=(wabt)
+[ -f /usr/include/simde/wasm/simd128.h ] || need+=(libsimde-dev)
 have qemu-aarch64 || need+=(qemu-user)
 have qemu-system-arm || need+=(qemu-system-arm)
 have qemu-system-riscv32 || need+=(qemu-system-misc)
 have aarch64-linux-gnu-gcc || need+=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross)
 have riscv64-linux-gnu-gcc || need+=(gcc-riscv64-linux-gnu libc6-dev-riscv64-cross)
 have arm-none-eabi-gcc || need+=(gcc-arm-none-eabi libnewlib-arm-none-eabi)
+# Board toolchains and emulators: each board profile (targets/*.json) names its tools and
+# their Debian packages, so a new board needs no line here.
+while read -r tool pkgs; do
+  [ -n "$tool" ] && { have "$tool" || need+=($pkgs); }
+done < <(node -e '
+  const fs = require("fs"), path = require("path"), dir = path.join(process.argv[1], "targets");
+  for (const f of fs.readdirSync(dir).filter((f) => f.endsWith(".json"))) {
+    const t = JSON.parse(fs.readFileSync(path.join(dir, f), "utf8")), p = t.board?.packages;
+    if (!p) continue;
+    const pk = (s) => s.split("+").map((x) => x.trim()).join(" ");
+    console.log(t.cc, pk(p.cc));
+    console.log(t.cc.replace(/gcc$/, "size"), pk(p.size));
+    if (t.emulator) console.log(t.emulator, pk(p.emulator));
+  }' "$(cd "$(dirname "$0")/.." && pwd)")
 # Optional: headless Chromium for `npm run check:report` (not needed by npm test).
 if [ -n "${EDGEQ_WITH_CHROMIUM:-}" ]; then have chromium || need+=(chromium); fi
 [ ${#need[@]} -eq 0 ] && exit 0

@@ -15,6 +15,7 @@ import { C_FLAGS, HOSTS_DIR, hostFiles, wasm2cSources } from './wasm2c.ts';
 import { missingTools, runStreaming, tool } from './proc.ts';
 import { linkerScript } from './linker-script.ts';
 import type { Board } from './board.ts';
+import { wabtMissing } from './wabt.ts';
 import { EdgeqError } from '../util/errors.ts';
 
 /** Flags of every board image after the board's own CPU flags. */
@@ -28,9 +29,9 @@ const sizeTool = (b: Board) => b.target.cc!.replace(/gcc$/, 'size');
 
 export function firmwareToolsMissing(b: Board, withEmulator: boolean): string | null {
   const p = b.profile.packages;
-  const t: Array<[string, string]> = [['wasm2c', 'wabt'], [b.target.cc!, p.cc], [sizeTool(b), p.size]];
+  const t: Array<[string, string]> = [[b.target.cc!, p.cc], [sizeTool(b), p.size]];
   if (withEmulator) t.push([b.target.emulator!, p.emulator]);
-  return missingTools(t);
+  return wabtMissing() ?? missingTools(t);
 }
 
 /** The board's startup file and the host files every board shares. */
@@ -103,7 +104,7 @@ export async function buildFirmware(board: Board, runtimeWasm: Uint8Array, artif
   const c = await wasm2cSources(runtimeWasm);
   const p = board.profile;
   // Other boards' startup files are not part of this image.
-  const hosts = hostFiles('common', 'baremetal').filter((f) => !/\/startup-[^/]*$/.test(f.path) || f.path.endsWith(`/${p.startup}`));
+  const hosts = hostFiles('common', 'baremetal', 'wasm-rt').filter((f) => !/\/startup-[^/]*$/.test(f.path) || f.path.endsWith(`/${p.startup}`));
   const expectSha = opts.artifactSha256 ?? fileSha256(artifact);
   const flags = [...p.cflags, ...BAREMETAL_FLAGS, ...p.libc, `-DEQ_ARTIFACT_SHA256=${digestInitializer(expectSha)}`, `-DEQ_WASM_HEAP_BYTES=${heapBytes}`, `-DEQ_STEPS=${opts.steps}`, '-include', 'xip.h', ...(opts.selftest ? ['-DEQ_SELFTEST'] : [])];
   const runtimeC = readFileSync(join(c.dir, 'runtime.c'));

@@ -13,9 +13,9 @@
 // the byte offset and the two values there.
 //
 // The traced build has the failing engine's flavour: SIMD for v8-simd (and wasm-interp
-// when the bundle's runtime is SIMD), scalar otherwise. wasm2c and Cortex-M engines run the
-// scalar module translated to C, so the V8 scalar traced build stands in for them (same
-// kernels, other translation); when it matches the reference everywhere, the difference
+// when the bundle's runtime is SIMD, and the wasm2c-*-simd engines), scalar otherwise.
+// wasm2c and Cortex-M engines run a module translated to C, so the V8 traced build of the
+// same flavour stands in for them (same kernels, other translation); when it matches the reference everywhere, the difference
 // is in that translation (wasm2c, C compiler, emulator). The other flavour is traced too,
 // so the report also tells whether SIMD and scalar share the difference. Outputs of
 // OPAQUE op kinds (lut_tables: tables in a format private to each kernel pair) are not
@@ -218,7 +218,7 @@ export async function locateFirstDifference(bundle: Bundle, caseName: string, po
   const ci = c.conformance.findIndex((k) => k.name === caseName);
   if (ci < 0) throw new EdgeqError(`--layers: no conformance case ${caseName}`);
   const engine = opts.engine ?? (opts.simd === false ? 'v8-scalar' : 'v8-simd');
-  const simd = opts.simd ?? !(/scalar|wasm2c/.test(engine) || isBoardEngine(engine));
+  const simd = opts.simd ?? (/-simd$/.test(engine) || !(/scalar|wasm2c/.test(engine) || isBoardEngine(engine)));
   const traced = buildName(simd);
   const standIn = engine.startsWith('v8-') ? null
     : `${engine} runs the ${simd ? 'SIMD' : 'scalar'} build of the runtime${/wasm2c/.test(engine) || isBoardEngine(engine) ? ' translated to C by wasm2c' : ''}; ` +

@@ -8,15 +8,16 @@ import { join } from 'node:path';
 import { cachedBuild, sha256 } from './cache.ts';
 import { embedArtifact } from './embed.ts';
 import type { Bundle, Engine, EngineRun, EngineRunOptions, PositionHash } from './engine.ts';
-import { missingTools, runStreaming } from './proc.ts';
+import { runStreaming } from './proc.ts';
 import { runtimeFlavour, usesSimd } from './runtime-flavour.ts';
+import { wabtMissing, wabtTool } from './wabt.ts';
 import { EdgeqError } from '../util/errors.ts';
 import { VERSION } from '../version.ts';
 
 export const engine: Engine = {
   name: 'wasm-interp',
-  about: 'WABT wasm-interp (interpreter), the embedded build of the bundle\'s runtime',
-  available: () => missingTools([['wasm-interp', 'wabt']]),
+  about: 'WABT wasm-interp (npm wabt, interpreter), the embedded build of the bundle\'s runtime',
+  available: () => wabtMissing(),
   async run(bundle: Bundle, opts: EngineRunOptions = {}): Promise<EngineRun> {
     const t0 = performance.now();
     const rt = await runtimeFlavour(bundle, usesSimd(bundle.runtimeWasm));
@@ -26,7 +27,8 @@ export const engine: Engine = {
     });
     const t1 = performance.now();
     const timeoutMs = opts.timeoutMs ?? 300_000;
-    const r = await runStreaming('wasm-interp', ['--host-print', '--run-all-exports', join(dir, 'embedded.wasm')], { timeoutMs });
+    const interp = wabtTool('wasm-interp')!;
+    const r = await runStreaming(interp.cmd, [...interp.args, '--host-print', '--run-all-exports', join(dir, 'embedded.wasm')], { timeoutMs });
     if (r.timedOut) throw new EdgeqError(`wasm-interp did not finish within ${timeoutMs / 1000} s`);
     const hashes: PositionHash[] = [];
     for (const m of r.stdout.matchAll(/^called host host\.print\(i32:(\d+), i64:(\d+)\)/gm)) {

@@ -1,29 +1,26 @@
-// wasm2c engines: the scalar runtime translated to C by WABT's wasm2c, compiled with the
-// Linux host (targets/hosts/linux + common) natively or with a cross gcc, and run natively
-// or under qemu-user. Also the translation step the bare-metal firmware reuses.
+// wasm2c engines: a runtime build (scalar, or SIMD) translated to C by WABT's wasm2c
+// (npm wabt 1.0.39, ./wabt.ts), compiled with the Linux host (targets/hosts/linux + common
+// + our wasm2c runtime support targets/hosts/wasm-rt) natively or with a cross gcc, and run
+// natively or under qemu-user. SIMD builds include SIMDe's wasm SIMD header, which maps
+// each operation to NEON on AArch64, SSE/AVX on x86-64 and portable C elsewhere. Also the
+// translation step the bare-metal firmware reuses.
 //
 // Every step is cached by the SHA-256 of its inputs (./cache.ts): the C translation by the
-// wasm bytes and wasm2c's version; an executable by the C, the host sources, the compiler
-// and its flags. The artifact is read at run time, so one executable serves every
-// artifact a runtime build accepts.
-import { copyFileSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+// wasm bytes, wasm2c's version and our wasm-rt files; an executable by the C, the host
+// sources, SIMDe's header, the compiler and its flags. The artifact is read at run time, so
+// one executable serves every artifact a runtime build accepts.
+import { copyFileSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { cachedBuild, sha256 } from './cache.ts';
 import { parseSelftestLines, type Bundle, type Engine, type EngineRun, type EngineRunOptions } from './engine.ts';
 import { missingTools, runStreaming, tool } from './proc.ts';
 import { runtimeFlavour } from './runtime-flavour.ts';
+import { SIMDE_DIR, simdeMissing, wabtMissing, wabtTool } from './wabt.ts';
 import { EdgeqError } from '../util/errors.ts';
 
 export const HOSTS_DIR = resolve(import.meta.dirname, '../../targets/hosts');
-/** wasm2c's runtime support shipped by Debian's wabt package. */
-export const WASM_RT_HEADER = '/usr/include/wasm-rt.h';
-export const WASM_RT_IMPL_DIR = '/usr/share/wabt/wasm2c';
-
-let wasm2cVersion: string | undefined;
-function wasm2cId(): string {
-  wasm2cVersion ??= tool('wasm2c', ['--version']).stdout.trim();
-  return wasm2cVersion;
-}
+/** Our wasm2c runtime support (wasm-rt.h, wasm-rt-impl.c) for wabt 1.0.39's output. */
+export const WASM_RT_DIR = join(HOSTS_DIR, 'wasm-rt');
 
 /** Every file of a host directory, for cache keys and manifests. */
 export function hostFiles(...subdirs: string[]): Array<{ path: string; bytes: Uint8Array }> {
@@ -39,19 +36,29 @@ export function hostFiles(...subdirs: string[]): Array<{ path: string; bytes: Ui
 }
 
 /**
- * runtime.c / runtime.h for a (scalar) runtime, plus copies of wasm-rt.h, wasm-rt-impl.{c,h}
- * so that cross compilers never see the build machine's /usr/include.
+ * runtime.c / runtime.h for a runtime build, plus copies of our wasm-rt.h and
+ * wasm-rt-impl.c, so that cross compilers never see the build machine's /usr/include.
  */
 export async function wasm2cSources(wasm: Uint8Array): Promise<{ dir: string; built: boolean }> {
-  const key = sha256('wasm2c', wasm2cId(), wasm, readFileSync(WASM_RT_HEADER));
+  const w2c = wabtTool('wasm2c');
+  if (!w2c) throw new EdgeqError(`cannot translate the runtime to C: ${wabtMissing()}`);
+  const rt = hostFiles('wasm-rt');
+  const key = sha256('wasm2c', w2c.id, wasm, ...rt.flatMap((f) => [f.path, f.bytes]));
   return cachedBuild(key, (tmp) => {
     const input = join(tmp, 'runtime.wasm');
-    copyFileSync(WASM_RT_HEADER, join(tmp, 'wasm-rt.h'));
-    copyFileSync(join(WASM_RT_IMPL_DIR, 'wasm-rt-impl.c'), join(tmp, 'wasm-rt-impl.c'));
-    copyFileSync(join(WASM_RT_IMPL_DIR, 'wasm-rt-impl.h'), join(tmp, 'wasm-rt-impl.h'));
+    for (const f of ['wasm-rt.h', 'wasm-rt-impl.c']) copyFileSync(join(WASM_RT_DIR, f), join(tmp, f));
     writeFileSync(input, wasm);
-    tool('wasm2c', [input, '-n', 'runtime', '-o', join(tmp, 'runtime.c')], { what: 'wasm2c', timeoutMs: 120_000 });
+    tool(w2c.cmd, [...w2c.args, input, '-n', 'runtime', '-o', join(tmp, 'runtime.c')], { what: 'wasm2c', timeoutMs: 120_000 });
   });
+}
+
+/**
+ * A directory holding only `simde` (a link to Debian's SIMDe headers): cross compilers get
+ * SIMDe without the build machine's whole /usr/include.
+ */
+async function simdeInclude(): Promise<string> {
+  const { dir } = await cachedBuild(sha256('simde-include', SIMDE_DIR), (tmp) => { symlinkSync(SIMDE_DIR, join(tmp, 'simde')); });
+  return dir;
 }
 
 export interface LinuxArch {
@@ -62,38 +69,52 @@ export interface LinuxArch {
   /** qemu-user binary when the ISA is not this machine's, and its package. */
   emulator?: string;
   flags: string[];
+  /** Extra flags for the SIMD build (x86-64: the host's vector ISA for SIMDe). */
+  simdFlags?: string[];
 }
 
 /** C flags every wasm2c build uses: wasm's float rules even where no float should exist. */
 export const C_FLAGS = ['-O2', '-ffp-contract=off', '-fno-strict-aliasing'];
 
+/** The compiler flags of an arch's scalar or SIMD build. */
+export function archFlags(arch: LinuxArch, simd: boolean): string[] {
+  return [...C_FLAGS, ...arch.flags, ...(simd ? arch.simdFlags ?? [] : [])];
+}
+
 /**
- * The Linux host (targets/hosts/linux + common) around a scalar runtime, built with
- * `arch.cc` and cached by content; the executable is `<dir>/edgeq-host`.
+ * The Linux host (targets/hosts/linux + common) around a runtime build, compiled with
+ * `arch.cc` and cached by content; the executable is `<dir>/edgeq-host`. `simd` selects
+ * the arch's SIMD flags (the C itself says whether it uses SIMDe).
  */
-export async function buildLinuxHost(arch: LinuxArch, wasm: Uint8Array, what = `wasm2c-${arch.name}`): Promise<{ dir: string; built: boolean }> {
+export async function buildLinuxHost(arch: LinuxArch, wasm: Uint8Array, what = `wasm2c-${arch.name}`, simd = false): Promise<{ dir: string; built: boolean }> {
   const c = await wasm2cSources(wasm);
   const hosts = hostFiles('common', 'linux');
-  const flags = [...C_FLAGS, ...arch.flags];
-  const key = sha256('linux-host', arch.cc, flags.join(' '), readFileSync(join(c.dir, 'runtime.c')), ...hosts.flatMap((f) => [f.path, f.bytes]));
+  const flags = archFlags(arch, simd);
+  const runtimeC = readFileSync(join(c.dir, 'runtime.c'));
+  const usesSimde = runtimeC.includes('simde/wasm/simd128.h');
+  if (usesSimde && simdeMissing()) throw new EdgeqError(`${what}: ${simdeMissing()}`);
+  const simdeInc = usesSimde ? [`-I${await simdeInclude()}`] : [];
+  const simdeId = usesSimde ? readFileSync(join(SIMDE_DIR, 'wasm/simd128.h')) : '';
+  const key = sha256('linux-host', arch.cc, flags.join(' '), runtimeC, simdeId, ...hosts.flatMap((f) => [f.path, f.bytes]));
   return cachedBuild(key, (tmp) => {
-    tool(arch.cc, [...flags, `-I${c.dir}`, `-I${join(HOSTS_DIR, 'common')}`,
+    tool(arch.cc, [...flags, `-I${c.dir}`, `-I${join(HOSTS_DIR, 'common')}`, ...simdeInc,
       join(c.dir, 'runtime.c'), join(c.dir, 'wasm-rt-impl.c'), join(HOSTS_DIR, 'common/host_core.c'), join(HOSTS_DIR, 'common/sha256.c'), join(HOSTS_DIR, 'linux/main.c'),
       '-o', join(tmp, 'edgeq-host'), '-lm'], { what: `${what} build`, timeoutMs: 600_000 });
   });
 }
 
-export function wasm2cEngine(arch: LinuxArch): Engine {
-  const tools: Array<[string, string]> = [['wasm2c', 'wabt'], [arch.cc, arch.ccPackage]];
+/** wasm2c-<arch> runs the scalar runtime build, wasm2c-<arch>-simd the SIMD build. */
+export function wasm2cEngine(arch: LinuxArch, simd = false): Engine {
+  const tools: Array<[string, string]> = [[arch.cc, arch.ccPackage]];
   if (arch.emulator) tools.push([arch.emulator, 'qemu-user']);
   return {
-    name: `wasm2c-${arch.name}`,
-    about: `wasm2c → ${arch.cc} ${[...C_FLAGS, ...arch.flags].join(' ')}${arch.emulator ? `, run under ${arch.emulator}` : ', run natively'}; scalar runtime`,
-    available: () => missingTools(tools),
+    name: `wasm2c-${arch.name}${simd ? '-simd' : ''}`,
+    about: `wasm2c (npm wabt) → ${arch.cc} ${archFlags(arch, simd).join(' ')}${arch.emulator ? `, run under ${arch.emulator}` : ', run natively'}; ${simd ? 'SIMD runtime through SIMDe' : 'scalar runtime'}`,
+    available: () => wabtMissing() ?? (simd ? simdeMissing() : null) ?? missingTools(tools),
     async run(bundle: Bundle, opts: EngineRunOptions = {}): Promise<EngineRun> {
       const t0 = performance.now();
-      const rt = await runtimeFlavour(bundle, false);
-      const exe = await buildLinuxHost(arch, rt.wasm, this.name);
+      const rt = await runtimeFlavour(bundle, simd);
+      const exe = await buildLinuxHost(arch, rt.wasm, this.name, simd);
       const t1 = performance.now();
       const timeoutMs = opts.timeoutMs ?? 300_000;
       const bin = join(exe.dir, 'edgeq-host');
@@ -106,7 +127,7 @@ export function wasm2cEngine(arch: LinuxArch): Engine {
       }
       return {
         hashes: parseSelftestLines(r.stdout), mismatches: Number(mm[1]),
-        runtime: { simd: false, sha256: rt.sha256, origin: rt.origin },
+        runtime: { simd: rt.simd, sha256: rt.sha256, origin: rt.origin },
         buildMs: t1 - t0, runMs: r.ms,
       };
     },

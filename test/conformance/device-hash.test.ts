@@ -13,6 +13,8 @@ import { stories260KBundle } from '../helpers/bundle.ts';
 import { readBundle } from '../../compiler/engines/engine.ts';
 import { runtimeFlavour } from '../../compiler/engines/runtime-flavour.ts';
 import { buildLinuxHost } from '../../compiler/engines/wasm2c.ts';
+import { arch as x86 } from '../../compiler/engines/wasm2c-x86_64.ts';
+import { wabtMissing } from '../../compiler/engines/wabt.ts';
 import { bootFirmware, buildFirmware, firmwareToolsMissing } from '../../compiler/engines/firmware.ts';
 import { missingTools } from '../../compiler/engines/proc.ts';
 import { findBoard } from '../../compiler/engines/board.ts';
@@ -37,10 +39,10 @@ const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 const wrong = (h: string) => `${h.slice(0, 20)}${h[20] === 'a' ? 'b' : 'a'}${h.slice(21)}`;
 
 t('Linux host: --sha256 right runs, wrong refuses with exit 6, malformed is a usage error', async () => {
-  if (skip(missingTools([['wasm2c', 'wabt'], ['gcc', 'gcc']]))) return;
+  if (skip(wabtMissing() ?? missingTools([['gcc', 'gcc']]))) return;
   const b = readBundle(dir);
   const rt = await runtimeFlavour(b, false);
-  const exe = join((await buildLinuxHost({ name: 'x86_64', cc: 'gcc', ccPackage: 'gcc', flags: [] }, rt.wasm)).dir, 'edgeq-host');
+  const exe = join((await buildLinuxHost(x86, rt.wasm)).dir, 'edgeq-host');
   const h = sha(b.artifact);
   const ok = spawnSync(exe, [b.artifactPath, 'selftest', '--sha256', h], { encoding: 'utf8' });
   assert.is(ok.status, 0, ok.stderr);

@@ -41,8 +41,10 @@ export function selectEngines(spec: string): Engine[] {
   const names = spec.split(',').map((s) => s.trim()).filter(Boolean);
   const out: Engine[] = [];
   for (const n of names) {
-    // "v8" and "wasm2c" name families.
-    const m = ENGINES.filter((e) => e.name === n || e.name.startsWith(`${n}-`));
+    // An exact name is that engine; otherwise a family ("v8", "wasm2c", "wasm2c-aarch64"
+    // is exact, so its -simd sibling is named on its own).
+    const exact = ENGINES.filter((e) => e.name === n);
+    const m = exact.length ? exact : ENGINES.filter((e) => e.name.startsWith(`${n}-`));
     if (m.length === 0) throw usageError(`--engines: unknown engine "${n}"; known engines: ${engineNames().join(', ')} (or all)`);
     for (const e of m) if (!out.includes(e)) out.push(e);
   }

@@ -15,14 +15,12 @@ extern const uint32_t eq_artifact_len;
 void eq_out(const char *s, uint32_t n) { semihost_write(s, n); }
 
 int main(void) {
-  static Z_runtime_instance_t rt;
+  static eq_runtime rt;
 #ifdef EQ_ARTIFACT_SHA256
   static const uint8_t expected[32] = EQ_ARTIFACT_SHA256;
   if (eq_check_artifact(eq_artifact, eq_artifact_len, expected) != 0) return 6;
 #endif
-  wasm_rt_init();
-  Z_runtime_init_module();
-  Z_runtime_instantiate(&rt, NULL);
+  eq_instantiate(&rt);
   int code = eq_load(&rt, eq_artifact, eq_artifact_len);
   if (code != 0) {
     eq_out_str("edgeq: artifact rejected by the runtime's verifier, code ");

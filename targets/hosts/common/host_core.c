@@ -18,7 +18,7 @@ void eq_out_hex64(uint64_t v) {
 }
 
 /* The runtime's only import (docs/runtime-abi.md): one line per checked position. */
-void Z_hostZ_print(struct Z_host_instance_t *unused, u32 position, u64 hash) {
+void w2c_host_print(struct w2c_host *unused, u32 position, u64 hash) {
   (void)unused;
   eq_out_str("selftest ");
   eq_out_u32(position);
@@ -26,6 +26,13 @@ void Z_hostZ_print(struct Z_host_instance_t *unused, u32 position, u64 hash) {
   eq_out_hex64(hash);
   eq_out_str("\n");
 }
+
+void eq_instantiate(eq_runtime *rt) {
+  wasm_rt_init();
+  wasm2c_runtime_instantiate(rt, NULL);
+}
+
+void eq_release(eq_runtime *rt) { wasm2c_runtime_free(rt); }
 
 static void out_digest(const uint8_t d[32]) {
   static const char digits[] = "0123456789abcdef";
@@ -53,19 +60,19 @@ extern const uint8_t *eq_xip_flash;
 extern uint32_t eq_xip_lo, eq_xip_len, eq_xip_reserving;
 #endif
 
-int eq_load(Z_runtime_instance_t *rt, const uint8_t *artifact, uint32_t len) {
+int eq_load(eq_runtime *rt, const uint8_t *artifact, uint32_t len) {
 #ifdef EQ_XIP
   /* reserve puts every block at the heap's base (docs/runtime-abi.md); an empty one says
    * where, so the window is in place before reserve grows memory and zero-fills it. */
-  uint32_t at = Z_runtimeZ_reserve(rt, 0);
+  uint32_t at = w2c_runtime_reserve(rt, 0);
   if (at == 0) return -1;
   eq_xip_flash = artifact;
   eq_xip_lo = at;
   eq_xip_len = len;
   eq_xip_reserving = 1;
 #endif
-  uint32_t ptr = Z_runtimeZ_reserve(rt, len);
-  wasm_rt_memory_t *mem = Z_runtimeZ_memory(rt);
+  uint32_t ptr = w2c_runtime_reserve(rt, len);
+  wasm_rt_memory_t *mem = w2c_runtime_memory(rt);
 #ifdef EQ_XIP
   eq_xip_reserving = 0;
   if (ptr != at || (uint64_t)ptr + len > mem->size) return -1;
@@ -73,26 +80,26 @@ int eq_load(Z_runtime_instance_t *rt, const uint8_t *artifact, uint32_t len) {
   if (ptr == 0 || (uint64_t)ptr + len > mem->size) return -1;
   memcpy(mem->data + ptr, artifact, len);
 #endif
-  return (int)Z_runtimeZ_load(rt, len);
+  return (int)w2c_runtime_load(rt, len);
 }
 
-uint32_t eq_selftest(Z_runtime_instance_t *rt) { return Z_runtimeZ_selftest(rt); }
+uint32_t eq_selftest(eq_runtime *rt) { return w2c_runtime_selftest(rt); }
 
-int32_t eq_generate(Z_runtime_instance_t *rt, uint32_t steps) {
+int32_t eq_generate(eq_runtime *rt, uint32_t steps) {
   /* BOS/EOS come from the artifact's tokenizer (1/2 for llama2.c models). llama2.c stops
    * at BOS only; vocabularies of other kinds (GGUF, HF) also end a text with EOS. */
-  const uint32_t BOS = (uint32_t)Z_runtimeZ_bos(rt);
-  const uint32_t EOS = (uint32_t)Z_runtimeZ_eos(rt);
-  const int stop_at_eos = Z_runtimeZ_tokenizerKind(rt) != 0;
+  const uint32_t BOS = (uint32_t)w2c_runtime_bos(rt);
+  const uint32_t EOS = (uint32_t)w2c_runtime_eos(rt);
+  const int stop_at_eos = w2c_runtime_tokenizerKind(rt) != 0;
   uint32_t token = BOS, pos = 0;
-  wasm_rt_memory_t *mem = Z_runtimeZ_memory(rt);
+  wasm_rt_memory_t *mem = w2c_runtime_memory(rt);
   for (; pos < steps; pos++) {
-    uint32_t err = Z_runtimeZ_forward(rt, token, pos);
+    uint32_t err = w2c_runtime_forward(rt, token, pos);
     if (err) return -(int32_t)err;
-    uint32_t next = Z_runtimeZ_argmax(rt);
+    uint32_t next = w2c_runtime_argmax(rt);
     if (next == BOS || (stop_at_eos && next == EOS)) { pos++; break; }
-    uint32_t n = Z_runtimeZ_decode(rt, token, next);
-    eq_out(EQ_MEM_PTR(mem->data + Z_runtimeZ_text(rt)), n);
+    uint32_t n = w2c_runtime_decode(rt, token, next);
+    eq_out(EQ_MEM_PTR(mem->data + w2c_runtime_text(rt)), n);
     token = next;
   }
   eq_out_str("\n");

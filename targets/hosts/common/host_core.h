@@ -13,6 +13,13 @@
 #define EQ_MEM_PTR(p) ((const char *)(p))
 #endif
 
+/* The runtime instance as wabt 1.0.39's wasm2c names it (module name "runtime"). */
+typedef w2c_runtime eq_runtime;
+
+/* wasm_rt_init, then instantiates the module (memory, globals, data segments). */
+void eq_instantiate(eq_runtime *rt);
+void eq_release(eq_runtime *rt);
+
 /* Provided by the platform: write n bytes to the console. */
 void eq_out(const char *s, uint32_t n);
 
@@ -22,15 +29,15 @@ void eq_out(const char *s, uint32_t n);
 int eq_check_artifact(const uint8_t *artifact, uint32_t len, const uint8_t expected[32]);
 
 /* Copies the artifact into the runtime's memory and verifies it. 0 or an error code. */
-int eq_load(Z_runtime_instance_t *rt, const uint8_t *artifact, uint32_t len);
+int eq_load(eq_runtime *rt, const uint8_t *artifact, uint32_t len);
 
 /* Runs the embedded conformance vectors, printing "selftest <position> <hash hex>" per
  * position; returns the number of mismatching positions. */
-uint32_t eq_selftest(Z_runtime_instance_t *rt);
+uint32_t eq_selftest(eq_runtime *rt);
 
 /* Greedy generation from BOS for up to `steps` positions, printing the text as llama2.c
  * does; stops early at BOS. Returns the number of positions run, or -code on error. */
-int32_t eq_generate(Z_runtime_instance_t *rt, uint32_t steps);
+int32_t eq_generate(eq_runtime *rt, uint32_t steps);
 
 void eq_out_str(const char *s);
 void eq_out_u32(uint32_t v);

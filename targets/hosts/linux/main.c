@@ -2,6 +2,8 @@
  * qemu-user):
  *   edgeq-host <model.edgeq> selftest        conformance vectors, one line per position
  *   edgeq-host <model.edgeq> generate <n>    greedy text from BOS
+ *   edgeq-host <model.edgeq> bench <n>       n greedy positions from BOS, not stopping at
+ *                                             BOS and printing no text (npm run bench)
  *   ... --sha256 <64 hex digits>              (optional, last) refuse an artifact whose
  *                                             SHA-256 differs (the manifest's hash)
  * Exit status: 0 ok, 1 conformance mismatch, 2 usage, 3 unreadable file, 4 artifact
@@ -38,8 +40,8 @@ int main(int argc, char **argv) {
     check_hash = 1;
     argc -= 2;
   }
-  if (argc < 3 || (strcmp(argv[2], "selftest") && strcmp(argv[2], "generate"))) {
-    fprintf(stderr, "usage: %s <model.edgeq> selftest | generate <steps> [--sha256 <hex>]\n", argv[0]);
+  if (argc < 3 || (strcmp(argv[2], "selftest") && strcmp(argv[2], "generate") && strcmp(argv[2], "bench"))) {
+    fprintf(stderr, "usage: %s <model.edgeq> selftest | generate <steps> | bench <steps> [--sha256 <hex>]\n", argv[0]);
     return 2;
   }
   uint32_t len = 0;
@@ -51,10 +53,8 @@ int main(int argc, char **argv) {
     free(artifact);
     return 6;
   }
-  wasm_rt_init();
-  Z_runtime_init_module();
-  static Z_runtime_instance_t rt;
-  Z_runtime_instantiate(&rt, NULL);
+  static eq_runtime rt;
+  eq_instantiate(&rt);
   int code = eq_load(&rt, artifact, len);
   free(artifact);
   if (code != 0) { fprintf(stderr, "%s: artifact rejected by the runtime's verifier (code %d)\n", argv[1], code); return 4; }
@@ -63,11 +63,19 @@ int main(int argc, char **argv) {
     uint32_t bad = eq_selftest(&rt);
     printf("selftest mismatches %u\n", bad);
     status = bad ? 1 : 0;
+  } else if (!strcmp(argv[2], "bench")) {
+    uint32_t steps = argc > 3 ? (uint32_t)strtoul(argv[3], NULL, 10) : 16, token = 1, pos = 0;
+    for (; pos < steps; pos++) {
+      uint32_t err = w2c_runtime_forward(&rt, token, pos);
+      if (err) { fprintf(stderr, "runtime error code %u at position %u\n", err, pos); status = 5; break; }
+      token = w2c_runtime_argmax(&rt);
+    }
+    printf("bench positions %u\n", pos);
   } else {
     int32_t r = eq_generate(&rt, argc > 3 ? (uint32_t)strtoul(argv[3], NULL, 10) : 256);
     if (r < 0) { fprintf(stderr, "runtime error code %d\n", -r); status = 5; }
   }
   fflush(stdout);
-  Z_runtime_free(&rt);
+  eq_release(&rt);
   return status;
 }

@@ -1,0 +1,102 @@
+/* edgeq's own wasm2c runtime interface, for the C that wabt 1.0.39's wasm2c writes
+ * (docs/engines.md). It declares exactly what that C uses and nothing more: one linear
+ * memory with explicit bounds checks (no guard pages, no signal handler, no Segue), a
+ * call-depth limit that turns runaway recursion into a trap, and the table and
+ * function-type declarations the generated helpers mention. The same header serves the
+ * Linux hosts (wasm-rt-impl.c: memory from the C heap) and the bare-metal host
+ * (../baremetal/wasm_rt_baremetal.c: memory from one static array). */
+#ifndef EDGEQ_WASM_RT_H
+#define EDGEQ_WASM_RT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#ifndef __has_builtin
+#define __has_builtin(x) 0
+#endif
+
+#define LIKELY(x) __builtin_expect(!!(x), 1)
+#define UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define wasm_rt_memcpy memcpy
+#define WASM_RT_NO_RETURN __attribute__((noreturn))
+
+/* Every build checks each access against the memory's size: qemu-user cannot reserve
+ * a guard region, microcontrollers have no MMU, and one rule keeps engines comparable. */
+#define WASM_RT_MEMCHECK_GUARD_PAGES 0
+#define WASM_RT_USE_SEGUE 0
+#define WASM_RT_SANITY_CHECKS 0
+#define WABT_BIG_ENDIAN 0
+
+#define WASM_RT_STACK_DEPTH_COUNT 1
+#ifndef WASM_RT_MAX_CALL_STACK_DEPTH
+#define WASM_RT_MAX_CALL_STACK_DEPTH 500
+#endif
+extern uint32_t wasm_rt_call_stack_depth;
+
+typedef enum {
+  WASM_RT_TRAP_NONE,
+  WASM_RT_TRAP_OOB,
+  WASM_RT_TRAP_INT_OVERFLOW,
+  WASM_RT_TRAP_DIV_BY_ZERO,
+  WASM_RT_TRAP_INVALID_CONVERSION,
+  WASM_RT_TRAP_UNREACHABLE,
+  WASM_RT_TRAP_CALL_INDIRECT,
+  WASM_RT_TRAP_UNCAUGHT_EXCEPTION,
+  WASM_RT_TRAP_UNALIGNED,
+  WASM_RT_TRAP_EXHAUSTION,
+  WASM_RT_TRAP_NULL_REF,
+} wasm_rt_trap_t;
+
+typedef enum {
+  WASM_RT_I32, WASM_RT_I64, WASM_RT_F32, WASM_RT_F64, WASM_RT_V128, WASM_RT_FUNCREF, WASM_RT_EXTERNREF,
+} wasm_rt_type_t;
+
+/* Function types are compared by their 32-byte signature hash (wasm2c writes them). */
+typedef const char *wasm_rt_func_type_t;
+typedef void (*wasm_rt_function_ptr_t)(void);
+struct wasm_rt_tailcallee_t;
+typedef void (*wasm_rt_tailcallee_fn_t)(void **instance_ptr, void *tail_call_stack, struct wasm_rt_tailcallee_t *next);
+typedef struct wasm_rt_tailcallee_t { wasm_rt_tailcallee_fn_t fn; } wasm_rt_tailcallee_t;
+
+typedef struct {
+  wasm_rt_func_type_t func_type;
+  wasm_rt_function_ptr_t func;
+  wasm_rt_tailcallee_t func_tailcallee;
+  void *module_instance;
+} wasm_rt_funcref_t;
+#define wasm_rt_funcref_null_value ((wasm_rt_funcref_t){NULL, NULL, {NULL}, NULL})
+
+typedef void *wasm_rt_externref_t;
+#define wasm_rt_externref_null_value ((wasm_rt_externref_t){NULL})
+
+typedef struct { wasm_rt_funcref_t *data; uint32_t max_size; uint32_t size; } wasm_rt_funcref_table_t;
+typedef struct { wasm_rt_externref_t *data; uint32_t max_size; uint32_t size; } wasm_rt_externref_table_t;
+
+/* One linear memory: `size` bytes at `data`, `pages` of 64 KiB, growable to `max_pages`. */
+typedef struct {
+  uint8_t *data;
+  uint64_t pages;
+  uint64_t max_pages;
+  uint64_t size;
+  bool is64;
+} wasm_rt_memory_t;
+
+void wasm_rt_init(void);
+bool wasm_rt_is_initialized(void);
+void wasm_rt_free(void);
+WASM_RT_NO_RETURN void wasm_rt_trap(wasm_rt_trap_t trap);
+void wasm_rt_allocate_memory(wasm_rt_memory_t *mem, uint64_t initial_pages, uint64_t max_pages, bool is64, uint32_t page_size);
+/* Returns the old page count, or (uint64_t)-1 when the memory cannot grow. */
+uint64_t wasm_rt_grow_memory(wasm_rt_memory_t *mem, uint64_t delta);
+void wasm_rt_free_memory(wasm_rt_memory_t *mem);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
