@@ -155,7 +155,7 @@ test('field errors point at the field: r_pad and version offsets hold the bad va
 
 test('missing file and a directory: EdgeqError naming the path', () => {
   const dir = tmp();
-  assert.throws(() => readAdapter(join(dir, 'none.edqa')), (e: Error) => e instanceof EdgeqError && /none\.edqa: no such adapter file/.test(e.message));
+  assert.throws(() => readAdapter(join(dir, 'none.edqa')), (e: Error) => e instanceof EdgeqError && /none\.edqa: no such file or directory \(expected an adapter file/.test(e.message));
   assert.throws(() => readAdapter(dir), (e: Error) => e instanceof EdgeqError && /is a directory/.test(e.message));
 });
 

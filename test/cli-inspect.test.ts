@@ -101,10 +101,10 @@ test('inspect of a missing file and of a bad header', () => {
 test('synth usage errors exit 2 with one line; nothing is written', () => {
   const p = join(dir, 'bad.bin');
   const cases: Array<[string[], RegExp]> = [
-    [['--shape', 'stories7B', '-o', p], /--shape must be one of stories260K, babyllama936K, stories15M, stories42M, stories110M, got "stories7B"/],
+    [['--shape', 'stories7B', '-o', p], /--shape must be one of stories260K, babyllama936K, stories15M, stories42M, stories110M, smollm2-135M, tinyllama-1.1B, got "stories7B"/],
     [['--shape', 'stories260K', '--seed', '-1', '-o', p], /--seed must be in \[0, 4294967295\], got -1/],
     [['--shape', 'stories260K', '--seed', 'x', '-o', p], /--seed expects an integer, got "x"/],
-    [['--shape', 'stories260K', '--format', 'v2', '-o', p], /--format must be one of v0, v1, got "v2"/],
+    [['--shape', 'stories260K', '--format', 'v2', '-o', p], /--format must be one of v0, v1, gguf-f32, gguf-f16, gguf-q8_0, hf-f32, hf-bf16, got "v2"/],
   ];
   for (const [args, re] of cases) {
     const r = edgeq('synth', ...args);
@@ -120,7 +120,7 @@ test('synth usage errors exit 2 with one line; nothing is written', () => {
 test('--help teaches: options described, shapes listed, examples', () => {
   const s = edgeq('synth', '--help');
   assert.is(s.code, 0);
-  for (const re of [/--shape <name>/, /--seed <n>/, /--format <v0\|v1>/, /--unshared/, /stories110M\s+dim 768/, /Examples:/]) assert.match(s.out, re);
+  for (const re of [/--shape <name>/, /--seed <n>/, /--format <name>/, /--unshared/, /stories110M\s+dim 768/, /Examples:/]) assert.match(s.out, re);
   const i = edgeq('inspect', '--help');
   assert.is(i.code, 0);
   for (const re of [/--json/, /--no-finite-check/, /Examples:/]) assert.match(i.out, re);

@@ -6,10 +6,10 @@ import type { Engine, EngineRun, EngineRunOptions, Bundle } from './engine.ts';
 import { parseSelftestLines } from './engine.ts';
 import { bootFirmware, buildFirmware, firmwareToolsMissing, type Firmware } from './firmware.ts';
 import { runtimeFlavour } from './runtime-flavour.ts';
-import { loadTarget, targetNames, type TargetProfile, type BoardProfile } from '../target/profile.ts';
+import { loadTarget, targetNames, type Board, type TargetProfile, type BoardProfile } from '../target/profile.ts';
 import { EdgeqError, usageError } from '../util/errors.ts';
 
-export interface Board { name: string; target: TargetProfile; profile: BoardProfile }
+export type { Board };
 
 let cached: Board[] | undefined;
 

@@ -14,7 +14,7 @@ import { cachedBuild, fileSha256, sha256 } from './cache.ts';
 import { C_FLAGS, HOSTS_DIR, hostFiles, wasm2cSources } from './wasm2c.ts';
 import { missingTools, runStreaming, tool } from './proc.ts';
 import { linkerScript } from './linker-script.ts';
-import type { Board } from './board.ts';
+import type { Board } from '../target/profile.ts';
 import { wabtMissing } from './wabt.ts';
 import { EdgeqError } from '../util/errors.ts';
 

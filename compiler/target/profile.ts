@@ -32,6 +32,9 @@ export interface TargetProfile {
  * conformance engine, the training engine and `edgeq flash --list-boards` derive from it
  * (compiler/engines/board.ts).
  */
+/** A board: a target profile with a board section, under the board's name (compiler/engines/board.ts lists them). */
+export interface Board { name: string; target: TargetProfile; profile: BoardProfile }
+
 export interface BoardProfile {
   name: string;
   about: string;

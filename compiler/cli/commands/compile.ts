@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { checkOutputBundleDir } from '../paths.ts';
 import { heavyPackagesPending, loadHeavyPackages } from '../../util/heavy.ts';
 import { checkInputFile } from '../../util/input-file.ts';
+import { probeModelPath } from '../../import/open-model.ts';
 import { fsyncDir, writeFileDurable } from '../../util/atomic-write.ts';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { BundleFiles } from '../../bundle.ts';
@@ -50,8 +51,8 @@ const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 async function compile(checkpoint: string, opts: CompileOptions): Promise<void> {
   // Paths first, before seconds of work: inputs are what they claim, the output replaces
   // nothing edgeq did not write (compiler/cli/paths.ts).
-  checkInputFile(checkpoint, 'a llama2.c checkpoint (.bin)');
-  if (opts.tokenizer !== undefined) checkInputFile(opts.tokenizer, 'a llama2.c tokenizer (tokenizer.bin)');
+  probeModelPath(checkpoint); // a model file or model directory, never a FIFO or device
+  if (opts.tokenizer !== undefined) checkInputFile(opts.tokenizer, 'a tokenizer (llama2.c tokenizer.bin, GGUF or HF tokenizer.json)');
   const planFile = opts.plan.endsWith('.json') ? [opts.plan] : [];
   checkOutputBundleDir(opts.output, '-o', [checkpoint, ...planFile, ...(opts.tokenizer ? [opts.tokenizer] : []), ...(opts.sign ? [opts.sign] : [])]);
   const out = resolve(opts.output);

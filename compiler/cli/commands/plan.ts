@@ -5,13 +5,12 @@
 // the calibration text and runs L + 1 bundles, which a compile should not do implicitly.
 import type { Command } from 'commander';
 import { basename } from 'node:path';
-import { openModel } from '../../import/open-model.ts';
+import { openModel, probeModelPath } from '../../import/open-model.ts';
 import { loadTokenizerFile } from '../../import/tokenizers/load.ts';
 import { loadTarget } from '../../target/profile.ts';
 import { EdgeqError, usageError } from '../../util/errors.ts';
 import { writeFileAtomic } from '../../util/atomic-write.ts';
 import { checkOutputFile } from '../paths.ts';
-import { checkInputFile } from '../../util/input-file.ts';
 import { floatOption, intOption } from '../options.ts';
 import { parsePlan } from '../../plan/plan.ts';
 import { planReportHtml } from '../../plan/report.ts';
@@ -73,7 +72,7 @@ const kib = (n: number) => `${(n / 1024).toFixed(1)} KiB`;
 
 async function plan(checkpoint: string, opts: Opts): Promise<void> {
   const inputs = [checkpoint, opts.tokenizer, opts.calibration].filter((x): x is string => x !== undefined);
-  checkInputFile(checkpoint, 'a llama2.c checkpoint (.bin)');
+  probeModelPath(checkpoint); // a model file or model directory, never a FIFO or device
   checkOutputFile(opts.output, '-o', inputs);
   if (opts.report !== undefined) checkOutputFile(opts.report, '--report', [...inputs, opts.output]);
   const target = loadTarget(opts.target ?? 'wasm32');
