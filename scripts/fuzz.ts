@@ -99,6 +99,8 @@ interface Layout {
   scalars: number[];
   /** 4-aligned positions outside tensor data (tables, vtables, small vectors). */
   structural: number[];
+  /** Position of the program's arena_size (0: absent). */
+  arena: number;
 }
 
 function schemaVT(): Record<string, Record<string, number>> {
@@ -115,7 +117,7 @@ export function layoutOf(a: Uint8Array): Layout {
   const bb = new flatbuffers.ByteBuffer(a);
   const m = Model.getRootAsModel(bb);
   const dv = new DataView(a.buffer, a.byteOffset, a.byteLength);
-  const L: Layout = { len: a.length, data: [], vecLens: [], uoffsets: [], dims: [], params: [], refIndex: [], refKind: [], opKinds: [], scalars: [], structural: [] };
+  const L: Layout = { len: a.length, data: [], vecLens: [], uoffsets: [], dims: [], params: [], refIndex: [], refKind: [], opKinds: [], scalars: [], structural: [], arena: 0 };
   const field = (table: number, vt: number): number => { const o = bb.__offset(table, vt); return o ? table + o : 0; };
   /** A uoffset field: record it and the vector length it leads to. */
   const offField = (table: number, vt: number, isVector: boolean): number => {
@@ -155,7 +157,7 @@ export function layoutOf(a: Uint8Array): Layout {
   }
   const prog = offField(root, VT.ModelVT.program, false);
   if (prog) {
-    const ar = field(prog, VT.ProgramVT.arenaSize); if (ar) L.scalars.push(ar);
+    const ar = field(prog, VT.ProgramVT.arenaSize); if (ar) { L.scalars.push(ar); L.arena = ar; }
     for (const s of tableVector(prog, VT.ProgramVT.slots)) {
       for (const [k, vt] of Object.entries(VT.SlotVT ?? {})) {
         if (k === 'name') continue;
@@ -352,6 +354,24 @@ function runCase(ex: Exports, bytes: Uint8Array, len: number, token: number, pos
   if (f !== 0) return { outcome: `forward error: ${codeName(f)}` };
   ex.argmax();
   return { outcome: 'accepted, forward ok', hash: BigInt.asUintN(64, ex.logits_hash()) };
+}
+
+/**
+ * Loads `t`'s artifact with its arena_size set to `arenaSize` in a fresh instance: the
+ * outcome, and how many bytes load grew memory by (issue 18: an oversized arena must be
+ * refused before memory grows).
+ */
+export async function arenaCase(t: FuzzTarget, arenaSize: number): Promise<{ outcome: string; grewBytes: number }> {
+  const bytes = t.artifact.slice();
+  const at = layoutOf(bytes).arena;
+  if (!at) throw new Error(`${t.name}: no arena_size field`);
+  new DataView(bytes.buffer).setUint32(at, arenaSize, true);
+  const ex = await instantiate(await WebAssembly.compile(t.wasm as Uint8Array<ArrayBuffer>));
+  const ptr = ex.reserve(bytes.length);
+  new Uint8Array(ex.memory.buffer, ptr, bytes.length).set(bytes);
+  const before = ex.memory.buffer.byteLength;
+  const code = ex.load(bytes.length);
+  return { outcome: code === 0 ? 'accepted' : `rejected: ${codeName(code)}`, grewBytes: ex.memory.buffer.byteLength - before };
 }
 
 export async function fuzz(targets: FuzzTarget[], o: FuzzOptions): Promise<FuzzReport> {

@@ -4,7 +4,7 @@
 // no trap, no host exception, no slow case, and a reused instance behaves like a fresh one.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { defaultTargets, formatReport, fuzz, layoutOf, MUTATORS, type FuzzTarget } from '../scripts/fuzz.ts';
+import { arenaCase, defaultTargets, formatReport, fuzz, layoutOf, MUTATORS, type FuzzTarget } from '../scripts/fuzz.ts';
 
 let targets: FuzzTarget[] = [];
 
@@ -17,6 +17,19 @@ test('the structure-aware mutators find the fields they aim at', async () => {
     assert.ok(L.uoffsets.length > 100 && L.vecLens.length > 50 && L.data.length > 10, t.name);
     // Every located u32 lies outside the weights.
     for (const p of [...L.params, ...L.dims, ...L.uoffsets]) assert.not.ok(L.data.some(([a, b]) => p >= a && p < b), `${t.name}: ${p} inside tensor data`);
+  }
+});
+
+test('an arena larger than the one the runtime was generated for is refused before memory grows', async () => {
+  for (const t of targets) {
+    // Near 2^31: the size that made load grow memory by 2 GiB (issue 18, item 5).
+    const big = await arenaCase(t, 0x7fff0000);
+    assert.is(big.outcome, 'rejected: out of memory', t.name);
+    assert.is(big.grewBytes, 0, `${t.name}: memory grew by ${big.grewBytes} bytes before the refusal`);
+    // One aligned step more than the program's own arena is already too much.
+    const own = new DataView(t.artifact.buffer, t.artifact.byteOffset).getUint32(layoutOf(t.artifact).arena, true);
+    assert.is((await arenaCase(t, own + 16)).outcome, 'rejected: out of memory', t.name);
+    assert.is((await arenaCase(t, own)).outcome, 'accepted', t.name);
   }
 });
 

@@ -114,6 +114,8 @@ declare function hostPrint(position: i32, hash: i64): void;
 
 ${configGuardSource(config)}
 const N_OPS: i32 = ${program.ops.length};
+// The arena this runtime was generated for: load refuses a larger one before growing memory.
+const ARENA_BYTES: u64 = ${program.arenaSize};
 
 function checkOp(r: usize): bool {
   switch (recKind(r)) {
@@ -131,7 +133,7 @@ ${kinds.map((k) => `    case OpKind.${k}:`).join('\n')}
 }
 
 function finishLoad(ptr: usize, len: u32): i32 {
-  const err = prepare(ptr, len);
+  const err = prepare(ptr, len, ARENA_BYTES);
   if (err != 0) return err;
   if (!sameConfig(ptr) || nOps != N_OPS) return ERR_CONFIG_MISMATCH;
   for (let i = 0; i < N_OPS; i++) if (!supported(recKind(rec(i)))) return ERR_UNSUPPORTED_OP;

@@ -126,7 +126,8 @@ const CONFIG: usize = memory.data<i32>(${i32List(config)});
 const TENSORS: usize = memory.data<i32>(${i32List(idx)});
 
 function finishLoad(ptr: usize, len: u32): i32 {
-  const err = prepare(ptr, len);
+  // The arena of the program it was generated for: a larger one is refused before memory grows.
+  const err = prepare(ptr, len, ${a.program.arenaSize});
   if (err != 0) return err;
   if (!sameConfig(ptr)) return ERR_CONFIG_MISMATCH;
   const e = trainBind(ptr, CONFIG, TENSORS);

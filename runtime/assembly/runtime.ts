@@ -189,9 +189,11 @@ function isExp2Name(s: usize): bool {
 
 /**
  * Verifies the artifact at ptr and lays out the arena and the op table. Returns 0 or an
- * error code; the generated entry then checks each op against its kernel.
+ * error code; the generated entry then checks each op against its kernel. `maxArena` is the
+ * arena of the program the entry was generated for: a larger one is refused before memory
+ * grows (a damaged arena_size near 2^31 would otherwise grow memory by gigabytes).
  */
-export function prepare(ptr: usize, len: u32): i32 {
+export function prepare(ptr: usize, len: u32, maxArena: u64): i32 {
   initHeap();
   loaded = false;
   const err = verify(ptr, len);
@@ -205,6 +207,7 @@ export function prepare(ptr: usize, len: u32): i32 {
   cfgVocab = <i32>configU32(base, ModelConfigVT.vocabSize);
   cfgSeqLen = <i32>configU32(base, ModelConfigVT.seqLen);
   if (cfgVocab <= 0 || cfgVocab >= (1 << 17) || cfgSeqLen <= 0 || cfgSeqLen > 4096) return ERR_BAD_PROGRAM;
+  if (<u64>arenaSize(base) > maxArena) return ERR_OUT_OF_MEMORY;
   arena = bump(<u64>arenaSize(base));
   nOps = <i32>opCount(base);
   ops = bump(<u64>nOps * <u64>REC_BYTES);
