@@ -3,6 +3,7 @@
 // the files atomically) and by tests (which compile in-process).
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
 import { modelTokenizer, openModel, sourceDigest } from './import/open-model.ts';
 import { loadWeights } from './import/graph.ts';
 import type { TextTokenizer } from './import/tokenizers/text-tokenizer.ts';
@@ -75,7 +76,7 @@ export async function bundleFromQuant(o: QuantBundleOptions): Promise<QuantBundl
       classifier: ((f) => (f && f.format !== 'int8' ? `${f.format} g${f.groupSize}` : 'int8'))(o.model.formats?.wcls),
     },
     weights: o.gptq ? 'gptq' : 'round-to-nearest',
-    source: { name: contents.metadata.sourceName, sha256: hex(o.sourceSha256) },
+    source: { name: basename(o.sourcePath), sha256: hex(o.sourceSha256) },
     model: { ...contents.config },
     program: { ops: program.ops.length, slots: program.slots.length, arenaBytes: program.arenaSize, opKinds: runtime.kinds },
     conformance: contents.conformance.map((c) => ({ name: c.name, positions: c.positions })),

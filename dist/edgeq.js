@@ -4930,7 +4930,7 @@ var RUNTIME_ERRORS = {
   64: "not loaded: load() has not succeeded",
   65: "token outside the vocabulary",
   66: "position outside the context (seq_len)",
-  67: "out of memory: the arena and scratch do not fit",
+  67: "out of memory: the arena is larger than the one this runtime was generated for, or the arena and scratch do not fit",
   68: "bad program: an op's operands or params do not match its kernel",
   69: "unsupported op: the program uses an op kind this runtime was not generated with",
   70: "config mismatch: the artifact's model config differs from the one this runtime was generated for",

@@ -111,7 +111,14 @@ test('bundles are deterministic: same inputs, same bytes', async () => {
   for (const f of ['model.edgeq', 'runtime.wasm', 'manifest.json'] as const) {
     assert.ok(Buffer.from(a.files[f]).equals(Buffer.from(b.files[f])), f);
   }
-  assert.is(a.contents.metadata.sourceName, 'tiny.bin');
+  // The checkpoint's name is in the manifest only: another name, the same model.edgeq.
+  assert.is(a.contents.metadata.sourceName, '');
+  assert.is(JSON.parse(new TextDecoder().decode(a.files['manifest.json'])).source.name, 'tiny.bin');
+  const renamed = await bundleFromQuant({
+    model: qm, target: loadTarget('cortex-m'), plan: { kind: 'uniform', bits: 8 }, planName: 'uniform:8',
+    sourceSha256: new Uint8Array(32).fill(7), sourcePath: '/elsewhere/renamed.bin', vectors: 4,
+  });
+  assert.ok(Buffer.from(renamed.files['model.edgeq']).equals(Buffer.from(a.files['model.edgeq'])), 'model.edgeq does not depend on the file name');
   assert.not.match(new TextDecoder().decode(a.files['manifest.json']), /\/some\/dir|T\d\d:\d\d/);
 });
 

@@ -1,7 +1,6 @@
 // QuantModel + Program (+ target, plan, tokenizer, provenance) -> the artifact's contents,
 // with conformance vectors computed by the integer reference. Deterministic: the same
 // inputs give the same ArtifactContents, hence the same model.edgeq bytes.
-import { basename } from 'node:path';
 import type {
   ArtifactContents, ArtifactPlan, ArtifactProgram, ArtifactTensor, ArtifactConformanceCase,
 } from './artifact-contents.ts';
@@ -116,7 +115,9 @@ export function contentsFromQuant(o: EmitOptions): ArtifactContents {
     ...(o.tokenizer ? { tokenizer: tokenizerContents(o.tokenizer) } : {}),
     metadata: {
       sourceSha256: o.sourceSha256,
-      sourceName: basename(o.sourcePath),
+      // Empty: the bytes of a bundle must not depend on what the checkpoint file was called
+      // (source_sha256 identifies it); manifest.json records the name.
+      sourceName: '',
       compiler: 'edgeq',
       compilerVersion: VERSION,
       extra: [['plan', planName(o.plan)], ['weights', o.gptq ? 'gptq' : 'round-to-nearest'], ['integer-spec', `v${p.formatVersion}`]],

@@ -47,7 +47,8 @@ sourceSha256Array():Uint8Array|null {
 }
 
 /**
- * The checkpoint's file name (no directories).
+ * Empty since issue 12: bundle bytes do not depend on the checkpoint's file name
+ * (manifest.json records it). Older artifacts hold the name (no directories).
  */
 sourceName():string|null
 sourceName(optionalEncoding:flatbuffers.Encoding):string|Uint8Array|null
