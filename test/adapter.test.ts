@@ -1,3 +1,4 @@
+// tier: slow (over ~10 s; npm run test:quick skips it, npm test runs it)
 // LoRA adapter files (compiler/emit/adapter.ts, schemas/adapter.fbs): round trip,
 // deterministic bytes, a table of corrupted files and their messages, checks against the
 // base model, and SIGKILL at random moments while saving (the file is always a whole

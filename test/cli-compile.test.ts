@@ -1,3 +1,4 @@
+// tier: slow (over ~10 s; npm run test:quick skips it, npm test runs it)
 // `edgeq compile` and `edgeq run <bundle>` end to end, through the CLI: the bundle's files,
 // deterministic bytes in two output directories and from another working directory, the
 // greedy text equal to the integer reference's, and clear errors (exit 1/2) for bad targets, plans and corrupted bundles.

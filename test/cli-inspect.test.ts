@@ -1,3 +1,4 @@
+// tier: slow (over ~10 s; npm run test:quick skips it, npm test runs it)
 // `edgeq inspect` and `edgeq synth` as a user runs them: exit codes, one-line errors on
 // stderr, and the numbers inspect prints.
 import { test } from 'uvu';

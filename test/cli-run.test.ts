@@ -1,3 +1,4 @@
+// tier: slow (over ~10 s; npm run test:quick skips it, npm test runs it)
 // `edgeq run` end to end: the text on stdout is llama2.c's, the statistics stay on stderr,
 // and bad input gives one line and the right exit code.
 import { test } from 'uvu';

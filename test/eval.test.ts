@@ -1,3 +1,4 @@
+// tier: slow (over ~10 s; npm run test:quick skips it, npm test runs it)
 // Evaluation machinery: metrics, BOS-led windows, teacher forcing, the text stream, the
 // ablation simulator (which must reduce to the float model with every step off and track
 // the integer engine with every step on), and GPTQ end to end on a real model.

@@ -1,3 +1,4 @@
+// tier: slow (over ~10 s; npm run test:quick skips it, npm test runs it)
 // EWQ precision planner (issue 6): weight entropies against independent float64
 // computations, the k·std rule, budget fitting checked against real artifact sizes, the
 // plan file round trip, and `edgeq plan`.

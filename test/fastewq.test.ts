@@ -1,3 +1,4 @@
+// tier: slow (over ~10 s; npm run test:quick skips it, npm test runs it)
 // FastEWQ (compiler/plan/fastewq.ts): deterministic predictions from the configuration alone,
 // the shipped tree, plan files that compile, the trainer, and the shipped model's freshness
 // (scripts/train-fastewq.ts --check recomputes it; needs the real checkpoints, ~15 s).

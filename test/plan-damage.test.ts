@@ -1,3 +1,4 @@
+// tier: slow (over ~10 s; npm run test:quick skips it, npm test runs it)
 // `edgeq plan --method damage` (issue 6): blocks ranked by the measured ΔKL of lowering each
 // alone, on calibration text. On the real stories260K with 500 calibration tokens: the
 // measurement against the integer reference model (an engine independent of runtime.wasm),

@@ -1,3 +1,4 @@
+// tier: slow (over ~10 s; npm run test:quick skips it, npm test runs it)
 // The training runtime (runtime/assembly/train.ts, generated per bundle by
 // compiler/codegen/train-runtime.ts) against the integer reference (runtime/reference/
 // train.ts) on stories260K, rank 8, 16 positions per step: the same losses and the same

@@ -1,3 +1,4 @@
+// tier: slow (over ~10 s; npm run test:quick skips it, npm test runs it)
 // Cross-engine conformance on a real model: stories260K int8, 16 positions of greedy
 // decoding from BOS. Every engine (V8 SIMD and scalar, wasm-interp, wasm2c on x86-64,
 // AArch64 and RISC-V, the Cortex-M image) must print exactly the hashes the compiler

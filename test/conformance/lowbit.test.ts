@@ -1,3 +1,4 @@
+// tier: slow (over ~10 s; npm run test:quick skips it, npm test runs it)
 // Cross-engine conformance of low-bit bundles (issue 5): stories260K compiled with
 // `--plan uniform:4`, `--plan uniform:2g32` and `--plan uniform:4,cls4` (the opt-in 4-bit
 // classifier: wcls split off the embedding, a gemv_lut with outFrac 16), checked by `edgeq verify --engines all` on

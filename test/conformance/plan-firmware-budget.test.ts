@@ -1,3 +1,4 @@
+// tier: slow (over ~10 s; npm run test:quick skips it, npm test runs it)
 // A board target's budget covers the firmware image (compiler/plan/budget.ts): `edgeq plan
 // --target cortex-m --budget-bytes N` → `edgeq compile --target cortex-m` (a fresh process,
 // as a user runs it) → `edgeq flash --no-boot`: the image's flash (text + data, from

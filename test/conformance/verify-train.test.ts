@@ -1,3 +1,4 @@
+// tier: slow (over ~10 s; npm run test:quick skips it, npm test runs it)
 // `edgeq verify --train` end to end on stories260K: the engines' per-step hashes equal an
 // independent computation of the integer reference's (greedy text from BOS by the
 // reference model, state bytes assembled here from the ABI's layout); a model.edgeq whose
