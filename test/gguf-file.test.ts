@@ -11,6 +11,7 @@ import { model } from './helpers/models.ts';
 import { readGguf } from '../compiler/import/gguf/gguf-file.ts';
 import { GGML_TYPES, ggmlTypeByName } from '../compiler/import/gguf/ggml-types.ts';
 import { EdgeqError } from '../compiler/util/errors.ts';
+import { failsAt } from './helpers/expect-error.ts';
 
 const TINY = model('gguf/llama-2-tiny-random.gguf');
 const VOCAB = (name: string) => model(`gguf/vocab/ggml-vocab-${name}.gguf`);
@@ -23,18 +24,6 @@ function damaged(edit: (b: Buffer) => Buffer | void): string {
   const b = readFileSync(TINY);
   writeFileSync(p, edit(b) ?? b);
   return p;
-}
-
-function fails(fn: () => unknown, file: string, offset: number | undefined, ...patterns: RegExp[]) {
-  try { fn(); } catch (e) {
-    if (!(e instanceof EdgeqError)) throw e;
-    assert.is(e.file, file, e.message);
-    assert.is(e.offset, offset, e.message);
-    for (const re of patterns) assert.match(e.message, re);
-    assert.not.match(e.message, /\n/);
-    return;
-  }
-  assert.unreachable('expected an EdgeqError');
 }
 
 test('ggml block sizes are those of ggml-common.h', () => {
@@ -112,9 +101,9 @@ test('getters: fallback, missing key, wrong type', () => {
   const g = readGguf(TINY);
   assert.is(g.getFloat('llama.rope.freq_base', 10000), 10000);
   assert.throws(() => g.getU32('llama.rope.freq_base'), /no key 'llama\.rope\.freq_base' \(expected an integer/);
-  fails(() => g.getU32('general.architecture'), TINY, g.metadataOffsets.get('general.architecture'),
+  failsAt(() => g.getU32('general.architecture'), TINY, g.metadataOffsets.get('general.architecture'),
     /'general\.architecture' is string llama; expected an integer/);
-  fails(() => g.getStringArray('tokenizer.ggml.scores'), TINY, g.metadataOffsets.get('tokenizer.ggml.scores'),
+  failsAt(() => g.getStringArray('tokenizer.ggml.scores'), TINY, g.metadataOffsets.get('tokenizer.ggml.scores'),
     /is array of f32 32000 items; expected an array of strings/);
 });
 
@@ -122,26 +111,26 @@ test('getters: fallback, missing key, wrong type', () => {
 
 test('wrong magic', () => {
   const p = damaged((b) => { b.write('GGUX', 0, 'latin1'); });
-  fails(() => readGguf(p), p, 0, /not a GGUF file: magic is "GGUX".*expected "GGUF"/);
+  failsAt(() => readGguf(p), p, 0, /not a GGUF file: magic is "GGUX".*expected "GGUF"/);
 });
 
 test('version 1, big-endian, and an unknown version', () => {
   let p = damaged((b) => { b.writeUInt32LE(1, 4); });
-  fails(() => readGguf(p), p, 4, /GGUF v1 is obsolete/, /supported versions: 2, 3/);
+  failsAt(() => readGguf(p), p, 4, /GGUF v1 is obsolete/, /supported versions: 2, 3/);
   p = damaged((b) => { b.writeUInt32BE(3, 4); });
-  fails(() => readGguf(p), p, 4, /big-endian GGUF v3/);
+  failsAt(() => readGguf(p), p, 4, /big-endian GGUF v3/);
   p = damaged((b) => { b.writeUInt32LE(9, 4); });
-  fails(() => readGguf(p), p, 4, /unsupported GGUF version 9/);
+  failsAt(() => readGguf(p), p, 4, /unsupported GGUF version 9/);
 });
 
 test('absurd counts and lengths are refused before allocating', () => {
   let p = damaged((b) => { b.writeBigUInt64LE(1n << 60n, 8); });
-  fails(() => readGguf(p), p, 8, /tensor count is 1152921504606846976, more than the \d+ tensor infos/);
+  failsAt(() => readGguf(p), p, 8, /tensor count is 1152921504606846976, more than the \d+ tensor infos/);
   p = damaged((b) => { b.writeBigUInt64LE(1n << 40n, 16); });
-  fails(() => readGguf(p), p, 16, /key\/value count/);
+  failsAt(() => readGguf(p), p, 16, /key\/value count/);
   // The first key's length (byte 24) made huge.
   p = damaged((b) => { b.writeBigUInt64LE(1n << 50n, 24); });
-  fails(() => readGguf(p), p, 24, /length of metadata key 0 is \d+, more than the \d+ bytes/);
+  failsAt(() => readGguf(p), p, 24, /length of metadata key 0 is \d+, more than the \d+ bytes/);
 });
 
 test('file cut inside the metadata', () => {
@@ -150,7 +139,7 @@ test('file cut inside the metadata', () => {
   const g = readGguf(TINY);
   const tokensAt = g.metadataOffsets.get('tokenizer.ggml.tokens')!;
   const countAt = tokensAt + 8 + Buffer.byteLength('tokenizer.ggml.tokens') + 4 + 4;
-  fails(() => readGguf(p), p, countAt, /item count of metadata value 'tokenizer\.ggml\.tokens' is 32000, more than the \d+ string items the rest of the file could hold/);
+  failsAt(() => readGguf(p), p, countAt, /item count of metadata value 'tokenizer\.ggml\.tokens' is 32000, more than the \d+ string items the rest of the file could hold/);
   // Cut later: inside the scores array.
   p = damaged((b) => b.subarray(0, g.metadataOffsets.get('tokenizer.ggml.token_type')! - 10));
   try { readGguf(p); assert.unreachable('expected an error'); } catch (e) {
@@ -171,25 +160,25 @@ function infoFields(name: string) {
 test('tensor data past the end of the file (truncated data)', () => {
   const { t } = infoFields('output.weight');
   const p = damaged((b) => b.subarray(0, b.length - 100));
-  fails(() => readGguf(p), p, t.infoOffset, /tensor 'output\.weight' \(F16 \[8, 32000\], 512000 bytes\) has its data at bytes \d+\.\.1750560, past the end of the file \(1750460 bytes\)/);
+  failsAt(() => readGguf(p), p, t.infoOffset, /tensor 'output\.weight' \(F16 \[8, 32000\], 512000 bytes\) has its data at bytes \d+\.\.1750560, past the end of the file \(1750460 bytes\)/);
 });
 
 test('tensor offset past the end, misaligned offset', () => {
   const { offsetAt } = infoFields('blk.0.attn_q.weight');
   let p = damaged((b) => { b.writeBigUInt64LE(1n << 40n, offsetAt); });
-  fails(() => readGguf(p), p, offsetAt, /tensor 'blk\.0\.attn_q\.weight' data offset 1099511627776 is past the end of the file/);
+  failsAt(() => readGguf(p), p, offsetAt, /tensor 'blk\.0\.attn_q\.weight' data offset 1099511627776 is past the end of the file/);
   p = damaged((b) => { b.writeBigUInt64LE(512001n, offsetAt); });
-  fails(() => readGguf(p), p, offsetAt, /data offset 512001 is not a multiple of the alignment 32/);
+  failsAt(() => readGguf(p), p, offsetAt, /data offset 512001 is not a multiple of the alignment 32/);
 });
 
 test('unknown ggml type, row not a multiple of the block, too many dimensions', () => {
   const { typeAt, dimsAt, t } = infoFields('blk.0.attn_k.weight');
   let p = damaged((b) => { b.writeUInt32LE(99, typeAt); });
-  fails(() => readGguf(p), p, typeAt, /tensor 'blk\.0\.attn_k\.weight' has unknown ggml type id 99/);
+  failsAt(() => readGguf(p), p, typeAt, /tensor 'blk\.0\.attn_k\.weight' has unknown ggml type id 99/);
   p = damaged((b) => { b.writeUInt32LE(8, typeAt); }); // Q8_0 needs rows of 32
-  fails(() => readGguf(p), p, typeAt, /of type Q8_0 has rows of 8 elements, not a multiple of its block size 32/);
+  failsAt(() => readGguf(p), p, typeAt, /of type Q8_0 has rows of 8 elements, not a multiple of its block size 32/);
   p = damaged((b) => { b.writeUInt32LE(7, dimsAt - 4); });
-  fails(() => readGguf(p), p, dimsAt - 4, /has 7 dimensions; ggml allows at most 4/);
+  failsAt(() => readGguf(p), p, dimsAt - 4, /has 7 dimensions; ggml allows at most 4/);
   assert.is(t.dims.length, 2);
 });
 
@@ -200,10 +189,10 @@ test('a bool that is neither 0 nor 1, an unknown value type', () => {
   const src = readFileSync(VOCAB('llama-spm'));
   let p = join(dir, `v${n++}.gguf`);
   const b1 = Buffer.from(src); b1[valueAt] = 2; writeFileSync(p, b1);
-  fails(() => readGguf(p), p, valueAt, /bool stored as 2; expected 0 or 1/);
+  failsAt(() => readGguf(p), p, valueAt, /bool stored as 2; expected 0 or 1/);
   p = join(dir, `v${n++}.gguf`);
   const b2 = Buffer.from(src); b2.writeUInt32LE(13, valueAt - 4); writeFileSync(p, b2);
-  fails(() => readGguf(p), p, valueAt - 4, /value type 13; GGUF value types are 0\.\.12/);
+  failsAt(() => readGguf(p), p, valueAt - 4, /value type 13; GGUF value types are 0\.\.12/);
 });
 
 test.run();

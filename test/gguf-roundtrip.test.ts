@@ -12,23 +12,11 @@ import { model } from './helpers/models.ts';
 import { cli } from './helpers/cli.ts';
 import { openModel } from '../compiler/import/open-model.ts';
 import { writeGraphGguf, type GgufWeightType } from '../compiler/import/gguf/gguf-write.ts';
-import { loadWeights, type FloatWeights } from '../compiler/import/graph.ts';
-import { FloatTransformer } from '../compiler/reference/float/forward.ts';
+import { loadWeights } from '../compiler/import/graph.ts';
+import { greedy } from './helpers/greedy.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'edgeq-gguf-rt-'));
 test.after(() => rmSync(dir, { recursive: true, force: true }));
-
-function greedy(w: FloatWeights, steps: number): number[] {
-  const t = new FloatTransformer(w);
-  const out = [1];
-  for (let p = 0; p < steps; p++) {
-    const l = t.forward(out[p], p);
-    let b = 0;
-    for (let i = 1; i < l.length; i++) if (l[i] > l[b]) b = i;
-    out.push(b);
-  }
-  return out;
-}
 
 /** Largest allowed |w' - w| for one value, given its block's max |w| (Q8_0) — the dtype's rounding. */
 const BOUND: Record<GgufWeightType, (w: number, amax: number) => number> = {

@@ -11,35 +11,12 @@ import { model } from './helpers/models.ts';
 import { cli } from './helpers/cli.ts';
 import { openModel } from '../compiler/import/open-model.ts';
 import { writeGraphHf } from '../compiler/import/hf/hf-write.ts';
-import { loadWeights, type FloatWeights } from '../compiler/import/graph.ts';
-import { FloatTransformer } from '../compiler/reference/float/forward.ts';
-import { EdgeqError } from '../compiler/util/errors.ts';
+import { loadWeights } from '../compiler/import/graph.ts';
+import { greedy } from './helpers/greedy.ts';
+import { fails } from './helpers/expect-error.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'edgeq-hf-'));
 test.after(() => rmSync(dir, { recursive: true, force: true }));
-
-function greedy(w: FloatWeights, steps: number): number[] {
-  const t = new FloatTransformer(w);
-  const out = [1];
-  for (let p = 0; p < steps; p++) {
-    const l = t.forward(out[p], p);
-    let b = 0;
-    for (let i = 1; i < l.length; i++) if (l[i] > l[b]) b = i;
-    out.push(b);
-  }
-  return out;
-}
-
-function fails(fn: () => unknown, file: string, ...patterns: RegExp[]) {
-  try { fn(); } catch (e) {
-    if (!(e instanceof EdgeqError)) throw e;
-    assert.is(e.file, file, e.message);
-    for (const re of patterns) assert.match(e.message, re);
-    assert.not.match(e.message, /\n/);
-    return;
-  }
-  assert.unreachable('expected an EdgeqError');
-}
 
 for (const m of ['stories260K', 'babyllama936K']) {
   const src = openModel(model(`${m}.bin`));

@@ -11,25 +11,14 @@ import { openModel } from '../compiler/import/open-model.ts';
 import { readGguf } from '../compiler/import/gguf/gguf-file.ts';
 import { writeGraphGguf } from '../compiler/import/gguf/gguf-write.ts';
 import { halfToFloat } from '../compiler/import/gguf/ggml-dequant.ts';
-import { EdgeqError } from '../compiler/util/errors.ts';
 import { checkTrust } from '../compiler/engines/trust.ts';
 import { writeLlama2c } from '../compiler/import/llama2c-write.ts';
 import { synthSource } from '../compiler/synth/weights.ts';
+import { fails } from './helpers/expect-error.ts';
 
 const TINY = model('gguf/llama-2-tiny-random.gguf');
 const dir = mkdtempSync(join(tmpdir(), 'edgeq-open-'));
 test.after(() => rmSync(dir, { recursive: true, force: true }));
-
-function fails(fn: () => unknown, file: string, ...patterns: RegExp[]) {
-  try { fn(); } catch (e) {
-    if (!(e instanceof EdgeqError)) throw e;
-    assert.is(e.file, file, e.message);
-    for (const re of patterns) assert.match(e.message, re);
-    assert.not.match(e.message, /\n/);
-    return;
-  }
-  assert.unreachable('expected an EdgeqError');
-}
 
 test('detection is by content: a GGUF named .bin and a llama2.c file named .gguf', () => {
   const a = join(dir, 'looks-like-llama2c.bin'), b = join(dir, 'looks-like.gguf');

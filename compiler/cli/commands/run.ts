@@ -10,10 +10,10 @@ import { FloatTransformer } from '../../reference/float/forward.ts';
 import { DEFAULT_SEED, Sampler } from '../../reference/float/sampler.ts';
 import { clampSteps, generate, type Engine, type TokenPicker } from '../../generate.ts';
 import { quantizeInt8 } from '../../quantize/int8.ts';
-import { IntTransformer, Xorshift64Star, sampleInt } from '../../../runtime/reference/model.ts';
-import { intReferenceEngine, samplerProblem, samplerQ16, seedWords, wasmEngine, type IntEngine } from '../../engines/int-engines.ts';
+import { IntTransformer } from '../../../runtime/reference/model.ts';
+import { intReferenceEngine, q16LogitsEngine, samplerProblem, wasmEngine, type IntEngine } from '../../engines/int-engines.ts';
 import { readAdapterForBundle } from '../../emit/adapter.ts';
-import { openAdapterEngine, type AdapterEngine } from '../../train/create.ts';
+import { openAdapterEngine } from '../../train/create.ts';
 import { bundleRuntime, bundleTokenizer, isBundleDir, openBundle } from '../../engines/bundle.ts';
 import { EdgeqError, usageError } from '../../util/errors.ts';
 import { floatOption, intOption } from '../options.ts';
@@ -97,20 +97,6 @@ function checkpointEngine(checkpoint: string, opts: RunOptions): { loaded: Loade
  * An adapter engine (Q16 int32 logits) as an IntEngine: the integer sampler (§3.12) on its
  * last logits, with the model's exp2 table, seeded as the other integer engines are.
  */
-function adapterIntEngine(ae: AdapterEngine, exp2: Int16Array): IntEngine {
-  let last: Int32Array = new Int32Array(0);
-  const NONE = new Float32Array(0);
-  return {
-    config: ae.config,
-    forward(token, pos) { last = ae.forward(token, pos); return NONE; },
-    picker(temperature, topp, seed) {
-      const { temperatureQ, toppQ } = samplerQ16(temperature, topp);
-      const { lo, hi } = seedWords(seed);
-      const rng = new Xorshift64Star(lo, hi);
-      return { sample: () => sampleInt(last, exp2, temperatureQ, toppQ, rng) };
-    },
-  };
-}
 
 async function adapterBundleEngine(dir: string, adapterPath: string, opts: RunOptions): Promise<{ loaded: Loaded; tokenizer: TextTokenizer; engineName: string }> {
   const engineName = opts.engine ?? 'v8';
@@ -122,7 +108,8 @@ async function adapterBundleEngine(dir: string, adapterPath: string, opts: RunOp
   const t = bundle.artifact.tensors.find((x) => x.name === 'exp2');
   if (!t || t.dtype !== 'int16') throw new EdgeqError('the model has no int16 exp2 table (needed by the sampler)', { file: bundle.artifactPath });
   const exp2 = new Int16Array(t.data.slice().buffer);
-  const e = adapterIntEngine(await openAdapterEngine(bundle, state, trainEngine), exp2);
+  const ae = await openAdapterEngine(bundle, state, trainEngine);
+  const e = q16LogitsEngine(ae.config, (token, pos) => ae.forward(token, pos), exp2);
   return { loaded: { engine: e, picker: (o) => e.picker(o.temperature, o.topp, o.seed) }, tokenizer, engineName: `${engineName} + adapter` };
 }
 
