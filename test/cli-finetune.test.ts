@@ -155,6 +155,18 @@ test('loss report: deterministic, one point per step, the running mean, escaped 
 const real = TRAINER_READY ? test : test.skip;
 if (!TRAINER_READY) console.log('cli-finetune: 3 training tests skipped: compiler/train/create.ts is still the stub');
 
+real('a low-bit bundle is refused before the text is read (issue 12: checks before work)', async () => {
+  const bundle = await stories260KBundle('wasm32', 16, 'uniform:4g64');
+  const out = tmp(), data = join(out, 'short.txt');
+  // Too short to train on: had the text been read first, this would be the error.
+  writeFileSync(data, 'Hi.');
+  const r = await cli(['finetune', bundle, '--data', data, '--steps', '2', '-o', join(out, 'a.edqa')]);
+  assert.is(r.status, 1, r.stderr);
+  assert.match(r.stderr, /fine-tuning needs an int8 base: tensor .* is q4_lut/);
+  assert.not.match(r.stderr, /short|too few|windows/i);
+  assert.equal(readdirSync(out), ['short.txt'], 'nothing written');
+});
+
 real('finetune 4 steps (saves at 2 and 4), then --resume to 6 = 6 steps in one run, byte for byte; run --adapter', async () => {
   const bundle = await stories260KBundle();
   const data = storyText(), out = tmp();

@@ -59,6 +59,21 @@ export function trainTensorNames(a: ArtifactContents): string[] {
 
 const MATRIX = /^(tok_embeddings|wcls|blocks\.\d+\.(wq|wk|wv|wo|w1|w2|w3))$/;
 
+/**
+ * The artifact's index of each base tensor, in trainTensorNames' order; refuses a base that
+ * is not int8 (LoRA trains through the int8 kernels). Cheap: `edgeq finetune` calls it before
+ * it reads the training text.
+ */
+export function trainBaseIndices(a: ArtifactContents): number[] {
+  const byName = new Map(a.tensors.map((t, i) => [t.name, i]));
+  return trainTensorNames(a).map((n) => {
+    const i = byName.get(n);
+    if (i === undefined) throw new EdgeqError(`fine-tuning: the artifact has no tensor ${n}`);
+    if (MATRIX.test(n) && a.tensors[i].dtype !== 'int8') throw new EdgeqError(`fine-tuning needs an int8 base: tensor ${n} is ${a.tensors[i].dtype}`);
+    return i;
+  });
+}
+
 function i32List(v: ArrayLike<number>): string {
   const parts: string[] = [];
   for (let i = 0; i < v.length; i += 32) parts.push(Array.from({ length: Math.min(32, v.length - i) }, (_, j) => String(v[i + j] | 0)).join(', '));
@@ -68,14 +83,8 @@ function i32List(v: ArrayLike<number>): string {
 /** The entry source for one artifact on one target (pure: same inputs, same text). */
 export function generateTrainSource(a: ArtifactContents, target: RuntimeTarget, selftest?: TrainSelftest): string {
   const c = a.config;
-  const byName = new Map(a.tensors.map((t, i) => [t.name, i]));
   const names = trainTensorNames(a);
-  const idx = names.map((n) => {
-    const i = byName.get(n);
-    if (i === undefined) throw new EdgeqError(`fine-tuning: the artifact has no tensor ${n}`);
-    if (MATRIX.test(n) && a.tensors[i].dtype !== 'int8') throw new EdgeqError(`fine-tuning needs an int8 base: tensor ${n} is ${a.tensors[i].dtype}`);
-    return i;
-  });
+  const idx = trainBaseIndices(a);
   const rmsOp = a.program.ops.findIndex((o) => o.kind === 'rmsnorm');
   const attOp = a.program.ops.findIndex((o) => o.kind === 'attention');
   if (rmsOp < 0 || attOp < 0) throw new EdgeqError('fine-tuning: the program has no rmsnorm or attention op (their params hold the model constants)');

@@ -108,6 +108,8 @@ async function finetune(dir: string, opts: FinetuneOptions, cmd: Command): Promi
   requireFile(opts.data, '--data', 'the text to train on');
   if (opts.heldOut !== undefined) requireFile(opts.heldOut, '--held-out', 'the held-out text');
   const bundle = openBundle(dir);
+  // A low-bit base is refused now, not after reading the text (loaded lazily: it brings the compiler).
+  (await import('../../codegen/train-runtime.ts')).trainBaseIndices(bundle.artifact);
   let resume: AdapterState | undefined;
   if (opts.resume) {
     if (!existsSync(opts.output)) throw new EdgeqError('--resume: no adapter to continue (run once without --resume first)', { file: opts.output });
