@@ -3658,8 +3658,17 @@ var Adapter = class _Adapter {
     const offset = this.bb.__offset(this.bb_pos, 36);
     return offset ? this.bb.readUint32(this.bb_pos + offset) : 0;
   }
+  /**
+   * fnv1a64 (HashKind.fnv1a64) of the whole file with these 8 bytes read as zero: a damaged
+   * or edited adapter is refused before use. Always written (even when it is 0); an
+   * adapter without it (written before edgeq had the field) is refused too: retrain it.
+   */
+  checksum() {
+    const offset = this.bb.__offset(this.bb_pos, 38);
+    return offset ? this.bb.readUint64(this.bb_pos + offset) : BigInt("0");
+  }
   static startAdapter(builder) {
-    builder.startObject(17);
+    builder.startObject(18);
   }
   static addFormatVersion(builder, formatVersion) {
     builder.addFieldInt32(0, formatVersion, 0);
@@ -3742,6 +3751,9 @@ var Adapter = class _Adapter {
   static addRngHi(builder, rngHi) {
     builder.addFieldInt32(16, rngHi, 0);
   }
+  static addChecksum(builder, checksum) {
+    builder.addFieldInt64(17, checksum, BigInt("0"));
+  }
   static endAdapter(builder) {
     const offset = builder.endObject();
     return offset;
@@ -3752,7 +3764,7 @@ var Adapter = class _Adapter {
   static finishSizePrefixedAdapterBuffer(builder, offset) {
     builder.finish(offset, "EDQA", true);
   }
-  static createAdapter(builder, formatVersion, baseSha256Offset, rank, tensorsOffset, rPad, targetsOffset, seqLen, lr, lrM, lrE, momentumShift, gseG, gseM, seed, step, rngLo, rngHi) {
+  static createAdapter(builder, formatVersion, baseSha256Offset, rank, tensorsOffset, rPad, targetsOffset, seqLen, lr, lrM, lrE, momentumShift, gseG, gseM, seed, step, rngLo, rngHi, checksum) {
     _Adapter.startAdapter(builder);
     _Adapter.addFormatVersion(builder, formatVersion);
     _Adapter.addBaseSha256(builder, baseSha256Offset);
@@ -3771,6 +3783,7 @@ var Adapter = class _Adapter {
     _Adapter.addStep(builder, step);
     _Adapter.addRngLo(builder, rngLo);
     _Adapter.addRngHi(builder, rngHi);
+    _Adapter.addChecksum(builder, checksum);
     return _Adapter.endAdapter(builder);
   }
 };
@@ -3784,6 +3797,19 @@ function alignedBytes(b, data) {
   return b.endVector();
 }
 var REF_KIND = { tensor: 1 /* tensor */, slot: 2 /* slot */, input: 3 /* input */ };
+
+// compiler/emit/conformance-hash.ts
+function fnv1a64(bytes) {
+  let hi = 3421674724, lo = 2216829733;
+  for (let i = 0; i < bytes.length; i++) {
+    lo = (lo ^ bytes[i]) >>> 0;
+    const t2 = lo * 435;
+    const carry = Math.floor(t2 / 4294967296);
+    hi = Math.imul(hi, 435) + carry + (lo << 8 >>> 0) >>> 0;
+    lo = t2 >>> 0;
+  }
+  return BigInt(hi) << 32n | BigInt(lo);
+}
 
 // compiler/util/atomic-write.ts
 var import_node_fs2 = __toESM(require_node_fs(), 1);
@@ -3929,9 +3955,28 @@ function adapterBytes(state, file = "<adapter>") {
     BigInt(s.seed),
     s.step,
     s.rngLo >>> 0,
-    s.rngHi >>> 0
+    s.rngHi >>> 0,
+    CHECKSUM_PLACEHOLDER
   ));
-  return b.asUint8Array().slice();
+  const bytes = b.asUint8Array().slice();
+  const at = checksumOffset(new CheckedBuffer(bytes, file, "adapter"));
+  if (at < 0) throw new EdgeqError("adapter writer: the checksum field was not written", { file }, 70);
+  new DataView(bytes.buffer, bytes.byteOffset).setBigUint64(at, adapterChecksum(bytes, at), true);
+  return bytes;
+}
+var CHECKSUM_SLOT = 38;
+var CHECKSUM_PLACEHOLDER = 1n;
+function checksumOffset(bb) {
+  const table = bb.readUint32(0);
+  const o = bb.__offset(table, CHECKSUM_SLOT);
+  if (!o) return -1;
+  bb.need(table + o, 8, "checksum");
+  return table + o;
+}
+function adapterChecksum(bytes, at) {
+  const zeroed = bytes.slice();
+  zeroed.fill(0, at, at + 8);
+  return fnv1a64(zeroed);
 }
 function parseAdapter(bytes, file = "<adapter>") {
   if (bytes.length < 8) {
@@ -3957,6 +4002,18 @@ function parseAdapter(bytes, file = "<adapter>") {
     throw new EdgeqError(
       `adapter format version ${version}${vo ? "" : " (field missing)"}, expected ${FORMAT_VERSION}: this edgeq ${VERSION} reads format version ${FORMAT_VERSION} only`,
       { file, offset: field(VERSION_VTABLE_SLOT) }
+    );
+  }
+  const at = checksumOffset(bb);
+  if (at < 0) {
+    throw new EdgeqError("the adapter has no checksum field: it was written before edgeq stored adapter checksums; retrain it with edgeq finetune", { file, offset: field(CHECKSUM_SLOT) });
+  }
+  const stored = new DataView(bytes.buffer, bytes.byteOffset).getBigUint64(at, true);
+  const computed = adapterChecksum(bytes, at);
+  if (stored !== computed) {
+    throw new EdgeqError(
+      `adapter checksum mismatch: the file says fnv1a64 ${stored.toString(16).padStart(16, "0")}, its bytes give ${computed.toString(16).padStart(16, "0")}: the file is damaged, truncated or was edited`,
+      { file, offset: at }
     );
   }
   const count = (n, elemSize, what) => {

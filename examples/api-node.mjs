@@ -1,6 +1,6 @@
 // The JavaScript API from Node, as docs/api.md shows it: load a bundle written by
 // `edgeq compile --tokenizer`, stream 32 greedy tokens (the text of `edgeq run <dir>
-// --temperature 0 --steps 32`), then fine-tune a few steps on a text and generate again.
+// --temperature 0 --positions 32`), then fine-tune a few steps on a text and generate again.
 //   node examples/api-node.mjs <bundle dir> [training text file]
 import { readFile } from 'node:fs/promises';
 import { loadBundle } from 'edgeq';

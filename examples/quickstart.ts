@@ -77,7 +77,7 @@ edgeq('inspect', model);
 // the tokenizer goes into the bundle so the device can print text by itself.
 edgeq('compile', model, '--target', 'wasm32', '--plan', 'uniform:8', '--gptq', '--tokenizer', tokenizer, '-o', bundle);
 // The bundle's integer-only runtime.wasm, greedy, as llama2.c would print it.
-edgeq('run', bundle, '--temperature', '0', '--steps', '128', ...(real ? [] : ['--prompt', 'Once upon a time']));
+edgeq('run', bundle, '--temperature', '0', '--positions', '128', ...(real ? [] : ['--prompt', 'Once upon a time']));
 console.error(`
 The bundle is in ${bundle}. Next: \`npx edgeq verify ${bundle}\` checks it on every engine, ` +
   `\`npx edgeq flash ${bundle} --board mps2-an386\` boots it on an emulated Cortex-M4, ` +

@@ -28,7 +28,7 @@ const normalized = (s: AdapterState): AdapterState => ({ ...s, rngLo: s.rngLo >>
  * An adapter serialized by hand from the schema's generated builder, with no validation,
  * so tests can write what the writer refuses. `dtype`/`dataBytes` override per tensor.
  */
-function rawBytes(s: AdapterState, o: { version?: number; dtype?: number; dataBytes?: (i: number, d: Uint8Array) => Uint8Array } = {}): Uint8Array {
+function rawBytes(s: AdapterState, o: { version?: number; dtype?: number; dataBytes?: (i: number, d: Uint8Array) => Uint8Array; checksum?: 'none' | 'wrong' } = {}): Uint8Array {
   const b = new flatbuffers.Builder(1024);
   const tensors = s.tensors.map((t, i) => {
     let bytes = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
@@ -50,9 +50,25 @@ function rawBytes(s: AdapterState, o: { version?: number; dtype?: number; dataBy
   const sha = fbA.Adapter.createBaseSha256Vector(b, s.baseSha256);
   fbA.Adapter.finishAdapterBuffer(b, fbA.Adapter.createAdapter(
     b, o.version ?? 1, sha, s.rank, tv, s.rPad, targets, s.seqLen, s.lr, s.lrM, s.lrE, s.momentumShift,
-    s.gseG, s.gseM, BigInt(s.seed), s.step, s.rngLo >>> 0, s.rngHi >>> 0,
+    s.gseG, s.gseM, BigInt(s.seed), s.step, s.rngLo >>> 0, s.rngHi >>> 0, o.checksum === 'none' ? 0n : 1n, // 0: the default, not written
   ));
-  return b.asUint8Array().slice();
+  const bytes = b.asUint8Array().slice();
+  return o.checksum === 'none' ? bytes : seal(bytes, o.checksum === 'wrong' ? 1n : 0n);
+}
+
+/**
+ * Writes the checksum field of adapter `bytes` (xor `flip`): FNV-1a 64 (offset basis
+ * 0xcbf29ce484222325, prime 0x100000001b3), written here in BigInt from its definition,
+ * over the file with the field's 8 bytes zero.
+ */
+function seal(bytes: Uint8Array, flip = 0n): Uint8Array {
+  const a = fbA.Adapter.getRootAsAdapter(new flatbuffers.ByteBuffer(bytes));
+  const at = a.bb_pos + a.bb!.__offset(a.bb_pos, 38);
+  const zeroed = bytes.slice(); zeroed.fill(0, at, at + 8);
+  let h = 0xcbf29ce484222325n;
+  for (const x of zeroed) h = ((h ^ BigInt(x)) * 0x100000001b3n) & 0xffffffffffffffffn;
+  new DataView(bytes.buffer, bytes.byteOffset).setBigUint64(at, h ^ flip, true);
+  return bytes;
 }
 
 function readError(bytes: Uint8Array): EdgeqError {
@@ -106,7 +122,7 @@ test('the writer refuses an invalid state and leaves nothing behind', () => {
 // Each row: what is wrong, how to make it, the message expected.
 const good = () => fixtureState(SMALL);
 const CORRUPT: Array<[string, () => Uint8Array, RegExp]> = [
-  ['truncated to half', () => adapterBytes(good()).slice(0, 3000), /corrupt adapter: .*(outside the file|pass the end)/],
+  ['truncated to half', () => adapterBytes(good()).slice(0, 3000), /adapter checksum mismatch: .*damaged, truncated or was edited/],
   ['6 bytes', () => adapterBytes(good()).slice(0, 6), /too short for an edgeq adapter: 6 bytes, expected at least 8/],
   ['a model artifact', () => { const b = adapterBytes(good()); b.set([0x45, 0x44, 0x47, 0x51], 4); return b; }, /found "EDGQ" \(this is a model artifact/],
   ['wrong identifier', () => { const b = adapterBytes(good()); b.set([0x58, 0x58, 0x58, 0x58], 4); return b; }, /expected file identifier "EDQA" at byte 4, found "XXXX"/],
@@ -129,6 +145,8 @@ const CORRUPT: Array<[string, () => Uint8Array, RegExp]> = [
     /tensor 1 "blocks.0.wq.lora_a.momentum": expected 2048 bytes of int32 data for shape \[16, 32\], found 2044/],
   ['non-zero padding in B', () => { const s = good(); s.tensors[2].data[4] = -5; return rawBytes(s); },
     /tensor 2: "blocks.0.wq.lora_b": expected 0 in the padding beyond rank 4, found -5 at \[0, 4\]/],
+  ['no checksum field', () => rawBytes(good(), { checksum: 'none' }), /no checksum field: it was written before edgeq stored adapter checksums; retrain it/],
+  ['checksum off by one bit', () => rawBytes(good(), { checksum: 'wrong' }), /adapter checksum mismatch: the file says fnv1a64 [0-9a-f]{16}, its bytes give [0-9a-f]{16}: the file is damaged, truncated or was edited/],
   ['rng state 0', () => rawBytes({ ...good(), rngLo: 0, rngHi: 0 }), /rng_lo: the xorshift64\* state is 0/],
   ['negative lr', () => rawBytes({ ...good(), lr: -1 }), /lr: expected a positive number, found -1/],
   ['data length word past the end', () => {
@@ -136,7 +154,7 @@ const CORRUPT: Array<[string, () => Uint8Array, RegExp]> = [
     // Find the last tensor's blob and make its length word (just before the data) huge.
     const first = Buffer.from(b).indexOf(Buffer.from(s.tensors[s.tensors.length - 1].data.buffer));
     new DataView(b.buffer).setUint32(first - 4, 0x7ffffff0, true);
-    return b;
+    return seal(b); // a consistent checksum: the structural check must catch it by itself
   }, /corrupt adapter: .*pass the end of the file|outside the file/],
 ];
 
@@ -146,6 +164,25 @@ for (const [what, make, want] of CORRUPT) {
     assert.match(e.message, want);
   });
 }
+
+test('every one-bit flip anywhere in an adapter is refused (the checksum, or an earlier check)', () => {
+  const a = adapterBytes(fixtureState(SMALL, 2));
+  const path = join(tmp(), 'flip.edqa');
+  let checksum = 0;
+  for (let bit = 0; bit < a.length * 8; bit += 7) { // every 7th bit: all bytes, every bit position
+    const b = a.slice();
+    b[bit >> 3] ^= 1 << (bit & 7);
+    writeFileSync(path, b);
+    try {
+      readAdapter(path);
+      assert.unreachable(`a flip of bit ${bit & 7} of byte ${bit >> 3} was accepted`);
+    } catch (e) {
+      if (!(e instanceof EdgeqError)) throw e;
+      if (/checksum mismatch/.test(e.message)) checksum++;
+    }
+  }
+  assert.ok(checksum > (a.length * 8 / 7) * 0.9, `most flips are caught by the checksum (${checksum})`);
+});
 
 test('field errors point at the field: r_pad and version offsets hold the bad values', () => {
   const b1 = rawBytes({ ...good(), rPad: 32 });

@@ -51,7 +51,7 @@ test('greedy generation streams the text of edgeq run --temperature 0', async ()
   let streamed = '';
   for await (const t of g) streamed += t.text;
   assert.ok(streamed.length > 40, streamed);
-  assert.is(streamed, await runText(['--temperature', '0', '--steps', '32']));
+  assert.is(streamed, await runText(['--temperature', '0', '--positions', '32']));
   assert.is(g.stats.positions, 32);
   assert.is(g.stats.tokens, 32);
 });
@@ -59,13 +59,13 @@ test('greedy generation streams the text of edgeq run --temperature 0', async ()
 test('a prompt, temperature, top-p and seed give edgeq run\'s sampled text', async () => {
   const text = await api.generate('Once upon a time', { maxTokens: 40, temperature: 0.8, topP: 0.9, seed: 7 }).text();
   const promptTokens = api.tokenize('Once upon a time').length;
-  assert.is(text, await runText(['--prompt', 'Once upon a time', '--temperature', '0.8', '--topp', '0.9', '--seed', '7', '--steps', String(promptTokens - 1 + 40)]));
+  assert.is(text, await runText(['--prompt', 'Once upon a time', '--temperature', '0.8', '--topp', '0.9', '--seed', '7', '--positions', String(promptTokens - 1 + 40)]));
 });
 
 test('the published build (dist/edgeq.js, what `import \'edgeq\'` loads) gives the same text', async () => {
   const dist = await import('../dist/edgeq.js') as typeof import('../compiler/api/index.ts');
   const m = await dist.loadBundle(bundleDirSources(bundle));
-  assert.is(await m.generate('', { maxTokens: 32, temperature: 0 }).text(), await runText(['--temperature', '0', '--steps', '32']));
+  assert.is(await m.generate('', { maxTokens: 32, temperature: 0 }).text(), await runText(['--temperature', '0', '--positions', '32']));
 });
 
 test('examples/api-node.mjs (docs/api.md\'s example, importing \'edgeq\' by name) prints edgeq run\'s and edgeq run --adapter\'s text', async () => {
@@ -74,7 +74,7 @@ test('examples/api-node.mjs (docs/api.md\'s example, importing \'edgeq\' by name
   const out = join(dir, 'example.edqa');
   assert.is((await cli(['finetune', bundle, '--data', data, '--steps', '5', '-o', out])).status, 0);
   assert.match(r.stderr, new RegExp(`sha256 ${sha(readFileSync(out))}`));
-  assert.is(r.stdout, `${await runText(['--temperature', '0', '--steps', '32'])}\n${await runText(['--adapter', out, '--temperature', '0', '--steps', '32'])}\n`);
+  assert.is(r.stdout, `${await runText(['--temperature', '0', '--positions', '32'])}\n${await runText(['--adapter', out, '--temperature', '0', '--positions', '32'])}\n`);
 });
 
 test('tokenize / detokenize round-trip; evaluate gives the logits the artifact\'s conformance hashes', () => {
@@ -108,7 +108,7 @@ test('finetune gives edgeq finetune\'s adapter bytes (training module and TypeSc
   assert.is(fast.sha256, want);
   assert.equal(fast.losses, ref.losses);
   // Generating with the adapter: edgeq run --adapter's text, on both.
-  const cliText = await runText(['--adapter', out, '--temperature', '0', '--steps', '24']);
+  const cliText = await runText(['--adapter', out, '--temperature', '0', '--positions', '24']);
   await withModule.applyAdapter(fast.adapter);
   assert.is(await withModule.generate('', { maxTokens: 24, temperature: 0 }).text(), cliText);
   await api.applyAdapter(ref.adapter);

@@ -86,13 +86,13 @@ test('compile is deterministic from another working directory, with relative pat
 test('run <bundle> greedy: "Once upon a time", identical to the integer reference engine', () => {
   if (!haveModels) return;
   const out = compileOnce();
-  const r = edgeq('run', out, '--tokenizer', model('tok512.bin'), '--temperature', '0', '--steps', '64');
+  const r = edgeq('run', out, '--tokenizer', model('tok512.bin'), '--temperature', '0', '--positions', '64');
   assert.is(r.status, 0, r.stderr);
   assert.ok(r.stdout.startsWith('Once upon a time'), r.stdout);
   assert.match(r.stderr, /^achieved tok\/s: [\d.]+ \(engine v8, 64 positions\)/);
   assert.is(r.stdout, referenceText({ steps: 64, temperature: 0 }));
   // Sampling: the same seed gives the integer reference's text too.
-  const s = edgeq('run', out, '--tokenizer', model('tok512.bin'), '--steps', '48', '--seed', '7', '--prompt', 'One day');
+  const s = edgeq('run', out, '--tokenizer', model('tok512.bin'), '--positions', '48', '--seed', '7', '--prompt', 'One day');
   assert.is(s.status, 0, s.stderr);
   assert.ok(s.stdout.startsWith('One day'), s.stdout);
   assert.is(s.stdout, referenceText({ steps: 48, temperature: 1, seed: 7, prompt: 'One day' }));

@@ -117,7 +117,7 @@ test('an adapter made for another base is refused by finetune --resume, run and 
   const ours = createHash('sha256').update(readFileSync(join(fakeBundle(), 'model.edgeq'))).digest('hex');
   const want = new RegExp(`other\\.edqa: the adapter was trained for a base model with sha256 ${theirs}, but .*model\\.edgeq has sha256 ${ours}`);
   await refuses(['finetune', fakeBundle(), '--data', data, '--steps', '3', '-o', path, '--resume'], 1, want, out);
-  await refuses(['run', fakeBundle(), '--adapter', path, '--steps', '4'], 1, want, out);
+  await refuses(['run', fakeBundle(), '--adapter', path, '--positions', '4'], 1, want, out);
   await refuses(['eval', fakeBundle(), '--adapter', path, '--reference', model('stories260K.bin'), '--text', data], 1, want, out);
   assert.equal(new Uint8Array(readFileSync(path)), bytes, 'the adapter was not modified');
 });
@@ -189,7 +189,7 @@ real('finetune 4 steps (saves at 2 and 4), then --resume to 6 = 6 steps in one r
   assert.is(r3.status, 0, r3.stderr);
   assert.equal(readFileSync(a), readFileSync(b), '4 steps + resume 2 = 6 steps');
   assert.equal(readdirSync(out).sort(), ['a.edqa', 'b.edqa', 'loss.html']);
-  const run = await cli(['run', bundle, '--adapter', a, '--temperature', '0', '--steps', '24']);
+  const run = await cli(['run', bundle, '--adapter', a, '--temperature', '0', '--positions', '24']);
   assert.is(run.status, 0, run.stderr);
   assert.ok(run.stdout.trim().length > 0);
 });
@@ -205,10 +205,10 @@ real('run --adapter: an adapter that did not move (lr 1e-9: B stays exactly 0) p
   assert.ok(bs.length > 0 && bs.every((t) => t.data.every((v) => v === 0)), 'B is still exactly 0');
   // Greedy, and sampled (the adapter engines' sampler must be the runtime's, same seed).
   for (const how of [['--temperature', '0'], ['--temperature', '1', '--seed', '7']]) {
-    const plain = await cli(['run', bundle, ...how, '--steps', '32']);
+    const plain = await cli(['run', bundle, ...how, '--positions', '32']);
     assert.is(plain.status, 0, plain.stderr);
     for (const engine of ['v8', 'reference-int']) {
-      const adapted = await cli(['run', bundle, '--adapter', a, '--engine', engine, ...how, '--steps', '32']);
+      const adapted = await cli(['run', bundle, '--adapter', a, '--engine', engine, ...how, '--positions', '32']);
       assert.is(adapted.status, 0, adapted.stderr);
       assert.is(adapted.stdout, plain.stdout, `${engine} ${how.join(' ')}: an adapter with B = 0 does not change the text`);
     }

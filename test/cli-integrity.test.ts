@@ -53,7 +53,7 @@ test('a one-bit change anywhere in model.edgeq is refused by run and verify (man
     const bad = Buffer.from(orig);
     bad[at] ^= 1 << (k % 8);
     writeFileSync(join(b, 'model.edgeq'), bad);
-    for (const args of [['run', b, '--steps', '2'], ['verify', b, '--engines', 'v8-simd']]) {
+    for (const args of [['run', b, '--positions', '2'], ['verify', b, '--engines', 'v8-simd']]) {
       const r = await cli(args);
       assert.is(r.status, 1, `${args[0]}, byte ${at}: ${r.stderr}${r.stdout}`);
       assert.match(r.stderr, /model\.edgeq: sha256 [0-9a-f]+… differs from the [0-9a-f]+… that .*manifest\.json lists/);
@@ -65,7 +65,7 @@ test('an empty or garbage runtime.wasm is exit 1 naming it (run and verify), nev
   if (!haveModels) return;
   for (const [name, wasm] of [['empty', new Uint8Array(0)], ['garbage', Uint8Array.from({ length: 300 }, (_, i) => (i * 37) & 255)]] as const) {
     const b = bundle(`rt-${name}`, wasm);
-    for (const args of [['run', b, '--steps', '2'], ['verify', b, '--engines', 'v8-simd']]) {
+    for (const args of [['run', b, '--positions', '2'], ['verify', b, '--engines', 'v8-simd']]) {
       const r = await cli(args);
       assert.is(r.status, 1, `${args[0]} ${name}: ${r.stderr}${r.stdout}`);
       assert.match(r.stderr, /runtime\.wasm: not a valid WebAssembly module/);
@@ -78,7 +78,7 @@ test('--trust refuses a private key', async () => {
   if (!haveModels) return;
   const k = await cli(['keygen', '-o', join(tmp, 'k')]);
   assert.is(k.status, 0, k.stderr);
-  const r = await cli(['run', bundle('trust'), '--trust', join(tmp, 'k.key'), '--steps', '2']);
+  const r = await cli(['run', bundle('trust'), '--trust', join(tmp, 'k.key'), '--positions', '2']);
   assert.is(r.status, 1, r.stderr);
   assert.match(r.stderr, /k\.key: is a PRIVATE key; --trust takes the public key/);
 });
@@ -94,16 +94,16 @@ test('a checkpoint with a vocabulary of 1 is refused at import (exit 1, not 70)'
 
 test('a prompt longer than the positions run is cut with a warning', async () => {
   if (!haveModels) return;
-  const r = await cli(['run', model('stories260K.bin'), '--tokenizer', model('tok512.bin'), '--prompt', 'Once upon a time there was a little girl', '--steps', '4', '--temperature', '0']);
+  const r = await cli(['run', model('stories260K.bin'), '--tokenizer', model('tok512.bin'), '--prompt', 'Once upon a time there was a little girl', '--positions', '4', '--temperature', '0']);
   assert.is(r.status, 0, r.stderr);
   assert.match(r.stderr, /warning: the prompt is \d+ tokens \(with BOS\) but only 4 positions run \(--steps 4\): it is cut to 4 and no new token is generated/);
-  const ok = await cli(['run', model('stories260K.bin'), '--tokenizer', model('tok512.bin'), '--prompt', 'Once', '--steps', '8', '--temperature', '0']);
+  const ok = await cli(['run', model('stories260K.bin'), '--tokenizer', model('tok512.bin'), '--prompt', 'Once', '--positions', '8', '--temperature', '0']);
   assert.not.match(ok.stderr, /warning/);
 });
 
 test('sampler values the Q16 integer sampler cannot hold are refused on every engine (exit 2), the limits accepted', async () => {
   if (!haveModels) return;
-  const base = ['run', model('stories260K.bin'), '--tokenizer', model('tok512.bin'), '--steps', '3'];
+  const base = ['run', model('stories260K.bin'), '--tokenizer', model('tok512.bin'), '--positions', '3'];
   for (const engine of ['reference', 'int-reference']) {
     for (const [flag, v, says] of [['--temperature', '32768', /at most|\[2\^-16, 32767\]/], ['--temperature', '65536', /32767/], ['--temperature', '1e30', /32767/],
       ['--temperature', '1e-6', /below 2\^-16/], ['--topp', '1e-6', /--topp 0\.000001 is below 2\^-16/]] as const) {
@@ -120,7 +120,7 @@ test('sampler values the Q16 integer sampler cannot hold are refused on every en
 
 test('one engine vocabulary: old spellings still work, with a deprecation line naming the new word', async () => {
   if (!haveModels) return;
-  const base = ['run', model('stories260K.bin'), '--tokenizer', model('tok512.bin'), '--steps', '6', '--temperature', '0'];
+  const base = ['run', model('stories260K.bin'), '--tokenizer', model('tok512.bin'), '--positions', '6', '--temperature', '0'];
   for (const [old, now] of [['reference', 'reference-float'], ['int-reference', 'reference-int']]) {
     const a = await cli([...base, '--engine', old]);
     const b = await cli([...base, '--engine', now]);

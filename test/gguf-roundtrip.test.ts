@@ -58,7 +58,7 @@ for (const m of ['stories260K', 'babyllama936K']) {
 }
 
 test('edgeq run --engine reference --temperature 0: GGUF F32 and Q8_0 print the llama2.c file\'s text', async () => {
-  const args = (p: string) => ['run', p, '--engine', 'reference', '--temperature', '0', '--steps', '48', '--tokenizer', model('tok512.bin')];
+  const args = (p: string) => ['run', p, '--engine', 'reference', '--temperature', '0', '--positions', '48', '--tokenizer', model('tok512.bin')];
   const want = await cli(args(model('stories260K.bin')));
   assert.is(want.status, 0, want.stderr);
   for (const type of ['F32', 'Q8_0']) {

@@ -55,7 +55,7 @@ test('sharded with an index, and a single .safetensors file beside config.json, 
 });
 
 test('edgeq run --engine reference --temperature 0 on HF F32 and BF16 prints the llama2.c file\'s text', async () => {
-  const args = (p: string) => ['run', p, '--engine', 'reference', '--temperature', '0', '--steps', '48', '--tokenizer', model('tok512.bin')];
+  const args = (p: string) => ['run', p, '--engine', 'reference', '--temperature', '0', '--positions', '48', '--tokenizer', model('tok512.bin')];
   const want = await cli(args(model('stories260K.bin')));
   for (const dtype of ['F32', 'BF16']) {
     const got = await cli(args(join(dir, `stories260K-${dtype}`)));

@@ -57,7 +57,7 @@ test('compile --sign: manifest.sig verifies the exact manifest bytes; the manife
 test('--trust accepts the signed bundle on run and verify', async () => {
   if (!haveModels) return;
   await setup();
-  const r = await cli(['run', signed, '--trust', `${key}.pub`, '--temperature', '0', '--steps', '16']);
+  const r = await cli(['run', signed, '--trust', `${key}.pub`, '--temperature', '0', '--positions', '16']);
   assert.is(r.status, 0, r.stderr);
   assert.ok(r.stdout.startsWith('Once upon a time'), r.stdout);
   const v = await cli(['verify', signed, '--engines', 'v8-simd', '--trust', `${key}.pub`]);
@@ -95,7 +95,7 @@ for (const c of CASES) {
     await setup();
     const d = c.change ? variant(c.name.replace(/\W+/g, '-'), c.change) : signed;
     const pub = c.pub ?? `${key}.pub`;
-    for (const args of [['run', d, '--temperature', '0', '--steps', '4'], ['verify', d, '--engines', 'v8-simd'], ['flash', d, '--board', 'mps2-an386', '--no-boot', '-o', join(tmp, 'fw.elf')]]) {
+    for (const args of [['run', d, '--temperature', '0', '--positions', '4'], ['verify', d, '--engines', 'v8-simd'], ['flash', d, '--board', 'mps2-an386', '--no-boot', '-o', join(tmp, 'fw.elf')]]) {
       const r = await cli([...args, '--trust', pub]);
       assert.is(r.status, 1, `${args[0]}: ${r.stderr}`);
       assert.is(r.stdout, '', `${args[0]} printed something`);

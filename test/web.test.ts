@@ -55,7 +55,7 @@ if (!chromium) {
     assert.match(await page.eval<string>('document.getElementById("info").textContent'), /training module/);
     const text = await generateInPage(page, { maxTokens: 32, temperature: 0 }, 60_000);
     assert.ok(text.length > 40, text);
-    assert.is(text, await runText(['--temperature', '0', '--steps', '32']));
+    assert.is(text, await runText(['--temperature', '0', '--positions', '32']));
     assert.match(await page.eval<string>('document.getElementById("tps").textContent'), /^32 tokens, [\d.]+ tok\/s$/);
   });
 
@@ -67,7 +67,7 @@ if (!chromium) {
     assert.is(sha, createHash('sha256').update(readFileSync(out)).digest('hex'));
     assert.is(await page.eval<number>('document.querySelectorAll("#loss polyline").length'), 1);
     const adapted = await generateInPage(page, { maxTokens: 32, temperature: 0 }, 60_000);
-    assert.is(adapted, await runText(['--adapter', out, '--temperature', '0', '--steps', '32']));
+    assert.is(adapted, await runText(['--adapter', out, '--temperature', '0', '--positions', '32']));
   });
 
   test('the screenshot is not blank', async () => {
@@ -87,7 +87,7 @@ if (!chromium) {
     await page.waitFor('!window.beforeReload && document.body.dataset.state === "ready"', 60_000);
     assert.is(await fetch(server.url).then(() => 'reachable', () => 'gone'), 'gone');
     const text = await generateInPage(page, { maxTokens: 32, temperature: 0 }, 60_000);
-    assert.is(text, await runText(['--temperature', '0', '--steps', '32']));
+    assert.is(text, await runText(['--temperature', '0', '--positions', '32']));
   });
 }
 

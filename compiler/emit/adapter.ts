@@ -14,6 +14,7 @@ import type { AdapterState, AdapterTensor } from '../train/trainer.ts';
 import type { ModelConfig } from '../import/graph.ts';
 import { alignedBytes } from './artifact.ts';
 import { CheckedBuffer } from './artifact-read.ts';
+import { fnv1a64 } from './conformance-hash.ts';
 import { ADAPTER_IDENTIFIER, ARTIFACT_IDENTIFIER, DATA_ALIGN, FORMAT_VERSION, VERSION_VTABLE_SLOT } from './format.ts';
 import { writeFileAtomic } from '../util/atomic-write.ts';
 import { EdgeqError } from '../util/errors.ts';
@@ -168,8 +169,39 @@ export function adapterBytes(state: AdapterState, file = '<adapter>'): Uint8Arra
   fbA.Adapter.finishAdapterBuffer(b, fbA.Adapter.createAdapter(
     b, FORMAT_VERSION, sha, s.rank, tensorVec, s.rPad, targets, s.seqLen, s.lr, s.lrM, s.lrE,
     s.momentumShift, s.gseG, s.gseM, BigInt(s.seed), s.step, s.rngLo >>> 0, s.rngHi >>> 0,
+    CHECKSUM_PLACEHOLDER,
   ));
-  return b.asUint8Array().slice();
+  const bytes = b.asUint8Array().slice();
+  const at = checksumOffset(new CheckedBuffer(bytes, file, 'adapter'));
+  if (at < 0) throw new EdgeqError('adapter writer: the checksum field was not written', { file }, 70);
+  new DataView(bytes.buffer, bytes.byteOffset).setBigUint64(at, adapterChecksum(bytes, at), true);
+  return bytes;
+}
+
+// ---------------------------------------------------------------------------------------
+// The checksum (schema: Adapter.checksum): fnv1a64 of the file with the field's 8 bytes
+// read as zero. fnv1a64 is a bijection of its state per byte, so a change confined to any
+// one byte always changes it; pure TypeScript, because browsers parse adapters too.
+
+/** vtable offset of Adapter.checksum (field 17: 4 + 2 * 17). */
+const CHECKSUM_SLOT = 38;
+/** Any value but the default 0, so that the builder writes the field; patched afterwards. */
+const CHECKSUM_PLACEHOLDER = 1n;
+
+/** Where the checksum's 8 bytes sit in an adapter buffer, or -1 when it has no checksum field. */
+function checksumOffset(bb: CheckedBuffer): number {
+  const table = bb.readUint32(0);
+  const o = bb.__offset(table, CHECKSUM_SLOT);
+  if (!o) return -1;
+  bb.need(table + o, 8, 'checksum');
+  return table + o;
+}
+
+/** The checksum of `bytes` whose checksum field is at `at`. */
+function adapterChecksum(bytes: Uint8Array, at: number): bigint {
+  const zeroed = bytes.slice();
+  zeroed.fill(0, at, at + 8);
+  return fnv1a64(zeroed);
 }
 
 /**
@@ -242,6 +274,19 @@ export function parseAdapter(bytes: Uint8Array, file = '<adapter>'): AdapterStat
         `this edgeq ${VERSION} reads format version ${FORMAT_VERSION} only`,
       { file, offset: field(VERSION_VTABLE_SLOT) },
     );
+  }
+  // The checksum before any other field: a damaged file is named as such, not by whichever
+  // of its fields happens to look wrong first.
+  const at = checksumOffset(bb);
+  if (at < 0) {
+    throw new EdgeqError('the adapter has no checksum field: it was written before edgeq stored adapter checksums; retrain it with edgeq finetune', { file, offset: field(CHECKSUM_SLOT) });
+  }
+  const stored = new DataView(bytes.buffer, bytes.byteOffset).getBigUint64(at, true);
+  const computed = adapterChecksum(bytes, at);
+  if (stored !== computed) {
+    throw new EdgeqError(
+      `adapter checksum mismatch: the file says fnv1a64 ${stored.toString(16).padStart(16, '0')}, its bytes give ` +
+        `${computed.toString(16).padStart(16, '0')}: the file is damaged, truncated or was edited`, { file, offset: at });
   }
   // Vectors must fit in the file before we iterate them (a corrupt length must not make
   // us loop 2^31 times); `n` comes from an xLength() call just before.

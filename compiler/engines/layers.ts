@@ -32,6 +32,7 @@ import { cachedBuild, sha256 } from './cache.ts';
 import { runtimeSources } from './runtime-flavour.ts';
 import { ProgramInterpreter } from './program-interpreter.ts';
 import { isBoardEngine } from './board.ts';
+import { V8_BUILD_ENGINE } from './names.ts';
 
 /** The first op output that differs from the reference (program interpreter). */
 export interface OpDifference {
@@ -217,7 +218,7 @@ export async function locateFirstDifference(bundle: Bundle, caseName: string, po
   const c = bundle.contents;
   const ci = c.conformance.findIndex((k) => k.name === caseName);
   if (ci < 0) throw new EdgeqError(`--layers: no conformance case ${caseName}`);
-  const engine = opts.engine ?? (opts.simd === false ? 'v8-scalar' : 'v8-simd');
+  const engine = opts.engine ?? (opts.simd === false ? V8_BUILD_ENGINE.scalar : V8_BUILD_ENGINE.simd);
   const simd = opts.simd ?? (/-simd$/.test(engine) || !(/scalar|wasm2c/.test(engine) || isBoardEngine(engine)));
   const traced = buildName(simd);
   const standIn = engine.startsWith('v8-') ? null

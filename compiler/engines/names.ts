@@ -9,11 +9,18 @@ export const ENGINE_NAMES = {
   'reference-float': 'the float32 TypeScript reference (llama2.c forward pass)',
   'reference-int': 'the TypeScript integer reference (int8 round-to-nearest: the semantics every bundle reproduces)',
   v8: "the bundle's runtime.wasm in V8 (its own build: SIMD on wasm32 targets)",
-  'v8-simd': 'the SIMD runtime build in V8 (verify)',
-  'v8-scalar': 'the scalar runtime build in V8 (verify)',
+  'v8-simd': 'the SIMD runtime build in V8 (verify; also a conformance engine)',
+  'v8-scalar': 'the scalar runtime build in V8 (verify; also a conformance engine)',
 } as const;
 
 export type EngineName = keyof typeof ENGINE_NAMES;
+
+/**
+ * The V8 engines' names by runtime build. `v8` is the family: in run and finetune it is the
+ * bundle's own build, in `verify --engines v8` both builds (verify's conformance engines,
+ * compiler/engines/index.ts, take their names from here: compiler/engines/v8.ts).
+ */
+export const V8_BUILD_ENGINE: { readonly simd: 'v8-simd'; readonly scalar: 'v8-scalar' } = { simd: 'v8-simd', scalar: 'v8-scalar' };
 
 /** Old spellings, per command: old word → the engine it meant there. */
 export const DEPRECATED_ENGINE_NAMES: Record<string, Record<string, EngineName>> = {

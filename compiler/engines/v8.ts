@@ -4,10 +4,11 @@ import { sha256 } from './cache.ts';
 import type { Bundle, Engine, EngineRun, EngineRunOptions } from './engine.ts';
 import { runtimeFlavour } from './runtime-flavour.ts';
 import { WasmRuntime } from './wasm-runtime.ts';
+import { V8_BUILD_ENGINE } from './names.ts';
 
 export function v8Engine(simd: boolean): Engine {
   return {
-    name: simd ? 'v8-simd' : 'v8-scalar',
+    name: simd ? V8_BUILD_ENGINE.simd : V8_BUILD_ENGINE.scalar,
     about: `V8 ${process.versions.v8} in Node ${process.version}, ${simd ? 'SIMD' : 'scalar'} runtime build`,
     available: () => (simd && !WebAssembly.validate(SIMD_PROBE) ? 'this V8 has no WebAssembly SIMD' : null),
     async run(bundle: Bundle, opts: EngineRunOptions = {}): Promise<EngineRun> {

@@ -36,7 +36,7 @@ export interface DeviceBytes {
 
 /** One line naming what a budget covers for a target. */
 export const budgetCovers = (t: TargetProfile): string => (t.host === 'baremetal'
-  ? `the firmware image's flash (text + data, as edgeq flash measures it: model.edgeq linked in + runtime via wasm2c + the ${t.host} host, --steps 64, no --selftest)`
+  ? `the firmware image's flash (text + data, as edgeq flash measures it: model.edgeq linked in + runtime via wasm2c + the ${t.host} host, --positions 64, no --selftest)`
   : 'model.edgeq + runtime.wasm');
 
 const CHILD = fileURLToPath(new URL('./runtime-size-child.ts', import.meta.url));

@@ -70,10 +70,10 @@ for (const plan of ['uniform:8', 'uniform:4']) {
       }
       const dir = await stories260KBundle('wasm32', 8, plan);
       const elf = join(out, `${board}-${plan.replace(':', '')}.elf`);
-      const f = await cli(['flash', dir, '--board', board, '--steps', String(STEPS), '--selftest', '-o', elf]);
+      const f = await cli(['flash', dir, '--board', board, '--positions', String(STEPS), '--selftest', '-o', elf]);
       assert.is(f.status, 0, f.stderr);
       assert.match(f.stdout, /^selftest mismatches 0$/m);
-      const r = await cli(['run', dir, '--temperature', '0', '--steps', String(STEPS)]);
+      const r = await cli(['run', dir, '--temperature', '0', '--positions', String(STEPS)]);
       assert.is(r.status, 0, r.stderr);
       assert.ok(r.stdout.startsWith('Once upon a time'), r.stdout);
       assert.is(f.stdout.replace(/^selftest .*\n/gm, ''), r.stdout);

@@ -86,7 +86,7 @@ t('edgeq flash refuses a bundle whose manifest disagrees with its artifact, befo
   const h = m.files['model.edgeq'].sha256;
   m.files['model.edgeq'].sha256 = wrong(h);
   writeFileSync(join(d, 'manifest.json'), JSON.stringify(m, null, 2));
-  const r = await cli(['flash', d, '--board', 'mps2-an386', '--steps', '4', '-o', join(tmp, 'fw.elf'), '--timeout', '120']);
+  const r = await cli(['flash', d, '--board', 'mps2-an386', '--positions', '4', '-o', join(tmp, 'fw.elf'), '--timeout', '120']);
   assert.is(r.status, 1, r.stderr);
   assert.match(r.stderr, /model\.edgeq: sha256 [0-9a-f]+… differs from the [0-9a-f]+… that .*manifest\.json lists/);
   assert.not.ok(existsSync(join(tmp, 'fw.elf')), 'no image written');

@@ -40,9 +40,9 @@ function haveTools(withQemu: boolean): boolean {
 t('boots stories260K on mps2-an386 and prints what `edgeq run --temperature 0` prints', async () => {
   if (!haveTools(true)) return;
   const elf = join(out, 'fw.elf');
-  const f = await edgeq('flash', dir, '--board', 'mps2-an386', '--steps', String(STEPS), '-o', elf);
+  const f = await edgeq('flash', dir, '--board', 'mps2-an386', '--positions', String(STEPS), '-o', elf);
   assert.is(f.status, 0, f.stderr);
-  const r = await edgeq('run', dir, '--temperature', '0', '--steps', String(STEPS));
+  const r = await edgeq('run', dir, '--temperature', '0', '--positions', String(STEPS));
   assert.is(r.status, 0, r.stderr);
   assert.ok(r.stdout.startsWith('Once upon a time'), r.stdout);
   assert.is(f.stdout, r.stdout);
@@ -66,11 +66,11 @@ t('boots stories260K on mps2-an386 and prints what `edgeq run --temperature 0` p
 t('--no-boot writes the image only; a second build comes from the cache', async () => {
   if (!haveTools(false)) return;
   const elf = join(out, 'nb.elf');
-  const f = await edgeq('flash', dir, '--board', 'mps2-an386', '--steps', '8', '--no-boot', '-o', elf);
+  const f = await edgeq('flash', dir, '--board', 'mps2-an386', '--positions', '8', '--no-boot', '-o', elf);
   assert.is(f.status, 0, f.stderr);
   assert.is(f.stdout, '');
   assert.ok(existsSync(elf));
-  const g = await edgeq('flash', dir, '--board', 'mps2-an386', '--steps', '8', '--no-boot', '-o', elf);
+  const g = await edgeq('flash', dir, '--board', 'mps2-an386', '--positions', '8', '--no-boot', '-o', elf);
   assert.match(g.stderr, /from cache/);
 });
 

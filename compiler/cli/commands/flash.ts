@@ -14,11 +14,11 @@ import type { TargetProfile } from '../../target/profile.ts';
 import { writeFileAtomic } from '../../util/atomic-write.ts';
 import { EdgeqError, usageError } from '../../util/errors.ts';
 import { VERSION } from '../../version.ts';
-import { intOption } from '../options.ts';
+import { addPositionsOption, intOption } from '../options.ts';
 import { checkTrust } from '../../engines/trust.ts';
 import { bundleInputs, checkOutputFile } from '../paths.ts';
 
-interface FlashOptions { board?: string; listBoards?: boolean; output?: string; steps: number; boot: boolean; selftest?: boolean; timeout: number; trust?: string }
+interface FlashOptions { board?: string; listBoards?: boolean; output?: string; positions: number; boot: boolean; selftest?: boolean; timeout: number; trust?: string }
 
 const kib = (n: number) => `${(n / 1024).toFixed(1)} KiB`;
 
@@ -63,7 +63,7 @@ async function flash(dir: string | undefined, opts: FlashOptions): Promise<void>
   if (listed !== undefined && !/^[0-9a-f]{64}$/.test(String(listed))) {
     throw new EdgeqError(`files["model.edgeq"].sha256 is not 64 lowercase hex digits: ${JSON.stringify(listed)}`, { file: join(dir, 'manifest.json') });
   }
-  const fw = await buildFirmware(board, rt.wasm, bundle.artifact, { selftest: opts.selftest ?? false, steps: opts.steps, artifactSha256: listed });
+  const fw = await buildFirmware(board, rt.wasm, bundle.artifact, { selftest: opts.selftest ?? false, steps: opts.positions, artifactSha256: listed });
   const budget = checkBudget(fw, target);
   const manifest = {
     edgeq: VERSION,
@@ -71,7 +71,7 @@ async function flash(dir: string | undefined, opts: FlashOptions): Promise<void>
     target: target.name,
     bundle: dir,
     runtime: { origin: rt.origin, simd: false },
-    steps: opts.steps,
+    positions: opts.positions,
     selftest: opts.selftest ?? false,
     weights: { bytes: fw.weights.bytes, flashAddress: fw.weights.address, inRam: false },
     size: { ...fw.size, wasmMemoryBytes: fw.heapBytes, wasmVirtualBytes: fw.wasmBytes, flashBudget: target.flashBytes, ramBudget: target.ramBytes },
@@ -92,14 +92,14 @@ async function flash(dir: string | undefined, opts: FlashOptions): Promise<void>
 }
 
 export function register(program: Command): void {
-  program
-    .command('flash')
+  const cmd = program.command('flash');
+  addPositionsOption(cmd, 'flash', 'greedy positions the board generates from BOS after boot (default 64)', 64);
+  cmd
     .description('build a bundle\'s firmware image for a board, check it fits, and boot it on the emulated board')
     .argument('[dir]', 'bundle directory (model.edgeq + runtime.wasm), from `edgeq compile`')
     .option('--board <name>', `board: ${boards().map((b) => `${b.name} (${b.profile.about})`).join(', ')}`)
     .option('--list-boards', 'print every board with its CPU, flash and RAM budgets, memory map, emulator and conformance engine, and exit')
     .option('-o, --output <file.elf>', 'where the image goes (default <dir>/firmware-<board>.elf); a .manifest.json is written next to it')
-    .option('--steps <n>', 'greedy positions the board generates from BOS after boot', intOption('--steps', 0), 64)
     .option('--selftest', 'run the embedded conformance vectors before generating (prints "selftest <pos> <hash>" lines)')
     .option('--no-boot', 'build and write the image only')
     .option('--timeout <seconds>', 'time limit for the emulated boot', intOption('--timeout', 1), 600)
@@ -111,9 +111,9 @@ A board is a target profile with a "board" section (docs/boards.md); --list-boar
 The generated text goes to stdout exactly as \`edgeq run <dir> --temperature 0\` prints it.
 
 Examples:
-  $ edgeq flash out/stories260K --board mps2-an386 --steps 64
+  $ edgeq flash out/stories260K --board mps2-an386 --positions 64
   $ edgeq flash out/stories260K --board mps2-an386 -o fw.elf --no-boot
-  $ edgeq flash out/stories260K --board virt-rv32 --steps 64
+  $ edgeq flash out/stories260K --board virt-rv32 --positions 64
   $ edgeq flash --list-boards
 `)
     .action((dir: string | undefined, opts: FlashOptions) => flash(dir, opts));

@@ -16,7 +16,7 @@ import { readAdapterForBundle } from '../../emit/adapter.ts';
 import { openAdapterEngine } from '../../train/create.ts';
 import { bundleRuntime, bundleTokenizer, isBundleDir, openBundle } from '../../engines/bundle.ts';
 import { EdgeqError, usageError } from '../../util/errors.ts';
-import { floatOption, intOption } from '../options.ts';
+import { addPositionsOption, floatOption, intOption } from '../options.ts';
 import { checkTrust } from '../../engines/trust.ts';
 import { describeEngines, engineOption } from '../../engines/names.ts';
 
@@ -44,7 +44,7 @@ const RUN_ENGINES = Object.keys(ENGINES) as Array<keyof typeof ENGINES>;
 
 interface RunOptions {
   tokenizer?: string; engine?: string; prompt?: string;
-  steps: number; temperature: number; topp: number; seed: number;
+  positions: number; temperature: number; topp: number; seed: number;
   /** Ed25519 public key: run the bundle only if it is signed by it and matches its manifest. */
   trust?: string;
   /** LoRA adapter (edgeq finetune) applied to a bundle's model. */
@@ -52,14 +52,14 @@ interface RunOptions {
 }
 
 export function register(program: Command): void {
-  program
-    .command('run')
+  const cmd = program.command('run');
+  addPositionsOption(cmd, 'run', 'positions to run, prompt included (default 256); 0 = the model\'s whole context (clamped to it)', 256);
+  cmd
     .description('generate text from a llama2.c checkpoint or a compiled bundle, printed as llama2.c prints it')
     .argument('<model>', 'a model: llama2.c .bin, GGUF (.gguf), .safetensors beside config.json, or a Hugging Face directory (detected from the content), or a bundle directory written by edgeq compile')
     .option('--tokenizer <path>', 'tokenizer file (llama2.c tokenizer.bin, GGUF, or HF tokenizer.json); its vocabulary must match the model (a bundle, a GGUF file and an HF directory carry their own)')
     .option('--engine <name>', `what runs the model: ${describeEngines(RUN_ENGINES)}; default: reference-float for a checkpoint, v8 for a bundle (old names reference, int-reference, wasm still work)`, engineOption('run', RUN_ENGINES))
     .option('--prompt <text>', 'text to continue (default: none, the model starts the story). A character with no piece in the vocabulary is encoded byte by byte (llama2.c byte fallback) and those raw bytes are not echoed (llama2.c safe_printf), so emoji may not show; invalid UTF-8 in the argument reaches edgeq as U+FFFD (Node decodes arguments as UTF-8). A prompt longer than the positions run is cut, with a warning')
-    .option('--steps <n>', 'positions to run, prompt included; 0 = the model\'s whole context (clamped to it)', intOption('--steps', 0), 256)
     .option('--temperature <t>', '0 = greedy (argmax); higher = more random; at most 32767 and, if not 0, at least 2^-16 (what the integer sampler holds, on every engine)', floatOption('--temperature', 0), 1.0)
     .option('--topp <p>', 'top-p (nucleus) sampling mass; 0 or 1 = sample from everything; if not 0, at least 2^-16 (integer sampler)', floatOption('--topp', 0, 1), 0.9)
     .option('--seed <n>', `random seed; the same seed gives the same text (llama2.c uses the clock, we default to ${DEFAULT_SEED} for reproducible runs)`,
@@ -68,14 +68,14 @@ export function register(program: Command): void {
     .option('--adapter <file.edqa>', 'apply a LoRA adapter written by edgeq finetune (bundle directories only; it must have been trained on this bundle\'s model.edgeq). With it, --engine v8 runs the adapted runtime in V8 and --engine reference-int the integer reference')
     .addHelpText('after', `
 The text goes to stdout as it is generated; the speed (achieved tok/s) goes to stderr.
-Generation stops after --steps positions or when the model emits BOS (end of story).
+Generation stops after --positions positions or when the model emits BOS (end of story).
 
 Examples:
   $ edgeq run ../shared/models/stories260K.bin --tokenizer ../shared/models/tok512.bin --temperature 0
   $ edgeq compile ../shared/models/stories260K.bin --target wasm32 -o out/s260k
-  $ edgeq run out/s260k --tokenizer ../shared/models/tok512.bin --temperature 0 --steps 64
-  $ edgeq run model.bin --tokenizer tok.bin --prompt "Once upon a time" --seed 7 --steps 100
-  $ edgeq run out/s260k --adapter out/style.edqa --temperature 0 --steps 64
+  $ edgeq run out/s260k --tokenizer ../shared/models/tok512.bin --temperature 0 --positions 64
+  $ edgeq run model.bin --tokenizer tok.bin --prompt "Once upon a time" --seed 7 --positions 100
+  $ edgeq run out/s260k --adapter out/style.edqa --temperature 0 --positions 64
 `)
     .action((model: string, opts: RunOptions) => run(model, opts));
 }
@@ -151,13 +151,13 @@ async function run(modelPath: string, opts: RunOptions): Promise<void> {
     return !closed;
   };
   // A prompt that fills the positions leaves nothing to generate: say so rather than print nothing new.
-  const steps = clampSteps(opts.steps, engine.config.seqLen);
+  const steps = clampSteps(opts.positions, engine.config.seqLen);
   const promptTokens = tokenizer.encode(opts.prompt ?? '', { bos: true }).length;
   if (opts.prompt && promptTokens >= steps) {
     process.stderr.write(`edgeq run: warning: the prompt is ${promptTokens} tokens (with BOS) but only ${steps} positions run ` +
-      `(${steps === engine.config.seqLen ? `the model's context, seq_len ${steps}` : `--steps ${opts.steps}`}): it is cut to ${steps} and no new token is generated\n`);
+      `(${steps === engine.config.seqLen ? `the model's context, seq_len ${steps}` : `--positions ${opts.positions}`}): it is cut to ${steps} and no new token is generated\n`);
   }
-  const result = generate(engine, tokenizer, sampler, { prompt: opts.prompt ?? '', steps: opts.steps, onPiece: write });
+  const result = generate(engine, tokenizer, sampler, { prompt: opts.prompt ?? '', steps: opts.positions, onPiece: write });
   write(Buffer.from('\n'));
   if (result.tokensPerSecond !== null) {
     process.stderr.write(`achieved tok/s: ${result.tokensPerSecond.toFixed(2)} (engine ${engineName}, ${result.positions} positions)\n`);

@@ -132,6 +132,7 @@ export enum AdapterVT {
   step = 32,
   rngLo = 34,
   rngHi = 36,
+  checksum = 38,
 }
 
 export enum BlockPlanVT {

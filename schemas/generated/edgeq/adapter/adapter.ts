@@ -180,8 +180,18 @@ rngHi():number {
   return offset ? this.bb!.readUint32(this.bb_pos + offset) : 0;
 }
 
+/**
+ * fnv1a64 (HashKind.fnv1a64) of the whole file with these 8 bytes read as zero: a damaged
+ * or edited adapter is refused before use. Always written (even when it is 0); an
+ * adapter without it (written before edgeq had the field) is refused too: retrain it.
+ */
+checksum():bigint {
+  const offset = this.bb!.__offset(this.bb_pos, 38);
+  return offset ? this.bb!.readUint64(this.bb_pos + offset) : BigInt('0');
+}
+
 static startAdapter(builder:flatbuffers.Builder) {
-  builder.startObject(17);
+  builder.startObject(18);
 }
 
 static addFormatVersion(builder:flatbuffers.Builder, formatVersion:number) {
@@ -288,6 +298,10 @@ static addRngHi(builder:flatbuffers.Builder, rngHi:number) {
   builder.addFieldInt32(16, rngHi, 0);
 }
 
+static addChecksum(builder:flatbuffers.Builder, checksum:bigint) {
+  builder.addFieldInt64(17, checksum, BigInt('0'));
+}
+
 static endAdapter(builder:flatbuffers.Builder):flatbuffers.Offset {
   const offset = builder.endObject();
   return offset;
@@ -301,7 +315,7 @@ static finishSizePrefixedAdapterBuffer(builder:flatbuffers.Builder, offset:flatb
   builder.finish(offset, 'EDQA', true);
 }
 
-static createAdapter(builder:flatbuffers.Builder, formatVersion:number, baseSha256Offset:flatbuffers.Offset, rank:number, tensorsOffset:flatbuffers.Offset, rPad:number, targetsOffset:flatbuffers.Offset, seqLen:number, lr:number, lrM:number, lrE:number, momentumShift:number, gseG:number, gseM:number, seed:bigint, step:number, rngLo:number, rngHi:number):flatbuffers.Offset {
+static createAdapter(builder:flatbuffers.Builder, formatVersion:number, baseSha256Offset:flatbuffers.Offset, rank:number, tensorsOffset:flatbuffers.Offset, rPad:number, targetsOffset:flatbuffers.Offset, seqLen:number, lr:number, lrM:number, lrE:number, momentumShift:number, gseG:number, gseM:number, seed:bigint, step:number, rngLo:number, rngHi:number, checksum:bigint):flatbuffers.Offset {
   Adapter.startAdapter(builder);
   Adapter.addFormatVersion(builder, formatVersion);
   Adapter.addBaseSha256(builder, baseSha256Offset);
@@ -320,6 +334,7 @@ static createAdapter(builder:flatbuffers.Builder, formatVersion:number, baseSha2
   Adapter.addStep(builder, step);
   Adapter.addRngLo(builder, rngLo);
   Adapter.addRngHi(builder, rngHi);
+  Adapter.addChecksum(builder, checksum);
   return Adapter.endAdapter(builder);
 }
 }
