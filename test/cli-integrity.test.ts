@@ -96,7 +96,7 @@ test('a prompt longer than the positions run is cut with a warning', async () =>
   if (!haveModels) return;
   const r = await cli(['run', model('stories260K.bin'), '--tokenizer', model('tok512.bin'), '--prompt', 'Once upon a time there was a little girl', '--positions', '4', '--temperature', '0']);
   assert.is(r.status, 0, r.stderr);
-  assert.match(r.stderr, /warning: the prompt is \d+ tokens \(with BOS\) but only 4 positions run \(--steps 4\): it is cut to 4 and no new token is generated/);
+  assert.match(r.stderr, /warning: the prompt is \d+ tokens \(with BOS\) but only 4 positions run \(--positions 4\): it is cut to 4 and no new token is generated/);
   const ok = await cli(['run', model('stories260K.bin'), '--tokenizer', model('tok512.bin'), '--prompt', 'Once', '--positions', '8', '--temperature', '0']);
   assert.not.match(ok.stderr, /warning/);
 });
