@@ -209,6 +209,20 @@ test('edgeq plan: table, plan file, --json, budget refusal', async () => {
   assert.match(u.stdout, /uniform: 4 bits/);
 });
 
+test('edgeq plan with a budget prints a progress line before each runtime build it measures (issue 12)', async () => {
+  // An empty cache forces the builds that take seconds; each must be announced on stderr.
+  const cache = mkdtempSync(join(tmpdir(), 'edgeq-ewq-cache-'));
+  // A fresh process, as a user runs it: this one holds the runtimes earlier tests built.
+  const r = spawnSync(process.execPath, ['bin/edgeq.mjs', 'plan', ckpt, '--budget-bytes', '50000000', '-o', join(dir, 'fit.json')],
+    { cwd: join(import.meta.dirname, '..'), encoding: 'utf8', env: { ...process.env, EDGEQ_CACHE: cache } });
+  assert.is(r.status, 0, r.stderr);
+  assert.match(r.stderr, /^edgeq plan: loading the compiler\n/);
+  const lines = r.stderr.split('\n').filter((l) => /^plan: building a (SIMD|scalar) runtime for op kinds .+ to measure it .*\(\d+\.\d s since edgeq started\)$/.test(l));
+  // Two op-kind sets are measured (all int8, and with the LUT kernels of the lowest bits).
+  assert.is(lines.length, 2, r.stderr);
+  assert.match(r.stdout, /fits, \d+ bytes spare/);
+});
+
 /** `edgeq compile` in a fresh process, as a user runs it (the runtime is built first thing). */
 function compileFresh(args: string[]): { 'model.edgeq': number; 'runtime.wasm': number } {
   const out = join(dir, `b${Math.random().toString(36).slice(2)}`);
