@@ -33,11 +33,12 @@ export function boardOfTarget(t: TargetProfile): Board {
   return b;
 }
 
-const mib = (n: number) => `${(n / 1048576).toFixed(n % 1048576 ? 1 : 0)} MiB`;
+// Whole MiB as MiB, else whole KiB (520 KiB, not a rounded 0.5 MiB), else bytes.
+const memSize = (n: number) => n % 1048576 === 0 ? `${n / 1048576} MiB` : n % 1024 === 0 ? `${n / 1024} KiB` : `${n} bytes`;
 
 /** One line per board for `edgeq flash --list-boards`. */
 export function describeBoards(): string[] {
-  return boards().map((b) => `${b.name.padEnd(14)} target ${b.target.name.padEnd(12)} ${b.profile.cpu}; flash ${mib(b.target.flashBytes!)} at ${b.profile.flashOrigin}, RAM ${mib(b.target.ramBytes!)} at ${b.profile.ramOrigin}; ` +
+  return boards().map((b) => `${b.name.padEnd(14)} target ${b.target.name.padEnd(12)} ${b.profile.cpu}; flash ${memSize(b.target.flashBytes!)} at ${b.profile.flashOrigin}, RAM ${memSize(b.target.ramBytes!)} at ${b.profile.ramOrigin}; ` +
     `${b.target.emulator} ${b.profile.emulatorArgs.slice(0, b.profile.emulatorArgs.indexOf('-nographic') >>> 0).join(' ')}; engine ${b.profile.conformanceEngine ?? '(none: same CPU as another board)'}`);
 }
 
