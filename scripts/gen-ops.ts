@@ -2,6 +2,9 @@
 //   docs/integer-spec.md §10           the op table (between the GENERATED markers)
 //   runtime/assembly/op-params.ts      each op's param positions by name, for the device
 //                                      code that reads params (prm(r, RMSNORM_RMS_EPS_Q32))
+//   runtime/assembly/op-param-checks.ts, ops.ts, ops-simd.ts
+//                                      the device's load checks and run functions
+//                                      (scripts/gen-ops-device.ts)
 // test/ops-registry.test.ts fails when a committed output differs from a fresh one.
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -9,6 +12,7 @@ import { pathToFileURL } from 'node:url';
 import { OP_DEFS } from '../compiler/ops/registry.ts';
 import type { OpDef, OperandDef } from '../compiler/ops/op-def.ts';
 import { writeFileAtomic } from '../compiler/util/atomic-write.ts';
+import { AS_OPS, AS_OPS_SIMD, AS_PARAM_CHECKS, renderOps, renderOpsSimd, renderParamChecks } from './gen-ops-device.ts';
 
 export const ROOT = resolve(import.meta.dirname, '..');
 export const SPEC = 'docs/integer-spec.md';
@@ -61,8 +65,10 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const after = withFreshTable(before);
   if (after !== before) writeFileAtomic(path, after);
   console.log(`${SPEC}: op table ${after === before ? 'already fresh' : 'regenerated'} (${OP_DEFS.length} op kinds)`);
-  const asPath = join(ROOT, AS_PARAMS), fresh = renderAsParams();
-  const old = existsSync(asPath) ? readFileSync(asPath, 'utf8') : '';
-  if (old !== fresh) writeFileAtomic(asPath, fresh);
-  console.log(`${AS_PARAMS}: ${old === fresh ? 'already fresh' : 'regenerated'}`);
+  for (const [rel, fresh] of [[AS_PARAMS, renderAsParams()], [AS_PARAM_CHECKS, renderParamChecks()], [AS_OPS, renderOps()], [AS_OPS_SIMD, renderOpsSimd()]]) {
+    const asPath = join(ROOT, rel);
+    const old = existsSync(asPath) ? readFileSync(asPath, 'utf8') : '';
+    if (old !== fresh) writeFileAtomic(asPath, fresh);
+    console.log(`${rel}: ${old === fresh ? 'already fresh' : 'regenerated'}`);
+  }
 }

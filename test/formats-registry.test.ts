@@ -8,6 +8,9 @@ import { DType, tensorBytes } from '../compiler/emit/dtype.ts';
 import { dataLength, type QDType } from '../compiler/quantize/quant-model.ts';
 import { WEIGHT_FORMATS, formatNamed, formatOfBits, valueBytes } from '../compiler/quantize/formats/registry.ts';
 import type { WeightFormatDef } from '../compiler/quantize/formats/format.ts';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { AS_DTYPE_SIZES, dtypeBlocks, renderDtypeSizes } from '../scripts/gen-formats.ts';
 import { parsePlan, planFromJson, requested, resolveMatrix } from '../compiler/plan/plan.ts';
 
 const FORMATS = WEIGHT_FORMATS as readonly WeightFormatDef[];
@@ -28,6 +31,17 @@ test('every format is an artifact dtype, and its block states bits per weight ex
     assert.is(formatNamed(f.name), f);
     assert.is(formatOfBits(f.bits), f);
   }
+});
+
+test('runtime/assembly/dtype-sizes.ts (the device size rule) is fresh (run npm run gen:formats) and covers every dtype', () => {
+  const have = readFileSync(join(import.meta.dirname, '..', AS_DTYPE_SIZES), 'utf8');
+  assert.ok(have === renderDtypeSizes(), `${AS_DTYPE_SIZES} is stale: run npm run gen:formats`);
+  for (const { dtype, block } of dtypeBlocks()) {
+    assert.ok(block.bytes > 0, dtype);
+    assert.match(have, new RegExp(`case DType\\.${dtype}:`), `${dtype} has a block on the device`);
+  }
+  // Independent worked value: a q3 tile is 16 rows x 8 columns x 3 bits = 48 bytes.
+  assert.match(have, /case DType\.q3: return 48;/);
 });
 
 test('worked sizes of the values tensor (docs/integer-spec.md §5.2, §9.1)', () => {

@@ -9,11 +9,12 @@ import * as assert from 'uvu/assert';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { OpKind } from '../schemas/generated/edgeq/fb/op-kind.ts';
-import { OP_DEFS, buildOp, checkParams, opDef, paramsOf } from '../compiler/ops/registry.ts';
+import { OP_DEFS, buildOp, checkParams, opDef, paramsOf, ruleOrder } from '../compiler/ops/registry.ts';
 import { lowerInt8 } from '../compiler/lower/program.ts';
 import { quantizeInt8 } from '../compiler/quantize/int8.ts';
 import { SHAPES, synthWeights } from '../compiler/synth/synth.ts';
 import { AS_PARAMS, ROOT, SPEC, renderAsParams, withFreshTable } from '../scripts/gen-ops.ts';
+import { AS_OPS, AS_OPS_SIMD, AS_PARAM_CHECKS, renderOps, renderOpsSimd, renderParamChecks } from '../scripts/gen-ops-device.ts';
 import { EdgeqError } from '../compiler/util/errors.ts';
 
 test('docs/integer-spec.md §10 op table is fresh (run npm run gen:ops)', () => {
@@ -38,9 +39,16 @@ test('every OpKind but invalid and copy is defined, once, in OpKind order', () =
   assert.equal(values, [...values].sort((a, b) => a - b), 'OP_DEFS is not in OpKind order');
 });
 
-test('each kind names kernel files that exist (reference and scalar, side by side) and device functions that exist', () => {
-  const ops = readFileSync(join(ROOT, 'runtime/assembly/ops.ts'), 'utf8');
-  const opsSimd = readFileSync(join(ROOT, 'runtime/assembly/ops-simd.ts'), 'utf8');
+test('the device code generated from the registry is fresh (run npm run gen:ops)', () => {
+  for (const [rel, fresh] of [[AS_PARAM_CHECKS, renderParamChecks()], [AS_OPS, renderOps()], [AS_OPS_SIMD, renderOpsSimd()]]) {
+    assert.ok(readFileSync(join(ROOT, rel), 'utf8') === fresh, `${rel} is stale: run npm run gen:ops`);
+  }
+  // The gemv_lut group-size rule comes from the weight-format registry, per format.
+  assert.match(renderParamChecks(), /\(bits == 4 && \(G == 32 \|\| G == 64 \|\| G == 128\)\)/);
+});
+
+test('each kind names kernel files that exist (reference and scalar, side by side); rules name existing params', () => {
+  const ops = renderOps(), opsSimd = renderOpsSimd();
   const exported = (src: string, fn: string) => new RegExp(`export function ${fn}\\(r: usize\\)`).test(src);
   for (const d of OP_DEFS) {
     for (const flavour of ['reference', 'scalar']) {
@@ -53,6 +61,8 @@ test('each kind names kernel files that exist (reference and scalar, side by sid
       assert.ok(existsSync(join(ROOT, 'runtime/kernels/simd', `${d.kernel}.ts`)), `${d.kind}: a SIMD run function but no runtime/kernels/simd/${d.kernel}.ts`);
     }
     assert.ok(d.params.every((p, i) => d.params.findIndex((q) => q.name === p.name) === i), `${d.kind}: duplicate param name`);
+    const names = new Set(d.params.map((p) => p.name));
+    for (const { param, rule } of ruleOrder(d)) for (const ref of rule.refs) assert.ok(names.has(ref), `${d.kind}.${param}: a rule names "${ref}", no param of ${d.kind}`);
   }
 });
 
@@ -84,7 +94,9 @@ test('checkParams names the first param out of its range', () => {
     ['rope', { n: 12, hs: 3 }, /hs = 3 must be even/],
     ['rmsnorm', { n: 64, gainFrac: 12, rmsEpsQ32: 0, rmsSqShift: 7, rmsDimScaleM: 1, rmsDimScaleE: 0 }, /rmsSqShift = 7 must be ceil\(log2 n\) = 6/],
     ['gemv_lut', { n: 96, d: 16, outFrac: 16, bits: 2, G: 64 }, /G = 64 must divide n/],
-    ['gemv_lut', { n: 128, d: 16, outFrac: 16, bits: 5, G: 64 }, /bits = 5/],
+    ['gemv_lut', { n: 128, d: 16, outFrac: 16, bits: 5, G: 64 }, /bits = 5 must be the bits of a grouped weight format/],
+    ['gemv_lut', { n: 128, d: 16, outFrac: 16, bits: 2, G: 16 }, /G = 16 must be a group size of q2_lut \(32, 64, 128\)/],
+    ['rmsnorm', { n: 64, gainFrac: 12, rmsEpsQ32: 2 ** 26, rmsSqShift: 6, rmsDimScaleM: 1, rmsDimScaleE: 0 }, /rmsEpsQ32 = 67108864 must keep rmsEpsQ32 · n < 2\^31/],
     ['lut_tables', { n: 60 }, /multiple of 32/],
     ['attention', { nHeads: 6, nKv: 4, hs: 8, attScaleM: 1, attScaleE: 0 }, /nHeads = 6 must be a multiple of nKv/],
   ];

@@ -8,7 +8,7 @@ import { formatNamed, isGroupedFormat, valueBytes } from '../quantize/formats/re
 export { DType, DTYPE_NAMES, type DTypeName };
 
 /** Bytes per element of the dense dtypes (the weight formats' values: their registry entry). */
-const DENSE_BYTES = { int8: 1, int16: 2, int32: 4, uint8: 1, gse: 1 } as const satisfies Partial<Record<DTypeName, number>>;
+export const DENSE_BYTES = { int8: 1, int16: 2, int32: 4, uint8: 1, gse: 1 } as const satisfies Partial<Record<DTypeName, number>>;
 /** Is `d` the values tensor of a grouped (low-bit, bit-plane) weight format? */
 export const isBitPlane = (d: DTypeName): boolean => isGroupedFormat(d);
 

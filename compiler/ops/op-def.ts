@@ -2,17 +2,22 @@
 // Everything else that knows an op derives from its definition: the lowering builds ops
 // with `buildOp` (params by name, in the definition's order), the program interpreter
 // binds with `interpret`, the runtime generator (compiler/codegen/runtime.ts) dispatches
-// to `device`'s AssemblyScript functions, and the spec's op table (docs/integer-spec.md
-// §10) is generated from `inputs`/`outputs`/`params` (npm run gen:ops). docs/ops.md says
-// how to add one.
+// to `device`'s AssemblyScript functions, and npm run gen:ops generates from it the spec's
+// op table (docs/integer-spec.md §10, from `inputs`/`outputs`/`params`), the device's
+// param checks (runtime/assembly/op-param-checks.ts, from each param's `rules`) and its
+// check/run functions (runtime/assembly/ops.ts and ops-simd.ts, from `device`). docs/ops.md
+// says how to add one.
 import type { OpKindName } from '../emit/artifact-contents.ts';
 import type { Operands, Step } from './operands.ts';
+import type { ParamRule } from './param-rules.ts';
 
 /** An operand slot as the spec's table shows it: name, then dtype and shape (e.g. "x i32 [n]"). */
 export interface OperandDef {
   name: string;
   /** dtype and shape, in the spec's words ("i32 [n]", "input position", "(same slot)"). */
   type: string;
+  /** How many operands this row of the table stands for (default 1). */
+  count?: number;
 }
 
 export interface ParamDef {
@@ -20,21 +25,39 @@ export interface ParamDef {
   /** What the spec's table adds after the name (range, default), or nothing. */
   note?: string;
   /**
-   * The admissible values, checked when a program is loaded by the interpreter (the
-   * device checks the same ranges in runtime/assembly/ops.ts). Returns why `v` is not
-   * admissible, or null. `all` is every param of the op by name.
+   * The admissible values (param-rules.ts), checked when a program is loaded: by the
+   * interpreter (registry.ts checkParams) and by the device (runtime/assembly/
+   * op-param-checks.ts, generated from these rules). None: any int32.
    */
-  check?: (v: number, all: Readonly<Record<string, number>>) => string | null;
+  rules?: readonly ParamRule[];
 }
 
-/** The AssemblyScript functions of the kind in runtime/assembly/ops.ts (and ops-simd.ts). */
+/**
+ * The kind's AssemblyScript functions, generated into runtime/assembly/ops.ts (and
+ * ops-simd.ts) by npm run gen:ops. In `operands` and the bodies every param is a local
+ * of its name; the helpers of runtime/assembly/runtime.ts (inp, outp, isSlot, inPos, ...),
+ * I8/I16/I32/U8, SCALE_ELEMS, groupedFormatDType and the kernel constants are in scope.
+ */
 export interface DeviceBinding {
-  /** Load-time check (ops.ts): every address the kernel touches lies in its operands. */
+  /** Load-time check (ops.ts): counts, params (op-param-checks.ts), then `operands`. */
   check: string;
   /** Scalar run function (ops.ts). */
   run: string;
   /** SIMD run function (ops-simd.ts), for targets with SIMD; the scalar one otherwise. */
   simdRun?: string;
+  /**
+   * Proves that every address the kernel touches lies inside the operands it names, for
+   * every admissible step input: a bool expression, or statements ending in `return`.
+   */
+  operands: string;
+  /** The run function's body, calling the scalar kernel. */
+  body: string;
+  /** The SIMD run function's body (with simdRun), calling the SIMD kernel. */
+  simdBody?: string;
+  /** What the bodies import from runtime/kernels/{scalar,simd}/<kernel>.ts. */
+  imports: string[];
+  /** Bytes of static, 16-aligned scratch the bodies read as `scratch`. */
+  scratch?: number;
 }
 
 /**
@@ -58,9 +81,3 @@ export interface OpDef {
    */
   opaque?: boolean;
 }
-
-/** Common param checks. */
-export const positive = (v: number): string | null => (Number.isInteger(v) && v > 0 ? null : 'must be a positive integer');
-export const inRange = (lo: number, hi: number) => (v: number): string | null =>
-  (Number.isInteger(v) && v >= lo && v <= hi ? null : `must be an integer in [${lo}, ${hi}]`);
-export const oneOf = (...vs: number[]) => (v: number): string | null => (vs.includes(v) ? null : `must be one of ${vs.join(', ')}`);

@@ -6,6 +6,7 @@
 import type { ArtifactOp, ArtifactRef, OpKindName } from '../emit/artifact-contents.ts';
 import { EdgeqError } from '../util/errors.ts';
 import type { OpDef } from './op-def.ts';
+import type { ParamRule } from './param-rules.ts';
 import { attention } from './kinds/attention.ts';
 import { embed } from './kinds/embed.ts';
 import { classifier, gemv } from './kinds/gemv.ts';
@@ -60,14 +61,23 @@ export function paramsOf(op: Pick<ArtifactOp, 'kind' | 'params' | 'name'>): Reco
   return Object.fromEntries(d.params.map((p, i) => [p.name, op.params[i]]));
 }
 
-/** Why the op's params are not admissible (the first failing one), or null. */
+/**
+ * Each param's rules in the order they are checked, here and on the device (the generated
+ * runtime/assembly/op-param-checks.ts): every param's own rules first, then the relations
+ * (rules naming another param), each in the definition's order.
+ */
+export function ruleOrder(d: OpDef): Array<{ param: string; rule: ParamRule }> {
+  const all = d.params.flatMap((p) => (p.rules ?? []).map((rule) => ({ param: p.name, rule })));
+  return [...all.filter((x) => x.rule.refs.length === 0), ...all.filter((x) => x.rule.refs.length > 0)];
+}
+
+/** Why the op's params are not admissible (the first failing rule), or null. */
 export function checkParams(op: Pick<ArtifactOp, 'kind' | 'params' | 'name'>): string | null {
   const d = opDef(op.kind);
   if (op.params.length !== d.params.length) return `${op.params.length} params, expected ${d.params.length}`;
   const all = paramsOf(op);
-  for (const p of d.params) {
-    const why = p.check?.(all[p.name], all);
-    if (why) return `param ${p.name} = ${all[p.name]} ${why}`;
+  for (const { param, rule } of ruleOrder(d)) {
+    if (!rule.test(all[param], all)) return `param ${param} = ${all[param]} ${rule.why(all, param)}`;
   }
   return null;
 }

@@ -15,6 +15,7 @@ import {
   PROGRAM_INPUT_LAST, ProgramVT, QuantVT, RefKind, RefLayout, SlotVT, TargetVT, TensorVT,
   TokenizerKind, TokenizerVT, TOKENIZER_KIND_LAST, VerifyError,
 } from "./generated/schema";
+import { blockBytes, matrixBytes } from "./dtype-sizes";
 
 // Limits; compiler/emit/limits.ts holds the same numbers (a test compares them).
 export const MAX_RANK: u32 = 8;
@@ -173,32 +174,14 @@ function tableField(t: u32, slot: i32, required: bool): u32 {
 
 // ---- element formats -----------------------------------------------------------------
 
-/** Bits per element of a dtype this runtime knows, 0 for an unknown one. */
-function dtypeBits(dt: u32): u32 {
-  switch (dt) {
-    case DType.int8: case DType.uint8: case DType.gse: return 8;
-    case DType.int16: return 16;
-    case DType.int32: return 32;
-    case DType.q4_lut: return 4;
-    case DType.q3: return 3;
-    case DType.q2_lut: return 2;
-    case DType.q1: return 1;
-    default: return 0;
-  }
-}
-
-function isBitPlane(dt: u32): bool {
-  return dt == DType.q4_lut || dt == DType.q3 || dt == DType.q2_lut || dt == DType.q1;
-}
-
 /**
  * Byte size of a `dt` tensor whose `rank` u32 dims start at absolute address `dims`, by
- * the rule in schemas/edgeq.fbs (enum DType); -1 for an unknown dtype or a bad shape.
+ * the rule in schemas/edgeq.fbs (enum DType): whole blocks of the dtype (dtype-sizes.ts,
+ * generated from the weight-format registry); -1 for an unknown dtype or a bad shape.
  * The dims must be readable (the caller checked the vector).
  */
 export function dtypeBytes(dt: u32, dims: usize, rank: u32): i64 {
-  const bits = dtypeBits(dt);
-  if (bits == 0 || rank == 0 || rank > MAX_RANK) return -1;
+  if (blockBytes(dt) == 0 || rank == 0 || rank > MAX_RANK) return -1;
   let rows: u64 = 1;
   for (let i: u32 = 0; i + 1 < rank; i++) {
     const d = load<u32>(dims + (<usize>i << 2));
@@ -208,14 +191,12 @@ export function dtypeBytes(dt: u32, dims: usize, rank: u32): i64 {
   }
   const cols = <u64>load<u32>(dims + (<usize>(rank - 1) << 2));
   if (cols == 0 || rows * cols > <u64>MAX_ELEMENTS) return -1;
-  // Bit-planes: rows tiled 16 at a time, the last tile zero-padded (docs/integer-spec.md §9.1).
-  if (isBitPlane(dt)) return <i64>(((rows + 15) & ~<u64>15) * <u64>bits * ((cols + 7) >> 3));
-  return <i64>(rows * cols * <u64>(bits >> 3));
+  return matrixBytes(dt, <i64>rows, <i64>cols);
 }
 
 /** Checks a shape field of `t` against `dt`; returns the byte size or -1 (error set). */
 function shapeBytes(t: u32, slot: i32, dt: u32): i64 {
-  if (dtypeBits(dt) == 0) { fail(VerifyError.bad_enum, t); return -1; }
+  if (blockBytes(dt) == 0) { fail(VerifyError.bad_enum, t); return -1; }
   const rank = vecField(t, slot, 4, NO_MAX);
   if (rank < 0) return -1;
   const bytes = dtypeBytes(dt, base + <usize>vecAt + 4, <u32>rank);
@@ -361,7 +342,7 @@ function program(root: u32): bool {
 
 function dtypeField(t: u32, slot: i32): bool {
   const dt = u8Field(t, slot, DType.invalid);
-  return err == 0 && (dtypeBits(dt) != 0 || fail(VerifyError.bad_enum, t));
+  return err == 0 && (blockBytes(dt) != 0 || fail(VerifyError.bad_enum, t));
 }
 
 function plan(root: u32): bool {

@@ -1,7 +1,8 @@
 // gemv and classifier: int8 GEMV with int32 accumulation (docs/integer-spec.md §3.4,
 // §3.10); the classifier is the same op writing LOGIT_FRAC logits.
 import { gemvQ8 } from '../../../runtime/kernels/reference/gemv_q8.ts';
-import { inRange, positive, type Interpret, type OpDef } from '../op-def.ts';
+import type { Interpret, OpDef } from '../op-def.ts';
+import { inRange, positive } from '../param-rules.ts';
 
 // Scale operands are int32 [4] slots holding (m, e) in elements 0, 1.
 const interpret: Interpret = (o) => {
@@ -13,6 +14,10 @@ const interpret: Interpret = (o) => {
   return () => gemvQ8(y, w, wM, wE, x, sc[0], sc[1], n, d, outFrac);
 };
 
+// The same call with either flavour's gemvQ8.
+const run = `const sc = inp(r, 1);
+gemvQ8(outp(r, 0), inp(r, 2), inp(r, 3), inp(r, 4), inp(r, 0), load<i32>(sc), load<i32>(sc, 4), n, d, outFrac);`;
+
 export const gemv: OpDef = {
   kind: 'gemv',
   kernel: 'gemv_q8',
@@ -22,10 +27,16 @@ export const gemv: OpDef = {
   ],
   outputs: [{ name: 'y', type: 'i32 [d]' }],
   params: [
-    { name: 'n', check: positive }, { name: 'd', check: positive },
-    { name: 'outFrac', note: '(16; `LOGIT_FRAC` for the classifier)', check: inRange(0, 30) },
+    { name: 'n', rules: [positive] }, { name: 'd', rules: [positive] },
+    { name: 'outFrac', note: '(16; `LOGIT_FRAC` for the classifier)', rules: [inRange(0, 30)] },
   ],
-  device: { check: 'checkGemv', run: 'runGemv', simdRun: 'runGemvSimd' },
+  device: {
+    check: 'checkGemv', run: 'runGemv', simdRun: 'runGemvSimd', imports: ['gemvQ8'],
+    operands: `isSlot(r, 0, false, I16, n) && isSlot(r, 1, false, I32, SCALE_ELEMS) && isTensor(r, 2, I8, <i64>n * d) &&
+  isTensor(r, 3, I16, d) && isTensor(r, 4, I8, d) && isSlot(r, 0, true, I32, d)`,
+    body: run,
+    simdBody: run,
+  },
   interpret,
 };
 

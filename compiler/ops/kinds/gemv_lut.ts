@@ -1,8 +1,16 @@
 // gemv_lut: the low-bit GEMV over bit planes and group scales, reading lut_tables' tables
 // (docs/integer-spec.md §9).
 import { gemvLut } from '../../../runtime/kernels/reference/gemv_lut.ts';
-import { inRange, oneOf, positive, type OpDef } from '../op-def.ts';
+import type { OpDef } from '../op-def.ts';
+import {
+  atMost, dividesWithQuotientAtMost, groupSizeOfFormat, groupedFormatBits, inRange, positive,
+} from '../param-rules.ts';
 import { GROUPED_FORMATS } from '../../quantize/formats/registry.ts';
+
+// The same call with either flavour's gemvLut.
+const run = `const sc = inp(r, 1);
+gemvLut(outp(r, 0), inp(r, 2), inp(r, 3), inp(r, 4), inp(r, 5), inp(r, 0), load<i32>(sc), load<i32>(sc, 4),
+  n, d, bits, G, outFrac);`;
 
 export const gemv_lut: OpDef = {
   kind: 'gemv_lut',
@@ -13,14 +21,25 @@ export const gemv_lut: OpDef = {
   ],
   outputs: [{ name: 'y', type: 'i32 [d]' }],
   params: [
-    { name: 'n', check: (v) => (positive(v) ?? (v <= 8260 ? null : 'must be <= 8260')) },
-    { name: 'd', check: positive },
-    { name: 'outFrac', note: '(16; `LOGIT_FRAC` for a low-bit classifier)', check: inRange(0, 30) },
-    { name: 'bits', note: 'b (1..4, = X\'s dtype)', check: inRange(1, 4) },
-    { name: 'G', note: '(32/64/128; n % G = 0, n/G ≤ 1024, n ≤ 8260)',
-      check: (v, p) => oneOf(32, 64, 128)(v) ?? (p.n % v === 0 && p.n / v <= 1024 ? null : 'must divide n with n/G <= 1024') },
+    { name: 'n', rules: [positive, atMost(8260)] },
+    { name: 'd', rules: [positive] },
+    { name: 'outFrac', note: '(16; `LOGIT_FRAC` for a low-bit classifier)', rules: [inRange(0, 30)] },
+    // bits names a grouped weight format, G is one of that format's group sizes: both
+    // come from the weight-format registry (a new format is admitted by registering it).
+    { name: 'bits', note: 'b (1..4, = X\'s dtype)', rules: [groupedFormatBits] },
+    { name: 'G', note: '(32/64/128; n % G = 0, n/G ≤ 1024, n ≤ 8260)', rules: [groupSizeOfFormat('bits'), dividesWithQuotientAtMost('n', 1024)] },
   ],
-  device: { check: 'checkGemvLut', run: 'runGemvLut', simdRun: 'runGemvLutSimd' },
+  device: {
+    check: 'checkGemvLut', run: 'runGemvLut', simdRun: 'runGemvLutSimd', imports: ['gemvLut'],
+    // The values tensor's bytes by its format's block rule (dtype-sizes.ts, generated from
+    // the format registry).
+    operands: `const dt = groupedFormatDType(bits), tiles = <i64>((d + 15) >> 4);
+return isSlot(r, 0, false, I16, <i64>n << 2) && isSlot(r, 1, false, I32, SCALE_ELEMS) &&
+  isTensorBytes(r, 2, dt, matrixBytes(dt, d, n)) && isTensorBytes(r, 3, U8, tiles * (n / G) * 32) &&
+  isTensor(r, 4, I16, d) && isTensor(r, 5, I8, d) && isSlot(r, 0, true, I32, d);`,
+    body: run,
+    simdBody: run,
+  },
   interpret: (o) => {
     o.counts(6, 1, 5);
     const [n, d, outFrac, bits, gs] = o.op.params;

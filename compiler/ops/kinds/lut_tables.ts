@@ -2,15 +2,22 @@
 // Its output is in a format private to each kernel pair (the SIMD tables differ from the
 // scalar ones): opaque.
 import { lutTables } from '../../../runtime/kernels/reference/gemv_lut.ts';
-import { positive, type OpDef } from '../op-def.ts';
+import type { OpDef } from '../op-def.ts';
+import { multipleOf, positive } from '../param-rules.ts';
 
 export const lut_tables: OpDef = {
   kind: 'lut_tables',
   kernel: 'gemv_lut',
   inputs: [{ name: 'x', type: 'i16 [n]' }],
   outputs: [{ name: 'T', type: 'i16 [4n] (8n bytes)' }],
-  params: [{ name: 'n', note: '(a multiple of 32)', check: (v) => (positive(v) ?? (v % 32 === 0 ? null : 'must be a multiple of 32')) }],
-  device: { check: 'checkLutTables', run: 'runLutTables', simdRun: 'runLutTablesSimd' },
+  params: [{ name: 'n', note: '(a multiple of 32)', rules: [positive, multipleOf(32)] }],
+  device: {
+    check: 'checkLutTables', run: 'runLutTables', simdRun: 'runLutTablesSimd', imports: ['lutTables'],
+    operands: 'isSlot(r, 0, false, I16, n) && isSlot(r, 0, true, I16, <i64>n << 2)',
+    // Each flavour's own tables (same size, own content): built and read only by its pair.
+    body: 'lutTables(outp(r, 0), inp(r, 0), n);',
+    simdBody: 'lutTables(outp(r, 0), inp(r, 0), n);',
+  },
   opaque: true,
   interpret: (o) => {
     o.counts(1, 1, 1);

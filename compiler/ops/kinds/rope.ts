@@ -1,7 +1,8 @@
 // rope: rotary position embedding in Q16 from the baked cos/sin tables
 // (docs/integer-spec.md §3.5), in place.
 import { ropeQ16 } from '../../../runtime/kernels/reference/rope.ts';
-import { positive, type OpDef } from '../op-def.ts';
+import type { OpDef } from '../op-def.ts';
+import { multipleOf, positive } from '../param-rules.ts';
 
 export const rope: OpDef = {
   kind: 'rope',
@@ -12,10 +13,16 @@ export const rope: OpDef = {
   ],
   outputs: [{ name: 'v', type: '(same slot)' }],
   params: [
-    { name: 'n', check: (v, p) => (positive(v) ?? (v % p.hs === 0 ? null : 'must be a multiple of hs')) },
-    { name: 'hs', check: (v) => (positive(v) ?? (v % 2 === 0 ? null : 'must be even')) },
+    { name: 'n', rules: [positive, multipleOf('hs')] },
+    { name: 'hs', rules: [positive, multipleOf(2)] },
   ],
-  device: { check: 'checkRope', run: 'runRope' },
+  device: {
+    check: 'checkRope', run: 'runRope', imports: ['ropeQ16'],
+    operands: `const half = <i64>cfgSeqLen * (hs >> 1);
+return isSlot(r, 0, false, I32, n) && isInput(r, 1, ProgramInput.position) && isTensor(r, 2, I16, half) &&
+  isTensor(r, 3, I16, half) && sameSlot(r, 0, 0);`,
+    body: 'ropeQ16(inp(r, 0), n, hs, inp(r, 2), inp(r, 3), inPos);',
+  },
   interpret: (o, step) => {
     o.counts(4, 1, 2);
     const v = o.in<Int32Array>(0, 'int32');
