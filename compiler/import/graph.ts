@@ -77,6 +77,8 @@ export interface FloatWeights {
   rmsFinal: Float32Array;
   /** Same array object as tokEmbeddings when the classifier is shared. */
   wcls: Float32Array;
+  /** θ, ε and RoPE frequency factors (model-spec.ts); absent means llama2.c's. */
+  spec?: ModelSpec;
 }
 
 export function loadWeights(g: Graph): FloatWeights {
@@ -100,5 +102,6 @@ export function loadWeights(g: Graph): FloatWeights {
     blocks,
     rmsFinal: t('rms_final'),
     wcls: g.config.sharedClassifier ? tokEmbeddings : t('wcls'),
+    ...(g.spec ? { spec: g.spec } : {}),
   };
 }
