@@ -11,6 +11,7 @@ import lowbit from './lowbit.bench.ts';
 import finetune from './finetune.bench.ts';
 import startup from './startup.bench.ts';
 import devices from './devices.bench.ts';
+import compile from './compile.bench.ts';
 
 const SECTIONS: BenchSection[] = [
   floatReference,
@@ -20,6 +21,7 @@ const SECTIONS: BenchSection[] = [
   finetune,
   startup,
   devices,
+  compile,
 ];
 
 const only = process.argv.slice(2);

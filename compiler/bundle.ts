@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { modelTokenizer, openModel, sourceDigest } from './import/open-model.ts';
-import { loadWeights } from './import/graph.ts';
+import { loadWeights, streamWeights } from './import/graph.ts';
 import type { TextTokenizer } from './import/tokenizers/text-tokenizer.ts';
 import { quantizeInt8 } from './quantize/int8.ts';
 import type { QuantModel } from './quantize/quant-model.ts';
@@ -122,7 +122,9 @@ export async function compileBundle(o: BundleOptions): Promise<BundleFiles> {
   }
   const sourceSha256 = sourceDigest(o.checkpoint);
   say(`quantizing ${o.checkpoint} (plan ${planName(plan)})${o.gptq ? ' with GPTQ for int8 matrices (calibrating on self-generated text)' : ''}`);
-  const model = quantizeInt8(loadWeights(graph), { plan, ...(o.gptq ? { gptq: {} } : {}) });
+  // Without GPTQ each matrix is read, quantized and dropped in turn (streamWeights): peak
+  // memory is the quantized model plus one float32 matrix. GPTQ calibrates on the float model.
+  const model = quantizeInt8(o.gptq ? loadWeights(graph) : streamWeights(graph), { plan, ...(o.gptq ? { gptq: {} } : {}) });
   const b = await bundleFromQuant({
     model, target, plan, planName: planName(plan), gptq: o.gptq, tokenizer, sourceSha256, sourcePath: o.checkpoint,
     vectors: o.vectors, progress: say,

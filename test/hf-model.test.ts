@@ -86,11 +86,14 @@ test('missing config key, unsupported architecture, RoPE variant, llama3 scaling
   editConfig(d, (c) => { c.architectures = ['Qwen2ForCausalLM']; });
   fails(() => openModel(d), join(d, 'config.json'), /"architectures" is \["Qwen2ForCausalLM"\]; edgeq reads LlamaForCausalLM, MistralForCausalLM/);
   d = copyModel();
-  editConfig(d, (c) => { c.rope_theta = 500000; });
-  fails(() => openModel(d), join(d, 'config.json'), /"rope_theta" is 500000; edgeq's forward pass supports 10000/);
+  editConfig(d, (c) => { c.rope_theta = 0.5; });
+  fails(() => openModel(d), join(d, 'config.json'), /"rope_theta" is 0\.5; edgeq's forward pass supports a finite base > 1/);
   d = copyModel();
-  editConfig(d, (c) => { c.rope_scaling = { rope_type: 'llama3', factor: 8, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 8 }; });
-  fails(() => openModel(d), join(d, 'config.json'), /"rope_scaling" is 4 factors; edgeq's forward pass supports none/);
+  editConfig(d, (c) => { c.rope_scaling = { rope_type: 'yarn', factor: 8 }; });
+  fails(() => openModel(d), join(d, 'config.json'), /"rope_scaling" type "yarn" is not supported; edgeq reads none, default, linear or llama3/);
+  d = copyModel();
+  editConfig(d, (c) => { c.rope_scaling = { rope_type: 'llama3', factor: 8, low_freq_factor: 1, high_freq_factor: 4 }; });
+  fails(() => openModel(d), join(d, 'config.json'), /"rope_scaling" \(llama3\) has no positive number "original_max_position_embeddings"/);
 });
 
 test('index naming a missing shard; truncated tensor data; shape disagreeing with config; unsupported dtype', () => {

@@ -12,6 +12,10 @@ export type OpKindName = Exclude<keyof typeof OpKind, 'invalid'>;
 /** The model's hyper-parameters (llama2.c's Config) plus the derived head size. */
 export interface ArtifactConfig extends ModelConfig {
   headSize: number;
+  /** (host) RoPE θ, RMSNorm ε, RoPE frequency divisors; each absent when llama2.c's. */
+  ropeTheta?: number;
+  rmsNormEps?: number;
+  ropeFreqFactors?: number[];
 }
 
 /** Integer requantization parameters; floats only in `hostScales`, never read on device. */

@@ -41,9 +41,16 @@ export function writeArtifact(a: ArtifactContents): Uint8Array {
     return fb.ConformanceCase.createConformanceCase(b, name, tokens, k.positions, fb.HashKind.fnv1a64, hashes, argmax);
   }));
   const c = a.config;
-  const config = fb.ModelConfig.createModelConfig(
-    b, c.dim, c.hiddenDim, c.nLayers, c.nHeads, c.nKvHeads, c.vocabSize, c.seqLen, c.sharedClassifier, c.headSize,
-  );
+  const factors = c.ropeFreqFactors?.length ? fb.ModelConfig.createRopeFreqFactorsVector(b, c.ropeFreqFactors) : 0;
+  // The spec fields are added only when present, so a llama2.c model's bytes stay as they were.
+  fb.ModelConfig.startModelConfig(b);
+  fb.ModelConfig.addDim(b, c.dim); fb.ModelConfig.addHiddenDim(b, c.hiddenDim); fb.ModelConfig.addNLayers(b, c.nLayers);
+  fb.ModelConfig.addNHeads(b, c.nHeads); fb.ModelConfig.addNKvHeads(b, c.nKvHeads); fb.ModelConfig.addVocabSize(b, c.vocabSize);
+  fb.ModelConfig.addSeqLen(b, c.seqLen); fb.ModelConfig.addSharedClassifier(b, c.sharedClassifier); fb.ModelConfig.addHeadSize(b, c.headSize);
+  if (c.ropeTheta !== undefined) fb.ModelConfig.addRopeTheta(b, c.ropeTheta);
+  if (c.rmsNormEps !== undefined) fb.ModelConfig.addRmsNormEps(b, c.rmsNormEps);
+  if (factors) fb.ModelConfig.addRopeFreqFactors(b, factors);
+  const config = fb.ModelConfig.endModelConfig(b);
 
   fb.Model.startModel(b);
   fb.Model.addFormatVersion(b, FORMAT_VERSION);

@@ -2,11 +2,11 @@
 // with conformance vectors computed by the integer reference. Deterministic: the same
 // inputs give the same ArtifactContents, hence the same model.edgeq bytes.
 import type {
-  ArtifactContents, ArtifactPlan, ArtifactProgram, ArtifactTensor, ArtifactConformanceCase,
+  ArtifactConfig, ArtifactContents, ArtifactPlan, ArtifactProgram, ArtifactTensor, ArtifactConformanceCase,
 } from './artifact-contents.ts';
 import { writeArtifact } from './artifact.ts';
 import { fnv1a64 } from './conformance-hash.ts';
-import type { QuantModel } from '../quantize/quant-model.ts';
+import type { HostRopeSpec, QuantModel } from '../quantize/quant-model.ts';
 import { IntTransformer } from '../../runtime/reference/model.ts';
 import type { TextTokenizer } from '../import/tokenizers/text-tokenizer.ts';
 import { tokenizerContents } from './tokenizer-contents.ts';
@@ -107,6 +107,7 @@ export function contentsFromQuant(o: EmitOptions): ArtifactContents {
     config: {
       dim: p.dim, hiddenDim: p.hiddenDim, nLayers: p.nLayers, nHeads: p.nHeads, nKvHeads: p.nKvHeads,
       vocabSize: p.vocabSize, seqLen: p.seqLen, sharedClassifier: p.sharedClassifier === 1, headSize: p.dim / p.nHeads,
+      ...artifactRope(o.model.rope),
     },
     tensors,
     program: { arenaSize, slots, ops, outputs },
@@ -129,4 +130,13 @@ export function contentsFromQuant(o: EmitOptions): ArtifactContents {
 /** model.edgeq bytes. */
 export function emitArtifact(o: EmitOptions): Uint8Array {
   return writeArtifact(contentsFromQuant(o));
+}
+
+/** The model's non-default RoPE/norm constants as ArtifactConfig fields (schemas/edgeq.fbs ModelConfig). */
+export function artifactRope(r: HostRopeSpec | undefined): Pick<ArtifactConfig, 'ropeTheta' | 'rmsNormEps' | 'ropeFreqFactors'> {
+  return {
+    ...(r?.ropeTheta !== undefined ? { ropeTheta: r.ropeTheta } : {}),
+    ...(r?.normEps !== undefined ? { rmsNormEps: r.normEps } : {}),
+    ...(r?.ropeFreqFactors ? { ropeFreqFactors: r.ropeFreqFactors } : {}),
+  };
 }

@@ -53,5 +53,12 @@ export function quantModelFromArtifact(a: ArtifactContents, file = '<artifact>')
       attScaleM: attP.attScaleM, attScaleE: attP.attScaleE,
     },
     tensors,
+    ...(c.ropeTheta !== undefined || c.rmsNormEps !== undefined || c.ropeFreqFactors ? {
+      rope: {
+        ...(c.ropeTheta !== undefined ? { ropeTheta: c.ropeTheta } : {}),
+        ...(c.rmsNormEps !== undefined ? { normEps: c.rmsNormEps } : {}),
+        ...(c.ropeFreqFactors ? { ropeFreqFactors: c.ropeFreqFactors } : {}),
+      },
+    } : {}),
   };
 }

@@ -31,8 +31,15 @@ export function validateContents(a: ArtifactContents, file?: string): void {
   };
 
   const c = a.config;
-  for (const [k, v] of Object.entries(c)) {
+  const { ropeTheta, rmsNormEps, ropeFreqFactors, ...shapeFields } = c;
+  for (const [k, v] of Object.entries(shapeFields)) {
     if (typeof v === 'number' && !(isU32(v) && v >= 1)) fail(`config.${k} = ${v} must be a whole number >= 1`);
+  }
+  // The host fields of the model spec (model-spec.ts's ranges).
+  if (ropeTheta !== undefined && !(ropeTheta > 1 && Number.isFinite(ropeTheta))) fail(`config.ropeTheta = ${ropeTheta} must be a finite number > 1`);
+  if (rmsNormEps !== undefined && !(rmsNormEps > 0 && rmsNormEps < 1e-3)) fail(`config.rmsNormEps = ${rmsNormEps} must be in (0, 1e-3)`);
+  if (ropeFreqFactors !== undefined && (ropeFreqFactors.length !== c.headSize / 2 || !ropeFreqFactors.every((x) => x > 0 && Number.isFinite(x)))) {
+    fail(`config.ropeFreqFactors must be headSize / 2 = ${c.headSize / 2} finite numbers > 0`);
   }
   if (c.headSize * c.nHeads !== c.dim) fail(`config: headSize ${c.headSize} * nHeads ${c.nHeads} != dim ${c.dim}`);
   if (c.nHeads % c.nKvHeads !== 0) fail(`config: nHeads ${c.nHeads} is not a multiple of nKvHeads ${c.nKvHeads}`);

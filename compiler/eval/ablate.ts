@@ -6,6 +6,7 @@
 // costs. It is a measuring tool only: the integer reference is the semantics.
 import type { FloatWeights } from '../import/graph.ts';
 import { headSize as headSizeOf, kvDim as kvDimOf } from '../import/graph.ts';
+import { ropeFrequencies } from '../import/model-spec.ts';
 import { quantizeRows, type QuantizedRows, type RowQuantOptions } from '../quantize/weights.ts';
 import type { LogitsEngine } from './teacher-forced.ts';
 
@@ -69,10 +70,14 @@ export class AblationTransformer implements LogitsEngine {
   private readonly rmsFinal: Float32Array;
   private readonly kc: Float64Array; private readonly vc: Float64Array;
   private readonly tap: AblationOptions['tap'];
+  /** The spec's ε and per-pair RoPE frequencies (model-spec.ts). */
+  private readonly eps: number; private readonly freqs: Float64Array;
 
   constructor(w: FloatWeights, opts: AblationOptions) {
     const c = w.config;
     this.c = c;
+    this.eps = w.spec?.normEps ?? 1e-5;
+    this.freqs = ropeFrequencies(headSizeOf(c), w.spec);
     this.on = (s) => opts.sites.has(s);
     this.qmax = (s) => opts.qmax?.[s] ?? (s === 'v' ? 127 : 2047);
     const kd = kvDimOf(c);
@@ -100,7 +105,7 @@ export class AblationTransformer implements LogitsEngine {
   private norm(x: Float64Array, g: Float32Array, site: Site): Float64Array {
     let ss = 0;
     for (const v of x) ss += v * v;
-    const r = 1 / Math.sqrt(ss / x.length + 1e-5);
+    const r = 1 / Math.sqrt(ss / x.length + this.eps);
     const o = x.map((v, i) => v * r * g[i]);
     if (this.on(site)) fakeQuant(o, 0, o.length, this.qmax(site));
     return o;
@@ -127,7 +132,7 @@ export class AblationTransformer implements LogitsEngine {
       const q = mv(b.wq, xb, c.dim), k = mv(b.wk, xb, kd), v = mv(b.wv, xb, kd);
       for (const vec of [q, k]) {
         for (let i = 0; i < vec.length; i += 2) {
-          const a = pos * 10000 ** (-(i % hs) / hs);
+          const a = pos * this.freqs[(i % hs) >> 1];
           const v0 = vec[i], v1 = vec[i + 1];
           vec[i] = v0 * Math.cos(a) - v1 * Math.sin(a);
           vec[i + 1] = v0 * Math.sin(a) + v1 * Math.cos(a);

@@ -77,6 +77,8 @@ export interface FloatWeights {
   rmsFinal: Float32Array;
   /** Same array object as tokEmbeddings when the classifier is shared. */
   wcls: Float32Array;
+  /** θ, ε and RoPE frequency factors (model-spec.ts); absent means llama2.c's. */
+  spec?: ModelSpec;
 }
 
 export function loadWeights(g: Graph): FloatWeights {
@@ -100,5 +102,33 @@ export function loadWeights(g: Graph): FloatWeights {
     blocks,
     rmsFinal: t('rms_final'),
     wcls: g.config.sharedClassifier ? tokEmbeddings : t('wcls'),
+    ...(g.spec ? { spec: g.spec } : {}),
   };
+}
+
+/**
+ * The weights of `g` as FloatWeights whose every field reads its tensor from the source
+ * when accessed, and keeps nothing: a pass that touches each tensor once (quantizeInt8)
+ * holds one matrix at a time, so compiling a 1.1B model needs one matrix of float32, not
+ * 4.4 GB. Passes that revisit weights (the float reference, GPTQ calibration) use
+ * loadWeights instead: here every access is a fresh read.
+ */
+export function streamWeights(g: Graph): FloatWeights {
+  const t = (name: string): Float32Array => {
+    const ref = g.tensors.get(name);
+    if (!ref) throw new Error(`internal: graph has no tensor ${name}`);
+    return ref.read();
+  };
+  const lazy = <T extends object>(o: T, fields: Record<string, string>): T => {
+    for (const [k, name] of Object.entries(fields)) Object.defineProperty(o, k, { get: () => t(name), enumerable: true });
+    return o;
+  };
+  const blocks = [];
+  for (let l = 0; l < g.config.nLayers; l++) {
+    const fields: Record<string, string> = {};
+    for (const [k, n] of Object.entries({ rmsAtt: 'rms_att', wq: 'wq', wk: 'wk', wv: 'wv', wo: 'wo', rmsFfn: 'rms_ffn', w1: 'w1', w2: 'w2', w3: 'w3' })) fields[k] = blockTensor(l, n);
+    blocks.push(lazy({} as FloatWeights['blocks'][number], fields));
+  }
+  const w = { config: g.config, blocks, ...(g.spec ? { spec: g.spec } : {}) } as FloatWeights;
+  return lazy(w, { tokEmbeddings: 'tok_embeddings', rmsFinal: 'rms_final', wcls: g.config.sharedClassifier ? 'tok_embeddings' : 'wcls' });
 }

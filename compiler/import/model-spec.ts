@@ -2,11 +2,10 @@
 // the RoPE and RMSNorm constants, the RoPE pair layout its q/k rows are in, and which
 // optional parts (frequency factors, biases) it has. One record for every source format.
 //
-// Today's artifacts and float/integer forwards implement one variant: llama2.c's
-// (θ = 10000, ε = 1e-5, rotation of adjacent pairs over the whole head, no biases, no
-// frequency factors). `unsupportedSpec` names the first field a model differs in, so a
-// GGUF or HF model with another variant is refused at the door instead of compiled into
-// a model that silently computes something else.
+// Every forward (float reference, integer tables, ablation, LoRA) takes θ, ε and the
+// frequency factors from the spec; what they do not compute yet (another pair layout,
+// partial rotary dims, biases) is named by `unsupportedSpec`, so a model with such a
+// variant is refused at the door instead of compiled into one that computes something else.
 /** The part of graph.ts's ModelConfig a spec depends on (structural: graph.ts imports this file). */
 interface HeadShape { dim: number; nHeads: number }
 
@@ -41,12 +40,52 @@ export interface SpecProblem { field: keyof ModelSpec; value: string; supported:
 
 /** The first way `s` differs from what edgeq's forwards compute, or null. */
 export function unsupportedSpec(c: HeadShape, s: ModelSpec): SpecProblem | null {
-  const base = llama2cSpec(c);
-  if (s.ropeTheta !== base.ropeTheta) return { field: 'ropeTheta', value: String(s.ropeTheta), supported: '10000' };
-  if (Math.fround(s.normEps) !== Math.fround(base.normEps)) return { field: 'normEps', value: String(s.normEps), supported: '1e-5' };
+  const hs = c.dim / c.nHeads;
+  if (!(s.ropeTheta > 1) || !Number.isFinite(s.ropeTheta)) return { field: 'ropeTheta', value: String(s.ropeTheta), supported: 'a finite base > 1' };
+  // ε * 2^32 rounds to the integer rmsnorm's rmsEpsQ32 (docs/integer-spec.md); 0 < ε < 1e-3 keeps it in range.
+  if (!(s.normEps > 0 && s.normEps < 1e-3)) return { field: 'normEps', value: String(s.normEps), supported: '0 < ε < 1e-3' };
   if (s.ropeLayout !== 'interleaved') return { field: 'ropeLayout', value: s.ropeLayout, supported: 'interleaved' };
-  if (s.ropeDims !== base.ropeDims) return { field: 'ropeDims', value: String(s.ropeDims), supported: `the head size ${base.ropeDims}` };
-  if (s.ropeFreqFactors) return { field: 'ropeFreqFactors', value: `${s.ropeFreqFactors.length} factors`, supported: 'none (plain RoPE)' };
+  if (s.ropeDims !== hs) return { field: 'ropeDims', value: String(s.ropeDims), supported: `the head size ${hs}` };
+  const ff = s.ropeFreqFactors;
+  if (ff && ff.length !== hs / 2) return { field: 'ropeFreqFactors', value: `${ff.length} factors`, supported: `head size / 2 = ${hs / 2}` };
+  if (ff && !ff.every((x) => x > 0 && Number.isFinite(x))) return { field: 'ropeFreqFactors', value: `[${Array.from(ff).join(', ')}]`, supported: 'finite factors > 0' };
   if (s.biases.length > 0) return { field: 'biases', value: s.biases.join(', '), supported: 'none' };
   return null;
 }
+
+/**
+ * RoPE angle per position of pair i (0 <= i < headSize/2), in float64:
+ * θ^(-2i/headSize) / factor[i]. The integer tables and the float64 host passes use it;
+ * the float32 reference (forward.ts) rounds each step like run.c instead.
+ */
+export function ropeFrequencies(headSize: number, spec?: Pick<ModelSpec, 'ropeTheta' | 'ropeFreqFactors'>): Float64Array {
+  const theta = spec?.ropeTheta ?? 10000, ff = spec?.ropeFreqFactors;
+  const out = new Float64Array(headSize / 2);
+  for (let i = 0; i < out.length; i++) out[i] = 1 / Math.pow(theta, (2 * i) / headSize) / (ff ? ff[i] : 1);
+  return out;
+}
+
+/**
+ * Llama-3's frequency divisors (rope_scaling type llama3; llama.cpp writes the same numbers
+ * as the rope_freqs tensor): 1 above the high-frequency wavelength, `factor` below the
+ * low-frequency one, a smooth blend between.
+ */
+export function llama3FreqFactors(
+  theta: number, headSize: number,
+  p: { factor: number; lowFreqFactor: number; highFreqFactor: number; originalContext: number },
+): Float32Array {
+  const out = new Float32Array(headSize / 2);
+  for (let i = 0; i < out.length; i++) {
+    const wavelen = (2 * Math.PI) * Math.pow(theta, (2 * i) / headSize);
+    if (wavelen < p.originalContext / p.highFreqFactor) out[i] = 1;
+    else if (wavelen > p.originalContext / p.lowFreqFactor) out[i] = p.factor;
+    else {
+      const smooth = (p.originalContext / wavelen - p.lowFreqFactor) / (p.highFreqFactor - p.lowFreqFactor);
+      out[i] = 1 / ((1 - smooth) / p.factor + smooth);
+    }
+  }
+  return out;
+}
+
+/** Linear RoPE scaling by `factor` (positions divided by it) as frequency divisors. */
+export const linearFreqFactors = (headSize: number, factor: number): Float32Array => new Float32Array(headSize / 2).fill(factor);

@@ -4,7 +4,7 @@ import type { FloatWeights } from '../import/graph.ts';
 import { headSize as headSizeOf, kvDim as kvDimOf } from '../import/graph.ts';
 import { EdgeqError } from '../util/errors.ts';
 import { ACT_FRAC, EXP2_TABLE_SIZE, LOGIT_FRAC, SILU_TABLE_SIZE } from '../../runtime/kernels/reference/constants.ts';
-import { FORMAT_VERSION, matrixNames, type QDType, type QTensor, type QuantModel } from './quant-model.ts';
+import { FORMAT_VERSION, hostRopeSpec, matrixNames, type QDType, type QTensor, type QuantModel } from './quant-model.ts';
 import { exp2Table, modelConstants, ropeTables, siluTable } from './tables.ts';
 import { quantizeGain, quantizeRows, type QuantizedRows, type RowQuantOptions } from './weights.ts';
 import { calibrate, hessianKey, type CalibrationOptions, type Hessians } from './calibrate.ts';
@@ -16,8 +16,6 @@ import type { MatrixFormat } from './quant-model.ts';
 import { BLOCK_MATRICES, INT8, checkPlanForModel, planMethod, requested, requestedClassifier, resolveMatrix, resolveStored, type BlockMatrix, type PlanSpec } from '../plan/plan.ts';
 
 export interface Int8Options extends RowQuantOptions {
-  /** RMSNorm epsilon (llama2.c: 1e-5). */
-  eps?: number;
   /**
    * Choose the int8 values by GPTQ instead of rounding to nearest (same format, better
    * accuracy; docs/integer-spec.md §5.2). Calibration text is sampled from the float model
@@ -132,13 +130,13 @@ export function quantizeInt8(w: FloatWeights, opts: Int8Options = {}): QuantMode
   });
   gain('rms_final', w.rmsFinal);
   if (!shared) matrix('wcls', w.wcls, c.vocabSize, c.dim, MIN_GEMV_E);
-  const rope = ropeTables(c.seqLen, hs);
+  const rope = ropeTables(c.seqLen, hs, w.spec);
   add('rope.cos', rope.cos, [c.seqLen, hs / 2]);
   add('rope.sin', rope.sin, [c.seqLen, hs / 2]);
   add('exp2', exp2Table(), [EXP2_TABLE_SIZE]);
   add('silu', siluTable(), [SILU_TABLE_SIZE]);
 
-  const k = modelConstants(c.dim, hs, opts.eps ?? 1e-5);
+  const k = modelConstants(c.dim, hs, w.spec?.normEps ?? 1e-5);
   if (k.rmsEpsQ32 * c.dim >= 2 ** 31) throw new EdgeqError(`RMSNorm eps * dim too large for the integer format`);
   return {
     params: {
@@ -151,6 +149,7 @@ export function quantizeInt8(w: FloatWeights, opts: Int8Options = {}): QuantMode
     },
     tensors,
     ...(plan ? { formats, planMethod: planMethod(plan) + (hessians ? ' gptq' : '') } : {}),
+    ...(hostRopeSpec(w.spec) ? { rope: hostRopeSpec(w.spec) } : {}),
   };
 }
 

@@ -4,6 +4,7 @@
 import { EdgeqError } from '../util/errors.ts';
 import { tensorBytes, type DTypeName } from '../emit/dtype.ts';
 import type { WeightFormat } from './formats/registry.ts';
+import type { ModelSpec } from '../import/model-spec.ts';
 
 /**
  * A tensor's element format: the artifact's dtype names (compiler/emit/dtype.ts), one
@@ -60,6 +61,26 @@ export interface QuantModel {
   formats?: Record<string, MatrixFormat>;
   /** The plan's description (PrecisionPlan.method); absent: uniform int8. */
   planMethod?: string;
+  /**
+   * (host) The model's RoPE θ, ε and frequency factors the tables and rmsEpsQ32 were
+   * computed from, when they differ from llama2.c's; recorded in the artifact's config.
+   * Nothing integer reads it (the device has the tables).
+   */
+  rope?: HostRopeSpec;
+}
+
+/** The spec fields a bundle records (model-spec.ts); each absent when llama2.c's. */
+export interface HostRopeSpec { ropeTheta?: number; normEps?: number; ropeFreqFactors?: number[] }
+
+/** What of `spec` differs from llama2.c's (θ 10000, ε 1e-5 as float32, no factors), or undefined. */
+export function hostRopeSpec(spec: ModelSpec | undefined): HostRopeSpec | undefined {
+  if (!spec) return undefined;
+  const r: HostRopeSpec = {
+    ...(spec.ropeTheta !== 10000 ? { ropeTheta: spec.ropeTheta } : {}),
+    ...(Math.fround(spec.normEps) !== Math.fround(1e-5) ? { normEps: spec.normEps } : {}),
+    ...(spec.ropeFreqFactors ? { ropeFreqFactors: Array.from(spec.ropeFreqFactors) } : {}),
+  };
+  return Object.keys(r).length ? r : undefined;
 }
 
 export const FORMAT_VERSION = 1;

@@ -5,13 +5,17 @@ import {
   EXP2_TABLE_SIZE, ROPE_FRAC, SILU_STEP_SHIFT, SILU_TABLE_SIZE, SILU_X_MAX_Q16,
 } from '../../runtime/kernels/reference/constants.ts';
 import { ceilLog2, roundHalfAway, toScale, type Scale } from './fixed-point.ts';
+import { ropeFrequencies, type ModelSpec } from '../import/model-spec.ts';
 
-/** RoPE: cos/sin[p, i] = round(2^14 * cos/sin(p * 10000^(-2i/headSize))), shape [seqLen, headSize/2]. */
-export function ropeTables(seqLen: number, headSize: number): { cos: Int16Array; sin: Int16Array } {
-  const half = headSize / 2;
+/**
+ * RoPE: cos/sin[p, i] = round(2^14 * cos/sin(p * freq[i])), shape [seqLen, headSize/2],
+ * freq[i] = θ^(-2i/headSize) / factor[i] (model-spec.ts; llama2.c: θ = 10000, no factors).
+ */
+export function ropeTables(seqLen: number, headSize: number, spec?: Pick<ModelSpec, 'ropeTheta' | 'ropeFreqFactors'>): { cos: Int16Array; sin: Int16Array } {
+  const half = headSize / 2, freqs = ropeFrequencies(headSize, spec);
   const cos = new Int16Array(seqLen * half), sin = new Int16Array(seqLen * half);
   for (let i = 0; i < half; i++) {
-    const freq = 1 / Math.pow(10000, (2 * i) / headSize);
+    const freq = freqs[i];
     for (let p = 0; p < seqLen; p++) {
       const a = p * freq;
       cos[p * half + i] = roundHalfAway(Math.cos(a) * 2 ** ROPE_FRAC);
@@ -46,7 +50,7 @@ export interface ModelConstants {
   attScale: Scale;
 }
 
-/** RMSNorm and attention constants for a model shape (eps: llama2.c's 1e-5). */
+/** RMSNorm and attention constants for a model shape (eps: the spec's ε; llama2.c's 1e-5). */
 export function modelConstants(dim: number, headSize: number, eps = 1e-5): ModelConstants {
   const sh = ceilLog2(dim);
   return {

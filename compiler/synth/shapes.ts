@@ -17,7 +17,7 @@ export const SHAPES = {
   stories42M:    shape( 512, 1376,  8,  8, 8, 32000, 1024),
   stories110M:   shape( 768, 2048, 12, 12, 12, 32000, 1024),
   // Shapes of real Hugging Face models (HF config.json), for size and speed tests; synthetic
-  // weights, and llama2.c's RoPE θ and ε (the real ones use other θ, see docs/model-sources.md).
+  // weights, and llama2.c's RoPE θ and ε (the real ones use other θ, which edgeq also reads).
   'smollm2-135M':  shape( 576, 1536, 30,  9, 3, 49152, 2048),
   'tinyllama-1.1B': { ...shape(2048, 5632, 22, 32, 4, 32000, 2048), sharedClassifier: false },
 } as const satisfies Record<string, ModelConfig>;

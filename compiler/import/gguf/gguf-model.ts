@@ -13,7 +13,7 @@ import { EdgeqError } from '../../util/errors.ts';
 import { firstNonFinite, nonFiniteError } from '../finite.ts';
 import { blockTensor, type Graph, type ModelConfig, type TensorRef } from '../graph.ts';
 import { configProblem, CONFIG_FIELDS } from '../llama2c-format.ts';
-import { unsupportedSpec, type ModelSpec } from '../model-spec.ts';
+import { linearFreqFactors, unsupportedSpec, type ModelSpec } from '../model-spec.ts';
 import { canDequantize, dequantize, DEQUANTIZABLE } from './ggml-dequant.ts';
 import { readGguf, type GgufFile, type GgufTensorInfo } from './gguf-file.ts';
 
@@ -122,8 +122,13 @@ export function ggufGraph(g: GgufFile): Graph {
   const rf = g.tensor('rope_freqs.weight');
   if (rf) spec.ropeFreqFactors = dequantize(rf.type, g.readTensorBytes(rf), { file: g.path, tensor: rf.name });
   const scaling = g.has(k('rope.scaling.type')) ? g.getString(k('rope.scaling.type')) : 'none';
-  if (scaling !== 'none') {
-    throw g.keyError(k('rope.scaling.type'), `${k('rope.scaling.type')} is '${scaling}'; edgeq computes plain RoPE only (rope.scaling.type none)`);
+  if (scaling === 'linear') {
+    if (rf) throw g.keyError(k('rope.scaling.type'), `${k('rope.scaling.type')} is 'linear' and the file also has rope_freqs.weight; edgeq applies one of them`);
+    const factor = g.getFloat(k('rope.scaling.factor'));
+    if (!(factor > 0) || !Number.isFinite(factor)) throw g.keyError(k('rope.scaling.factor'), `${k('rope.scaling.factor')} is ${factor}; expected a number > 0`);
+    spec.ropeFreqFactors = linearFreqFactors(spec.ropeDims, factor);
+  } else if (scaling !== 'none') {
+    throw g.keyError(k('rope.scaling.type'), `${k('rope.scaling.type')} is '${scaling}'; edgeq reads none, linear, or Llama-3's rope_freqs tensor`);
   }
   const bad = unsupportedSpec(config, spec);
   if (bad) {

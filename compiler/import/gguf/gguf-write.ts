@@ -188,5 +188,8 @@ export function writeGraphGguf(path: string, graph: Graph, weightType: GgufWeigh
   for (let l = 0; l < c.nLayers; l++) for (const [k, v] of Object.entries(LLAMA_NAMES)) add(`blk.${l}.${v}.weight`, blockTensor(l, k));
   add('output_norm.weight', 'rms_final');
   if (!c.sharedClassifier) add('output.weight', 'wcls');
+  // Llama-3.1's frequency divisors travel as llama.cpp writes them: an F32 tensor rope_freqs.weight.
+  const ff = spec?.ropeFreqFactors;
+  if (ff) tensors.push({ name: 'rope_freqs.weight', dims: [ff.length], type: ggmlTypeByName('F32')!, data: () => ENCODE.F32(Float32Array.from(ff)) });
   return writeGguf(path, meta, tensors);
 }

@@ -12,7 +12,7 @@ import { EdgeqError } from '../../util/errors.ts';
 import { firstNonFinite, nonFiniteError } from '../finite.ts';
 import { blockTensor, type Graph, type ModelConfig, type TensorRef } from '../graph.ts';
 import { CONFIG_FIELDS, configProblem } from '../llama2c-format.ts';
-import { unsupportedSpec, type ModelSpec } from '../model-spec.ts';
+import { linearFreqFactors, llama3FreqFactors, unsupportedSpec, type ModelSpec } from '../model-spec.ts';
 import { readSafetensors, readSafetensorsRange, type SafetensorsFile, type SafetensorsTensor } from './safetensors.ts';
 
 export const HF_ARCHITECTURES = ['LlamaForCausalLM', 'MistralForCausalLM'] as const;
@@ -110,12 +110,8 @@ export function importHf(path: string): Graph {
   };
   const scaling = cfg.rope_scaling as Json | null | undefined;
   if (scaling) {
-    const type = scaling.rope_type ?? scaling.type;
-    if (type === 'llama3') {
-      spec.ropeFreqFactors = llama3FreqFactors(scaling, spec.ropeTheta, hs, fail);
-    } else if (type !== 'default') {
-      throw fail(`config.json "rope_scaling" type ${JSON.stringify(type)} is not supported; edgeq reads none, default or llama3`);
-    }
+    const ff = scalingFactors(scaling, spec.ropeTheta, hs, fail);
+    if (ff) spec.ropeFreqFactors = ff;
   }
   const bad = unsupportedSpec(config, spec);
   if (bad) {
@@ -167,25 +163,22 @@ export function importHf(path: string): Graph {
   return { config, source: { path, format: 'hf-safetensors', bytes }, tensors, spec };
 }
 
-/** HF's llama3 rope_scaling as per-frequency divisors (transformers' _compute_llama3_parameters). */
-function llama3FreqFactors(s: Json, theta: number, hs: number, fail: (m: string) => EdgeqError): Float32Array {
+/** HF's rope_scaling (llama3 or linear) as per-frequency divisors (model-spec.ts). */
+function scalingFactors(s: Json, theta: number, hs: number, fail: (m: string) => EdgeqError): Float32Array | undefined {
+  const type = s.rope_type ?? s.type;
   const need = (k: string) => {
-    if (typeof s[k] !== 'number') throw fail(`config.json "rope_scaling" (llama3) has no number "${k}"`);
+    if (typeof s[k] !== 'number' || !(s[k] as number > 0)) throw fail(`config.json "rope_scaling" (${type}) has no positive number "${k}"`);
     return s[k] as number;
   };
-  const factor = need('factor'), low = need('low_freq_factor'), high = need('high_freq_factor'), orig = need('original_max_position_embeddings');
-  const out = new Float32Array(hs / 2);
-  for (let i = 0; i < hs / 2; i++) {
-    const freq = 1 / theta ** ((2 * i) / hs);
-    const wavelen = (2 * Math.PI) / freq;
-    if (wavelen < orig / high) out[i] = 1;
-    else if (wavelen > orig / low) out[i] = factor;
-    else {
-      const smooth = (orig / wavelen - low) / (high - low);
-      out[i] = 1 / ((1 - smooth) / factor + smooth);
-    }
+  if (type === 'default') return undefined;
+  if (type === 'linear') return linearFreqFactors(hs, need('factor'));
+  if (type === 'llama3') {
+    return llama3FreqFactors(theta, hs, {
+      factor: need('factor'), lowFreqFactor: need('low_freq_factor'), highFreqFactor: need('high_freq_factor'),
+      originalContext: need('original_max_position_embeddings'),
+    });
   }
-  return out;
+  throw fail(`config.json "rope_scaling" type ${JSON.stringify(type)} is not supported; edgeq reads none, default, linear or llama3`);
 }
 
 function hfTensorRef(path: string, t: SafetensorsTensor, name: string, shape: number[], heads: number, hs: number): TensorRef {

@@ -17,17 +17,19 @@
 // sequential float32 is the closest to C, so it is the default.
 import type { FloatWeights, ModelConfig } from '../../import/graph.ts';
 import { headSize, kvDim } from '../../import/graph.ts';
+import type { ModelSpec } from '../../import/model-spec.ts';
 
 const f = Math.fround;
+/** llama2.c's ε; a model's own comes from its spec (model-spec.ts). */
 const RMS_EPS = f(1e-5);
 
-/** o = weight * x / sqrt(mean(x²) + 1e-5). `o` may be `x`. */
-export function rmsnorm(o: Float32Array, x: Float32Array, weight: Float32Array): void {
+/** o = weight * x / sqrt(mean(x²) + ε). `o` may be `x`. */
+export function rmsnorm(o: Float32Array, x: Float32Array, weight: Float32Array, eps = RMS_EPS): void {
   const size = x.length;
   let ss = 0;
   for (let j = 0; j < size; j++) ss = f(ss + f(x[j] * x[j]));
   ss = f(ss / size);
-  ss = f(ss + RMS_EPS);
+  ss = f(ss + eps);
   ss = f(1 / f(Math.sqrt(ss)));
   for (let j = 0; j < size; j++) o[j] = weight[j] * f(ss * x[j]);
 }
@@ -67,14 +69,21 @@ export function matmulF64(out: Float32Array, x: Float32Array, w: Float32Array, n
   }
 }
 
+/** The RoPE of a spec as forward.ts's rope() takes it: θ and the per-pair divisors. */
+export interface RopeParams { theta: number; factors?: Float32Array }
+export const ropeParams = (spec?: ModelSpec): RopeParams => ({ theta: spec?.ropeTheta ?? 10000, ...(spec?.ropeFreqFactors ? { factors: spec.ropeFreqFactors } : {}) });
+
 /**
  * Rotates consecutive pairs of q (all heads) and k (its first kvDim entries) by the angle
- * pos * 10000^(-headDim/headSize); run.c recomputes the angles every call, so do we.
+ * pos * θ^(-headDim/headSize) / factor[headDim/2] (θ = 10000 and no factors in llama2.c);
+ * run.c recomputes the angles every call, so do we.
  */
-export function rope(q: Float32Array, k: Float32Array, pos: number, headSize: number): void {
+export function rope(q: Float32Array, k: Float32Array, pos: number, headSize: number, p: RopeParams = { theta: 10000 }): void {
+  const { theta, factors } = p;
   for (let i = 0; i < q.length; i += 2) {
     const headDim = i % headSize;
-    const freq = f(1 / f(Math.pow(10000, f(headDim / headSize))));
+    let freq = f(1 / f(Math.pow(theta, f(headDim / headSize))));
+    if (factors) freq = f(freq / factors[headDim >> 1]);
     const val = f(pos * freq);
     const fcr = f(Math.cos(val));
     const fci = f(Math.sin(val));
@@ -149,11 +158,14 @@ export class FloatTransformer {
   private readonly att: Float32Array; private readonly logits: Float32Array;
   /** [layer][pos][kvDim] */
   private readonly keyCache: Float32Array; private readonly valueCache: Float32Array;
+  private readonly eps: number; private readonly rope: RopeParams;
 
   constructor(w: FloatWeights, opts: FloatTransformerOptions = {}) {
     const c = w.config;
     this.config = c;
     this.w = w;
+    this.eps = f(w.spec?.normEps ?? 1e-5);
+    this.rope = ropeParams(w.spec);
     this.matmul = opts.accumulate === 'float64' ? matmulF64 : matmul;
     this.x = new Float32Array(c.dim); this.xb = new Float32Array(c.dim); this.xb2 = new Float32Array(c.dim);
     this.hb = new Float32Array(c.hiddenDim); this.hb2 = new Float32Array(c.hiddenDim);
@@ -180,7 +192,7 @@ export class FloatTransformer {
     x.set(w.tokEmbeddings.subarray(token * dim, (token + 1) * dim));
     for (let l = 0; l < c.nLayers; l++) {
       const b = w.blocks[l];
-      rmsnorm(xb, x, b.rmsAtt);
+      rmsnorm(xb, x, b.rmsAtt, this.eps);
       // k and v are written straight into this position's cache row, as run.c does.
       const keys = this.keyCache.subarray(l * layerKv, (l + 1) * layerKv);
       const values = this.valueCache.subarray(l * layerKv, (l + 1) * layerKv);
@@ -188,19 +200,19 @@ export class FloatTransformer {
       mm(q, xb, b.wq, dim, dim);
       mm(k, xb, b.wk, dim, kd);
       mm(v, xb, b.wv, dim, kd);
-      rope(q, k, pos, headSize(c));
+      rope(q, k, pos, headSize(c), this.rope);
       attention(xb, q, keys, values, pos, c, this.att);
       mm(xb2, xb, b.wo, dim, dim);
       accumulate(x, xb2);
 
-      rmsnorm(xb, x, b.rmsFfn);
+      rmsnorm(xb, x, b.rmsFfn, this.eps);
       mm(hb, xb, b.w1, dim, hiddenDim);
       mm(hb2, xb, b.w3, dim, hiddenDim);
       swiglu(hb, hb2);
       mm(xb, hb, b.w2, hiddenDim, dim);
       accumulate(x, xb);
     }
-    rmsnorm(x, x, w.rmsFinal);
+    rmsnorm(x, x, w.rmsFinal, this.eps);
     mm(this.logits, x, w.wcls, dim, c.vocabSize);
     return this.logits;
   }

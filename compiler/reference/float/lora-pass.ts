@@ -6,14 +6,15 @@
 // hand (no autodiff) from the logits down to every adapter; gradients of the frozen
 // weights are not formed, only the activation gradients that flow through them.
 //
-// RoPE uses llama2.c's rotation coefficients exactly: freq = 1/10000^(d/hs) and the angle
-// pos*freq in float32, cos/sin rounded to float32 (run.c's cosf/sinf up to glibc's last
-// bit). These are constants of the model; everything computed from data is float64.
+// RoPE uses forward.ts's rotation coefficients exactly: freq = 1/θ^(d/hs) (divided by the
+// spec's frequency factor, if any) and the angle pos*freq in float32, cos/sin rounded to
+// float32 (run.c's cosf/sinf up to glibc's last bit). These and ε are constants of the
+// model (its spec); everything computed from data is float64.
 import type { FloatWeights, ModelConfig } from '../../import/graph.ts';
 import { headSize, kvDim } from '../../import/graph.ts';
+import { ropeParams, type RopeParams } from './forward.ts';
 
 const f = Math.fround;
-const RMS_EPS = f(1e-5);
 
 /** One adapted matrix: A [rank, din], B [dout, rank] and their gradients (same shapes). */
 export interface LoraPair {
@@ -43,10 +44,10 @@ function mvT(dx: Float64Array, dxo: number, w: ArrayLike<number>, g: Float64Arra
 }
 
 /** y = g ⊙ x · r, r = 1/sqrt(mean(x²) + eps); returns r. */
-function rmsFwd(y: Float64Array, x: Float64Array, o: number, g: Float32Array, n: number): number {
+function rmsFwd(y: Float64Array, x: Float64Array, o: number, g: Float32Array, n: number, eps: number): number {
   let ss = 0;
   for (let j = 0; j < n; j++) ss += x[o + j] * x[o + j];
-  const r = 1 / Math.sqrt(ss / n + RMS_EPS);
+  const r = 1 / Math.sqrt(ss / n + eps);
   for (let j = 0; j < n; j++) y[o + j] = g[j] * x[o + j] * r;
   return r;
 }
@@ -59,12 +60,13 @@ function rmsBack(dx: Float64Array, dy: Float64Array, x: Float64Array, o: number,
   for (let j = 0; j < n; j++) dx[o + j] += r * g[j] * dy[o + j] - c * x[o + j];
 }
 
-/** llama2.c's rotation coefficients for positions < T: [T][hs/2] cos and sin. */
-export function ropeTables(T: number, hs: number): { cos: Float64Array; sin: Float64Array } {
+/** forward.ts's rotation coefficients for positions < T: [T][hs/2] cos and sin. */
+export function ropeTables(T: number, hs: number, p: RopeParams = { theta: 10000 }): { cos: Float64Array; sin: Float64Array } {
   const half = hs / 2, cos = new Float64Array(T * half), sin = new Float64Array(T * half);
   for (let pos = 0; pos < T; pos++) {
     for (let i = 0; i < hs; i += 2) {
-      const freq = f(1 / f(Math.pow(10000, f(i / hs))));
+      let freq = f(1 / f(Math.pow(p.theta, f(i / hs))));
+      if (p.factors) freq = f(freq / p.factors[i >> 1]);
       const val = f(pos * freq);
       cos[pos * half + i / 2] = f(Math.cos(val));
       sin[pos * half + i / 2] = f(Math.sin(val));
@@ -101,6 +103,7 @@ export class LoraPass {
   private readonly xFin: Float64Array; private readonly rFin: Float64Array; private readonly xf: Float64Array;
   private readonly probs: Float64Array;
   private readonly rt: { cos: Float64Array; sin: Float64Array };
+  private readonly eps: number;
   // Backward scratch.
   private readonly dx: Float64Array; private readonly dy: Float64Array; private readonly dh: Float64Array;
   private readonly dq: Float64Array; private readonly dk: Float64Array; private readonly dv: Float64Array;
@@ -123,7 +126,8 @@ export class LoraPass {
       });
     }
     this.xFin = F(T * dim); this.rFin = F(T); this.xf = F(T * dim); this.probs = F(T * c.vocabSize);
-    this.rt = ropeTables(T, headSize(c));
+    this.rt = ropeTables(T, headSize(c), ropeParams(w.spec));
+    this.eps = f(w.spec?.normEps ?? 1e-5);
     this.dx = F(T * dim); this.dy = F(T * dim); this.dh = F(hd);
     this.dq = F(T * dim); this.dk = F(T * kd); this.dv = F(T * kd); this.u = F(rank); this.dp = F(T);
     this.da = F(hd); this.db = F(hd);
@@ -151,7 +155,7 @@ export class LoraPass {
       if (L.xIn !== x) L.xIn.set(x.subarray(0, T * dim));
       for (let t = 0; t < T; t++) {
         const o = t * dim;
-        L.rAtt[t] = rmsFwd(L.xn, L.xIn, o, b.rmsAtt, dim);
+        L.rAtt[t] = rmsFwd(L.xn, L.xIn, o, b.rmsAtt, dim, this.eps);
         mv(L.q, o, b.wq, L.xn, o, dim, dim);
         mv(L.k, t * kd, b.wk, L.xn, o, dim, kd);
         mv(L.v, t * kd, b.wv, L.xn, o, dim, kd);
@@ -188,7 +192,7 @@ export class LoraPass {
         const o = t * dim;
         L.xMid.set(L.xIn.subarray(o, o + dim), o);
         mv(L.xMid, o, b.wo, L.o, o, dim, dim, true);
-        L.rFfn[t] = rmsFwd(L.xn2, L.xMid, o, b.rmsFfn, dim);
+        L.rFfn[t] = rmsFwd(L.xn2, L.xMid, o, b.rmsFfn, dim, this.eps);
         mv(L.a, t * hd, b.w1, L.xn2, o, dim, hd);
         mv(L.b, t * hd, b.w3, L.xn2, o, dim, hd);
       }
@@ -207,7 +211,7 @@ export class LoraPass {
     let loss = 0;
     for (let t = 0; t < T; t++) {
       const o = t * dim, lo = t * V;
-      this.rFin[t] = rmsFwd(this.xf, this.xFin, o, w.rmsFinal, dim);
+      this.rFin[t] = rmsFwd(this.xf, this.xFin, o, w.rmsFinal, dim, this.eps);
       mv(this.probs, lo, w.wcls, this.xf, o, dim, V);
       let max = -Infinity;
       for (let i = 0; i < V; i++) if (this.probs[lo + i] > max) max = this.probs[lo + i];

@@ -186,6 +186,9 @@ export enum ModelConfigVT {
   seqLen = 16,
   sharedClassifier = 18,
   headSize = 20,
+  ropeTheta = 22,
+  rmsNormEps = 24,
+  ropeFreqFactors = 26,
 }
 
 export enum ModelVT {

@@ -76,8 +76,44 @@ headSize():number {
   return offset ? this.bb!.readUint32(this.bb_pos + offset) : 0;
 }
 
+/**
+ * (host) RoPE base θ the rope.cos/rope.sin tables were computed with; absent: 10000
+ * (llama2.c). Written only when it differs, so llama2.c bundles keep their bytes.
+ */
+ropeTheta():number|null {
+  const offset = this.bb!.__offset(this.bb_pos, 22);
+  return offset ? this.bb!.readFloat64(this.bb_pos + offset) : null;
+}
+
+/**
+ * (host) RMSNorm ε the rmsnorm ops' rmsEpsQ32 was computed from; absent: 1e-5.
+ */
+rmsNormEps():number|null {
+  const offset = this.bb!.__offset(this.bb_pos, 24);
+  return offset ? this.bb!.readFloat64(this.bb_pos + offset) : null;
+}
+
+/**
+ * (host) Per-frequency divisors of RoPE, head_size / 2 of them (Llama-3 rope_freqs or
+ * rope_scaling llama3; linear scaling by s is all s); absent or empty: none.
+ */
+ropeFreqFactors(index: number):number|null {
+  const offset = this.bb!.__offset(this.bb_pos, 26);
+  return offset ? this.bb!.readFloat32(this.bb!.__vector(this.bb_pos + offset) + index * 4) : 0;
+}
+
+ropeFreqFactorsLength():number {
+  const offset = this.bb!.__offset(this.bb_pos, 26);
+  return offset ? this.bb!.__vector_len(this.bb_pos + offset) : 0;
+}
+
+ropeFreqFactorsArray():Float32Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 26);
+  return offset ? new Float32Array(this.bb!.bytes().buffer, this.bb!.bytes().byteOffset + this.bb!.__vector(this.bb_pos + offset), this.bb!.__vector_len(this.bb_pos + offset)) : null;
+}
+
 static startModelConfig(builder:flatbuffers.Builder) {
-  builder.startObject(9);
+  builder.startObject(12);
 }
 
 static addDim(builder:flatbuffers.Builder, dim:number) {
@@ -116,12 +152,41 @@ static addHeadSize(builder:flatbuffers.Builder, headSize:number) {
   builder.addFieldInt32(8, headSize, 0);
 }
 
+static addRopeTheta(builder:flatbuffers.Builder, ropeTheta:number) {
+  builder.addFieldFloat64(9, ropeTheta, null);
+}
+
+static addRmsNormEps(builder:flatbuffers.Builder, rmsNormEps:number) {
+  builder.addFieldFloat64(10, rmsNormEps, null);
+}
+
+static addRopeFreqFactors(builder:flatbuffers.Builder, ropeFreqFactorsOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(11, ropeFreqFactorsOffset, 0);
+}
+
+static createRopeFreqFactorsVector(builder:flatbuffers.Builder, data:number[]|Float32Array):flatbuffers.Offset;
+/**
+ * @deprecated This Uint8Array overload will be removed in the future.
+ */
+static createRopeFreqFactorsVector(builder:flatbuffers.Builder, data:number[]|Uint8Array):flatbuffers.Offset;
+static createRopeFreqFactorsVector(builder:flatbuffers.Builder, data:number[]|Float32Array|Uint8Array):flatbuffers.Offset {
+  builder.startVector(4, data.length, 4);
+  for (let i = data.length - 1; i >= 0; i--) {
+    builder.addFloat32(data[i]!);
+  }
+  return builder.endVector();
+}
+
+static startRopeFreqFactorsVector(builder:flatbuffers.Builder, numElems:number) {
+  builder.startVector(4, numElems, 4);
+}
+
 static endModelConfig(builder:flatbuffers.Builder):flatbuffers.Offset {
   const offset = builder.endObject();
   return offset;
 }
 
-static createModelConfig(builder:flatbuffers.Builder, dim:number, hiddenDim:number, nLayers:number, nHeads:number, nKvHeads:number, vocabSize:number, seqLen:number, sharedClassifier:boolean, headSize:number):flatbuffers.Offset {
+static createModelConfig(builder:flatbuffers.Builder, dim:number, hiddenDim:number, nLayers:number, nHeads:number, nKvHeads:number, vocabSize:number, seqLen:number, sharedClassifier:boolean, headSize:number, ropeTheta:number|null, rmsNormEps:number|null, ropeFreqFactorsOffset:flatbuffers.Offset):flatbuffers.Offset {
   ModelConfig.startModelConfig(builder);
   ModelConfig.addDim(builder, dim);
   ModelConfig.addHiddenDim(builder, hiddenDim);
@@ -132,6 +197,11 @@ static createModelConfig(builder:flatbuffers.Builder, dim:number, hiddenDim:numb
   ModelConfig.addSeqLen(builder, seqLen);
   ModelConfig.addSharedClassifier(builder, sharedClassifier);
   ModelConfig.addHeadSize(builder, headSize);
+  if (ropeTheta !== null)
+    ModelConfig.addRopeTheta(builder, ropeTheta);
+  if (rmsNormEps !== null)
+    ModelConfig.addRmsNormEps(builder, rmsNormEps);
+  ModelConfig.addRopeFreqFactors(builder, ropeFreqFactorsOffset);
   return ModelConfig.endModelConfig(builder);
 }
 }
