@@ -84,7 +84,8 @@ test('checkParams names the first param out of its range', () => {
     ['rope', { n: 12, hs: 3 }, /hs = 3 must be even/],
     ['rmsnorm', { n: 64, gainFrac: 12, rmsEpsQ32: 0, rmsSqShift: 7, rmsDimScaleM: 1, rmsDimScaleE: 0 }, /rmsSqShift = 7 must be ceil\(log2 n\) = 6/],
     ['gemv_lut', { n: 96, d: 16, outFrac: 16, bits: 2, G: 64 }, /G = 64 must divide n/],
-    ['gemv_lut', { n: 128, d: 16, outFrac: 16, bits: 5, G: 64 }, /bits = 5/],
+    ['gemv_lut', { n: 128, d: 16, outFrac: 16, bits: 7, G: 64 }, /bits = 7/],
+    ['gemv_lut', { n: 128, d: 16, outFrac: 16, bits: 6, G: 64 }, /G = 64 is too large for 6-bit codes/],
     ['lut_tables', { n: 60 }, /multiple of 32/],
     ['attention', { nHeads: 6, nKv: 4, hs: 8, attScaleM: 1, attScaleE: 0 }, /nHeads = 6 must be a multiple of nKv/],
   ];

@@ -190,13 +190,21 @@ export function runLutTables(r: usize): void {
 //      X.scale_m i16 [d], X.scale_e i8 [d]], out [y i32 [d]]; params [n, d, outFrac, bits, G]
 
 function lutDType(bits: i32): u32 {
-  return bits == 1 ? DType.q1 : bits == 2 ? DType.q2_lut : bits == 3 ? DType.q3 : DType.q4_lut;
+  return bits == 1 ? DType.q1 : bits == 2 ? DType.q2_lut : bits == 3 ? DType.q3 : bits == 4 ? DType.q4_lut : bits == 5 ? DType.q5 : DType.q6;
+}
+
+/**
+ * Largest group size b-bit codes admit: the per-group int32 and SIMD u16 bounds
+ * (docs/integer-spec.md §9.3; compiler/quantize/lowbit-format.ts lutGroupFits states them).
+ */
+function lutMaxGroup(bits: i32): i32 {
+  return bits <= 4 ? 128 : bits == 5 ? 64 : 32;
 }
 
 export function checkGemvLut(r: usize): bool {
   if (!counts(r, 6, 1, 5)) return false;
   const n = prm(r, 0), d = prm(r, 1), bits = prm(r, 3), gs = prm(r, 4);
-  if (!pos(n) || !pos(d) || bits < 1 || bits > 4 || (gs != 32 && gs != 64 && gs != 128)) return false;
+  if (!pos(n) || !pos(d) || bits < 1 || bits > 6 || (gs != 32 && gs != 64 && gs != 128) || gs > lutMaxGroup(bits)) return false;
   if (n % gs != 0 || n / gs > 1024 || n > 8260) return false;
   const tiles = <i64>((d + 15) >> 4);
   return isSlot(r, 0, false, I16, <i64>n << 2) && isSlot(r, 1, false, I32, SCALE_ELEMS) &&

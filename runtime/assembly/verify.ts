@@ -179,6 +179,8 @@ function dtypeBits(dt: u32): u32 {
     case DType.int8: case DType.uint8: case DType.gse: return 8;
     case DType.int16: return 16;
     case DType.int32: return 32;
+    case DType.q6: return 6;
+    case DType.q5: return 5;
     case DType.q4_lut: return 4;
     case DType.q3: return 3;
     case DType.q2_lut: return 2;
@@ -188,7 +190,7 @@ function dtypeBits(dt: u32): u32 {
 }
 
 function isBitPlane(dt: u32): bool {
-  return dt == DType.q4_lut || dt == DType.q3 || dt == DType.q2_lut || dt == DType.q1;
+  return dt == DType.q6 || dt == DType.q5 || dt == DType.q4_lut || dt == DType.q3 || dt == DType.q2_lut || dt == DType.q1;
 }
 
 /**
