@@ -7,11 +7,13 @@
 // row scales), whose ratio to the 256 MB read is its fraction of the bandwidth limit.
 import type { BenchCase, BenchSection } from './harness.ts';
 import { Rng } from '../compiler/synth/prng.ts';
-import { groupBytes, planeBytes, type LowBits } from '../compiler/quantize/lowbit-format.ts';
+import { groupBytes, lutGroupSizes, planeBytes, type LowBits } from '../compiler/quantize/lowbit-format.ts';
 import { buildLut, type LutModule } from '../test/helpers/lut-wasm.ts';
 
 const SHAPES: Array<[number, number]> = [[768, 768], [2048, 768], [768, 2048]];
 const GS = 64;
+/** The group size a kind runs at: GS, or the largest its bits admit (q6: 32; spec §9.6). */
+const gsOf = (kind: 'int8' | LowBits): number => (kind === 'int8' ? 0 : Math.min(GS, lutGroupSizes(kind).at(-1)!));
 const STREAM_BYTES = 192 << 20; // > the ~64-128 MiB cache plateau (TOOLCHAIN-NOTES)
 
 interface Kernel { kind: 'int8' | LowBits; bytes: number; d: number; n: number }
@@ -28,7 +30,7 @@ function setup(m: LutModule, k: Kernel, copies: number): () => void {
   m.reset();
   const { d, n } = k;
   const wBytes = k.kind === 'int8' ? d * n : planeBytes(k.kind, d, n);
-  const gBytes = k.kind === 'int8' ? 0 : groupBytes(d, n, GS);
+  const gBytes = k.kind === 'int8' ? 0 : groupBytes(d, n, gsOf(k.kind));
   const w: number[] = [], gr: number[] = [];
   const wData = seededBytes(wBytes, 1), gData = seededBytes(gBytes, 2);
   for (let i = 0; i < gData.length; i++) if (i & 16) gData[i] &= 15; // z2 <= 30
@@ -44,7 +46,7 @@ function setup(m: LutModule, k: Kernel, copies: number): () => void {
   let c = 0;
   return k.kind === 'int8'
     ? () => { m.ex.gemvQ8!(out, w[c], wM, wE, x, 20000, 14, n, d, 16); c = (c + 1) % copies; }
-    : () => { m.ex.lutTables(t, x, n); m.ex.gemvLut(out, w[c], gr[c], wM, wE, t, 20000, 14, n, d, k.kind as number, GS, 16); c = (c + 1) % copies; };
+    : () => { m.ex.lutTables(t, x, n); m.ex.gemvLut(out, w[c], gr[c], wM, wE, t, 20000, 14, n, d, k.kind as number, gsOf(k.kind), 16); c = (c + 1) % copies; };
 }
 
 /**
@@ -93,15 +95,15 @@ export function readProbe(simd: LutModule, mb: number, sectionId: string): Bench
 }
 
 const weightBytes = (kind: 'int8' | LowBits, d: number, n: number) =>
-  (kind === 'int8' ? d * n : planeBytes(kind, d, n) + groupBytes(d, n, GS)) + 3 * d;
+  (kind === 'int8' ? d * n : planeBytes(kind, d, n) + groupBytes(d, n, gsOf(kind))) + 3 * d;
 
 const section: BenchSection = {
   id: 'lut-gemv',
-  title: `LUT GEMV kernels vs int8 (V8, one thread; LUT group size ${GS}; Gw/s = 10^9 weights/s)`,
+  title: `LUT GEMV kernels vs int8 (V8, one thread; LUT group size ${GS}, q6 32; Gw/s = 10^9 weights/s)`,
   async cases() {
     const [scalar, simd] = await Promise.all([buildLut('scalar', { withQ8: true }), buildLut('simd', { withQ8: true })]);
     const cases: BenchCase[] = [];
-    const kinds: Array<'int8' | LowBits> = ['int8', 4, 3, 2, 1];
+    const kinds: Array<'int8' | LowBits> = ['int8', 6, 5, 4, 3, 2, 1];
     const label = (kind: 'int8' | LowBits) => (kind === 'int8' ? 'int8' : `q${kind}`);
     for (const [d, n] of SHAPES) {
       for (const m of [scalar, simd]) {

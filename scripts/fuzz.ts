@@ -498,6 +498,35 @@ export async function defaultTargets(log?: (s: string) => void): Promise<FuzzTar
   return out;
 }
 
+/**
+ * A synthetic stories260K-shaped bundle whose block matrices are q5 (g32) and q6 (g32, block
+ * 1) with a q5 classifier: the 5- and 6-bit formats' tensors and gemv_lut params under the
+ * mutators (issue 15). Built once per source hash, like the int8 synthetic target.
+ */
+export async function lowbitTarget(log?: (s: string) => void): Promise<FuzzTarget> {
+  const { cacheRoot } = await import('../compiler/engines/cache.ts');
+  const { sourcesHash } = await import('../test/helpers/bundle.ts');
+  const dir = join(cacheRoot(), 'fuzz-bundles', `synth260K-q5q6-${sourcesHash()}`);
+  if (!existsSync(join(dir, 'runtime.wasm'))) {
+    log?.('fuzz: building the q5/q6 synthetic target (once)...');
+    const { quantizeInt8 } = await import('../compiler/quantize/int8.ts');
+    const { SHAPES, synthWeights } = await import('../compiler/synth/synth.ts');
+    const { bundleFromQuant } = await import('../compiler/bundle.ts');
+    const { loadTarget } = await import('../compiler/target/profile.ts');
+    const { planFromJson } = await import('../compiler/plan/plan.ts');
+    const w = synthWeights({ ...SHAPES.stories260K, sharedClassifier: false }, 12);
+    const plan = planFromJson({ edgeqPlan: 1, default: { bits: 5, groupSize: 32 }, blocks: { 1: { bits: 6, groupSize: 32 } }, classifier: { bits: 5, groupSize: 32 } }, 'q5q6.json');
+    const qb = await bundleFromQuant({
+      model: quantizeInt8(w, { plan }), target: loadTarget('wasm32'), plan, planName: 'q5q6.json',
+      sourceSha256: new Uint8Array(32), sourcePath: 'synth-stories260K-unshared.bin', vectors: 2,
+    });
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'model.edgeq'), qb.files['model.edgeq']);
+    writeFileSync(join(dir, 'runtime.wasm'), qb.files['runtime.wasm']);
+  }
+  return { name: 'synth260K-q5q6/simd', wasm: new Uint8Array(readFileSync(join(dir, 'runtime.wasm'))), artifact: new Uint8Array(readFileSync(join(dir, 'model.edgeq'))) };
+}
+
 export function formatReport(r: FuzzReport): string {
   const lines = [`fuzz: seed ${r.seed}, ${r.cases} cases in ${r.seconds.toFixed(1)} s (${(r.cases / Math.max(r.seconds, 1e-9)).toFixed(0)} cases/s), ${r.instances} instances; case time mean ${r.meanCaseMs.toFixed(3)} ms, max ${r.maxCaseMs.toFixed(1)} ms`];
   lines.push('outcomes:');

@@ -7,7 +7,7 @@ import * as assert from 'uvu/assert';
 import { Rng } from '../compiler/synth/prng.ts';
 import { DType, tensorBytes } from '../compiler/emit/dtype.ts';
 import {
-  LOWBIT_BITS, LOWBIT_GROUP_SIZES, groupBytes, packGroups, packPlanes, planeBytes, planeOffset,
+  LOWBIT_BITS, lutGroupSizes, groupBytes, packGroups, packPlanes, planeBytes, planeOffset,
   unpackGroups, unpackPlanes,
 } from '../compiler/quantize/lowbit-format.ts';
 import { dequantizeLowbit, quantizeLowbit } from '../compiler/quantize/lowbit.ts';
@@ -49,7 +49,7 @@ test('size rule: format module = compiler/emit/dtype.ts = device verifier, for o
 
 test('packing: the stated layout, nibbles are table indices, round trip', () => {
   const rng = new Rng(1, 'pack');
-  for (const bits of LOWBIT_BITS) for (const gs of LOWBIT_GROUP_SIZES) {
+  for (const bits of LOWBIT_BITS) for (const gs of lutGroupSizes(bits)) {
     const rows = 21, cols = 2 * gs;
     const codes = new Uint8Array(rows * cols).map(() => rng.next() & ((1 << bits) - 1));
     const planes = packPlanes(codes, bits, rows, cols, gs);
@@ -73,7 +73,7 @@ test('packing: the stated layout, nibbles are table indices, round trip', () => 
 
 test('clip search beats min/max on average, at every bit-width and group size', () => {
   const rows = 32, cols = 256, w = weights(2, rows, cols);
-  for (const bits of LOWBIT_BITS) for (const gs of LOWBIT_GROUP_SIZES) {
+  for (const bits of LOWBIT_BITS) for (const gs of lutGroupSizes(bits)) {
     const clip = quantizeLowbit(w, rows, cols, { bits, groupSize: gs });
     const minmax = quantizeLowbit(w, rows, cols, { bits, groupSize: gs, clip: false });
     assert.ok(clip.sqError < minmax.sqError, `b${bits} g${gs}: ${clip.sqError} vs ${minmax.sqError}`);

@@ -1,11 +1,12 @@
-// The low-bit weight formats q1, q2_lut, q3, q4_lut (b = 1, 2, 3, 4 bits): the one place
+// The low-bit weight formats q1, q2_lut, q3, q4_lut, q5, q6 (b = 1..6 bits): the one place
 // their layout is stated in code (docs/integer-spec.md §9.1 states it in prose). Their
 // registry entries (formats/lut.ts) take the size rule and tensor list from here; the device
 // verifier restates the rule (runtime/assembly/verify.ts dtypeBytes), and
 // test/lut-quantize.test.ts checks the two agree.
 //
-// A matrix W of `rows` x `cols` (cols a multiple of the group size G in {32, 64, 128}) is
-// three artifact tensors:
+// A matrix W of `rows` x `cols` (cols a multiple of the group size G in {32, 64, 128}, the
+// ones the kernels' int32 / u16 bounds admit at b bits: lutGroupSizes) is three artifact
+// tensors:
 //
 //   X          dtype q<b>, shape [rows, cols]   the codes q in [0, 2^b - 1] as b bit-planes
 //   X.groups   uint8 [ceil(rows/16), cols/G, 2, 16]  per (row, group): gm (u8 mantissa) and
@@ -27,10 +28,28 @@
 // is b * G/8 * 16 bytes). The size rule is general (any shape); the kernels need cols % G == 0.
 
 /** Bits per weight code. */
-export type LowBits = 1 | 2 | 3 | 4;
-export const LOWBIT_BITS: readonly LowBits[] = [1, 2, 3, 4];
+export type LowBits = 1 | 2 | 3 | 4 | 5 | 6;
+export const LOWBIT_BITS: readonly LowBits[] = [1, 2, 3, 4, 5, 6];
+/** Group sizes the layout can express (each b admits those lutGroupSizes(b) lists). */
 export const LOWBIT_GROUP_SIZES = [32, 64, 128] as const;
 export type LowGroupSize = (typeof LOWBIT_GROUP_SIZES)[number];
+
+/** Largest |x| of the 12-bit activations the kernels take (spec §3.2). */
+const X_MAX = 2047;
+/** Largest SIMD table byte sum l = swz(lo_a) + swz(lo_b) (spec §9.4). */
+const SIMD_BYTE_SUM = 254;
+/**
+ * Does group size G fit b-bit codes? The two bounds of docs/integer-spec.md §9.3 / §9.4 that
+ * depend on (b, G): the per-group term gm * dot + 2^(R-1) <= 255 * G * 2047 * Z + 128 must
+ * be < 2^31 (Z = 2(2^b - 1)), and the SIMD kernel's per-group u16 sum
+ * (2^b - 1) * (G/8) * 254 must be < 2^16. b <= 4 admits 32..128; b = 5: 32, 64; b = 6: 32.
+ */
+export function lutGroupFits(bits: number, gs: number): boolean {
+  const qmax = (1 << bits) - 1;
+  return LUT_GM_MAX * gs * X_MAX * 2 * qmax + (1 << (LUT_GROUP_SHIFT - 1)) < 2 ** 31 && qmax * (gs / 8) * SIMD_BYTE_SUM < 2 ** 16;
+}
+/** The group sizes b-bit codes admit (ascending). */
+export const lutGroupSizes = (bits: number): readonly LowGroupSize[] => LOWBIT_GROUP_SIZES.filter((g) => lutGroupFits(bits, g));
 
 /** Rows per tile: the SIMD kernel's 16 lanes. */
 export const LUT_TILE_ROWS = 16;
@@ -49,7 +68,7 @@ export const z2MaxOf = (b: LowBits): number => 2 * ((1 << b) - 1);
 
 export const tilesOf = (rows: number): number => Math.ceil(rows / LUT_TILE_ROWS);
 
-/** Bytes of the bit-plane tensor (the artifact size rule of q1/q2_lut/q3/q4_lut). */
+/** Bytes of the bit-plane tensor (the artifact size rule of q1/q2_lut/q3/q4_lut/q5/q6). */
 export function planeBytes(bits: number, rows: number, cols: number): number {
   return tilesOf(rows) * LUT_TILE_ROWS * bits * Math.ceil(cols / 8);
 }
@@ -75,8 +94,9 @@ export function groupOffset(cols: number, groupSize: number, row: number, g: num
 }
 
 export function checkShape(bits: number, rows: number, cols: number, groupSize: number): void {
-  if (!LOWBIT_BITS.includes(bits as LowBits)) throw new RangeError(`low-bit format: bits must be 1..4, got ${bits}`);
-  if (!(LOWBIT_GROUP_SIZES as readonly number[]).includes(groupSize)) throw new RangeError(`low-bit format: group size must be 32, 64 or 128, got ${groupSize}`);
+  if (!LOWBIT_BITS.includes(bits as LowBits)) throw new RangeError(`low-bit format: bits must be 1..6, got ${bits}`);
+  const sizes = lutGroupSizes(bits);
+  if (!(sizes as readonly number[]).includes(groupSize)) throw new RangeError(`low-bit format: ${bits}-bit group size must be ${sizes.join(', ')}, got ${groupSize}`);
   if (!(rows >= 1) || !(cols >= 1) || cols % groupSize !== 0) throw new RangeError(`low-bit format: ${rows}x${cols} needs cols a multiple of the group size ${groupSize}`);
 }
 

@@ -88,7 +88,7 @@ export function gemvLutParamsOk(r: usize): bool {
     n <= 8260 &&
     d > 0 &&
     outFrac >= 0 && outFrac <= 30 &&
-    (bits == 4 || bits == 3 || bits == 2 || bits == 1) &&
-    ((bits == 4 && (G == 32 || G == 64 || G == 128)) || (bits == 3 && (G == 32 || G == 64 || G == 128)) || (bits == 2 && (G == 32 || G == 64 || G == 128)) || (bits == 1 && (G == 32 || G == 64 || G == 128))) &&
+    (bits == 6 || bits == 5 || bits == 4 || bits == 3 || bits == 2 || bits == 1) &&
+    ((bits == 6 && (G == 32)) || (bits == 5 && (G == 32 || G == 64)) || (bits == 4 && (G == 32 || G == 64 || G == 128)) || (bits == 3 && (G == 32 || G == 64 || G == 128)) || (bits == 2 && (G == 32 || G == 64 || G == 128)) || (bits == 1 && (G == 32 || G == 64 || G == 128))) &&
     G > 0 && n % G == 0 && n / G <= 1024;
 }

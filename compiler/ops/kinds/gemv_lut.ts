@@ -26,7 +26,7 @@ export const gemv_lut: OpDef = {
     { name: 'outFrac', note: '(16; `LOGIT_FRAC` for a low-bit classifier)', rules: [inRange(0, 30)] },
     // bits names a grouped weight format, G is one of that format's group sizes: both
     // come from the weight-format registry (a new format is admitted by registering it).
-    { name: 'bits', note: 'b (1..4, = X\'s dtype)', rules: [groupedFormatBits] },
+    { name: 'bits', note: 'b (1..6, = X\'s dtype)', rules: [groupedFormatBits] },
     { name: 'G', note: '(32/64/128; n % G = 0, n/G ≤ 1024, n ≤ 8260)', rules: [groupSizeOfFormat('bits'), dividesWithQuotientAtMost('n', 1024)] },
   ],
   device: {
@@ -44,7 +44,7 @@ return isSlot(r, 0, false, I16, <i64>n << 2) && isSlot(r, 1, false, I32, SCALE_E
     o.counts(6, 1, 5);
     const [n, d, outFrac, bits, gs] = o.op.params;
     const planeType = GROUPED_FORMATS.find((f) => f.bits === bits)?.name;
-    if (planeType === undefined) return o.fail(`${bits} bits, expected 1 to 4`);
+    if (planeType === undefined) return o.fail(`${bits} bits, expected 1 to 6`);
     const t = o.in<Int16Array>(0, 'int16'), sc = o.in<Int32Array>(1, 'int32');
     const planes = o.in<Uint8Array>(2, planeType), groups = o.in<Uint8Array>(3, 'uint8');
     const wM = o.in<Int16Array>(4, 'int16'), wE = o.in<Int8Array>(5, 'int8');

@@ -1,18 +1,19 @@
-// The LUT formats q1, q2_lut, q3, q4_lut: b-bit codes (b = 1..4) with per-(row, group)
+// The LUT formats q1, q2_lut, q3, q4_lut, q5, q6: b-bit codes (b = 1..6) with per-(row, group)
 // mantissa and zero point and a per-row scale, stored as tiled bit-planes for the T-MAC
 // style table-lookup kernels (docs/integer-spec.md §9). The block layout is stated once, in
-// ../lowbit-format.ts; the quantizer (clip search) is ../lowbit.ts. One family, four entries.
+// ../lowbit-format.ts; the quantizer (clip search) is ../lowbit.ts. One family, six entries; q5 and q6 take the
+// group sizes whose int32 / u16 bounds hold at their bits (lowbit-format.ts lutGroupFits).
 import { dequantizeLowbit, quantizeLowbit } from '../lowbit.ts';
-import { LOWBIT_GROUP_SIZES, LUT_TILE_ROWS, tilesOf, type LowBits } from '../lowbit-format.ts';
+import { LUT_TILE_ROWS, lutGroupSizes, tilesOf, type LowBits } from '../lowbit-format.ts';
 import type { FormatTensor, WeightFormatDef } from './format.ts';
 
-export type LutFormatName = 'q1' | 'q2_lut' | 'q3' | 'q4_lut';
+export type LutFormatName = 'q1' | 'q2_lut' | 'q3' | 'q4_lut' | 'q5' | 'q6';
 
 function lutFormat<N extends LutFormatName, B extends LowBits>(name: N, bits: B): WeightFormatDef<N, B> {
   return {
     name,
     bits,
-    groupSizes: LOWBIT_GROUP_SIZES,
+    groupSizes: lutGroupSizes(bits),
     summary: `${bits}-bit codes in ${bits} bit-plane${bits > 1 ? 's' : ''}, per-group gm/z2, per-row scale; lut_tables + gemv_lut`,
     // A tile of 16 rows x 8 columns: one byte per row and plane (lowbit-format.ts).
     block: { rows: LUT_TILE_ROWS, cols: 8, bytes: LUT_TILE_ROWS * bits },
@@ -40,6 +41,8 @@ function lutFormat<N extends LutFormatName, B extends LowBits>(name: N, bits: B)
   };
 }
 
+export const q6 = lutFormat('q6', 6);
+export const q5 = lutFormat('q5', 5);
 export const q4Lut = lutFormat('q4_lut', 4);
 export const q3 = lutFormat('q3', 3);
 export const q2Lut = lutFormat('q2_lut', 2);

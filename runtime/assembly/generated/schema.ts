@@ -15,8 +15,10 @@ export enum DType {
   q3 = 7,
   q1 = 8,
   gse = 9,
+  q5 = 10,
+  q6 = 11,
 }
-export const DTYPE_LAST: u32 = 9;
+export const DTYPE_LAST: u32 = 11;
 
 export enum FormatVersion {
   unset = 0,

@@ -1,4 +1,4 @@
-// Low-bit (b = 1..4) weight GEMV by table lookup, T-MAC style (docs/integer-spec.md §9.2).
+// Low-bit (b = 1..6) weight GEMV by table lookup, T-MAC style (docs/integer-spec.md §9.2).
 // The input is the int8 path's 12-bit activation vector (|x| <= 2047, int16, one scale):
 // no requantization. For every 4 consecutive activations a table of the 16 sums of their
 // subsets is built once per call; each weight row's bit-plane nibbles index the tables,

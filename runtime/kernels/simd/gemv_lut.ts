@@ -14,7 +14,9 @@
 // `odd += l >> 8` (u16 shift) are two plain ops, and at the group's end
 // even = all - 256 odd (mod 2^16) is exact because the true even sum is < 2^16. The planes
 // are combined by Horner's rule, highest plane first (acc = 2 acc + plane), which keeps the
-// congruence; the per-group sum sum_k 2^k * plane sums <= 15 * 16 * 254 = 60960 < 2^16.
+// congruence; the per-group sum sum_k 2^k * plane sums <= (2^b - 1) * (G/8) * 254 < 2^16
+// (60960 at b = 4, G = 128; 62992 at b = 5, G = 64; 64008 at b = 6, G = 32: the group
+// sizes each b admits, lowbit-format.ts lutGroupFits).
 // Lanes therefore hold even rows then odd rows; gm and z2 are split the same way and the
 // outputs are put back in row order at the end of a tile.
 // Per group in i32: S = L + 128 H - 8188 * (G/4) * (2^b - 1), the rest as the reference.

@@ -1,0 +1,110 @@
+// npm run quality: the quality harness (issue 15). For stories260K and babyllama936K, every
+// weight format and some mixed plans: bits per weight (block matrices; whole model.edgeq)
+// against mean KL, top-1 and perplexity over --tokens tokens of TinyStories validation text,
+// scored over all positions and over each window's second half (compiler/eval/quality.ts).
+// Each plan runs as `edgeq eval` runs it: its bundle built in process, runtime.wasm in V8; the
+// float reference is computed once per model. Writes docs/quality.md, docs/quality.svg and
+// docs/quality.json (or --out <prefix>). Options: --tokens N (default 20000), --model <name>,
+// --plans <a;b;...> (plan strings or mix:<name>, separated by ';').
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { openModel } from '../compiler/import/open-model.ts';
+import { loadWeights, type FloatWeights } from '../compiler/import/graph.ts';
+import { Tokenizer } from '../compiler/import/tokenizer.ts';
+import { quantizeInt8 } from '../compiler/quantize/int8.ts';
+import { encodeParagraphs, readUtf8 } from '../compiler/eval/text-stream.ts';
+import { cachedReference } from '../compiler/plan/damage.ts';
+import { bundleFromQuant } from '../compiler/bundle.ts';
+import { WasmRuntime } from '../compiler/engines/wasm-runtime.ts';
+import { runtimeLogitsEngine } from '../compiler/engines/bundle.ts';
+import { loadTarget } from '../compiler/target/profile.ts';
+import { FloatTransformer } from '../compiler/reference/float/forward.ts';
+import { parsePlan, planFromJson, type PlanSpec } from '../compiler/plan/plan.ts';
+import { blockMatrixBytes, blockWeights, frontier, modelParams, scoreBoth, type HalfScored } from '../compiler/eval/quality.ts';
+import { qualitySvg } from '../compiler/eval/quality-svg.ts';
+import { writeFileAtomic } from '../compiler/util/atomic-write.ts';
+
+const ROOT = resolve(import.meta.dirname, '..');
+export const MODELS: ReadonlyArray<[string, string]> = [['stories260K', 'tok512.bin'], ['babyllama936K', 'tok105.bin']];
+export const UNIFORM_PLANS = ['uniform:8', 'uniform:6g32', 'uniform:5g32', 'uniform:5g64', 'uniform:4g32', 'uniform:4g64', 'uniform:3g32', 'uniform:3g64', 'uniform:2g32', 'uniform:2g64', 'uniform:1g32'];
+
+/** Mixed plans: a default choice and per-matrix overrides applied in every block. */
+export const MIXES: Record<string, { default: { bits: number; groupSize?: number }; matrices: Record<string, { bits: number; groupSize?: number }> }> = {
+  'mix:4g32+v5w2_5': { default: { bits: 4, groupSize: 32 }, matrices: { wv: { bits: 5, groupSize: 32 }, w2: { bits: 5, groupSize: 32 } } },
+  'mix:5g64+w13_4': { default: { bits: 5, groupSize: 64 }, matrices: { w1: { bits: 4, groupSize: 64 }, w3: { bits: 4, groupSize: 64 } } },
+  'mix:3g32+v4w2_4': { default: { bits: 3, groupSize: 32 }, matrices: { wv: { bits: 4, groupSize: 32 }, w2: { bits: 4, groupSize: 32 } } },
+  'mix:2g32+v3w2_3': { default: { bits: 2, groupSize: 32 }, matrices: { wv: { bits: 3, groupSize: 32 }, w2: { bits: 3, groupSize: 32 } } },
+};
+
+/** The PlanSpec of a plan string or a mix name, for a model of `layers` blocks. */
+export function planOf(name: string, layers: number): PlanSpec {
+  const mix = MIXES[name];
+  if (!mix) return parsePlan(name);
+  const blocks = Object.fromEntries(Array.from({ length: layers }, (_, l) => [String(l), { ...mix.default, matrices: mix.matrices }]));
+  return { ...planFromJson({ edgeqPlan: 1, default: mix.default, blocks }, `${name}.json`), name };
+}
+
+export interface QualityRow extends HalfScored {
+  model: string; plan: string; blockBpw: number; modelBpw: number; modelBytes: number; seconds: number;
+}
+
+/** Measures `plans` on one model over `stream` (the float reference computed once). */
+export async function measureModel(model: string, w: FloatWeights, stream: readonly number[], plans: readonly string[], say = (_: string) => {}): Promise<QualityRow[]> {
+  const c = w.config, ref = cachedReference(new FloatTransformer(w, { accumulate: 'float64' }));
+  const rows: QualityRow[] = [];
+  for (const name of plans) {
+    const t0 = Date.now(), plan = planOf(name, c.nLayers), m = quantizeInt8(w, { plan });
+    const b = await bundleFromQuant({ model: m, target: loadTarget('wasm32'), plan, planName: name, sourceSha256: new Uint8Array(32), sourcePath: `${model}.bin`, vectors: 0 });
+    const test = runtimeLogitsEngine(await WasmRuntime.create(b.files['runtime.wasm'], b.files['model.edgeq'], c.vocabSize, name));
+    const s = scoreBoth(stream, ref(), test, c.seqLen);
+    const modelBytes = b.files['model.edgeq'].length;
+    rows.push({ model, plan: name, blockBpw: (8 * blockMatrixBytes(m)) / blockWeights(w), modelBpw: (8 * modelBytes) / modelParams(w), modelBytes, seconds: (Date.now() - t0) / 1000, ...s });
+    say(`quality: ${model} ${name}: KL ${s.all.meanKL.toFixed(4)} (half ${s.half.meanKL.toFixed(4)}), ${rows.at(-1)!.blockBpw.toFixed(2)} bpw, ${rows.at(-1)!.seconds.toFixed(0)} s`);
+  }
+  return rows;
+}
+
+export function qualityMarkdown(rows: readonly QualityRow[], tokens: number): string {
+  const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
+  const out = [
+    '# Quality: bits per weight against KL', '',
+    `Generated by \`npm run quality\` (scripts/quality.ts): ${tokens} tokens of \`../shared/models/tinystories-valid-head.txt\` per model, teacher-forced against the float reference (float64 accumulation), each plan's bundle run in V8 as \`edgeq eval\` runs it. **bpw block**: bits per weight of the block matrices (wq..w3: values, group bytes, row scales); **bpw file**: 8 × model.edgeq bytes / parameters. **all**: every position; **half**: positions ≥ seqLen/2 of each window (llama.cpp \`--kl-divergence\`). ★ marks a plan on its model's frontier (no plan with fewer bits has lower KL, scored over all positions). Plot: [quality.svg](quality.svg); data: [quality.json](quality.json).`, '',
+    '| model | plan | bpw block | bpw file | KL all | top-1 all | ppl all (float) | KL half | top-1 half | ppl half (float) |',
+    '|---|---|---|---|---|---|---|---|---|---|',
+  ];
+  for (const model of [...new Set(rows.map((r) => r.model))]) {
+    const mine = rows.filter((r) => r.model === model);
+    const fr = new Set(frontier(mine.map((r) => ({ plan: r.plan, bpw: r.blockBpw, kl: r.all.meanKL }))).map((p) => p.plan));
+    for (const r of [...mine].sort((a, b) => b.blockBpw - a.blockBpw)) {
+      out.push(`| ${model} | ${fr.has(r.plan) ? '★ ' : ''}${r.plan} | ${r.blockBpw.toFixed(2)} | ${r.modelBpw.toFixed(2)} | ${r.all.meanKL.toFixed(4)} | ${pct(r.all.top1Agreement)} | ${r.all.pplTest.toFixed(3)} (${r.all.pplRef.toFixed(3)}) | ${r.half.meanKL.toFixed(4)} | ${pct(r.half.top1Agreement)} | ${r.half.pplTest.toFixed(3)} (${r.half.pplRef.toFixed(3)}) |`);
+    }
+  }
+  out.push('', 'Mixed plans: `mix:<default>+<matrices>_<bits>` applies the override in every block (scripts/quality.ts MIXES).', '');
+  return out.join('\n');
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: {
+    tokens: { type: 'string', default: '20000' }, model: { type: 'string' }, plans: { type: 'string' },
+    out: { type: 'string', default: join(ROOT, 'docs/quality') },
+  } });
+  const tokens = Number(values.tokens), models = process.env.EDGEQ_MODELS ?? resolve(ROOT, '../shared/models');
+  const plans = values.plans ? values.plans.split(';') : [...UNIFORM_PLANS, ...Object.keys(MIXES)];
+  const rows: QualityRow[] = [];
+  for (const [name, tok] of MODELS) {
+    if (values.model && values.model !== name) continue;
+    const ckpt = join(models, `${name}.bin`);
+    if (!existsSync(ckpt)) throw new Error(`quality: ${ckpt} not found`);
+    const g = openModel(ckpt), w = loadWeights(g);
+    const stream = encodeParagraphs(Tokenizer.load(join(models, tok)), readUtf8(join(models, 'tinystories-valid-head.txt')), tokens).tokens;
+    rows.push(...await measureModel(name, w, stream, plans, (s) => process.stderr.write(`${s}\n`)));
+  }
+  const series = [...new Set(rows.map((r) => r.model))].map((m) => ({ name: m, points: rows.filter((r) => r.model === m).map((r) => ({ plan: r.plan, bpw: r.blockBpw, kl: r.all.meanKL })) }));
+  writeFileAtomic(`${values.out}.md`, qualityMarkdown(rows, tokens));
+  writeFileAtomic(`${values.out}.svg`, qualitySvg(`mean KL against bits per block weight (${tokens} tokens; frontier joined)`, series));
+  writeFileAtomic(`${values.out}.json`, JSON.stringify({ tokens, rows }, null, 1) + '\n');
+  process.stderr.write(`quality: wrote ${values.out}.md, .svg, .json\n`);
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) await main();
