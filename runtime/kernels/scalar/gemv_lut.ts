@@ -6,6 +6,10 @@
 // Tables here: int16, 16 entries per 4 activations (32 bytes), t[s][i] = sum of x[4s+b]
 // over the bits b of i. Weights are read in place: planes tiled [tile][group][plane]
 // [pair][16 rows], group bytes [tile][group][gm x16][z2 x16] (lowbit-format.ts).
+// gemvLut widens the tables of 256 columns at a time into 256-entry pair tables (a planes
+// byte, 8 weights of one plane, is one lookup instead of two nibble lookups), in a 16 KB
+// static that stays in L1, and runs every tile over that chunk, four rows per u32 load of a
+// planes line; the per-row sums over the groups are kept in `out` between chunks.
 import { mulShiftRound } from "./int64";
 
 /** Per-group rounding shift R (spec §9.2). */
