@@ -6,6 +6,10 @@
 // Tables here: int16, 16 entries per 4 activations (32 bytes), t[s][i] = sum of x[4s+b]
 // over the bits b of i. Weights are read in place: planes tiled [tile][group][plane]
 // [pair][16 rows], group bytes [tile][group][gm x16][z2 x16] (lowbit-format.ts).
+// gemvLut widens the tables of 256 columns at a time into 256-entry pair tables (a planes
+// byte, 8 weights of one plane, is one lookup instead of two nibble lookups), in a 16 KB
+// static that stays in L1, and runs every tile over that chunk, four rows per u32 load of a
+// planes line; the per-row sums over the groups are kept in `out` between chunks.
 import { mulShiftRound } from "./int64";
 
 /** Per-group rounding shift R (spec §9.2). */
@@ -13,6 +17,10 @@ const R: i32 = 8;
 /** Largest number of groups per row (n <= 32768 at group size 32). */
 const MAX_GROUPS: i32 = 1024;
 const XSUM: usize = memory.data(4 * MAX_GROUPS, 16);
+/** Columns per chunk of pair tables (a multiple of every G; 512 bytes of tables per 8 columns). */
+const CHUNK_COLS: i32 = 256;
+/** Pair tables of one chunk: [pair q < CHUNK_COLS/8][byte v < 256] int16 (16 KB, in L1). */
+const PAIRS: usize = memory.data((CHUNK_COLS >> 3) << 9, 16);
 
 /** Builds the activation tables (8n bytes at `tables`) from x: int16 [n], n % 4 == 0. */
 export function lutTables(tables: usize, x: usize, n: i32): void {
@@ -29,6 +37,23 @@ export function lutTables(tables: usize, x: usize, n: i32): void {
     store<i16>(t, b, 16); store<i16>(t, b + x0, 18); store<i16>(t, b + x1, 20); store<i16>(t, b + x0 + x1, 22);
     const c = x2 + x3;
     store<i16>(t, c, 24); store<i16>(t, c + x0, 26); store<i16>(t, c + x1, 28); store<i16>(t, c + x0 + x1, 30);
+  }
+}
+
+/** The 256-entry pair table of two 16-entry tables ta (low nibble) and ta + 32 (high nibble). */
+// @ts-ignore: decorator
+@inline function buildPair(pt: usize, ta: usize): void {
+  const l0 = <i32>load<i16>(ta), l1 = <i32>load<i16>(ta, 2), l2 = <i32>load<i16>(ta, 4), l3 = <i32>load<i16>(ta, 6);
+  const l4 = <i32>load<i16>(ta, 8), l5 = <i32>load<i16>(ta, 10), l6 = <i32>load<i16>(ta, 12), l7 = <i32>load<i16>(ta, 14);
+  const l8 = <i32>load<i16>(ta, 16), l9 = <i32>load<i16>(ta, 18), l10 = <i32>load<i16>(ta, 20), l11 = <i32>load<i16>(ta, 22);
+  const l12 = <i32>load<i16>(ta, 24), l13 = <i32>load<i16>(ta, 26), l14 = <i32>load<i16>(ta, 28), l15 = <i32>load<i16>(ta, 30);
+  for (let hi = 0; hi < 16; hi++) {
+    const h = <i32>load<i16>(ta + 32 + (<usize>hi << 1));
+    const p = pt + (<usize>hi << 5);
+    store<i16>(p, l0 + h); store<i16>(p, l1 + h, 2); store<i16>(p, l2 + h, 4); store<i16>(p, l3 + h, 6);
+    store<i16>(p, l4 + h, 8); store<i16>(p, l5 + h, 10); store<i16>(p, l6 + h, 12); store<i16>(p, l7 + h, 14);
+    store<i16>(p, l8 + h, 16); store<i16>(p, l9 + h, 18); store<i16>(p, l10 + h, 20); store<i16>(p, l11 + h, 22);
+    store<i16>(p, l12 + h, 24); store<i16>(p, l13 + h, 26); store<i16>(p, l14 + h, 28); store<i16>(p, l15 + h, 30);
   }
 }
 
@@ -49,38 +74,69 @@ export function gemvLut(
     for (let s = 0; s < subs; s++) X += <i32>load<i16>(tg + (<usize>s << 5), 30);
     store<i32>(XSUM + (<usize>g << 2), X);
   }
-  const blkBytes = <usize>(bits * pairs) << 4; // bytes of one (tile, group) block of planes
+  const planeBytes = <usize>pairs << 4; // one plane of one (tile, group) block
+  const blkBytes = <usize>bits * planeBytes; // one (tile, group) block of planes
   const tiles = (d + 15) >> 4;
-  for (let tile = 0; tile < tiles; tile++) {
-    const rmax = min(16, d - (tile << 4));
-    for (let r = 0; r < rmax; r++) {
-      let acc = 0;
-      let blk = planes + <usize>(tile * ng) * blkBytes + <usize>r;
-      let gp = groups + (<usize>(tile * ng) << 5) + <usize>r;
-      let tg = tables;
-      for (let g = 0; g < ng; g++) {
-        let S = 0;
-        let pp = blk;
-        for (let k = 0; k < bits; k++) {
-          let sk = 0;
-          let tp = tg;
-          for (let p = 0; p < pairs; p++) {
-            const byte = <usize>load<u8>(pp);
-            sk += <i32>load<i16>(tp + ((byte & 15) << 1)) + <i32>load<i16>(tp + ((byte >> 4) << 1), 32);
-            pp += 16;
-            tp += 64;
+  const chunk = max(1, CHUNK_COLS / gs); // groups per chunk
+  for (let g0 = 0; g0 < ng; g0 += chunk) {
+    const g1 = min(ng, g0 + chunk);
+    // Pair tables of the chunk: PAIRS[q][v] = t[2q][v & 15] + t[2q + 1][v >> 4].
+    const np = (g1 - g0) * pairs;
+    const t0 = tables + (<usize>(g0 * subs) << 5);
+    for (let q = 0; q < np; q++) buildPair(PAIRS + (<usize>q << 9), t0 + (<usize>q << 6));
+    for (let tile = 0; tile < tiles; tile++) {
+      const rmax = min(16, d - (tile << 4));
+      const blk0 = planes + <usize>(tile * ng + g0) * blkBytes;
+      const gp0 = groups + (<usize>(tile * ng + g0) << 5);
+      // Four rows at a time: one u32 load of a planes line gives their four bytes (a padded
+      // last tile's rows >= d are computed from its zero bytes and not stored).
+      for (let r = 0; r < rmax; r += 4) {
+        let a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+        let pp = blk0 + <usize>r;
+        let gp = gp0 + <usize>r;
+        let tg = PAIRS;
+        for (let g = g0; g < g1; g++) {
+          let S0 = 0, S1 = 0, S2 = 0, S3 = 0;
+          for (let k = 0; k < bits; k++) {
+            let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+            let tp = tg;
+            for (let p = 0; p < pairs; p++) {
+              const w = load<u32>(pp);
+              s0 += <i32>load<i16>(tp + ((w & 255) << 1));
+              s1 += <i32>load<i16>(tp + ((w >> 7) & 510));
+              s2 += <i32>load<i16>(tp + ((w >> 15) & 510));
+              s3 += <i32>load<i16>(tp + ((w >> 23) & 510));
+              pp += 16;
+              tp += 512;
+            }
+            S0 += s0 << k; S1 += s1 << k; S2 += s2 << k; S3 += s3 << k;
           }
-          S += sk << k;
+          const X = load<i32>(XSUM + (<usize>g << 2));
+          const gm = load<u32>(gp), z2 = load<u32>(gp, 16);
+          a0 += (<i32>(gm & 255) * (2 * S0 - <i32>(z2 & 255) * X) + (1 << (R - 1))) >> R;
+          a1 += (<i32>((gm >> 8) & 255) * (2 * S1 - <i32>((z2 >> 8) & 255) * X) + (1 << (R - 1))) >> R;
+          a2 += (<i32>((gm >> 16) & 255) * (2 * S2 - <i32>((z2 >> 16) & 255) * X) + (1 << (R - 1))) >> R;
+          a3 += (<i32>(gm >> 24) * (2 * S3 - <i32>(z2 >> 24) * X) + (1 << (R - 1))) >> R;
+          gp += 32;
+          tg += <usize>pairs << 9;
         }
-        const gm = <i32>load<u8>(gp), z2 = <i32>load<u8>(gp, 16);
-        const dot = 2 * S - z2 * load<i32>(XSUM + (<usize>g << 2));
-        acc += (gm * dot + (1 << (R - 1))) >> R;
-        blk += blkBytes;
-        gp += 32;
-        tg += <usize>subs << 5;
+        // Per-row sums over the chunks are kept in out (integers: any order gives the same).
+        const op = out + (<usize>((tile << 4) + r) << 2);
+        if (g0 > 0) {
+          a0 += load<i32>(op);
+          if (r + 1 < rmax) a1 += load<i32>(op, 4);
+          if (r + 2 < rmax) a2 += load<i32>(op, 8);
+          if (r + 3 < rmax) a3 += load<i32>(op, 12);
+        }
+        store<i32>(op, a0);
+        if (r + 1 < rmax) store<i32>(op, a1, 4);
+        if (r + 2 < rmax) store<i32>(op, a2, 8);
+        if (r + 3 < rmax) store<i32>(op, a3, 12);
       }
-      const o = (tile << 4) + r;
-      store<i32>(out + (<usize>o << 2), mulShiftRound(acc, <i32>load<i16>(wM + (<usize>o << 1)) * xM, <i32>load<i8>(wE + <usize>o) + xE - R - outFrac));
     }
+  }
+  for (let o = 0; o < d; o++) {
+    const op = out + (<usize>o << 2);
+    store<i32>(op, mulShiftRound(load<i32>(op), <i32>load<i16>(wM + (<usize>o << 1)) * xM, <i32>load<i8>(wE + <usize>o) + xE - R - outFrac));
   }
 }
