@@ -831,6 +831,8 @@ var DType = /* @__PURE__ */ ((DType2) => {
   DType2[DType2["q3"] = 7] = "q3";
   DType2[DType2["q1"] = 8] = "q1";
   DType2[DType2["gse"] = 9] = "gse";
+  DType2[DType2["q5"] = 10] = "q5";
+  DType2[DType2["q6"] = 11] = "q6";
   return DType2;
 })(DType || {});
 
@@ -1365,8 +1367,39 @@ var ModelConfig = class _ModelConfig {
     const offset = this.bb.__offset(this.bb_pos, 20);
     return offset ? this.bb.readUint32(this.bb_pos + offset) : 0;
   }
+  /**
+   * (host) RoPE base θ the rope.cos/rope.sin tables were computed with; absent: 10000
+   * (llama2.c). Written only when it differs, so llama2.c bundles keep their bytes.
+   */
+  ropeTheta() {
+    const offset = this.bb.__offset(this.bb_pos, 22);
+    return offset ? this.bb.readFloat64(this.bb_pos + offset) : null;
+  }
+  /**
+   * (host) RMSNorm ε the rmsnorm ops' rmsEpsQ32 was computed from; absent: 1e-5.
+   */
+  rmsNormEps() {
+    const offset = this.bb.__offset(this.bb_pos, 24);
+    return offset ? this.bb.readFloat64(this.bb_pos + offset) : null;
+  }
+  /**
+   * (host) Per-frequency divisors of RoPE, head_size / 2 of them (Llama-3 rope_freqs or
+   * rope_scaling llama3; linear scaling by s is all s); absent or empty: none.
+   */
+  ropeFreqFactors(index) {
+    const offset = this.bb.__offset(this.bb_pos, 26);
+    return offset ? this.bb.readFloat32(this.bb.__vector(this.bb_pos + offset) + index * 4) : 0;
+  }
+  ropeFreqFactorsLength() {
+    const offset = this.bb.__offset(this.bb_pos, 26);
+    return offset ? this.bb.__vector_len(this.bb_pos + offset) : 0;
+  }
+  ropeFreqFactorsArray() {
+    const offset = this.bb.__offset(this.bb_pos, 26);
+    return offset ? new Float32Array(this.bb.bytes().buffer, this.bb.bytes().byteOffset + this.bb.__vector(this.bb_pos + offset), this.bb.__vector_len(this.bb_pos + offset)) : null;
+  }
   static startModelConfig(builder) {
-    builder.startObject(9);
+    builder.startObject(12);
   }
   static addDim(builder, dim) {
     builder.addFieldInt32(0, dim, 0);
@@ -1395,11 +1428,30 @@ var ModelConfig = class _ModelConfig {
   static addHeadSize(builder, headSize) {
     builder.addFieldInt32(8, headSize, 0);
   }
+  static addRopeTheta(builder, ropeTheta) {
+    builder.addFieldFloat64(9, ropeTheta, null);
+  }
+  static addRmsNormEps(builder, rmsNormEps) {
+    builder.addFieldFloat64(10, rmsNormEps, null);
+  }
+  static addRopeFreqFactors(builder, ropeFreqFactorsOffset) {
+    builder.addFieldOffset(11, ropeFreqFactorsOffset, 0);
+  }
+  static createRopeFreqFactorsVector(builder, data) {
+    builder.startVector(4, data.length, 4);
+    for (let i = data.length - 1; i >= 0; i--) {
+      builder.addFloat32(data[i]);
+    }
+    return builder.endVector();
+  }
+  static startRopeFreqFactorsVector(builder, numElems) {
+    builder.startVector(4, numElems, 4);
+  }
   static endModelConfig(builder) {
     const offset = builder.endObject();
     return offset;
   }
-  static createModelConfig(builder, dim, hiddenDim, nLayers, nHeads, nKvHeads, vocabSize, seqLen, sharedClassifier, headSize) {
+  static createModelConfig(builder, dim, hiddenDim, nLayers, nHeads, nKvHeads, vocabSize, seqLen, sharedClassifier, headSize, ropeTheta, rmsNormEps, ropeFreqFactorsOffset) {
     _ModelConfig.startModelConfig(builder);
     _ModelConfig.addDim(builder, dim);
     _ModelConfig.addHiddenDim(builder, hiddenDim);
@@ -1410,6 +1462,11 @@ var ModelConfig = class _ModelConfig {
     _ModelConfig.addSeqLen(builder, seqLen);
     _ModelConfig.addSharedClassifier(builder, sharedClassifier);
     _ModelConfig.addHeadSize(builder, headSize);
+    if (ropeTheta !== null)
+      _ModelConfig.addRopeTheta(builder, ropeTheta);
+    if (rmsNormEps !== null)
+      _ModelConfig.addRmsNormEps(builder, rmsNormEps);
+    _ModelConfig.addRopeFreqFactors(builder, ropeFreqFactorsOffset);
     return _ModelConfig.endModelConfig(builder);
   }
 };
@@ -2702,8 +2759,15 @@ var int8Format = {
 };
 
 // compiler/quantize/lowbit-format.ts
-var LOWBIT_BITS = [1, 2, 3, 4];
+var LOWBIT_BITS = [1, 2, 3, 4, 5, 6];
 var LOWBIT_GROUP_SIZES = [32, 64, 128];
+var X_MAX = 2047;
+var SIMD_BYTE_SUM = 254;
+function lutGroupFits(bits, gs) {
+  const qmax = (1 << bits) - 1;
+  return LUT_GM_MAX * gs * X_MAX * 2 * qmax + (1 << LUT_GROUP_SHIFT - 1) < 2 ** 31 && qmax * (gs / 8) * SIMD_BYTE_SUM < 2 ** 16;
+}
+var lutGroupSizes = (bits) => LOWBIT_GROUP_SIZES.filter((g) => lutGroupFits(bits, g));
 var LUT_TILE_ROWS = 16;
 var LUT_GROUP_SHIFT = 8;
 var LUT_GM_MAX = 255;
@@ -2728,8 +2792,9 @@ function groupOffset(cols, groupSize, row, g) {
   return { gm: base + r, z2: base + LUT_TILE_ROWS + r };
 }
 function checkShape(bits, rows, cols, groupSize) {
-  if (!LOWBIT_BITS.includes(bits)) throw new RangeError(`low-bit format: bits must be 1..4, got ${bits}`);
-  if (!LOWBIT_GROUP_SIZES.includes(groupSize)) throw new RangeError(`low-bit format: group size must be 32, 64 or 128, got ${groupSize}`);
+  if (!LOWBIT_BITS.includes(bits)) throw new RangeError(`low-bit format: bits must be 1..6, got ${bits}`);
+  const sizes = lutGroupSizes(bits);
+  if (!sizes.includes(groupSize)) throw new RangeError(`low-bit format: ${bits}-bit group size must be ${sizes.join(", ")}, got ${groupSize}`);
   if (!(rows >= 1) || !(cols >= 1) || cols % groupSize !== 0) throw new RangeError(`low-bit format: ${rows}x${cols} needs cols a multiple of the group size ${groupSize}`);
 }
 function packPlanes(codes, bits, rows, cols, groupSize) {
@@ -2918,7 +2983,7 @@ function lutFormat(name, bits) {
   return {
     name,
     bits,
-    groupSizes: LOWBIT_GROUP_SIZES,
+    groupSizes: lutGroupSizes(bits),
     summary: `${bits}-bit codes in ${bits} bit-plane${bits > 1 ? "s" : ""}, per-group gm/z2, per-row scale; lut_tables + gemv_lut`,
     // A tile of 16 rows x 8 columns: one byte per row and plane (lowbit-format.ts).
     block: { rows: LUT_TILE_ROWS, cols: 8, bytes: LUT_TILE_ROWS * bits },
@@ -2945,13 +3010,15 @@ function lutFormat(name, bits) {
     }
   };
 }
+var q6 = lutFormat("q6", 6);
+var q5 = lutFormat("q5", 5);
 var q4Lut = lutFormat("q4_lut", 4);
 var q3 = lutFormat("q3", 3);
 var q2Lut = lutFormat("q2_lut", 2);
 var q1 = lutFormat("q1", 1);
 
 // compiler/quantize/formats/registry.ts
-var WEIGHT_FORMATS = [int8Format, q4Lut, q3, q2Lut, q1];
+var WEIGHT_FORMATS = [int8Format, q6, q5, q4Lut, q3, q2Lut, q1];
 var WEIGHT_FORMAT_NAMES = WEIGHT_FORMATS.map((f) => f.name);
 var PLAN_BITS = WEIGHT_FORMATS.map((f) => f.bits);
 var BASE_FORMAT = WEIGHT_FORMATS[0];
@@ -3045,8 +3112,14 @@ function validateContents(a, file) {
     if (s.reduce((x, y) => x * y, 1) > LIMITS.MAX_ELEMENTS) fail(`${what}: shape [${s}] has more than 2^32-1 elements`);
   };
   const c = a.config;
-  for (const [k, v] of Object.entries(c)) {
+  const { ropeTheta, rmsNormEps, ropeFreqFactors, ...shapeFields } = c;
+  for (const [k, v] of Object.entries(shapeFields)) {
     if (typeof v === "number" && !(isU32(v) && v >= 1)) fail(`config.${k} = ${v} must be a whole number >= 1`);
+  }
+  if (ropeTheta !== void 0 && !(ropeTheta > 1 && Number.isFinite(ropeTheta))) fail(`config.ropeTheta = ${ropeTheta} must be a finite number > 1`);
+  if (rmsNormEps !== void 0 && !(rmsNormEps > 0 && rmsNormEps < 1e-3)) fail(`config.rmsNormEps = ${rmsNormEps} must be in (0, 1e-3)`);
+  if (ropeFreqFactors !== void 0 && (ropeFreqFactors.length !== c.headSize / 2 || !ropeFreqFactors.every((x) => x > 0 && Number.isFinite(x)))) {
+    fail(`config.ropeFreqFactors must be headSize / 2 = ${c.headSize / 2} finite numbers > 0`);
   }
   if (c.headSize * c.nHeads !== c.dim) fail(`config: headSize ${c.headSize} * nHeads ${c.nHeads} != dim ${c.dim}`);
   if (c.nHeads % c.nKvHeads !== 0) fail(`config: nHeads ${c.nHeads} is not a multiple of nKvHeads ${c.nKvHeads}`);
@@ -3354,7 +3427,10 @@ function readArtifact(bytes, file = "<artifact>") {
       vocabSize: cfg.vocabSize(),
       seqLen: cfg.seqLen(),
       sharedClassifier: cfg.sharedClassifier(),
-      headSize: cfg.headSize()
+      headSize: cfg.headSize(),
+      ...cfg.ropeTheta() !== null ? { ropeTheta: cfg.ropeTheta() } : {},
+      ...cfg.rmsNormEps() !== null ? { rmsNormEps: cfg.rmsNormEps() } : {},
+      ...cfg.ropeFreqFactorsLength() > 0 ? { ropeFreqFactors: list(cfg.ropeFreqFactorsLength(), 4, "config rope_freq_factors", cfg.bb_pos, (i) => cfg.ropeFreqFactors(i)) } : {}
     },
     tensors,
     program,
@@ -4448,10 +4524,91 @@ function attention(out, q, pos, kc, kM, kE, vc, vM, vE, nHeads, nKv, hs, attM, a
   }
 }
 
-// compiler/ops/op-def.ts
-var positive = (v) => Number.isInteger(v) && v > 0 ? null : "must be a positive integer";
-var inRange = (lo, hi) => (v) => Number.isInteger(v) && v >= lo && v <= hi ? null : `must be an integer in [${lo}, ${hi}]`;
-var oneOf = (...vs) => (v) => vs.includes(v) ? null : `must be one of ${vs.join(", ")}`;
+// compiler/ops/param-rules.ts
+var isInt = (v) => Number.isInteger(v);
+var asOneOf = (v, vs) => vs.length ? `(${vs.map((x) => `${v} == ${x}`).join(" || ")})` : "false";
+var positive = {
+  refs: [],
+  test: (v) => isInt(v) && v > 0,
+  why: () => "must be a positive integer",
+  as: (v) => `${v} > 0`
+};
+var nonNegative = {
+  refs: [],
+  test: (v) => isInt(v) && v >= 0,
+  why: () => "must be a non-negative integer",
+  as: (v) => `${v} >= 0`
+};
+var inRange = (lo, hi) => ({
+  refs: [],
+  test: (v) => isInt(v) && v >= lo && v <= hi,
+  why: () => `must be an integer in [${lo}, ${hi}]`,
+  as: (v) => `${v} >= ${lo} && ${v} <= ${hi}`
+});
+var atMost = (hi) => ({
+  refs: [],
+  test: (v) => isInt(v) && v <= hi,
+  why: () => `must be <= ${hi}`,
+  as: (v) => `${v} <= ${hi}`
+});
+var oneOf = (...vs) => ({
+  refs: [],
+  test: (v) => vs.includes(v),
+  why: () => `must be one of ${vs.join(", ")}`,
+  as: (v) => asOneOf(v, vs)
+});
+var multipleOf = (of) => {
+  if (typeof of === "number") {
+    return {
+      refs: [],
+      test: (v) => isInt(v) && v % of === 0,
+      why: () => of === 2 ? "must be even" : `must be a multiple of ${of}`,
+      as: (v) => `${v} % ${of} == 0`
+    };
+  }
+  return {
+    refs: [of],
+    test: (v, p) => isInt(v) && p[of] > 0 && v % p[of] === 0,
+    why: () => `must be a multiple of ${of}`,
+    as: (v) => `${of} > 0 && ${v} % ${of} == 0`
+  };
+};
+var ceilLog2Of = (of) => {
+  const ceilLog23 = (n) => n > 1 ? 32 - Math.clz32(n - 1) : 0;
+  return {
+    refs: [of],
+    test: (v, p) => v === ceilLog23(p[of]),
+    why: (p) => `must be ceil(log2 ${of}) = ${ceilLog23(p[of])}`,
+    as: (v) => `${v} == (${of} > 1 ? 32 - <i32>clz<u32>(<u32>(${of} - 1)) : 0)`
+  };
+};
+var productBelow = (of, limit, limitText = String(limit)) => ({
+  refs: [of],
+  test: (v, p) => v * p[of] < limit,
+  why: (_, name) => `must keep ${name} · ${of} < ${limitText}`,
+  as: (v) => `<i64>${v} * <i64>${of} < ${limit}`
+});
+var dividesWithQuotientAtMost = (of, max) => ({
+  refs: [of],
+  test: (v, p) => v > 0 && p[of] % v === 0 && p[of] / v <= max,
+  why: () => `must divide ${of} with ${of}/v <= ${max}`,
+  as: (v) => `${v} > 0 && ${of} % ${v} == 0 && ${of} / ${v} <= ${max}`
+});
+var groupedFormatBits = {
+  refs: [],
+  test: (v) => GROUPED_FORMATS.some((f) => f.bits === v),
+  why: () => `must be the bits of a grouped weight format (${GROUPED_FORMATS.map((f) => `${f.name} ${f.bits}`).join(", ")})`,
+  as: (v) => asOneOf(v, GROUPED_FORMATS.map((f) => f.bits))
+};
+var groupSizeOfFormat = (bits) => ({
+  refs: [bits],
+  test: (v, p) => GROUPED_FORMATS.find((f) => f.bits === p[bits])?.groupSizes.includes(v) ?? false,
+  why: (p) => {
+    const f = GROUPED_FORMATS.find((x) => x.bits === p[bits]);
+    return f ? `must be a group size of ${f.name} (${f.groupSizes.join(", ")})` : `must be a group size of the format of ${bits}`;
+  },
+  as: (v) => `(${GROUPED_FORMATS.map((f) => `(${bits} == ${f.bits} && ${asOneOf(v, f.groupSizes)})`).join(" || ")})`
+});
 
 // compiler/ops/kinds/attention.ts
 var attention2 = {
@@ -4460,7 +4617,7 @@ var attention2 = {
   inputs: [
     { name: "q", type: "i32 [nH·hs]" },
     { name: "input", type: "position" },
-    { name: "the six cache slots of `kv_store`", type: "(same order)" },
+    { name: "the six cache slots of `kv_store`", type: "(same order)", count: 6 },
     { name: "exp2", type: "i16 [1024]" },
     { name: "q12", type: "i16 [hs]" },
     { name: "scores", type: "i32 [S]" },
@@ -4468,13 +4625,25 @@ var attention2 = {
   ],
   outputs: [{ name: "out", type: "i32 [nH·hs]" }],
   params: [
-    { name: "nHeads", check: (v, p) => positive(v) ?? (v % p.nKv === 0 ? null : "must be a multiple of nKv") },
-    { name: "nKv", check: positive },
-    { name: "hs", check: positive },
+    { name: "nHeads", rules: [positive, multipleOf("nKv")] },
+    { name: "nKv", rules: [positive] },
+    { name: "hs", rules: [positive] },
     { name: "attScaleM" },
     { name: "attScaleE" }
   ],
-  device: { check: "checkAttention", run: "runAttention" },
+  device: {
+    check: "checkAttention",
+    run: "runAttention",
+    imports: ["attention"],
+    operands: `const kvD = <i64>nKv * hs, S = <i64>cfgSeqLen, qd = <i64>nHeads * hs;
+return isSlot(r, 0, false, I32, qd) && isInput(r, 1, ProgramInput.position) &&
+  isSlot(r, 2, false, I16, S * kvD) && isSlot(r, 3, false, I16, S * nKv) && isSlot(r, 4, false, I8, S * nKv) &&
+  isSlot(r, 5, false, I8, S * kvD) && isSlot(r, 6, false, I16, S * nKv) && isSlot(r, 7, false, I8, S * nKv) &&
+  isTensor(r, 8, I16, EXP2_TABLE_SIZE) && isSlot(r, 9, false, I16, hs) && isSlot(r, 10, false, I32, S) &&
+  isSlot(r, 11, false, I32, S) && isSlot(r, 0, true, I32, qd);`,
+    body: `attention(outp(r, 0), inp(r, 0), inPos, inp(r, 2), inp(r, 3), inp(r, 4), inp(r, 5), inp(r, 6), inp(r, 7),
+  nHeads, nKv, hs, attScaleM, attScaleE, inp(r, 8), inp(r, 9), inp(r, 10), inp(r, 11));`
+  },
   interpret: (o, step) => {
     o.counts(12, 1, 5);
     const q = o.in(0, "int32");
@@ -4511,8 +4680,15 @@ var embed = {
     { name: "input", type: "token" }
   ],
   outputs: [{ name: "x", type: "i32 [D]" }],
-  params: [{ name: "D", check: positive }],
-  device: { check: "checkEmbed", run: "runEmbed" },
+  params: [{ name: "D", rules: [positive] }],
+  device: {
+    check: "checkEmbed",
+    run: "runEmbed",
+    imports: ["embeddingLookup"],
+    operands: `isTensor(r, 0, I8, <i64>cfgVocab * D) && isTensor(r, 1, I16, cfgVocab) && isTensor(r, 2, I8, cfgVocab) &&
+  isInput(r, 3, ProgramInput.token) && isSlot(r, 0, true, I32, D)`,
+    body: "embeddingLookup(outp(r, 0), inp(r, 0), inp(r, 1), inp(r, 2), inToken, D);"
+  },
   interpret: (o, step) => {
     o.counts(4, 1, 1);
     const e = o.in(0, "int8"), m = o.in(1, "int16"), ex = o.in(2, "int8");
@@ -4541,6 +4717,8 @@ var interpret = (o) => {
   const n = o.p(0), d = o.p(1), outFrac = o.p(2);
   return () => gemvQ8(y, w, wM, wE, x, sc[0], sc[1], n, d, outFrac);
 };
+var run = `const sc = inp(r, 1);
+gemvQ8(outp(r, 0), inp(r, 2), inp(r, 3), inp(r, 4), inp(r, 0), load<i32>(sc), load<i32>(sc, 4), n, d, outFrac);`;
 var gemv = {
   kind: "gemv",
   kernel: "gemv_q8",
@@ -4553,11 +4731,20 @@ var gemv = {
   ],
   outputs: [{ name: "y", type: "i32 [d]" }],
   params: [
-    { name: "n", check: positive },
-    { name: "d", check: positive },
-    { name: "outFrac", note: "(16; `LOGIT_FRAC` for the classifier)", check: inRange(0, 30) }
+    { name: "n", rules: [positive] },
+    { name: "d", rules: [positive] },
+    { name: "outFrac", note: "(16; `LOGIT_FRAC` for the classifier)", rules: [inRange(0, 30)] }
   ],
-  device: { check: "checkGemv", run: "runGemv", simdRun: "runGemvSimd" },
+  device: {
+    check: "checkGemv",
+    run: "runGemv",
+    simdRun: "runGemvSimd",
+    imports: ["gemvQ8"],
+    operands: `isSlot(r, 0, false, I16, n) && isSlot(r, 1, false, I32, SCALE_ELEMS) && isTensor(r, 2, I8, <i64>n * d) &&
+  isTensor(r, 3, I16, d) && isTensor(r, 4, I8, d) && isSlot(r, 0, true, I32, d)`,
+    body: run,
+    simdBody: run
+  },
   interpret
 };
 var classifier = { ...gemv, kind: "classifier" };
@@ -4601,6 +4788,9 @@ function gemvLut(out, planes, groups, wM, wE, t2, xM, xE, n, d, bits, gs, outFra
 }
 
 // compiler/ops/kinds/gemv_lut.ts
+var run2 = `const sc = inp(r, 1);
+gemvLut(outp(r, 0), inp(r, 2), inp(r, 3), inp(r, 4), inp(r, 5), inp(r, 0), load<i32>(sc), load<i32>(sc, 4),
+  n, d, bits, G, outFrac);`;
 var gemv_lut = {
   kind: "gemv_lut",
   kernel: "gemv_lut",
@@ -4614,22 +4804,33 @@ var gemv_lut = {
   ],
   outputs: [{ name: "y", type: "i32 [d]" }],
   params: [
-    { name: "n", check: (v) => positive(v) ?? (v <= 8260 ? null : "must be <= 8260") },
-    { name: "d", check: positive },
-    { name: "outFrac", note: "(16; `LOGIT_FRAC` for a low-bit classifier)", check: inRange(0, 30) },
-    { name: "bits", note: "b (1..4, = X's dtype)", check: inRange(1, 4) },
-    {
-      name: "G",
-      note: "(32/64/128; n % G = 0, n/G ≤ 1024, n ≤ 8260)",
-      check: (v, p) => oneOf(32, 64, 128)(v) ?? (p.n % v === 0 && p.n / v <= 1024 ? null : "must divide n with n/G <= 1024")
-    }
+    { name: "n", rules: [positive, atMost(8260)] },
+    { name: "d", rules: [positive] },
+    { name: "outFrac", note: "(16; `LOGIT_FRAC` for a low-bit classifier)", rules: [inRange(0, 30)] },
+    // bits names a grouped weight format, G is one of that format's group sizes: both
+    // come from the weight-format registry (a new format is admitted by registering it).
+    { name: "bits", note: "b (1..6, = X's dtype)", rules: [groupedFormatBits] },
+    { name: "G", note: "(32/64/128; n % G = 0, n/G ≤ 1024, n ≤ 8260)", rules: [groupSizeOfFormat("bits"), dividesWithQuotientAtMost("n", 1024)] }
   ],
-  device: { check: "checkGemvLut", run: "runGemvLut", simdRun: "runGemvLutSimd" },
+  device: {
+    check: "checkGemvLut",
+    run: "runGemvLut",
+    simdRun: "runGemvLutSimd",
+    imports: ["gemvLut"],
+    // The values tensor's bytes by its format's block rule (dtype-sizes.ts, generated from
+    // the format registry).
+    operands: `const dt = groupedFormatDType(bits), tiles = <i64>((d + 15) >> 4);
+return isSlot(r, 0, false, I16, <i64>n << 2) && isSlot(r, 1, false, I32, SCALE_ELEMS) &&
+  isTensorBytes(r, 2, dt, matrixBytes(dt, d, n)) && isTensorBytes(r, 3, U8, tiles * (n / G) * 32) &&
+  isTensor(r, 4, I16, d) && isTensor(r, 5, I8, d) && isSlot(r, 0, true, I32, d);`,
+    body: run2,
+    simdBody: run2
+  },
   interpret: (o) => {
     o.counts(6, 1, 5);
     const [n, d, outFrac, bits, gs] = o.op.params;
     const planeType = GROUPED_FORMATS.find((f) => f.bits === bits)?.name;
-    if (planeType === void 0) return o.fail(`${bits} bits, expected 1 to 4`);
+    if (planeType === void 0) return o.fail(`${bits} bits, expected 1 to 6`);
     const t2 = o.in(0, "int16"), sc = o.in(1, "int32");
     const planes = o.in(2, planeType), groups = o.in(3, "uint8");
     const wM = o.in(4, "int16"), wE = o.in(5, "int8");
@@ -4664,8 +4865,18 @@ var kv_store = {
     { name: "V.m", type: "i16 [S, nKv]" },
     { name: "V.e", type: "i8 [S, nKv]" }
   ],
-  params: [{ name: "nKv", check: positive }, { name: "hs", check: positive }],
-  device: { check: "checkKvStore", run: "runKvStore" },
+  params: [{ name: "nKv", rules: [positive] }, { name: "hs", rules: [positive] }],
+  device: {
+    check: "checkKvStore",
+    run: "runKvStore",
+    imports: ["kvStore"],
+    scratch: 16,
+    operands: `const kvD = <i64>nKv * hs, S = <i64>cfgSeqLen;
+return isSlot(r, 0, false, I32, kvD) && isSlot(r, 1, false, I32, kvD) && isInput(r, 2, ProgramInput.position) &&
+  isSlot(r, 0, true, I16, S * kvD) && isSlot(r, 1, true, I16, S * nKv) && isSlot(r, 2, true, I8, S * nKv) &&
+  isSlot(r, 3, true, I8, S * kvD) && isSlot(r, 4, true, I16, S * nKv) && isSlot(r, 5, true, I8, S * nKv);`,
+    body: "kvStore(outp(r, 0), outp(r, 1), outp(r, 2), outp(r, 3), outp(r, 4), outp(r, 5), inp(r, 0), inp(r, 1), inPos, nKv, hs, scratch);"
+  },
   interpret: (o, step) => {
     o.counts(3, 6, 2);
     const k = o.in(0, "int32"), v = o.in(1, "int32");
@@ -4684,8 +4895,17 @@ var lut_tables = {
   kernel: "gemv_lut",
   inputs: [{ name: "x", type: "i16 [n]" }],
   outputs: [{ name: "T", type: "i16 [4n] (8n bytes)" }],
-  params: [{ name: "n", note: "(a multiple of 32)", check: (v) => positive(v) ?? (v % 32 === 0 ? null : "must be a multiple of 32") }],
-  device: { check: "checkLutTables", run: "runLutTables", simdRun: "runLutTablesSimd" },
+  params: [{ name: "n", note: "(a multiple of 32)", rules: [positive, multipleOf(32)] }],
+  device: {
+    check: "checkLutTables",
+    run: "runLutTables",
+    simdRun: "runLutTablesSimd",
+    imports: ["lutTables"],
+    operands: "isSlot(r, 0, false, I16, n) && isSlot(r, 0, true, I16, <i64>n << 2)",
+    // Each flavour's own tables (same size, own content): built and read only by its pair.
+    body: "lutTables(outp(r, 0), inp(r, 0), n);",
+    simdBody: "lutTables(outp(r, 0), inp(r, 0), n);"
+  },
   opaque: true,
   interpret: (o) => {
     o.counts(1, 1, 1);
@@ -4700,8 +4920,15 @@ var requantize = {
   kernel: "quantize_act",
   inputs: [{ name: "v", type: "i32 [n]" }],
   outputs: [{ name: "q", type: "i16 [n] (qmax 2047) or i8 [n] (qmax 127)" }, { name: "scale", type: "" }],
-  params: [{ name: "n", check: positive }, { name: "frac", check: inRange(0, 30) }, { name: "qmax", check: oneOf(QMAX8, ACT_QMAX) }],
-  device: { check: "checkRequantize", run: "runRequantize" },
+  params: [{ name: "n", rules: [positive] }, { name: "frac", rules: [inRange(0, 30)] }, { name: "qmax", rules: [oneOf(QMAX8, ACT_QMAX)] }],
+  device: {
+    check: "checkRequantize",
+    run: "runRequantize",
+    imports: ["quantizeAct"],
+    operands: "isSlot(r, 0, false, I32, n) && isSlot(r, 0, true, qmax == QMAX8 ? I8 : I16, n) && isSlot(r, 1, true, I32, SCALE_ELEMS)",
+    body: `if (qmax == QMAX8) quantizeAct<i8>(outp(r, 0), 0, inp(r, 0), 0, n, frac, QMAX8, INV_QMAX8_M, INV_QMAX8_E, outp(r, 1), 0);
+else quantizeAct<i16>(outp(r, 0), 0, inp(r, 0), 0, n, frac, ACT_QMAX, INV_ACT_QMAX_M, INV_ACT_QMAX_E, outp(r, 1), 0);`
+  },
   interpret: (o) => {
     o.counts(1, 2, 3);
     const v = o.in(0, "int32");
@@ -4727,8 +4954,14 @@ var residual_add = {
   kernel: "residual",
   inputs: [{ name: "x", type: "i32 [n]" }, { name: "y", type: "i32 [n]" }],
   outputs: [{ name: "x", type: "(same slot)" }],
-  params: [{ name: "n", check: positive }],
-  device: { check: "checkResidualAdd", run: "runResidualAdd" },
+  params: [{ name: "n", rules: [positive] }],
+  device: {
+    check: "checkResidualAdd",
+    run: "runResidualAdd",
+    imports: ["residualAdd"],
+    operands: "isSlot(r, 0, false, I32, n) && isSlot(r, 1, false, I32, n) && sameSlot(r, 0, 0)",
+    body: "residualAdd(inp(r, 0), inp(r, 1), n);"
+  },
   interpret: (o) => {
     o.counts(2, 1, 1);
     const x = o.in(0, "int32"), y = o.in(1, "int32");
@@ -4775,21 +5008,31 @@ function rmsnormQuant(q, x, n, gain2, gainFrac, epsQ32, sqShift, dimScaleM, dimS
 }
 
 // compiler/ops/kinds/rmsnorm.ts
-var ceilLog22 = (n) => n > 1 ? 32 - Math.clz32(n - 1) : 0;
 var rmsnorm = {
   kind: "rmsnorm",
   kernel: "rmsnorm",
   inputs: [{ name: "x", type: "i32 [n]" }, { name: "gain", type: "i16 [n]" }, { name: "u", type: "i32 [n] (scratch)" }],
   outputs: [{ name: "q", type: "i16 [n]" }, { name: "scale", type: "" }],
   params: [
-    { name: "n", check: positive },
-    { name: "gainFrac", check: inRange(0, 30) },
-    { name: "rmsEpsQ32", check: (v, p) => Number.isInteger(v) && v >= 0 && v * p.n < 2 ** 31 ? null : "must be >= 0 with rmsEpsQ32 · n < 2^31" },
-    { name: "rmsSqShift", check: (v, p) => v === ceilLog22(p.n) && v <= 28 ? null : `must be ceil(log2 n) = ${ceilLog22(p.n)} and <= 28` },
+    { name: "n", rules: [positive] },
+    // gainFrac is a shift of an int16 gain.
+    { name: "gainFrac", rules: [inRange(0, 30)] },
+    // sqShift = ceil(log2 n) <= 28 and eps · n < 2^31 (§3.3): then the sum of squares is
+    // >= 1 and rsqrtScale never divides by zero (scripts/fuzz.ts found sqShift 31 trapping).
+    { name: "rmsEpsQ32", rules: [nonNegative, productBelow("n", 2147483648, "2^31")] },
+    { name: "rmsSqShift", rules: [atMost(28), ceilLog2Of("n")] },
     { name: "rmsDimScaleM" },
     { name: "rmsDimScaleE" }
   ],
-  device: { check: "checkRmsnorm", run: "runRmsnorm" },
+  device: {
+    check: "checkRmsnorm",
+    run: "runRmsnorm",
+    imports: ["rmsnormQuant"],
+    operands: `isSlot(r, 0, false, I32, n) && isTensor(r, 1, I16, n) && isSlot(r, 2, false, I32, n) &&
+  isSlot(r, 0, true, I16, n) && isSlot(r, 1, true, I32, SCALE_ELEMS)`,
+    body: `rmsnormQuant(outp(r, 0), inp(r, 0), n, inp(r, 1), gainFrac, rmsEpsQ32, rmsSqShift, rmsDimScaleM, rmsDimScaleE,
+  inp(r, 2), outp(r, 1), 0);`
+  },
   interpret: (o) => {
     o.counts(3, 2, 6);
     const x = o.in(0, "int32"), g = o.in(1, "int16"), u = o.in(2, "int32");
@@ -4824,10 +5067,18 @@ var rope = {
   ],
   outputs: [{ name: "v", type: "(same slot)" }],
   params: [
-    { name: "n", check: (v, p) => positive(v) ?? (v % p.hs === 0 ? null : "must be a multiple of hs") },
-    { name: "hs", check: (v) => positive(v) ?? (v % 2 === 0 ? null : "must be even") }
+    { name: "n", rules: [positive, multipleOf("hs")] },
+    { name: "hs", rules: [positive, multipleOf(2)] }
   ],
-  device: { check: "checkRope", run: "runRope" },
+  device: {
+    check: "checkRope",
+    run: "runRope",
+    imports: ["ropeQ16"],
+    operands: `const half = <i64>cfgSeqLen * (hs >> 1);
+return isSlot(r, 0, false, I32, n) && isInput(r, 1, ProgramInput.position) && isTensor(r, 2, I16, half) &&
+  isTensor(r, 3, I16, half) && sameSlot(r, 0, 0);`,
+    body: "ropeQ16(inp(r, 0), n, hs, inp(r, 2), inp(r, 3), inPos);"
+  },
   interpret: (o, step) => {
     o.counts(4, 1, 2);
     const v = o.in(0, "int32");
@@ -4858,8 +5109,14 @@ var swiglu = {
   kernel: "silu",
   inputs: [{ name: "h1", type: "i32 [n]" }, { name: "h3", type: "i32 [n]" }, { name: "silu", type: "i32 [2049]" }],
   outputs: [{ name: "h1", type: "(same slot)" }],
-  params: [{ name: "n", check: positive }],
-  device: { check: "checkSwiglu", run: "runSwiglu" },
+  params: [{ name: "n", rules: [positive] }],
+  device: {
+    check: "checkSwiglu",
+    run: "runSwiglu",
+    imports: ["swigluQ16"],
+    operands: "isSlot(r, 0, false, I32, n) && isSlot(r, 1, false, I32, n) && isTensor(r, 2, I32, SILU_TABLE_SIZE) && sameSlot(r, 0, 0)",
+    body: "swigluQ16(inp(r, 0), inp(r, 1), n, inp(r, 2));"
+  },
   interpret: (o) => {
     o.counts(3, 1, 1);
     const h1 = o.in(0, "int32"), h3 = o.in(1, "int32"), silu = o.in(2, "int32");
@@ -4948,7 +5205,14 @@ function quantModelFromArtifact(a, file = "<artifact>") {
       attScaleM: attP.attScaleM,
       attScaleE: attP.attScaleE
     },
-    tensors
+    tensors,
+    ...c.ropeTheta !== void 0 || c.rmsNormEps !== void 0 || c.ropeFreqFactors ? {
+      rope: {
+        ...c.ropeTheta !== void 0 ? { ropeTheta: c.ropeTheta } : {},
+        ...c.rmsNormEps !== void 0 ? { normEps: c.rmsNormEps } : {},
+        ...c.ropeFreqFactors ? { ropeFreqFactors: c.ropeFreqFactors } : {}
+      }
+    } : {}
   };
 }
 
@@ -5741,7 +6005,7 @@ var AttentionBackwardScratch = class {
     this.ds = new Int32Array(seqLen);
   }
 };
-function ceilLog23(n) {
+function ceilLog22(n) {
   return n <= 1 ? 0 : bitLength(n - 1);
 }
 function attentionBackward(dq, dK, dV, dout, q, pos, kc, kM, kE, vc, vM, vE, nHeads, nKv, hs, attM, attE, exp2, s) {
@@ -5814,7 +6078,7 @@ function attentionBackward(dq, dK, dV, dout, q, pos, kc, kM, kE, vc, vM, vE, nHe
         const ko = t2 * kvDim + g * hs;
         for (let i = 0; i < hs; i++) dK[ko + i] = satAdd(dK[ko + i], mulShiftAny(q12[i], mult, sh2));
       }
-      const P = Bk - 30 + ceilLog23(n);
+      const P = Bk - 30 + ceilLog22(n);
       let U = 0;
       for (let t2 = 0; t2 < n; t2++) {
         const d = ds[t2];
@@ -7572,7 +7836,7 @@ var LoadedModel = class {
   generate(prompt = "", opts = {}) {
     const stats = { tokens: 0, positions: 0, tokensPerSecond: null };
     const self = this;
-    async function* run() {
+    async function* run3() {
       self.claim("generate");
       try {
         const promptTokens = self.tokenize(prompt);
@@ -7605,7 +7869,7 @@ var LoadedModel = class {
         self.busy = false;
       }
     }
-    const gen = run();
+    const gen = run3();
     return {
       stats,
       [Symbol.asyncIterator]: () => gen,

@@ -103,7 +103,8 @@ export function parsePlan(s: string): PlanSpec {
       const f = formatSpelled(b);
       if (!f && /^\d+$/.test(b)) throw usage(`--plan ${JSON.stringify(s)}: ${Number(b)}-bit ${what}weights are not supported; bits: ${PLAN_BITS.join(', ')}`);
       if (!f) throw usage(`--plan ${JSON.stringify(s)}: ${JSON.stringify(b)} is not a weight format; formats: ${WEIGHT_FORMAT_NAMES.join(', ')} (or their bits: ${PLAN_BITS.join(', ')})`);
-      if (g === undefined) return choiceOf(f, inheritG);
+      // No G given: the inherited one when this format admits it, else the format's largest admitted below it (q6: 32).
+      if (g === undefined) return choiceOf(f, f.groupSizes.includes(inheritG) ? inheritG : Math.max(f.groupSizes[0] ?? 0, ...f.groupSizes.filter((x) => x <= inheritG)));
       if (!f.groupSizes.length) throw usage(`--plan ${JSON.stringify(s)}: ${f.name} ${what}weights have per-row scales, no group size`);
       if (!f.groupSizes.includes(Number(g))) throw usage(`--plan ${JSON.stringify(s)}: ${what}group size ${g} is not supported; group sizes: ${f.groupSizes.join(', ')}`);
       return choiceOf(f, Number(g));
