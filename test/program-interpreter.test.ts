@@ -95,8 +95,8 @@ test('params out of the registry\'s ranges are refused at load, naming the op an
   const { contents } = load('stories260K');
   for (const [kind, at, value, want] of [
     ['requantize', 2, 100, /param qmax = 100 must be one of 127, 2047/],
-    ['rmsnorm', 3, 27, /param rmsSqShift = 27 must be ceil\(log2 n\)/],
     ['rmsnorm', 3, 31, /param rmsSqShift = 31 must be <= 28/],
+    ['rmsnorm', 3, 5, /param rmsSqShift = 5 must be ceil\(log2 n\) = 6/],
     ['rope', 1, 1, /param hs = 1 must be even/],
   ] as const) {
     const ops = contents.program.ops.slice();

@@ -1,6 +1,7 @@
 // Element formats of artifact tensors and arena slots (schemas/edgeq.fbs, enum DType; the
 // compiler's integer model uses the same names), and the one rule for their byte size. The
-// device verifier (runtime/assembly/verify.ts, dtypeBytes) applies the same rule;
+// device verifier (runtime/assembly/verify.ts, dtypeBytes) applies the same rule, generated
+// from here and the format registry (npm run gen:formats → runtime/assembly/dtype-sizes.ts);
 // test/verify-wasm.test.ts checks they agree.
 import { DType, DTYPE_NAMES, type DTypeName } from './dtype-name.ts';
 import { formatNamed, isGroupedFormat, valueBytes } from '../quantize/formats/registry.ts';

@@ -1,7 +1,7 @@
 // The low-bit weight formats q1, q2_lut, q3, q4_lut, q5, q6 (b = 1..6 bits): the one place
 // their layout is stated in code (docs/integer-spec.md §9.1 states it in prose). Their
 // registry entries (formats/lut.ts) take the size rule and tensor list from here; the device
-// verifier restates the rule (runtime/assembly/verify.ts dtypeBytes), and
+// verifier's rule is generated from the entries (runtime/assembly/dtype-sizes.ts), and
 // test/lut-quantize.test.ts checks the two agree.
 //
 // A matrix W of `rows` x `cols` (cols a multiple of the group size G in {32, 64, 128}, the

@@ -37,8 +37,8 @@ export interface WeightFormatDef<Name extends string = string, Bits extends numb
    * bytes. A tensor of shape [..., cols] (rows = the product of the other dims) is
    * ceil(rows / block.rows) x ceil(cols / block.cols) blocks, the edges zero-padded: that is
    * the artifact's size rule (registry.ts valueBytes). The registry checks
-   * bytes * 8 = rows * cols * bits; the device verifier restates the rule in AssemblyScript
-   * (runtime/assembly/verify.ts dtypeBytes) and test/verify-wasm.test.ts checks they agree.
+   * bytes * 8 = rows * cols * bits; the device's rule is generated from it (npm run
+   * gen:formats → runtime/assembly/dtype-sizes.ts) and test/verify-wasm.test.ts checks they agree.
    */
   readonly block: { rows: number; cols: number; bytes: number };
   /** The tensors one [rows, cols] matrix is stored as (in artifact order; values first). */

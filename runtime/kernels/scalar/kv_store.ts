@@ -1,10 +1,8 @@
 // KV cache store (docs/integer-spec.md §3.7, first paragraph). Port of
 // runtime/kernels/reference/kv_store.ts: per kv head, K to 12 bits (int16) and V to int8
 // at row `position`, each head's scale (m int16, e int8) beside it.
-// The kernel corpus (test/kernels) checks it against the reference. runtime/assembly/ops.ts
-// runKvStore still has the same loop inline: calling this function there computes the
-// same bytes but changes runtime.wasm's code (asc inlines differently), and existing
-// bundles' runtime bytes are kept unchanged for now.
+// The kernel corpus (test/kernels) checks it against the reference; the runtime's runKvStore
+// (generated into runtime/assembly/ops.ts from compiler/ops/kinds/kv_store.ts) calls it.
 import {
   ACT_QMAX, INV_ACT_QMAX_E, INV_ACT_QMAX_M, INV_QMAX8_E, INV_QMAX8_M, QMAX8,
 } from "./constants";
