@@ -60,7 +60,7 @@ const section: BenchSection = {
         const r = spawnSync(process.execPath, ['bin/edgeq.mjs', 'synth', '--shape', s.shape, '--format', s.format, '-o', src], { cwd: ROOT, stdio: 'inherit' });
         if (r.status !== 0) throw new Error(`compile bench: synth ${s.shape} failed`);
       }
-      const big = s.shape === 'tinyllama-1.1B';
+      const big = s.shape !== 'stories15M'; // one run each: minutes per compile
       cases.push({ name: `${s.shape}: read source once`, unit: 'reads/s', runs: 3, selfTimed: true, run: () => readOnce(src) });
       for (const [label, plan] of PLANS) {
         const name = `${s.shape}: compile ${label}`;
