@@ -86,12 +86,12 @@ test('arena: 16-aligned offsets, live slots never overlap, temporaries share spa
     { offsets: [0, 0, 32], arenaSize: 48 });
 });
 
-test('plans: uniform:<8|4|3|2|1>[g<G>]; others refused naming what is supported (exit 2)', () => {
+test('plans: uniform:<8|6|5|4|3|2|1>[g<G>]; others refused naming what is supported (exit 2)', () => {
   assert.equal(parsePlan('uniform:8'), { kind: 'uniform', bits: 8, groupSize: 0, name: 'uniform:8' });
   assert.equal(parsePlan('uniform:4'), { kind: 'uniform', bits: 4, groupSize: 64, name: 'uniform:4g64' });
   assert.equal(parsePlan('uniform:2g32'), { kind: 'uniform', bits: 2, groupSize: 32, name: 'uniform:2g32' });
   const cases: Array<[string, RegExp]> = [
-    ['uniform:5', /5-bit weights are not supported; bits: 8, 4, 3, 2, 1/],
+    ['uniform:7', /7-bit weights are not supported; bits: 8, 6, 5, 4, 3, 2, 1/],
     ['uniform:4g48', /group size 48 is not supported; group sizes: 32, 64, 128/],
     ['uniform:8g64', /int8 weights have per-row scales, no group size/],
     ['ewq', /unknown plan; use uniform:<bits>\[g<group size>\]/],
