@@ -6,13 +6,14 @@
 // float reference is computed once per model. Writes docs/quality.md, docs/quality.svg and
 // docs/quality.json (or --out <prefix>). Options: --tokens N (default 20000), --model <name>,
 // --plans <a;b;...> (plan strings or mix:<name>, separated by ';').
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { openModel } from '../compiler/import/open-model.ts';
 import { loadWeights, type FloatWeights } from '../compiler/import/graph.ts';
 import { Tokenizer } from '../compiler/import/tokenizer.ts';
 import { quantizeInt8 } from '../compiler/quantize/int8.ts';
+import { calibrate, type Hessians } from '../compiler/quantize/calibrate.ts';
 import { encodeParagraphs, readUtf8 } from '../compiler/eval/text-stream.ts';
 import { cachedReference } from '../compiler/plan/damage.ts';
 import { bundleFromQuant } from '../compiler/bundle.ts';
@@ -37,8 +38,13 @@ export const MIXES: Record<string, { default: { bits: number; groupSize?: number
   'mix:2g32+v3w2_3': { default: { bits: 2, groupSize: 32 }, matrices: { wv: { bits: 3, groupSize: 32 }, w2: { bits: 3, groupSize: 32 } } },
 };
 
-/** The PlanSpec of a plan string or a mix name, for a model of `layers` blocks. */
+/** GPTQ variants: `<plan>+gptq` quantizes with GPTQ on the model's self-generated calibration text. */
+export const GPTQ_PLANS = ['uniform:5g64+gptq', 'uniform:4g32+gptq', 'uniform:4g64+gptq', 'uniform:3g32+gptq', 'uniform:2g32+gptq', 'mix:4g32+v5w2_5+gptq', 'mix:2g32+v3w2_3+gptq'];
+const GPTQ_SUFFIX = '+gptq';
+
+/** The PlanSpec of a plan string or a mix name (without a +gptq suffix), for a model of `layers` blocks. */
 export function planOf(name: string, layers: number): PlanSpec {
+  if (name.endsWith(GPTQ_SUFFIX)) name = name.slice(0, -GPTQ_SUFFIX.length);
   const mix = MIXES[name];
   if (!mix) return parsePlan(name);
   const blocks = Object.fromEntries(Array.from({ length: layers }, (_, l) => [String(l), { ...mix.default, matrices: mix.matrices }]));
@@ -50,16 +56,20 @@ export interface QualityRow extends HalfScored {
 }
 
 /** Measures `plans` on one model over `stream` (the float reference computed once). */
-export async function measureModel(model: string, w: FloatWeights, stream: readonly number[], plans: readonly string[], say = (_: string) => {}): Promise<QualityRow[]> {
+export async function measureModel(model: string, w: FloatWeights, stream: readonly number[], plans: readonly string[], say = (_: string) => {}, onRow = (_: QualityRow[]) => {}): Promise<QualityRow[]> {
   const c = w.config, ref = cachedReference(new FloatTransformer(w, { accumulate: 'float64' }));
   const rows: QualityRow[] = [];
+  let hessians: Hessians | null = null;
   for (const name of plans) {
-    const t0 = Date.now(), plan = planOf(name, c.nLayers), m = quantizeInt8(w, { plan });
+    const t0 = Date.now(), plan = planOf(name, c.nLayers);
+    if (name.endsWith(GPTQ_SUFFIX)) hessians ??= calibrate(w);
+    const m = quantizeInt8(w, { plan, ...(name.endsWith(GPTQ_SUFFIX) ? { gptq: { hessians: hessians! } } : {}) });
     const b = await bundleFromQuant({ model: m, target: loadTarget('wasm32'), plan, planName: name, sourceSha256: new Uint8Array(32), sourcePath: `${model}.bin`, vectors: 0 });
     const test = runtimeLogitsEngine(await WasmRuntime.create(b.files['runtime.wasm'], b.files['model.edgeq'], c.vocabSize, name));
     const s = scoreBoth(stream, ref(), test, c.seqLen);
     const modelBytes = b.files['model.edgeq'].length;
     rows.push({ model, plan: name, blockBpw: (8 * blockMatrixBytes(m)) / blockWeights(w), modelBpw: (8 * modelBytes) / modelParams(w), modelBytes, seconds: (Date.now() - t0) / 1000, ...s });
+    onRow(rows);
     say(`quality: ${model} ${name}: KL ${s.all.meanKL.toFixed(4)} (half ${s.half.meanKL.toFixed(4)}), ${rows.at(-1)!.blockBpw.toFixed(2)} bpw, ${rows.at(-1)!.seconds.toFixed(0)} s`);
   }
   return rows;
@@ -80,7 +90,7 @@ export function qualityMarkdown(rows: readonly QualityRow[], tokens: number): st
       out.push(`| ${model} | ${fr.has(r.plan) ? '★ ' : ''}${r.plan} | ${r.blockBpw.toFixed(2)} | ${r.modelBpw.toFixed(2)} | ${r.all.meanKL.toFixed(4)} | ${pct(r.all.top1Agreement)} | ${r.all.pplTest.toFixed(3)} (${r.all.pplRef.toFixed(3)}) | ${r.half.meanKL.toFixed(4)} | ${pct(r.half.top1Agreement)} | ${r.half.pplTest.toFixed(3)} (${r.half.pplRef.toFixed(3)}) |`);
     }
   }
-  out.push('', 'Mixed plans: `mix:<default>+<matrices>_<bits>` applies the override in every block (scripts/quality.ts MIXES).', '');
+  out.push('', 'Mixed plans: `mix:<default>+<matrices>_<bits>` applies the override in every block (scripts/quality.ts MIXES). `+gptq`: GPTQ codes (compiler/quantize/gptq-lowbit.ts) on self-generated calibration text (32 sequences of 256 tokens sampled from the float model, compiler/quantize/calibrate.ts), the clip search\'s group scales.', '');
   return out.join('\n');
 }
 
@@ -88,23 +98,35 @@ async function main(): Promise<void> {
   const { values } = parseArgs({ options: {
     tokens: { type: 'string', default: '20000' }, model: { type: 'string' }, plans: { type: 'string' },
     out: { type: 'string', default: join(ROOT, 'docs/quality') },
+    merge: { type: 'string' },
   } });
   const tokens = Number(values.tokens), models = process.env.EDGEQ_MODELS ?? resolve(ROOT, '../shared/models');
-  const plans = values.plans ? values.plans.split(';') : [...UNIFORM_PLANS, ...Object.keys(MIXES)];
+  const plans = values.plans ? values.plans.split(';') : [...UNIFORM_PLANS, ...Object.keys(MIXES), ...GPTQ_PLANS];
   const rows: QualityRow[] = [];
+  // --merge a.json,b.json: the report of earlier runs' rows (e.g. one model per process).
+  if (values.merge) {
+    for (const f of values.merge.split(',')) rows.push(...(JSON.parse(readFileSync(f, 'utf8')) as { rows: QualityRow[] }).rows);
+    writeReport(values.out!, rows, tokens);
+    return;
+  }
   for (const [name, tok] of MODELS) {
     if (values.model && values.model !== name) continue;
     const ckpt = join(models, `${name}.bin`);
     if (!existsSync(ckpt)) throw new Error(`quality: ${ckpt} not found`);
     const g = openModel(ckpt), w = loadWeights(g);
     const stream = encodeParagraphs(Tokenizer.load(join(models, tok)), readUtf8(join(models, 'tinystories-valid-head.txt')), tokens).tokens;
-    rows.push(...await measureModel(name, w, stream, plans, (s) => process.stderr.write(`${s}\n`)));
+    const done = rows.length;
+    // The report is rewritten after every plan, so a run cut short still leaves its rows.
+    await measureModel(name, w, stream, plans, (s) => process.stderr.write(`${s}\n`), (mine) => { rows.splice(done, rows.length - done, ...mine); writeReport(values.out!, rows, tokens); });
   }
-  const series = [...new Set(rows.map((r) => r.model))].map((m) => ({ name: m, points: rows.filter((r) => r.model === m).map((r) => ({ plan: r.plan, bpw: r.blockBpw, kl: r.all.meanKL })) }));
-  writeFileAtomic(`${values.out}.md`, qualityMarkdown(rows, tokens));
-  writeFileAtomic(`${values.out}.svg`, qualitySvg(`mean KL against bits per block weight (${tokens} tokens; frontier joined)`, series));
-  writeFileAtomic(`${values.out}.json`, JSON.stringify({ tokens, rows }, null, 1) + '\n');
   process.stderr.write(`quality: wrote ${values.out}.md, .svg, .json\n`);
+}
+
+function writeReport(out: string, rows: readonly QualityRow[], tokens: number): void {
+  const series = [...new Set(rows.map((r) => r.model))].map((m) => ({ name: m, points: rows.filter((r) => r.model === m).map((r) => ({ plan: r.plan, bpw: r.blockBpw, kl: r.all.meanKL })) }));
+  writeFileAtomic(`${out}.md`, qualityMarkdown(rows, tokens));
+  writeFileAtomic(`${out}.svg`, qualitySvg(`mean KL against bits per block weight (${tokens} tokens; frontier joined)`, series));
+  writeFileAtomic(`${out}.json`, JSON.stringify({ tokens, rows }, null, 1) + '\n');
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) await main();

@@ -52,13 +52,13 @@ function inverseFromCholesky(l: Float64Array, n: number): Float64Array {
   return inv;
 }
 
-/** int8 rows of w [rows, cols] by GPTQ with input Hessian h [cols, cols] (not modified). */
-export function gptqRows(w: Float32Array, rows: number, cols: number, h: Float64Array, opts: GptqOptions = {}): QuantizedRows {
-  // Row scales exactly as plain rounding chooses them (absmax, or the clip search).
-  const base = quantizeRows(w, rows, cols, opts);
-  const scale = new Float64Array(rows);
-  for (let r = 0; r < rows; r++) scale[r] = base.m[r] * 2 ** -base.e[r];
-
+/**
+ * GPTQ's column order and factor: `perm` (act-order: decreasing H[i][i], unless off), the
+ * diagonal `diag` of h, and u, the lower Cholesky factor of the damped, permuted H^-1
+ * (GPTQ's upper factor is its transpose: U[i][j] = u[j][i]); u null when H stays singular
+ * after raising the damping 10^7-fold. Shared by the int8 and the low-bit GPTQ.
+ */
+export function inverseHessianFactor(h: Float64Array, cols: number, opts: Pick<GptqOptions, 'damp' | 'actOrder'> = {}): { diag: number[]; perm: number[]; u: Float64Array | null } {
   const diag = Array.from({ length: cols }, (_, i) => h[i * cols + i]);
   const perm = Array.from({ length: cols }, (_, i) => i);
   if (opts.actOrder ?? true) perm.sort((a, b) => diag[b] - diag[a] || a - b);
@@ -77,6 +77,17 @@ export function gptqRows(w: Float32Array, rows: number, cols: number, h: Float64
     if (!cholesky(inv, cols)) continue;
     u = inv; // lower factor L2 of H^-1; GPTQ's upper factor is its transpose: U[i][j] = L2[j][i]
   }
+  return { diag, perm, u };
+}
+
+/** int8 rows of w [rows, cols] by GPTQ with input Hessian h [cols, cols] (not modified). */
+export function gptqRows(w: Float32Array, rows: number, cols: number, h: Float64Array, opts: GptqOptions = {}): QuantizedRows {
+  // Row scales exactly as plain rounding chooses them (absmax, or the clip search).
+  const base = quantizeRows(w, rows, cols, opts);
+  const scale = new Float64Array(rows);
+  for (let r = 0; r < rows; r++) scale[r] = base.m[r] * 2 ** -base.e[r];
+
+  const { diag, perm, u } = inverseHessianFactor(h, cols, opts);
   if (!u) return base; // numerically hopeless: plain rounding
 
   const q = new Int8Array(rows * cols);

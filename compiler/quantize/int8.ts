@@ -24,8 +24,8 @@ export interface Int8Options extends RowQuantOptions {
   gptq?: GptqOptions & CalibrationOptions & { hessians?: Hessians };
   /**
    * Precision plan (compiler/plan/plan.ts; default uniform int8): block matrices planned at
-   * 1..4 bits get the LUT formats of docs/integer-spec.md §9 (GPTQ applies to int8 matrices
-   * only). The embedding is always int8; the classifier is int8 unless the plan opts in
+   * 1..6 bits get the LUT formats of docs/integer-spec.md §9 (GPTQ applies to them too: the
+   * clip search's group scales, GPTQ's codes, compiler/quantize/gptq-lowbit.ts). The embedding is always int8; the classifier is int8 unless the plan opts in
    * (`plan.classifier`): a low-bit classifier of a shared-classifier model is split off as
    * its own matrix `wcls` (the embedding lookup stays int8), and `sharedClassifier` is 0.
    */
@@ -73,13 +73,14 @@ export function quantizeInt8(w: FloatWeights, opts: Int8Options = {}): QuantMode
     const format = formatNamed(r.format)!;
     let q: QuantizedMatrix;
     try {
-      q = format.quantize(f, rows, cols, r.groupSize);
+      const hk = inputOf(name), h = hessians && hk ? hessians.get(hk) : undefined;
+      q = h && format.quantizeGptq ? format.quantizeGptq(f, rows, cols, r.groupSize, h, opts.gptq ?? {}) : format.quantize(f, rows, cols, r.groupSize);
     } catch (e) {
       if (!(e instanceof EdgeqError)) throw e;
       formats[name] = { bits: 8, groupSize: 0, format: 'int8', rule: `asked ${r.bits}-bit: a row scale exponent < ${LOWBIT_MIN_ROW_E} (weights too large): int8 fallback` };
       return false;
     }
-    formats[name] = { bits: r.bits, groupSize: r.groupSize, format: r.format, rule: r.rule + ', clip search' };
+    formats[name] = { bits: r.bits, groupSize: r.groupSize, format: r.format, rule: r.rule + (hessians && format.quantizeGptq ? ', clip search, GPTQ' : ', clip search') };
     opts.onTensorError?.(name, q.sqError, rows * cols);
     format.tensors(rows, cols, r.groupSize).forEach((t, i) =>
       tensors.push({ name: name + t.suffix, dtype: t.dtype as QDType, shape: t.shape, params: t.params, data: q.data[i] }));

@@ -29,7 +29,7 @@ export function register(program: Command): void {
     .argument('<checkpoint>', 'a model: llama2.c .bin, GGUF (.gguf), .safetensors beside config.json, or a Hugging Face directory (detected from the content); a GGUF file or HF directory brings its own tokenizer')
     .option('--target <name>', 'target profile (targets/<name>.json), e.g. wasm32, aarch64-linux, riscv64-linux, cortex-m (default wasm32, as edgeq plan)', 'wasm32')
     .option('--plan <plan>', 'precision plan: uniform:<8|6|5|4|3|2|1>[g<32|64|128>] (low-bit group size default 64; 5-bit takes g32/g64, 6-bit g32) with an optional ,cls<6|5|4|3|2|1>[g<G>] (a low-bit classifier; default int8), a plan file <file>.json (docs/integer-spec.md §11), ewq (an EWQ plan with edgeq plan\'s defaults), or fastewq (FastEWQ: EWQ decisions predicted from the configuration, no weights read)', 'uniform:8')
-    .option('--gptq', 'choose the int8 weights by GPTQ (data-free calibration; slower, more accurate)')
+    .option('--gptq', 'choose the weights by GPTQ (int8 and the low-bit formats; data-free calibration; slower, more accurate)')
     .option('--tokenizer <path>', 'embed this tokenizer (llama2.c tokenizer.bin, a GGUF file, or an HF tokenizer.json) instead of the model\'s own, so the device (and edgeq run) can print text')
     .option('--vectors <n>', 'conformance positions to embed (greedy from BOS; 0 = none)', intOption('--vectors', 0, 4096), 32)
     .option('--sign <key>', 'sign the bundle: an Ed25519 signature of manifest.json (which lists the sha256 of every file) goes to <dir>/manifest.sig; check it with --trust <key.pub> on run, verify, flash')

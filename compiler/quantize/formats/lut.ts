@@ -4,6 +4,7 @@
 // ../lowbit-format.ts; the quantizer (clip search) is ../lowbit.ts. One family, six entries; q5 and q6 take the
 // group sizes whose int32 / u16 bounds hold at their bits (lowbit-format.ts lutGroupFits).
 import { dequantizeLowbit, quantizeLowbit } from '../lowbit.ts';
+import { gptqLowbit } from '../gptq-lowbit.ts';
 import { LUT_TILE_ROWS, lutGroupSizes, tilesOf, type LowBits } from '../lowbit-format.ts';
 import type { FormatTensor, WeightFormatDef } from './format.ts';
 
@@ -25,6 +26,10 @@ function lutFormat<N extends LutFormatName, B extends LowBits>(name: N, bits: B)
     ],
     quantize(w, rows, cols, groupSize) {
       const q = quantizeLowbit(w, rows, cols, { bits, groupSize });
+      return { data: [q.planes, q.groups, q.scaleM, q.scaleE], sqError: q.sqError };
+    },
+    quantizeGptq(w, rows, cols, groupSize, h, opts) {
+      const q = gptqLowbit(w, rows, cols, h, { ...opts, bits, groupSize });
       return { data: [q.planes, q.groups, q.scaleM, q.scaleE], sqError: q.sqError };
     },
     dequantize(data, rows, cols, groupSize) {
