@@ -19,6 +19,7 @@ import type { ArtifactContents } from './emit/artifact-contents.ts';
 import { buildRuntime, type RuntimeBuild } from './codegen/runtime.ts';
 import { loadTarget, type TargetProfile } from './target/profile.ts';
 import { VERSION } from './version.ts';
+import { isQuantizedKv, kvCacheBytes, kvFormatName, parseKvFormat, KV_DEFAULT } from './quantize/kv-cache.ts';
 import { EdgeqError } from './util/errors.ts';
 
 export type BundleFiles = Record<'model.edgeq' | 'runtime.wasm' | 'manifest.json', Uint8Array>;
@@ -52,6 +53,8 @@ export async function bundleFromQuant(o: QuantBundleOptions): Promise<QuantBundl
   const say = o.progress ?? (() => {});
   say('lowering to a program');
   const program = lowerInt8(o.model);
+  const kvm = kvManifest(o.model);
+  say(`KV cache ${kvm.format}: ${kvm.bytes} bytes at context ${kvm.context}`);
   say(`${program.ops.length} ops, ${program.slots.length} slots, arena ${program.arenaSize} bytes; computing ${o.vectors ?? 32} conformance positions`);
   const contents = contentsFromQuant({
     model: o.model, program, target: o.target, plan: o.plan, gptq: o.gptq, tokenizer: o.tokenizer,
@@ -76,6 +79,7 @@ export async function bundleFromQuant(o: QuantBundleOptions): Promise<QuantBundl
       classifier: ((f) => (f && f.format !== 'int8' ? `${f.format} g${f.groupSize}` : 'int8'))(o.model.formats?.wcls),
     },
     weights: o.gptq ? 'gptq' : 'round-to-nearest',
+    kvCache: kvManifest(o.model),
     source: { name: basename(o.sourcePath), sha256: hex(o.sourceSha256) },
     model: { ...contents.config },
     program: { ops: program.ops.length, slots: program.slots.length, arenaBytes: program.arenaSize, opKinds: runtime.kinds },
@@ -95,6 +99,15 @@ export async function bundleFromQuant(o: QuantBundleOptions): Promise<QuantBundl
   return { files, contents, runtime };
 }
 
+/** The manifest's kvCache: the format and the bytes its slots take in the arena (docs/kv-cache.md). */
+export function kvManifest(m: QuantModel): { format: string; bytes: number; context: number } {
+  const f = m.kvCache ?? KV_DEFAULT, p = m.params;
+  return {
+    format: kvFormatName(f), context: p.seqLen,
+    bytes: kvCacheBytes(f, { nLayers: p.nLayers, nKvHeads: p.nKvHeads, headSize: p.dim / p.nHeads, seqLen: p.seqLen }),
+  };
+}
+
 export interface BundleOptions {
   checkpoint: string;
   target: string;
@@ -102,6 +115,8 @@ export interface BundleOptions {
   gptq?: boolean;
   tokenizer?: string;
   vectors?: number;
+  /** KV cache format (`--kv`, compiler/quantize/kv-cache.ts); default k12v8. */
+  kv?: string;
   progress?: (msg: string) => void;
 }
 
@@ -122,7 +137,9 @@ export async function compileBundle(o: BundleOptions): Promise<BundleFiles> {
   }
   const sourceSha256 = sourceDigest(o.checkpoint);
   say(`quantizing ${o.checkpoint} (plan ${planName(plan)})${o.gptq ? ' with GPTQ for int8 matrices (calibrating on self-generated text)' : ''}`);
+  const kv = parseKvFormat(o.kv ?? 'k12v8');
   const model = quantizeInt8(loadWeights(graph), { plan, ...(o.gptq ? { gptq: {} } : {}) });
+  if (isQuantizedKv(kv)) model.kvCache = { ...kv, window: Math.min(kv.window, model.params.seqLen) };
   const b = await bundleFromQuant({
     model, target, plan, planName: planName(plan), gptq: o.gptq, tokenizer, sourceSha256, sourcePath: o.checkpoint,
     vectors: o.vectors, progress: say,

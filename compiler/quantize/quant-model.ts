@@ -4,6 +4,7 @@
 import { EdgeqError } from '../util/errors.ts';
 import { tensorBytes, type DTypeName } from '../emit/dtype.ts';
 import type { WeightFormat } from './formats/registry.ts';
+import type { KvFormat } from './kv-cache.ts';
 
 /**
  * A tensor's element format: the artifact's dtype names (compiler/emit/dtype.ts), one
@@ -60,6 +61,8 @@ export interface QuantModel {
   formats?: Record<string, MatrixFormat>;
   /** The plan's description (PrecisionPlan.method); absent: uniform int8. */
   planMethod?: string;
+  /** The KV cache format (compiler/quantize/kv-cache.ts); absent: k12v8. */
+  kvCache?: KvFormat;
 }
 
 export const FORMAT_VERSION = 1;

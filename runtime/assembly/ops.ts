@@ -209,3 +209,6 @@ export function runGemvLut(r: usize): void {
   gemvLut(outp(r, 0), inp(r, 2), inp(r, 3), inp(r, 4), inp(r, 5), inp(r, 0), load<i32>(sc), load<i32>(sc, 4),
     prm(r, 0), prm(r, 1), prm(r, 3), prm(r, 4), prm(r, 2));
 }
+
+// ---- kv_store_q, attention_q: the quantized KV cache (ops-kvq.ts).
+export { checkAttentionQ, checkKvStoreQ, runAttentionQ, runKvStoreQ } from "./ops-kvq";

@@ -15,11 +15,13 @@ import { intOption } from '../options.ts';
 import { signWithKeyFile } from '../../util/signing.ts';
 import { encodeSignature } from '../../engines/trust.ts';
 import { loadTarget } from '../../target/profile.ts';
+import { KV_FORMAT_SYNTAX, parseKvFormat } from '../../quantize/kv-cache.ts';
 
 interface CompileOptions {
   target: string; plan: string; gptq?: boolean; tokenizer?: string; vectors: number; output: string;
   /** Ed25519 private key (PEM, from `edgeq keygen`): also write manifest.sig. */
   sign?: string;
+  kv: string;
 }
 
 export function register(program: Command): void {
@@ -31,6 +33,7 @@ export function register(program: Command): void {
     .option('--plan <plan>', 'precision plan: uniform:<8|4|3|2|1>[g<32|64|128>] (low-bit group size default 64) with an optional ,cls<4|3|2|1>[g<G>] (a low-bit classifier; default int8), a plan file <file>.json (docs/integer-spec.md §11), ewq (an EWQ plan with edgeq plan\'s defaults), or fastewq (FastEWQ: EWQ decisions predicted from the configuration, no weights read)', 'uniform:8')
     .option('--gptq', 'choose the int8 weights by GPTQ (data-free calibration; slower, more accurate)')
     .option('--tokenizer <path>', 'embed this tokenizer (llama2.c tokenizer.bin, a GGUF file, or an HF tokenizer.json) instead of the model\'s own, so the device (and edgeq run) can print text')
+    .option('--kv <format>', `KV cache format (docs/kv-cache.md): ${KV_FORMAT_SYNTAX}, e.g. k4v4,w32`, 'k12v8')
     .option('--vectors <n>', 'conformance positions to embed (greedy from BOS; 0 = none)', intOption('--vectors', 0, 4096), 32)
     .option('--sign <key>', 'sign the bundle: an Ed25519 signature of manifest.json (which lists the sha256 of every file) goes to <dir>/manifest.sig; check it with --trust <key.pub> on run, verify, flash')
     .requiredOption('-o, --output <dir>', 'bundle directory to write; an existing one is replaced only if it is an edgeq bundle (never the current directory, a non-empty folder of other files, or one holding an input)')
@@ -54,6 +57,7 @@ async function compile(checkpoint: string, opts: CompileOptions): Promise<void> 
   probeModelPath(checkpoint); // a model file or model directory, never a FIFO or device
   if (opts.tokenizer !== undefined) checkInputFile(opts.tokenizer, 'a tokenizer (llama2.c tokenizer.bin, GGUF or HF tokenizer.json)');
   const planFile = opts.plan.endsWith('.json') ? [opts.plan] : [];
+  parseKvFormat(opts.kv); // a bad --kv is a usage error now, not after the compiler loads
   checkOutputBundleDir(opts.output, '-o', [checkpoint, ...planFile, ...(opts.tokenizer ? [opts.tokenizer] : []), ...(opts.sign ? [opts.sign] : [])]);
   const out = resolve(opts.output);
   // A bad key fails now, not after minutes of compiling.
@@ -65,7 +69,7 @@ async function compile(checkpoint: string, opts: CompileOptions): Promise<void> 
     import('../../bundle.ts'), import('../../target/budget.ts'), import('../../plan/budget.ts'),
   ]);
   const files: BundleFiles & { 'manifest.sig'?: Uint8Array } = await compileBundle({
-    checkpoint, target: opts.target, plan: opts.plan, gptq: !!opts.gptq, tokenizer: opts.tokenizer, vectors: opts.vectors,
+    checkpoint, target: opts.target, plan: opts.plan, gptq: !!opts.gptq, tokenizer: opts.tokenizer, vectors: opts.vectors, kv: opts.kv,
     progress: (msg) => process.stderr.write(`edgeq compile: ${msg}\n`),
   });
   // Refuse, with the numbers, a bundle its device could not hold (before writing anything).
