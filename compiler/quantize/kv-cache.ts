@@ -44,3 +44,9 @@ export function kvCacheBytes(f: KvFormat, s: KvShape): number {
   const values = ((S * kvD * f.kBits) >> 3) + ((S * kvD * f.vBits) >> 3) + 2 * W * kvD;
   return s.nLayers * (values + (S + W) * s.nKvHeads * 6);
 }
+
+/** A program's cache as it lies in the arena: the format's name, the bytes of its slots (`*.k_cache*`, `*.v_cache*`) and the context. */
+export function kvCacheOfProgram(c: { config: { seqLen: number }; plan: { kvCache?: string }; program: { slots: Array<{ name?: string; size: number }> } }): { format: string; bytes: number; context: number } {
+  const bytes = c.program.slots.filter((s) => /\.(k|v)_cache(\.|$)/.test(s.name ?? '')).reduce((a, s) => a + s.size, 0);
+  return { format: c.plan.kvCache ?? 'k12v8', bytes, context: c.config.seqLen };
+}

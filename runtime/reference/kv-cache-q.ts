@@ -14,7 +14,7 @@ export class QuantKvCache {
   private readonly window: number;
 
   constructor(readonly f: KvFormat, nLayers: number, readonly S: number, readonly nKv: number, readonly hs: number) {
-    const kvD = nKv * hs, W = Math.min(f.window, S), rows = (S + W) * nKv;
+    const kvD = nKv * hs, W = f.window < S ? f.window : S, rows = (S + W) * nKv;
     this.window = W;
     for (let l = 0; l < nLayers; l++) {
       this.layers.push({

@@ -43,7 +43,7 @@ function storeHead(
   quantizeAct(row8, 0, x, xo, hs, ACT_FRAC, qmax, im, ie, sc, 0);
   cM[srow] = sc[0]; cE[srow] = sc[1];
   if (bits === 8) { for (let i = 0; i < hs; i++) c[o + i] = row8[i]; return; }
-  const per = 8 / bits, mask = (1 << bits) - 1;
+  const per = bits === 4 ? 2 : 4, mask = (1 << bits) - 1; // values per byte
   for (let j = 0; j < hs; j += per) {
     let byte = 0;
     for (let u = 0; u < per; u++) byte |= (row8[j + u] & mask) << (u * bits);

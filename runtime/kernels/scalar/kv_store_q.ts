@@ -15,7 +15,7 @@ function storeHead(c: usize, cM: usize, cE: usize, srow: i32, x: usize, xo: i32,
   set16(cM, srow, load<i32>(sc));
   set8(cE, srow, load<i32>(sc, 4));
   if (bits == 8) { memory.copy(c, row8, <usize>hs); return; }
-  const per = 8 / bits, mask = (1 << bits) - 1;
+  const per = bits == 4 ? 2 : 4, mask = (1 << bits) - 1;
   for (let j = 0; j < hs; j += per) {
     let byte = 0;
     for (let u = 0; u < per; u++) byte |= (i8at(row8, j + u) & mask) << (u * bits);
