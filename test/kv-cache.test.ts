@@ -16,6 +16,7 @@ import { IntTransformer } from '../runtime/reference/model.ts';
 import { ProgramInterpreter } from '../compiler/engines/program-interpreter.ts';
 import { kvCacheBytes, parseKvFormat, kvFormatName } from '../compiler/quantize/kv-cache.ts';
 import { trainBaseIndices } from '../compiler/codegen/train-runtime.ts';
+import { parseContext, withContext } from '../compiler/plan/context.ts';
 import type { QuantModel } from '../compiler/quantize/quant-model.ts';
 
 test('--kv syntax: names round-trip; bad ones are usage errors naming the syntax', () => {
@@ -70,6 +71,25 @@ test('k12v8 (the default) records no kv_cache field: the artifact bytes equal an
   const b = emitArtifact({ model: q, program: lowerInt8(q), target: { name: 'wasm32', simd: true }, plan: parsePlan('uniform:8'), sourceSha256: new Uint8Array(32), sourcePath: 's', vectors: 2 });
   assert.equal(Buffer.from(a).equals(Buffer.from(b)), true);
   assert.is(readArtifact(a).plan.kvCache, undefined);
+});
+
+test('--context n: the cut model computes the same logits at positions < n (k12v8 and k4v4,w4), its cache is smaller; bad n refused', () => {
+  if (!haveModels) return;
+  for (const kv of ['k12v8', 'k4v4,w4']) {
+    const full = withKv(kv), cut = withContext(full, 20);
+    assert.is(cut.params.seqLen, 20);
+    assert.ok(lowerInt8(cut).arenaSize < lowerInt8(full).arenaSize);
+    const a = new IntTransformer(full), b = new IntTransformer(cut);
+    let token = 1;
+    for (let pos = 0; pos < 20; pos++) {
+      const want = a.forward(token, pos);
+      assert.equal(Array.from(b.forward(token, pos)), Array.from(want), `${kv} position ${pos}`);
+      token = a.argmax(want);
+    }
+  }
+  assert.throws(() => withContext(base!, 513), /--context 513: the model's context is 512 positions/);
+  assert.throws(() => parseContext('0'), /expected a number of positions or max/);
+  assert.is(parseContext('max'), 'max');
 });
 
 test.run();
