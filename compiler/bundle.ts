@@ -19,6 +19,8 @@ import type { ArtifactContents } from './emit/artifact-contents.ts';
 import { buildRuntime, type RuntimeBuild } from './codegen/runtime.ts';
 import { loadTarget, type TargetProfile } from './target/profile.ts';
 import { VERSION } from './version.ts';
+import { withContext } from './plan/context.ts';
+import { isQuantizedKv, kvCacheBytes, kvFormatName, parseKvFormat, KV_DEFAULT } from './quantize/kv-cache.ts';
 import { EdgeqError } from './util/errors.ts';
 
 export type BundleFiles = Record<'model.edgeq' | 'runtime.wasm' | 'manifest.json', Uint8Array>;
@@ -52,6 +54,8 @@ export async function bundleFromQuant(o: QuantBundleOptions): Promise<QuantBundl
   const say = o.progress ?? (() => {});
   say('lowering to a program');
   const program = lowerInt8(o.model);
+  const kvm = kvManifest(o.model);
+  say(`KV cache ${kvm.format}: ${kvm.bytes} bytes at context ${kvm.context}`);
   say(`${program.ops.length} ops, ${program.slots.length} slots, arena ${program.arenaSize} bytes; computing ${o.vectors ?? 32} conformance positions`);
   const contents = contentsFromQuant({
     model: o.model, program, target: o.target, plan: o.plan, gptq: o.gptq, tokenizer: o.tokenizer,
@@ -76,6 +80,7 @@ export async function bundleFromQuant(o: QuantBundleOptions): Promise<QuantBundl
       classifier: ((f) => (f && f.format !== 'int8' ? `${f.format} g${f.groupSize}` : 'int8'))(o.model.formats?.wcls),
     },
     weights: o.gptq ? 'gptq' : 'round-to-nearest',
+    kvCache: kvManifest(o.model),
     source: { name: basename(o.sourcePath), sha256: hex(o.sourceSha256) },
     model: { ...contents.config },
     program: { ops: program.ops.length, slots: program.slots.length, arenaBytes: program.arenaSize, opKinds: runtime.kinds },
@@ -95,6 +100,15 @@ export async function bundleFromQuant(o: QuantBundleOptions): Promise<QuantBundl
   return { files, contents, runtime };
 }
 
+/** The manifest's kvCache: the format and the bytes its slots take in the arena (docs/kv-cache.md). */
+export function kvManifest(m: QuantModel): { format: string; bytes: number; context: number } {
+  const f = m.kvCache ?? KV_DEFAULT, p = m.params;
+  return {
+    format: kvFormatName(f), context: p.seqLen,
+    bytes: kvCacheBytes(f, { nLayers: p.nLayers, nKvHeads: p.nKvHeads, headSize: p.dim / p.nHeads, seqLen: p.seqLen }),
+  };
+}
+
 export interface BundleOptions {
   checkpoint: string;
   target: string;
@@ -102,6 +116,10 @@ export interface BundleOptions {
   gptq?: boolean;
   tokenizer?: string;
   vectors?: number;
+  /** KV cache format (`--kv`, compiler/quantize/kv-cache.ts); default k12v8. */
+  kv?: string;
+  /** `--context`: positions, or the largest that fits the target's RAM (compiler/plan/context.ts). */
+  context?: number | 'max';
   progress?: (msg: string) => void;
 }
 
@@ -122,12 +140,43 @@ export async function compileBundle(o: BundleOptions): Promise<BundleFiles> {
   }
   const sourceSha256 = sourceDigest(o.checkpoint);
   say(`quantizing ${o.checkpoint} (plan ${planName(plan)})${o.gptq ? ' with GPTQ for int8 matrices (calibrating on self-generated text)' : ''}`);
+  const kv = parseKvFormat(o.kv ?? 'k12v8');
   // Without GPTQ each matrix is read, quantized and dropped in turn (streamWeights): peak
   // memory is the quantized model plus one float32 matrix. GPTQ calibrates on the float model.
   const model = quantizeInt8(o.gptq ? loadWeights(graph) : streamWeights(graph), { plan, ...(o.gptq ? { gptq: {} } : {}) });
-  const b = await bundleFromQuant({
-    model, target, plan, planName: planName(plan), gptq: o.gptq, tokenizer, sourceSha256, sourcePath: o.checkpoint,
+  if (isQuantizedKv(kv)) model.kvCache = { ...kv, window: Math.min(kv.window, model.params.seqLen) };
+  const build = (m: QuantModel) => bundleFromQuant({
+    model: m, target, plan, planName: planName(plan), gptq: o.gptq, tokenizer, sourceSha256, sourcePath: o.checkpoint,
     vectors: o.vectors, progress: say,
   });
-  return b.files;
+  if (o.context !== 'max') return (await build(o.context === undefined ? model : withContext(model, o.context))).files;
+  return (await fitContext(model, target, build, say)).files;
+}
+
+/**
+ * The bundle with the largest context whose RAM fits `target` (the model's own when it
+ * fits). RAM is measured on the built bundle (compiler/target/budget.ts); the arena's
+ * growth with the context comes from the lowering, so the search builds few bundles.
+ */
+async function fitContext(model: QuantModel, target: TargetProfile, build: (m: QuantModel) => Promise<QuantBundle>, say: (s: string) => void): Promise<QuantBundle> {
+  const { bundleBudgetUse } = await import('./target/budget.ts');
+  const budget = target.ramBytes;
+  const full = await build(model);
+  if (budget === null) { say(`--context max: target ${target.name} has no RAM budget; context ${model.params.seqLen} (the model's)`); return full; }
+  const use = await bundleBudgetUse(full.files['model.edgeq'], full.files['runtime.wasm'], target);
+  if (use.ramBytes <= budget) { say(`--context max: the model's whole context (${model.params.seqLen}) fits ${target.name}: RAM ${use.ramBytes} of ${budget} bytes`); return full; }
+  // RAM beyond the arena is fixed (code data, stack, tables), so ram(S) ~ fixed + arena(S).
+  const fixed = use.ramBytes - lowerInt8(model).arenaSize;
+  const fits = (n: number) => fixed + lowerInt8(withContext(model, n)).arenaSize <= budget;
+  let lo = 0, hi = model.params.seqLen - 1;
+  while (lo < hi) { const mid = (lo + hi + 1) >> 1; if (fits(mid)) lo = mid; else hi = mid - 1; }
+  for (let n = lo; n >= 1; n -= Math.max(1, n >> 6)) {
+    const b = await build(withContext(model, n));
+    const u = await bundleBudgetUse(b.files['model.edgeq'], b.files['runtime.wasm'], target);
+    if (u.ramBytes <= budget) {
+      say(`--context max: context ${n} of the model's ${model.params.seqLen} fits ${target.name}: RAM ${u.ramBytes} of ${budget} bytes (KV cache ${kvManifest(withContext(model, n)).bytes} bytes, ${kvManifest(model).format})`);
+      return b;
+    }
+  }
+  throw new EdgeqError(`--context max: not even 1 position fits ${target.name}: RAM ${fixed} bytes besides the arena, budget ${budget}`);
 }

@@ -65,6 +65,10 @@ const MATRIX = /^(tok_embeddings|wcls|blocks\.\d+\.(wq|wk|wv|wo|w1|w2|w3))$/;
  * it reads the training text.
  */
 export function trainBaseIndices(a: ArtifactContents): number[] {
+  // The backward pass reads the k12v8 cache (K 12-bit, V int8; runtime/reference/train.ts).
+  if (a.plan.kvCache !== undefined && a.plan.kvCache !== 'k12v8') {
+    throw new EdgeqError(`fine-tuning needs the default KV cache: this bundle's cache is ${a.plan.kvCache} (the training backward pass supports only k12v8); fine-tune a bundle compiled with the default --kv k12v8`);
+  }
   const byName = new Map(a.tensors.map((t, i) => [t.name, i]));
   return trainTensorNames(a).map((n) => {
     const i = byName.get(n);

@@ -93,6 +93,8 @@ export interface ArtifactBlockPlan {
 export interface ArtifactPlan {
   method: string;
   blocks: ArtifactBlockPlan[];
+  /** The KV cache format's name (compiler/quantize/kv-cache.ts); absent: k12v8 (and not written). */
+  kvCache?: string;
 }
 
 export interface ArtifactTarget {

@@ -225,7 +225,7 @@ export function readArtifact(bytes: Uint8Array, file = '<artifact>'): ArtifactCo
     },
     tensors,
     program,
-    plan: { method: str(plan?.method() ?? null), blocks: planBlocks },
+    plan: { method: str(plan?.method() ?? null), blocks: planBlocks, ...(plan?.kvCache() ? { kvCache: plan.kvCache()! } : {}) },
     target: { name: str(target?.name() ?? null), simd: target?.simd() ?? false },
     ...(tk ? {
       tokenizer: {

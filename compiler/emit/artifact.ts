@@ -147,7 +147,9 @@ function writePlan(b: flatbuffers.Builder, a: ArtifactContents): Offset {
       b, bp.block, bp.bits, bp.groupSize, DType[bp.format], bp.entropy ?? null, rule, matrices,
     );
   }));
-  return fb.PrecisionPlan.createPrecisionPlan(b, b.createString(a.plan.method), blocks);
+  // k12v8 writes no kv_cache field: such artifacts keep their bytes.
+  const kv = a.plan.kvCache !== undefined && a.plan.kvCache !== 'k12v8' ? b.createString(a.plan.kvCache) : 0;
+  return fb.PrecisionPlan.createPrecisionPlan(b, b.createString(a.plan.method), blocks, kv);
 }
 
 function writeTokenizer(b: flatbuffers.Builder, t: NonNullable<ArtifactContents['tokenizer']>): Offset {

@@ -8,6 +8,7 @@ import { writeArtifact } from './artifact.ts';
 import { fnv1a64 } from './conformance-hash.ts';
 import type { HostRopeSpec, QuantModel } from '../quantize/quant-model.ts';
 import { IntTransformer } from '../../runtime/reference/model.ts';
+import { isQuantizedKv, kvFormatName } from '../quantize/kv-cache.ts';
 import type { TextTokenizer } from '../import/tokenizers/text-tokenizer.ts';
 import { tokenizerContents } from './tokenizer-contents.ts';
 import { BOS } from '../import/tokenizer.ts';
@@ -34,6 +35,7 @@ export function planContents(plan: PlanSpec, nLayers: number, gptq: boolean, mod
   const f = model?.formats;
   return {
     method: model?.planMethod ?? `uniform bits=${plan.bits}${gptq ? ' gptq' : ''}`,
+    ...(model?.kvCache && isQuantizedKv(model.kvCache) ? { kvCache: kvFormatName(model.kvCache) } : {}),
     blocks: Array.from({ length: nLayers }, (_, l) => {
       const matrices = MATRICES.map((name) => {
         const x = f?.[`blocks.${l}.${name}`];

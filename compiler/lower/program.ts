@@ -20,6 +20,7 @@ import {
 } from '../../runtime/kernels/reference/constants.ts';
 import { layoutArena } from './arena.ts';
 import { buildOp } from '../ops/registry.ts';
+import { isQuantizedKv } from '../quantize/kv-cache.ts';
 
 export interface LoweredProgram extends ArtifactProgram {
   /** Op kinds in the order of first use (for reports). */
@@ -38,7 +39,7 @@ export const lower = (m: QuantModel): LoweredProgram => lowerInt8(m);
 export function lowerInt8(m: QuantModel): LoweredProgram {
   const p = m.params;
   const { dim: D, hiddenDim: H, nLayers: L, nHeads, nKvHeads, vocabSize: V, seqLen: S } = p;
-  const hs = D / nHeads, kvD = hs * nKvHeads;
+  const hs = D / nHeads, kvD = hs * nKvHeads, kv = m.kvCache;
   if (!Number.isInteger(hs)) throw new EdgeqError(`lowering: dim ${D} is not a multiple of ${nHeads} heads`);
   const tensorIndex = new Map(m.tensors.map((t, i) => [t.name, i]));
   const T = (name: string): ArtifactRef => {
@@ -109,19 +110,26 @@ export function lowerInt8(m: QuantModel): LoweredProgram {
     gemv(b('wv'), xq, xs, v, D, kvD);
     op('rope', b('rope.q'), [q, POS, cos, sin], [q], { n: D, hs });
     op('rope', b('rope.k'), [k, POS, cos, sin], [k], { n: kvD, hs });
-    const kc = slot(b('k_cache'), 'int16', [S, kvD], true);
-    const kM = slot(b('k_cache.scale_m'), 'int16', [S, nKvHeads], true);
-    const kE = slot(b('k_cache.scale_e'), 'int8', [S, nKvHeads], true);
-    const vc = slot(b('v_cache'), 'int8', [S, kvD], true);
-    const vM = slot(b('v_cache.scale_m'), 'int16', [S, nKvHeads], true);
-    const vE = slot(b('v_cache.scale_e'), 'int8', [S, nKvHeads], true);
-    op('kv_store', b('kv_store'), [k, v, POS], [kc, kM, kE, vc, vM, vE], { nKv: nKvHeads, hs });
+    // The cache (persistent), then attention's output and scratch: slots in this order
+    // (the arena layout, hence the bytes of k12v8 bundles, depends on it).
+    const quantized = kv !== undefined && isQuantizedKv(kv);
+    const W = quantized ? Math.min(kv.window, S) : 0;
+    // k12v8: K int16 [S, kvD], V int8 [S, kvD]; quantized (§3.7.1): packed rows, then the window's int8 ring rows.
+    const cacheRows = quantized ? S + W : S;
+    const kc = quantized ? slot(b('k_cache'), 'int8', [((S * kvD * kv.kBits) >> 3) + W * kvD], true) : slot(b('k_cache'), 'int16', [S, kvD], true);
+    const kM = slot(b('k_cache.scale_m'), 'int16', [cacheRows, nKvHeads], true);
+    const kE = slot(b('k_cache.scale_e'), 'int8', [cacheRows, nKvHeads], true);
+    const vc = quantized ? slot(b('v_cache'), 'int8', [((S * kvD * kv.vBits) >> 3) + W * kvD], true) : slot(b('v_cache'), 'int8', [S, kvD], true);
+    const vM = slot(b('v_cache.scale_m'), 'int16', [cacheRows, nKvHeads], true);
+    const vE = slot(b('v_cache.scale_e'), 'int8', [cacheRows, nKvHeads], true);
+    const bitsW: Record<string, number> = quantized ? { kBits: kv.kBits, vBits: kv.vBits, window: W } : {};
+    op(quantized ? 'kv_store_q' : 'kv_store', b('kv_store'), [k, v, POS], [kc, kM, kE, vc, vM, vE], { nKv: nKvHeads, hs, ...bitsW });
     const att = slot(b('attention'), 'int32', [D]);
     const q12 = slot(b('attention.q12'), 'int16', [hs]);
     const scores = slot(b('attention.scores'), 'int32', [S]);
     const weights = slot(b('attention.weights'), 'int32', [S]);
-    op('attention', b('attention'), [q, POS, kc, kM, kE, vc, vM, vE, exp2, q12, scores, weights], [att],
-      { nHeads, nKv: nKvHeads, hs, attScaleM: p.attScaleM, attScaleE: p.attScaleE });
+    op(quantized ? 'attention_q' : 'attention', b('attention'), [q, POS, kc, kM, kE, vc, vM, vE, exp2, q12, scores, weights], [att],
+      { nHeads, nKv: nKvHeads, hs, attScaleM: p.attScaleM, attScaleE: p.attScaleE, ...bitsW });
     const aq = slot(b('attention.q'), 'int16', [D]), as = slot(b('attention.q.scale'), 'int32', SCALE_SHAPE);
     op('requantize', b('attention.requantize'), [att], [aq, as], { n: D, frac: ACT_FRAC, qmax: ACT_QMAX });
     const o = slot(b('wo.out'), 'int32', [D]);

@@ -42,6 +42,9 @@ export class Operands {
 
   p(i: number): number { return this.op.params[i]; }
 
+  /** The model's seq_len (S: rows of the KV cache slots). */
+  get seqLen(): number { return this.host.contents.config.seqLen; }
+
   /** Input i (a tensor or slot) as a typed view of `dtype`. */
   in<T extends Elem>(i: number, dtype: DTypeName): T { return this.view(this.op.inputs[i], `input ${i}`, dtype) as T; }
   /** Output i (a slot) as a typed view of `dtype`. */

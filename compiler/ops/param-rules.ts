@@ -78,6 +78,12 @@ export const productBelow = (of: string, limit: number, limitText = String(limit
   as: (v) => `<i64>${v} * <i64>${of} < ${limit}`,
 });
 
+/** v · p[of] is a multiple of m (e.g. a row of hs values of v bits fills whole bytes). */
+export const productMultipleOf = (of: string, m: number): ParamRule => ({
+  refs: [of], test: (v, p) => isInt(v) && (v * p[of]) % m === 0, why: (p, name) => `needs ${of}·${name} a multiple of ${m} (${of} ${p[of]})`,
+  as: (v) => `(<i64>${v} * <i64>${of}) % ${m} == 0`,
+});
+
 /** v divides p[of] with a quotient of at most `max`. */
 export const dividesWithQuotientAtMost = (of: string, max: number): ParamRule => ({
   refs: [of], test: (v, p) => v > 0 && p[of] % v === 0 && p[of] / v <= max, why: () => `must divide ${of} with ${of}/v <= ${max}`,

@@ -5,6 +5,7 @@ import { EdgeqError } from '../util/errors.ts';
 import { tensorBytes, type DTypeName } from '../emit/dtype.ts';
 import type { WeightFormat } from './formats/registry.ts';
 import type { ModelSpec } from '../import/model-spec.ts';
+import type { KvFormat } from './kv-cache.ts';
 
 /**
  * A tensor's element format: the artifact's dtype names (compiler/emit/dtype.ts), one
@@ -61,6 +62,8 @@ export interface QuantModel {
   formats?: Record<string, MatrixFormat>;
   /** The plan's description (PrecisionPlan.method); absent: uniform int8. */
   planMethod?: string;
+  /** The KV cache format (compiler/quantize/kv-cache.ts); absent: k12v8. */
+  kvCache?: KvFormat;
   /**
    * (host) The model's RoPE θ, ε and frequency factors the tables and rmsEpsQ32 were
    * computed from, when they differ from llama2.c's; recorded in the artifact's config.

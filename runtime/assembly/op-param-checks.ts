@@ -92,3 +92,31 @@ export function gemvLutParamsOk(r: usize): bool {
     ((bits == 6 && (G == 32)) || (bits == 5 && (G == 32 || G == 64)) || (bits == 4 && (G == 32 || G == 64 || G == 128)) || (bits == 3 && (G == 32 || G == 64 || G == 128)) || (bits == 2 && (G == 32 || G == 64 || G == 128)) || (bits == 1 && (G == 32 || G == 64 || G == 128))) &&
     G > 0 && n % G == 0 && n / G <= 1024;
 }
+
+// kv_store_q: nKv, hs, kBits, vBits, window
+export function kvStoreQParamsOk(r: usize): bool {
+  const nKv = prm(r, 0), hs = prm(r, 1), kBits = prm(r, 2), vBits = prm(r, 3), window = prm(r, 4);
+  return nKv > 0 &&
+    hs > 0 &&
+    hs <= 256 &&
+    (kBits == 8 || kBits == 4 || kBits == 2) &&
+    (vBits == 8 || vBits == 4 || vBits == 2) &&
+    window >= 0 && window <= 4096 &&
+    (<i64>kBits * <i64>hs) % 8 == 0 &&
+    (<i64>vBits * <i64>hs) % 8 == 0;
+}
+
+// attention_q: nHeads, nKv, hs, attScaleM, attScaleE, kBits, vBits, window
+export function attentionQParamsOk(r: usize): bool {
+  const nHeads = prm(r, 0), nKv = prm(r, 1), hs = prm(r, 2), kBits = prm(r, 5), vBits = prm(r, 6), window = prm(r, 7);
+  return nHeads > 0 &&
+    nKv > 0 &&
+    hs > 0 &&
+    hs <= 256 &&
+    (kBits == 8 || kBits == 4 || kBits == 2) &&
+    (vBits == 8 || vBits == 4 || vBits == 2) &&
+    window >= 0 && window <= 4096 &&
+    nKv > 0 && nHeads % nKv == 0 &&
+    (<i64>kBits * <i64>hs) % 8 == 0 &&
+    (<i64>vBits * <i64>hs) % 8 == 0;
+}

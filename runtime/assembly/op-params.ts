@@ -70,3 +70,22 @@ export const GEMV_LUT_OUT_FRAC: i32 = 2;
 export const GEMV_LUT_BITS: i32 = 3;
 export const GEMV_LUT_G: i32 = 4;
 export const GEMV_LUT_PARAMS: i32 = 5;
+
+// kv_store_q: nKv, hs, kBits, vBits, window
+export const KV_STORE_Q_N_KV: i32 = 0;
+export const KV_STORE_Q_HS: i32 = 1;
+export const KV_STORE_Q_K_BITS: i32 = 2;
+export const KV_STORE_Q_V_BITS: i32 = 3;
+export const KV_STORE_Q_WINDOW: i32 = 4;
+export const KV_STORE_Q_PARAMS: i32 = 5;
+
+// attention_q: nHeads, nKv, hs, attScaleM, attScaleE, kBits, vBits, window
+export const ATTENTION_Q_N_HEADS: i32 = 0;
+export const ATTENTION_Q_N_KV: i32 = 1;
+export const ATTENTION_Q_HS: i32 = 2;
+export const ATTENTION_Q_ATT_SCALE_M: i32 = 3;
+export const ATTENTION_Q_ATT_SCALE_E: i32 = 4;
+export const ATTENTION_Q_K_BITS: i32 = 5;
+export const ATTENTION_Q_V_BITS: i32 = 6;
+export const ATTENTION_Q_WINDOW: i32 = 7;
+export const ATTENTION_Q_PARAMS: i32 = 8;

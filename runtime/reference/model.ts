@@ -18,6 +18,8 @@ import { gemvQ8 } from '../kernels/reference/gemv_q8.ts';
 import { gemvLut, lutTables } from '../kernels/reference/gemv_lut.ts';
 import { quantizeAct } from '../kernels/reference/quantize_act.ts';
 import { kvStore } from '../kernels/reference/kv_store.ts';
+import { QuantKvCache } from './kv-cache-q.ts';
+import { isQuantizedKv } from '../../compiler/quantize/kv-cache.ts';
 import { residualAdd } from '../kernels/reference/residual.ts';
 import { Xorshift64Star } from '../kernels/reference/rng.ts';
 import { rmsnormQuant } from '../kernels/reference/rmsnorm.ts';
@@ -115,6 +117,8 @@ export class IntTransformer {
   readonly kc: Int16Array; readonly vc: Int8Array;
   readonly kM: Int16Array; readonly kE: Int8Array;
   readonly vM: Int16Array; readonly vE: Int8Array;
+  /** The quantized cache (m.kvCache not k12v8), used instead of kc..vE. */
+  readonly kvq: QuantKvCache | null;
   private sampler: SamplerScratch | null = null;
 
   constructor(m: QuantModel) {
@@ -157,6 +161,7 @@ export class IntTransformer {
     const ns = L * seqLen * p.nKvHeads;
     this.kM = new Int16Array(ns); this.kE = new Int8Array(ns);
     this.vM = new Int16Array(ns); this.vE = new Int8Array(ns);
+    this.kvq = m.kvCache && isQuantizedKv(m.kvCache) ? new QuantKvCache(m.kvCache, L, seqLen, p.nKvHeads, hs) : null;
   }
 
   /**
@@ -186,12 +191,17 @@ export class IntTransformer {
       if (tap?.query) tap.query(l, q);
       // This position's K/V row: K 12-bit, V int8, one scale per kv head.
       // (The cache holds every layer: layer l's row pos is row l * seqLen + pos.)
+      if (this.kvq) {
+        this.kvq.store(l, k, v, pos);
+        this.kvq.attend(l, xb, q, pos, nHeads, p.attScaleM, p.attScaleE, this.exp2, this.att);
+      } else {
       kvStore(this.kc, this.kM, this.kE, this.vc, this.vM, this.vE, k, v, l * seqLen + pos, nKvHeads, hs, sc);
       const lc = l * seqLen * kd, ls = l * seqLen * nKvHeads;
       attention(xb, q, pos,
         this.kc.subarray(lc, lc + seqLen * kd), this.kM.subarray(ls, ls + seqLen * nKvHeads), this.kE.subarray(ls, ls + seqLen * nKvHeads),
         this.vc.subarray(lc, lc + seqLen * kd), this.vM.subarray(ls, ls + seqLen * nKvHeads), this.vE.subarray(ls, ls + seqLen * nKvHeads),
         nHeads, nKvHeads, hs, p.attScaleM, p.attScaleE, this.exp2, this.att);
+      }
       this.tablesOf = null;
       quantizeAct(xq, 0, xb, 0, dim, ACT_FRAC, ACT_QMAX, INV_ACT_QMAX_M, INV_ACT_QMAX_E, sc, 0);
       this.gemv(xb, b.wo, xq, ACT_FRAC);

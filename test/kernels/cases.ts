@@ -74,6 +74,44 @@ function kvStoreCase(label: string, r: Rng, nKv: number, hs: number, S: number, 
   };
 }
 
+/**
+ * The quantized cache (kv_store_q, attention_q): positions 0..pos stored one call each into
+ * a fresh cache of S rows, window W, then (attention_q) attention at pos. Every cache byte
+ * and scale is compared, so the store's packing and ring are checked across flavours.
+ */
+function kvqCase(op: 'kv_store_q' | 'attention_q', label: string, r: Rng, nH: number, nKv: number, hs: number, S: number, pos: number,
+  kBits: number, vBits: number, W: number, mag: number): KernelCase {
+  const kvD = nKv * hs, rows = (S + W) * nKv;
+  const buffers: KernelCase['buffers'] = {
+    kc: new Int8Array(((S * kvD * kBits) >> 3) + W * kvD), kM: new Int16Array(rows), kE: new Int8Array(rows),
+    vc: new Int8Array(((S * kvD * vBits) >> 3) + W * kvD), vM: new Int16Array(rows), vE: new Int8Array(rows),
+    row8: new Int8Array(hs), sc: new Int32Array(4),
+  };
+  const calls: KernelCase['calls'] = [];
+  for (let t = 0; t <= pos; t++) {
+    buffers[`k${t}`] = q16(r, kvD, mag * 10 ** (r.gauss() * 0.3)); buffers[`v${t}`] = q16(r, kvD, mag);
+    calls.push({ fn: 'kvStoreQ', args: ['kc', 'kM', 'kE', 'vc', 'vM', 'vE', `k${t}`, `v${t}`, t, S, nKv, hs, kBits, vBits, W, 'row8', 'sc'] });
+  }
+  const compare = ['kc', 'kM', 'kE', 'vc', 'vM', 'vE'];
+  if (op === 'attention_q') {
+    const att = modelConstants(nH * hs, hs).attScale;
+    Object.assign(buffers, {
+      out: new Int32Array(nH * hs), q: q16(r, nH * hs, mag), exp2: exp2Table(), q12: new Int16Array(hs),
+      scores: new Int32Array(S), weights: new Int32Array(S),
+    });
+    calls.push({ fn: 'attentionQ', args: ['out', 'q', pos, 'kc', 'kM', 'kE', 'vc', 'vM', 'vE', S, nH, nKv, hs, att.m, att.e, kBits, vBits, W, 'exp2', 'q12', 'scores', 'weights'] });
+    compare.push('out');
+  }
+  return { op, label, buffers, calls, compare };
+}
+
+const KV_BITS = [8, 4, 2];
+const randomKvq = (op: 'kv_store_q' | 'attention_q') => (r: Rng, i: number): KernelCase => {
+  const nKv = int(r, 1, 3), nH = nKv * int(r, 1, 2), hs = 4 * int(r, 1, 8), S = int(r, 1, 24);
+  const kBits = KV_BITS[int(r, 0, 2)], vBits = KV_BITS[int(r, 0, 2)], W = int(r, 0, 1) ? int(r, 1, S) : 0;
+  return kvqCase(op, `random ${i}: k${kBits}v${vBits},w${W}, ${nH}/${nKv} heads of ${hs}, S ${S}`, r, nH, nKv, hs, S, int(r, 0, S - 1), kBits, vBits, W, 10 ** r.gauss());
+};
+
 function requantizeCase(label: string, v: Int32Array, int8: boolean, frac = ACT_FRAC): KernelCase {
   const n = v.length;
   const [fn, q, qmax, invM, invE] = int8
@@ -196,6 +234,29 @@ const CORPUS: Record<string, { fixed: () => KernelCase[]; random: Maker }> = {
       const nKv = int(r, 1, 3), nH = nKv * int(r, 1, 3), hs = 2 * int(r, 1, 16), S = int(r, 1, 40);
       return attentionCase(`random ${i}: ${nH}/${nKv} heads of ${hs}, S ${S}`, r, nH, nKv, hs, S, int(r, 0, S - 1), 10 ** r.gauss());
     },
+  },
+  kv_store_q: {
+    fixed: () => {
+      const r = new Rng(1, 'kvq fixed');
+      return [
+        kvqCase('kv_store_q', 'k4v4, zero-magnitude values, position 0', r, 1, 1, 8, 4, 0, 4, 4, 0, 0),
+        kvqCase('kv_store_q', 'k2v2 with a window of 2, ring wraps', r, 2, 2, 8, 6, 5, 2, 2, 2, 1),
+        kvqCase('kv_store_q', 'k8v4, window = S', r, 1, 1, 4, 3, 2, 8, 4, 3, 100),
+      ];
+    },
+    random: randomKvq('kv_store_q'),
+  },
+  attention_q: {
+    fixed: () => {
+      const r = new Rng(1, 'attq fixed');
+      return [
+        kvqCase('attention_q', 'k4v4 position 0', r, 2, 2, 8, 8, 0, 4, 4, 0, 1),
+        kvqCase('attention_q', 'k2v2,w3 grouped query, last position, window wrapped', r, 4, 2, 8, 8, 7, 2, 2, 3, 1),
+        kvqCase('attention_q', 'k4v8,w1 large values', r, 2, 1, 16, 5, 4, 4, 8, 1, 3000),
+        kvqCase('attention_q', 'k8v2, zero values', r, 1, 1, 4, 4, 3, 8, 2, 0, 0),
+      ];
+    },
+    random: randomKvq('attention_q'),
   },
   requantize: {
     fixed: () => [

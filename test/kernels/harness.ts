@@ -14,6 +14,8 @@ import { embeddingLookup } from '../../runtime/kernels/reference/embedding.ts';
 import { gemvLut, lutTables } from '../../runtime/kernels/reference/gemv_lut.ts';
 import { gemvQ8 } from '../../runtime/kernels/reference/gemv_q8.ts';
 import { kvStore } from '../../runtime/kernels/reference/kv_store.ts';
+import { kvStoreQ } from '../../runtime/kernels/reference/kv_store_q.ts';
+import { attentionQ } from '../../runtime/kernels/reference/attention_q.ts';
 import { quantizeAct } from '../../runtime/kernels/reference/quantize_act.ts';
 import { residualAdd } from '../../runtime/kernels/reference/residual.ts';
 import { rmsnormQuant } from '../../runtime/kernels/reference/rmsnorm.ts';
@@ -46,6 +48,14 @@ export const KERNEL_FNS = {
     reference: ((out, q, pos, kc, kM, kE, vc, vM, vE, nH, nKv, hs, attM, attE, exp2, q12, scores, weights) => {
       const s = Object.assign(Object.create(AttentionScratch.prototype) as AttentionScratch, { q12, scores, weights, sc: new Int32Array(4) });
       attention(out, q, pos, kc, kM, kE, vc, vM, vE, nH, nKv, hs, attM, attE, exp2, s);
+    }) as AnyFn,
+  },
+  kvStoreQ: { file: 'kv_store_q', reference: kvStoreQ as AnyFn },
+  attentionQ: {
+    file: 'attention_q',
+    reference: ((out, q, pos, kc, kM, kE, vc, vM, vE, S, nH, nKv, hs, attM, attE, kBits, vBits, window, exp2, q12, scores, weights) => {
+      const s = Object.assign(Object.create(AttentionScratch.prototype) as AttentionScratch, { q12, scores, weights, sc: new Int32Array(4) });
+      attentionQ(out, q, pos, kc, kM, kE, vc, vM, vE, S, nH, nKv, hs, attM, attE, kBits, vBits, window, exp2, s);
     }) as AnyFn,
   },
   quantizeActI8: { file: 'quantize_act', reference: quantizeAct as AnyFn },

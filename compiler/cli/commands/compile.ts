@@ -15,11 +15,16 @@ import { intOption } from '../options.ts';
 import { signWithKeyFile } from '../../util/signing.ts';
 import { encodeSignature } from '../../engines/trust.ts';
 import { loadTarget } from '../../target/profile.ts';
+import { KV_FORMAT_SYNTAX, parseKvFormat } from '../../quantize/kv-cache.ts';
+import { parseContext } from '../../plan/context.ts';
+import { EdgeqError } from '../../util/errors.ts';
 
 interface CompileOptions {
   target: string; plan: string; gptq?: boolean; tokenizer?: string; vectors: number; output: string;
   /** Ed25519 private key (PEM, from `edgeq keygen`): also write manifest.sig. */
   sign?: string;
+  kv: string;
+  context?: string;
 }
 
 export function register(program: Command): void {
@@ -31,6 +36,8 @@ export function register(program: Command): void {
     .option('--plan <plan>', 'precision plan: uniform:<8|6|5|4|3|2|1>[g<32|64|128>] (low-bit group size default 64; 5-bit takes g32/g64, 6-bit g32) with an optional ,cls<6|5|4|3|2|1>[g<G>] (a low-bit classifier; default int8), a plan file <file>.json (docs/integer-spec.md §11), ewq (an EWQ plan with edgeq plan\'s defaults), or fastewq (FastEWQ: EWQ decisions predicted from the configuration, no weights read)', 'uniform:8')
     .option('--gptq', 'choose the weights by GPTQ (int8 and the low-bit formats; data-free calibration; slower, more accurate)')
     .option('--tokenizer <path>', 'embed this tokenizer (llama2.c tokenizer.bin, a GGUF file, or an HF tokenizer.json) instead of the model\'s own, so the device (and edgeq run) can print text')
+    .option('--kv <format>', `KV cache format (docs/kv-cache.md): ${KV_FORMAT_SYNTAX}, e.g. k4v4,w32`, 'k12v8')
+    .option('--context <n|max>', 'context (positions, at most the model\'s seq_len): N, or max: the largest whose RAM fits the target (the KV cache grows with it; default: the model\'s)')
     .option('--vectors <n>', 'conformance positions to embed (greedy from BOS; 0 = none)', intOption('--vectors', 0, 4096), 32)
     .option('--sign <key>', 'sign the bundle: an Ed25519 signature of manifest.json (which lists the sha256 of every file) goes to <dir>/manifest.sig; check it with --trust <key.pub> on run, verify, flash')
     .requiredOption('-o, --output <dir>', 'bundle directory to write; an existing one is replaced only if it is an edgeq bundle (never the current directory, a non-empty folder of other files, or one holding an input)')
@@ -54,6 +61,8 @@ async function compile(checkpoint: string, opts: CompileOptions): Promise<void> 
   probeModelPath(checkpoint); // a model file or model directory, never a FIFO or device
   if (opts.tokenizer !== undefined) checkInputFile(opts.tokenizer, 'a tokenizer (llama2.c tokenizer.bin, GGUF or HF tokenizer.json)');
   const planFile = opts.plan.endsWith('.json') ? [opts.plan] : [];
+  const context = opts.context === undefined ? undefined : parseContext(opts.context);
+  parseKvFormat(opts.kv); // a bad --kv is a usage error now, not after the compiler loads
   checkOutputBundleDir(opts.output, '-o', [checkpoint, ...planFile, ...(opts.tokenizer ? [opts.tokenizer] : []), ...(opts.sign ? [opts.sign] : [])]);
   const out = resolve(opts.output);
   // A bad key fails now, not after minutes of compiling.
@@ -65,11 +74,15 @@ async function compile(checkpoint: string, opts: CompileOptions): Promise<void> 
     import('../../bundle.ts'), import('../../target/budget.ts'), import('../../plan/budget.ts'),
   ]);
   const files: BundleFiles & { 'manifest.sig'?: Uint8Array } = await compileBundle({
-    checkpoint, target: opts.target, plan: opts.plan, gptq: !!opts.gptq, tokenizer: opts.tokenizer, vectors: opts.vectors,
+    checkpoint, target: opts.target, plan: opts.plan, gptq: !!opts.gptq, tokenizer: opts.tokenizer, vectors: opts.vectors, kv: opts.kv, context,
     progress: (msg) => process.stderr.write(`edgeq compile: ${msg}\n`),
   });
   // Refuse, with the numbers, a bundle its device could not hold (before writing anything).
-  const use = await checkTargetBudget(files['model.edgeq'], files['runtime.wasm'], loadTarget(opts.target));
+  const kv = (JSON.parse(new TextDecoder().decode(files['manifest.json'])) as { kvCache: { format: string; bytes: number; context: number } }).kvCache;
+  process.stderr.write(`edgeq compile: KV cache ${kv.format}: ${kv.bytes} bytes at context ${kv.context}\n`);
+  const use = await checkTargetBudget(files['model.edgeq'], files['runtime.wasm'], loadTarget(opts.target)).catch((e: Error) => {
+    throw new EdgeqError(`${e.message} (the KV cache takes ${kv.bytes} bytes: ${kv.format} at context ${kv.context}; a smaller --kv or --context, or --context max, needs less)`, {}, 1);
+  });
   checkPlanBudget(opts.plan, files['model.edgeq'].length, files['runtime.wasm'].length);
   if (use) process.stderr.write(`edgeq compile: fits ${opts.target}: flash ≥ ${use.flashBytes} bytes, RAM ${use.ramBytes} bytes\n`);
   if (opts.sign !== undefined) {

@@ -16,6 +16,7 @@ import { EdgeqError, usageError } from '../../util/errors.ts';
 import { VERSION } from '../../version.ts';
 import { addPositionsOption, intOption } from '../options.ts';
 import { checkTrust } from '../../engines/trust.ts';
+import { kvCacheOfProgram } from '../../quantize/kv-cache.ts';
 import { bundleInputs, checkOutputFile } from '../paths.ts';
 
 interface FlashOptions { board?: string; listBoards?: boolean; output?: string; positions: number; boot: boolean; selftest?: boolean; timeout: number; trust?: string }
@@ -23,12 +24,13 @@ interface FlashOptions { board?: string; listBoards?: boolean; output?: string; 
 const kib = (n: number) => `${(n / 1024).toFixed(1)} KiB`;
 
 /** Throws (exit 1) with the numbers when the image does not fit the target. */
-export function checkBudget(fw: Firmware, t: TargetProfile): string[] {
+export function checkBudget(fw: Firmware, t: TargetProfile, kv?: { format: string; bytes: number; context: number }): string[] {
   const lines = [
     `flash: ${fw.size.flash} bytes (${kib(fw.size.flash)}: text ${fw.size.text} + data ${fw.size.data})` +
       (t.flashBytes ? ` of ${t.flashBytes} (${((100 * fw.size.flash) / t.flashBytes).toFixed(1)}%)` : ''),
     `RAM:   ${fw.size.ram} bytes (${kib(fw.size.ram)}: data ${fw.size.data} + bss ${fw.size.bss}, of which wasm memory ${fw.heapBytes}, + stack ${fw.size.ram - fw.size.data - fw.size.bss})` +
-      (t.ramBytes ? ` of ${t.ramBytes} (${((100 * fw.size.ram) / t.ramBytes).toFixed(1)}%)` : ''),
+      (t.ramBytes ? ` of ${t.ramBytes} (${((100 * fw.size.ram) / t.ramBytes).toFixed(1)}%)` : '') +
+      (kv ? `; KV cache ${kv.bytes} bytes (${kib(kv.bytes)}, ${kv.format} at context ${kv.context})` : ''),
     `weights: model.edgeq ${fw.weights.bytes} bytes (${kib(fw.weights.bytes)}) read in place from flash at 0x${fw.weights.address.toString(16).padStart(8, '0')}, not in RAM ` +
       `(the runtime's wasm memory is ${fw.wasmBytes} bytes: ${fw.wasmBytes - fw.weights.bytes} in RAM + the ${fw.weights.bytes}-byte window onto flash)`,
   ];
@@ -64,7 +66,7 @@ async function flash(dir: string | undefined, opts: FlashOptions): Promise<void>
     throw new EdgeqError(`files["model.edgeq"].sha256 is not 64 lowercase hex digits: ${JSON.stringify(listed)}`, { file: join(dir, 'manifest.json') });
   }
   const fw = await buildFirmware(board, rt.wasm, bundle.artifact, { selftest: opts.selftest ?? false, steps: opts.positions, artifactSha256: listed });
-  const budget = checkBudget(fw, target);
+  const budget = checkBudget(fw, target, kvCacheOfProgram(bundle.contents));
   const manifest = {
     edgeq: VERSION,
     board: opts.board,

@@ -47,8 +47,10 @@ export enum OpKind {
   copy = 11,
   lut_tables = 12,
   gemv_lut = 13,
+  kv_store_q = 14,
+  attention_q = 15,
 }
-export const OP_KIND_LAST: u32 = 13;
+export const OP_KIND_LAST: u32 = 15;
 
 export enum ProgramInput {
   token = 0,
@@ -216,6 +218,7 @@ export enum OpVT {
 export enum PrecisionPlanVT {
   method = 4,
   blocks = 6,
+  kvCache = 8,
 }
 
 export enum ProgramVT {

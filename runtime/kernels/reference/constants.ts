@@ -28,6 +28,15 @@ export const ACT_QMAX = 2047;
 /** 1/127 as a scale: round(2^21 / 127) * 2^-21. */
 export const INV_QMAX8_M = 16513;
 export const INV_QMAX8_E = 21;
+/** Low-bit KV cache values (docs/kv-cache.md): 4 bits hold [-7, 7], 2 bits [-1, 1]. */
+export const QMAX4 = 7;
+export const QMAX2 = 1;
+/** 1/7 as a scale: round(2^17 / 7) * 2^-17. */
+export const INV_QMAX4_M = 18725;
+export const INV_QMAX4_E = 17;
+/** 1/1 as a scale: 2^14 * 2^-14. */
+export const INV_QMAX2_M = 16384;
+export const INV_QMAX2_E = 14;
 /** 1/2047 as a scale: round(2^25 / 2047) * 2^-25. */
 export const INV_ACT_QMAX_M = 16392;
 export const INV_ACT_QMAX_E = 25;

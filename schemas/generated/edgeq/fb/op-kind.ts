@@ -28,5 +28,15 @@ export enum OpKind {
   /**
    * Low-bit (q1/q2_lut/q3/q4_lut) GEMV by table lookup over lut_tables' output.
    */
-  gemv_lut = 13
+  gemv_lut = 13,
+
+  /**
+   * KV store into a quantized cache (8/4/2-bit K and V, recent window at 8 bits; §3.7.1).
+   */
+  kv_store_q = 14,
+
+  /**
+   * Attention over kv_store_q's cache (§3.7.1).
+   */
+  attention_q = 15
 }

@@ -48,8 +48,18 @@ blocksLength():number {
   return offset ? this.bb!.__vector_len(this.bb_pos + offset) : 0;
 }
 
+/**
+ * The KV cache format (docs/kv-cache.md), e.g. "k4v4,w32"; absent or empty: "k12v8".
+ */
+kvCache():string|null
+kvCache(optionalEncoding:flatbuffers.Encoding):string|Uint8Array|null
+kvCache(optionalEncoding?:any):string|Uint8Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 8);
+  return offset ? this.bb!.__string(this.bb_pos + offset, optionalEncoding) : null;
+}
+
 static startPrecisionPlan(builder:flatbuffers.Builder) {
-  builder.startObject(2);
+  builder.startObject(3);
 }
 
 static addMethod(builder:flatbuffers.Builder, methodOffset:flatbuffers.Offset) {
@@ -72,15 +82,20 @@ static startBlocksVector(builder:flatbuffers.Builder, numElems:number) {
   builder.startVector(4, numElems, 4);
 }
 
+static addKvCache(builder:flatbuffers.Builder, kvCacheOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(2, kvCacheOffset, 0);
+}
+
 static endPrecisionPlan(builder:flatbuffers.Builder):flatbuffers.Offset {
   const offset = builder.endObject();
   return offset;
 }
 
-static createPrecisionPlan(builder:flatbuffers.Builder, methodOffset:flatbuffers.Offset, blocksOffset:flatbuffers.Offset):flatbuffers.Offset {
+static createPrecisionPlan(builder:flatbuffers.Builder, methodOffset:flatbuffers.Offset, blocksOffset:flatbuffers.Offset, kvCacheOffset:flatbuffers.Offset):flatbuffers.Offset {
   PrecisionPlan.startPrecisionPlan(builder);
   PrecisionPlan.addMethod(builder, methodOffset);
   PrecisionPlan.addBlocks(builder, blocksOffset);
+  PrecisionPlan.addKvCache(builder, kvCacheOffset);
   return PrecisionPlan.endPrecisionPlan(builder);
 }
 }

@@ -1,0 +1,121 @@
+// Attention over the quantized KV cache (docs/integer-spec.md §3.7.1). Port of
+// runtime/kernels/reference/attention_q.ts: the same steps in the same order; the packed
+// rows are unpacked a byte at a time (4 bits: low nibble first; 2 bits: lowest pair first).
+import { bitLength, divFloor } from "./arith";
+import { ACT_FRAC, ACT_QMAX, INV_ACT_QMAX_E, INV_ACT_QMAX_M, SCORE_FRAC } from "./constants";
+import { mulShiftRound } from "./int64";
+import { i16at, i32at, i8at, set32 } from "./mem";
+import { quantizeAct } from "./quantize_act";
+import { mulScale, recipScale } from "./scale";
+import { softmaxExp2 } from "./softmax";
+
+const sc: usize = memory.data(16, 16);
+
+function ceilLog2(n: i32): i32 {
+  return n <= 1 ? 0 : bitLength(n - 1);
+}
+
+/** sum_i q12[i] * k[i] over a row of hs values at byte address c, `bits` wide. */
+function dotRow(q12: usize, c: usize, hs: i32, bits: i32): i32 {
+  let acc = 0;
+  if (bits == 8) {
+    for (let i = 0; i < hs; i++) acc += <i32>load<i16>(q12 + (<usize>i << 1)) * <i32>load<i8>(c + <usize>i);
+  } else if (bits == 4) {
+    for (let i = 0; i < hs; i += 2) {
+      const b = <i32>load<u8>(c + <usize>(i >> 1));
+      const p = q12 + (<usize>i << 1);
+      acc += <i32>load<i16>(p) * ((b << 28) >> 28) + <i32>load<i16>(p, 2) * ((b << 24) >> 28);
+    }
+  } else {
+    for (let i = 0; i < hs; i += 4) {
+      const b = <i32>load<u8>(c + <usize>(i >> 2));
+      const p = q12 + (<usize>i << 1);
+      acc += <i32>load<i16>(p) * ((b << 30) >> 30) + <i32>load<i16>(p, 2) * ((b << 28) >> 30) +
+        <i32>load<i16>(p, 4) * ((b << 26) >> 30) + <i32>load<i16>(p, 6) * ((b << 24) >> 30);
+    }
+  }
+  return acc;
+}
+
+/** o[i] += wt * v[i] over a row of hs values at byte address c, `bits` wide. */
+function axpyRow(o: usize, wt: i32, c: usize, hs: i32, bits: i32): void {
+  if (bits == 8) {
+    for (let i = 0; i < hs; i++) { const p = o + (<usize>i << 2); store<i32>(p, load<i32>(p) + wt * <i32>load<i8>(c + <usize>i)); }
+  } else if (bits == 4) {
+    for (let i = 0; i < hs; i += 2) {
+      const b = <i32>load<u8>(c + <usize>(i >> 1));
+      const p = o + (<usize>i << 2);
+      store<i32>(p, load<i32>(p) + wt * ((b << 28) >> 28));
+      store<i32>(p, load<i32>(p, 4) + wt * ((b << 24) >> 28), 4);
+    }
+  } else {
+    for (let i = 0; i < hs; i += 4) {
+      const b = <i32>load<u8>(c + <usize>(i >> 2));
+      const p = o + (<usize>i << 2);
+      store<i32>(p, load<i32>(p) + wt * ((b << 30) >> 30));
+      store<i32>(p, load<i32>(p, 4) + wt * ((b << 28) >> 30), 4);
+      store<i32>(p, load<i32>(p, 8) + wt * ((b << 26) >> 30), 8);
+      store<i32>(p, load<i32>(p, 12) + wt * ((b << 24) >> 30), 12);
+    }
+  }
+}
+
+/** See the reference: out = attention of q over positions 0..pos of one layer's quantized cache. */
+export function attentionQ(
+  out: usize, q: usize, pos: i32,
+  kc: usize, kM: usize, kE: usize, vc: usize, vM: usize, vE: usize,
+  S: i32, nHeads: i32, nKv: i32, hs: i32, attM: i32, attE: i32,
+  kBits: i32, vBits: i32, window: i32, exp2: usize,
+  q12: usize, scores: usize, w: usize,
+): void {
+  const kvD = nKv * hs, group = divFloor(nHeads, nKv), n = pos + 1;
+  const kRing = (S * kvD * kBits) >> 3, vRing = (S * kvD * vBits) >> 3;
+  const first8 = window > 0 ? n - window : n;
+  for (let g = 0; g < nKv; g++) {
+    const gh = g * hs;
+    for (let r = 0; r < group; r++) {
+      const h = g * group + r, qo = h * hs;
+      quantizeAct<i16>(q12, 0, q, qo, hs, ACT_FRAC, ACT_QMAX, INV_ACT_QMAX_M, INV_ACT_QMAX_E, sc, 0);
+      mulScale(i32at(sc, 0), i32at(sc, 1), attM, attE, sc, 0);
+      const qm = i32at(sc, 0), qe = i32at(sc, 1) - SCORE_FRAC;
+      for (let t = 0; t < n; t++) {
+        let acc: i32, ks: i32;
+        if (t >= first8) {
+          const ring = t % window;
+          acc = dotRow(q12, kc + <usize>(kRing + ring * kvD + gh), hs, 8);
+          ks = (S + ring) * nKv + g;
+        } else {
+          acc = dotRow(q12, kc + <usize>(((t * kvD + gh) * kBits) >> 3), hs, kBits);
+          ks = t * nKv + g;
+        }
+        set32(scores, t, mulShiftRound(acc, qm * i16at(kM, ks), qe + i8at(kE, ks)));
+      }
+      const sum = softmaxExp2(w, scores, n, exp2);
+      const L = 24 - ceilLog2(n);
+      let B = -2147483647;
+      for (let t = 0; t < n; t++) {
+        const ks = t >= first8 ? (S + t % window) * nKv + g : t * nKv + g;
+        const z = i32at(w, t) * i16at(vM, ks);
+        if (z > 0) { const b = bitLength(z) - i8at(vE, ks); if (b > B) B = b; }
+      }
+      for (let i = 0; i < hs; i++) set32(out, qo + i, 0);
+      if (B == -2147483647) continue;
+      const oh = out + (<usize>qo << 2);
+      for (let t = 0; t < n; t++) {
+        const in8 = t >= first8, ks = in8 ? (S + t % window) * nKv + g : t * nKv + g;
+        const z = i32at(w, t) * i16at(vM, ks);
+        let sh = i8at(vE, ks) + B - L;
+        let wt: i32;
+        if (sh <= 0) wt = z << -sh;
+        else { if (sh > 31) sh = 31; wt = (z + (1 << (sh - 1))) >> sh; }
+        if (wt == 0) continue;
+        if (in8) axpyRow(oh, wt, vc + <usize>(vRing + (t % window) * kvD + gh), hs, 8);
+        else axpyRow(oh, wt, vc + <usize>(((t * kvD + gh) * vBits) >> 3), hs, vBits);
+      }
+      recipScale(sum, sc, 2);
+      const shift = i32at(sc, 3) - ACT_FRAC - B + L;
+      const rm = i32at(sc, 2);
+      for (let i = 0; i < hs; i++) set32(out, qo + i, mulShiftRound(i32at(out, qo + i), rm, shift));
+    }
+  }
+}

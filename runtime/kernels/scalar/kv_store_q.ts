@@ -1,0 +1,44 @@
+// Quantized KV cache store (docs/integer-spec.md §3.7.1). Port of
+// runtime/kernels/reference/kv_store_q.ts: the same layout, rounding and packing.
+import {
+  INV_QMAX2_E, INV_QMAX2_M, INV_QMAX4_E, INV_QMAX4_M, INV_QMAX8_E, INV_QMAX8_M, QMAX2, QMAX4, QMAX8,
+} from "./constants";
+import { i8at, set16, set8 } from "./mem";
+import { quantizeAct } from "./quantize_act";
+
+/** Head g of x (Q16) into one row at byte address c: packed at `bits`, or int8 (bits 8). */
+function storeHead(c: usize, cM: usize, cE: usize, srow: i32, x: usize, xo: i32, hs: i32, bits: i32, row8: usize, sc: usize): void {
+  const qmax = bits == 8 ? QMAX8 : bits == 4 ? QMAX4 : QMAX2;
+  const im = bits == 8 ? INV_QMAX8_M : bits == 4 ? INV_QMAX4_M : INV_QMAX2_M;
+  const ie = bits == 8 ? INV_QMAX8_E : bits == 4 ? INV_QMAX4_E : INV_QMAX2_E;
+  quantizeAct<i8>(row8, 0, x, xo, hs, 16, qmax, im, ie, sc, 0);
+  set16(cM, srow, load<i32>(sc));
+  set8(cE, srow, load<i32>(sc, 4));
+  if (bits == 8) { memory.copy(c, row8, <usize>hs); return; }
+  const per = bits == 4 ? 2 : 4, mask = (1 << bits) - 1;
+  for (let j = 0; j < hs; j += per) {
+    let byte = 0;
+    for (let u = 0; u < per; u++) byte |= (i8at(row8, j + u) & mask) << (u * bits);
+    set8(c, (j * bits) >> 3, byte);
+  }
+}
+
+/** k, v (Q16 [nKv*hs]) of `position` into one layer's quantized cache. row8: i8 [hs]; sc: i32 [4]. */
+export function kvStoreQ(
+  kc: usize, kM: usize, kE: usize, vc: usize, vM: usize, vE: usize,
+  k: usize, v: usize, position: i32, S: i32, nKv: i32, hs: i32,
+  kBits: i32, vBits: i32, window: i32, row8: usize, sc: usize,
+): void {
+  const kvD = nKv * hs;
+  const ring = window > 0 ? position % window : 0;
+  const kRing = (S * kvD * kBits) >> 3, vRing = (S * kvD * vBits) >> 3;
+  for (let g = 0; g < nKv; g++) {
+    const gh = g * hs;
+    storeHead(kc + <usize>(((position * kvD + gh) * kBits) >> 3), kM, kE, position * nKv + g, k, gh, hs, kBits, row8, sc);
+    storeHead(vc + <usize>(((position * kvD + gh) * vBits) >> 3), vM, vE, position * nKv + g, v, gh, hs, vBits, row8, sc);
+    if (window > 0) {
+      storeHead(kc + <usize>(kRing + ring * kvD + gh), kM, kE, (S + ring) * nKv + g, k, gh, hs, 8, row8, sc);
+      storeHead(vc + <usize>(vRing + ring * kvD + gh), vM, vE, (S + ring) * nKv + g, v, gh, hs, 8, row8, sc);
+    }
+  }
+}

@@ -1,0 +1,95 @@
+// The quantized KV cache (--kv, compiler/quantize/kv-cache.ts; ops kv_store_q/attention_q,
+// docs/integer-spec.md §3.7.1): the format syntax, its bytes against hand arithmetic and
+// against the lowering's slots, the program interpreter equal to IntTransformer for each
+// format (the window wrapping inside the positions run), the artifact recording the format
+// (and k12v8 writing nothing, so old bundles keep their bytes), and fine-tuning refusing it.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { haveModels, model } from './helpers/models.ts';
+import { openModel } from '../compiler/import/open-model.ts';
+import { loadWeights } from '../compiler/import/graph.ts';
+import { quantizeInt8 } from '../compiler/quantize/int8.ts';
+import { lowerInt8 } from '../compiler/lower/program.ts';
+import { emitArtifact, parsePlan } from '../compiler/emit/from-quant.ts';
+import { readArtifact } from '../compiler/emit/artifact-read.ts';
+import { IntTransformer } from '../runtime/reference/model.ts';
+import { ProgramInterpreter } from '../compiler/engines/program-interpreter.ts';
+import { kvCacheBytes, parseKvFormat, kvFormatName } from '../compiler/quantize/kv-cache.ts';
+import { trainBaseIndices } from '../compiler/codegen/train-runtime.ts';
+import { parseContext, withContext } from '../compiler/plan/context.ts';
+import type { QuantModel } from '../compiler/quantize/quant-model.ts';
+
+test('--kv syntax: names round-trip; bad ones are usage errors naming the syntax', () => {
+  for (const s of ['k12v8', 'k8v8', 'k4v4', 'k2v2,w32', 'k4v2,w1', 'k8v4']) assert.is(kvFormatName(parseKvFormat(s)), s);
+  for (const s of ['k3v3', 'k4', 'k12v4', 'k4v4,w', 'k4v4,w5000', 'K4V4']) {
+    assert.throws(() => parseKvFormat(s), (e: Error) => /k<8\|4\|2>v<8\|4\|2>/.test(e.message) || /over 4096/.test(e.message), s);
+  }
+});
+
+test('cache bytes of the stories15M shape at 256 positions (6 layers, 6 kv heads of 48), by hand', () => {
+  const shape = { nLayers: 6, nKvHeads: 6, headSize: 48, seqLen: 256 };
+  // Values: 6 layers × 256 positions × 288 values × (K + V); scales: 3 bytes per (layer, position, head) each for K and V.
+  const values = 6 * 256 * 288, scales = 6 * 256 * 6 * 3 * 2;
+  assert.is(kvCacheBytes(parseKvFormat('k12v8'), shape), values * 3 + scales); // 1,382,400
+  assert.is(kvCacheBytes(parseKvFormat('k4v4'), shape), values + scales); // 497,664 <= 0.5 MB
+  assert.is(kvCacheBytes(parseKvFormat('k2v2'), shape), values / 2 + scales); // 276,480 <= 0.3 MB
+  // A window of 32 adds 32 int8 rows of K and V and their scales per layer.
+  assert.is(kvCacheBytes(parseKvFormat('k4v4,w32'), shape), values + scales + 6 * 32 * 288 * 2 + 6 * 32 * 6 * 3 * 2);
+});
+
+const base = haveModels ? quantizeInt8(loadWeights(openModel(model('stories260K.bin')))) : null;
+const withKv = (kv: string): QuantModel => ({ ...base!, kvCache: parseKvFormat(kv) });
+const contentsOf = (q: QuantModel) => readArtifact(emitArtifact({
+  model: q, program: lowerInt8(q), target: { name: 'wasm32', simd: true }, plan: parsePlan('uniform:8'),
+  sourceSha256: new Uint8Array(32), sourcePath: 'stories260K.bin', vectors: 0,
+}));
+
+for (const kv of ['k8v8', 'k4v4,w5', 'k2v2,w3', 'k4v2']) {
+  test(`stories260K ${kv}: the interpreter's logits equal IntTransformer's (24 positions), and the cache slots are kvCacheBytes`, () => {
+    if (!haveModels) return;
+    const q = withKv(kv), contents = contentsOf(q);
+    assert.is(contents.plan.kvCache, kv);
+    assert.ok(contents.program.ops.some((o) => o.kind === 'attention_q') && !contents.program.ops.some((o) => o.kind === 'attention'));
+    const p = q.params;
+    const slotBytes = contents.program.slots.filter((s) => /\.(k|v)_cache/.test(s.name ?? '')).reduce((a, s) => a + s.size, 0);
+    assert.is(slotBytes, kvCacheBytes(q.kvCache!, { nLayers: p.nLayers, nKvHeads: p.nKvHeads, headSize: p.dim / p.nHeads, seqLen: p.seqLen }));
+    const it = new IntTransformer(q), interp = new ProgramInterpreter(contents);
+    let token = 1;
+    for (let pos = 0; pos < 24; pos++) {
+      const want = it.forward(token, pos);
+      assert.equal(Array.from(interp.forward(token, pos)), Array.from(want), `position ${pos}`);
+      token = it.argmax(want);
+    }
+    assert.throws(() => trainBaseIndices(contents), /fine-tuning needs the default KV cache: this bundle's cache is/);
+  });
+}
+
+test('k12v8 (the default) records no kv_cache field: the artifact bytes equal an unset format\'s', () => {
+  if (!haveModels) return;
+  const a = emitArtifact({ model: base!, program: lowerInt8(base!), target: { name: 'wasm32', simd: true }, plan: parsePlan('uniform:8'), sourceSha256: new Uint8Array(32), sourcePath: 's', vectors: 2 });
+  const q = withKv('k12v8');
+  const b = emitArtifact({ model: q, program: lowerInt8(q), target: { name: 'wasm32', simd: true }, plan: parsePlan('uniform:8'), sourceSha256: new Uint8Array(32), sourcePath: 's', vectors: 2 });
+  assert.equal(Buffer.from(a).equals(Buffer.from(b)), true);
+  assert.is(readArtifact(a).plan.kvCache, undefined);
+});
+
+test('--context n: the cut model computes the same logits at positions < n (k12v8 and k4v4,w4), its cache is smaller; bad n refused', () => {
+  if (!haveModels) return;
+  for (const kv of ['k12v8', 'k4v4,w4']) {
+    const full = withKv(kv), cut = withContext(full, 20);
+    assert.is(cut.params.seqLen, 20);
+    assert.ok(lowerInt8(cut).arenaSize < lowerInt8(full).arenaSize);
+    const a = new IntTransformer(full), b = new IntTransformer(cut);
+    let token = 1;
+    for (let pos = 0; pos < 20; pos++) {
+      const want = a.forward(token, pos);
+      assert.equal(Array.from(b.forward(token, pos)), Array.from(want), `${kv} position ${pos}`);
+      token = a.argmax(want);
+    }
+  }
+  assert.throws(() => withContext(base!, 513), /--context 513: the model's context is 512 positions/);
+  assert.throws(() => parseContext('0'), /expected a number of positions or max/);
+  assert.is(parseContext('max'), 'max');
+});
+
+test.run();
