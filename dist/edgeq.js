@@ -59,26 +59,26 @@ var require_node_path = __commonJS({
   }
 });
 
-// node_modules/flatbuffers/mjs/constants.js
+// ../../main/node_modules/flatbuffers/mjs/constants.js
 var SIZEOF_SHORT = 2;
 var SIZEOF_INT = 4;
 var FILE_IDENTIFIER_LENGTH = 4;
 var SIZE_PREFIX_LENGTH = 4;
 
-// node_modules/flatbuffers/mjs/utils.js
+// ../../main/node_modules/flatbuffers/mjs/utils.js
 var int32 = new Int32Array(2);
 var float32 = new Float32Array(int32.buffer);
 var float64 = new Float64Array(int32.buffer);
 var isLittleEndian = new Uint16Array(new Uint8Array([1, 0]).buffer)[0] === 1;
 
-// node_modules/flatbuffers/mjs/encoding.js
+// ../../main/node_modules/flatbuffers/mjs/encoding.js
 var Encoding;
 (function(Encoding2) {
   Encoding2[Encoding2["UTF8_BYTES"] = 1] = "UTF8_BYTES";
   Encoding2[Encoding2["UTF16_STRING"] = 2] = "UTF16_STRING";
 })(Encoding || (Encoding = {}));
 
-// node_modules/flatbuffers/mjs/byte-buffer.js
+// ../../main/node_modules/flatbuffers/mjs/byte-buffer.js
 var ByteBuffer = class _ByteBuffer {
   /**
    * Create a new ByteBuffer with a given array of bytes (`Uint8Array`)
@@ -322,7 +322,7 @@ var ByteBuffer = class _ByteBuffer {
   }
 };
 
-// node_modules/flatbuffers/mjs/builder.js
+// ../../main/node_modules/flatbuffers/mjs/builder.js
 var Builder = class _Builder {
   /**
    * Create a FlatBufferBuilder.
@@ -7493,8 +7493,12 @@ async function loadBundle(bundle, opts = {}) {
   if (tokenizer && tokenizer.vocabSize !== artifact.config.vocabSize) {
     throw new EdgeqError(`the tokenizer has ${tokenizer.vocabSize} tokens but the model has a vocabulary of ${artifact.config.vocabSize}`);
   }
-  const runtime = await WasmRuntime.create(wasm, artifactBytes, artifact.config.vocabSize, "model.edgeq");
-  return new LoadedModel(artifact, artifactBytes, modelSha, runtime, tokenizer, trainBytes ?? void 0);
+  return modelFromParts({ artifact, artifactBytes, modelSha, runtimeWasm: wasm, tokenizer, trainWasm: trainBytes ?? void 0 });
+}
+async function modelFromParts(p) {
+  const file = p.artifactPath ?? "model.edgeq";
+  const runtime = await WasmRuntime.create(p.runtimeWasm, p.artifactBytes, p.artifact.config.vocabSize, file);
+  return new LoadedModel(p.artifact, p.artifactBytes, p.modelSha ?? await sha256(p.artifactBytes), runtime, p.tokenizer, p.trainWasm, file);
 }
 function parseManifest(bytes) {
   let m;
@@ -7515,10 +7519,11 @@ async function checkListed(m, name, bytes, known) {
 }
 var breathe = () => new Promise((r) => setTimeout(r, 0));
 var LoadedModel = class {
-  constructor(artifact, artifactBytes, modelSha, runtime, tokenizer, trainWasm) {
+  constructor(artifact, artifactBytes, modelSha, runtime, tokenizer, trainWasm, file) {
     this.artifact = artifact;
     this.artifactBytes = artifactBytes;
     this.modelSha = modelSha;
+    this.file = file;
     const c = artifact.config;
     this.runtime = runtime;
     this.tok = tokenizer;
@@ -7543,6 +7548,7 @@ var LoadedModel = class {
   artifact;
   artifactBytes;
   modelSha;
+  file;
   info;
   runtime;
   tok;
@@ -7572,35 +7578,45 @@ var LoadedModel = class {
   generate(prompt = "", opts = {}) {
     const stats = { tokens: 0, positions: 0, tokensPerSecond: null };
     const self = this;
+    let start = null;
     async function* run() {
       self.claim("generate");
       try {
         const promptTokens = self.tokenize(prompt);
-        const maxTokens = opts.maxTokens ?? self.info.seqLen;
-        if (!Number.isInteger(maxTokens) || maxTokens < 1) throw new EdgeqError(`maxTokens must be a whole number >= 1, got ${maxTokens}`);
-        const steps = clampSteps(promptTokens.length - 1 + maxTokens, self.info.seqLen);
+        let steps;
+        if (opts.positions !== void 0) {
+          if (!Number.isInteger(opts.positions) || opts.positions < 0) throw new EdgeqError(`positions must be a whole number >= 0, got ${opts.positions}`);
+          steps = clampSteps(opts.positions, self.info.seqLen);
+        } else {
+          const maxTokens = opts.maxTokens ?? self.info.seqLen;
+          if (!Number.isInteger(maxTokens) || maxTokens < 1) throw new EdgeqError(`maxTokens must be a whole number >= 1, got ${maxTokens}`);
+          steps = clampSteps(promptTokens.length - 1 + maxTokens, self.info.seqLen);
+        }
         const picker = self.engine.picker(opts.temperature ?? 1, opts.topP ?? 0.9, opts.seed ?? 42);
         const it = pieces(self.engine, self.tokenizer, picker, promptTokens, steps);
         const utf82 = new TextDecoder();
-        let start = null, lastBreath = performance.now();
-        for (; ; ) {
-          if (opts.signal?.aborted) break;
-          const r = it.next();
-          if (r.done) {
-            stats.positions = r.value;
-            break;
+        let lastBreath = performance.now();
+        try {
+          for (; ; ) {
+            if (opts.signal?.aborted) break;
+            const r = it.next();
+            if (r.done) {
+              stats.positions = r.value;
+              break;
+            }
+            stats.positions++;
+            start ??= performance.now();
+            if (stats.positions >= promptTokens.length) stats.tokens++;
+            yield { token: r.value.token, bytes: r.value.bytes, text: utf82.decode(r.value.bytes, { stream: true }) };
+            if (performance.now() - lastBreath > 30) {
+              await breathe();
+              lastBreath = performance.now();
+            }
           }
-          stats.positions++;
-          start ??= performance.now();
-          if (stats.positions >= promptTokens.length) stats.tokens++;
-          yield { token: r.value.token, bytes: r.value.bytes, text: utf82.decode(r.value.bytes, { stream: true }) };
-          if (performance.now() - lastBreath > 30) {
-            await breathe();
-            lastBreath = performance.now();
-          }
+        } finally {
+          const elapsed = start === null ? 0 : performance.now() - start;
+          stats.tokensPerSecond = stats.positions > 1 && elapsed > 0 ? (stats.positions - 1) / elapsed * 1e3 : null;
         }
-        const elapsed = start === null ? 0 : performance.now() - start;
-        stats.tokensPerSecond = stats.positions > 1 && elapsed > 0 ? (stats.positions - 1) / elapsed * 1e3 : null;
       } finally {
         self.busy = false;
       }
@@ -7620,20 +7636,21 @@ var LoadedModel = class {
    * Teacher-forced logits: for each position i of `tokens`, the int32 Q16 logits (value / 2^16
    * = logit) predicting tokens[i + 1], with the adapter if one is applied. For tools.
    */
-  evaluate(tokens) {
+  evaluate(tokens, opts = {}) {
     if (tokens.length > this.info.seqLen) throw new EdgeqError(`${tokens.length} tokens, the model's context is ${this.info.seqLen}`);
     this.claim("evaluate");
     try {
-      return tokens.map((t2, pos) => {
+      const out = [];
+      tokens.forEach((t2, pos) => {
         this.engine.forward(t2, pos);
-        return this.lastLogits();
+        const logits = this.adapterState ? this.adapterLogits : this.runtime.logits();
+        if (opts.onLogits) opts.onLogits(logits, pos);
+        else out.push(logits.slice());
       });
+      return out;
     } finally {
       this.busy = false;
     }
-  }
-  lastLogits() {
-    return this.adapterState ? this.adapterLogits.slice() : this.runtime.logits().slice();
   }
   adapterLogits = new Int32Array(0);
   /**
@@ -7648,6 +7665,10 @@ var LoadedModel = class {
     }
     const state = parseAdapter(adapter, "adapter");
     checkAdapterFor(state, this.modelSha, this.artifact.config, { adapter: "adapter", base: "this model.edgeq" });
+    await this.applyAdapterState(state);
+  }
+  async applyAdapterState(state) {
+    if (this.exp2.length === 0) throw new EdgeqError("the model has no int16 exp2 table (needed by the sampler)", { file: this.file });
     const forward = await this.adaptedForward(state);
     const config = { vocabSize: this.info.vocabSize, seqLen: this.info.seqLen };
     this.adapterState = state;
@@ -7658,11 +7679,11 @@ var LoadedModel = class {
       const tr2 = await WasmTrainer.fromWasm(this.trainWasm, this.trainBundle(), state);
       return (token, pos) => tr2.forward(token, pos);
     }
-    const tr = intTrainerFromState(quantModelFromArtifact(this.artifact, "model.edgeq"), state);
+    const tr = intTrainerFromState(quantModelFromArtifact(this.artifact, this.file), state);
     return (token, pos) => tr.forward(token, pos);
   }
   trainBundle() {
-    return { artifactBytes: this.artifactBytes, artifact: this.artifact, artifactPath: "model.edgeq" };
+    return { artifactBytes: this.artifactBytes, artifact: this.artifact, artifactPath: this.file };
   }
   /**
    * Fine-tunes a LoRA adapter on `text` (paragraphs separated by blank lines), integers only,
@@ -7676,10 +7697,9 @@ var LoadedModel = class {
     if (config.seqLen > this.info.seqLen) throw new EdgeqError(`seqLen ${config.seqLen} is longer than the model's context (${this.info.seqLen})`);
     const stream = encodeDocuments(this.tokenizer, text, "text");
     const windows = trainingWindows(stream, config.seqLen, opts.steps, config.seed);
-    const state = initialAdapterState(this.artifact.config, config, this.modelSha);
     this.claim("finetune");
     try {
-      const trainer = await this.trainer(state);
+      const trainer = await this.trainer(config);
       const losses = [];
       for (let step = 0; step < opts.steps && !opts.signal?.aborted; step++) {
         losses.push(trainer.step(windows[step]));
@@ -7692,8 +7712,9 @@ var LoadedModel = class {
       this.busy = false;
     }
   }
-  async trainer(state) {
-    if (!this.trainWasm) return createIntReferenceTrainer(quantModelFromArtifact(this.artifact, "model.edgeq"), state);
+  async trainer(config, resume) {
+    const state = resume ?? initialAdapterState(this.artifact.config, config, this.modelSha);
+    if (!this.trainWasm) return createIntReferenceTrainer(quantModelFromArtifact(this.artifact, this.file), state);
     const tr = await WasmTrainer.fromWasm(this.trainWasm, this.trainBundle(), state);
     return meanLossTrainer(tr, state.step, (step) => stateFromBlock(this.artifact, state, tr.stateView().slice(), step), () => tr.ex.peak_bytes() >>> 0);
   }
@@ -7704,5 +7725,6 @@ var LoadedModel = class {
   }
 };
 export {
-  loadBundle
+  loadBundle,
+  modelFromParts
 };
