@@ -17,11 +17,12 @@ import { fastEwqPlanSpec } from './plan/fastewq.ts';
 import { writeArtifact } from './emit/artifact.ts';
 import type { ArtifactContents } from './emit/artifact-contents.ts';
 import { buildRuntime, type RuntimeBuild } from './codegen/runtime.ts';
+import { buildTrainRuntime, trainBaseIndices } from './codegen/train-runtime.ts';
 import { loadTarget, type TargetProfile } from './target/profile.ts';
 import { VERSION } from './version.ts';
 import { EdgeqError } from './util/errors.ts';
 
-export type BundleFiles = Record<'model.edgeq' | 'runtime.wasm' | 'manifest.json', Uint8Array>;
+export type BundleFiles = Record<'model.edgeq' | 'runtime.wasm' | 'manifest.json', Uint8Array> & { 'train.wasm'?: Uint8Array };
 
 export interface QuantBundleOptions {
   model: QuantModel;
@@ -35,6 +36,11 @@ export interface QuantBundleOptions {
   vectors?: number;
   /** Reuse an already built runtime for this program and target (tests). */
   runtime?: RuntimeBuild;
+  /**
+   * Also build the training module (train.wasm) for an int8 base, so fine-tuning and adapters
+   * (CLI, API, page) never build it at run time. Default false here (tests); edgeq compile: on.
+   */
+  train?: boolean;
   progress?: (msg: string) => void;
 }
 
@@ -60,6 +66,7 @@ export async function bundleFromQuant(o: QuantBundleOptions): Promise<QuantBundl
   const artifact = writeArtifact(contents);
   say(`model.edgeq: ${artifact.length} bytes; generating and compiling the ${o.target.simd ? 'SIMD' : 'scalar'} runtime`);
   const runtime = o.runtime ?? await buildRuntime(contents.config, contents.program, o.target);
+  const train = o.train ? await trainModule(contents, o.target, say) : undefined;
   const manifest = {
     format: 'edgeq-bundle',
     compiler: 'edgeq',
@@ -84,6 +91,7 @@ export async function bundleFromQuant(o: QuantBundleOptions): Promise<QuantBundl
     files: {
       'model.edgeq': { size: artifact.length, sha256: hex(sha256(artifact)) },
       'runtime.wasm': { size: runtime.wasm.length, sha256: hex(sha256(runtime.wasm)) },
+      ...(train ? { 'train.wasm': { size: train.length, sha256: hex(sha256(train)) } } : {}),
     },
     asc: runtime.argv,
   };
@@ -91,8 +99,22 @@ export async function bundleFromQuant(o: QuantBundleOptions): Promise<QuantBundl
     'model.edgeq': artifact,
     'runtime.wasm': runtime.wasm,
     'manifest.json': new TextEncoder().encode(JSON.stringify(manifest, null, 2) + '\n'),
+    ...(train ? { 'train.wasm': train } : {}),
   };
   return { files, contents, runtime };
+}
+
+/** The training module of an int8 base (cached by content); none for a low-bit base, which cannot be fine-tuned. */
+async function trainModule(contents: ArtifactContents, target: TargetProfile, say: (msg: string) => void): Promise<Uint8Array | undefined> {
+  try {
+    trainBaseIndices(contents);
+  } catch (e) {
+    if (!(e instanceof EdgeqError)) throw e;
+    say(`no training module: ${e.message}`);
+    return undefined;
+  }
+  say('generating and compiling the training module (train.wasm; --no-train skips it)');
+  return (await buildTrainRuntime(contents, { name: target.name, simd: target.simd })).wasm;
 }
 
 export interface BundleOptions {
@@ -102,6 +124,8 @@ export interface BundleOptions {
   gptq?: boolean;
   tokenizer?: string;
   vectors?: number;
+  /** Build train.wasm too (default true; compile --no-train: false). */
+  train?: boolean;
   progress?: (msg: string) => void;
 }
 
@@ -125,7 +149,7 @@ export async function compileBundle(o: BundleOptions): Promise<BundleFiles> {
   const model = quantizeInt8(loadWeights(graph), { plan, ...(o.gptq ? { gptq: {} } : {}) });
   const b = await bundleFromQuant({
     model, target, plan, planName: planName(plan), gptq: o.gptq, tokenizer, sourceSha256, sourcePath: o.checkpoint,
-    vectors: o.vectors, progress: say,
+    vectors: o.vectors, train: o.train ?? true, progress: say,
   });
   return b.files;
 }

@@ -1,4 +1,5 @@
-// `edgeq compile`: checkpoint -> device bundle (model.edgeq, runtime.wasm, manifest.json).
+// `edgeq compile`: checkpoint -> device bundle (model.edgeq, runtime.wasm, manifest.json, and
+// train.wasm, the host's training module, unless --no-train).
 // Everything is built in a temporary directory next to the output and renamed into place
 // at the end, so a failure at any step leaves no half-written bundle behind.
 import type { Command } from 'commander';
@@ -20,6 +21,8 @@ interface CompileOptions {
   target: string; plan: string; gptq?: boolean; tokenizer?: string; vectors: number; output: string;
   /** Ed25519 private key (PEM, from `edgeq keygen`): also write manifest.sig. */
   sign?: string;
+  /** false with --no-train: no training module (train.wasm). */
+  train: boolean;
 }
 
 export function register(program: Command): void {
@@ -32,6 +35,7 @@ export function register(program: Command): void {
     .option('--gptq', 'choose the int8 weights by GPTQ (data-free calibration; slower, more accurate)')
     .option('--tokenizer <path>', 'embed this tokenizer (llama2.c tokenizer.bin, a GGUF file, or an HF tokenizer.json) instead of the model\'s own, so the device (and edgeq run) can print text')
     .option('--vectors <n>', 'conformance positions to embed (greedy from BOS; 0 = none)', intOption('--vectors', 0, 4096), 32)
+    .option('--no-train', 'do not build the training module (train.wasm): finetune and run/eval --adapter then build it when first needed (cached), the web page fine-tunes with the slower TypeScript reference (same bytes)')
     .option('--sign <key>', 'sign the bundle: an Ed25519 signature of manifest.json (which lists the sha256 of every file) goes to <dir>/manifest.sig; check it with --trust <key.pub> on run, verify, flash')
     .requiredOption('-o, --output <dir>', 'bundle directory to write; an existing one is replaced only if it is an edgeq bundle (never the current directory, a non-empty folder of other files, or one holding an input)')
     .addHelpText('after', `
@@ -65,7 +69,7 @@ async function compile(checkpoint: string, opts: CompileOptions): Promise<void> 
     import('../../bundle.ts'), import('../../target/budget.ts'), import('../../plan/budget.ts'),
   ]);
   const files: BundleFiles & { 'manifest.sig'?: Uint8Array } = await compileBundle({
-    checkpoint, target: opts.target, plan: opts.plan, gptq: !!opts.gptq, tokenizer: opts.tokenizer, vectors: opts.vectors,
+    checkpoint, target: opts.target, plan: opts.plan, gptq: !!opts.gptq, tokenizer: opts.tokenizer, vectors: opts.vectors, train: opts.train,
     progress: (msg) => process.stderr.write(`edgeq compile: ${msg}\n`),
   });
   // Refuse, with the numbers, a bundle its device could not hold (before writing anything).
