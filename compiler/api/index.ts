@@ -42,7 +42,7 @@ export interface BundleSources {
   manifest?: Source;
   /** manifest.sig: the Ed25519 signature of manifest.json (needed with `publicKey`). */
   signature?: Source;
-  /** The bundle's training module (train.wasm, as `edgeq serve` builds it): faster fine-tuning, same bytes. */
+  /** The bundle's training module (train.wasm, as `edgeq compile` ships it): faster fine-tuning, same bytes. */
   trainRuntime?: Source;
   /** A llama2.c tokenizer.bin, when the bundle has no embedded tokenizer. */
   tokenizer?: Source;
@@ -148,7 +148,7 @@ export interface Generation extends AsyncIterable<GeneratedToken> {
 
 /**
  * Loads a bundle: `bundle` is the URL of its directory (model.edgeq, runtime.wasm,
- * manifest.json, and manifest.sig with `publicKey`; train.wasm when the server has one) or
+ * manifest.json, and manifest.sig with `publicKey`; train.wasm when the bundle has one) or
  * the files one by one. The files are checked against the manifest's sizes and sha256 and
  * the artifact by the runtime's verifier before anything runs.
  */
