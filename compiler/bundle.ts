@@ -17,13 +17,14 @@ import { fastEwqPlanSpec } from './plan/fastewq.ts';
 import { writeArtifact } from './emit/artifact.ts';
 import type { ArtifactContents } from './emit/artifact-contents.ts';
 import { buildRuntime, type RuntimeBuild } from './codegen/runtime.ts';
+import { buildTrainRuntime, trainBaseIndices } from './codegen/train-runtime.ts';
 import { loadTarget, type TargetProfile } from './target/profile.ts';
 import { VERSION } from './version.ts';
 import { withContext } from './plan/context.ts';
 import { isQuantizedKv, kvCacheBytes, kvFormatName, parseKvFormat, KV_DEFAULT } from './quantize/kv-cache.ts';
 import { EdgeqError } from './util/errors.ts';
 
-export type BundleFiles = Record<'model.edgeq' | 'runtime.wasm' | 'manifest.json', Uint8Array>;
+export type BundleFiles = Record<'model.edgeq' | 'runtime.wasm' | 'manifest.json', Uint8Array> & { 'train.wasm'?: Uint8Array };
 
 export interface QuantBundleOptions {
   model: QuantModel;
@@ -37,6 +38,11 @@ export interface QuantBundleOptions {
   vectors?: number;
   /** Reuse an already built runtime for this program and target (tests). */
   runtime?: RuntimeBuild;
+  /**
+   * Also build the training module (train.wasm) for an int8 base, so fine-tuning and adapters
+   * (CLI, API, page) never build it at run time. Default false here (tests); edgeq compile: on.
+   */
+  train?: boolean;
   progress?: (msg: string) => void;
 }
 
@@ -64,6 +70,7 @@ export async function bundleFromQuant(o: QuantBundleOptions): Promise<QuantBundl
   const artifact = writeArtifact(contents);
   say(`model.edgeq: ${artifact.length} bytes; generating and compiling the ${o.target.simd ? 'SIMD' : 'scalar'} runtime`);
   const runtime = o.runtime ?? await buildRuntime(contents.config, contents.program, o.target);
+  const train = o.train ? await trainModule(contents, o.target, say) : undefined;
   const manifest = {
     format: 'edgeq-bundle',
     compiler: 'edgeq',
@@ -89,6 +96,7 @@ export async function bundleFromQuant(o: QuantBundleOptions): Promise<QuantBundl
     files: {
       'model.edgeq': { size: artifact.length, sha256: hex(sha256(artifact)) },
       'runtime.wasm': { size: runtime.wasm.length, sha256: hex(sha256(runtime.wasm)) },
+      ...(train ? { 'train.wasm': { size: train.length, sha256: hex(sha256(train)) } } : {}),
     },
     asc: runtime.argv,
   };
@@ -96,6 +104,7 @@ export async function bundleFromQuant(o: QuantBundleOptions): Promise<QuantBundl
     'model.edgeq': artifact,
     'runtime.wasm': runtime.wasm,
     'manifest.json': new TextEncoder().encode(JSON.stringify(manifest, null, 2) + '\n'),
+    ...(train ? { 'train.wasm': train } : {}),
   };
   return { files, contents, runtime };
 }
@@ -109,6 +118,19 @@ export function kvManifest(m: QuantModel): { format: string; bytes: number; cont
   };
 }
 
+/** The training module of an int8 base (cached by content); none for a low-bit base, which cannot be fine-tuned. */
+async function trainModule(contents: ArtifactContents, target: TargetProfile, say: (msg: string) => void): Promise<Uint8Array | undefined> {
+  try {
+    trainBaseIndices(contents);
+  } catch (e) {
+    if (!(e instanceof EdgeqError)) throw e;
+    say(`no training module: ${e.message}`);
+    return undefined;
+  }
+  say('generating and compiling the training module (train.wasm; --no-train skips it)');
+  return (await buildTrainRuntime(contents, { name: target.name, simd: target.simd })).wasm;
+}
+
 export interface BundleOptions {
   checkpoint: string;
   target: string;
@@ -120,6 +142,8 @@ export interface BundleOptions {
   kv?: string;
   /** `--context`: positions, or the largest that fits the target's RAM (compiler/plan/context.ts). */
   context?: number | 'max';
+  /** Build train.wasm too (default true; compile --no-train: false). */
+  train?: boolean;
   progress?: (msg: string) => void;
 }
 
@@ -145,12 +169,14 @@ export async function compileBundle(o: BundleOptions): Promise<BundleFiles> {
   // memory is the quantized model plus one float32 matrix. GPTQ calibrates on the float model.
   const model = quantizeInt8(o.gptq ? loadWeights(graph) : streamWeights(graph), { plan, ...(o.gptq ? { gptq: {} } : {}) });
   if (isQuantizedKv(kv)) model.kvCache = { ...kv, window: Math.min(kv.window, model.params.seqLen) };
-  const build = (m: QuantModel) => bundleFromQuant({
+  const build = (m: QuantModel, train = o.train ?? true) => bundleFromQuant({
     model: m, target, plan, planName: planName(plan), gptq: o.gptq, tokenizer, sourceSha256, sourcePath: o.checkpoint,
-    vectors: o.vectors, progress: say,
+    vectors: o.vectors, train, progress: say,
   });
   if (o.context !== 'max') return (await build(o.context === undefined ? model : withContext(model, o.context))).files;
-  return (await fitContext(model, target, build, say)).files;
+  // The search measures RAM without train.wasm (it takes none); the bundle kept is rebuilt with it.
+  const fitted = await fitContext(model, target, (m) => build(m, false), say);
+  return (o.train ?? true) ? (await build(fitted.model)).files : fitted.bundle.files;
 }
 
 /**
@@ -158,24 +184,24 @@ export async function compileBundle(o: BundleOptions): Promise<BundleFiles> {
  * fits). RAM is measured on the built bundle (compiler/target/budget.ts); the arena's
  * growth with the context comes from the lowering, so the search builds few bundles.
  */
-async function fitContext(model: QuantModel, target: TargetProfile, build: (m: QuantModel) => Promise<QuantBundle>, say: (s: string) => void): Promise<QuantBundle> {
+async function fitContext(model: QuantModel, target: TargetProfile, build: (m: QuantModel) => Promise<QuantBundle>, say: (s: string) => void): Promise<{ model: QuantModel; bundle: QuantBundle }> {
   const { bundleBudgetUse } = await import('./target/budget.ts');
   const budget = target.ramBytes;
   const full = await build(model);
-  if (budget === null) { say(`--context max: target ${target.name} has no RAM budget; context ${model.params.seqLen} (the model's)`); return full; }
+  if (budget === null) { say(`--context max: target ${target.name} has no RAM budget; context ${model.params.seqLen} (the model's)`); return { model, bundle: full }; }
   const use = await bundleBudgetUse(full.files['model.edgeq'], full.files['runtime.wasm'], target);
-  if (use.ramBytes <= budget) { say(`--context max: the model's whole context (${model.params.seqLen}) fits ${target.name}: RAM ${use.ramBytes} of ${budget} bytes`); return full; }
+  if (use.ramBytes <= budget) { say(`--context max: the model's whole context (${model.params.seqLen}) fits ${target.name}: RAM ${use.ramBytes} of ${budget} bytes`); return { model, bundle: full }; }
   // RAM beyond the arena is fixed (code data, stack, tables), so ram(S) ~ fixed + arena(S).
   const fixed = use.ramBytes - lowerInt8(model).arenaSize;
   const fits = (n: number) => fixed + lowerInt8(withContext(model, n)).arenaSize <= budget;
   let lo = 0, hi = model.params.seqLen - 1;
   while (lo < hi) { const mid = (lo + hi + 1) >> 1; if (fits(mid)) lo = mid; else hi = mid - 1; }
   for (let n = lo; n >= 1; n -= Math.max(1, n >> 6)) {
-    const b = await build(withContext(model, n));
+    const m = withContext(model, n), b = await build(m);
     const u = await bundleBudgetUse(b.files['model.edgeq'], b.files['runtime.wasm'], target);
     if (u.ramBytes <= budget) {
-      say(`--context max: context ${n} of the model's ${model.params.seqLen} fits ${target.name}: RAM ${u.ramBytes} of ${budget} bytes (KV cache ${kvManifest(withContext(model, n)).bytes} bytes, ${kvManifest(model).format})`);
-      return b;
+      say(`--context max: context ${n} of the model's ${model.params.seqLen} fits ${target.name}: RAM ${u.ramBytes} of ${budget} bytes (KV cache ${kvManifest(m).bytes} bytes, ${kvManifest(model).format})`);
+      return { model: m, bundle: b };
     }
   }
   throw new EdgeqError(`--context max: not even 1 position fits ${target.name}: RAM ${fixed} bytes besides the arena, budget ${budget}`);

@@ -17,7 +17,7 @@ export interface BundleSources {
     manifest?: Source;
     /** manifest.sig: the Ed25519 signature of manifest.json (needed with `publicKey`). */
     signature?: Source;
-    /** The bundle's training module (train.wasm, as `edgeq serve` builds it): faster fine-tuning, same bytes. */
+    /** The bundle's training module (train.wasm, as `edgeq compile` ships it): faster fine-tuning, same bytes. */
     trainRuntime?: Source;
     /** A llama2.c tokenizer.bin, when the bundle has no embedded tokenizer. */
     tokenizer?: Source;
@@ -54,6 +54,11 @@ export interface ModelInfo {
 export interface GenerateOptions {
     /** Tokens to generate after the prompt (default: until the context is full). */
     maxTokens?: number;
+    /**
+     * Instead of maxTokens: positions to run, the prompt's included, as `edgeq run --positions`
+     * (0 or more than the context = the whole context; a longer prompt is cut to it).
+     */
+    positions?: number;
     /** 0 = greedy (argmax); higher = more random. Default 1. */
     temperature?: number;
     /** Top-p (nucleus) mass; 0 or 1 = sample from everything. Default 0.9. */
@@ -107,6 +112,10 @@ export interface FinetuneResult {
     losses: number[];
     steps: number;
 }
+export interface EvaluateOptions {
+    /** Receives the logits of each position in order (valid until it returns). */
+    onLogits?: (logits: Int32Array, position: number) => void;
+}
 /** A generation in progress: iterate it for tokens; `stats` is complete once it ends. */
 export interface Generation extends AsyncIterable<GeneratedToken> {
     readonly stats: GenerationStats;
@@ -115,7 +124,7 @@ export interface Generation extends AsyncIterable<GeneratedToken> {
 }
 /**
  * Loads a bundle: `bundle` is the URL of its directory (model.edgeq, runtime.wasm,
- * manifest.json, and manifest.sig with `publicKey`; train.wasm when the server has one) or
+ * manifest.json, and manifest.sig with `publicKey`; train.wasm when the bundle has one) or
  * the files one by one. The files are checked against the manifest's sizes and sha256 and
  * the artifact by the runtime's verifier before anything runs.
  */
@@ -133,9 +142,11 @@ export interface EdgeqModel {
     generate(prompt?: string, opts?: GenerateOptions): Generation;
     /**
      * Teacher-forced logits: for each position i of `tokens`, the int32 Q16 logits (value / 2^16
-     * = logit) predicting tokens[i + 1], with the adapter if one is applied. For tools.
+     * = logit) predicting tokens[i + 1], with the adapter if one is applied. For tools. With
+     * `onLogits`, each position's logits go to it instead (a view valid during the call; nothing
+     * is kept, so a long text costs no memory per position) and the result is empty.
      */
-    evaluate(tokens: number[]): Int32Array[];
+    evaluate(tokens: number[], opts?: EvaluateOptions): Int32Array[];
     /**
      * Generates and evaluates with the LoRA adapter in `adapter` (bytes of an .edqa file from
      * finetune() or `edgeq finetune`, trained on this exact model.edgeq); null removes it.

@@ -1499,8 +1499,12 @@ var PrecisionPlan = class _PrecisionPlan {
     const offset = this.bb.__offset(this.bb_pos, 6);
     return offset ? this.bb.__vector_len(this.bb_pos + offset) : 0;
   }
+  kvCache(optionalEncoding) {
+    const offset = this.bb.__offset(this.bb_pos, 8);
+    return offset ? this.bb.__string(this.bb_pos + offset, optionalEncoding) : null;
+  }
   static startPrecisionPlan(builder) {
-    builder.startObject(2);
+    builder.startObject(3);
   }
   static addMethod(builder, methodOffset) {
     builder.addFieldOffset(0, methodOffset, 0);
@@ -1518,14 +1522,18 @@ var PrecisionPlan = class _PrecisionPlan {
   static startBlocksVector(builder, numElems) {
     builder.startVector(4, numElems, 4);
   }
+  static addKvCache(builder, kvCacheOffset) {
+    builder.addFieldOffset(2, kvCacheOffset, 0);
+  }
   static endPrecisionPlan(builder) {
     const offset = builder.endObject();
     return offset;
   }
-  static createPrecisionPlan(builder, methodOffset, blocksOffset) {
+  static createPrecisionPlan(builder, methodOffset, blocksOffset, kvCacheOffset) {
     _PrecisionPlan.startPrecisionPlan(builder);
     _PrecisionPlan.addMethod(builder, methodOffset);
     _PrecisionPlan.addBlocks(builder, blocksOffset);
+    _PrecisionPlan.addKvCache(builder, kvCacheOffset);
     return _PrecisionPlan.endPrecisionPlan(builder);
   }
 };
@@ -1546,6 +1554,8 @@ var OpKind = /* @__PURE__ */ ((OpKind2) => {
   OpKind2[OpKind2["copy"] = 11] = "copy";
   OpKind2[OpKind2["lut_tables"] = 12] = "lut_tables";
   OpKind2[OpKind2["gemv_lut"] = 13] = "gemv_lut";
+  OpKind2[OpKind2["kv_store_q"] = 14] = "kv_store_q";
+  OpKind2[OpKind2["attention_q"] = 15] = "attention_q";
   return OpKind2;
 })(OpKind || {});
 
@@ -2978,6 +2988,94 @@ function dequantizeLowbit(m) {
   return out;
 }
 
+// compiler/quantize/gptq.ts
+function cholesky(a, n) {
+  for (let j = 0; j < n; j++) {
+    let d = a[j * n + j];
+    for (let k = 0; k < j; k++) d -= a[j * n + k] * a[j * n + k];
+    if (!(d > 0)) return false;
+    const ljj = Math.sqrt(d);
+    a[j * n + j] = ljj;
+    for (let i = j + 1; i < n; i++) {
+      let s = a[i * n + j];
+      for (let k = 0; k < j; k++) s -= a[i * n + k] * a[j * n + k];
+      a[i * n + j] = s / ljj;
+    }
+    for (let k = j + 1; k < n; k++) a[j * n + k] = 0;
+  }
+  return true;
+}
+function inverseFromCholesky(l, n) {
+  const y = new Float64Array(n * n);
+  for (let c = 0; c < n; c++) {
+    for (let i = c; i < n; i++) {
+      let s = i === c ? 1 : 0;
+      for (let k = c; k < i; k++) s -= l[i * n + k] * y[k * n + c];
+      y[i * n + c] = s / l[i * n + i];
+    }
+  }
+  const inv = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j <= i; j++) {
+      let s = 0;
+      for (let k = i; k < n; k++) s += y[k * n + i] * y[k * n + j];
+      inv[i * n + j] = s;
+      inv[j * n + i] = s;
+    }
+  }
+  return inv;
+}
+function inverseHessianFactor(h, cols, opts = {}) {
+  const diag = Array.from({ length: cols }, (_, i) => h[i * cols + i]);
+  const perm = Array.from({ length: cols }, (_, i) => i);
+  if (opts.actOrder ?? true) perm.sort((a, b) => diag[b] - diag[a] || a - b);
+  const mean = diag.reduce((s, v) => s + v, 0) / cols || 1;
+  let damp = (opts.damp ?? 0.01) * mean;
+  let u = null;
+  for (let attempt = 0; attempt < 8 && !u; attempt++, damp *= 10) {
+    const hp = new Float64Array(cols * cols);
+    for (let i = 0; i < cols; i++) {
+      for (let j = 0; j < cols; j++) hp[i * cols + j] = h[perm[i] * cols + perm[j]];
+      hp[i * cols + i] = (diag[perm[i]] === 0 ? 1 : hp[i * cols + i]) + damp;
+    }
+    if (!cholesky(hp, cols)) continue;
+    const inv = inverseFromCholesky(hp, cols);
+    if (!cholesky(inv, cols)) continue;
+    u = inv;
+  }
+  return { diag, perm, u };
+}
+
+// compiler/quantize/gptq-lowbit.ts
+function gptqLowbit(w, rows, cols, h, opts) {
+  const base = quantizeLowbit(w, rows, cols, opts);
+  const { diag, perm, u } = inverseHessianFactor(h, cols, opts);
+  if (!u) return base;
+  const { bits, groupSize: gs } = opts;
+  const ng = cols / gs, qmax = qmaxOf(bits);
+  const { gm, z2 } = unpackGroups(base.groups, rows, cols, gs);
+  const codes = new Uint8Array(rows * cols);
+  const wr = new Float64Array(cols);
+  for (let r = 0; r < rows; r++) {
+    const rs = base.scaleM[r] * 2 ** -base.scaleE[r];
+    for (let i = 0; i < cols; i++) wr[i] = diag[perm[i]] === 0 ? 0 : w[r * cols + perm[i]];
+    for (let i = 0; i < cols; i++) {
+      const j = perm[i], gi = r * ng + Math.floor(j / gs);
+      const s = gm[gi] * rs, z = z2[gi];
+      let q = s > 0 ? roundHalfAway(wr[i] / (2 * s) + z / 2) : 0;
+      if (q < 0) q = 0;
+      else if (q > qmax) q = qmax;
+      codes[r * cols + j] = q;
+      const err = (wr[i] - s * (2 * q - z)) / u[i * cols + i];
+      for (let k = i + 1; k < cols; k++) wr[k] -= err * u[k * cols + i];
+    }
+  }
+  const m = { ...base, planes: packPlanes(codes, bits, rows, cols, gs), sqError: 0 };
+  const dq = dequantizeLowbit(m);
+  for (let k = 0; k < rows * cols; k++) m.sqError += (w[k] - dq[k]) ** 2;
+  return m;
+}
+
 // compiler/quantize/formats/lut.ts
 function lutFormat(name, bits) {
   return {
@@ -2995,6 +3093,10 @@ function lutFormat(name, bits) {
     ],
     quantize(w, rows, cols, groupSize) {
       const q = quantizeLowbit(w, rows, cols, { bits, groupSize });
+      return { data: [q.planes, q.groups, q.scaleM, q.scaleE], sqError: q.sqError };
+    },
+    quantizeGptq(w, rows, cols, groupSize, h, opts) {
+      const q = gptqLowbit(w, rows, cols, h, { ...opts, bits, groupSize });
       return { data: [q.planes, q.groups, q.scaleM, q.scaleE], sqError: q.sqError };
     },
     dequantize(data, rows, cols, groupSize) {
@@ -3434,7 +3536,7 @@ function readArtifact(bytes, file = "<artifact>") {
     },
     tensors,
     program,
-    plan: { method: str(plan?.method() ?? null), blocks: planBlocks },
+    plan: { method: str(plan?.method() ?? null), blocks: planBlocks, ...plan?.kvCache() ? { kvCache: plan.kvCache() } : {} },
     target: { name: str(target?.name() ?? null), simd: target?.simd() ?? false },
     ...tk ? {
       tokenizer: {
@@ -4230,6 +4332,12 @@ var QMAX8 = 127;
 var ACT_QMAX = 2047;
 var INV_QMAX8_M = 16513;
 var INV_QMAX8_E = 21;
+var QMAX4 = 7;
+var QMAX2 = 1;
+var INV_QMAX4_M = 18725;
+var INV_QMAX4_E = 17;
+var INV_QMAX2_M = 16384;
+var INV_QMAX2_E = 14;
 var INV_ACT_QMAX_M = 16392;
 var INV_ACT_QMAX_E = 25;
 var LOG2E_M = 23637;
@@ -4574,11 +4682,11 @@ var multipleOf = (of) => {
   };
 };
 var ceilLog2Of = (of) => {
-  const ceilLog23 = (n) => n > 1 ? 32 - Math.clz32(n - 1) : 0;
+  const ceilLog24 = (n) => n > 1 ? 32 - Math.clz32(n - 1) : 0;
   return {
     refs: [of],
-    test: (v, p) => v === ceilLog23(p[of]),
-    why: (p) => `must be ceil(log2 ${of}) = ${ceilLog23(p[of])}`,
+    test: (v, p) => v === ceilLog24(p[of]),
+    why: (p) => `must be ceil(log2 ${of}) = ${ceilLog24(p[of])}`,
     as: (v) => `${v} == (${of} > 1 ? 32 - <i32>clz<u32>(<u32>(${of} - 1)) : 0)`
   };
 };
@@ -4587,6 +4695,12 @@ var productBelow = (of, limit, limitText = String(limit)) => ({
   test: (v, p) => v * p[of] < limit,
   why: (_, name) => `must keep ${name} · ${of} < ${limitText}`,
   as: (v) => `<i64>${v} * <i64>${of} < ${limit}`
+});
+var productMultipleOf = (of, m) => ({
+  refs: [of],
+  test: (v, p) => isInt(v) && v * p[of] % m === 0,
+  why: (p, name) => `needs ${of}·${name} a multiple of ${m} (${of} ${p[of]})`,
+  as: (v) => `(<i64>${v} * <i64>${of}) % ${m} == 0`
 });
 var dividesWithQuotientAtMost = (of, max) => ({
   refs: [of],
@@ -4889,6 +5003,248 @@ return isSlot(r, 0, false, I32, kvD) && isSlot(r, 1, false, I32, kvD) && isInput
   }
 };
 
+// runtime/kernels/reference/kv_store_q.ts
+function kvQmax(bits, out) {
+  if (bits === 8) {
+    out[0] = QMAX8;
+    out[1] = INV_QMAX8_M;
+    out[2] = INV_QMAX8_E;
+  } else if (bits === 4) {
+    out[0] = QMAX4;
+    out[1] = INV_QMAX4_M;
+    out[2] = INV_QMAX4_E;
+  } else {
+    out[0] = QMAX2;
+    out[1] = INV_QMAX2_M;
+    out[2] = INV_QMAX2_E;
+  }
+}
+function kvSlotBytes(S, kvD, bits, window2) {
+  return (S * kvD * bits >> 3) + window2 * kvD;
+}
+function kvUnpack(c, o, i, bits) {
+  if (bits === 8) return c[o + i];
+  const bit = i * bits, byte = c[o + (bit >> 3)] & 255, sh = 32 - bits;
+  return byte >> (bit & 7) << sh >> sh;
+}
+function storeHead(c, o, cM, cE, srow, x, xo, hs, bits, row8, sc) {
+  kvQmax(bits, sc);
+  const qmax = sc[0], im = sc[1], ie = sc[2];
+  quantizeAct(row8, 0, x, xo, hs, ACT_FRAC, qmax, im, ie, sc, 0);
+  cM[srow] = sc[0];
+  cE[srow] = sc[1];
+  if (bits === 8) {
+    for (let i = 0; i < hs; i++) c[o + i] = row8[i];
+    return;
+  }
+  const per = bits === 4 ? 2 : 4, mask = (1 << bits) - 1;
+  for (let j = 0; j < hs; j += per) {
+    let byte = 0;
+    for (let u = 0; u < per; u++) byte |= (row8[j + u] & mask) << u * bits;
+    c[o + (j * bits >> 3)] = byte << 24 >> 24;
+  }
+}
+function kvStoreQ(kc, kM, kE, vc, vM, vE, k, v, position, S, nKv, hs, kBits, vBits, window2, row8, sc) {
+  const kvD = nKv * hs;
+  const ring = window2 > 0 ? position % window2 : 0;
+  const kRing = S * kvD * kBits >> 3, vRing = S * kvD * vBits >> 3;
+  for (let g = 0; g < nKv; g++) {
+    const gh = g * hs;
+    storeHead(kc, (position * kvD + gh) * kBits >> 3, kM, kE, position * nKv + g, k, gh, hs, kBits, row8, sc);
+    storeHead(vc, (position * kvD + gh) * vBits >> 3, vM, vE, position * nKv + g, v, gh, hs, vBits, row8, sc);
+    if (window2 > 0) {
+      storeHead(kc, kRing + ring * kvD + gh, kM, kE, (S + ring) * nKv + g, k, gh, hs, 8, row8, sc);
+      storeHead(vc, vRing + ring * kvD + gh, vM, vE, (S + ring) * nKv + g, v, gh, hs, 8, row8, sc);
+    }
+  }
+}
+
+// compiler/ops/kinds/kv_store_q.ts
+var KVQ_MAX_HS = 256;
+var kvBitsParam = (name) => ({ name, note: "8, 4 or 2; hs·bits a multiple of 8", rules: [oneOf(8, 4, 2), productMultipleOf("hs", 8)] });
+var KVQ_PARAMS = [
+  { name: "nKv", rules: [positive] },
+  { name: "hs", note: `≤ ${KVQ_MAX_HS}`, rules: [positive, atMost(KVQ_MAX_HS)] },
+  kvBitsParam("kBits"),
+  kvBitsParam("vBits"),
+  // At most seq_len (≤ 4096): the device's operand check holds it to the model's seq_len.
+  { name: "window", note: "0 (none) to seq_len", rules: [inRange(0, 4096)] }
+];
+var KVQ_CACHE = [
+  { name: "K", type: "i8 [S·kvD·kBits/8 + W·kvD]" },
+  { name: "K.m", type: "i16 [S + W, nKv]" },
+  { name: "K.e", type: "i8 [S + W, nKv]" },
+  { name: "V", type: "i8 [S·kvD·vBits/8 + W·kvD]" },
+  { name: "V.m", type: "i16 [S + W, nKv]" },
+  { name: "V.e", type: "i8 [S + W, nKv]" }
+];
+var kvqCacheOperands = (first, output) => {
+  const slot = (i, t2, n) => `isSlot(r, ${first + i}, ${output}, ${t2}, ${n})`;
+  return [
+    "window <= S",
+    slot(0, "I8", "((S * kvD * kBits) >> 3) + window * kvD"),
+    slot(1, "I16", "rows"),
+    slot(2, "I8", "rows"),
+    slot(3, "I8", "((S * kvD * vBits) >> 3) + window * kvD"),
+    slot(4, "I16", "rows"),
+    slot(5, "I8", "rows")
+  ].join(" &&\n  ");
+};
+var kv_store_q = {
+  kind: "kv_store_q",
+  kernel: "kv_store_q",
+  inputs: [{ name: "k", type: "i32 [kvD]" }, { name: "v", type: "i32 [kvD]" }, { name: "input", type: "position" }],
+  outputs: KVQ_CACHE,
+  params: KVQ_PARAMS,
+  device: {
+    // scratch: a row of hs ≤ 256 int8 values, then the kernel's four int32 of (m, e).
+    check: "checkKvStoreQ",
+    run: "runKvStoreQ",
+    imports: ["kvStoreQ"],
+    scratch: KVQ_MAX_HS + 16,
+    operands: `const kvD = <i64>nKv * hs, S = <i64>cfgSeqLen, rows = (S + window) * nKv;
+return isSlot(r, 0, false, I32, kvD) && isSlot(r, 1, false, I32, kvD) && isInput(r, 2, ProgramInput.position) &&
+  ${kvqCacheOperands(0, true)};`,
+    body: `kvStoreQ(outp(r, 0), outp(r, 1), outp(r, 2), outp(r, 3), outp(r, 4), outp(r, 5), inp(r, 0), inp(r, 1),
+  inPos, <i32>cfgSeqLen, nKv, hs, kBits, vBits, window, scratch, scratch + ${KVQ_MAX_HS});`
+  },
+  interpret: (o, step) => {
+    o.counts(3, 6, 5);
+    const k = o.in(0, "int32"), v = o.in(1, "int32");
+    o.input(2, "position");
+    const kc = o.out(0, "int8"), kM = o.out(1, "int16"), kE = o.out(2, "int8");
+    const vc = o.out(3, "int8"), vM = o.out(4, "int16"), vE = o.out(5, "int8");
+    const [nKv, hs, kBits, vBits, window2] = o.op.params;
+    const S = o.seqLen, row8 = new Int8Array(hs), sc = new Int32Array(4);
+    return () => kvStoreQ(kc, kM, kE, vc, vM, vE, k, v, step.position, S, nKv, hs, kBits, vBits, window2, row8, sc);
+  }
+};
+
+// runtime/kernels/reference/attention_q.ts
+function ceilLog22(n) {
+  return n <= 1 ? 0 : bitLength(n - 1);
+}
+function attentionQ(out, q, pos, kc, kM, kE, vc, vM, vE, S, nHeads, nKv, hs, attM, attE, kBits, vBits, window2, exp2, s) {
+  const kvD = nKv * hs, group = divFloor(nHeads, nKv), n = pos + 1;
+  const sc = s.sc, scores = s.scores, w = s.weights;
+  const kRing = S * kvD * kBits >> 3, vRing = S * kvD * vBits >> 3;
+  const first8 = window2 > 0 ? n - window2 : n;
+  for (let g = 0; g < nKv; g++) {
+    const gh = g * hs;
+    for (let r = 0; r < group; r++) {
+      const h = g * group + r, qo = h * hs;
+      quantizeAct(s.q12, 0, q, qo, hs, ACT_FRAC, ACT_QMAX, INV_ACT_QMAX_M, INV_ACT_QMAX_E, sc, 0);
+      mulScale(sc[0], sc[1], attM, attE, sc, 0);
+      const qm = sc[0], qe = sc[1] - SCORE_FRAC;
+      for (let t2 = 0; t2 < n; t2++) {
+        let acc = 0, ks;
+        if (t2 >= first8) {
+          const ring = t2 % window2, ko = kRing + ring * kvD + gh;
+          for (let i = 0; i < hs; i++) acc = acc + Math.imul(s.q12[i], kc[ko + i]) | 0;
+          ks = (S + ring) * nKv + g;
+        } else {
+          const ko = (t2 * kvD + gh) * kBits >> 3;
+          for (let i = 0; i < hs; i++) acc = acc + Math.imul(s.q12[i], kvUnpack(kc, ko, i, kBits)) | 0;
+          ks = t2 * nKv + g;
+        }
+        scores[t2] = mulShiftRound(acc, Math.imul(qm, kM[ks]), qe + kE[ks]);
+      }
+      const sum = softmaxExp2(w, scores, n, exp2);
+      const L = 24 - ceilLog22(n);
+      let B = -2147483647;
+      for (let t2 = 0; t2 < n; t2++) {
+        const ks = t2 >= first8 ? (S + t2 % window2) * nKv + g : t2 * nKv + g;
+        const z = Math.imul(w[t2], vM[ks]);
+        if (z > 0) {
+          const b = bitLength(z) - vE[ks];
+          if (b > B) B = b;
+        }
+      }
+      for (let i = 0; i < hs; i++) out[qo + i] = 0;
+      if (B === -2147483647) continue;
+      for (let t2 = 0; t2 < n; t2++) {
+        const in8 = t2 >= first8, ks = in8 ? (S + t2 % window2) * nKv + g : t2 * nKv + g;
+        const z = Math.imul(w[t2], vM[ks]);
+        let sh = vE[ks] + B - L;
+        let wt;
+        if (sh <= 0) wt = z << -sh;
+        else {
+          if (sh > 31) sh = 31;
+          wt = z + (1 << sh - 1) >> sh;
+        }
+        if (wt === 0) continue;
+        if (in8) {
+          const vo = vRing + t2 % window2 * kvD + gh;
+          for (let i = 0; i < hs; i++) out[qo + i] = out[qo + i] + Math.imul(wt, vc[vo + i]) | 0;
+        } else {
+          const vo = (t2 * kvD + gh) * vBits >> 3;
+          for (let i = 0; i < hs; i++) out[qo + i] = out[qo + i] + Math.imul(wt, kvUnpack(vc, vo, i, vBits)) | 0;
+        }
+      }
+      recipScale(sum, sc, 2);
+      const shift = sc[3] - ACT_FRAC - B + L;
+      for (let i = 0; i < hs; i++) out[qo + i] = mulShiftRound(out[qo + i], sc[2], shift);
+    }
+  }
+}
+
+// compiler/ops/kinds/attention_q.ts
+var [nKvP, hsP, kBitsP, vBitsP, windowP] = KVQ_PARAMS;
+var attention_q = {
+  kind: "attention_q",
+  kernel: "attention_q",
+  inputs: [
+    { name: "q", type: "i32 [nH·hs]" },
+    { name: "input", type: "position" },
+    ...KVQ_CACHE,
+    { name: "exp2", type: "i16 [1024]" },
+    { name: "q12", type: "i16 [hs]" },
+    { name: "scores", type: "i32 [S]" },
+    { name: "weights", type: "i32 [S]" }
+  ],
+  outputs: [{ name: "out", type: "i32 [nH·hs]" }],
+  params: [
+    { name: "nHeads", rules: [positive, multipleOf("nKv")] },
+    nKvP,
+    hsP,
+    { name: "attScaleM" },
+    { name: "attScaleE" },
+    kBitsP,
+    vBitsP,
+    windowP
+  ],
+  device: {
+    check: "checkAttentionQ",
+    run: "runAttentionQ",
+    imports: ["attentionQ"],
+    operands: `const kvD = <i64>nKv * hs, S = <i64>cfgSeqLen, rows = (S + window) * nKv, qd = <i64>nHeads * hs;
+return isSlot(r, 0, false, I32, qd) && isInput(r, 1, ProgramInput.position) &&
+  ${kvqCacheOperands(2, false)} &&
+  isTensor(r, 8, I16, EXP2_TABLE_SIZE) && isSlot(r, 9, false, I16, hs) && isSlot(r, 10, false, I32, S) &&
+  isSlot(r, 11, false, I32, S) && isSlot(r, 0, true, I32, qd);`,
+    body: `attentionQ(outp(r, 0), inp(r, 0), inPos, inp(r, 2), inp(r, 3), inp(r, 4), inp(r, 5), inp(r, 6), inp(r, 7),
+  <i32>cfgSeqLen, nHeads, nKv, hs, attScaleM, attScaleE, kBits, vBits, window, inp(r, 8), inp(r, 9), inp(r, 10), inp(r, 11));`
+  },
+  interpret: (o, step) => {
+    o.counts(12, 1, 8);
+    const q = o.in(0, "int32");
+    o.input(1, "position");
+    const kc = o.in(2, "int8"), kM = o.in(3, "int16"), kE = o.in(4, "int8");
+    const vc = o.in(5, "int8"), vM = o.in(6, "int16"), vE = o.in(7, "int8");
+    const exp2 = o.in(8, "int16");
+    const s = Object.assign(Object.create(AttentionScratch.prototype), {
+      q12: o.in(9, "int16"),
+      scores: o.in(10, "int32"),
+      weights: o.in(11, "int32"),
+      sc: new Int32Array(4)
+    });
+    const out = o.out(0, "int32");
+    const [nH, nKv, hs, attM, attE, kBits, vBits, window2] = o.op.params;
+    const S = o.seqLen;
+    return () => attentionQ(out, q, step.position, kc, kM, kE, vc, vM, vE, S, nH, nKv, hs, attM, attE, kBits, vBits, window2, exp2, s);
+  }
+};
+
 // compiler/ops/kinds/lut_tables.ts
 var lut_tables = {
   kind: "lut_tables",
@@ -5139,7 +5495,9 @@ var OP_DEFS = [
   kv_store,
   requantize,
   lut_tables,
-  gemv_lut
+  gemv_lut,
+  kv_store_q,
+  attention_q
 ];
 var BY_KIND = new Map(OP_DEFS.map((d) => [d.kind, d]));
 function opDef(kind) {
@@ -5345,6 +5703,69 @@ function argmaxInt(logits, n) {
   return best;
 }
 
+// runtime/reference/kv-cache-q.ts
+var QuantKvCache = class {
+  constructor(f, nLayers, S, nKv, hs) {
+    this.f = f;
+    this.S = S;
+    this.nKv = nKv;
+    this.hs = hs;
+    const kvD = nKv * hs, W = f.window < S ? f.window : S, rows = (S + W) * nKv;
+    this.window = W;
+    for (let l = 0; l < nLayers; l++) {
+      this.layers.push({
+        kc: new Int8Array(kvSlotBytes(S, kvD, f.kBits, W)),
+        kM: new Int16Array(rows),
+        kE: new Int8Array(rows),
+        vc: new Int8Array(kvSlotBytes(S, kvD, f.vBits, W)),
+        vM: new Int16Array(rows),
+        vE: new Int8Array(rows)
+      });
+    }
+    this.row8 = new Int8Array(hs);
+  }
+  f;
+  S;
+  nKv;
+  hs;
+  layers = [];
+  row8;
+  sc = new Int32Array(4);
+  window;
+  store(l, k, v, pos) {
+    const c = this.layers[l];
+    kvStoreQ(c.kc, c.kM, c.kE, c.vc, c.vM, c.vE, k, v, pos, this.S, this.nKv, this.hs, this.f.kBits, this.f.vBits, this.window, this.row8, this.sc);
+  }
+  attend(l, out, q, pos, nHeads, attM, attE, exp2, s) {
+    const c = this.layers[l];
+    attentionQ(
+      out,
+      q,
+      pos,
+      c.kc,
+      c.kM,
+      c.kE,
+      c.vc,
+      c.vM,
+      c.vE,
+      this.S,
+      nHeads,
+      this.nKv,
+      this.hs,
+      attM,
+      attE,
+      this.f.kBits,
+      this.f.vBits,
+      this.window,
+      exp2,
+      s
+    );
+  }
+};
+
+// compiler/quantize/kv-cache.ts
+var isQuantizedKv = (f) => f.kBits !== 12;
+
 // runtime/kernels/reference/sampler.ts
 var P_ONE = 1 << 14;
 var SamplerScratch = class {
@@ -5520,6 +5941,8 @@ var IntTransformer = class {
   kE;
   vM;
   vE;
+  /** The quantized cache (m.kvCache not k12v8), used instead of kc..vE. */
+  kvq;
   sampler = null;
   constructor(m) {
     const p = m.params;
@@ -5574,6 +5997,7 @@ var IntTransformer = class {
     this.kE = new Int8Array(ns);
     this.vM = new Int16Array(ns);
     this.vE = new Int8Array(ns);
+    this.kvq = m.kvCache && isQuantizedKv(m.kvCache) ? new QuantKvCache(m.kvCache, L, seqLen, p.nKvHeads, hs) : null;
   }
   /**
    * Runs `token` at `pos` (positions fed in order, as the KV cache fills) and returns the
@@ -5602,26 +6026,31 @@ var IntTransformer = class {
       ropeQ16(q, dim, hs, this.ropeCos, this.ropeSin, pos);
       ropeQ16(k, kd, hs, this.ropeCos, this.ropeSin, pos);
       if (tap?.query) tap.query(l, q);
-      kvStore(this.kc, this.kM, this.kE, this.vc, this.vM, this.vE, k, v, l * seqLen + pos, nKvHeads, hs, sc);
-      const lc = l * seqLen * kd, ls = l * seqLen * nKvHeads;
-      attention(
-        xb,
-        q,
-        pos,
-        this.kc.subarray(lc, lc + seqLen * kd),
-        this.kM.subarray(ls, ls + seqLen * nKvHeads),
-        this.kE.subarray(ls, ls + seqLen * nKvHeads),
-        this.vc.subarray(lc, lc + seqLen * kd),
-        this.vM.subarray(ls, ls + seqLen * nKvHeads),
-        this.vE.subarray(ls, ls + seqLen * nKvHeads),
-        nHeads,
-        nKvHeads,
-        hs,
-        p.attScaleM,
-        p.attScaleE,
-        this.exp2,
-        this.att
-      );
+      if (this.kvq) {
+        this.kvq.store(l, k, v, pos);
+        this.kvq.attend(l, xb, q, pos, nHeads, p.attScaleM, p.attScaleE, this.exp2, this.att);
+      } else {
+        kvStore(this.kc, this.kM, this.kE, this.vc, this.vM, this.vE, k, v, l * seqLen + pos, nKvHeads, hs, sc);
+        const lc = l * seqLen * kd, ls = l * seqLen * nKvHeads;
+        attention(
+          xb,
+          q,
+          pos,
+          this.kc.subarray(lc, lc + seqLen * kd),
+          this.kM.subarray(ls, ls + seqLen * nKvHeads),
+          this.kE.subarray(ls, ls + seqLen * nKvHeads),
+          this.vc.subarray(lc, lc + seqLen * kd),
+          this.vM.subarray(ls, ls + seqLen * nKvHeads),
+          this.vE.subarray(ls, ls + seqLen * nKvHeads),
+          nHeads,
+          nKvHeads,
+          hs,
+          p.attScaleM,
+          p.attScaleE,
+          this.exp2,
+          this.att
+        );
+      }
       this.tablesOf = null;
       quantizeAct(xq, 0, xb, 0, dim, ACT_FRAC, ACT_QMAX, INV_ACT_QMAX_M, INV_ACT_QMAX_E, sc, 0);
       this.gemv(xb, b.wo, xq, ACT_FRAC);
@@ -6005,7 +6434,7 @@ var AttentionBackwardScratch = class {
     this.ds = new Int32Array(seqLen);
   }
 };
-function ceilLog22(n) {
+function ceilLog23(n) {
   return n <= 1 ? 0 : bitLength(n - 1);
 }
 function attentionBackward(dq, dK, dV, dout, q, pos, kc, kM, kE, vc, vM, vE, nHeads, nKv, hs, attM, attE, exp2, s) {
@@ -6078,7 +6507,7 @@ function attentionBackward(dq, dK, dV, dout, q, pos, kc, kM, kE, vc, vM, vE, nHe
         const ko = t2 * kvDim + g * hs;
         for (let i = 0; i < hs; i++) dK[ko + i] = satAdd(dK[ko + i], mulShiftAny(q12[i], mult, sh2));
       }
-      const P = Bk - 30 + ceilLog22(n);
+      const P = Bk - 30 + ceilLog23(n);
       let U = 0;
       for (let t2 = 0; t2 < n; t2++) {
         const d = ds[t2];
@@ -7757,8 +8186,12 @@ async function loadBundle(bundle, opts = {}) {
   if (tokenizer && tokenizer.vocabSize !== artifact.config.vocabSize) {
     throw new EdgeqError(`the tokenizer has ${tokenizer.vocabSize} tokens but the model has a vocabulary of ${artifact.config.vocabSize}`);
   }
-  const runtime = await WasmRuntime.create(wasm, artifactBytes, artifact.config.vocabSize, "model.edgeq");
-  return new LoadedModel(artifact, artifactBytes, modelSha, runtime, tokenizer, trainBytes ?? void 0);
+  return modelFromParts({ artifact, artifactBytes, modelSha, runtimeWasm: wasm, tokenizer, trainWasm: trainBytes ?? void 0 });
+}
+async function modelFromParts(p) {
+  const file = p.artifactPath ?? "model.edgeq";
+  const runtime = await WasmRuntime.create(p.runtimeWasm, p.artifactBytes, p.artifact.config.vocabSize, file);
+  return new LoadedModel(p.artifact, p.artifactBytes, p.modelSha ?? await sha256(p.artifactBytes), runtime, p.tokenizer, p.trainWasm, file);
 }
 function parseManifest(bytes) {
   let m;
@@ -7779,10 +8212,11 @@ async function checkListed(m, name, bytes, known) {
 }
 var breathe = () => new Promise((r) => setTimeout(r, 0));
 var LoadedModel = class {
-  constructor(artifact, artifactBytes, modelSha, runtime, tokenizer, trainWasm) {
+  constructor(artifact, artifactBytes, modelSha, runtime, tokenizer, trainWasm, file) {
     this.artifact = artifact;
     this.artifactBytes = artifactBytes;
     this.modelSha = modelSha;
+    this.file = file;
     const c = artifact.config;
     this.runtime = runtime;
     this.tok = tokenizer;
@@ -7807,6 +8241,7 @@ var LoadedModel = class {
   artifact;
   artifactBytes;
   modelSha;
+  file;
   info;
   runtime;
   tok;
@@ -7836,35 +8271,45 @@ var LoadedModel = class {
   generate(prompt = "", opts = {}) {
     const stats = { tokens: 0, positions: 0, tokensPerSecond: null };
     const self = this;
+    let start = null;
     async function* run3() {
       self.claim("generate");
       try {
         const promptTokens = self.tokenize(prompt);
-        const maxTokens = opts.maxTokens ?? self.info.seqLen;
-        if (!Number.isInteger(maxTokens) || maxTokens < 1) throw new EdgeqError(`maxTokens must be a whole number >= 1, got ${maxTokens}`);
-        const steps = clampSteps(promptTokens.length - 1 + maxTokens, self.info.seqLen);
+        let steps;
+        if (opts.positions !== void 0) {
+          if (!Number.isInteger(opts.positions) || opts.positions < 0) throw new EdgeqError(`positions must be a whole number >= 0, got ${opts.positions}`);
+          steps = clampSteps(opts.positions, self.info.seqLen);
+        } else {
+          const maxTokens = opts.maxTokens ?? self.info.seqLen;
+          if (!Number.isInteger(maxTokens) || maxTokens < 1) throw new EdgeqError(`maxTokens must be a whole number >= 1, got ${maxTokens}`);
+          steps = clampSteps(promptTokens.length - 1 + maxTokens, self.info.seqLen);
+        }
         const picker = self.engine.picker(opts.temperature ?? 1, opts.topP ?? 0.9, opts.seed ?? 42);
         const it = pieces(self.engine, self.tokenizer, picker, promptTokens, steps);
         const utf82 = new TextDecoder();
-        let start = null, lastBreath = performance.now();
-        for (; ; ) {
-          if (opts.signal?.aborted) break;
-          const r = it.next();
-          if (r.done) {
-            stats.positions = r.value;
-            break;
+        let lastBreath = performance.now();
+        try {
+          for (; ; ) {
+            if (opts.signal?.aborted) break;
+            const r = it.next();
+            if (r.done) {
+              stats.positions = r.value;
+              break;
+            }
+            stats.positions++;
+            start ??= performance.now();
+            if (stats.positions >= promptTokens.length) stats.tokens++;
+            yield { token: r.value.token, bytes: r.value.bytes, text: utf82.decode(r.value.bytes, { stream: true }) };
+            if (performance.now() - lastBreath > 30) {
+              await breathe();
+              lastBreath = performance.now();
+            }
           }
-          stats.positions++;
-          start ??= performance.now();
-          if (stats.positions >= promptTokens.length) stats.tokens++;
-          yield { token: r.value.token, bytes: r.value.bytes, text: utf82.decode(r.value.bytes, { stream: true }) };
-          if (performance.now() - lastBreath > 30) {
-            await breathe();
-            lastBreath = performance.now();
-          }
+        } finally {
+          const elapsed = start === null ? 0 : performance.now() - start;
+          stats.tokensPerSecond = stats.positions > 1 && elapsed > 0 ? (stats.positions - 1) / elapsed * 1e3 : null;
         }
-        const elapsed = start === null ? 0 : performance.now() - start;
-        stats.tokensPerSecond = stats.positions > 1 && elapsed > 0 ? (stats.positions - 1) / elapsed * 1e3 : null;
       } finally {
         self.busy = false;
       }
@@ -7884,20 +8329,21 @@ var LoadedModel = class {
    * Teacher-forced logits: for each position i of `tokens`, the int32 Q16 logits (value / 2^16
    * = logit) predicting tokens[i + 1], with the adapter if one is applied. For tools.
    */
-  evaluate(tokens) {
+  evaluate(tokens, opts = {}) {
     if (tokens.length > this.info.seqLen) throw new EdgeqError(`${tokens.length} tokens, the model's context is ${this.info.seqLen}`);
     this.claim("evaluate");
     try {
-      return tokens.map((t2, pos) => {
+      const out = [];
+      tokens.forEach((t2, pos) => {
         this.engine.forward(t2, pos);
-        return this.lastLogits();
+        const logits = this.adapterState ? this.adapterLogits : this.runtime.logits();
+        if (opts.onLogits) opts.onLogits(logits, pos);
+        else out.push(logits.slice());
       });
+      return out;
     } finally {
       this.busy = false;
     }
-  }
-  lastLogits() {
-    return this.adapterState ? this.adapterLogits.slice() : this.runtime.logits().slice();
   }
   adapterLogits = new Int32Array(0);
   /**
@@ -7912,6 +8358,10 @@ var LoadedModel = class {
     }
     const state = parseAdapter(adapter, "adapter");
     checkAdapterFor(state, this.modelSha, this.artifact.config, { adapter: "adapter", base: "this model.edgeq" });
+    await this.applyAdapterState(state);
+  }
+  async applyAdapterState(state) {
+    if (this.exp2.length === 0) throw new EdgeqError("the model has no int16 exp2 table (needed by the sampler)", { file: this.file });
     const forward = await this.adaptedForward(state);
     const config = { vocabSize: this.info.vocabSize, seqLen: this.info.seqLen };
     this.adapterState = state;
@@ -7922,11 +8372,11 @@ var LoadedModel = class {
       const tr2 = await WasmTrainer.fromWasm(this.trainWasm, this.trainBundle(), state);
       return (token, pos) => tr2.forward(token, pos);
     }
-    const tr = intTrainerFromState(quantModelFromArtifact(this.artifact, "model.edgeq"), state);
+    const tr = intTrainerFromState(quantModelFromArtifact(this.artifact, this.file), state);
     return (token, pos) => tr.forward(token, pos);
   }
   trainBundle() {
-    return { artifactBytes: this.artifactBytes, artifact: this.artifact, artifactPath: "model.edgeq" };
+    return { artifactBytes: this.artifactBytes, artifact: this.artifact, artifactPath: this.file };
   }
   /**
    * Fine-tunes a LoRA adapter on `text` (paragraphs separated by blank lines), integers only,
@@ -7940,10 +8390,9 @@ var LoadedModel = class {
     if (config.seqLen > this.info.seqLen) throw new EdgeqError(`seqLen ${config.seqLen} is longer than the model's context (${this.info.seqLen})`);
     const stream = encodeDocuments(this.tokenizer, text, "text");
     const windows = trainingWindows(stream, config.seqLen, opts.steps, config.seed);
-    const state = initialAdapterState(this.artifact.config, config, this.modelSha);
     this.claim("finetune");
     try {
-      const trainer = await this.trainer(state);
+      const trainer = await this.trainer(config);
       const losses = [];
       for (let step = 0; step < opts.steps && !opts.signal?.aborted; step++) {
         losses.push(trainer.step(windows[step]));
@@ -7956,8 +8405,9 @@ var LoadedModel = class {
       this.busy = false;
     }
   }
-  async trainer(state) {
-    if (!this.trainWasm) return createIntReferenceTrainer(quantModelFromArtifact(this.artifact, "model.edgeq"), state);
+  async trainer(config, resume) {
+    const state = resume ?? initialAdapterState(this.artifact.config, config, this.modelSha);
+    if (!this.trainWasm) return createIntReferenceTrainer(quantModelFromArtifact(this.artifact, this.file), state);
     const tr = await WasmTrainer.fromWasm(this.trainWasm, this.trainBundle(), state);
     return meanLossTrainer(tr, state.step, (step) => stateFromBlock(this.artifact, state, tr.stateView().slice(), step), () => tr.ex.peak_bytes() >>> 0);
   }
@@ -7968,5 +8418,6 @@ var LoadedModel = class {
   }
 };
 export {
-  loadBundle
+  loadBundle,
+  modelFromParts
 };

@@ -57,6 +57,8 @@ export function buildDts(): string {
   const options: ts.CompilerOptions = {
     target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext, moduleResolution: ts.ModuleResolutionKind.Bundler,
     allowImportingTsExtensions: true, declaration: true, emitDeclarationOnly: true, strict: true, skipLibCheck: true,
+    // The CLI's entry points into the model (`@internal`: modelFromParts, ModelParts) are not public API.
+    stripInternal: true,
     lib: ['lib.es2022.d.ts', 'lib.dom.d.ts'], types: [],
   };
   let dts: string | undefined;

@@ -1,13 +1,14 @@
 // The JavaScript API (compiler/api/) in Node against the CLI: the same bundle gives the same
 // text as `edgeq run` (greedy and sampled, with and without an adapter) and the same adapter
 // bytes as `edgeq finetune`, with the training module and with the TypeScript reference;
-// the manifest and the signature are checked before anything runs.
+// the manifest and the signature are checked before anything runs; edgeq compile ships the
+// training module (train.wasm), integrity-checked like runtime.wasm.
 // tier: slow
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadBundle, type EdgeqModel } from '../compiler/api/index.ts';
@@ -94,8 +95,10 @@ test('finetune gives edgeq finetune\'s adapter bytes (training module and TypeSc
   const want = sha(readFileSync(out));
   const text = readFileSync(data, 'utf8');
   // Without train.wasm: the reference trainer, in TypeScript.
+  const refModel = await loadBundle({ ...bundleDirSources(bundle), trainRuntime: undefined });
+  assert.not.ok(refModel.info.trainingModule);
   const seen: number[] = [];
-  const ref = await api.finetune(text, { steps: 4, onProgress: (p) => seen.push(p.step) });
+  const ref = await refModel.finetune(text, { steps: 4, onProgress: (p) => seen.push(p.step) });
   assert.equal(seen, [1, 2, 3, 4]);
   assert.is(ref.sha256, want);
   assert.is(sha(ref.adapter), want);
@@ -111,9 +114,41 @@ test('finetune gives edgeq finetune\'s adapter bytes (training module and TypeSc
   const cliText = await runText(['--adapter', out, '--temperature', '0', '--positions', '24']);
   await withModule.applyAdapter(fast.adapter);
   assert.is(await withModule.generate('', { maxTokens: 24, temperature: 0 }).text(), cliText);
-  await api.applyAdapter(ref.adapter);
-  assert.is(await api.generate('', { maxTokens: 24, temperature: 0 }).text(), cliText);
-  await api.applyAdapter(null);
+  await refModel.applyAdapter(ref.adapter);
+  assert.is(await refModel.generate('', { maxTokens: 24, temperature: 0 }).text(), cliText);
+});
+
+test('edgeq compile ships train.wasm (listed in the manifest with its sha256); a changed one is refused; --no-train leaves it out', async () => {
+  const train = readFileSync(join(bundle, 'train.wasm'));
+  const manifest = JSON.parse(readFileSync(join(bundle, 'manifest.json'), 'utf8'));
+  assert.equal(manifest.files['train.wasm'], { size: train.length, sha256: sha(train) });
+  assert.ok(api.info.trainingModule, 'loadBundleDir picks it up');
+  // The module compile shipped is the one the codegen builds for this artifact.
+  const a = readArtifact(readFileSync(join(bundle, 'model.edgeq')));
+  assert.equal(new Uint8Array(train), (await buildTrainRuntime(a, { name: a.target.name, simd: a.target.simd })).wasm);
+  // A one-bit change: refused by the CLI (run --adapter, finetune) and by the API.
+  const copy = mkdtempSync(join(dir, 'flip-'));
+  for (const f of ['model.edgeq', 'runtime.wasm', 'manifest.json']) writeFileSync(join(copy, f), readFileSync(join(bundle, f)));
+  const bad = Buffer.from(train); bad[bad.length >> 1] ^= 4;
+  writeFileSync(join(copy, 'train.wasm'), bad);
+  const adapter = join(dir, 'flip.edqa');
+  writeFileSync(adapter, (await api.finetune(readFileSync(data, 'utf8'), { steps: 1 })).adapter);
+  for (const args of [['run', copy, '--adapter', adapter, '--positions', '4'], ['finetune', copy, '--data', data, '--steps', '1', '-o', join(dir, 'no.edqa')]]) {
+    const r = await cli(args);
+    assert.is(r.status, 1, `${args[0]}: ${r.stderr}`);
+    assert.match(r.stderr, /train\.wasm: sha256 [0-9a-f]+… differs from the [0-9a-f]+… that .*manifest\.json lists/);
+  }
+  await rejects(() => loadBundleDir(copy), /train.wasm: sha256 [0-9a-f]{64} differs from the manifest's/);
+  const none = join(dir, 'no-train');
+  const c = await cli(['compile', model('stories260K.bin'), '--target', 'wasm32', '--tokenizer', model('tok512.bin'), '--no-train', '-o', none]);
+  assert.is(c.status, 0, c.stderr);
+  assert.not.ok(existsSync(join(none, 'train.wasm')));
+  assert.is(JSON.parse(readFileSync(join(none, 'manifest.json'), 'utf8')).files['train.wasm'], undefined);
+  // Such a bundle still runs an adapter: the module is built when needed (and said so).
+  const r = await cli(['run', none, '--adapter', adapter, '--temperature', '0', '--positions', '8']);
+  assert.is(r.status, 0, r.stderr);
+  assert.match(r.stderr, /has no train\.wasm .*building the training module/);
+  assert.is(r.stdout, (await cli(['run', bundle, '--adapter', adapter, '--temperature', '0', '--positions', '8'])).stdout);
 });
 
 test('an adapter for another model is refused', async () => {

@@ -49,6 +49,19 @@ test('teacher forcing an engine against itself: agreement 1, KL 0, equal perplex
   assert.is(m.pplRef, m.pplTest);
 });
 
+test('a window engine (the API\'s evaluate, as edgeq eval uses it) is fed each window but its last token, positions in order', () => {
+  const logits = (t: number, p: number) => Float64Array.from({ length: 16 }, (_, i) => Math.cos(i * (t + 2) - p));
+  const ref = { forward: (t: number, p: number) => Float64Array.from({ length: 16 }, (_, i) => Math.sin(i * (t + 1) + p)) };
+  const stream = [3, 5, 7, 9, 11, 2, 4, 6];
+  const fed: number[][] = [];
+  const byWindow = teacherForced(stream, ref, {
+    window(tokens, each) { fed.push(tokens.slice()); tokens.forEach((t, p) => each(logits(t, p), p)); },
+  }, { seqLen: 4 });
+  // Windows of 4 are [BOS, 3, 5, 7], [BOS, 9, 11, 2], [BOS, 4, 6]: the last token is only predicted.
+  assert.equal(fed, [[BOS, 3, 5], [BOS, 9, 11], [BOS, 4]]);
+  assert.equal(byWindow, teacherForced(stream, ref, { forward: logits }, { seqLen: 4 }));
+});
+
 test('text stream: paragraphs encoded with the model tokenizer', () => {
   if (!haveModels) return;
   const s = textTokens(model('tok512.bin'), model('tinystories-valid-head.txt'), 500);

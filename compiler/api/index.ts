@@ -22,7 +22,7 @@ import { parseTokenizer } from '../import/tokenizer.ts';
 import type { TextTokenizer as Tokenizer } from '../import/tokenizers/text-tokenizer.ts';
 import { encodeDocuments, trainingWindows } from '../train/data.ts';
 import { createIntReferenceTrainer, initialAdapterState, intTrainerFromState, meanLossTrainer } from '../train/int-reference.ts';
-import { FINETUNE_DEFAULTS, type AdapterState, type Trainer } from '../train/trainer.ts';
+import { FINETUNE_DEFAULTS, type AdapterState, type TrainConfig, type Trainer } from '../train/trainer.ts';
 import { EdgeqError } from '../util/errors.ts';
 import { concatBytes, fetchBytes, readSource, sha256, sourceUrl, toHex, verifyEd25519, type FetchOptions } from './sources.ts';
 
@@ -42,7 +42,7 @@ export interface BundleSources {
   manifest?: Source;
   /** manifest.sig: the Ed25519 signature of manifest.json (needed with `publicKey`). */
   signature?: Source;
-  /** The bundle's training module (train.wasm, as `edgeq serve` builds it): faster fine-tuning, same bytes. */
+  /** The bundle's training module (train.wasm, as `edgeq compile` ships it): faster fine-tuning, same bytes. */
   trainRuntime?: Source;
   /** A llama2.c tokenizer.bin, when the bundle has no embedded tokenizer. */
   tokenizer?: Source;
@@ -75,6 +75,11 @@ export interface ModelInfo {
 export interface GenerateOptions {
   /** Tokens to generate after the prompt (default: until the context is full). */
   maxTokens?: number;
+  /**
+   * Instead of maxTokens: positions to run, the prompt's included, as `edgeq run --positions`
+   * (0 or more than the context = the whole context; a longer prompt is cut to it).
+   */
+  positions?: number;
   /** 0 = greedy (argmax); higher = more random. Default 1. */
   temperature?: number;
   /** Top-p (nucleus) mass; 0 or 1 = sample from everything. Default 0.9. */
@@ -129,6 +134,11 @@ export interface FinetuneResult {
   steps: number;
 }
 
+export interface EvaluateOptions {
+  /** Receives the logits of each position in order (valid until it returns). */
+  onLogits?: (logits: Int32Array, position: number) => void;
+}
+
 /** A generation in progress: iterate it for tokens; `stats` is complete once it ends. */
 export interface Generation extends AsyncIterable<GeneratedToken> {
   readonly stats: GenerationStats;
@@ -138,7 +148,7 @@ export interface Generation extends AsyncIterable<GeneratedToken> {
 
 /**
  * Loads a bundle: `bundle` is the URL of its directory (model.edgeq, runtime.wasm,
- * manifest.json, and manifest.sig with `publicKey`; train.wasm when the server has one) or
+ * manifest.json, and manifest.sig with `publicKey`; train.wasm when the bundle has one) or
  * the files one by one. The files are checked against the manifest's sizes and sha256 and
  * the artifact by the runtime's verifier before anything runs.
  */
@@ -185,8 +195,41 @@ export async function loadBundle(bundle: string | URL | BundleSources, opts: Loa
   if (tokenizer && tokenizer.vocabSize !== artifact.config.vocabSize) {
     throw new EdgeqError(`the tokenizer has ${tokenizer.vocabSize} tokens but the model has a vocabulary of ${artifact.config.vocabSize}`);
   }
-  const runtime = await WasmRuntime.create(wasm, artifactBytes, artifact.config.vocabSize, 'model.edgeq');
-  return new LoadedModel(artifact, artifactBytes, modelSha, runtime, tokenizer, trainBytes ?? undefined);
+  return modelFromParts({ artifact, artifactBytes, modelSha, runtimeWasm: wasm, tokenizer, trainWasm: trainBytes ?? undefined });
+}
+
+/**
+ * @internal A bundle's parts, already read and checked: what loadBundle builds a model from,
+ * and what the CLI (compiler/api/node.ts: files on disk, its own integrity messages) does.
+ */
+export interface ModelParts {
+  artifact: ArtifactContents; artifactBytes: Uint8Array; runtimeWasm: Uint8Array;
+  /** SHA-256 of artifactBytes (computed when absent). */
+  modelSha?: Uint8Array;
+  tokenizer?: Tokenizer;
+  /** The training module; without it, fine-tuning and adapters run the TypeScript integer reference (same bytes). */
+  trainWasm?: Uint8Array;
+  /** Names model.edgeq in errors (default 'model.edgeq'). */
+  artifactPath?: string;
+}
+
+/**
+ * @internal The model the CLI drives: the public EdgeqModel plus what `edgeq finetune` /
+ * `run --adapter` / `eval --adapter` need beyond it (a resumable trainer, an adapter already
+ * read and checked against its file).
+ */
+export interface ModelInternals extends EdgeqModel {
+  /** A trainer from `config` (fresh adapter) or continuing `resume`: the one place that picks the training module or the reference. */
+  trainer(config: TrainConfig, resume?: AdapterState): Promise<Trainer>;
+  /** applyAdapter for an adapter already parsed and checked against this model. */
+  applyAdapterState(state: AdapterState): Promise<void>;
+}
+
+/** @internal The model of already read and checked parts (loadBundle and the CLI both end here). */
+export async function modelFromParts(p: ModelParts): Promise<ModelInternals> {
+  const file = p.artifactPath ?? 'model.edgeq';
+  const runtime = await WasmRuntime.create(p.runtimeWasm, p.artifactBytes, p.artifact.config.vocabSize, file);
+  return new LoadedModel(p.artifact, p.artifactBytes, p.modelSha ?? await sha256(p.artifactBytes), runtime, p.tokenizer, p.trainWasm, file);
 }
 
 interface Manifest { files: Record<string, { size: number; sha256: string }> }
@@ -222,9 +265,11 @@ export interface EdgeqModel {
   generate(prompt?: string, opts?: GenerateOptions): Generation;
   /**
    * Teacher-forced logits: for each position i of `tokens`, the int32 Q16 logits (value / 2^16
-   * = logit) predicting tokens[i + 1], with the adapter if one is applied. For tools.
+   * = logit) predicting tokens[i + 1], with the adapter if one is applied. For tools. With
+   * `onLogits`, each position's logits go to it instead (a view valid during the call; nothing
+   * is kept, so a long text costs no memory per position) and the result is empty.
    */
-  evaluate(tokens: number[]): Int32Array[];
+  evaluate(tokens: number[], opts?: EvaluateOptions): Int32Array[];
   /**
    * Generates and evaluates with the LoRA adapter in `adapter` (bytes of an .edqa file from
    * finetune() or `edgeq finetune`, trained on this exact model.edgeq); null removes it.
@@ -238,7 +283,7 @@ export interface EdgeqModel {
   finetune(text: string, opts: FinetuneOptions): Promise<FinetuneResult>;
 }
 
-class LoadedModel implements EdgeqModel {
+class LoadedModel implements ModelInternals {
   readonly info: ModelInfo;
   private readonly runtime: WasmRuntime;
   private readonly tok: Tokenizer | undefined;
@@ -251,7 +296,7 @@ class LoadedModel implements EdgeqModel {
 
   constructor(
     private readonly artifact: ArtifactContents, private readonly artifactBytes: Uint8Array, private readonly modelSha: Uint8Array,
-    runtime: WasmRuntime, tokenizer: Tokenizer | undefined, trainWasm: Uint8Array | undefined,
+    runtime: WasmRuntime, tokenizer: Tokenizer | undefined, trainWasm: Uint8Array | undefined, private readonly file: string,
   ) {
     const c = artifact.config;
     this.runtime = runtime;
@@ -262,6 +307,7 @@ class LoadedModel implements EdgeqModel {
       target: artifact.target.name, plan: artifact.plan.method, sha256: toHex(modelSha), trainingModule: trainWasm !== undefined,
     };
     const t = artifact.tensors.find((x) => x.name === 'exp2');
+    // The adapter engines sample on the host with it (runtime.wasm has its own copy).
     this.exp2 = t && t.dtype === 'int16' ? new Int16Array(t.data.slice().buffer) : new Int16Array(0);
     this.engine = this.baseEngine();
   }
@@ -290,29 +336,41 @@ class LoadedModel implements EdgeqModel {
   generate(prompt = '', opts: GenerateOptions = {}): Generation {
     const stats: GenerationStats = { tokens: 0, positions: 0, tokensPerSecond: null };
     const self = this;
+    // Timed from the end of the first step, as llama2.c (and `edgeq run`) do.
+    let start: number | null = null;
     async function* run(): AsyncGenerator<GeneratedToken> {
       self.claim('generate');
       try {
         const promptTokens = self.tokenize(prompt);
-        const maxTokens = opts.maxTokens ?? self.info.seqLen;
-        if (!Number.isInteger(maxTokens) || maxTokens < 1) throw new EdgeqError(`maxTokens must be a whole number >= 1, got ${maxTokens}`);
-        const steps = clampSteps(promptTokens.length - 1 + maxTokens, self.info.seqLen);
+        let steps: number;
+        if (opts.positions !== undefined) {
+          if (!Number.isInteger(opts.positions) || opts.positions < 0) throw new EdgeqError(`positions must be a whole number >= 0, got ${opts.positions}`);
+          steps = clampSteps(opts.positions, self.info.seqLen);
+        } else {
+          const maxTokens = opts.maxTokens ?? self.info.seqLen;
+          if (!Number.isInteger(maxTokens) || maxTokens < 1) throw new EdgeqError(`maxTokens must be a whole number >= 1, got ${maxTokens}`);
+          steps = clampSteps(promptTokens.length - 1 + maxTokens, self.info.seqLen);
+        }
         const picker = self.engine.picker(opts.temperature ?? 1, opts.topP ?? 0.9, opts.seed ?? 42);
         const it = pieces(self.engine, self.tokenizer, picker, promptTokens, steps);
         const utf8 = new TextDecoder();
-        let start: number | null = null, lastBreath = performance.now();
-        for (;;) {
-          if (opts.signal?.aborted) break;
-          const r = it.next();
-          if (r.done) { stats.positions = r.value; break; }
-          stats.positions++;
-          start ??= performance.now();
-          if (stats.positions >= promptTokens.length) stats.tokens++;
-          yield { token: r.value.token, bytes: r.value.bytes, text: utf8.decode(r.value.bytes, { stream: true }) };
-          if (performance.now() - lastBreath > 30) { await breathe(); lastBreath = performance.now(); }
+        let lastBreath = performance.now();
+        try {
+          for (;;) {
+            if (opts.signal?.aborted) break;
+            const r = it.next();
+            if (r.done) { stats.positions = r.value; break; }
+            stats.positions++;
+            start ??= performance.now();
+            if (stats.positions >= promptTokens.length) stats.tokens++;
+            yield { token: r.value.token, bytes: r.value.bytes, text: utf8.decode(r.value.bytes, { stream: true }) };
+            if (performance.now() - lastBreath > 30) { await breathe(); lastBreath = performance.now(); }
+          }
+        } finally {
+          // Also when the caller stops iterating (break): the stats describe what ran.
+          const elapsed = start === null ? 0 : performance.now() - start;
+          stats.tokensPerSecond = stats.positions > 1 && elapsed > 0 ? ((stats.positions - 1) / elapsed) * 1000 : null;
         }
-        const elapsed = start === null ? 0 : performance.now() - start;
-        stats.tokensPerSecond = stats.positions > 1 && elapsed > 0 ? ((stats.positions - 1) / elapsed) * 1000 : null;
       } finally {
         self.busy = false;
       }
@@ -333,19 +391,19 @@ class LoadedModel implements EdgeqModel {
    * Teacher-forced logits: for each position i of `tokens`, the int32 Q16 logits (value / 2^16
    * = logit) predicting tokens[i + 1], with the adapter if one is applied. For tools.
    */
-  evaluate(tokens: number[]): Int32Array[] {
+  evaluate(tokens: number[], opts: EvaluateOptions = {}): Int32Array[] {
     if (tokens.length > this.info.seqLen) throw new EdgeqError(`${tokens.length} tokens, the model's context is ${this.info.seqLen}`);
     this.claim('evaluate');
     try {
-      return tokens.map((t, pos) => {
+      const out: Int32Array[] = [];
+      tokens.forEach((t, pos) => {
         this.engine.forward(t, pos);
-        return this.lastLogits();
+        const logits = this.adapterState ? this.adapterLogits : this.runtime.logits();
+        if (opts.onLogits) opts.onLogits(logits, pos);
+        else out.push(logits.slice());
       });
+      return out;
     } finally { this.busy = false; }
-  }
-
-  private lastLogits(): Int32Array {
-    return this.adapterState ? this.adapterLogits.slice() : this.runtime.logits().slice();
   }
   private adapterLogits: Int32Array = new Int32Array(0);
 
@@ -357,6 +415,11 @@ class LoadedModel implements EdgeqModel {
     if (adapter === null) { this.adapterState = undefined; this.engine = this.baseEngine(); return; }
     const state = parseAdapter(adapter, 'adapter');
     checkAdapterFor(state, this.modelSha, this.artifact.config, { adapter: 'adapter', base: 'this model.edgeq' });
+    await this.applyAdapterState(state);
+  }
+
+  async applyAdapterState(state: AdapterState): Promise<void> {
+    if (this.exp2.length === 0) throw new EdgeqError('the model has no int16 exp2 table (needed by the sampler)', { file: this.file });
     const forward = await this.adaptedForward(state);
     const config = { vocabSize: this.info.vocabSize, seqLen: this.info.seqLen };
     this.adapterState = state;
@@ -368,12 +431,12 @@ class LoadedModel implements EdgeqModel {
       const tr = await WasmTrainer.fromWasm(this.trainWasm, this.trainBundle(), state);
       return (token, pos) => tr.forward(token, pos);
     }
-    const tr = intTrainerFromState(quantModelFromArtifact(this.artifact, 'model.edgeq'), state);
+    const tr = intTrainerFromState(quantModelFromArtifact(this.artifact, this.file), state);
     return (token, pos) => tr.forward(token, pos);
   }
 
   private trainBundle() {
-    return { artifactBytes: this.artifactBytes, artifact: this.artifact, artifactPath: 'model.edgeq' };
+    return { artifactBytes: this.artifactBytes, artifact: this.artifact, artifactPath: this.file };
   }
 
   /**
@@ -388,10 +451,9 @@ class LoadedModel implements EdgeqModel {
     if (config.seqLen > this.info.seqLen) throw new EdgeqError(`seqLen ${config.seqLen} is longer than the model's context (${this.info.seqLen})`);
     const stream = encodeDocuments(this.tokenizer, text, 'text');
     const windows = trainingWindows(stream, config.seqLen, opts.steps, config.seed);
-    const state = initialAdapterState(this.artifact.config, config, this.modelSha);
     this.claim('finetune');
     try {
-      const trainer = await this.trainer(state);
+      const trainer = await this.trainer(config);
       const losses: number[] = [];
       for (let step = 0; step < opts.steps && !opts.signal?.aborted; step++) {
         losses.push(trainer.step(windows[step]));
@@ -403,8 +465,9 @@ class LoadedModel implements EdgeqModel {
     } finally { this.busy = false; }
   }
 
-  private async trainer(state: AdapterState): Promise<Trainer> {
-    if (!this.trainWasm) return createIntReferenceTrainer(quantModelFromArtifact(this.artifact, 'model.edgeq'), state);
+  async trainer(config: TrainConfig, resume?: AdapterState): Promise<Trainer> {
+    const state = resume ?? initialAdapterState(this.artifact.config, config, this.modelSha);
+    if (!this.trainWasm) return createIntReferenceTrainer(quantModelFromArtifact(this.artifact, this.file), state);
     const tr = await WasmTrainer.fromWasm(this.trainWasm, this.trainBundle(), state);
     return meanLossTrainer(tr, state.step, (step) => stateFromBlock(this.artifact, state, tr.stateView().slice(), step), () => tr.ex.peak_bytes() >>> 0);
   }

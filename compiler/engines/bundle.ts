@@ -1,6 +1,6 @@
-// A compiled bundle on disk (<dir>/model.edgeq, runtime.wasm, manifest.json), opened for
-// the host-side commands (run, eval, verify). Missing or unreadable parts are errors that
-// name the file.
+// A compiled bundle on disk (<dir>/model.edgeq, runtime.wasm, manifest.json, and train.wasm
+// unless compiled with --no-train), opened for the host-side commands (run, eval, finetune,
+// verify). Missing or unreadable parts are errors that name the file.
 import { existsSync, statSync } from 'node:fs';
 import { MAX_INPUT_BYTES, readInputFile } from '../util/input-file.ts';
 import { join } from 'node:path';
@@ -22,7 +22,13 @@ export interface Bundle {
   artifact: ArtifactContents;
   runtimePath: string;
   wasm: Uint8Array;
+  /** The training module (train.wasm) when the bundle has one: fine-tuning and adapters without building it. */
+  trainWasm?: Uint8Array;
+  trainPath: string;
 }
+
+/** The bundle's training module (compiler/codegen/train-runtime.ts), built by edgeq compile. */
+export const TRAIN_WASM = 'train.wasm';
 
 /** Far more than any generated runtime (tens of KiB): bounds the read of runtime.wasm. */
 const MAX_RUNTIME_BYTES = 64 << 20;
@@ -40,10 +46,13 @@ export function openBundle(dir: string): Bundle {
   };
   const artifactPath = join(dir, 'model.edgeq');
   const runtimePath = join(dir, 'runtime.wasm');
+  const trainPath = join(dir, TRAIN_WASM);
   const artifactBytes = need('model.edgeq', 'an edgeq artifact (model.edgeq)', MAX_INPUT_BYTES);
   const wasm = need('runtime.wasm', 'a WebAssembly runtime (runtime.wasm)', MAX_RUNTIME_BYTES);
-  checkManifestHashes(dir, { 'model.edgeq': artifactBytes, 'runtime.wasm': wasm });
-  return { dir, artifactPath, artifactBytes, artifact: readArtifact(artifactBytes, artifactPath), runtimePath, wasm };
+  // Optional (compile --no-train, or a bundle from before it): without it the module is built when needed.
+  const trainWasm = existsSync(trainPath) ? need(TRAIN_WASM, 'a WebAssembly training module (train.wasm)', MAX_RUNTIME_BYTES) : undefined;
+  checkManifestHashes(dir, { 'model.edgeq': artifactBytes, 'runtime.wasm': wasm, ...(trainWasm ? { [TRAIN_WASM]: trainWasm } : {}) });
+  return { dir, artifactPath, artifactBytes, artifact: readArtifact(artifactBytes, artifactPath), runtimePath, wasm, trainWasm, trainPath };
 }
 
 /**

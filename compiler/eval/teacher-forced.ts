@@ -60,6 +60,14 @@ export function windows(stream: ArrayLike<number>, seqLen: number): number[][] {
   return out;
 }
 
+/**
+ * An engine that runs a whole window at once (the JavaScript API's evaluate): `each` gets the
+ * logits of every position of `tokens` in order (valid during the call).
+ */
+export interface WindowEngine {
+  window(tokens: number[], each: (logits: ArrayLike<number>, pos: number) => void): void;
+}
+
 export interface TeacherForcedOptions {
   seqLen: number;
   /** Called after each window with the number of stream tokens predicted so far. */
@@ -67,14 +75,14 @@ export interface TeacherForcedOptions {
 }
 
 /** Metrics of `test` against `ref` over every token of `stream`. */
-export function teacherForced(stream: ArrayLike<number>, ref: LogitsEngine, test: LogitsEngine, opts: TeacherForcedOptions): QualityMetrics {
+export function teacherForced(stream: ArrayLike<number>, ref: LogitsEngine, test: LogitsEngine | WindowEngine, opts: TeacherForcedOptions): QualityMetrics {
   const acc = new MetricsAccumulator();
   for (const w of windows(stream, opts.seqLen)) {
-    for (let p = 0; p + 1 < w.length; p++) {
-      // Copy the reference logits: an engine may reuse its output array.
-      const rl = Float64Array.from(ref.forward(w[p], p));
-      acc.add(rl, test.forward(w[p], p), w[p + 1]);
-    }
+    // The last token of a window is only predicted, never fed.
+    const fed = w.slice(0, -1);
+    // Copy the reference logits: an engine may reuse its output array.
+    if ('window' in test) test.window(fed, (tl, p) => acc.add(Float64Array.from(ref.forward(w[p], p)), tl, w[p + 1]));
+    else fed.forEach((t, p) => { const rl = Float64Array.from(ref.forward(t, p)); acc.add(rl, test.forward(t, p), w[p + 1]); });
     opts.onProgress?.(acc.count);
   }
   return acc.result();

@@ -1,4 +1,5 @@
-// `edgeq compile`: checkpoint -> device bundle (model.edgeq, runtime.wasm, manifest.json).
+// `edgeq compile`: checkpoint -> device bundle (model.edgeq, runtime.wasm, manifest.json, and
+// train.wasm, the host's training module, unless --no-train).
 // Everything is built in a temporary directory next to the output and renamed into place
 // at the end, so a failure at any step leaves no half-written bundle behind.
 import type { Command } from 'commander';
@@ -25,6 +26,8 @@ interface CompileOptions {
   sign?: string;
   kv: string;
   context?: string;
+  /** false with --no-train: no training module (train.wasm). */
+  train: boolean;
 }
 
 export function register(program: Command): void {
@@ -39,6 +42,7 @@ export function register(program: Command): void {
     .option('--kv <format>', `KV cache format (docs/kv-cache.md): ${KV_FORMAT_SYNTAX}, e.g. k4v4,w32`, 'k12v8')
     .option('--context <n|max>', 'context (positions, at most the model\'s seq_len): N, or max: the largest whose RAM fits the target (the KV cache grows with it; default: the model\'s)')
     .option('--vectors <n>', 'conformance positions to embed (greedy from BOS; 0 = none)', intOption('--vectors', 0, 4096), 32)
+    .option('--no-train', 'do not build the training module (train.wasm): finetune and run/eval --adapter then build it when first needed (cached), the web page fine-tunes with the slower TypeScript reference (same bytes)')
     .option('--sign <key>', 'sign the bundle: an Ed25519 signature of manifest.json (which lists the sha256 of every file) goes to <dir>/manifest.sig; check it with --trust <key.pub> on run, verify, flash')
     .requiredOption('-o, --output <dir>', 'bundle directory to write; an existing one is replaced only if it is an edgeq bundle (never the current directory, a non-empty folder of other files, or one holding an input)')
     .addHelpText('after', `
@@ -74,7 +78,7 @@ async function compile(checkpoint: string, opts: CompileOptions): Promise<void> 
     import('../../bundle.ts'), import('../../target/budget.ts'), import('../../plan/budget.ts'),
   ]);
   const files: BundleFiles & { 'manifest.sig'?: Uint8Array } = await compileBundle({
-    checkpoint, target: opts.target, plan: opts.plan, gptq: !!opts.gptq, tokenizer: opts.tokenizer, vectors: opts.vectors, kv: opts.kv, context,
+    checkpoint, target: opts.target, plan: opts.plan, gptq: !!opts.gptq, tokenizer: opts.tokenizer, vectors: opts.vectors, kv: opts.kv, context, train: opts.train,
     progress: (msg) => process.stderr.write(`edgeq compile: ${msg}\n`),
   });
   // Refuse, with the numbers, a bundle its device could not hold (before writing anything).

@@ -5,27 +5,35 @@ import { basename } from 'node:path';
 import { openModel } from '../../import/open-model.ts';
 import { loadWeights } from '../../import/graph.ts';
 import { FloatTransformer } from '../../reference/float/forward.ts';
-import { bundleRuntime, bundleTokenizer, openBundle, runtimeLogitsEngine } from '../../engines/bundle.ts';
-import { finiteLogits, teacherForced, type LogitsEngine } from '../../eval/teacher-forced.ts';
+import { bundleTokenizer, openBundle } from '../../engines/bundle.ts';
+import { finiteLogits, teacherForced, type WindowEngine } from '../../eval/teacher-forced.ts';
+import { openBundleModel } from '../../api/node.ts';
+import type { ModelInternals } from '../../api/index.ts';
 import { encodeParagraphs, readUtf8 } from '../../eval/text-stream.ts';
 import { EdgeqError } from '../../util/errors.ts';
 import { readAdapterForBundle } from '../../emit/adapter.ts';
-import { openAdapterEngine, type AdapterEngine } from '../../train/create.ts';
 import { LOGIT_FRAC } from '../../../runtime/kernels/reference/constants.ts';
 import { intOption } from '../options.ts';
 import { countReporter } from '../progress.ts';
 
 interface EvalOptions { reference: string; text: string; tokenizer?: string; tokens: number; json?: boolean; adapter?: string }
 
-/** An adapter engine's Q16 logits as floats (value / 2^LOGIT_FRAC), as runtimeLogitsEngine does. */
-function adapterLogitsEngine(ae: AdapterEngine): LogitsEngine {
-  const out = new Float64Array(ae.config.vocabSize);
+/**
+ * The bundle (with its adapter, if applied) as the test engine, through the JavaScript API's
+ * model: each window is one evaluate() call, its Q16 logits as floats (value / 2^LOGIT_FRAC).
+ */
+function modelWindows(model: ModelInternals): WindowEngine {
   const scale = 2 ** -LOGIT_FRAC;
+  let out = new Float64Array(0);
   return {
-    forward(token, pos) {
-      const l = ae.forward(token, pos);
-      for (let i = 0; i < l.length; i++) out[i] = l[i] * scale;
-      return out;
+    window(tokens, each) {
+      model.evaluate(tokens, {
+        onLogits: (l, pos) => {
+          if (out.length !== l.length) out = new Float64Array(l.length);
+          for (let i = 0; i < l.length; i++) out[i] = l[i] * scale;
+          each(out, pos);
+        },
+      });
     },
   };
 }
@@ -60,7 +68,9 @@ export function register(program: Command): void {
       const tok = bundleTokenizer(bundle, opts.tokenizer);
       const stream = encodeParagraphs(tok, readUtf8(opts.text), opts.tokens).tokens;
       if (stream.length === 0) throw new EdgeqError('no text to evaluate (empty, or nothing the tokenizer can encode)', { file: opts.text });
-      const test = adapter ? adapterLogitsEngine(await openAdapterEngine(bundle, adapter, 'v8')) : runtimeLogitsEngine(await bundleRuntime(bundle));
+      const model = await openBundleModel(bundle, { tokenizer: tok, ...(adapter ? { training: 'v8' as const } : {}), say: (m) => process.stderr.write(`edgeq eval: ${m}\n`) });
+      if (adapter) await model.applyAdapterState(adapter);
+      const test = modelWindows(model);
       const progress = countReporter('eval', 'tokens');
       const t0 = performance.now();
       const ref = finiteLogits(new FloatTransformer(loadWeights(graph), { accumulate: 'float64' }), opts.reference, 'the float reference');

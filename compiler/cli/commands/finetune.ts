@@ -10,7 +10,7 @@ import { basename } from 'node:path';
 import { bundleTokenizer, openBundle } from '../../engines/bundle.ts';
 import { readAdapterForBundle, writeAdapter } from '../../emit/adapter.ts';
 import { heldOutWindows, loadTokenStream, trainingWindows, windowCount } from '../../train/data.ts';
-import { createTrainer, type TrainEngine } from '../../train/create.ts';
+import { openBundleModel } from '../../api/node.ts';
 import { FINETUNE_DEFAULTS, type AdapterState, type TrainConfig } from '../../train/trainer.ts';
 import { firstLast, lossReportHtml, runningMean } from '../../train/report.ts';
 import { writeFileAtomic } from '../../util/atomic-write.ts';
@@ -21,6 +21,8 @@ import { engineOption, type EngineName } from '../../engines/names.ts';
 import { checkInputFile } from '../../util/input-file.ts';
 
 const RANKS = ['4', '8', '16', '32'] as const;
+/** What trains: the training module in V8, or the TypeScript integer reference (same bytes). */
+type TrainEngine = 'reference' | 'v8';
 const DEFAULTS = FINETUNE_DEFAULTS;
 /** Held-out windows evaluated before and after training (--held-out). */
 const HELD_OUT_WINDOWS = 64;
@@ -125,8 +127,11 @@ async function finetune(dir: string, opts: FinetuneOptions, cmd: Command): Promi
     throw usageError(`--steps ${opts.steps}: the adapter at ${opts.output} has already done ${start} steps; pass a larger --steps to continue`);
   }
 
-  // 2. Train.
-  const trainer = await createTrainer(opts.engine, bundle, config, resume);
+  // 2. Train: the trainer of the JavaScript API's model (what a page fine-tunes with).
+  const model = await openBundleModel(bundle, {
+    tokenizer: tok, training: opts.engine === 'reference' ? 'reference-int' : 'v8', say: (m) => process.stderr.write(`edgeq finetune: ${m}\n`),
+  });
+  const trainer = await model.trainer(config, resume);
   const meanLoss = (ws: Int32Array[]) => ws.reduce((s, w) => s + trainer.loss(w), 0) / ws.length;
   const heldBefore = held ? meanLoss(held) : undefined;
   const save = () => writeAdapter(opts.output, trainer.state());

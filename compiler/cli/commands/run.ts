@@ -1,7 +1,8 @@
 // `edgeq run`: generate text with a model, printing it the way llama2.c's `run` does, so
 // any engine can be checked against llama2.c (and against each other) by eye or by diff.
 // The model is a llama2.c checkpoint (engines reference-float, reference-int) or a bundle
-// directory from `edgeq compile` (engine v8: its runtime.wasm in V8).
+// directory from `edgeq compile` (engine v8: its runtime.wasm in V8, through the JavaScript
+// API's model: the same code as a page).
 import type { Command } from 'commander';
 import { modelTokenizer, openModel } from '../../import/open-model.ts';
 import { loadWeights, type Graph } from '../../import/graph.ts';
@@ -11,10 +12,11 @@ import { DEFAULT_SEED, Sampler } from '../../reference/float/sampler.ts';
 import { clampSteps, generate, type Engine, type TokenPicker } from '../../generate.ts';
 import { quantizeInt8 } from '../../quantize/int8.ts';
 import { IntTransformer } from '../../../runtime/reference/model.ts';
-import { intReferenceEngine, q16LogitsEngine, samplerProblem, wasmEngine, type IntEngine } from '../../engines/int-engines.ts';
+import { intReferenceEngine, samplerProblem } from '../../engines/int-engines.ts';
 import { readAdapterForBundle } from '../../emit/adapter.ts';
-import { openAdapterEngine } from '../../train/create.ts';
-import { bundleRuntime, bundleTokenizer, isBundleDir, openBundle } from '../../engines/bundle.ts';
+import { bundleTokenizer, isBundleDir, openBundle } from '../../engines/bundle.ts';
+import { openBundleModel } from '../../api/node.ts';
+import type { ModelInternals } from '../../api/index.ts';
 import { EdgeqError, usageError } from '../../util/errors.ts';
 import { addPositionsOption, floatOption, intOption } from '../options.ts';
 import { checkTrust } from '../../engines/trust.ts';
@@ -94,36 +96,51 @@ function checkpointEngine(checkpoint: string, opts: RunOptions): { loaded: Loade
 }
 
 /**
- * An adapter engine (Q16 int32 logits) as an IntEngine: the integer sampler (§3.12) on its
- * last logits, with the model's exp2 table, seeded as the other integer engines are.
+ * A bundle runs through the JavaScript API's model (compiler/api/), as a page does: the
+ * runtime in V8, or with --adapter the training module (v8) or the integer reference
+ * (reference-int). The reference engines without a bundle stay here: they run a float
+ * checkpoint, which the API (bundles only) does not load.
  */
-
-async function adapterBundleEngine(dir: string, adapterPath: string, opts: RunOptions): Promise<{ loaded: Loaded; tokenizer: TextTokenizer; engineName: string }> {
+async function bundleModel(dir: string, opts: RunOptions): Promise<{ model: ModelInternals; engineName: string }> {
   const engineName = opts.engine ?? 'v8';
-  const trainEngine = engineName === 'v8' ? 'v8' : engineName === 'reference-int' ? 'reference' : undefined;
-  if (trainEngine === undefined) throw usageError(`--adapter runs on --engine v8 or reference-int, not ${engineName}`);
-  const bundle = openBundle(dir);
-  const tokenizer = bundleTokenizer(bundle, opts.tokenizer);
-  const state = readAdapterForBundle(adapterPath, bundle);
-  const t = bundle.artifact.tensors.find((x) => x.name === 'exp2');
-  if (!t || t.dtype !== 'int16') throw new EdgeqError('the model has no int16 exp2 table (needed by the sampler)', { file: bundle.artifactPath });
-  const exp2 = new Int16Array(t.data.slice().buffer);
-  const ae = await openAdapterEngine(bundle, state, trainEngine);
-  const e = q16LogitsEngine(ae.config, (token, pos) => ae.forward(token, pos), exp2);
-  return { loaded: { engine: e, picker: (o) => e.picker(o.temperature, o.topp, o.seed) }, tokenizer, engineName: `${engineName} + adapter` };
-}
-
-async function bundleEngine(dir: string, opts: RunOptions): Promise<{ loaded: Loaded; tokenizer: TextTokenizer; engineName: string }> {
-  if (opts.adapter !== undefined) return adapterBundleEngine(dir, opts.adapter, opts);
-  const engineName = opts.engine ?? 'v8';
-  if (engineName !== 'v8') throw usageError(`--engine ${engineName} runs a checkpoint; a bundle directory runs on --engine v8`);
+  if (opts.adapter === undefined && engineName !== 'v8') throw usageError(`--engine ${engineName} runs a checkpoint; a bundle directory runs on --engine v8`);
+  if (opts.adapter !== undefined && engineName !== 'v8' && engineName !== 'reference-int') throw usageError(`--adapter runs on --engine v8 or reference-int, not ${engineName}`);
   const bundle = openBundle(dir);
   // An explicit --tokenizer wins over the embedded one; either must match the vocabulary.
   const tokenizer = bundleTokenizer(bundle, opts.tokenizer);
-  const rt = await bundleRuntime(bundle);
-  const e = wasmEngine(rt, { vocabSize: bundle.artifact.config.vocabSize, seqLen: bundle.artifact.config.seqLen });
-  return { loaded: { engine: e, picker: (o) => e.picker(o.temperature, o.topp, o.seed) }, tokenizer, engineName };
+  const state = opts.adapter !== undefined ? readAdapterForBundle(opts.adapter, bundle) : undefined;
+  const model = await openBundleModel(bundle, {
+    tokenizer, ...(state ? { training: engineName === 'v8' ? 'v8' : 'reference-int' } : {}),
+    say: (m) => process.stderr.write(`edgeq run: ${m}\n`),
+  });
+  if (state) await model.applyAdapterState(state);
+  return { model, engineName: state ? `${engineName} + adapter` : engineName };
 }
+
+/** Writes to stdout; false once the reader went away (| head), so generation stops quietly. */
+function stdoutWriter(): (b: Uint8Array) => boolean {
+  // Writes to a pipe are synchronous on Linux, so each piece is out before the next step.
+  let closed = false;
+  const onError = (e: NodeJS.ErrnoException) => { if (e.code === 'EPIPE') closed = true; else throw e; };
+  process.stdout.on('error', onError);
+  return (b) => {
+    if (b.length > 0 && !closed) process.stdout.write(b);
+    closed ||= process.stdout.errored !== null;
+    return !closed;
+  };
+}
+
+/** A prompt that fills the positions leaves nothing to generate: say so rather than print nothing new. */
+function warnPromptCut(promptTokens: number, steps: number, seqLen: number, opts: RunOptions): void {
+  if (opts.prompt && promptTokens >= steps) {
+    process.stderr.write(`edgeq run: warning: the prompt is ${promptTokens} tokens (with BOS) but only ${steps} positions run ` +
+      `(${steps === seqLen ? `the model's context, seq_len ${steps}` : `--positions ${opts.positions}`}): it is cut to ${steps} and no new token is generated\n`);
+  }
+}
+
+const tokPerSecond = (tps: number | null, engineName: string, positions: number) => {
+  if (tps !== null) process.stderr.write(`achieved tok/s: ${tps.toFixed(2)} (engine ${engineName}, ${positions} positions)\n`);
+};
 
 async function run(modelPath: string, opts: RunOptions): Promise<void> {
   // The integer sampler's limits apply to every engine, the float reference included, so a
@@ -136,30 +153,21 @@ async function run(modelPath: string, opts: RunOptions): Promise<void> {
     checkTrust(modelPath, opts.trust);
   }
   if (opts.adapter !== undefined && !isBundle) throw usageError(`--adapter applies to a bundle directory (from edgeq compile); ${modelPath} is not one`);
-  const { loaded, tokenizer, engineName } = isBundle ? await bundleEngine(modelPath, opts) : checkpointEngine(modelPath, opts);
+  const write = stdoutWriter();
+  if (isBundle) {
+    const { model, engineName } = await bundleModel(modelPath, opts);
+    warnPromptCut(model.tokenize(opts.prompt ?? '').length, clampSteps(opts.positions, model.info.seqLen), model.info.seqLen, opts);
+    const g = model.generate(opts.prompt ?? '', { positions: opts.positions, temperature: opts.temperature, topP: opts.topp, seed: opts.seed });
+    for await (const t of g) if (!write(t.bytes)) break;
+    write(Buffer.from('\n'));
+    tokPerSecond(g.stats.tokensPerSecond, engineName, g.stats.positions);
+    return;
+  }
+  const { loaded, tokenizer, engineName } = checkpointEngine(modelPath, opts);
   const engine = loaded.engine;
   const sampler = loaded.picker(opts);
-
-  // Writes to a pipe are synchronous on Linux, so each piece is out before the next step.
-  // If the reader goes away (| head), stop quietly instead of generating into the void.
-  let closed = false;
-  const onError = (e: NodeJS.ErrnoException) => { if (e.code === 'EPIPE') closed = true; else throw e; };
-  process.stdout.on('error', onError);
-  const write = (b: Uint8Array): boolean => {
-    if (b.length > 0 && !closed) process.stdout.write(b);
-    closed ||= process.stdout.errored !== null;
-    return !closed;
-  };
-  // A prompt that fills the positions leaves nothing to generate: say so rather than print nothing new.
-  const steps = clampSteps(opts.positions, engine.config.seqLen);
-  const promptTokens = tokenizer.encode(opts.prompt ?? '', { bos: true }).length;
-  if (opts.prompt && promptTokens >= steps) {
-    process.stderr.write(`edgeq run: warning: the prompt is ${promptTokens} tokens (with BOS) but only ${steps} positions run ` +
-      `(${steps === engine.config.seqLen ? `the model's context, seq_len ${steps}` : `--positions ${opts.positions}`}): it is cut to ${steps} and no new token is generated\n`);
-  }
+  warnPromptCut(tokenizer.encode(opts.prompt ?? '', { bos: true }).length, clampSteps(opts.positions, engine.config.seqLen), engine.config.seqLen, opts);
   const result = generate(engine, tokenizer, sampler, { prompt: opts.prompt ?? '', steps: opts.positions, onPiece: write });
   write(Buffer.from('\n'));
-  if (result.tokensPerSecond !== null) {
-    process.stderr.write(`achieved tok/s: ${result.tokensPerSecond.toFixed(2)} (engine ${engineName}, ${result.positions} positions)\n`);
-  }
+  tokPerSecond(result.tokensPerSecond, engineName, result.positions);
 }

@@ -1,9 +1,9 @@
 // `edgeq serve <bundle>`: the example web page (examples/web/) with a bundle, on 127.0.0.1:
 // the page loads the bundle through the JavaScript API (dist/edgeq.js) in a Web Worker,
-// streams generated text and fine-tunes in the browser. Static files only; the one thing
-// computed is the bundle's training module (train.wasm, built once by the codegen and
-// cached), which lets the page fine-tune at the runtime's speed instead of the TypeScript
-// reference's (same bytes either way).
+// streams generated text and fine-tunes in the browser. Static files only: the bundle's
+// training module (train.wasm, from edgeq compile) lets the page fine-tune at the runtime's
+// speed instead of the TypeScript reference's (same bytes either way); for a bundle compiled
+// with --no-train it is built here once (cached).
 import type { Command } from 'commander';
 import { createServer, type Server } from 'node:http';
 import { existsSync, readFileSync } from 'node:fs';
@@ -60,7 +60,9 @@ export async function startServer(dir: string, o: ServeOptions = {}): Promise<Ru
   const log = o.log ?? (() => {});
   // The training module, built once in the background (seconds; cached across runs).
   let train: Promise<Uint8Array | null> = Promise.resolve(null);
-  if (o.train !== false) {
+  // The bundle's own (edgeq compile builds it; checked against the manifest by openBundle), else built here.
+  if (o.train !== false && bundle.trainWasm) train = Promise.resolve(bundle.trainWasm);
+  else if (o.train !== false) {
     train = (async () => {
       try {
         const { buildTrainRuntime } = await import('../../codegen/train-runtime.ts');
