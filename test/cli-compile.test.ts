@@ -28,7 +28,8 @@ function referenceText(o: { steps: number; temperature: number; topp?: number; s
 const edgeq = (...args: string[]) =>
   spawnSync(process.execPath, ['bin/edgeq.mjs', ...args], { cwd: ROOT, encoding: 'utf8' });
 const tmp = mkdtempSync(join(tmpdir(), 'edgeq-compile-'));
-const FILES = ['manifest.json', 'model.edgeq', 'runtime.wasm'];
+// An int8 base also gets its training module (train.wasm; --no-train leaves it out).
+const FILES = ['manifest.json', 'model.edgeq', 'runtime.wasm', 'train.wasm'];
 let compiled = false;
 
 function compileOnce(): string {
@@ -43,13 +44,13 @@ function compileOnce(): string {
   return out;
 }
 
-test('compile writes model.edgeq, runtime.wasm and a manifest with their sha256 and sizes', () => {
+test('compile writes model.edgeq, runtime.wasm, train.wasm and a manifest with their sha256 and sizes', () => {
   if (!haveModels) return;
   const out = compileOnce();
   assert.equal(readdirSync(out).sort(), FILES);
   assert.equal(readdirSync(tmp).filter((n) => n.startsWith('.')), [], 'temporary directories left behind');
   const m = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8'));
-  for (const f of ['model.edgeq', 'runtime.wasm']) {
+  for (const f of ['model.edgeq', 'runtime.wasm', 'train.wasm']) {
     const b = readFileSync(join(out, f));
     assert.is(m.files[f].size, b.length);
     assert.is(m.files[f].sha256, createHash('sha256').update(b).digest('hex'));

@@ -43,7 +43,7 @@ const flipByte = (file: string, at: (len: number) => number) => {
 test('compile --sign: manifest.sig verifies the exact manifest bytes; the manifest lists size and sha256 of every file', async () => {
   if (!haveModels) return;
   await setup();
-  assert.equal(readdirSync(signed).sort(), ['manifest.json', 'manifest.sig', 'model.edgeq', 'runtime.wasm']);
+  assert.equal(readdirSync(signed).sort(), ['manifest.json', 'manifest.sig', 'model.edgeq', 'runtime.wasm', 'train.wasm']);
   assert.equal(readdirSync(tmp).filter((n) => n.startsWith('.')), [], 'temporary directories left behind');
   const m = JSON.parse(readFileSync(join(signed, 'manifest.json'), 'utf8'));
   for (const f of readdirSync(signed).filter((n) => !n.startsWith('manifest.'))) {
@@ -51,7 +51,8 @@ test('compile --sign: manifest.sig verifies the exact manifest bytes; the manife
     assert.equal(m.files[f], { size: b.length, sha256: createHash('sha256').update(b).digest('hex') }, f);
   }
   const rep = checkTrust(signed, `${key}.pub`);
-  assert.equal(rep.files.map((f) => f.name).sort(), ['model.edgeq', 'runtime.wasm']);
+  // The signature covers the training module too (the manifest lists it).
+  assert.equal(rep.files.map((f) => f.name).sort(), ['model.edgeq', 'runtime.wasm', 'train.wasm']);
 });
 
 test('--trust accepts the signed bundle on run and verify', async () => {
@@ -69,6 +70,7 @@ const CASES: Array<{ name: string; change?: (d: string) => void; pub?: string; f
   { name: 'a byte of model.edgeq flipped', change: (d) => flipByte(join(d, 'model.edgeq'), (n) => n >> 1), file: 'model.edgeq', says: /sha256 [0-9a-f]{64} differs from the signed manifest\.json/ },
   { name: 'the last byte of model.edgeq flipped', change: (d) => flipByte(join(d, 'model.edgeq'), (n) => n - 1), file: 'model.edgeq', says: /sha256 .* differs/ },
   { name: 'a byte of runtime.wasm flipped', change: (d) => flipByte(join(d, 'runtime.wasm'), (n) => n - 7), file: 'runtime.wasm', says: /sha256 .* differs/ },
+  { name: 'a byte of train.wasm flipped', change: (d) => flipByte(join(d, 'train.wasm'), (n) => n - 3), file: 'train.wasm', says: /sha256 .* differs/ },
   { name: 'model.edgeq truncated', change: (d) => writeFileSync(join(d, 'model.edgeq'), readFileSync(join(d, 'model.edgeq')).subarray(0, 1000)), file: 'model.edgeq', says: /size 1000 differs from the signed manifest\.json \(\d+\)/ },
   { name: 'a byte of manifest.json changed', change: (d) => writeFileSync(join(d, 'manifest.json'), readFileSync(join(d, 'manifest.json'), 'utf8').replace('"uniform:8"', '"uniform:4"')), file: 'manifest.sig', says: /invalid signature: manifest\.json was not signed by .*release\.pub, or was changed after signing/ },
   { name: 'manifest re-hashed to match a tampered artifact', change: (d) => {
