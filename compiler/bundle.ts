@@ -60,8 +60,6 @@ export async function bundleFromQuant(o: QuantBundleOptions): Promise<QuantBundl
   const say = o.progress ?? (() => {});
   say('lowering to a program');
   const program = lowerInt8(o.model);
-  const kvm = kvManifest(o.model);
-  say(`KV cache ${kvm.format}: ${kvm.bytes} bytes at context ${kvm.context}`);
   say(`${program.ops.length} ops, ${program.slots.length} slots, arena ${program.arenaSize} bytes; computing ${o.vectors ?? 32} conformance positions`);
   const contents = contentsFromQuant({
     model: o.model, program, target: o.target, plan: o.plan, gptq: o.gptq, tokenizer: o.tokenizer,
