@@ -19,6 +19,7 @@ import { trainBaseIndices } from '../compiler/codegen/train-runtime.ts';
 import { parseContext, withContext } from '../compiler/plan/context.ts';
 import type { QuantModel } from '../compiler/quantize/quant-model.ts';
 import { bundleFromQuant } from '../compiler/bundle.ts';
+import { SHAPES, synthWeights } from '../compiler/synth/synth.ts';
 import { loadTarget } from '../compiler/target/profile.ts';
 import { WasmRuntime } from '../compiler/engines/wasm-runtime.ts';
 
@@ -94,6 +95,15 @@ test('stories260K k2v2,w3,anchors=2% on the device: scalar and SIMD runtimes (V8
     assert.is(r.hashes.length, 24);
     assert.is(r.mismatches, 0, simd ? 'SIMD' : 'scalar');
   }
+});
+
+test('same arena bytes, twice the context: k4v4 fits at least 2x the positions of k12v8 (synthetic 8-kv-head model, context 4096)', () => {
+  // The flash demo's model (docs/kv-cache.md): babyllama936K's shape with 8 kv heads, 4096 positions.
+  const m = quantizeInt8(synthWeights({ ...SHAPES.babyllama936K, nKvHeads: 8, seqLen: 4096 }, 3));
+  const arena = (kv: string, n: number) => lowerInt8(withContext({ ...m, kvCache: parseKvFormat(kv) }, n)).arenaSize;
+  const budget = arena('k12v8', 1024);
+  assert.ok(arena('k4v4', 2048) <= budget, `k4v4 at 2048: ${arena('k4v4', 2048)} > ${budget}`);
+  assert.ok(arena('k12v8', 1025) > budget);
 });
 
 test('k12v8 (the default) records no kv_cache field: the artifact bytes equal an unset format\'s', () => {

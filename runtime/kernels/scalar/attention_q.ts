@@ -62,8 +62,8 @@ function axpyRow(o: usize, wt: i32, c: usize, hs: i32, bits: i32): void {
 
 /** The int8 row (ring or anchor) position t of head g is read from, or -1: its packed row. */
 // @ts-ignore: decorator
-@inline function row8(t: i32, g: i32, first8: i32, window: i32, A: i32, st: usize, map: i32, nKv: i32): i32 {
-  if (t >= first8) return t % window;
+@inline function row8(t: i32, g: i32, first8: i32, ringOff: i32, window: i32, A: i32, st: usize, map: i32, nKv: i32): i32 {
+  if (t >= first8) { const r = t + ringOff; return r >= window ? r - window : r; } // t mod W, without a division per position
   if (A == 0) return -1;
   const s = i32at(st, map + t * nKv + g);
   return <u32>s < <u32>A ? window + s : -1; // outside [0, A): none (an arena never stored from position 0)
@@ -80,6 +80,8 @@ export function attentionQ(
   const kvD = nKv * hs, group = divFloor(nHeads, nKv), n = pos + 1;
   const kRing = (S * kvD * kBits) >> 3, vRing = (S * kvD * vBits) >> 3;
   const first8 = window > 0 ? n - window : n;
+  // t mod W = t + ringOff, less W when that reaches W, for first8 <= t < n (one division per call).
+  const ringOff = first8 > 0 && window > 0 ? first8 % window - first8 : 0;
   const map = S * nKv;
   for (let g = 0; g < nKv; g++) {
     const gh = g * hs;
@@ -90,7 +92,7 @@ export function attentionQ(
       const qm = i32at(sc, 0), qe = i32at(sc, 1) - SCORE_FRAC;
       for (let t = 0; t < n; t++) {
         let acc: i32, ks: i32;
-        const r8 = row8(t, g, first8, window, A, st, map, nKv);
+        const r8 = row8(t, g, first8, ringOff, window, A, st, map, nKv);
         if (r8 >= 0) {
           acc = dotRow(q12, kc + <usize>(kRing + r8 * kvD + gh), hs, 8);
           ks = (S + r8) * nKv + g;
@@ -109,7 +111,7 @@ export function attentionQ(
       const L = 24 - ceilLog2(n);
       let B = -2147483647;
       for (let t = 0; t < n; t++) {
-        const r8 = row8(t, g, first8, window, A, st, map, nKv), ks = r8 >= 0 ? (S + r8) * nKv + g : t * nKv + g;
+        const r8 = row8(t, g, first8, ringOff, window, A, st, map, nKv), ks = r8 >= 0 ? (S + r8) * nKv + g : t * nKv + g;
         const z = i32at(w, t) * i16at(vM, ks);
         if (z > 0) { const b = bitLength(z) - i8at(vE, ks); if (b > B) B = b; }
       }
@@ -117,7 +119,7 @@ export function attentionQ(
       if (B == -2147483647) continue;
       const oh = out + (<usize>qo << 2);
       for (let t = 0; t < n; t++) {
-        const r8 = row8(t, g, first8, window, A, st, map, nKv), ks = r8 >= 0 ? (S + r8) * nKv + g : t * nKv + g;
+        const r8 = row8(t, g, first8, ringOff, window, A, st, map, nKv), ks = r8 >= 0 ? (S + r8) * nKv + g : t * nKv + g;
         const z = i32at(w, t) * i16at(vM, ks);
         let sh = i8at(vE, ks) + B - L;
         let wt: i32;
