@@ -21,11 +21,11 @@ const section: BenchSection = {
     const w = synthWeights({ ...SHAPES.stories15M }, 1);
     const base = quantizeInt8(w), tokens = w.config.seqLen;
     const out: BenchCase[] = [];
-    // wasm32 is the SIMD target; aarch64-linux runs the scalar build of the same program.
-    for (const [flavour, target] of [['SIMD', 'wasm32'], ['scalar', 'aarch64-linux']] as const) {
+    // The wasm32 profile with and without SIMD (aarch64-linux runs the SIMD build too now).
+    for (const [flavour, simd] of [['SIMD', true], ['scalar', false]] as const) {
       for (const kv of FORMATS) {
         const b = await bundleFromQuant({
-          model: { ...base, kvCache: parseKvFormat(kv) }, target: loadTarget(target), plan: { kind: 'uniform', bits: 8 }, planName: 'uniform:8',
+          model: { ...base, kvCache: parseKvFormat(kv) }, target: { ...loadTarget('wasm32'), simd }, plan: { kind: 'uniform', bits: 8 }, planName: 'uniform:8',
           sourceSha256: new Uint8Array(32), sourcePath: 'bench', vectors: 1,
         });
         const rt = await WasmRuntime.create(b.files['runtime.wasm'], b.files['model.edgeq'], w.config.vocabSize);
