@@ -8,7 +8,7 @@
 // which attention_q reads while the position is among the last W.
 // Anchors (A > 0 slots per kv head, needs W > 0): A more int8 rows follow the ring rows
 // (scales at S + W + slot), and an int32 state [S·nKv scores | S·nKv slot map | A·nKv slot
-// table] (kvAnchor* below). attention_q adds each position's attention mass to its score;
+// table] (kvAnchorSlot below). attention_q adds each position's attention mass to its score;
 // when position c = position - W leaves the window here, it takes the lowest free slot, or
 // the slot of the weakest anchor (lowest score, ties: the higher position is weaker) if
 // its score is strictly higher, by copying its ring row; the evicted anchor falls back to
@@ -67,9 +67,9 @@ function copyRow8(c: Int8Array, cM: Int16Array, cE: Int8Array, o: number, S: num
 }
 
 /**
- * The anchor set of kv head g as position c leaves the window (ring row `ring`): the slot c
- * takes (the lowest free one, else the weakest anchor's if c's score beats it), or -1.
- * st: the anchor state (header).
+ * The anchor set of kv head g as position c leaves the window: the slot c takes (the
+ * lowest free one, else the weakest anchor's if c's score beats it), or -1. st: the anchor
+ * state (layout in the header).
  */
 export function kvAnchorSlot(st: Int32Array, S: number, nKv: number, A: number, g: number, c: number): number {
   const tab = 2 * S * nKv;
