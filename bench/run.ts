@@ -12,6 +12,7 @@ import finetune from './finetune.bench.ts';
 import startup from './startup.bench.ts';
 import devices from './devices.bench.ts';
 import compile from './compile.bench.ts';
+import kvCache from './kv-cache.bench.ts';
 
 const SECTIONS: BenchSection[] = [
   floatReference,
@@ -22,6 +23,7 @@ const SECTIONS: BenchSection[] = [
   startup,
   devices,
   compile,
+  kvCache,
 ];
 
 const only = process.argv.slice(2);

@@ -4723,6 +4723,12 @@ var groupSizeOfFormat = (bits) => ({
   },
   as: (v) => `(${GROUPED_FORMATS.map((f) => `(${bits} == ${f.bits} && ${asOneOf(v, f.groupSizes)})`).join(" || ")})`
 });
+var zeroUnlessPositive = (of) => ({
+  refs: [of],
+  test: (v, p) => isInt(v) && (v === 0 || p[of] > 0),
+  why: (_, name) => `must be 0 when ${of} is 0 (${name} needs ${of})`,
+  as: (v) => `(${v} == 0 || ${of} > 0)`
+});
 
 // compiler/ops/kinds/attention.ts
 var attention2 = {
@@ -5044,12 +5050,51 @@ function storeHead(c, o, cM, cE, srow, x, xo, hs, bits, row8, sc) {
     c[o + (j * bits >> 3)] = byte << 24 >> 24;
   }
 }
-function kvStoreQ(kc, kM, kE, vc, vM, vE, k, v, position, S, nKv, hs, kBits, vBits, window2, row8, sc) {
+function copyRow8(c, cM, cE, o, S, nKv, kvD, gh, hs, g, from, to) {
+  for (let i = 0; i < hs; i++) c[o + to * kvD + gh + i] = c[o + from * kvD + gh + i];
+  cM[(S + to) * nKv + g] = cM[(S + from) * nKv + g];
+  cE[(S + to) * nKv + g] = cE[(S + from) * nKv + g];
+}
+function kvAnchorSlot(st, S, nKv, A, g, c) {
+  const tab = 2 * S * nKv;
+  let weak = -1, weakScore = 0, weakPos = 0;
+  for (let s = 0; s < A; s++) {
+    const p = st[tab + s * nKv + g];
+    if (p < 0 || p >= S) return s;
+    const score = st[p * nKv + g];
+    if (weak < 0 || score < weakScore || score === weakScore && p > weakPos) {
+      weak = s;
+      weakScore = score;
+      weakPos = p;
+    }
+  }
+  return st[c * nKv + g] > weakScore ? weak : -1;
+}
+function kvStoreQ(kc, kM, kE, vc, vM, vE, k, v, position, S, nKv, hs, kBits, vBits, window2, A, st, row8, sc) {
   const kvD = nKv * hs;
   const ring = window2 > 0 ? position % window2 : 0;
   const kRing = S * kvD * kBits >> 3, vRing = S * kvD * vBits >> 3;
+  const map = S * nKv, tab = 2 * S * nKv;
+  if (A > 0 && position === 0) {
+    for (let i = 0; i < map; i++) {
+      st[i] = 0;
+      st[map + i] = -1;
+    }
+    for (let i = 0; i < A * nKv; i++) st[tab + i] = -1;
+  }
   for (let g = 0; g < nKv; g++) {
     const gh = g * hs;
+    if (A > 0 && position >= window2) {
+      const c = position - window2, slot = kvAnchorSlot(st, S, nKv, A, g, c);
+      if (slot >= 0) {
+        const old = st[tab + slot * nKv + g];
+        if (old >= 0 && old < S) st[map + old * nKv + g] = -1;
+        st[map + c * nKv + g] = slot;
+        st[tab + slot * nKv + g] = c;
+        copyRow8(kc, kM, kE, kRing, S, nKv, kvD, gh, hs, g, ring, window2 + slot);
+        copyRow8(vc, vM, vE, vRing, S, nKv, kvD, gh, hs, g, ring, window2 + slot);
+      }
+    }
     storeHead(kc, (position * kvD + gh) * kBits >> 3, kM, kE, position * nKv + g, k, gh, hs, kBits, row8, sc);
     storeHead(vc, (position * kvD + gh) * vBits >> 3, vM, vE, position * nKv + g, v, gh, hs, vBits, row8, sc);
     if (window2 > 0) {
@@ -5068,33 +5113,37 @@ var KVQ_PARAMS = [
   kvBitsParam("kBits"),
   kvBitsParam("vBits"),
   // At most seq_len (≤ 4096): the device's operand check holds it to the model's seq_len.
-  { name: "window", note: "0 (none) to seq_len", rules: [inRange(0, 4096)] }
+  { name: "window", note: "0 (none) to seq_len", rules: [inRange(0, 4096)] },
+  // Anchor slots per kv head (A); they are filled from the window, so need one.
+  { name: "anchors", note: "0 (none) to seq_len; needs window > 0", rules: [inRange(0, 4096), zeroUnlessPositive("window")] }
 ];
 var KVQ_CACHE = [
-  { name: "K", type: "i8 [S·kvD·kBits/8 + W·kvD]" },
-  { name: "K.m", type: "i16 [S + W, nKv]" },
-  { name: "K.e", type: "i8 [S + W, nKv]" },
-  { name: "V", type: "i8 [S·kvD·vBits/8 + W·kvD]" },
-  { name: "V.m", type: "i16 [S + W, nKv]" },
-  { name: "V.e", type: "i8 [S + W, nKv]" }
+  { name: "K", type: "i8 [S·kvD·kBits/8 + (W + A)·kvD]" },
+  { name: "K.m", type: "i16 [S + W + A, nKv]" },
+  { name: "K.e", type: "i8 [S + W + A, nKv]" },
+  { name: "V", type: "i8 [S·kvD·vBits/8 + (W + A)·kvD]" },
+  { name: "V.m", type: "i16 [S + W + A, nKv]" },
+  { name: "V.e", type: "i8 [S + W + A, nKv]" }
 ];
-var kvqCacheOperands = (first, output) => {
+var KVQ_ANCHORS = { name: "anchors", type: "i32 [(2S + A)·nKv], or [1] when A = 0" };
+var kvqCacheOperands = (first, output, state) => {
   const slot = (i, t2, n) => `isSlot(r, ${first + i}, ${output}, ${t2}, ${n})`;
   return [
-    "window <= S",
-    slot(0, "I8", "((S * kvD * kBits) >> 3) + window * kvD"),
+    "window <= S && anchors <= S",
+    slot(0, "I8", "((S * kvD * kBits) >> 3) + (window + anchors) * kvD"),
     slot(1, "I16", "rows"),
     slot(2, "I8", "rows"),
-    slot(3, "I8", "((S * kvD * vBits) >> 3) + window * kvD"),
+    slot(3, "I8", "((S * kvD * vBits) >> 3) + (window + anchors) * kvD"),
     slot(4, "I16", "rows"),
-    slot(5, "I8", "rows")
+    slot(5, "I8", "rows"),
+    `isSlot(r, ${state}, true, I32, anchors > 0 ? (2 * S + anchors) * nKv : 1)`
   ].join(" &&\n  ");
 };
 var kv_store_q = {
   kind: "kv_store_q",
   kernel: "kv_store_q",
   inputs: [{ name: "k", type: "i32 [kvD]" }, { name: "v", type: "i32 [kvD]" }, { name: "input", type: "position" }],
-  outputs: KVQ_CACHE,
+  outputs: [...KVQ_CACHE, KVQ_ANCHORS],
   params: KVQ_PARAMS,
   device: {
     // scratch: a row of hs ≤ 256 int8 values, then the kernel's four int32 of (m, e).
@@ -5102,21 +5151,22 @@ var kv_store_q = {
     run: "runKvStoreQ",
     imports: ["kvStoreQ"],
     scratch: KVQ_MAX_HS + 16,
-    operands: `const kvD = <i64>nKv * hs, S = <i64>cfgSeqLen, rows = (S + window) * nKv;
+    operands: `const kvD = <i64>nKv * hs, S = <i64>cfgSeqLen, rows = (S + window + anchors) * nKv;
 return isSlot(r, 0, false, I32, kvD) && isSlot(r, 1, false, I32, kvD) && isInput(r, 2, ProgramInput.position) &&
-  ${kvqCacheOperands(0, true)};`,
+  ${kvqCacheOperands(0, true, 6)};`,
     body: `kvStoreQ(outp(r, 0), outp(r, 1), outp(r, 2), outp(r, 3), outp(r, 4), outp(r, 5), inp(r, 0), inp(r, 1),
-  inPos, <i32>cfgSeqLen, nKv, hs, kBits, vBits, window, scratch, scratch + ${KVQ_MAX_HS});`
+  inPos, <i32>cfgSeqLen, nKv, hs, kBits, vBits, window, anchors, outp(r, 6), scratch, scratch + ${KVQ_MAX_HS});`
   },
   interpret: (o, step) => {
-    o.counts(3, 6, 5);
+    o.counts(3, 7, 6);
     const k = o.in(0, "int32"), v = o.in(1, "int32");
     o.input(2, "position");
     const kc = o.out(0, "int8"), kM = o.out(1, "int16"), kE = o.out(2, "int8");
     const vc = o.out(3, "int8"), vM = o.out(4, "int16"), vE = o.out(5, "int8");
-    const [nKv, hs, kBits, vBits, window2] = o.op.params;
+    const st = o.out(6, "int32");
+    const [nKv, hs, kBits, vBits, window2, anchors] = o.op.params;
     const S = o.seqLen, row8 = new Int8Array(hs), sc = new Int32Array(4);
-    return () => kvStoreQ(kc, kM, kE, vc, vM, vE, k, v, step.position, S, nKv, hs, kBits, vBits, window2, row8, sc);
+    return () => kvStoreQ(kc, kM, kE, vc, vM, vE, k, v, step.position, S, nKv, hs, kBits, vBits, window2, anchors, st, row8, sc);
   }
 };
 
@@ -5124,11 +5174,17 @@ return isSlot(r, 0, false, I32, kvD) && isSlot(r, 1, false, I32, kvD) && isInput
 function ceilLog22(n) {
   return n <= 1 ? 0 : bitLength(n - 1);
 }
-function attentionQ(out, q, pos, kc, kM, kE, vc, vM, vE, S, nHeads, nKv, hs, attM, attE, kBits, vBits, window2, exp2, s) {
+function attentionQ(out, q, pos, kc, kM, kE, vc, vM, vE, S, nHeads, nKv, hs, attM, attE, kBits, vBits, window2, A, st, exp2, s) {
   const kvD = nKv * hs, group = divFloor(nHeads, nKv), n = pos + 1;
   const sc = s.sc, scores = s.scores, w = s.weights;
   const kRing = S * kvD * kBits >> 3, vRing = S * kvD * vBits >> 3;
   const first8 = window2 > 0 ? n - window2 : n;
+  const map = S * nKv;
+  const row8 = (t2, g) => {
+    if (t2 >= first8) return t2 % window2;
+    const slot = A > 0 ? st[map + t2 * nKv + g] : -1;
+    return slot >= 0 && slot < A ? window2 + slot : -1;
+  };
   for (let g = 0; g < nKv; g++) {
     const gh = g * hs;
     for (let r = 0; r < group; r++) {
@@ -5138,10 +5194,11 @@ function attentionQ(out, q, pos, kc, kM, kE, vc, vM, vE, S, nHeads, nKv, hs, att
       const qm = sc[0], qe = sc[1] - SCORE_FRAC;
       for (let t2 = 0; t2 < n; t2++) {
         let acc = 0, ks;
-        if (t2 >= first8) {
-          const ring = t2 % window2, ko = kRing + ring * kvD + gh;
+        const r8 = row8(t2, g);
+        if (r8 >= 0) {
+          const ko = kRing + r8 * kvD + gh;
           for (let i = 0; i < hs; i++) acc = acc + Math.imul(s.q12[i], kc[ko + i]) | 0;
-          ks = (S + ring) * nKv + g;
+          ks = (S + r8) * nKv + g;
         } else {
           const ko = (t2 * kvD + gh) * kBits >> 3;
           for (let i = 0; i < hs; i++) acc = acc + Math.imul(s.q12[i], kvUnpack(kc, ko, i, kBits)) | 0;
@@ -5150,10 +5207,15 @@ function attentionQ(out, q, pos, kc, kM, kE, vc, vM, vE, S, nHeads, nKv, hs, att
         scores[t2] = mulShiftRound(acc, Math.imul(qm, kM[ks]), qe + kE[ks]);
       }
       const sum = softmaxExp2(w, scores, n, exp2);
+      if (A > 0) {
+        recipScale(sum, sc, 2);
+        const rm = sc[2], rsh = sc[3] - 16;
+        for (let t2 = 0; t2 < n; t2++) st[t2 * nKv + g] = satAdd(st[t2 * nKv + g], Math.imul(w[t2], rm) >> rsh);
+      }
       const L = 24 - ceilLog22(n);
       let B = -2147483647;
       for (let t2 = 0; t2 < n; t2++) {
-        const ks = t2 >= first8 ? (S + t2 % window2) * nKv + g : t2 * nKv + g;
+        const r8 = row8(t2, g), ks = r8 >= 0 ? (S + r8) * nKv + g : t2 * nKv + g;
         const z = Math.imul(w[t2], vM[ks]);
         if (z > 0) {
           const b = bitLength(z) - vE[ks];
@@ -5163,7 +5225,7 @@ function attentionQ(out, q, pos, kc, kM, kE, vc, vM, vE, S, nHeads, nKv, hs, att
       for (let i = 0; i < hs; i++) out[qo + i] = 0;
       if (B === -2147483647) continue;
       for (let t2 = 0; t2 < n; t2++) {
-        const in8 = t2 >= first8, ks = in8 ? (S + t2 % window2) * nKv + g : t2 * nKv + g;
+        const r8 = row8(t2, g), ks = r8 >= 0 ? (S + r8) * nKv + g : t2 * nKv + g;
         const z = Math.imul(w[t2], vM[ks]);
         let sh = vE[ks] + B - L;
         let wt;
@@ -5173,8 +5235,8 @@ function attentionQ(out, q, pos, kc, kM, kE, vc, vM, vE, S, nHeads, nKv, hs, att
           wt = z + (1 << sh - 1) >> sh;
         }
         if (wt === 0) continue;
-        if (in8) {
-          const vo = vRing + t2 % window2 * kvD + gh;
+        if (r8 >= 0) {
+          const vo = vRing + r8 * kvD + gh;
           for (let i = 0; i < hs; i++) out[qo + i] = out[qo + i] + Math.imul(wt, vc[vo + i]) | 0;
         } else {
           const vo = (t2 * kvD + gh) * vBits >> 3;
@@ -5189,7 +5251,7 @@ function attentionQ(out, q, pos, kc, kM, kE, vc, vM, vE, S, nHeads, nKv, hs, att
 }
 
 // compiler/ops/kinds/attention_q.ts
-var [nKvP, hsP, kBitsP, vBitsP, windowP] = KVQ_PARAMS;
+var [nKvP, hsP, kBitsP, vBitsP, windowP, anchorsP] = KVQ_PARAMS;
 var attention_q = {
   kind: "attention_q",
   kernel: "attention_q",
@@ -5202,7 +5264,8 @@ var attention_q = {
     { name: "scores", type: "i32 [S]" },
     { name: "weights", type: "i32 [S]" }
   ],
-  outputs: [{ name: "out", type: "i32 [nH·hs]" }],
+  // The anchor state is an output: attention adds each position's attention mass to its score.
+  outputs: [{ name: "out", type: "i32 [nH·hs]" }, KVQ_ANCHORS],
   params: [
     { name: "nHeads", rules: [positive, multipleOf("nKv")] },
     nKvP,
@@ -5211,22 +5274,23 @@ var attention_q = {
     { name: "attScaleE" },
     kBitsP,
     vBitsP,
-    windowP
+    windowP,
+    anchorsP
   ],
   device: {
     check: "checkAttentionQ",
     run: "runAttentionQ",
     imports: ["attentionQ"],
-    operands: `const kvD = <i64>nKv * hs, S = <i64>cfgSeqLen, rows = (S + window) * nKv, qd = <i64>nHeads * hs;
+    operands: `const kvD = <i64>nKv * hs, S = <i64>cfgSeqLen, rows = (S + window + anchors) * nKv, qd = <i64>nHeads * hs;
 return isSlot(r, 0, false, I32, qd) && isInput(r, 1, ProgramInput.position) &&
-  ${kvqCacheOperands(2, false)} &&
+  ${kvqCacheOperands(2, false, 1)} &&
   isTensor(r, 8, I16, EXP2_TABLE_SIZE) && isSlot(r, 9, false, I16, hs) && isSlot(r, 10, false, I32, S) &&
   isSlot(r, 11, false, I32, S) && isSlot(r, 0, true, I32, qd);`,
     body: `attentionQ(outp(r, 0), inp(r, 0), inPos, inp(r, 2), inp(r, 3), inp(r, 4), inp(r, 5), inp(r, 6), inp(r, 7),
-  <i32>cfgSeqLen, nHeads, nKv, hs, attScaleM, attScaleE, kBits, vBits, window, inp(r, 8), inp(r, 9), inp(r, 10), inp(r, 11));`
+  <i32>cfgSeqLen, nHeads, nKv, hs, attScaleM, attScaleE, kBits, vBits, window, anchors, outp(r, 1), inp(r, 8), inp(r, 9), inp(r, 10), inp(r, 11));`
   },
   interpret: (o, step) => {
-    o.counts(12, 1, 8);
+    o.counts(12, 2, 9);
     const q = o.in(0, "int32");
     o.input(1, "position");
     const kc = o.in(2, "int8"), kM = o.in(3, "int16"), kE = o.in(4, "int8");
@@ -5238,10 +5302,10 @@ return isSlot(r, 0, false, I32, qd) && isInput(r, 1, ProgramInput.position) &&
       weights: o.in(11, "int32"),
       sc: new Int32Array(4)
     });
-    const out = o.out(0, "int32");
-    const [nH, nKv, hs, attM, attE, kBits, vBits, window2] = o.op.params;
+    const out = o.out(0, "int32"), st = o.out(1, "int32");
+    const [nH, nKv, hs, attM, attE, kBits, vBits, window2, anchors] = o.op.params;
     const S = o.seqLen;
-    return () => attentionQ(out, q, step.position, kc, kM, kE, vc, vM, vE, S, nH, nKv, hs, attM, attE, kBits, vBits, window2, exp2, s);
+    return () => attentionQ(out, q, step.position, kc, kM, kE, vc, vM, vE, S, nH, nKv, hs, attM, attE, kBits, vBits, window2, anchors, st, exp2, s);
   }
 };
 
@@ -5703,6 +5767,16 @@ function argmaxInt(logits, n) {
   return best;
 }
 
+// compiler/quantize/kv-cache.ts
+function anchorSlots(f, S) {
+  const hundredths = Math.round(f.anchors * 100);
+  return f.anchors > 0 ? Math.min(S, Math.floor((hundredths * S + 9999) / 1e4)) : 0;
+}
+function anchorStateElems(S, nKv, A) {
+  return A > 0 ? (2 * S + A) * nKv : 1;
+}
+var isQuantizedKv = (f) => f.kBits !== 12;
+
 // runtime/reference/kv-cache-q.ts
 var QuantKvCache = class {
   constructor(f, nLayers, S, nKv, hs) {
@@ -5710,16 +5784,18 @@ var QuantKvCache = class {
     this.S = S;
     this.nKv = nKv;
     this.hs = hs;
-    const kvD = nKv * hs, W = f.window < S ? f.window : S, rows = (S + W) * nKv;
+    const kvD = nKv * hs, W = f.window < S ? f.window : S, A = anchorSlots(f, S), rows = (S + W + A) * nKv;
     this.window = W;
+    this.A = A;
     for (let l = 0; l < nLayers; l++) {
       this.layers.push({
-        kc: new Int8Array(kvSlotBytes(S, kvD, f.kBits, W)),
+        kc: new Int8Array(kvSlotBytes(S, kvD, f.kBits, W + A)),
         kM: new Int16Array(rows),
         kE: new Int8Array(rows),
-        vc: new Int8Array(kvSlotBytes(S, kvD, f.vBits, W)),
+        vc: new Int8Array(kvSlotBytes(S, kvD, f.vBits, W + A)),
         vM: new Int16Array(rows),
-        vE: new Int8Array(rows)
+        vE: new Int8Array(rows),
+        st: new Int32Array(anchorStateElems(S, nKv, A))
       });
     }
     this.row8 = new Int8Array(hs);
@@ -5732,9 +5808,11 @@ var QuantKvCache = class {
   row8;
   sc = new Int32Array(4);
   window;
+  /** Anchor slots per kv head. */
+  A;
   store(l, k, v, pos) {
     const c = this.layers[l];
-    kvStoreQ(c.kc, c.kM, c.kE, c.vc, c.vM, c.vE, k, v, pos, this.S, this.nKv, this.hs, this.f.kBits, this.f.vBits, this.window, this.row8, this.sc);
+    kvStoreQ(c.kc, c.kM, c.kE, c.vc, c.vM, c.vE, k, v, pos, this.S, this.nKv, this.hs, this.f.kBits, this.f.vBits, this.window, this.A, c.st, this.row8, this.sc);
   }
   attend(l, out, q, pos, nHeads, attM, attE, exp2, s) {
     const c = this.layers[l];
@@ -5757,14 +5835,13 @@ var QuantKvCache = class {
       this.f.kBits,
       this.f.vBits,
       this.window,
+      this.A,
+      c.st,
       exp2,
       s
     );
   }
 };
-
-// compiler/quantize/kv-cache.ts
-var isQuantizedKv = (f) => f.kBits !== 12;
 
 // runtime/kernels/reference/sampler.ts
 var P_ONE = 1 << 14;

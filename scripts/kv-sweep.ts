@@ -21,7 +21,8 @@ const flag = (name: string, def: string) => { const i = args.indexOf(name); retu
 const [ckpt, tokPath] = args;
 if (!ckpt || !tokPath) { process.stderr.write('usage: npm run kv-sweep -- <checkpoint> <tokenizer> [--tokens N] [--formats a,b] [--buckets B] [--json]\n'); process.exit(2); }
 const tokens = Number(flag('--tokens', '20000'));
-const formats = flag('--formats', 'k12v8,k8v8,k4v4,k4v4,w32,k2v2,k2v2,w32').split(/,(?!w)/);
+// Formats are separated by the comma before each 'k' (a format's own commas precede w and anchors).
+const formats = flag('--formats', 'k12v8,k8v8,k4v4,k4v4,w32,k2v2,k2v2,w32,k2v2,w32,anchors=1%,k2v2,w32,anchors=5%,k4v4,w32,anchors=1%').split(/,(?=k)/);
 const nBuckets = Number(flag('--buckets', '8'));
 const text = readFileSync(flag('--text', `${import.meta.dirname}/../../shared/models/tinystories-valid-head.txt`), 'utf8');
 

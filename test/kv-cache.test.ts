@@ -14,16 +14,26 @@ import { emitArtifact, parsePlan } from '../compiler/emit/from-quant.ts';
 import { readArtifact } from '../compiler/emit/artifact-read.ts';
 import { IntTransformer } from '../runtime/reference/model.ts';
 import { ProgramInterpreter } from '../compiler/engines/program-interpreter.ts';
-import { kvCacheBytes, parseKvFormat, kvFormatName } from '../compiler/quantize/kv-cache.ts';
+import { anchorSlots, kvCacheBytes, parseKvFormat, kvFormatName, KV_SLOT_NAME } from '../compiler/quantize/kv-cache.ts';
 import { trainBaseIndices } from '../compiler/codegen/train-runtime.ts';
 import { parseContext, withContext } from '../compiler/plan/context.ts';
 import type { QuantModel } from '../compiler/quantize/quant-model.ts';
+import { bundleFromQuant } from '../compiler/bundle.ts';
+import { SHAPES, synthWeights } from '../compiler/synth/synth.ts';
+import { loadTarget } from '../compiler/target/profile.ts';
+import { WasmRuntime } from '../compiler/engines/wasm-runtime.ts';
 
 test('--kv syntax: names round-trip; bad ones are usage errors naming the syntax', () => {
-  for (const s of ['k12v8', 'k8v8', 'k4v4', 'k2v2,w32', 'k4v2,w1', 'k8v4']) assert.is(kvFormatName(parseKvFormat(s)), s);
+  for (const s of ['k12v8', 'k8v8', 'k4v4', 'k2v2,w32', 'k4v2,w1', 'k8v4', 'k2v2,w16,anchors=1%', 'k4v4,w1,anchors=0.5%']) assert.is(kvFormatName(parseKvFormat(s)), s);
   for (const s of ['k3v3', 'k4', 'k12v4', 'k4v4,w', 'k4v4,w5000', 'K4V4']) {
     assert.throws(() => parseKvFormat(s), (e: Error) => /k<8\|4\|2>v<8\|4\|2>/.test(e.message) || /over 4096/.test(e.message), s);
   }
+  assert.throws(() => parseKvFormat('k2v2,anchors=1%'), /anchors need a window/);
+  for (const s of ['k2v2,w8,anchors=0%', 'k2v2,w8,anchors=101%']) assert.throws(() => parseKvFormat(s), /percent in \(0, 100\]/, s);
+  // Slots per kv head: ceil(P% of S), in integers (7% of 100 is 7 slots, not 8).
+  assert.is(anchorSlots(parseKvFormat('k2v2,w8,anchors=7%'), 100), 7);
+  assert.is(anchorSlots(parseKvFormat('k2v2,w8,anchors=1%'), 256), 3);
+  assert.is(anchorSlots(parseKvFormat('k2v2,w8,anchors=100%'), 10), 10);
 });
 
 test('cache bytes of the stories15M shape at 256 positions (6 layers, 6 kv heads of 48), by hand', () => {
@@ -35,6 +45,10 @@ test('cache bytes of the stories15M shape at 256 positions (6 layers, 6 kv heads
   assert.is(kvCacheBytes(parseKvFormat('k2v2'), shape), values / 2 + scales); // 276,480 <= 0.3 MB
   // A window of 32 adds 32 int8 rows of K and V and their scales per layer.
   assert.is(kvCacheBytes(parseKvFormat('k4v4,w32'), shape), values + scales + 6 * 32 * 288 * 2 + 6 * 32 * 6 * 3 * 2);
+  // anchors=1% of 256: 3 slots per kv head, i.e. 3 more int8 rows (with scales) after the
+  // window's 16, and the int32 state: scores and slot map [256, 6], slot table [3, 6].
+  assert.is(kvCacheBytes(parseKvFormat('k2v2,w16,anchors=1%'), shape),
+    values / 2 + scales + 6 * 19 * 288 * 2 + 6 * 19 * 6 * 3 * 2 + 6 * 4 * (2 * 256 + 3) * 6);
 });
 
 const base = haveModels ? quantizeInt8(loadWeights(openModel(model('stories260K.bin')))) : null;
@@ -44,14 +58,16 @@ const contentsOf = (q: QuantModel) => readArtifact(emitArtifact({
   sourceSha256: new Uint8Array(32), sourcePath: 'stories260K.bin', vectors: 0,
 }));
 
-for (const kv of ['k8v8', 'k4v4,w5', 'k2v2,w3', 'k4v2']) {
+// k2v2,w3,anchors=2%: 11 slots per kv head of seq_len 512; 21 positions leave the window
+// in 24, so slots fill and then anchors are evicted inside the positions run.
+for (const kv of ['k8v8', 'k4v4,w5', 'k2v2,w3', 'k4v2', 'k2v2,w3,anchors=2%']) {
   test(`stories260K ${kv}: the interpreter's logits equal IntTransformer's (24 positions), and the cache slots are kvCacheBytes`, () => {
     if (!haveModels) return;
     const q = withKv(kv), contents = contentsOf(q);
     assert.is(contents.plan.kvCache, kv);
     assert.ok(contents.program.ops.some((o) => o.kind === 'attention_q') && !contents.program.ops.some((o) => o.kind === 'attention'));
     const p = q.params;
-    const slotBytes = contents.program.slots.filter((s) => /\.(k|v)_cache/.test(s.name ?? '')).reduce((a, s) => a + s.size, 0);
+    const slotBytes = contents.program.slots.filter((s) => KV_SLOT_NAME.test(s.name ?? '')).reduce((a, s) => a + s.size, 0);
     assert.is(slotBytes, kvCacheBytes(q.kvCache!, { nLayers: p.nLayers, nKvHeads: p.nKvHeads, headSize: p.dim / p.nHeads, seqLen: p.seqLen }));
     const it = new IntTransformer(q), interp = new ProgramInterpreter(contents);
     let token = 1;
@@ -63,6 +79,32 @@ for (const kv of ['k8v8', 'k4v4,w5', 'k2v2,w3', 'k4v2']) {
     assert.throws(() => trainBaseIndices(contents), /fine-tuning needs the default KV cache: this bundle's cache is/);
   });
 }
+
+test('stories260K k2v2,w3,anchors=2% on the device: scalar and SIMD runtimes (V8) pass the conformance vectors (IntTransformer\'s logits hashes, 24 positions, anchors evicted)', async () => {
+  if (!haveModels) return;
+  const q = withKv('k2v2,w3,anchors=2%');
+  for (const simd of [false, true]) {
+    const b = await bundleFromQuant({
+      model: q, target: { ...loadTarget('wasm32'), simd }, plan: parsePlan('uniform:8'), planName: 'uniform:8',
+      sourceSha256: new Uint8Array(32), sourcePath: 'stories260K.bin', vectors: 24,
+    });
+    const manifest = JSON.parse(new TextDecoder().decode(b.files['manifest.json'])) as { kvCache: { format: string } };
+    assert.is(manifest.kvCache.format, 'k2v2,w3,anchors=2%');
+    const rt = await WasmRuntime.create(b.files['runtime.wasm'], b.files['model.edgeq'], q.params.vocabSize);
+    const r = rt.selftest();
+    assert.is(r.hashes.length, 24);
+    assert.is(r.mismatches, 0, simd ? 'SIMD' : 'scalar');
+  }
+});
+
+test('same arena bytes, twice the context: k4v4 fits at least 2x the positions of k12v8 (synthetic 8-kv-head model, context 4096)', () => {
+  // The flash demo's model (docs/kv-cache.md): babyllama936K's shape with 8 kv heads, 4096 positions.
+  const m = quantizeInt8(synthWeights({ ...SHAPES.babyllama936K, nKvHeads: 8, seqLen: 4096 }, 3));
+  const arena = (kv: string, n: number) => lowerInt8(withContext({ ...m, kvCache: parseKvFormat(kv) }, n)).arenaSize;
+  const budget = arena('k12v8', 1024);
+  assert.ok(arena('k4v4', 2048) <= budget, `k4v4 at 2048: ${arena('k4v4', 2048)} > ${budget}`);
+  assert.ok(arena('k12v8', 1025) > budget);
+});
 
 test('k12v8 (the default) records no kv_cache field: the artifact bytes equal an unset format\'s', () => {
   if (!haveModels) return;

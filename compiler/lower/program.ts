@@ -20,7 +20,7 @@ import {
 } from '../../runtime/kernels/reference/constants.ts';
 import { layoutArena } from './arena.ts';
 import { buildOp } from '../ops/registry.ts';
-import { isQuantizedKv } from '../quantize/kv-cache.ts';
+import { anchorSlots, anchorStateElems, isQuantizedKv } from '../quantize/kv-cache.ts';
 
 export interface LoweredProgram extends ArtifactProgram {
   /** Op kinds in the order of first use (for reports). */
@@ -113,22 +113,26 @@ export function lowerInt8(m: QuantModel): LoweredProgram {
     // The cache (persistent), then attention's output and scratch: slots in this order
     // (the arena layout, hence the bytes of k12v8 bundles, depends on it).
     const quantized = kv !== undefined && isQuantizedKv(kv);
-    const W = quantized ? Math.min(kv.window, S) : 0;
-    // k12v8: K int16 [S, kvD], V int8 [S, kvD]; quantized (§3.7.1): packed rows, then the window's int8 ring rows.
-    const cacheRows = quantized ? S + W : S;
-    const kc = quantized ? slot(b('k_cache'), 'int8', [((S * kvD * kv.kBits) >> 3) + W * kvD], true) : slot(b('k_cache'), 'int16', [S, kvD], true);
+    const W = quantized ? Math.min(kv.window, S) : 0, A = quantized ? anchorSlots(kv, S) : 0;
+    // k12v8: K int16 [S, kvD], V int8 [S, kvD]; quantized (§3.7.1): packed rows, then the
+    // window's int8 ring rows, then the anchor rows.
+    const cacheRows = quantized ? S + W + A : S;
+    const kc = quantized ? slot(b('k_cache'), 'int8', [((S * kvD * kv.kBits) >> 3) + (W + A) * kvD], true) : slot(b('k_cache'), 'int16', [S, kvD], true);
     const kM = slot(b('k_cache.scale_m'), 'int16', [cacheRows, nKvHeads], true);
     const kE = slot(b('k_cache.scale_e'), 'int8', [cacheRows, nKvHeads], true);
-    const vc = quantized ? slot(b('v_cache'), 'int8', [((S * kvD * kv.vBits) >> 3) + W * kvD], true) : slot(b('v_cache'), 'int8', [S, kvD], true);
+    const vc = quantized ? slot(b('v_cache'), 'int8', [((S * kvD * kv.vBits) >> 3) + (W + A) * kvD], true) : slot(b('v_cache'), 'int8', [S, kvD], true);
     const vM = slot(b('v_cache.scale_m'), 'int16', [cacheRows, nKvHeads], true);
     const vE = slot(b('v_cache.scale_e'), 'int8', [cacheRows, nKvHeads], true);
-    const bitsW: Record<string, number> = quantized ? { kBits: kv.kBits, vBits: kv.vBits, window: W } : {};
-    op(quantized ? 'kv_store_q' : 'kv_store', b('kv_store'), [k, v, POS], [kc, kM, kE, vc, vM, vE], { nKv: nKvHeads, hs, ...bitsW });
+    // The anchor state (scores, slot map, slot table); one unused element without anchors
+    // (the ops' operand counts are fixed), named so the cache's bytes leave it out.
+    const st = quantized ? [slot(b(A > 0 ? 'kv_anchors' : 'kv_anchors.none'), 'int32', [anchorStateElems(S, nKvHeads, A)], true)] : [];
+    const bitsW: Record<string, number> = quantized ? { kBits: kv.kBits, vBits: kv.vBits, window: W, anchors: A } : {};
+    op(quantized ? 'kv_store_q' : 'kv_store', b('kv_store'), [k, v, POS], [kc, kM, kE, vc, vM, vE, ...st], { nKv: nKvHeads, hs, ...bitsW });
     const att = slot(b('attention'), 'int32', [D]);
     const q12 = slot(b('attention.q12'), 'int16', [hs]);
     const scores = slot(b('attention.scores'), 'int32', [S]);
     const weights = slot(b('attention.weights'), 'int32', [S]);
-    op(quantized ? 'attention_q' : 'attention', b('attention'), [q, POS, kc, kM, kE, vc, vM, vE, exp2, q12, scores, weights], [att],
+    op(quantized ? 'attention_q' : 'attention', b('attention'), [q, POS, kc, kM, kE, vc, vM, vE, exp2, q12, scores, weights], [att, ...st],
       { nHeads, nKv: nKvHeads, hs, attScaleM: p.attScaleM, attScaleE: p.attScaleE, ...bitsW });
     const aq = slot(b('attention.q'), 'int16', [D]), as = slot(b('attention.q.scale'), 'int32', SCALE_SHAPE);
     op('requantize', b('attention.requantize'), [att], [aq, as], { n: D, frac: ACT_FRAC, qmax: ACT_QMAX });

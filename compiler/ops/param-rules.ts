@@ -108,3 +108,9 @@ export const groupSizeOfFormat = (bits: string): ParamRule => ({
   },
   as: (v) => `(${GROUPED_FORMATS.map((f) => `(${bits} == ${f.bits} && ${asOneOf(v, f.groupSizes)})`).join(' || ')})`,
 });
+
+/** v is 0 unless p[of] is positive (e.g. anchors need a window). */
+export const zeroUnlessPositive = (of: string): ParamRule => ({
+  refs: [of], test: (v, p) => isInt(v) && (v === 0 || p[of] > 0), why: (_, name) => `must be 0 when ${of} is 0 (${name} needs ${of})`,
+  as: (v) => `(${v} == 0 || ${of} > 0)`,
+});

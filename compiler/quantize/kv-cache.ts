@@ -1,7 +1,9 @@
 // KV cache formats (docs/kv-cache.md), defined once: the name given to `--kv`, what it
 // means, and the bytes it takes. "k12v8" is the original cache (kv_store/attention,
 // docs/integer-spec.md §3.7); "k<b>v<b>[,w<W>]" (b in 8, 4, 2) is the quantized one
-// (kv_store_q/attention_q, §3.7.1), with the last W positions also kept at 8 bits.
+// (kv_store_q/attention_q, §3.7.1), with the last W positions also kept at 8 bits, and
+// with ",anchors=P%" the P% of positions the device scores highest (per kv head) kept at
+// 8 bits after they leave the window (AnTKV-style anchor tokens).
 import { usageError } from '../util/errors.ts';
 
 export interface KvFormat {
@@ -10,25 +12,42 @@ export interface KvFormat {
   vBits: 8 | 4 | 2;
   /** Positions kept at 8 bits besides the packed rows (quantized cache only). */
   window: number;
+  /** Percent of the context kept at 8 bits as anchor tokens (0: none; needs a window). */
+  anchors: number;
 }
 
-export const KV_DEFAULT: KvFormat = { kBits: 12, vBits: 8, window: 0 };
-export const KV_FORMAT_SYNTAX = 'k12v8 (default) or k<8|4|2>v<8|4|2>[,w<W>] (W recent positions kept at 8 bits)';
+export const KV_DEFAULT: KvFormat = { kBits: 12, vBits: 8, window: 0, anchors: 0 };
+export const KV_FORMAT_SYNTAX = 'k12v8 (default) or k<8|4|2>v<8|4|2>[,w<W>[,anchors=<P>%]] (W recent positions and P% anchor positions kept at 8 bits)';
 
 /** Parses a `--kv` value; usage error naming the syntax otherwise. */
 export function parseKvFormat(s: string): KvFormat {
   if (s === 'k12v8') return KV_DEFAULT;
-  const m = /^k(8|4|2)v(8|4|2)(?:,w(\d+))?$/.exec(s);
+  const m = /^k(8|4|2)v(8|4|2)(?:,w(\d+))?(?:,anchors=(\d+(?:\.\d{1,2})?)%)?$/.exec(s);
   if (!m) throw usageError(`--kv ${JSON.stringify(s)}: expected ${KV_FORMAT_SYNTAX}`);
   const window = m[3] === undefined ? 0 : Number(m[3]);
   if (window > 4096) throw usageError(`--kv ${s}: window ${window} is over 4096 positions`);
-  return { kBits: Number(m[1]) as 8 | 4 | 2, vBits: Number(m[2]) as 8 | 4 | 2, window };
+  const anchors = m[4] === undefined ? 0 : Number(m[4]);
+  if (m[4] !== undefined && (anchors <= 0 || anchors > 100)) throw usageError(`--kv ${s}: anchors must be a percent in (0, 100]`);
+  // A token enters the anchor set as it leaves the window, copied from its int8 ring row.
+  if (anchors > 0 && window === 0) throw usageError(`--kv ${s}: anchors need a window (,w<W>): an anchor's int8 row is copied from the window's`);
+  return { kBits: Number(m[1]) as 8 | 4 | 2, vBits: Number(m[2]) as 8 | 4 | 2, window, anchors };
+}
+
+/** Anchor slots per (layer, kv head) of a context of S positions: ceil(P% of S), at most S. */
+export function anchorSlots(f: KvFormat, S: number): number {
+  const hundredths = Math.round(f.anchors * 100); // integer arithmetic: 7% of 100 is 7, not 8
+  return f.anchors > 0 ? Math.min(S, Math.floor((hundredths * S + 9999) / 10000)) : 0;
+}
+
+/** int32 elements of one layer's anchor state (scores, slot map, slot table; §3.7.1); 1 (unused) without anchors. */
+export function anchorStateElems(S: number, nKv: number, A: number): number {
+  return A > 0 ? (2 * S + A) * nKv : 1;
 }
 
 export const isQuantizedKv = (f: KvFormat): boolean => f.kBits !== 12;
 
 export function kvFormatName(f: KvFormat): string {
-  return `k${f.kBits}v${f.vBits}${f.window > 0 ? `,w${f.window}` : ''}`;
+  return `k${f.kBits}v${f.vBits}${f.window > 0 ? `,w${f.window}` : ''}${f.anchors > 0 ? `,anchors=${f.anchors}%` : ''}`;
 }
 
 export interface KvShape { nLayers: number; nKvHeads: number; headSize: number; seqLen: number }
@@ -40,13 +59,18 @@ export interface KvShape { nLayers: number; nKvHeads: number; headSize: number; 
 export function kvCacheBytes(f: KvFormat, s: KvShape): number {
   const kvD = s.nKvHeads * s.headSize, S = s.seqLen;
   if (!isQuantizedKv(f)) return s.nLayers * (S * kvD * 3 + S * s.nKvHeads * 6);
-  const W = Math.min(f.window, S);
-  const values = ((S * kvD * f.kBits) >> 3) + ((S * kvD * f.vBits) >> 3) + 2 * W * kvD;
-  return s.nLayers * (values + (S + W) * s.nKvHeads * 6);
+  const W = Math.min(f.window, S), A = anchorSlots(f, S);
+  // Anchor rows follow the ring rows (int8, with scales); the anchor state is int32.
+  const values = ((S * kvD * f.kBits) >> 3) + ((S * kvD * f.vBits) >> 3) + 2 * (W + A) * kvD;
+  const state = A > 0 ? 4 * anchorStateElems(S, s.nKvHeads, A) : 0;
+  return s.nLayers * (values + (S + W + A) * s.nKvHeads * 6 + state);
 }
+
+/** The cache's slots: values and scales, and the anchor state (not its 1-element placeholder `kv_anchors.none`). */
+export const KV_SLOT_NAME = /\.(k|v)_cache(\.|$)|\.kv_anchors$/;
 
 /** A program's cache as it lies in the arena: the format's name, the bytes of its slots (`*.k_cache*`, `*.v_cache*`) and the context. */
 export function kvCacheOfProgram(c: { config: { seqLen: number }; plan: { kvCache?: string }; program: { slots: Array<{ name?: string; size: number }> } }): { format: string; bytes: number; context: number } {
-  const bytes = c.program.slots.filter((s) => /\.(k|v)_cache(\.|$)/.test(s.name ?? '')).reduce((a, s) => a + s.size, 0);
+  const bytes = c.program.slots.filter((s) => KV_SLOT_NAME.test(s.name ?? '')).reduce((a, s) => a + s.size, 0);
   return { format: c.plan.kvCache ?? 'k12v8', bytes, context: c.config.seqLen };
 }

@@ -93,22 +93,24 @@ export function gemvLutParamsOk(r: usize): bool {
     G > 0 && n % G == 0 && n / G <= 1024;
 }
 
-// kv_store_q: nKv, hs, kBits, vBits, window
+// kv_store_q: nKv, hs, kBits, vBits, window, anchors
 export function kvStoreQParamsOk(r: usize): bool {
-  const nKv = prm(r, 0), hs = prm(r, 1), kBits = prm(r, 2), vBits = prm(r, 3), window = prm(r, 4);
+  const nKv = prm(r, 0), hs = prm(r, 1), kBits = prm(r, 2), vBits = prm(r, 3), window = prm(r, 4), anchors = prm(r, 5);
   return nKv > 0 &&
     hs > 0 &&
     hs <= 256 &&
     (kBits == 8 || kBits == 4 || kBits == 2) &&
     (vBits == 8 || vBits == 4 || vBits == 2) &&
     window >= 0 && window <= 4096 &&
+    anchors >= 0 && anchors <= 4096 &&
     (<i64>kBits * <i64>hs) % 8 == 0 &&
-    (<i64>vBits * <i64>hs) % 8 == 0;
+    (<i64>vBits * <i64>hs) % 8 == 0 &&
+    (anchors == 0 || window > 0);
 }
 
-// attention_q: nHeads, nKv, hs, attScaleM, attScaleE, kBits, vBits, window
+// attention_q: nHeads, nKv, hs, attScaleM, attScaleE, kBits, vBits, window, anchors
 export function attentionQParamsOk(r: usize): bool {
-  const nHeads = prm(r, 0), nKv = prm(r, 1), hs = prm(r, 2), kBits = prm(r, 5), vBits = prm(r, 6), window = prm(r, 7);
+  const nHeads = prm(r, 0), nKv = prm(r, 1), hs = prm(r, 2), kBits = prm(r, 5), vBits = prm(r, 6), window = prm(r, 7), anchors = prm(r, 8);
   return nHeads > 0 &&
     nKv > 0 &&
     hs > 0 &&
@@ -116,7 +118,9 @@ export function attentionQParamsOk(r: usize): bool {
     (kBits == 8 || kBits == 4 || kBits == 2) &&
     (vBits == 8 || vBits == 4 || vBits == 2) &&
     window >= 0 && window <= 4096 &&
+    anchors >= 0 && anchors <= 4096 &&
     nKv > 0 && nHeads % nKv == 0 &&
     (<i64>kBits * <i64>hs) % 8 == 0 &&
-    (<i64>vBits * <i64>hs) % 8 == 0;
+    (<i64>vBits * <i64>hs) % 8 == 0 &&
+    (anchors == 0 || window > 0);
 }

@@ -76,32 +76,36 @@ function kvStoreCase(label: string, r: Rng, nKv: number, hs: number, S: number, 
 
 /**
  * The quantized cache (kv_store_q, attention_q): positions 0..pos stored one call each into
- * a fresh cache of S rows, window W, then (attention_q) attention at pos. Every cache byte
- * and scale is compared, so the store's packing and ring are checked across flavours.
+ * a fresh cache of S rows, window W, then (attention_q) attention at pos. With anchors
+ * (A > 0) attention runs after every store, as in a model, since its scores decide which
+ * positions kv_store_q promotes. Every cache byte and scale and the anchor state are
+ * compared, so the store's packing, ring and anchor choices are checked across flavours.
  */
 function kvqCase(op: 'kv_store_q' | 'attention_q', label: string, r: Rng, nH: number, nKv: number, hs: number, S: number, pos: number,
-  kBits: number, vBits: number, W: number, mag: number): KernelCase {
-  const kvD = nKv * hs, rows = (S + W) * nKv;
+  kBits: number, vBits: number, W: number, mag: number, A = 0): KernelCase {
+  const kvD = nKv * hs, rows = (S + W + A) * nKv;
   const buffers: KernelCase['buffers'] = {
-    kc: new Int8Array(((S * kvD * kBits) >> 3) + W * kvD), kM: new Int16Array(rows), kE: new Int8Array(rows),
-    vc: new Int8Array(((S * kvD * vBits) >> 3) + W * kvD), vM: new Int16Array(rows), vE: new Int8Array(rows),
-    row8: new Int8Array(hs), sc: new Int32Array(4),
+    kc: new Int8Array(((S * kvD * kBits) >> 3) + (W + A) * kvD), kM: new Int16Array(rows), kE: new Int8Array(rows),
+    vc: new Int8Array(((S * kvD * vBits) >> 3) + (W + A) * kvD), vM: new Int16Array(rows), vE: new Int8Array(rows),
+    st: new Int32Array(A > 0 ? (2 * S + A) * nKv : 1), row8: new Int8Array(hs), sc: new Int32Array(4),
   };
-  const calls: KernelCase['calls'] = [];
-  for (let t = 0; t <= pos; t++) {
-    buffers[`k${t}`] = q16(r, kvD, mag * 10 ** (r.gauss() * 0.3)); buffers[`v${t}`] = q16(r, kvD, mag);
-    calls.push({ fn: 'kvStoreQ', args: ['kc', 'kM', 'kE', 'vc', 'vM', 'vE', `k${t}`, `v${t}`, t, S, nKv, hs, kBits, vBits, W, 'row8', 'sc'] });
-  }
-  const compare = ['kc', 'kM', 'kE', 'vc', 'vM', 'vE'];
-  if (op === 'attention_q') {
-    const att = modelConstants(nH * hs, hs).attScale;
+  const att = modelConstants(nH * hs, hs).attScale;
+  const attend = (t: number) => ({ fn: 'attentionQ' as const, args: ['out', 'q', t, 'kc', 'kM', 'kE', 'vc', 'vM', 'vE', S, nH, nKv, hs, att.m, att.e, kBits, vBits, W, A, 'st', 'exp2', 'q12', 'scores', 'weights'] });
+  const withAttention = op === 'attention_q' || A > 0;
+  if (withAttention) {
     Object.assign(buffers, {
       out: new Int32Array(nH * hs), q: q16(r, nH * hs, mag), exp2: exp2Table(), q12: new Int16Array(hs),
       scores: new Int32Array(S), weights: new Int32Array(S),
     });
-    calls.push({ fn: 'attentionQ', args: ['out', 'q', pos, 'kc', 'kM', 'kE', 'vc', 'vM', 'vE', S, nH, nKv, hs, att.m, att.e, kBits, vBits, W, 'exp2', 'q12', 'scores', 'weights'] });
-    compare.push('out');
   }
+  const calls: KernelCase['calls'] = [];
+  for (let t = 0; t <= pos; t++) {
+    buffers[`k${t}`] = q16(r, kvD, mag * 10 ** (r.gauss() * 0.3)); buffers[`v${t}`] = q16(r, kvD, mag);
+    calls.push({ fn: 'kvStoreQ', args: ['kc', 'kM', 'kE', 'vc', 'vM', 'vE', `k${t}`, `v${t}`, t, S, nKv, hs, kBits, vBits, W, A, 'st', 'row8', 'sc'] });
+    if (A > 0 && t < pos) calls.push(attend(t));
+  }
+  const compare = ['kc', 'kM', 'kE', 'vc', 'vM', 'vE', 'st'];
+  if (op === 'attention_q') { calls.push(attend(pos)); compare.push('out'); }
   return { op, label, buffers, calls, compare };
 }
 
@@ -109,7 +113,8 @@ const KV_BITS = [8, 4, 2];
 const randomKvq = (op: 'kv_store_q' | 'attention_q') => (r: Rng, i: number): KernelCase => {
   const nKv = int(r, 1, 3), nH = nKv * int(r, 1, 2), hs = 4 * int(r, 1, 8), S = int(r, 1, 24);
   const kBits = KV_BITS[int(r, 0, 2)], vBits = KV_BITS[int(r, 0, 2)], W = int(r, 0, 1) ? int(r, 1, S) : 0;
-  return kvqCase(op, `random ${i}: k${kBits}v${vBits},w${W}, ${nH}/${nKv} heads of ${hs}, S ${S}`, r, nH, nKv, hs, S, int(r, 0, S - 1), kBits, vBits, W, 10 ** r.gauss());
+  const A = W > 0 && int(r, 0, 1) ? int(r, 1, S) : 0;
+  return kvqCase(op, `random ${i}: k${kBits}v${vBits},w${W},A${A}, ${nH}/${nKv} heads of ${hs}, S ${S}`, r, nH, nKv, hs, S, int(r, 0, S - 1), kBits, vBits, W, 10 ** r.gauss(), A);
 };
 
 function requantizeCase(label: string, v: Int32Array, int8: boolean, frac = ACT_FRAC): KernelCase {
@@ -242,6 +247,8 @@ const CORPUS: Record<string, { fixed: () => KernelCase[]; random: Maker }> = {
         kvqCase('kv_store_q', 'k4v4, zero-magnitude values, position 0', r, 1, 1, 8, 4, 0, 4, 4, 0, 0),
         kvqCase('kv_store_q', 'k2v2 with a window of 2, ring wraps', r, 2, 2, 8, 6, 5, 2, 2, 2, 1),
         kvqCase('kv_store_q', 'k8v4, window = S', r, 1, 1, 4, 3, 2, 8, 4, 3, 100),
+        kvqCase('kv_store_q', 'k2v2,w2 with 2 anchor slots: slots fill, then the weakest is evicted', r, 2, 2, 8, 16, 15, 2, 2, 2, 1, 2),
+        kvqCase('kv_store_q', 'k4v4,w1 with 3 anchor slots, zero values: equal scores (ties)', r, 2, 1, 8, 10, 9, 4, 4, 1, 0, 3),
       ];
     },
     random: randomKvq('kv_store_q'),
@@ -254,6 +261,8 @@ const CORPUS: Record<string, { fixed: () => KernelCase[]; random: Maker }> = {
         kvqCase('attention_q', 'k2v2,w3 grouped query, last position, window wrapped', r, 4, 2, 8, 8, 7, 2, 2, 3, 1),
         kvqCase('attention_q', 'k4v8,w1 large values', r, 2, 1, 16, 5, 4, 4, 8, 1, 3000),
         kvqCase('attention_q', 'k8v2, zero values', r, 1, 1, 4, 4, 3, 8, 2, 0, 0),
+        kvqCase('attention_q', 'k2v2,w3, 2 anchor slots, grouped query, anchors evicted and read', r, 4, 2, 8, 20, 19, 2, 2, 3, 1, 2),
+        kvqCase('attention_q', 'k4v2,w2, every packed position an anchor (A = S)', r, 2, 1, 16, 9, 8, 4, 2, 2, 3000, 9),
       ];
     },
     random: randomKvq('attention_q'),

@@ -4,9 +4,9 @@ import { AttentionScratch } from '../../../runtime/kernels/reference/attention.t
 import { attentionQ } from '../../../runtime/kernels/reference/attention_q.ts';
 import type { OpDef } from '../op-def.ts';
 import { multipleOf, positive } from '../param-rules.ts';
-import { KVQ_CACHE, KVQ_PARAMS, kvqCacheOperands } from './kv_store_q.ts';
+import { KVQ_ANCHORS, KVQ_CACHE, KVQ_PARAMS, kvqCacheOperands } from './kv_store_q.ts';
 
-const [nKvP, hsP, kBitsP, vBitsP, windowP] = KVQ_PARAMS;
+const [nKvP, hsP, kBitsP, vBitsP, windowP, anchorsP] = KVQ_PARAMS;
 
 export const attention_q: OpDef = {
   kind: 'attention_q',
@@ -17,23 +17,24 @@ export const attention_q: OpDef = {
     { name: 'exp2', type: 'i16 [1024]' }, { name: 'q12', type: 'i16 [hs]' },
     { name: 'scores', type: 'i32 [S]' }, { name: 'weights', type: 'i32 [S]' },
   ],
-  outputs: [{ name: 'out', type: 'i32 [nH·hs]' }],
+  // The anchor state is an output: attention adds each position's attention mass to its score.
+  outputs: [{ name: 'out', type: 'i32 [nH·hs]' }, KVQ_ANCHORS],
   params: [
     { name: 'nHeads', rules: [positive, multipleOf('nKv')] },
-    nKvP, hsP, { name: 'attScaleM' }, { name: 'attScaleE' }, kBitsP, vBitsP, windowP,
+    nKvP, hsP, { name: 'attScaleM' }, { name: 'attScaleE' }, kBitsP, vBitsP, windowP, anchorsP,
   ],
   device: {
     check: 'checkAttentionQ', run: 'runAttentionQ', imports: ['attentionQ'],
-    operands: `const kvD = <i64>nKv * hs, S = <i64>cfgSeqLen, rows = (S + window) * nKv, qd = <i64>nHeads * hs;
+    operands: `const kvD = <i64>nKv * hs, S = <i64>cfgSeqLen, rows = (S + window + anchors) * nKv, qd = <i64>nHeads * hs;
 return isSlot(r, 0, false, I32, qd) && isInput(r, 1, ProgramInput.position) &&
-  ${kvqCacheOperands(2, false)} &&
+  ${kvqCacheOperands(2, false, 1)} &&
   isTensor(r, 8, I16, EXP2_TABLE_SIZE) && isSlot(r, 9, false, I16, hs) && isSlot(r, 10, false, I32, S) &&
   isSlot(r, 11, false, I32, S) && isSlot(r, 0, true, I32, qd);`,
     body: `attentionQ(outp(r, 0), inp(r, 0), inPos, inp(r, 2), inp(r, 3), inp(r, 4), inp(r, 5), inp(r, 6), inp(r, 7),
-  <i32>cfgSeqLen, nHeads, nKv, hs, attScaleM, attScaleE, kBits, vBits, window, inp(r, 8), inp(r, 9), inp(r, 10), inp(r, 11));`,
+  <i32>cfgSeqLen, nHeads, nKv, hs, attScaleM, attScaleE, kBits, vBits, window, anchors, outp(r, 1), inp(r, 8), inp(r, 9), inp(r, 10), inp(r, 11));`,
   },
   interpret: (o, step) => {
-    o.counts(12, 1, 8);
+    o.counts(12, 2, 9);
     const q = o.in<Int32Array>(0, 'int32');
     o.input(1, 'position');
     const kc = o.in<Int8Array>(2, 'int8'), kM = o.in<Int16Array>(3, 'int16'), kE = o.in<Int8Array>(4, 'int8');
@@ -43,9 +44,9 @@ return isSlot(r, 0, false, I32, qd) && isInput(r, 1, ProgramInput.position) &&
       q12: o.in<Int16Array>(9, 'int16'), scores: o.in<Int32Array>(10, 'int32'), weights: o.in<Int32Array>(11, 'int32'),
       sc: new Int32Array(4),
     });
-    const out = o.out<Int32Array>(0, 'int32');
-    const [nH, nKv, hs, attM, attE, kBits, vBits, window] = o.op.params;
+    const out = o.out<Int32Array>(0, 'int32'), st = o.out<Int32Array>(1, 'int32');
+    const [nH, nKv, hs, attM, attE, kBits, vBits, window, anchors] = o.op.params;
     const S = o.seqLen;
-    return () => attentionQ(out, q, step.position, kc, kM, kE, vc, vM, vE, S, nH, nKv, hs, attM, attE, kBits, vBits, window, exp2, s);
+    return () => attentionQ(out, q, step.position, kc, kM, kE, vc, vM, vE, S, nH, nKv, hs, attM, attE, kBits, vBits, window, anchors, st, exp2, s);
   },
 };

@@ -1,7 +1,7 @@
 // Attention over the quantized KV cache (docs/integer-spec.md §3.7.1). Port of
 // runtime/kernels/reference/attention_q.ts: the same steps in the same order; the packed
 // rows are unpacked a byte at a time (4 bits: low nibble first; 2 bits: lowest pair first).
-import { bitLength, divFloor } from "./arith";
+import { bitLength, divFloor, satAdd } from "./arith";
 import { ACT_FRAC, ACT_QMAX, INV_ACT_QMAX_E, INV_ACT_QMAX_M, SCORE_FRAC } from "./constants";
 import { mulShiftRound } from "./int64";
 import { i16at, i32at, i8at, set32 } from "./mem";
@@ -60,17 +60,29 @@ function axpyRow(o: usize, wt: i32, c: usize, hs: i32, bits: i32): void {
   }
 }
 
+/** The int8 row (ring or anchor) position t of head g is read from, or -1: its packed row. */
+// @ts-ignore: decorator
+@inline function row8(t: i32, g: i32, first8: i32, ringOff: i32, window: i32, A: i32, st: usize, map: i32, nKv: i32): i32 {
+  if (t >= first8) { const r = t + ringOff; return r >= window ? r - window : r; } // t mod W, without a division per position
+  if (A == 0) return -1;
+  const s = i32at(st, map + t * nKv + g);
+  return <u32>s < <u32>A ? window + s : -1; // outside [0, A): none (an arena never stored from position 0)
+}
+
 /** See the reference: out = attention of q over positions 0..pos of one layer's quantized cache. */
 export function attentionQ(
   out: usize, q: usize, pos: i32,
   kc: usize, kM: usize, kE: usize, vc: usize, vM: usize, vE: usize,
   S: i32, nHeads: i32, nKv: i32, hs: i32, attM: i32, attE: i32,
-  kBits: i32, vBits: i32, window: i32, exp2: usize,
+  kBits: i32, vBits: i32, window: i32, A: i32, st: usize, exp2: usize,
   q12: usize, scores: usize, w: usize,
 ): void {
   const kvD = nKv * hs, group = divFloor(nHeads, nKv), n = pos + 1;
   const kRing = (S * kvD * kBits) >> 3, vRing = (S * kvD * vBits) >> 3;
   const first8 = window > 0 ? n - window : n;
+  // t mod W = t + ringOff, less W when that reaches W, for first8 <= t < n (one division per call).
+  const ringOff = first8 > 0 && window > 0 ? first8 % window - first8 : 0;
+  const map = S * nKv;
   for (let g = 0; g < nKv; g++) {
     const gh = g * hs;
     for (let r = 0; r < group; r++) {
@@ -80,10 +92,10 @@ export function attentionQ(
       const qm = i32at(sc, 0), qe = i32at(sc, 1) - SCORE_FRAC;
       for (let t = 0; t < n; t++) {
         let acc: i32, ks: i32;
-        if (t >= first8) {
-          const ring = t % window;
-          acc = dotRow(q12, kc + <usize>(kRing + ring * kvD + gh), hs, 8);
-          ks = (S + ring) * nKv + g;
+        const r8 = row8(t, g, first8, ringOff, window, A, st, map, nKv);
+        if (r8 >= 0) {
+          acc = dotRow(q12, kc + <usize>(kRing + r8 * kvD + gh), hs, 8);
+          ks = (S + r8) * nKv + g;
         } else {
           acc = dotRow(q12, kc + <usize>(((t * kvD + gh) * kBits) >> 3), hs, kBits);
           ks = t * nKv + g;
@@ -91,10 +103,15 @@ export function attentionQ(
         set32(scores, t, mulShiftRound(acc, qm * i16at(kM, ks), qe + i8at(kE, ks)));
       }
       const sum = softmaxExp2(w, scores, n, exp2);
+      if (A > 0) {
+        recipScale(sum, sc, 2);
+        const rm = i32at(sc, 2), rsh = i32at(sc, 3) - 16;
+        for (let t = 0; t < n; t++) set32(st, t * nKv + g, satAdd(i32at(st, t * nKv + g), (i32at(w, t) * rm) >> rsh));
+      }
       const L = 24 - ceilLog2(n);
       let B = -2147483647;
       for (let t = 0; t < n; t++) {
-        const ks = t >= first8 ? (S + t % window) * nKv + g : t * nKv + g;
+        const r8 = row8(t, g, first8, ringOff, window, A, st, map, nKv), ks = r8 >= 0 ? (S + r8) * nKv + g : t * nKv + g;
         const z = i32at(w, t) * i16at(vM, ks);
         if (z > 0) { const b = bitLength(z) - i8at(vE, ks); if (b > B) B = b; }
       }
@@ -102,14 +119,14 @@ export function attentionQ(
       if (B == -2147483647) continue;
       const oh = out + (<usize>qo << 2);
       for (let t = 0; t < n; t++) {
-        const in8 = t >= first8, ks = in8 ? (S + t % window) * nKv + g : t * nKv + g;
+        const r8 = row8(t, g, first8, ringOff, window, A, st, map, nKv), ks = r8 >= 0 ? (S + r8) * nKv + g : t * nKv + g;
         const z = i32at(w, t) * i16at(vM, ks);
         let sh = i8at(vE, ks) + B - L;
         let wt: i32;
         if (sh <= 0) wt = z << -sh;
         else { if (sh > 31) sh = 31; wt = (z + (1 << (sh - 1))) >> sh; }
         if (wt == 0) continue;
-        if (in8) axpyRow(oh, wt, vc + <usize>(vRing + (t % window) * kvD + gh), hs, 8);
+        if (r8 >= 0) axpyRow(oh, wt, vc + <usize>(vRing + r8 * kvD + gh), hs, 8);
         else axpyRow(oh, wt, vc + <usize>(((t * kvD + gh) * vBits) >> 3), hs, vBits);
       }
       recipScale(sum, sc, 2);

@@ -3,7 +3,7 @@
 import {
   INV_QMAX2_E, INV_QMAX2_M, INV_QMAX4_E, INV_QMAX4_M, INV_QMAX8_E, INV_QMAX8_M, QMAX2, QMAX4, QMAX8,
 } from "./constants";
-import { i8at, set16, set8 } from "./mem";
+import { i32at, i8at, set16, set32, set8 } from "./mem";
 import { quantizeAct } from "./quantize_act";
 
 /** Head g of x (Q16) into one row at byte address c: packed at `bits`, or int8 (bits 8). */
@@ -23,17 +23,53 @@ function storeHead(c: usize, cM: usize, cE: usize, srow: i32, x: usize, xo: i32,
   }
 }
 
-/** k, v (Q16 [nKv*hs]) of `position` into one layer's quantized cache. row8: i8 [hs]; sc: i32 [4]. */
+/** Copies int8 row `from` (values at c + row·kvD, scale row S + row) to row `to`, head g. */
+function copyRow8(c: usize, cM: usize, cE: usize, S: i32, nKv: i32, kvD: i32, gh: i32, hs: i32, g: i32, from: i32, to: i32): void {
+  memory.copy(c + <usize>(to * kvD + gh), c + <usize>(from * kvD + gh), <usize>hs);
+  set16(cM, (S + to) * nKv + g, load<i16>(cM + (<usize>((S + from) * nKv + g) << 1)));
+  set8(cE, (S + to) * nKv + g, i8at(cE, (S + from) * nKv + g));
+}
+
+/** The slot position c takes in head g's anchor set as it leaves the window, or -1 (see the reference). */
+function anchorSlot(st: usize, S: i32, nKv: i32, A: i32, g: i32, c: i32): i32 {
+  const tab = 2 * S * nKv;
+  let weak = -1, weakScore = 0, weakPos = 0;
+  for (let s = 0; s < A; s++) {
+    const p = i32at(st, tab + s * nKv + g);
+    if (<u32>p >= <u32>S) return s; // free (or outside [0, S): an arena never stored from position 0)
+    const score = i32at(st, p * nKv + g);
+    if (weak < 0 || score < weakScore || (score == weakScore && p > weakPos)) { weak = s; weakScore = score; weakPos = p; }
+  }
+  return i32at(st, c * nKv + g) > weakScore ? weak : -1;
+}
+
+/** k, v (Q16 [nKv*hs]) of `position` into one layer's quantized cache; A anchor slots, st their state. row8: i8 [hs]; sc: i32 [4]. */
 export function kvStoreQ(
   kc: usize, kM: usize, kE: usize, vc: usize, vM: usize, vE: usize,
   k: usize, v: usize, position: i32, S: i32, nKv: i32, hs: i32,
-  kBits: i32, vBits: i32, window: i32, row8: usize, sc: usize,
+  kBits: i32, vBits: i32, window: i32, A: i32, st: usize, row8: usize, sc: usize,
 ): void {
   const kvD = nKv * hs;
   const ring = window > 0 ? position % window : 0;
   const kRing = (S * kvD * kBits) >> 3, vRing = (S * kvD * vBits) >> 3;
+  const map = S * nKv, tab = 2 * S * nKv;
+  if (A > 0 && position == 0) {
+    memory.fill(st, 0, <usize>map << 2);
+    memory.fill(st + (<usize>map << 2), 255, <usize>(map + A * nKv) << 2); // -1
+  }
   for (let g = 0; g < nKv; g++) {
     const gh = g * hs;
+    if (A > 0 && position >= window) {
+      const c = position - window, slot = anchorSlot(st, S, nKv, A, g, c);
+      if (slot >= 0) {
+        const old = i32at(st, tab + slot * nKv + g);
+        if (<u32>old < <u32>S) set32(st, map + old * nKv + g, -1);
+        set32(st, map + c * nKv + g, slot);
+        set32(st, tab + slot * nKv + g, c);
+        copyRow8(kc + <usize>kRing, kM, kE, S, nKv, kvD, gh, hs, g, ring, window + slot);
+        copyRow8(vc + <usize>vRing, vM, vE, S, nKv, kvD, gh, hs, g, ring, window + slot);
+      }
+    }
     storeHead(kc + <usize>(((position * kvD + gh) * kBits) >> 3), kM, kE, position * nKv + g, k, gh, hs, kBits, row8, sc);
     storeHead(vc + <usize>(((position * kvD + gh) * vBits) >> 3), vM, vE, position * nKv + g, v, gh, hs, vBits, row8, sc);
     if (window > 0) {
