@@ -8,6 +8,7 @@ import { modelTokenizer, openModel, sourceDigest } from './import/open-model.ts'
 import { loadWeights, streamWeights } from './import/graph.ts';
 import type { TextTokenizer } from './import/tokenizers/text-tokenizer.ts';
 import { quantizeInt8 } from './quantize/int8.ts';
+import { lowbitPool } from './quantize/lowbit-pool.ts';
 import type { QuantModel } from './quantize/quant-model.ts';
 import { lowerInt8 } from './lower/program.ts';
 import { contentsFromQuant, parsePlan, type PlanSpec } from './emit/from-quant.ts';
@@ -142,6 +143,8 @@ export interface BundleOptions {
   kv?: string;
   /** `--context`: positions, or the largest that fits the target's RAM (compiler/plan/context.ts). */
   context?: number | 'max';
+  /** Threads for the low-bit clip search (default: every core); the bytes do not depend on it. */
+  threads?: number;
   /** Build train.wasm too (default true; compile --no-train: false). */
   train?: boolean;
   progress?: (msg: string) => void;
@@ -167,7 +170,14 @@ export async function compileBundle(o: BundleOptions): Promise<BundleFiles> {
   const kv = parseKvFormat(o.kv ?? 'k12v8');
   // Without GPTQ each matrix is read, quantized and dropped in turn (streamWeights): peak
   // memory is the quantized model plus one float32 matrix. GPTQ calibrates on the float model.
-  const model = quantizeInt8(o.gptq ? loadWeights(graph) : streamWeights(graph), { plan, ...(o.gptq ? { gptq: {} } : {}) });
+  // The low-bit clip search runs on every core (lowbit-pool.ts; the same bytes as one thread).
+  const pool = lowbitPool(o.threads);
+  let model: QuantModel;
+  try {
+    model = quantizeInt8(o.gptq ? loadWeights(graph) : streamWeights(graph), { plan, lowbitRows: pool.run, ...(o.gptq ? { gptq: {} } : {}) });
+  } finally {
+    await pool.close();
+  }
   if (isQuantizedKv(kv)) model.kvCache = { ...kv, window: Math.min(kv.window, model.params.seqLen) };
   const build = (m: QuantModel, train = o.train ?? true) => bundleFromQuant({
     model: m, target, plan, planName: planName(plan), gptq: o.gptq, tokenizer, sourceSha256, sourcePath: o.checkpoint,

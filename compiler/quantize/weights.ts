@@ -46,8 +46,10 @@ export function quantizeRows(w: Float32Array, rows: number, cols: number, opts: 
     if (amax === 0 || toScale(amax / 127).e > 127) { m[r] = 16384; e[r] = ZERO_ROW_E; continue; }
     // The quantization uses the stored scale m * 2^-e (not amax/127 itself), so that the
     // integer values and the scale the runtime multiplies by agree exactly.
-    let best = toScale(amax / 127), bestErr = quantizeRow(w, off, cols, scaleValue(best), null);
+    let best = toScale(amax / 127);
     if (opts.clip) {
+      // Without the clip search the error of c = 1 is not needed before the final pass.
+      let bestErr = quantizeRow(w, off, cols, scaleValue(best), null);
       for (let k = 1; 1 - k * step >= minRatio - 1e-9; k++) {
         const s = toScale(((1 - k * step) * amax) / 127);
         const err = quantizeRow(w, off, cols, scaleValue(s), null);
