@@ -9,11 +9,7 @@
 // check needs no table of opcodes to keep up to date. An expression kind the walker does
 // not know is reported as well: unknown is never assumed to be float-free.
 import binaryen from 'binaryen';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { EdgeqError } from '../util/errors.ts';
-import { cacheRoot, sha256 } from '../engines/cache.ts';
 
 export interface FloatFinding {
   /** Function (or `global <name>`) where it was found; exported names are shown too. */
@@ -194,27 +190,9 @@ function walk(mod: binaryen.Module): FloatFinding[] {
 
 /** Throws an EdgeqError listing the float uses in `wasm` (named `what`), if any. */
 export function assertNoFloats(wasm: Uint8Array, what = 'runtime.wasm'): void {
-  // A module this check passed before (same bytes, same checker) passes again: the walk
-  // takes ~0.5 s, a large share of a small compile whose runtime came from the asc cache.
-  const memo = passedMemo(wasm);
-  if (memo && existsSync(memo)) return;
   const found = findFloats(wasm);
-  if (found.length === 0) {
-    if (memo) try { mkdirSync(dirname(memo), { recursive: true }); writeFileSync(memo, ''); } catch { /* a memo is only speed */ }
-    return;
-  }
+  if (found.length === 0) return;
   const lines = found.slice(0, 20).map((f) => `  ${f.func}: ${f.what}${f.count > 1 ? ` (x${f.count})` : ''}`);
   if (found.length > 20) lines.push(`  ... and ${found.length - 20} more`);
   throw new EdgeqError(`${what} is not integer-only: it uses floats in\n${lines.join('\n')}`);
-}
-
-let checker: string | undefined;
-/** <cache>/float-free/<hash of the module and of this file>: present once the check passed. */
-function passedMemo(wasm: Uint8Array): string | null {
-  try {
-    checker ??= sha256(readFileSync(fileURLToPath(import.meta.url)));
-    return join(cacheRoot(), 'float-free', sha256('float-check-v1', checker, wasm));
-  } catch {
-    return null;
-  }
 }

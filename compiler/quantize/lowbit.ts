@@ -185,13 +185,24 @@ export function lowbitRows(rows: number, cols: number, groupSize: number, alloc:
 export function quantizeRowsInto(w: Float32Array, cols: number, bits: LowBits, gs: number, ratios: readonly number[], r0: number, r1: number, out: LowbitRows): void {
   const ng = cols / gs, qmax = qmaxOf(bits);
   const { codes, gm, z2, scaleM, scaleE, groupErr, status } = out;
-  const hints = new Int32Array(ng);
+  const hints = new Int32Array(ng), span = new Float64Array(ng), order: number[] = new Array(ng).fill(0);
+  const Z = z2MaxOf(bits), cmax = Math.max(...ratios);
   for (let o = r0; o < r1; o++) {
     // Pass 1: each group's best real scale; the row scale puts the largest at gm = 255.
-    // The winning ratio of a group in pass 1 is tried first in pass 2 (hints); pass 1 starts
-    // each group with the previous group's winner. Hints change the speed, not the choice.
-    let smax = 0, hint = -1;
+    // Only the largest matters: groups go widest range first, and a group whose largest
+    // candidate scale (cmax · range / Z, the float expression being monotone in c) is at
+    // most the largest so far cannot change it and is not searched. The winning ratio of a
+    // group is tried first in pass 2 (hints; a skipped group takes the last winner); pass 1
+    // starts each group with the previous winner. Hints change the speed, not the choice.
     for (let g = 0; g < ng; g++) {
+      let lo = 0, hi = 0;
+      for (let j = o * cols + g * gs, end = j + gs; j < end; j++) { const x = w[j]; if (x < lo) lo = x; if (x > hi) hi = x; }
+      span[g] = hi - lo; order[g] = g;
+    }
+    order.sort((a, b) => span[b] - span[a] || a - b);
+    let smax = 0, hint = -1;
+    for (const g of order) {
+      if ((cmax * span[g]) / Z <= smax) { hints[g] = hint; continue; }
       searchGroup(w, o * cols + g * gs, gs, bits, ratios, 0, hint);
       smax = Math.max(smax, bestS);
       hint = hints[g] = bestI < 0 ? -1 : Math.floor(bestI / 3);
