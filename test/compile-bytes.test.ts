@@ -16,6 +16,11 @@ import { lowbitPool } from '../compiler/quantize/lowbit-pool.ts';
 import { LOWBIT_BITS, lutGroupSizes } from '../compiler/quantize/lowbit-format.ts';
 import { quantizeLowbitReference } from './helpers/lowbit-reference.ts';
 import { Rng } from '../compiler/synth/prng.ts';
+import { openModel } from '../compiler/import/open-model.ts';
+import { loadWeights } from '../compiler/import/graph.ts';
+import { quantizeInt8 } from '../compiler/quantize/int8.ts';
+import { greedyConformance } from '../compiler/emit/from-quant.ts';
+import { gemvPool } from '../compiler/emit/conformance-pool.ts';
 
 const RECORDED: Record<string, string> = {
   'uniform:8': '72dc53af614191dcb50f75139226d97e959d87e435b70e63c35bdc3b1457d9ec',
@@ -84,5 +89,24 @@ test('worker pool: the same matrix as one thread, and as the old search', async 
     await pool.close();
   }
 });
+
+if (haveModels) {
+  test('conformance GEMVs on two threads: the same vectors as one thread', async () => {
+    const m = quantizeInt8(loadWeights(openModel(model('stories260K.bin'))), { shared: true });
+    const one = greedyConformance(m, 12);
+    const mats = m.tensors.filter((t) => t.dtype === 'int8' && t.shape.length === 2).map((t) => ({
+      q: t.data as Int8Array, m: m.tensors.find((x) => x.name === `${t.name}.scale_m`)!.data as Int16Array, e: m.tensors.find((x) => x.name === `${t.name}.scale_e`)!.data as Int8Array,
+    }));
+    assert.ok(mats.length > 0 && mats.every((x) => x.q.buffer instanceof SharedArrayBuffer));
+    const pool = gemvPool(mats, 2, 0)!; // every GEMV through the pool, however small
+    try {
+      // Wait until the worker has started, so that it takes rows (it joins calls as it can).
+      for (let i = 0; i < 200 && !pool.ready(); i++) await new Promise((r) => setTimeout(r, 25));
+      assert.equal(greedyConformance(m, 12, pool.gemvQ8), one);
+    } finally {
+      await pool.close();
+    }
+  });
+}
 
 test.run();

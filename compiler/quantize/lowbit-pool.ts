@@ -4,7 +4,7 @@
 // from a shared counter until none are left; each row's results land in its own slots, so
 // the bytes are the same whoever computed a row and however many threads there are.
 // The caller stays synchronous: this thread waits for the workers with Atomics.wait.
-import { Worker } from 'node:worker_threads';
+import { Worker, parentPort } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
 import { lowbitRows, quantizeRowsInto, runRowsHere, type LowbitRowRunner, type LowbitRows } from './lowbit.ts';
 import type { LowBits } from './lowbit-format.ts';
@@ -39,6 +39,11 @@ export function workOn(t: LowbitTask): void {
   }
 }
 
+/** A worker's side: every matrix posted to it. */
+export function lowbitWorker(): void {
+  parentPort!.on('message', (t: LowbitTask) => workOn(t));
+}
+
 export interface LowbitPool {
   run: LowbitRowRunner;
   /** Stops the workers. */
@@ -50,7 +55,7 @@ export function lowbitPool(threads = availableParallelism()): LowbitPool {
   let workers: Worker[] | null = null;
   const scratch = new Scratch();
   const start = () => Array.from({ length: Math.max(0, threads - 1) }, () => {
-    const wk = new Worker(new URL('./lowbit-worker.mjs', import.meta.url));
+    const wk = new Worker(new URL('../util/ts-worker.mjs', import.meta.url), { workerData: { module: import.meta.url, entry: 'lowbitWorker' } });
     wk.unref(); // an idle pool never keeps the process alive
     wk.on('error', () => {}); // a worker that cannot start just takes no rows
     return wk;

@@ -17,6 +17,8 @@ export interface RowQuantOptions {
   clip?: boolean;
   clipMinRatio?: number;
   clipStep?: number;
+  /** Put the int8 values on a SharedArrayBuffer, for worker threads to read without a copy (compiler/emit/conformance-pool.ts). */
+  shared?: boolean;
 }
 
 /** Exponent stored for an all-zero row (any value with 0 <= e <= 127 gives 0 outputs). */
@@ -36,7 +38,7 @@ function quantizeRow(w: Float32Array, off: number, n: number, s: number, q: Int8
 }
 
 export function quantizeRows(w: Float32Array, rows: number, cols: number, opts: RowQuantOptions = {}): QuantizedRows {
-  const q = new Int8Array(rows * cols), m = new Int16Array(rows), e = new Int8Array(rows);
+  const q = new Int8Array(opts.shared ? new SharedArrayBuffer(rows * cols) : new ArrayBuffer(rows * cols)), m = new Int16Array(rows), e = new Int8Array(rows);
   const minRatio = opts.clipMinRatio ?? 0.7, step = opts.clipStep ?? 0.01;
   let sqError = 0;
   for (let r = 0; r < rows; r++) {
