@@ -1,13 +1,13 @@
 // `npm run bench -- compile` (issue 14): wall time and peak RSS of `edgeq compile` at int8
 // and at 4 bits for synthetic models of the 15M, 110M and 1.1B (tinyllama, F16 GGUF source)
-// shapes, next to the time to read the source file once. Each run is a fresh process
-// (rate = 1 / wall seconds); peak RSS is the child's, printed below the table because the
-// table holds rates. Sources are written once by `edgeq synth` into a cache directory
+// shapes, next to the time to read the source file once. Each run is a fresh process; the
+// table prints wall seconds (a rate of 1 / 200 s used to show as 0.00); the child's peak
+// RSS and CPU seconds and the load average are printed below the table. Sources are written once by `edgeq synth` into a cache directory
 // (EDGEQ_BENCH_COMPILE_DIR, default the system temp dir; the 1.1B file is 2.2 GB) and kept.
 // EDGEQ_BENCH_COMPILE_SHAPES limits the shapes (comma-separated; default all three).
 import { spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { BenchCase, BenchSection } from './harness.ts';
 
@@ -19,17 +19,18 @@ const SOURCES = [
 ];
 const PLANS = [['int8', 'uniform:8'], ['4-bit', 'uniform:4']] as const;
 
-/** Peak RSS (MB) of the last run of each case, printed after the table. */
-const peaks = new Map<string, number>();
+/** Peak RSS (MB), CPU seconds (user + system) and load average of the last run of each case, printed after the table. */
+const peaks = new Map<string, { rss: number; cpu: number; load: number }>();
 
-/** Wall seconds of `node <args>` in a child, recording its peak RSS (GNU time's %M, KB). */
+/** Wall seconds of `node <args>` in a child, recording its peak RSS and CPU time (GNU time's %M KB, %U, %S). */
 function timed(name: string, args: string[]): number {
+  const load = loadavg()[0];
   const t0 = performance.now();
-  const r = spawnSync('/usr/bin/time', ['-f', 'maxrss %M', process.execPath, ...args], { cwd: ROOT, encoding: 'utf8', maxBuffer: 1 << 26 });
+  const r = spawnSync('/usr/bin/time', ['-f', 'maxrss %M cpu %U %S', process.execPath, ...args], { cwd: ROOT, encoding: 'utf8', maxBuffer: 1 << 26 });
   const s = (performance.now() - t0) / 1000;
   if (r.status !== 0) throw new Error(`compile bench: ${args.join(' ')} failed: ${r.stderr}`);
-  const m = /maxrss (\d+)/.exec(r.stderr);
-  if (m) peaks.set(name, Number(m[1]) / 1024);
+  const m = /maxrss (\d+) cpu ([\d.]+) ([\d.]+)/.exec(r.stderr);
+  if (m) peaks.set(name, { rss: Number(m[1]) / 1024, cpu: Number(m[2]) + Number(m[3]), load });
   return s;
 }
 
@@ -43,14 +44,14 @@ function readOnce(path: string): number {
 
 const section: BenchSection = {
   id: 'compile',
-  title: 'edgeq compile (fresh process per run; rate = 1 / wall seconds; peak RSS below)',
+  title: 'edgeq compile (fresh process per run; wall seconds; peak RSS, CPU and load below)',
   cases() {
     const dir = process.env.EDGEQ_BENCH_COMPILE_DIR ?? join(tmpdir(), 'edgeq-bench-compile');
     mkdirSync(dir, { recursive: true });
     const out = mkdtempSync(join(tmpdir(), 'edgeq-bench-compile-out-'));
     process.on('exit', () => {
       rmSync(out, { recursive: true, force: true });
-      if (peaks.size) console.log(`peak RSS (MB): ${[...peaks].map(([k, v]) => `${k} ${v.toFixed(0)}`).join('; ')}`);
+      for (const [k, v] of peaks) console.log(`${k}: peak RSS ${v.rss.toFixed(0)} MB, CPU ${v.cpu.toFixed(1)} s, load average ${v.load.toFixed(2)} at the start`);
     });
     const want = process.env.EDGEQ_BENCH_COMPILE_SHAPES?.split(',');
     const cases: BenchCase[] = [];
@@ -61,11 +62,11 @@ const section: BenchSection = {
         if (r.status !== 0) throw new Error(`compile bench: synth ${s.shape} failed`);
       }
       const big = s.shape !== 'stories15M'; // one run each: minutes per compile
-      cases.push({ name: `${s.shape}: read source once`, unit: 'reads/s', runs: 3, selfTimed: true, run: () => readOnce(src) });
+      cases.push({ name: `${s.shape}: read source once`, unit: 'reads/s', runs: 3, selfTimed: true, seconds: true, run: () => readOnce(src) });
       for (const [label, plan] of PLANS) {
         const name = `${s.shape}: compile ${label}`;
         cases.push({
-          name, unit: 'compiles/s', selfTimed: true, warmup: 0, runs: big ? 1 : 3,
+          name, unit: 'compiles/s', selfTimed: true, seconds: true, warmup: 0, runs: big ? 1 : 3,
           run: () => timed(name, ['bin/edgeq.mjs', 'compile', src, '--plan', plan, '--vectors', '0', '-o', join(out, 'b')]),
         });
       }

@@ -37,6 +37,11 @@ export interface BenchCase {
    * process's start-up, which this process's CPU time cannot see); both rates are 1 / seconds.
    */
   selfTimed?: boolean;
+  /**
+   * Print seconds per unit instead of units per second (slow cases: a compile of 200 s is
+   * a rate of 0.005/s, which two decimals show as 0.00).
+   */
+  seconds?: boolean;
 }
 
 /** Work done by child processes: units and their CPU seconds (user + system). */
@@ -115,7 +120,8 @@ export function ratio(m: Measurement, base: Measurement): { value: number; paire
   return per.length ? { value: median(per), paired: true } : { value: m.median / base.median, paired: false };
 }
 
-const fmt = (x: number) => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2));
+// Three significant digits below 0.01 too (a rate of 0.004 is not 0.00).
+export const fmt = (x: number): string => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x >= 0.01 || x === 0 ? x.toFixed(2) : x.toPrecision(3));
 
 /** Prints one section's rows; `all` holds every measurement so far, for ratios. */
 export function printTable(section: BenchSection, rows: Array<[BenchCase, Measurement]>, all: Map<string, Measurement>): void {
@@ -124,11 +130,13 @@ export function printTable(section: BenchSection, rows: Array<[BenchCase, Measur
   const lines = rows.map(([c, m]) => {
     const base = c.baseline ? all.get(c.baseline) : undefined;
     const q = base ? ratio(m, base) : undefined;
+    // seconds: the reciprocal of each rate (the slowest run is the largest time).
+    const s = c.seconds;
     return [
       c.name,
-      `${fmt(m.median)} ${m.unit}`,
-      `${fmt(m.min)}..${fmt(m.max)}`,
-      `${fmt(m.wallMedian)}`,
+      s ? `${fmt(1 / m.median)} s` : `${fmt(m.median)} ${m.unit}`,
+      s ? `${fmt(1 / m.max)}..${fmt(1 / m.min)}` : `${fmt(m.min)}..${fmt(m.max)}`,
+      s ? `${fmt(1 / m.wallMedian)} s` : `${fmt(m.wallMedian)}`,
       String(m.runs),
       c.baseline ? (q ? `${q.value.toFixed(2)}x ${shortId(c.baseline)}${q.paired ? '' : ' (medians)'}` : `(${c.baseline} not run)`) : '',
     ];

@@ -8,6 +8,9 @@ import { modelTokenizer, openModel, sourceDigest } from './import/open-model.ts'
 import { loadWeights, streamWeights } from './import/graph.ts';
 import type { TextTokenizer } from './import/tokenizers/text-tokenizer.ts';
 import { quantizeInt8 } from './quantize/int8.ts';
+import { lowbitPool } from './quantize/lowbit-pool.ts';
+import { gemvPool } from './emit/conformance-pool.ts';
+import { matrixNames } from './quantize/quant-model.ts';
 import type { QuantModel } from './quantize/quant-model.ts';
 import { lowerInt8 } from './lower/program.ts';
 import { contentsFromQuant, parsePlan, type PlanSpec } from './emit/from-quant.ts';
@@ -44,6 +47,11 @@ export interface QuantBundleOptions {
    */
   train?: boolean;
   progress?: (msg: string) => void;
+  /**
+   * Threads for the conformance vectors' int8 GEMVs (default: every core; used for the
+   * matrices the quantizer put on shared memory). The bytes do not depend on it.
+   */
+  threads?: number;
 }
 
 export interface QuantBundle {
@@ -61,10 +69,16 @@ export async function bundleFromQuant(o: QuantBundleOptions): Promise<QuantBundl
   say('lowering to a program');
   const program = lowerInt8(o.model);
   say(`${program.ops.length} ops, ${program.slots.length} slots, arena ${program.arenaSize} bytes; computing ${o.vectors ?? 32} conformance positions`);
-  const contents = contentsFromQuant({
-    model: o.model, program, target: o.target, plan: o.plan, gptq: o.gptq, tokenizer: o.tokenizer,
-    sourceSha256: o.sourceSha256, sourcePath: o.sourcePath, vectors: o.vectors,
-  });
+  const pool = (o.vectors ?? 32) > 0 ? gemvPool(int8Matrices(o.model), o.threads) : null;
+  let contents: ArtifactContents;
+  try {
+    contents = contentsFromQuant({
+      model: o.model, program, target: o.target, plan: o.plan, gptq: o.gptq, tokenizer: o.tokenizer,
+      sourceSha256: o.sourceSha256, sourcePath: o.sourcePath, vectors: o.vectors, gemvQ8: pool?.gemvQ8,
+    });
+  } finally {
+    await pool?.close();
+  }
   const artifact = writeArtifact(contents);
   say(`model.edgeq: ${artifact.length} bytes; generating and compiling the ${o.target.simd ? 'SIMD' : 'scalar'} runtime`);
   const runtime = o.runtime ?? await buildRuntime(contents.config, contents.program, o.target);
@@ -107,6 +121,15 @@ export async function bundleFromQuant(o: QuantBundleOptions): Promise<QuantBundl
   return { files, contents, runtime };
 }
 
+/** The int8 matrices (values, row scales) of a model, for gemvPool. */
+function int8Matrices(m: QuantModel): Array<{ q: Int8Array; m: Int16Array; e: Int8Array }> {
+  const byName = new Map(m.tensors.map((t) => [t.name, t]));
+  return m.tensors.filter((t) => t.dtype === 'int8' && t.shape.length === 2).flatMap((t) => {
+    const n = matrixNames(t.name), sm = byName.get(n.m), se = byName.get(n.e);
+    return sm && se ? [{ q: t.data as Int8Array, m: sm.data as Int16Array, e: se.data as Int8Array }] : [];
+  });
+}
+
 /** The manifest's kvCache: the format and the bytes its slots take in the arena (docs/kv-cache.md). */
 export function kvManifest(m: QuantModel): { format: string; bytes: number; context: number } {
   const f = m.kvCache ?? KV_DEFAULT, p = m.params;
@@ -140,6 +163,8 @@ export interface BundleOptions {
   kv?: string;
   /** `--context`: positions, or the largest that fits the target's RAM (compiler/plan/context.ts). */
   context?: number | 'max';
+  /** Threads for the low-bit clip search (default: every core); the bytes do not depend on it. */
+  threads?: number;
   /** Build train.wasm too (default true; compile --no-train: false). */
   train?: boolean;
   progress?: (msg: string) => void;
@@ -165,11 +190,18 @@ export async function compileBundle(o: BundleOptions): Promise<BundleFiles> {
   const kv = parseKvFormat(o.kv ?? 'k12v8');
   // Without GPTQ each matrix is read, quantized and dropped in turn (streamWeights): peak
   // memory is the quantized model plus one float32 matrix. GPTQ calibrates on the float model.
-  const model = quantizeInt8(o.gptq ? loadWeights(graph) : streamWeights(graph), { plan, ...(o.gptq ? { gptq: {} } : {}) });
+  // The low-bit clip search runs on every core (lowbit-pool.ts; the same bytes as one thread).
+  const pool = lowbitPool(o.threads);
+  let model: QuantModel;
+  try {
+    model = quantizeInt8(o.gptq ? loadWeights(graph) : streamWeights(graph), { plan, lowbitRows: pool.run, shared: true, ...(o.gptq ? { gptq: {} } : {}) });
+  } finally {
+    await pool.close();
+  }
   if (isQuantizedKv(kv)) model.kvCache = { ...kv, window: Math.min(kv.window, model.params.seqLen) };
   const build = (m: QuantModel, train = o.train ?? true) => bundleFromQuant({
     model: m, target, plan, planName: planName(plan), gptq: o.gptq, tokenizer, sourceSha256, sourcePath: o.checkpoint,
-    vectors: o.vectors, train, progress: say,
+    vectors: o.vectors, train, progress: say, threads: o.threads,
   });
   if (o.context !== 'max') return (await build(o.context === undefined ? model : withContext(model, o.context))).files;
   // The search measures RAM without train.wasm (it takes none); the bundle kept is rebuilt with it.

@@ -2705,7 +2705,7 @@ function quantizeRow(w, off, n, s, q) {
   return err;
 }
 function quantizeRows(w, rows, cols, opts = {}) {
-  const q = new Int8Array(rows * cols), m = new Int16Array(rows), e = new Int8Array(rows);
+  const q = new Int8Array(opts.shared ? new SharedArrayBuffer(rows * cols) : new ArrayBuffer(rows * cols)), m = new Int16Array(rows), e = new Int8Array(rows);
   const minRatio = opts.clipMinRatio ?? 0.7, step = opts.clipStep ?? 0.01;
   let sqError = 0;
   for (let r = 0; r < rows; r++) {
@@ -2717,14 +2717,15 @@ function quantizeRows(w, rows, cols, opts = {}) {
       e[r] = ZERO_ROW_E;
       continue;
     }
-    let best = toScale(amax / 127), bestErr = quantizeRow(w, off, cols, scaleValue(best), null);
+    let best = toScale(amax / 127);
     if (opts.clip) {
+      let bestErr2 = quantizeRow(w, off, cols, scaleValue(best), null);
       for (let k = 1; 1 - k * step >= minRatio - 1e-9; k++) {
         const s = toScale((1 - k * step) * amax / 127);
         const err = quantizeRow(w, off, cols, scaleValue(s), null);
-        if (err < bestErr) {
+        if (err < bestErr2) {
           best = s;
-          bestErr = err;
+          bestErr2 = err;
         }
       }
     }
@@ -2862,7 +2863,6 @@ var LOWBIT_ZERO_ROW_E = 40;
 var LOWBIT_MIN_ROW_E = LUT_GROUP_SHIFT + 6;
 var DEFAULT_RATIOS = Array.from({ length: 41 }, (_, i) => 1 - 0.02 * i);
 function quantGroup(w, off, gs, s, z2, qmax, codes) {
-  if (!codes) return groupError(w, off, gs, s, z2, qmax);
   let err = 0;
   const inv = 1 / (2 * s);
   for (let j = 0; j < gs; j++) {
@@ -2876,100 +2876,202 @@ function quantGroup(w, off, gs, s, z2, qmax, codes) {
   }
   return err;
 }
-function groupError(w, off, gs, s, z2, qmax) {
-  let err = 0;
-  const inv = 1 / (2 * s), h = z2 / 2;
-  for (let j = off, end = off + gs; j < end; j++) {
-    const x = w[j];
-    const v = x * inv + h;
-    let q = v < 0 ? -Math.floor(-v + 0.5) : Math.floor(v + 0.5);
-    if (q < 0) q = 0;
-    else if (q > qmax) q = qmax;
-    const dlt = x - s * (2 * q - z2);
-    err += dlt * dlt;
-  }
-  return err;
+var fresh = (z, Z, a, b, c) => z >= 0 && z <= Z && z !== a && z !== b && z !== c ? z : -1;
+var bestS = 0;
+var bestZ2 = 0;
+var bestErr = 0;
+var bestI = -1;
+var lastS = -1;
+var seen0 = -1;
+var seen1 = -1;
+var seen2 = -1;
+var minX = 0;
+var maxX = 0;
+function term(x, inv, s, z, qmax) {
+  const q = Math.max(0, Math.min(x * inv + z / 2 + 0.5, qmax)) | 0, d = x - s * (2 * q - z);
+  return d * d;
 }
-function searchGroup(w, off, gs, bits, ratios, sOf) {
-  let lo = 0, hi = 0;
-  for (let j = 0; j < gs; j++) {
-    const x = w[off + j];
+function searchGroup(w, off, gs, bits, ratios, rowScale, hint) {
+  let lo = 0, hi = 0, all = 0, mn = w[off], mx = w[off];
+  const end = off + gs;
+  for (let j = off; j < end; j++) {
+    const x = w[j];
     if (x < lo) lo = x;
     if (x > hi) hi = x;
+    if (x < mn) mn = x;
+    if (x > mx) mx = x;
+    all += x * x;
   }
-  const qmax = qmaxOf(bits), Z = z2MaxOf(bits);
-  const best = { s: 0, z2: 0, err: quantGroup(w, off, gs, 1, 0, 0, null) };
-  if (hi === lo) return best;
-  for (const c of ratios) {
-    const s = sOf(c * (hi - lo) / Z);
-    if (!(s > 0)) continue;
-    const z0 = Math.min(Z, Math.max(0, roundHalfAway(-c * lo / s)));
-    for (let t2 = 0; t2 < 3; t2++) {
-      const z2 = t2 === 0 ? z0 : t2 === 1 ? z0 - 1 : z0 + 1;
-      if (z2 < 0 || z2 > Z) continue;
-      const err = groupError(w, off, gs, s, z2, qmax);
-      if (err < best.err) {
-        best.s = s;
-        best.z2 = z2;
-        best.err = err;
-      }
-    }
-  }
-  return best;
+  minX = mn;
+  maxX = mx;
+  bestS = 0;
+  bestZ2 = 0;
+  bestErr = all;
+  bestI = -1;
+  if (hi === lo) return;
+  const Z = z2MaxOf(bits), qmax = qmaxOf(bits);
+  if (hint >= 0 && hint < ratios.length) tryRatio(w, off, end, lo, hi, ratios, hint, Z, qmax, rowScale, false);
+  lastS = -1;
+  for (let r = 0; r < ratios.length; r++) if (r !== hint) tryRatio(w, off, end, lo, hi, ratios, r, Z, qmax, rowScale, true);
 }
-function quantizeLowbit(w, rows, cols, opts) {
-  const { bits, groupSize: gs } = opts;
-  checkShape(bits, rows, cols, gs);
-  const ratios = opts.clip === false ? [1] : opts.ratios ?? DEFAULT_RATIOS;
+function tryRatio(w, off, end, lo, hi, ratios, r, Z, qmax, rowScale, dedupe) {
+  const c = ratios[r];
+  const t2 = c * (hi - lo) / Z;
+  const s = rowScale === 0 ? t2 : Math.min(LUT_GM_MAX, Math.max(1, roundHalfAway(t2 / rowScale))) * rowScale;
+  if (!(s > 0)) return;
+  const z0 = Math.min(Z, Math.max(0, roundHalfAway(-c * lo / s)));
+  if (!dedupe || s !== lastS) {
+    lastS = s;
+    seen0 = seen1 = seen2 = -1;
+  }
+  const za = fresh(z0, Z, seen0, seen1, seen2), zb = fresh(z0 - 1, Z, seen0, seen1, seen2), zc = fresh(z0 + 1, Z, seen0, seen1, seen2);
+  seen0 = z0;
+  seen1 = z0 - 1;
+  seen2 = z0 + 1;
+  if (za < 0 && zb < 0 && zc < 0) return;
+  const inv = 1 / (2 * s);
+  const stop = bestErr;
+  if ((za < 0 || term(minX, inv, s, za, qmax) + term(maxX, inv, s, za, qmax) > stop) && (zb < 0 || term(minX, inv, s, zb, qmax) + term(maxX, inv, s, zb, qmax) > stop) && (zc < 0 || term(minX, inv, s, zc, qmax) + term(maxX, inv, s, zc, qmax) > stop)) return;
+  const ha = za / 2, hb = zb / 2, hc = zc / 2;
+  let ea = 0, eb = 0, ec = 0;
+  let j = off;
+  while (j < end) {
+    const blockEnd = Math.min(end, j + 8);
+    for (; j < blockEnd; j++) {
+      const x = w[j], u = x * inv;
+      const qa = Math.max(0, Math.min(u + ha + 0.5, qmax)) | 0;
+      const qb = Math.max(0, Math.min(u + hb + 0.5, qmax)) | 0;
+      const qc = Math.max(0, Math.min(u + hc + 0.5, qmax)) | 0;
+      const da = x - s * (2 * qa - za), db = x - s * (2 * qb - zb), dc = x - s * (2 * qc - zc);
+      ea += da * da;
+      eb += db * db;
+      ec += dc * dc;
+    }
+    if ((za < 0 || ea > stop) && (zb < 0 || eb > stop) && (zc < 0 || ec > stop)) return;
+  }
+  const i = 3 * r;
+  if (za >= 0 && (ea < bestErr || ea === bestErr && i < bestI)) {
+    bestS = s;
+    bestZ2 = za;
+    bestErr = ea;
+    bestI = i;
+  }
+  if (zb >= 0 && (eb < bestErr || eb === bestErr && i + 1 < bestI)) {
+    bestS = s;
+    bestZ2 = zb;
+    bestErr = eb;
+    bestI = i + 1;
+  }
+  if (zc >= 0 && (ec < bestErr || ec === bestErr && i + 2 < bestI)) {
+    bestS = s;
+    bestZ2 = zc;
+    bestErr = ec;
+    bestI = i + 2;
+  }
+}
+function lowbitRows(rows, cols, groupSize, alloc = (n) => new ArrayBuffer(n)) {
+  const ng = cols / groupSize;
+  return {
+    codes: new Uint8Array(alloc(rows * cols), 0, rows * cols),
+    gm: new Uint8Array(alloc(rows * ng), 0, rows * ng),
+    z2: new Uint8Array(alloc(rows * ng), 0, rows * ng),
+    scaleM: new Int16Array(alloc(2 * rows), 0, rows),
+    scaleE: new Int8Array(alloc(rows), 0, rows),
+    groupErr: new Float64Array(alloc(8 * rows * ng), 0, rows * ng),
+    status: new Int8Array(alloc(rows), 0, rows)
+  };
+}
+function quantizeRowsInto(w, cols, bits, gs, ratios, r0, r1, out) {
   const ng = cols / gs, qmax = qmaxOf(bits);
-  const codes = new Uint8Array(rows * cols), gm = new Uint8Array(rows * ng), z2 = new Uint8Array(rows * ng);
-  const scaleM = new Int16Array(rows), scaleE = new Int8Array(rows);
-  let sqError = 0;
-  for (let o = 0; o < rows; o++) {
-    let smax = 0;
-    for (let g = 0; g < ng; g++) smax = Math.max(smax, searchGroup(w, o * cols + g * gs, gs, bits, ratios, (s) => s).s);
-    if (smax === 0) {
-      scaleM[o] = 16384;
-      scaleE[o] = LOWBIT_ZERO_ROW_E;
-      for (let j = 0; j < cols; j++) sqError += w[o * cols + j] ** 2;
+  const { codes, gm, z2, scaleM, scaleE, groupErr, status } = out;
+  const hints = new Int32Array(ng), span = new Float64Array(ng), order = new Array(ng).fill(0);
+  const Z = z2MaxOf(bits), cmax = Math.max(...ratios);
+  for (let o = r0; o < r1; o++) {
+    for (let g = 0; g < ng; g++) {
+      let lo = 0, hi = 0;
+      for (let j = o * cols + g * gs, end = j + gs; j < end; j++) {
+        const x = w[j];
+        if (x < lo) lo = x;
+        if (x > hi) hi = x;
+      }
+      span[g] = hi - lo;
+      order[g] = g;
+    }
+    order.sort((a, b) => span[b] - span[a] || a - b);
+    let smax = 0, hint = -1;
+    for (const g of order) {
+      if (cmax * span[g] / Z <= smax) {
+        hints[g] = hint;
+        continue;
+      }
+      searchGroup(w, o * cols + g * gs, gs, bits, ratios, 0, hint);
+      smax = Math.max(smax, bestS);
+      hint = hints[g] = bestI < 0 ? -1 : Math.floor(bestI / 3);
+    }
+    const rs = smax === 0 ? null : toScale(smax / LUT_GM_MAX);
+    if (rs && rs.e < LOWBIT_MIN_ROW_E) {
+      status[o] = 2;
+      groupErr[o * ng] = smax;
       continue;
     }
-    const rs = toScale(smax / LUT_GM_MAX);
-    if (rs.e < LOWBIT_MIN_ROW_E) throw new EdgeqError(`low-bit quantization: row ${o} has a group scale ${smax.toExponential(3)}, too large (row scale exponent ${rs.e} < ${LOWBIT_MIN_ROW_E})`);
-    if (rs.e > 127) {
+    if (!rs || rs.e > 127) {
       scaleM[o] = 16384;
       scaleE[o] = LOWBIT_ZERO_ROW_E;
-      for (let j = 0; j < cols; j++) sqError += w[o * cols + j] ** 2;
+      status[o] = 1;
       continue;
     }
     const rowScale = scaleValue(rs);
     scaleM[o] = rs.m;
     scaleE[o] = rs.e;
-    const toGm = (s) => Math.min(LUT_GM_MAX, Math.max(1, roundHalfAway(s / rowScale)));
+    status[o] = 0;
     for (let g = 0; g < ng; g++) {
       const off = o * cols + g * gs;
-      const b = searchGroup(w, off, gs, bits, ratios, (s) => toGm(s) * rowScale);
+      searchGroup(w, off, gs, bits, ratios, rowScale, hints[g]);
       const gi = o * ng + g;
-      if (b.s === 0) {
+      if (bestS === 0) {
         gm[gi] = 0;
         z2[gi] = 0;
-        sqError += b.err;
+        groupErr[gi] = bestErr;
         continue;
       }
-      gm[gi] = roundHalfAway(b.s / rowScale);
-      z2[gi] = b.z2;
-      sqError += quantGroup(w, off, gs, gm[gi] * rowScale, b.z2, qmax, codes);
+      gm[gi] = roundHalfAway(bestS / rowScale);
+      z2[gi] = bestZ2;
+      groupErr[gi] = quantGroup(w, off, gs, gm[gi] * rowScale, bestZ2, qmax, codes);
     }
+  }
+}
+var runRowsHere = (w, rows, cols, bits, gs, ratios) => {
+  const out = lowbitRows(rows, cols, gs);
+  quantizeRowsInto(w, cols, bits, gs, ratios, 0, rows, out);
+  return out;
+};
+function quantizeLowbit(w, rows, cols, opts, run3 = runRowsHere) {
+  const { bits, groupSize: gs } = opts;
+  checkShape(bits, rows, cols, gs);
+  const ratios = opts.clip === false ? [1] : opts.ratios ?? DEFAULT_RATIOS;
+  const ng = cols / gs;
+  const out = run3(w, rows, cols, bits, gs, ratios);
+  let sqError = 0;
+  for (let o = 0; o < rows; o++) {
+    if (out.status[o] === 2) {
+      const smax = out.groupErr[o * ng];
+      throw new EdgeqError(`low-bit quantization: row ${o} has a group scale ${smax.toExponential(3)}, too large (row scale exponent ${toScale(smax / LUT_GM_MAX).e} < ${LOWBIT_MIN_ROW_E})`);
+    }
+    if (out.status[o] === 1) {
+      for (let j = 0; j < cols; j++) sqError += w[o * cols + j] ** 2;
+      continue;
+    }
+    for (let g = 0; g < ng; g++) sqError += out.groupErr[o * ng + g];
   }
   return {
     bits,
     groupSize: gs,
     rows,
     cols,
-    planes: packPlanes(codes, bits, rows, cols, gs),
-    groups: packGroups(gm, z2, rows, cols, gs),
-    scaleM,
-    scaleE,
+    planes: packPlanes(out.codes, bits, rows, cols, gs),
+    groups: packGroups(out.gm, out.z2, rows, cols, gs),
+    scaleM: out.scaleM,
+    scaleE: out.scaleE,
     sqError
   };
 }
@@ -3091,8 +3193,8 @@ function lutFormat(name, bits) {
       { suffix: ".scale_m", dtype: "int16", shape: [rows], params: {} },
       { suffix: ".scale_e", dtype: "int8", shape: [rows], params: {} }
     ],
-    quantize(w, rows, cols, groupSize) {
-      const q = quantizeLowbit(w, rows, cols, { bits, groupSize });
+    quantize(w, rows, cols, groupSize, rowRunner) {
+      const q = quantizeLowbit(w, rows, cols, { bits, groupSize }, rowRunner);
       return { data: [q.planes, q.groups, q.scaleM, q.scaleE], sqError: q.sqError };
     },
     quantizeGptq(w, rows, cols, groupSize, h, opts) {
@@ -6021,9 +6123,12 @@ var IntTransformer = class {
   /** The quantized cache (m.kvCache not k12v8), used instead of kc..vE. */
   kvq;
   sampler = null;
-  constructor(m) {
+  /** The int8 GEMV: gemvQ8, or one with the same results computed elsewhere (compiler/emit/conformance-pool.ts: rows on two threads). */
+  q8;
+  constructor(m, opts = {}) {
     const p = m.params;
     this.model = m;
+    this.q8 = opts.gemvQ8 ?? gemvQ8;
     const { dim, hiddenDim: hd, nLayers: L, vocabSize: V, seqLen } = p;
     if (p.nHeads <= 0 || p.nKvHeads <= 0 || Math.imul(divFloor(p.nHeads, p.nKvHeads), p.nKvHeads) !== p.nHeads || Math.imul(divFloor(dim, p.nHeads), p.nHeads) !== dim) {
       throw new EdgeqError(`integer model: bad head counts (dim ${dim}, ${p.nHeads} heads, ${p.nKvHeads} kv heads)`);
@@ -6177,7 +6282,7 @@ var IntTransformer = class {
       gemvLut(out, w.lut.planes, w.lut.groups, w.m, w.e, this.tables, this.sc[0], this.sc[1], w.cols, w.rows, w.lut.bits, w.lut.groupSize, outFrac);
       return;
     }
-    gemvQ8(out, w.q, w.m, w.e, xin, this.sc[0], this.sc[1], w.cols, w.rows, outFrac);
+    this.q8(out, w.q, w.m, w.e, xin, this.sc[0], this.sc[1], w.cols, w.rows, outFrac);
   }
   /** Greedy choice over logits (lowest index on ties). */
   argmax(logits = this.logits) {

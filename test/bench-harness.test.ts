@@ -3,7 +3,7 @@
 // same-round ratios (so a load change between rounds cancels).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { measureSection, ratio, type BenchCase, type Measurement } from '../bench/harness.ts';
+import { fmt, measureSection, printTable, ratio, type BenchCase, type Measurement } from '../bench/harness.ts';
 
 test('rounds interleave the cases after a warm-up round; prepare() precedes every run', () => {
   const log: string[] = [];
@@ -30,6 +30,22 @@ test('ratio: median of same-round ratios within a section; medians across sectio
   // Rounds a case sat out are skipped.
   assert.equal(ratio(m('s/f2', [200, NaN, 75]), base), { value: 3, paired: true });
   assert.equal(ratio(m('t/other', [300, 300, 300]), base), { value: 6, paired: false });
+});
+
+test('slow cases print seconds, and small rates keep their digits (not 0.00)', () => {
+  assert.is(fmt(0.004), '0.00400');
+  assert.is(fmt(0.25), '0.25');
+  const m: Measurement = { id: 'c/slow', unit: 'compiles/s', cpuRates: [1 / 250], wallRates: [1 / 250], median: 1 / 250, min: 1 / 260, max: 1 / 240, wallMedian: 1 / 250, runs: 1 };
+  const lines: string[] = [];
+  const log = console.log;
+  console.log = (s: string) => lines.push(s);
+  try {
+    printTable({ id: 'c', title: 't', cases: () => [] }, [[{ name: 'slow', unit: 'compiles/s', seconds: true, run: () => 1 }, m]], new Map());
+  } finally {
+    console.log = log;
+  }
+  const row = lines.find((l) => l.startsWith('slow'))!;
+  assert.match(row, /250 s\s+240\.\.260\s+250 s/);
 });
 
 test.run();

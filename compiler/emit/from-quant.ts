@@ -1,6 +1,7 @@
 // QuantModel + Program (+ target, plan, tokenizer, provenance) -> the artifact's contents,
 // with conformance vectors computed by the integer reference. Deterministic: the same
 // inputs give the same ArtifactContents, hence the same model.edgeq bytes.
+import type { gemvQ8 } from '../../runtime/kernels/reference/gemv_q8.ts';
 import type {
   ArtifactConfig, ArtifactContents, ArtifactPlan, ArtifactProgram, ArtifactTensor, ArtifactConformanceCase,
 } from './artifact-contents.ts';
@@ -61,9 +62,9 @@ export { tokenizerContents } from './tokenizer-contents.ts';
  * The conformance case "greedy-bos": from BOS, feed the integer reference's own argmax
  * for `positions` steps; hashes are fnv1a64 of each step's int32 logits.
  */
-export function greedyConformance(m: QuantModel, positions: number): ArtifactConformanceCase {
+export function greedyConformance(m: QuantModel, positions: number, gemv?: typeof gemvQ8): ArtifactConformanceCase {
   const n = Math.min(positions, m.params.seqLen);
-  const it = new IntTransformer(m);
+  const it = new IntTransformer(m, { gemvQ8: gemv });
   const tokens: number[] = [], hashes: bigint[] = [], argmax: number[] = [];
   let token = BOS;
   for (let pos = 0; pos < n; pos++) {
@@ -88,6 +89,8 @@ export interface EmitOptions {
   sourcePath: string;
   /** Conformance positions (default 32; 0: no vectors). */
   vectors?: number;
+  /** The int8 GEMV of the conformance passes (conformance-pool.ts: two threads, same results); default gemvQ8. */
+  gemvQ8?: typeof gemvQ8;
 }
 
 export function contentsFromQuant(o: EmitOptions): ArtifactContents {
@@ -125,7 +128,7 @@ export function contentsFromQuant(o: EmitOptions): ArtifactContents {
       compilerVersion: VERSION,
       extra: [['plan', planName(o.plan)], ['weights', o.gptq ? 'gptq' : 'round-to-nearest'], ['integer-spec', `v${p.formatVersion}`]],
     },
-    conformance: vectors > 0 ? [greedyConformance(o.model, vectors)] : [],
+    conformance: vectors > 0 ? [greedyConformance(o.model, vectors, o.gemvQ8)] : [],
   };
 }
 

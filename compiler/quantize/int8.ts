@@ -9,7 +9,7 @@ import { exp2Table, modelConstants, ropeTables, siluTable } from './tables.ts';
 import { quantizeGain, quantizeRows, type QuantizedRows, type RowQuantOptions } from './weights.ts';
 import { calibrate, hessianKey, type CalibrationOptions, type Hessians } from './calibrate.ts';
 import { gptqRows, type GptqOptions } from './gptq.ts';
-import { LOWBIT_MIN_ROW_E } from './lowbit.ts';
+import { LOWBIT_MIN_ROW_E, type LowbitRowRunner } from './lowbit.ts';
 import { formatNamed } from './formats/registry.ts';
 import type { QuantizedMatrix } from './formats/format.ts';
 import type { MatrixFormat } from './quant-model.ts';
@@ -30,6 +30,8 @@ export interface Int8Options extends RowQuantOptions {
    * its own matrix `wcls` (the embedding lookup stays int8), and `sharedClassifier` is 0.
    */
   plan?: PlanSpec;
+  /** Runs the low-bit clip search's rows (compiler/quantize/lowbit-pool.ts: on worker threads); default here. */
+  lowbitRows?: LowbitRowRunner;
   /** Receives the summed squared weight error per tensor (for reports). */
   onTensorError?: (name: string, sqError: number, count: number) => void;
 }
@@ -74,7 +76,7 @@ export function quantizeInt8(w: FloatWeights, opts: Int8Options = {}): QuantMode
     let q: QuantizedMatrix;
     try {
       const hk = inputOf(name), h = hessians && hk ? hessians.get(hk) : undefined;
-      q = h && format.quantizeGptq ? format.quantizeGptq(f, rows, cols, r.groupSize, h, opts.gptq ?? {}) : format.quantize(f, rows, cols, r.groupSize);
+      q = h && format.quantizeGptq ? format.quantizeGptq(f, rows, cols, r.groupSize, h, opts.gptq ?? {}) : format.quantize(f, rows, cols, r.groupSize, opts.lowbitRows);
     } catch (e) {
       if (!(e instanceof EdgeqError)) throw e;
       formats[name] = { bits: 8, groupSize: 0, format: 'int8', rule: `asked ${r.bits}-bit: a row scale exponent < ${LOWBIT_MIN_ROW_E} (weights too large): int8 fallback` };

@@ -17,6 +17,8 @@ export interface RowQuantOptions {
   clip?: boolean;
   clipMinRatio?: number;
   clipStep?: number;
+  /** Put the int8 values on a SharedArrayBuffer, for worker threads to read without a copy (compiler/emit/conformance-pool.ts). */
+  shared?: boolean;
 }
 
 /** Exponent stored for an all-zero row (any value with 0 <= e <= 127 gives 0 outputs). */
@@ -36,7 +38,7 @@ function quantizeRow(w: Float32Array, off: number, n: number, s: number, q: Int8
 }
 
 export function quantizeRows(w: Float32Array, rows: number, cols: number, opts: RowQuantOptions = {}): QuantizedRows {
-  const q = new Int8Array(rows * cols), m = new Int16Array(rows), e = new Int8Array(rows);
+  const q = new Int8Array(opts.shared ? new SharedArrayBuffer(rows * cols) : new ArrayBuffer(rows * cols)), m = new Int16Array(rows), e = new Int8Array(rows);
   const minRatio = opts.clipMinRatio ?? 0.7, step = opts.clipStep ?? 0.01;
   let sqError = 0;
   for (let r = 0; r < rows; r++) {
@@ -46,8 +48,10 @@ export function quantizeRows(w: Float32Array, rows: number, cols: number, opts: 
     if (amax === 0 || toScale(amax / 127).e > 127) { m[r] = 16384; e[r] = ZERO_ROW_E; continue; }
     // The quantization uses the stored scale m * 2^-e (not amax/127 itself), so that the
     // integer values and the scale the runtime multiplies by agree exactly.
-    let best = toScale(amax / 127), bestErr = quantizeRow(w, off, cols, scaleValue(best), null);
+    let best = toScale(amax / 127);
     if (opts.clip) {
+      // Without the clip search the error of c = 1 is not needed before the final pass.
+      let bestErr = quantizeRow(w, off, cols, scaleValue(best), null);
       for (let k = 1; 1 - k * step >= minRatio - 1e-9; k++) {
         const s = toScale(((1 - k * step) * amax) / 127);
         const err = quantizeRow(w, off, cols, scaleValue(s), null);

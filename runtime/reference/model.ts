@@ -120,10 +120,13 @@ export class IntTransformer {
   /** The quantized cache (m.kvCache not k12v8), used instead of kc..vE. */
   readonly kvq: QuantKvCache | null;
   private sampler: SamplerScratch | null = null;
+  /** The int8 GEMV: gemvQ8, or one with the same results computed elsewhere (compiler/emit/conformance-pool.ts: rows on two threads). */
+  private readonly q8: typeof gemvQ8;
 
-  constructor(m: QuantModel) {
+  constructor(m: QuantModel, opts: { gemvQ8?: typeof gemvQ8 } = {}) {
     const p = m.params;
     this.model = m;
+    this.q8 = opts.gemvQ8 ?? gemvQ8;
     const { dim, hiddenDim: hd, nLayers: L, vocabSize: V, seqLen } = p;
     if (p.nHeads <= 0 || p.nKvHeads <= 0 || Math.imul(divFloor(p.nHeads, p.nKvHeads), p.nKvHeads) !== p.nHeads || Math.imul(divFloor(dim, p.nHeads), p.nHeads) !== dim) {
       throw new EdgeqError(`integer model: bad head counts (dim ${dim}, ${p.nHeads} heads, ${p.nKvHeads} kv heads)`);
@@ -240,7 +243,7 @@ export class IntTransformer {
       gemvLut(out, w.lut.planes, w.lut.groups, w.m, w.e, this.tables, this.sc[0], this.sc[1], w.cols, w.rows, w.lut.bits, w.lut.groupSize, outFrac);
       return;
     }
-    gemvQ8(out, w.q, w.m, w.e, xin, this.sc[0], this.sc[1], w.cols, w.rows, outFrac);
+    this.q8(out, w.q, w.m, w.e, xin, this.sc[0], this.sc[1], w.cols, w.rows, outFrac);
   }
 
   /** Greedy choice over logits (lowest index on ties). */

@@ -7,6 +7,7 @@
 // `<W>`, `<W>.scale_m`, `<W>.scale_e` and whatever else it declares (`<W>.groups`), the
 // first one — the values tensor — of the artifact dtype named like the format.
 import type { DTypeName } from '../../emit/dtype-name.ts';
+import type { LowbitRowRunner } from '../lowbit.ts';
 
 /** One tensor of a stored matrix: suffix on the matrix name, artifact dtype, shape, integer params. */
 export interface FormatTensor {
@@ -46,8 +47,10 @@ export interface WeightFormatDef<Name extends string = string, Bits extends numb
   /**
    * The reference quantizer (round to nearest, or the format's own search); an EdgeqError
    * when the weights do not fit the format (the quantizer then falls back to int8).
+   * `rowRunner`: where the LUT formats' clip search runs its rows (lowbit-pool.ts: on
+   * several threads, same bytes); other formats ignore it.
    */
-  quantize(w: Float32Array, rows: number, cols: number, groupSize: number): QuantizedMatrix;
+  quantize(w: Float32Array, rows: number, cols: number, groupSize: number, rowRunner?: LowbitRowRunner): QuantizedMatrix;
   /**
    * The quantizer with GPTQ error compensation (h: the Hessian Σ x xᵀ of the matrix's
    * inputs, [cols, cols]); absent: the format takes no GPTQ and `quantize` is used.

@@ -24,8 +24,8 @@ function lutFormat<N extends LutFormatName, B extends LowBits>(name: N, bits: B)
       { suffix: '.scale_m', dtype: 'int16', shape: [rows], params: {} },
       { suffix: '.scale_e', dtype: 'int8', shape: [rows], params: {} },
     ],
-    quantize(w, rows, cols, groupSize) {
-      const q = quantizeLowbit(w, rows, cols, { bits, groupSize });
+    quantize(w, rows, cols, groupSize, rowRunner) {
+      const q = quantizeLowbit(w, rows, cols, { bits, groupSize }, rowRunner);
       return { data: [q.planes, q.groups, q.scaleM, q.scaleE], sqError: q.sqError };
     },
     quantizeGptq(w, rows, cols, groupSize, h, opts) {
