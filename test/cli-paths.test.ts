@@ -88,6 +88,17 @@ test('compile -o <a bundle folder that also holds other files> refuses; a pure b
   checkOutputBundleDir(p('does-not-exist-yet'), '-o', [w.ckpt]);
 });
 
+test('compile -o over its own earlier bundle replaces it (every file compile writes, train.wasm included)', async () => {
+  const w = await workdir();
+  const b = p('rebuilt-bundle');
+  const first = await cli(['compile', w.ckpt, '--target', 'wasm32', '--vectors', '0', '-o', b]);
+  assert.is(first.status, 0, first.stderr);
+  assert.ok(existsSync(join(b, 'train.wasm')), 'compile writes train.wasm');
+  checkOutputBundleDir(b, '-o', [w.ckpt]); // no throw: every file in it is one edgeq wrote
+  const again = await cli(['compile', w.ckpt, '--target', 'wasm32', '--vectors', '0', '-o', b]);
+  assert.is(again.status, 0, again.stderr);
+});
+
 test('compile -o <a file> and -o <a symlink> refuse', async () => {
   const w = await workdir();
   const r = await cli(['compile', w.ckpt, '--target', 'wasm32', '-o', w.sentinel]);

@@ -12,8 +12,7 @@ import { dirname, join, relative, resolve, sep, isAbsolute } from 'node:path';
 import { EdgeqError } from '../util/errors.ts';
 import { checkInputFile, fileKind, inputErrnoMessage } from '../util/input-file.ts';
 
-/** The files `edgeq compile` writes into a bundle directory. */
-export const BUNDLE_FILES = ['manifest.json', 'model.edgeq', 'runtime.wasm', 'manifest.sig'] as const;
+import { BUNDLE_FILES } from '../bundle-files.ts';
 /** What else edgeq writes into a bundle directory by default (edgeq flash's image and its manifest). */
 const EDGEQ_EXTRAS = /^firmware-[\w.-]+\.(elf|manifest\.json)$/;
 

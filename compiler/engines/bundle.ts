@@ -27,8 +27,8 @@ export interface Bundle {
   trainPath: string;
 }
 
-/** The bundle's training module (compiler/codegen/train-runtime.ts), built by edgeq compile. */
-export const TRAIN_WASM = 'train.wasm';
+export { TRAIN_WASM } from '../bundle-files.ts';
+import { TRAIN_WASM } from '../bundle-files.ts';
 
 /** Far more than any generated runtime (tens of KiB): bounds the read of runtime.wasm. */
 const MAX_RUNTIME_BYTES = 64 << 20;

@@ -8,6 +8,7 @@ import type { Command } from 'commander';
 import { createServer, type Server } from 'node:http';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { BUNDLE_FILES, TRAIN_WASM } from '../../bundle-files.ts';
 import { openBundle } from '../../engines/bundle.ts';
 import { EdgeqError } from '../../util/errors.ts';
 import { intOption } from '../options.ts';
@@ -15,7 +16,6 @@ import { intOption } from '../options.ts';
 const ROOT = resolve(import.meta.dirname, '../../..');
 const PAGE_DIR = join(ROOT, 'examples/web');
 const API = join(ROOT, 'dist/edgeq.js');
-const BUNDLE_FILES = ['model.edgeq', 'runtime.wasm', 'manifest.json', 'manifest.sig'];
 const TYPES: Record<string, string> = {
   html: 'text/html; charset=utf-8', js: 'text/javascript; charset=utf-8', css: 'text/css; charset=utf-8',
   json: 'application/json', wasm: 'application/wasm', svg: 'image/svg+xml', png: 'image/png',
@@ -93,11 +93,12 @@ export async function startServer(dir: string, o: ServeOptions = {}): Promise<Ru
       return existsSync(join(PAGE_DIR, name)) ? file(join(PAGE_DIR, name)) : send(404, 'not found\n');
     }
     const b = /^\/bundle\/([A-Za-z0-9._-]+)$/.exec(p);
-    if (b && BUNDLE_FILES.includes(b[1])) return existsSync(join(dir, b[1])) ? file(join(dir, b[1])) : send(404, 'not in the bundle\n');
-    if (b && b[1] === 'train.wasm') {
+    if (b && b[1] === TRAIN_WASM) {
+      // The bundle's own train.wasm, one built here for an older bundle, or none with --no-train.
       train.then((w) => (w ? send(200, w, TYPES.wasm) : send(404, 'no training module\n')), (e) => send(500, String(e)));
       return;
     }
+    if (b && (BUNDLE_FILES as readonly string[]).includes(b[1])) return existsSync(join(dir, b[1])) ? file(join(dir, b[1])) : send(404, 'not in the bundle\n');
     send(404, 'not found\n');
   });
   await new Promise<void>((ok, fail) => {
