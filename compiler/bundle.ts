@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { modelTokenizer, openModel, sourceDigest } from './import/open-model.ts';
-import { loadWeights, streamWeights } from './import/graph.ts';
+import { headSize, loadWeights, streamWeights } from './import/graph.ts';
 import type { TextTokenizer } from './import/tokenizers/text-tokenizer.ts';
 import { quantizeInt8 } from './quantize/int8.ts';
 import { lowbitPool } from './quantize/lowbit-pool.ts';
@@ -24,7 +24,7 @@ import { buildTrainRuntime, trainBaseIndices } from './codegen/train-runtime.ts'
 import { loadTarget, type TargetProfile } from './target/profile.ts';
 import { VERSION } from './version.ts';
 import { withContext } from './plan/context.ts';
-import { isQuantizedKv, kvCacheBytes, kvFormatName, parseKvFormat, KV_DEFAULT } from './quantize/kv-cache.ts';
+import { isQuantizedKv, kvCacheBytes, kvFormatName, kvRotationLog2, parseKvFormat, KV_DEFAULT } from './quantize/kv-cache.ts';
 import { EdgeqError } from './util/errors.ts';
 
 export type BundleFiles = Record<'model.edgeq' | 'runtime.wasm' | 'manifest.json', Uint8Array> & { 'train.wasm'?: Uint8Array };
@@ -186,8 +186,9 @@ export async function compileBundle(o: BundleOptions): Promise<BundleFiles> {
     throw new EdgeqError(`tokenizer ${o.tokenizer ?? `embedded in ${o.checkpoint}`} has ${tokenizer.vocabSize} tokens but model ${o.checkpoint} has a vocabulary of ${graph.config.vocabSize}`);
   }
   const sourceSha256 = sourceDigest(o.checkpoint);
-  say(`quantizing ${o.checkpoint} (plan ${planName(plan)})${o.gptq ? ' with GPTQ for int8 matrices (calibrating on self-generated text)' : ''}`);
   const kv = parseKvFormat(o.kv ?? 'k12v8');
+  kvRotationLog2(kv, headSize(graph.config)); // ,rot on a head size that is not a power of two: refused before quantizing
+  say(`quantizing ${o.checkpoint} (plan ${planName(plan)})${o.gptq ? ' with GPTQ for int8 matrices (calibrating on self-generated text)' : ''}`);
   // Without GPTQ each matrix is read, quantized and dropped in turn (streamWeights): peak
   // memory is the quantized model plus one float32 matrix. GPTQ calibrates on the float model.
   // The low-bit clip search runs on every core (lowbit-pool.ts; the same bytes as one thread).

@@ -59,26 +59,26 @@ var require_node_path = __commonJS({
   }
 });
 
-// node_modules/flatbuffers/mjs/constants.js
+// ../../main/node_modules/flatbuffers/mjs/constants.js
 var SIZEOF_SHORT = 2;
 var SIZEOF_INT = 4;
 var FILE_IDENTIFIER_LENGTH = 4;
 var SIZE_PREFIX_LENGTH = 4;
 
-// node_modules/flatbuffers/mjs/utils.js
+// ../../main/node_modules/flatbuffers/mjs/utils.js
 var int32 = new Int32Array(2);
 var float32 = new Float32Array(int32.buffer);
 var float64 = new Float64Array(int32.buffer);
 var isLittleEndian = new Uint16Array(new Uint8Array([1, 0]).buffer)[0] === 1;
 
-// node_modules/flatbuffers/mjs/encoding.js
+// ../../main/node_modules/flatbuffers/mjs/encoding.js
 var Encoding;
 (function(Encoding2) {
   Encoding2[Encoding2["UTF8_BYTES"] = 1] = "UTF8_BYTES";
   Encoding2[Encoding2["UTF16_STRING"] = 2] = "UTF16_STRING";
 })(Encoding || (Encoding = {}));
 
-// node_modules/flatbuffers/mjs/byte-buffer.js
+// ../../main/node_modules/flatbuffers/mjs/byte-buffer.js
 var ByteBuffer = class _ByteBuffer {
   /**
    * Create a new ByteBuffer with a given array of bytes (`Uint8Array`)
@@ -322,7 +322,7 @@ var ByteBuffer = class _ByteBuffer {
   }
 };
 
-// node_modules/flatbuffers/mjs/builder.js
+// ../../main/node_modules/flatbuffers/mjs/builder.js
 var Builder = class _Builder {
   /**
    * Create a FlatBufferBuilder.
@@ -1556,6 +1556,7 @@ var OpKind = /* @__PURE__ */ ((OpKind2) => {
   OpKind2[OpKind2["gemv_lut"] = 13] = "gemv_lut";
   OpKind2[OpKind2["kv_store_q"] = 14] = "kv_store_q";
   OpKind2[OpKind2["attention_q"] = 15] = "attention_q";
+  OpKind2[OpKind2["hadamard"] = 16] = "hadamard";
   return OpKind2;
 })(OpKind || {});
 
@@ -4761,6 +4762,12 @@ var atMost = (hi) => ({
   why: () => `must be <= ${hi}`,
   as: (v) => `${v} <= ${hi}`
 });
+var powerOfTwo = {
+  refs: [],
+  test: (v) => isInt(v) && v > 0 && (v & v - 1) === 0,
+  why: () => "must be a power of two",
+  as: (v) => `${v} > 0 && (${v} & (${v} - 1)) == 0`
+};
 var oneOf = (...vs) => ({
   refs: [],
   test: (v) => vs.includes(v),
@@ -5411,6 +5418,48 @@ return isSlot(r, 0, false, I32, qd) && isInput(r, 1, ProgramInput.position) &&
   }
 };
 
+// runtime/kernels/reference/hadamard.ts
+function hadamard(v, n, hs) {
+  for (let h = 0; h < n; h += hs) {
+    for (let len = 1; len < hs; len <<= 1) {
+      for (let i = h; i < h + hs; i += len << 1) {
+        for (let j = i; j < i + len; j++) {
+          const a = v[j], b = v[j + len];
+          v[j] = satAdd(a, b);
+          v[j + len] = satSub(a, b);
+        }
+      }
+    }
+  }
+}
+
+// compiler/ops/kinds/hadamard.ts
+var hadamard2 = {
+  kind: "hadamard",
+  kernel: "hadamard",
+  inputs: [{ name: "v", type: "i32 [n]" }],
+  outputs: [{ name: "v", type: "(same slot)" }],
+  params: [
+    { name: "n", rules: [positive, multipleOf("hs")] },
+    // The heads of the quantized cache (≤ 256): the butterflies' growth, hs·max|v|, is bounded by it (§3.7.2).
+    { name: "hs", note: `a power of two ≤ ${KVQ_MAX_HS}`, rules: [powerOfTwo, atMost(KVQ_MAX_HS)] }
+  ],
+  device: {
+    check: "checkHadamard",
+    run: "runHadamard",
+    imports: ["hadamard"],
+    operands: "return isSlot(r, 0, false, I32, n) && sameSlot(r, 0, 0);",
+    body: "hadamard(inp(r, 0), n, hs);"
+  },
+  interpret: (o) => {
+    o.counts(1, 1, 2);
+    const v = o.in(0, "int32");
+    o.out(0, "int32");
+    const n = o.p(0), hs = o.p(1);
+    return () => hadamard(v, n, hs);
+  }
+};
+
 // compiler/ops/kinds/lut_tables.ts
 var lut_tables = {
   kind: "lut_tables",
@@ -5663,7 +5712,8 @@ var OP_DEFS = [
   lut_tables,
   gemv_lut,
   kv_store_q,
-  attention_q
+  attention_q,
+  hadamard2
 ];
 var BY_KIND = new Map(OP_DEFS.map((d) => [d.kind, d]));
 function opDef(kind) {
@@ -5870,6 +5920,16 @@ function argmaxInt(logits, n) {
 }
 
 // compiler/quantize/kv-cache.ts
+function kvRotationLog2(f, headSize) {
+  if (!f.rot) return 0;
+  if (!(headSize > 1 && (headSize & headSize - 1) === 0)) {
+    throw usageError(`--kv ${kvFormatName(f)}: rot needs a head size that is a power of two; this model's head size is ${headSize}`);
+  }
+  return 31 - Math.clz32(headSize);
+}
+function kvScoreScale(f, headSize, attScaleM, attScaleE) {
+  return { m: attScaleM, e: attScaleE + (f ? kvRotationLog2(f, headSize) : 0) };
+}
 function anchorSlots(f, S) {
   const hundredths = Math.round(f.anchors * 100);
   return f.anchors > 0 ? Math.min(S, Math.floor((hundredths * S + 9999) / 1e4)) : 0;
@@ -5878,6 +5938,9 @@ function anchorStateElems(S, nKv, A) {
   return A > 0 ? (2 * S + A) * nKv : 1;
 }
 var isQuantizedKv = (f) => f.kBits !== 12;
+function kvFormatName(f) {
+  return `k${f.kBits}v${f.vBits}${f.window > 0 ? `,w${f.window}` : ""}${f.anchors > 0 ? `,anchors=${f.anchors}%` : ""}${f.rot ? ",rot" : ""}`;
+}
 
 // runtime/reference/kv-cache-q.ts
 var QuantKvCache = class {
@@ -6122,6 +6185,8 @@ var IntTransformer = class {
   vE;
   /** The quantized cache (m.kvCache not k12v8), used instead of kc..vE. */
   kvq;
+  /** The quantized cache's score scale: attScale, over hs when q and k are rotated (§3.7.2). */
+  kvqScale;
   sampler = null;
   /** The int8 GEMV: gemvQ8, or one with the same results computed elsewhere (compiler/emit/conformance-pool.ts: rows on two threads). */
   q8;
@@ -6180,6 +6245,8 @@ var IntTransformer = class {
     this.vM = new Int16Array(ns);
     this.vE = new Int8Array(ns);
     this.kvq = m.kvCache && isQuantizedKv(m.kvCache) ? new QuantKvCache(m.kvCache, L, seqLen, p.nKvHeads, hs) : null;
+    if (this.kvq) kvRotationLog2(this.kvq.f, hs);
+    this.kvqScale = kvScoreScale(this.kvq?.f, hs, p.attScaleM, p.attScaleE);
   }
   /**
    * Runs `token` at `pos` (positions fed in order, as the KV cache fills) and returns the
@@ -6207,10 +6274,14 @@ var IntTransformer = class {
       }
       ropeQ16(q, dim, hs, this.ropeCos, this.ropeSin, pos);
       ropeQ16(k, kd, hs, this.ropeCos, this.ropeSin, pos);
+      if (this.kvq?.f.rot) {
+        hadamard(q, dim, hs);
+        hadamard(k, kd, hs);
+      }
       if (tap?.query) tap.query(l, q);
       if (this.kvq) {
         this.kvq.store(l, k, v, pos);
-        this.kvq.attend(l, xb, q, pos, nHeads, p.attScaleM, p.attScaleE, this.exp2, this.att);
+        this.kvq.attend(l, xb, q, pos, nHeads, this.kvqScale.m, this.kvqScale.e, this.exp2, this.att);
       } else {
         kvStore(this.kc, this.kM, this.kE, this.vc, this.vM, this.vE, k, v, l * seqLen + pos, nKvHeads, hs, sc);
         const lc = l * seqLen * kd, ls = l * seqLen * nKvHeads;

@@ -477,10 +477,11 @@ export async function defaultTargets(log?: (s: string) => void): Promise<FuzzTar
   } else {
     log?.('fuzz: real models not found; synthetic targets only');
   }
-  // The synthetic target has the quantized KV cache with anchors (k4v2,w4,anchors=2%:
-  // kv_store_q/attention_q with 11 anchor slots and their state), so their params and
-  // operands are mutated too; the stories260K ones have the k12v8 cache.
-  const dir = join(cacheRoot(), 'fuzz-bundles', `synth260K-unshared-k4v2w4a2-${sourcesHash()}`);
+  // The synthetic target has the rotated quantized KV cache with anchors
+  // (k4v2,w4,anchors=2%,rot: hadamard on q and k, kv_store_q/attention_q with 11 anchor
+  // slots and their state), so their params and operands are mutated too; the stories260K
+  // ones have the k12v8 cache.
+  const dir = join(cacheRoot(), 'fuzz-bundles', `synth260K-unshared-k4v2w4a2rot-${sourcesHash()}`);
   if (!existsSync(join(dir, 'runtime.wasm'))) {
     log?.('fuzz: building the synthetic target (once)...');
     const { quantizeInt8 } = await import('../compiler/quantize/int8.ts');
@@ -491,14 +492,14 @@ export async function defaultTargets(log?: (s: string) => void): Promise<FuzzTar
     const { parseKvFormat } = await import('../compiler/quantize/kv-cache.ts');
     const w = synthWeights({ ...SHAPES.stories260K, sharedClassifier: false }, 11);
     const qb = await bundleFromQuant({
-      model: { ...quantizeInt8(w), kvCache: parseKvFormat('k4v2,w4,anchors=2%') }, target: loadTarget('cortex-m'), plan: parsePlan('uniform:8'), planName: 'uniform:8',
+      model: { ...quantizeInt8(w), kvCache: parseKvFormat('k4v2,w4,anchors=2%,rot') }, target: loadTarget('cortex-m'), plan: parsePlan('uniform:8'), planName: 'uniform:8',
       sourceSha256: new Uint8Array(32), sourcePath: 'synth-stories260K-unshared.bin', vectors: 2,
     });
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, 'model.edgeq'), qb.files['model.edgeq']);
     writeFileSync(join(dir, 'runtime.wasm'), qb.files['runtime.wasm']);
   }
-  out.push({ name: 'synth260K-unshared-k4v2w4a2/scalar', wasm: new Uint8Array(readFileSync(join(dir, 'runtime.wasm'))), artifact: new Uint8Array(readFileSync(join(dir, 'model.edgeq'))) });
+  out.push({ name: 'synth260K-unshared-k4v2w4a2rot/scalar', wasm: new Uint8Array(readFileSync(join(dir, 'runtime.wasm'))), artifact: new Uint8Array(readFileSync(join(dir, 'model.edgeq'))) });
   return out;
 }
 

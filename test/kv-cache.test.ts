@@ -24,8 +24,11 @@ import { loadTarget } from '../compiler/target/profile.ts';
 import { WasmRuntime } from '../compiler/engines/wasm-runtime.ts';
 
 test('--kv syntax: names round-trip; bad ones are usage errors naming the syntax', () => {
-  for (const s of ['k12v8', 'k8v8', 'k4v4', 'k2v2,w32', 'k4v2,w1', 'k8v4', 'k2v2,w16,anchors=1%', 'k4v4,w1,anchors=0.5%']) assert.is(kvFormatName(parseKvFormat(s)), s);
-  for (const s of ['k3v3', 'k4', 'k12v4', 'k4v4,w', 'k4v4,w5000', 'K4V4']) {
+  for (const s of ['k12v8', 'k8v8', 'k4v4', 'k2v2,w32', 'k4v2,w1', 'k8v4', 'k2v2,w16,anchors=1%', 'k4v4,w1,anchors=0.5%', 'k4v4,rot', 'k4v4,w32,rot', 'k2v2,w32,anchors=1%,rot']) assert.is(kvFormatName(parseKvFormat(s)), s);
+  assert.is(parseKvFormat('k4v4,w32,rot').rot, true);
+  assert.is(parseKvFormat('k4v4,w32').rot, false);
+  // rot comes last, and only on the quantized cache.
+  for (const s of ['k3v3', 'k4', 'k12v4', 'k4v4,w', 'k4v4,w5000', 'K4V4', 'k12v8,rot', 'k4v4,rot,w32', 'k4v4,w32,rot,rot', 'k4v4,w32,rotate']) {
     assert.throws(() => parseKvFormat(s), (e: Error) => /k<8\|4\|2>v<8\|4\|2>/.test(e.message) || /over 4096/.test(e.message), s);
   }
   assert.throws(() => parseKvFormat('k2v2,anchors=1%'), /anchors need a window/);

@@ -38,9 +38,9 @@ export function heapBase(): usize { return __heap_base; }\n`;
   const seeds = new Map<string, number[][]>();
   const qm = quantizeInt8(synthWeights({ ...SHAPES.stories260K, nLayers: 1, seqLen: 16 }, 5));
   for (const op of lowerInt8(qm).ops) seeds.set(op.kind, [...(seeds.get(op.kind) ?? []), op.params]);
-  // The quantized KV cache's ops (kv_store_q, attention_q), from programs lowered with one.
-  for (const kv of [{ kBits: 4, vBits: 2, window: 4, anchors: 25 }, { kBits: 8, vBits: 4, window: 0, anchors: 0 }] as const) {
-    for (const op of lowerInt8({ ...qm, kvCache: kv }).ops) if (op.kind.endsWith('_q')) seeds.set(op.kind, [...(seeds.get(op.kind) ?? []), op.params]);
+  // The quantized KV cache's ops (kv_store_q, attention_q; hadamard when rotated), from programs lowered with one.
+  for (const kv of [{ kBits: 4, vBits: 2, window: 4, anchors: 25, rot: true }, { kBits: 8, vBits: 4, window: 0, anchors: 0, rot: false }] as const) {
+    for (const op of lowerInt8({ ...qm, kvCache: kv }).ops) if (op.kind.endsWith('_q') || op.kind === 'hadamard') seeds.set(op.kind, [...(seeds.get(op.kind) ?? []), op.params]);
   }
   seeds.set('lut_tables', [[64]]);
   seeds.set('gemv_lut', [[128, 16, 16, 4, 64], [96, 16, 16, 2, 32], [8256, 3, 16, 1, 64]]);

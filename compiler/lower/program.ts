@@ -20,7 +20,7 @@ import {
 } from '../../runtime/kernels/reference/constants.ts';
 import { layoutArena } from './arena.ts';
 import { buildOp } from '../ops/registry.ts';
-import { anchorSlots, anchorStateElems, isQuantizedKv } from '../quantize/kv-cache.ts';
+import { anchorSlots, anchorStateElems, isQuantizedKv, kvScoreScale } from '../quantize/kv-cache.ts';
 
 export interface LoweredProgram extends ArtifactProgram {
   /** Op kinds in the order of first use (for reports). */
@@ -41,6 +41,9 @@ export function lowerInt8(m: QuantModel): LoweredProgram {
   const { dim: D, hiddenDim: H, nLayers: L, nHeads, nKvHeads, vocabSize: V, seqLen: S } = p;
   const hs = D / nHeads, kvD = hs * nKvHeads, kv = m.kvCache;
   if (!Number.isInteger(hs)) throw new EdgeqError(`lowering: dim ${D} is not a multiple of ${nHeads} heads`);
+  const quantized = kv !== undefined && isQuantizedKv(kv), rot = quantized && kv.rot;
+  // A rotated cache's scores: attScale / hs (§3.7.2); refuses a head size that is not a power of two.
+  const scoreScale = kvScoreScale(quantized ? kv : undefined, hs, p.attScaleM, p.attScaleE);
   const tensorIndex = new Map(m.tensors.map((t, i) => [t.name, i]));
   const T = (name: string): ArtifactRef => {
     const i = tensorIndex.get(name);
@@ -110,9 +113,12 @@ export function lowerInt8(m: QuantModel): LoweredProgram {
     gemv(b('wv'), xq, xs, v, D, kvD);
     op('rope', b('rope.q'), [q, POS, cos, sin], [q], { n: D, hs });
     op('rope', b('rope.k'), [k, POS, cos, sin], [k], { n: kvD, hs });
+    if (rot) {
+      op('hadamard', b('hadamard.q'), [q], [q], { n: D, hs });
+      op('hadamard', b('hadamard.k'), [k], [k], { n: kvD, hs });
+    }
     // The cache (persistent), then attention's output and scratch: slots in this order
     // (the arena layout, hence the bytes of k12v8 bundles, depends on it).
-    const quantized = kv !== undefined && isQuantizedKv(kv);
     const W = quantized ? Math.min(kv.window, S) : 0, A = quantized ? anchorSlots(kv, S) : 0;
     // k12v8: K int16 [S, kvD], V int8 [S, kvD]; quantized (§3.7.1): packed rows, then the
     // window's int8 ring rows, then the anchor rows.
@@ -133,7 +139,7 @@ export function lowerInt8(m: QuantModel): LoweredProgram {
     const scores = slot(b('attention.scores'), 'int32', [S]);
     const weights = slot(b('attention.weights'), 'int32', [S]);
     op(quantized ? 'attention_q' : 'attention', b('attention'), [q, POS, kc, kM, kE, vc, vM, vE, exp2, q12, scores, weights], [att, ...st],
-      { nHeads, nKv: nKvHeads, hs, attScaleM: p.attScaleM, attScaleE: p.attScaleE, ...bitsW });
+      { nHeads, nKv: nKvHeads, hs, attScaleM: scoreScale.m, attScaleE: scoreScale.e, ...bitsW });
     const aq = slot(b('attention.q'), 'int16', [D]), as = slot(b('attention.q.scale'), 'int32', SCALE_SHAPE);
     op('requantize', b('attention.requantize'), [att], [aq, as], { n: D, frac: ACT_FRAC, qmax: ACT_QMAX });
     const o = slot(b('wo.out'), 'int32', [D]);

@@ -44,6 +44,12 @@ export const atMost = (hi: number): ParamRule => ({
   refs: [], test: (v) => isInt(v) && v <= hi, why: () => `must be <= ${hi}`, as: (v) => `${v} <= ${hi}`,
 });
 
+/** v is a power of two (1, 2, 4, ...). */
+export const powerOfTwo: ParamRule = {
+  refs: [], test: (v) => isInt(v) && v > 0 && (v & (v - 1)) === 0, why: () => 'must be a power of two',
+  as: (v) => `${v} > 0 && (${v} & (${v} - 1)) == 0`,
+};
+
 /** v is one of `vs`. */
 export const oneOf = (...vs: number[]): ParamRule => ({
   refs: [], test: (v) => vs.includes(v), why: () => `must be one of ${vs.join(', ')}`, as: (v) => asOneOf(v, vs),

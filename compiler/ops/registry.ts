@@ -14,6 +14,7 @@ import { gemv_lut } from './kinds/gemv_lut.ts';
 import { kv_store } from './kinds/kv_store.ts';
 import { kv_store_q } from './kinds/kv_store_q.ts';
 import { attention_q } from './kinds/attention_q.ts';
+import { hadamard } from './kinds/hadamard.ts';
 import { lut_tables } from './kinds/lut_tables.ts';
 import { requantize } from './kinds/requantize.ts';
 import { residual_add } from './kinds/residual_add.ts';
@@ -24,7 +25,7 @@ import { swiglu } from './kinds/swiglu.ts';
 /** Every defined op kind, in OpKind order. */
 export const OP_DEFS: readonly OpDef[] = [
   embed, rmsnorm, gemv, rope, attention, swiglu, residual_add, classifier, kv_store, requantize, lut_tables, gemv_lut,
-  kv_store_q, attention_q,
+  kv_store_q, attention_q, hadamard,
 ];
 
 const BY_KIND = new Map<string, OpDef>(OP_DEFS.map((d) => [d.kind, d]));

@@ -3,7 +3,8 @@
 // docs/integer-spec.md §3.7); "k<b>v<b>[,w<W>]" (b in 8, 4, 2) is the quantized one
 // (kv_store_q/attention_q, §3.7.1), with the last W positions also kept at 8 bits, and
 // with ",anchors=P%" the P% of positions the device scores highest (per kv head) kept at
-// 8 bits after they leave the window (AnTKV-style anchor tokens).
+// 8 bits after they leave the window (AnTKV-style anchor tokens); ",rot" rotates q and k
+// of every head by the integer Walsh–Hadamard transform before K is quantized (§3.7.2).
 import { usageError } from '../util/errors.ts';
 
 export interface KvFormat {
@@ -14,15 +15,17 @@ export interface KvFormat {
   window: number;
   /** Percent of the context kept at 8 bits as anchor tokens (0: none; needs a window). */
   anchors: number;
+  /** q and k rotated per head by the Walsh–Hadamard transform after RoPE (quantized cache only; head size a power of two). */
+  rot: boolean;
 }
 
-export const KV_DEFAULT: KvFormat = { kBits: 12, vBits: 8, window: 0, anchors: 0 };
-export const KV_FORMAT_SYNTAX = 'k12v8 (default) or k<8|4|2>v<8|4|2>[,w<W>[,anchors=<P>%]] (W recent positions and P% anchor positions kept at 8 bits)';
+export const KV_DEFAULT: KvFormat = { kBits: 12, vBits: 8, window: 0, anchors: 0, rot: false };
+export const KV_FORMAT_SYNTAX = 'k12v8 (default) or k<8|4|2>v<8|4|2>[,w<W>[,anchors=<P>%]][,rot] (W recent positions and P% anchor positions kept at 8 bits; rot: q and k Walsh–Hadamard rotated per head, head size a power of two)';
 
 /** Parses a `--kv` value; usage error naming the syntax otherwise. */
 export function parseKvFormat(s: string): KvFormat {
   if (s === 'k12v8') return KV_DEFAULT;
-  const m = /^k(8|4|2)v(8|4|2)(?:,w(\d+))?(?:,anchors=(\d+(?:\.\d{1,2})?)%)?$/.exec(s);
+  const m = /^k(8|4|2)v(8|4|2)(?:,w(\d+))?(?:,anchors=(\d+(?:\.\d{1,2})?)%)?(,rot)?$/.exec(s);
   if (!m) throw usageError(`--kv ${JSON.stringify(s)}: expected ${KV_FORMAT_SYNTAX}`);
   const window = m[3] === undefined ? 0 : Number(m[3]);
   if (window > 4096) throw usageError(`--kv ${s}: window ${window} is over 4096 positions`);
@@ -30,7 +33,28 @@ export function parseKvFormat(s: string): KvFormat {
   if (m[4] !== undefined && (anchors <= 0 || anchors > 100)) throw usageError(`--kv ${s}: anchors must be a percent in (0, 100]`);
   // A token enters the anchor set as it leaves the window, copied from its int8 ring row.
   if (anchors > 0 && window === 0) throw usageError(`--kv ${s}: anchors need a window (,w<W>): an anchor's int8 row is copied from the window's`);
-  return { kBits: Number(m[1]) as 8 | 4 | 2, vBits: Number(m[2]) as 8 | 4 | 2, window, anchors };
+  return { kBits: Number(m[1]) as 8 | 4 | 2, vBits: Number(m[2]) as 8 | 4 | 2, window, anchors, rot: m[5] !== undefined };
+}
+
+/**
+ * log2 of the head size when the format rotates q and k (the Walsh–Hadamard transform of a
+ * head needs hs = 2^r), else 0; a usage error naming the head size when it cannot rotate.
+ */
+export function kvRotationLog2(f: KvFormat, headSize: number): number {
+  if (!f.rot) return 0;
+  if (!(headSize > 1 && (headSize & (headSize - 1)) === 0)) {
+    throw usageError(`--kv ${kvFormatName(f)}: rot needs a head size that is a power of two; this model's head size is ${headSize}`);
+  }
+  return 31 - Math.clz32(headSize);
+}
+
+/**
+ * The score scale attention(_q) is given: the model's attScale (log2(e)/sqrt(hs)), times
+ * 1/hs when q and k are rotated, since the unnormalized transform has H^T H = hs·I, so
+ * (Hq)·(Hk) = hs·(q·k). 1/hs = 2^-r is exact: only the exponent moves.
+ */
+export function kvScoreScale(f: KvFormat | undefined, headSize: number, attScaleM: number, attScaleE: number): { m: number; e: number } {
+  return { m: attScaleM, e: attScaleE + (f ? kvRotationLog2(f, headSize) : 0) };
 }
 
 /** Anchor slots per (layer, kv head) of a context of S positions: ceil(P% of S), at most S. */
@@ -47,7 +71,7 @@ export function anchorStateElems(S: number, nKv: number, A: number): number {
 export const isQuantizedKv = (f: KvFormat): boolean => f.kBits !== 12;
 
 export function kvFormatName(f: KvFormat): string {
-  return `k${f.kBits}v${f.vBits}${f.window > 0 ? `,w${f.window}` : ''}${f.anchors > 0 ? `,anchors=${f.anchors}%` : ''}`;
+  return `k${f.kBits}v${f.vBits}${f.window > 0 ? `,w${f.window}` : ''}${f.anchors > 0 ? `,anchors=${f.anchors}%` : ''}${f.rot ? ',rot' : ''}`;
 }
 
 export interface KvShape { nLayers: number; nKvHeads: number; headSize: number; seqLen: number }

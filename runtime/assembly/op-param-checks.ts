@@ -124,3 +124,12 @@ export function attentionQParamsOk(r: usize): bool {
     (<i64>vBits * <i64>hs) % 8 == 0 &&
     (anchors == 0 || window > 0);
 }
+
+// hadamard: n, hs
+export function hadamardParamsOk(r: usize): bool {
+  const n = prm(r, 0), hs = prm(r, 1);
+  return n > 0 &&
+    hs > 0 && (hs & (hs - 1)) == 0 &&
+    hs <= 256 &&
+    hs > 0 && n % hs == 0;
+}

@@ -91,3 +91,8 @@ export const ATTENTION_Q_V_BITS: i32 = 6;
 export const ATTENTION_Q_WINDOW: i32 = 7;
 export const ATTENTION_Q_ANCHORS: i32 = 8;
 export const ATTENTION_Q_PARAMS: i32 = 9;
+
+// hadamard: n, hs
+export const HADAMARD_N: i32 = 0;
+export const HADAMARD_HS: i32 = 1;
+export const HADAMARD_PARAMS: i32 = 2;

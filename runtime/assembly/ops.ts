@@ -11,7 +11,7 @@ import {
 } from "./runtime";
 import { DType, ProgramInput } from "./generated/schema";
 import { groupedFormatDType, matrixBytes } from "./dtype-sizes";
-import { embedParamsOk, rmsnormParamsOk, gemvParamsOk, ropeParamsOk, attentionParamsOk, swigluParamsOk, residualAddParamsOk, kvStoreParamsOk, requantizeParamsOk, lutTablesParamsOk, gemvLutParamsOk, kvStoreQParamsOk, attentionQParamsOk } from "./op-param-checks";
+import { embedParamsOk, rmsnormParamsOk, gemvParamsOk, ropeParamsOk, attentionParamsOk, swigluParamsOk, residualAddParamsOk, kvStoreParamsOk, requantizeParamsOk, lutTablesParamsOk, gemvLutParamsOk, kvStoreQParamsOk, attentionQParamsOk, hadamardParamsOk } from "./op-param-checks";
 import { EXP2_TABLE_SIZE, SILU_TABLE_SIZE, QMAX8, ACT_QMAX, INV_QMAX8_M, INV_QMAX8_E, INV_ACT_QMAX_M, INV_ACT_QMAX_E } from "../kernels/scalar/constants";
 import { embeddingLookup } from "../kernels/scalar/embedding";
 import { rmsnormQuant } from "../kernels/scalar/rmsnorm";
@@ -25,6 +25,7 @@ import { quantizeAct } from "../kernels/scalar/quantize_act";
 import { lutTables, gemvLut } from "../kernels/scalar/gemv_lut";
 import { kvStoreQ } from "../kernels/scalar/kv_store_q";
 import { attentionQ } from "../kernels/scalar/attention_q";
+import { hadamard } from "../kernels/scalar/hadamard";
 
 const I8 = DType.int8, I16 = DType.int16, I32 = DType.int32, U8 = DType.uint8;
 // Every scale operand is an int32 [4] slot: (m, e) in its first two elements.
@@ -230,4 +231,16 @@ export function runAttentionQ(r: usize): void {
   const nHeads = prm(r, 0), nKv = prm(r, 1), hs = prm(r, 2), attScaleM = prm(r, 3), attScaleE = prm(r, 4), kBits = prm(r, 5), vBits = prm(r, 6), window = prm(r, 7), anchors = prm(r, 8);
   attentionQ(outp(r, 0), inp(r, 0), inPos, inp(r, 2), inp(r, 3), inp(r, 4), inp(r, 5), inp(r, 6), inp(r, 7),
     <i32>cfgSeqLen, nHeads, nKv, hs, attScaleM, attScaleE, kBits, vBits, window, anchors, outp(r, 1), inp(r, 8), inp(r, 9), inp(r, 10), inp(r, 11));
+}
+
+// ---- hadamard: in [v i32 [n]], out [v (same slot)]; params [n, hs]
+
+export function checkHadamard(r: usize): bool {
+  if (!counts(r, 1, 1, 2) || !hadamardParamsOk(r)) return false;
+  const n = prm(r, 0);
+  return isSlot(r, 0, false, I32, n) && sameSlot(r, 0, 0);
+}
+export function runHadamard(r: usize): void {
+  const n = prm(r, 0), hs = prm(r, 1);
+  hadamard(inp(r, 0), n, hs);
 }

@@ -19,7 +19,8 @@ import { gemvLut, lutTables } from '../kernels/reference/gemv_lut.ts';
 import { quantizeAct } from '../kernels/reference/quantize_act.ts';
 import { kvStore } from '../kernels/reference/kv_store.ts';
 import { QuantKvCache } from './kv-cache-q.ts';
-import { isQuantizedKv } from '../../compiler/quantize/kv-cache.ts';
+import { isQuantizedKv, kvRotationLog2, kvScoreScale } from '../../compiler/quantize/kv-cache.ts';
+import { hadamard } from '../kernels/reference/hadamard.ts';
 import { residualAdd } from '../kernels/reference/residual.ts';
 import { Xorshift64Star } from '../kernels/reference/rng.ts';
 import { rmsnormQuant } from '../kernels/reference/rmsnorm.ts';
@@ -119,6 +120,8 @@ export class IntTransformer {
   readonly vM: Int16Array; readonly vE: Int8Array;
   /** The quantized cache (m.kvCache not k12v8), used instead of kc..vE. */
   readonly kvq: QuantKvCache | null;
+  /** The quantized cache's score scale: attScale, over hs when q and k are rotated (§3.7.2). */
+  private readonly kvqScale: { m: number; e: number };
   private sampler: SamplerScratch | null = null;
   /** The int8 GEMV: gemvQ8, or one with the same results computed elsewhere (compiler/emit/conformance-pool.ts: rows on two threads). */
   private readonly q8: typeof gemvQ8;
@@ -165,6 +168,8 @@ export class IntTransformer {
     this.kM = new Int16Array(ns); this.kE = new Int8Array(ns);
     this.vM = new Int16Array(ns); this.vE = new Int8Array(ns);
     this.kvq = m.kvCache && isQuantizedKv(m.kvCache) ? new QuantKvCache(m.kvCache, L, seqLen, p.nKvHeads, hs) : null;
+    if (this.kvq) kvRotationLog2(this.kvq.f, hs); // refuses a rotation of a head size that is not a power of two
+    this.kvqScale = kvScoreScale(this.kvq?.f, hs, p.attScaleM, p.attScaleE);
   }
 
   /**
@@ -191,12 +196,14 @@ export class IntTransformer {
       if (tap?.projected) { tap.projected(l, 'wq', q, xq, sc); tap.projected(l, 'wk', k, xq, sc); tap.projected(l, 'wv', v, xq, sc); }
       ropeQ16(q, dim, hs, this.ropeCos, this.ropeSin, pos);
       ropeQ16(k, kd, hs, this.ropeCos, this.ropeSin, pos);
+      // A rotated quantized cache (§3.7.2): q and k per head through the Walsh–Hadamard transform.
+      if (this.kvq?.f.rot) { hadamard(q, dim, hs); hadamard(k, kd, hs); }
       if (tap?.query) tap.query(l, q);
       // This position's K/V row: K 12-bit, V int8, one scale per kv head.
       // (The cache holds every layer: layer l's row pos is row l * seqLen + pos.)
       if (this.kvq) {
         this.kvq.store(l, k, v, pos);
-        this.kvq.attend(l, xb, q, pos, nHeads, p.attScaleM, p.attScaleE, this.exp2, this.att);
+        this.kvq.attend(l, xb, q, pos, nHeads, this.kvqScale.m, this.kvqScale.e, this.exp2, this.att);
       } else {
       kvStore(this.kc, this.kM, this.kE, this.vc, this.vM, this.vE, k, v, l * seqLen + pos, nKvHeads, hs, sc);
       const lc = l * seqLen * kd, ls = l * seqLen * nKvHeads;

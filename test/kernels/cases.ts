@@ -330,6 +330,30 @@ const CORPUS: Record<string, { fixed: () => KernelCase[]; random: Maker }> = {
       return lutCase('gemv_lut', `random ${i}: ${d} x ${n}, ${bits} bits, g${gs}`, r, n, d, bits, gs, null, ACT_FRAC);
     },
   },
+  hadamard: {
+    fixed: () => {
+      const r = new Rng(1, 'hadamard fixed');
+      const mk = (label: string, v: Int32Array, hs: number): KernelCase => ({
+        op: 'hadamard', label, buffers: { v }, calls: [{ fn: 'hadamard', args: ['v', v.length, hs] }], compare: ['v'],
+      });
+      const oneHot = (hs: number) => Int32Array.from({ length: hs * hs }, (_, i) => (i % (hs + 1) === 0 ? 65536 : 0));
+      return [
+        mk('heads of 1 (identity)', q16(r, 5, 1), 1),
+        mk('one-hot rows: the columns of H, 8 heads of 8', oneHot(8), 8),
+        mk('largest magnitudes saturate, heads of 2', extreme32(8), 2),
+        mk('largest magnitudes, one head of 256', Int32Array.from({ length: 256 }, (_, i) => (i % 3 ? I32_MAX : -I32_MAX)), 256),
+        mk('int32 minimum and maximum', Int32Array.of(-2147483648, -2147483648, I32_MAX, -2147483648, 0, -2147483648, 1, -1), 4),
+        mk('an outlier channel (x1000), 2 heads of 64', Int32Array.from(q16(r, 128, 1), (x, i) => (i % 64 === 5 ? x * 1000 : x)), 64),
+      ];
+    },
+    random: (r, i) => {
+      const hs = 1 << int(r, 0, 8), heads = int(r, 1, 4), n = hs * heads;
+      return {
+        op: 'hadamard', label: `random ${i}: ${heads} heads of ${hs}`, buffers: { v: q16(r, n, 10 ** (r.gauss() * 2)) },
+        calls: [{ fn: 'hadamard', args: ['v', n, hs] }], compare: ['v'],
+      };
+    },
+  },
 };
 
 /** Every case of `op` (fixed, then RANDOM_CASES seeded random ones); [] for a kind without a corpus. */

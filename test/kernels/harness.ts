@@ -20,6 +20,7 @@ import { quantizeAct } from '../../runtime/kernels/reference/quantize_act.ts';
 import { residualAdd } from '../../runtime/kernels/reference/residual.ts';
 import { rmsnormQuant } from '../../runtime/kernels/reference/rmsnorm.ts';
 import { ropeQ16 } from '../../runtime/kernels/reference/rope.ts';
+import { hadamard } from '../../runtime/kernels/reference/hadamard.ts';
 import { swigluQ16 } from '../../runtime/kernels/reference/silu.ts';
 import { ROOT } from '../helpers/models.ts';
 
@@ -64,6 +65,7 @@ export const KERNEL_FNS = {
   residualAdd: { file: 'residual', reference: residualAdd as AnyFn },
   lutTables: { file: 'gemv_lut', reference: lutTables as AnyFn },
   gemvLut: { file: 'gemv_lut', reference: gemvLut as AnyFn },
+  hadamard: { file: 'hadamard', reference: hadamard as AnyFn },
 } as const;
 export type KernelFn = keyof typeof KERNEL_FNS;
 

@@ -49,8 +49,9 @@ export enum OpKind {
   gemv_lut = 13,
   kv_store_q = 14,
   attention_q = 15,
+  hadamard = 16,
 }
-export const OP_KIND_LAST: u32 = 15;
+export const OP_KIND_LAST: u32 = 16;
 
 export enum ProgramInput {
   token = 0,

@@ -38,5 +38,10 @@ export enum OpKind {
   /**
    * Attention over kv_store_q's cache (§3.7.1).
    */
-  attention_q = 15
+  attention_q = 15,
+
+  /**
+   * Integer Walsh–Hadamard transform of each head, in place (rotated KV cache, §3.7.2).
+   */
+  hadamard = 16
 }
