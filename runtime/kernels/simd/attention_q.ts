@@ -92,25 +92,25 @@ function loadTail(p: usize, m: i32): v128 {
   return dot16(acc, i8x16.shr_s(v, 6), q + 96, hi);
 }
 
-/** Σᵢ q[i]·k[i] over a row of hs values at byte address c, `bits` wide; q in that width's chunk order. */
-function dotRow(q: usize, c: usize, hs: i32, bits: i32): i32 {
-  const m = (hs * bits) >> 3, full = m & ~15, step = <usize>(bits == 8 ? 32 : bits == 4 ? 64 : 128);
+/** Σᵢ q[i]·k[i] over a row of m bytes at c, values `bits` wide (a constant where inlined); q in that width's chunk order. */
+// @ts-ignore: decorator
+@inline function dotRowAt(q: usize, c: usize, m: i32, bits: i32): i32 {
+  const full = m & ~15, rest = m - full;
   let acc = i32x4.splat(0), qc = q;
   for (let o = 0; o < full; o += 16) {
-    const v = v128.load(c + <usize>o);
-    if (bits == 8) acc = dotChunk(acc, v, qc, 8, true);
-    else if (bits == 4) acc = dotChunk(acc, v, qc, 4, true);
-    else acc = dotChunk(acc, v, qc, 2, true);
-    qc += step;
+    acc = dotChunk(acc, v128.load(c + <usize>o), qc, bits, true);
+    qc += <usize>(256 / bits); // 16 · (8 / bits) int16
   }
-  const rest = m - full;
-  if (rest > 0) {
-    const v = loadTail(c + <usize>full, rest), hi = rest > 8;
-    if (bits == 8) acc = dotChunk(acc, v, qc, 8, hi);
-    else if (bits == 4) acc = dotChunk(acc, v, qc, 4, hi);
-    else acc = dotChunk(acc, v, qc, 2, hi);
-  }
+  if (rest > 0) acc = dotChunk(acc, loadTail(c + <usize>full, rest), qc, bits, rest > 8);
   return i32x4.extract_lane(acc, 0) + i32x4.extract_lane(acc, 1) + i32x4.extract_lane(acc, 2) + i32x4.extract_lane(acc, 3);
+}
+
+/** Σᵢ q[i]·k[i] over a row of hs values at byte address c, `bits` wide; q in that width's chunk order. */
+function dotRow(q: usize, c: usize, hs: i32, bits: i32): i32 {
+  const m = (hs * bits) >> 3;
+  if (bits == 8) return dotRowAt(q, c, m, 8);
+  if (bits == 4) return dotRowAt(q, c, m, 4);
+  return dotRowAt(q, c, m, 2);
 }
 
 /** o (16 int32, chunk order) += wt · one i8x16 of values f; `hi`: lanes 8..15 hold values. */
@@ -141,25 +141,24 @@ function dotRow(q: usize, c: usize, hs: i32, bits: i32): i32 {
   axpy16(o + 192, wt, i8x16.shr_s(v, 6), hi);
 }
 
-/** o (int32, `bits`' chunk order) += wt · v over a row of hs values at byte address c. */
-function axpyRow(o: usize, wt: i32, c: usize, hs: i32, bits: i32): void {
-  const m = (hs * bits) >> 3, full = m & ~15, step = <usize>(bits == 8 ? 64 : bits == 4 ? 128 : 256);
-  const w4 = i32x4.splat(wt);
+/** o (int32, chunk order) += wt · v over a row of m bytes at c, values `bits` wide (a constant where inlined). */
+// @ts-ignore: decorator
+@inline function axpyRowAt(o: usize, wt: v128, c: usize, m: i32, bits: i32): void {
+  const full = m & ~15, rest = m - full;
   let oc = o;
   for (let k = 0; k < full; k += 16) {
-    const v = v128.load(c + <usize>k);
-    if (bits == 8) axpyChunk(oc, w4, v, 8, true);
-    else if (bits == 4) axpyChunk(oc, w4, v, 4, true);
-    else axpyChunk(oc, w4, v, 2, true);
-    oc += step;
+    axpyChunk(oc, wt, v128.load(c + <usize>k), bits, true);
+    oc += <usize>(512 / bits); // 16 · (8 / bits) int32
   }
-  const rest = m - full;
-  if (rest > 0) {
-    const v = loadTail(c + <usize>full, rest), hi = rest > 8;
-    if (bits == 8) axpyChunk(oc, w4, v, 8, hi);
-    else if (bits == 4) axpyChunk(oc, w4, v, 4, hi);
-    else axpyChunk(oc, w4, v, 2, hi);
-  }
+  if (rest > 0) axpyChunk(oc, wt, loadTail(c + <usize>full, rest), bits, rest > 8);
+}
+
+/** o (int32, `bits`' chunk order) += wt · v over a row of hs values at byte address c. */
+function axpyRow(o: usize, wt: i32, c: usize, hs: i32, bits: i32): void {
+  const m = (hs * bits) >> 3, w4 = i32x4.splat(wt);
+  if (bits == 8) axpyRowAt(o, w4, c, m, 8);
+  else if (bits == 4) axpyRowAt(o, w4, c, m, 4);
+  else axpyRowAt(o, w4, c, m, 2);
 }
 
 /** The int8 row (ring or anchor) position t of head g is read from, or -1: its packed row (as the scalar kernel). */
