@@ -3046,12 +3046,12 @@ var runRowsHere = (w, rows, cols, bits, gs, ratios) => {
   quantizeRowsInto(w, cols, bits, gs, ratios, 0, rows, out);
   return out;
 };
-function quantizeLowbit(w, rows, cols, opts, run3 = runRowsHere) {
+function quantizeLowbit(w, rows, cols, opts, run4 = runRowsHere) {
   const { bits, groupSize: gs } = opts;
   checkShape(bits, rows, cols, gs);
   const ratios = opts.clip === false ? [1] : opts.ratios ?? DEFAULT_RATIOS;
   const ng = cols / gs;
-  const out = run3(w, rows, cols, bits, gs, ratios);
+  const out = run4(w, rows, cols, bits, gs, ratios);
   let sqError = 0;
   for (let o = 0; o < rows; o++) {
     if (out.status[o] === 2) {
@@ -5361,6 +5361,8 @@ function attentionQ(out, q, pos, kc, kM, kE, vc, vM, vE, S, nHeads, nKv, hs, att
 
 // compiler/ops/kinds/attention_q.ts
 var [nKvP, hsP, kBitsP, vBitsP, windowP, anchorsP] = KVQ_PARAMS;
+var run3 = `attentionQ(outp(r, 0), inp(r, 0), inPos, inp(r, 2), inp(r, 3), inp(r, 4), inp(r, 5), inp(r, 6), inp(r, 7),
+  <i32>cfgSeqLen, nHeads, nKv, hs, attScaleM, attScaleE, kBits, vBits, window, anchors, outp(r, 1), inp(r, 8), inp(r, 9), inp(r, 10), inp(r, 11));`;
 var attention_q = {
   kind: "attention_q",
   kernel: "attention_q",
@@ -5389,14 +5391,15 @@ var attention_q = {
   device: {
     check: "checkAttentionQ",
     run: "runAttentionQ",
+    simdRun: "runAttentionQSimd",
     imports: ["attentionQ"],
     operands: `const kvD = <i64>nKv * hs, S = <i64>cfgSeqLen, rows = (S + window + anchors) * nKv, qd = <i64>nHeads * hs;
 return isSlot(r, 0, false, I32, qd) && isInput(r, 1, ProgramInput.position) &&
   ${kvqCacheOperands(2, false, 1)} &&
   isTensor(r, 8, I16, EXP2_TABLE_SIZE) && isSlot(r, 9, false, I16, hs) && isSlot(r, 10, false, I32, S) &&
   isSlot(r, 11, false, I32, S) && isSlot(r, 0, true, I32, qd);`,
-    body: `attentionQ(outp(r, 0), inp(r, 0), inPos, inp(r, 2), inp(r, 3), inp(r, 4), inp(r, 5), inp(r, 6), inp(r, 7),
-  <i32>cfgSeqLen, nHeads, nKv, hs, attScaleM, attScaleE, kBits, vBits, window, anchors, outp(r, 1), inp(r, 8), inp(r, 9), inp(r, 10), inp(r, 11));`
+    body: run3,
+    simdBody: run3
   },
   interpret: (o, step) => {
     o.counts(12, 2, 9);
@@ -8525,7 +8528,7 @@ var LoadedModel = class {
     const stats = { tokens: 0, positions: 0, tokensPerSecond: null };
     const self = this;
     let start = null;
-    async function* run3() {
+    async function* run4() {
       self.claim("generate");
       try {
         const promptTokens = self.tokenize(prompt);
@@ -8567,7 +8570,7 @@ var LoadedModel = class {
         self.busy = false;
       }
     }
-    const gen = run3();
+    const gen = run4();
     return {
       stats,
       [Symbol.asyncIterator]: () => gen,

@@ -129,7 +129,7 @@ export function renderOpsSimd(defs: readonly OpDef[] = OP_DEFS): string {
     ...GENERATED('The SIMD variants'),
     '// of ops.ts\'s run functions (targets with "simd": true). Checks are the scalar ones: the',
     '// kernels read exactly the same ranges.',
-    'import { inp, inPos, outp, prm } from "./runtime";',
+    `import { ${['cfgSeqLen', 'inp', 'inPos', 'outp', 'prm'].filter((n) => n !== 'cfgSeqLen' || uses(text, n)).join(', ')} } from "./runtime";`,
     ...(consts.length ? [`import { ${consts.join(', ')} } from "../kernels/scalar/constants";`] : []),
     ...kernelImports(bs, 'simd'),
   ];

@@ -2,7 +2,8 @@
 // docs/integer-spec.md §3.7.1): the format syntax, its bytes against hand arithmetic and
 // against the lowering's slots, the program interpreter equal to IntTransformer for each
 // format (the window wrapping inside the positions run), the artifact recording the format
-// (and k12v8 writing nothing, so old bundles keep their bytes), and fine-tuning refusing it.
+// (and k12v8 writing nothing, so old bundles keep their bytes), scalar and SIMD runtimes
+// passing the conformance vectors per format, and fine-tuning refusing it.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { haveModels, model } from './helpers/models.ts';
@@ -22,6 +23,7 @@ import { bundleFromQuant } from '../compiler/bundle.ts';
 import { SHAPES, synthWeights } from '../compiler/synth/synth.ts';
 import { loadTarget } from '../compiler/target/profile.ts';
 import { WasmRuntime } from '../compiler/engines/wasm-runtime.ts';
+import { generateRuntimeSource } from '../compiler/codegen/runtime.ts';
 
 test('--kv syntax: names round-trip; bad ones are usage errors naming the syntax', () => {
   for (const s of ['k12v8', 'k8v8', 'k4v4', 'k2v2,w32', 'k4v2,w1', 'k8v4', 'k2v2,w16,anchors=1%', 'k4v4,w1,anchors=0.5%', 'k4v4,rot', 'k4v4,w32,rot', 'k2v2,w32,anchors=1%,rot']) assert.is(kvFormatName(parseKvFormat(s)), s);
@@ -83,22 +85,29 @@ for (const kv of ['k8v8', 'k4v4,w5', 'k2v2,w3', 'k4v2', 'k2v2,w3,anchors=2%']) {
   });
 }
 
-test('stories260K k2v2,w3,anchors=2% on the device: scalar and SIMD runtimes (V8) pass the conformance vectors (IntTransformer\'s logits hashes, 24 positions, anchors evicted)', async () => {
-  if (!haveModels) return;
-  const q = withKv('k2v2,w3,anchors=2%');
-  for (const simd of [false, true]) {
-    const b = await bundleFromQuant({
-      model: q, target: { ...loadTarget('wasm32'), simd }, plan: parsePlan('uniform:8'), planName: 'uniform:8',
-      sourceSha256: new Uint8Array(32), sourcePath: 'stories260K.bin', vectors: 24,
-    });
-    const manifest = JSON.parse(new TextDecoder().decode(b.files['manifest.json'])) as { kvCache: { format: string } };
-    assert.is(manifest.kvCache.format, 'k2v2,w3,anchors=2%');
-    const rt = await WasmRuntime.create(b.files['runtime.wasm'], b.files['model.edgeq'], q.params.vocabSize);
-    const r = rt.selftest();
-    assert.is(r.hashes.length, 24);
-    assert.is(r.mismatches, 0, simd ? 'SIMD' : 'scalar');
-  }
-});
+// On the device, each format of issue 16 (windows shrunk so they wrap inside the 24
+// positions; k2v2,w3,anchors=2% evicts anchors there): the SIMD build, which runs
+// runtime/kernels/simd/attention_q.ts, and the scalar build both reproduce the conformance
+// vectors (IntTransformer's logits hashes).
+for (const kv of ['k8v8', 'k4v4,w5', 'k2v2,w3,anchors=1%', 'k4v2,w4,anchors=2%', 'k2v2,w3,anchors=2%']) {
+  test(`stories260K ${kv} on the device: scalar and SIMD runtimes (V8) pass the conformance vectors (24 positions)`, async () => {
+    if (!haveModels) return;
+    const q = withKv(kv), contents = contentsOf(q);
+    assert.match(generateRuntimeSource(contents.config, contents.program, { name: 'wasm32', simd: true }).source, 'case OpKind.attention_q: runAttentionQSimd(r)');
+    for (const simd of [false, true]) {
+      const b = await bundleFromQuant({
+        model: q, target: { ...loadTarget('wasm32'), simd }, plan: parsePlan('uniform:8'), planName: 'uniform:8',
+        sourceSha256: new Uint8Array(32), sourcePath: 'stories260K.bin', vectors: 24,
+      });
+      const manifest = JSON.parse(new TextDecoder().decode(b.files['manifest.json'])) as { kvCache: { format: string } };
+      assert.is(manifest.kvCache.format, kv);
+      const rt = await WasmRuntime.create(b.files['runtime.wasm'], b.files['model.edgeq'], q.params.vocabSize);
+      const r = rt.selftest();
+      assert.is(r.hashes.length, 24);
+      assert.is(r.mismatches, 0, simd ? 'SIMD' : 'scalar');
+    }
+  });
+}
 
 test('same arena bytes, twice the context: k4v4 fits at least 2x the positions of k12v8 (synthetic 8-kv-head model, context 4096)', () => {
   // The flash demo's model (docs/kv-cache.md): babyllama936K's shape with 8 kv heads, 4096 positions.

@@ -2,9 +2,10 @@
 // do not edit: change the op's definition and regenerate. The SIMD variants
 // of ops.ts's run functions (targets with "simd": true). Checks are the scalar ones: the
 // kernels read exactly the same ranges.
-import { inp, inPos, outp, prm } from "./runtime";
+import { cfgSeqLen, inp, inPos, outp, prm } from "./runtime";
 import { gemvQ8 } from "../kernels/simd/gemv_q8";
 import { lutTables, gemvLut } from "../kernels/simd/gemv_lut";
+import { attentionQ } from "../kernels/simd/attention_q";
 
 export function runGemvSimd(r: usize): void {
   const n = prm(r, 0), d = prm(r, 1), outFrac = prm(r, 2);
@@ -22,4 +23,10 @@ export function runGemvLutSimd(r: usize): void {
   const sc = inp(r, 1);
   gemvLut(outp(r, 0), inp(r, 2), inp(r, 3), inp(r, 4), inp(r, 5), inp(r, 0), load<i32>(sc), load<i32>(sc, 4),
     n, d, bits, G, outFrac);
+}
+
+export function runAttentionQSimd(r: usize): void {
+  const nHeads = prm(r, 0), nKv = prm(r, 1), hs = prm(r, 2), attScaleM = prm(r, 3), attScaleE = prm(r, 4), kBits = prm(r, 5), vBits = prm(r, 6), window = prm(r, 7), anchors = prm(r, 8);
+  attentionQ(outp(r, 0), inp(r, 0), inPos, inp(r, 2), inp(r, 3), inp(r, 4), inp(r, 5), inp(r, 6), inp(r, 7),
+    <i32>cfgSeqLen, nHeads, nKv, hs, attScaleM, attScaleE, kBits, vBits, window, anchors, outp(r, 1), inp(r, 8), inp(r, 9), inp(r, 10), inp(r, 11));
 }

@@ -117,6 +117,26 @@ const randomKvq = (op: 'kv_store_q' | 'attention_q') => (r: Rng, i: number): Ker
   return kvqCase(op, `random ${i}: k${kBits}v${vBits},w${W},A${A}, ${nH}/${nKv} heads of ${hs}, S ${S}`, r, nH, nKv, hs, S, int(r, 0, S - 1), kBits, vBits, W, 10 ** r.gauss(), A);
 };
 
+/**
+ * attention_q at every (kBits, vBits) pair and head sizes whose rows end inside a 16-byte
+ * chunk in every way (the SIMD kernel's tail loads): hs 4 (1 byte at 2 bits), 8, 16, 28
+ * (7, 14 and 28 bytes) and 64; n = pos + 1 odd; each pair once without a window, once with
+ * a ring wrapped over several times, once with anchor slots that are filled and read.
+ */
+function kvqWidthCases(r: Rng): KernelCase[] {
+  const layouts = [
+    { name: 'no window', S: 10, pos: 8, W: 0, A: 0 },
+    { name: 'w4, ring wrapped', S: 12, pos: 10, W: 4, A: 0 },
+    { name: 'w3, 2 anchor slots read', S: 16, pos: 14, W: 3, A: 2 },
+  ];
+  const out: KernelCase[] = [];
+  KV_BITS.forEach((kBits, ki) => KV_BITS.forEach((vBits, vi) => [4, 8, 16, 28, 64].forEach((hs, hi) => {
+    const l = layouts[(3 * ki + vi + hi) % layouts.length];
+    out.push(kvqCase('attention_q', `k${kBits}v${vBits}, hs ${hs}, ${l.name}, n ${l.pos + 1}`, r, 4, 2, hs, l.S, l.pos, kBits, vBits, l.W, 1, l.A));
+  })));
+  return out;
+}
+
 function requantizeCase(label: string, v: Int32Array, int8: boolean, frac = ACT_FRAC): KernelCase {
   const n = v.length;
   const [fn, q, qmax, invM, invE] = int8
@@ -263,6 +283,7 @@ const CORPUS: Record<string, { fixed: () => KernelCase[]; random: Maker }> = {
         kvqCase('attention_q', 'k8v2, zero values', r, 1, 1, 4, 4, 3, 8, 2, 0, 0),
         kvqCase('attention_q', 'k2v2,w3, 2 anchor slots, grouped query, anchors evicted and read', r, 4, 2, 8, 20, 19, 2, 2, 3, 1, 2),
         kvqCase('attention_q', 'k4v2,w2, every packed position an anchor (A = S)', r, 2, 1, 16, 9, 8, 4, 2, 2, 3000, 9),
+        ...kvqWidthCases(r),
       ];
     },
     random: randomKvq('attention_q'),

@@ -7,7 +7,7 @@ import * as assert from 'uvu/assert';
 import { OP_DEFS } from '../../compiler/ops/registry.ts';
 import { assertNoFloats } from '../../compiler/codegen/float-check.ts';
 import { RANDOM_CASES, casesOf } from './cases.ts';
-import { buildFlavour, firstDifference, runReference, type FlavourModule, type KernelCase } from './harness.ts';
+import { buildFlavour, entrySource, firstDifference, runReference, type FlavourModule, type KernelCase } from './harness.ts';
 
 const flavours: FlavourModule[] = [];
 
@@ -25,6 +25,13 @@ test('every op kind of the registry has fixed and random cases', () => {
 
 test('the kernel modules are integer-only', () => {
   for (const f of flavours) assertNoFloats(f.wasm, `kernel corpus (${f.flavour})`);
+});
+
+test('the SIMD flavour runs the SIMD kernel file of every op kind that has a SIMD run function', () => {
+  const entry = entrySource('simd');
+  const kinds = OP_DEFS.filter((d) => d.device.simdRun);
+  assert.ok(kinds.some((d) => d.kind === 'attention_q'), 'attention_q has a SIMD run function');
+  for (const d of kinds) assert.ok(entry.includes(`/kernels/simd/${d.kernel}"`), `${d.kind}: the SIMD entry imports runtime/kernels/simd/${d.kernel}.ts`);
 });
 
 test('random cases are determined by the seed, and differ between seeds', () => {

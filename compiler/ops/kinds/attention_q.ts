@@ -8,6 +8,10 @@ import { KVQ_ANCHORS, KVQ_CACHE, KVQ_PARAMS, kvqCacheOperands } from './kv_store
 
 const [nKvP, hsP, kBitsP, vBitsP, windowP, anchorsP] = KVQ_PARAMS;
 
+// The same call with either flavour's attentionQ.
+const run = `attentionQ(outp(r, 0), inp(r, 0), inPos, inp(r, 2), inp(r, 3), inp(r, 4), inp(r, 5), inp(r, 6), inp(r, 7),
+  <i32>cfgSeqLen, nHeads, nKv, hs, attScaleM, attScaleE, kBits, vBits, window, anchors, outp(r, 1), inp(r, 8), inp(r, 9), inp(r, 10), inp(r, 11));`;
+
 export const attention_q: OpDef = {
   kind: 'attention_q',
   kernel: 'attention_q',
@@ -24,14 +28,14 @@ export const attention_q: OpDef = {
     nKvP, hsP, { name: 'attScaleM' }, { name: 'attScaleE' }, kBitsP, vBitsP, windowP, anchorsP,
   ],
   device: {
-    check: 'checkAttentionQ', run: 'runAttentionQ', imports: ['attentionQ'],
+    check: 'checkAttentionQ', run: 'runAttentionQ', simdRun: 'runAttentionQSimd', imports: ['attentionQ'],
     operands: `const kvD = <i64>nKv * hs, S = <i64>cfgSeqLen, rows = (S + window + anchors) * nKv, qd = <i64>nHeads * hs;
 return isSlot(r, 0, false, I32, qd) && isInput(r, 1, ProgramInput.position) &&
   ${kvqCacheOperands(2, false, 1)} &&
   isTensor(r, 8, I16, EXP2_TABLE_SIZE) && isSlot(r, 9, false, I16, hs) && isSlot(r, 10, false, I32, S) &&
   isSlot(r, 11, false, I32, S) && isSlot(r, 0, true, I32, qd);`,
-    body: `attentionQ(outp(r, 0), inp(r, 0), inPos, inp(r, 2), inp(r, 3), inp(r, 4), inp(r, 5), inp(r, 6), inp(r, 7),
-  <i32>cfgSeqLen, nHeads, nKv, hs, attScaleM, attScaleE, kBits, vBits, window, anchors, outp(r, 1), inp(r, 8), inp(r, 9), inp(r, 10), inp(r, 11));`,
+    body: run,
+    simdBody: run,
   },
   interpret: (o, step) => {
     o.counts(12, 2, 9);
