@@ -8,6 +8,8 @@ import { loadWeights, type FloatWeights } from '../compiler/import/graph.ts';
 import { Tokenizer } from '../compiler/import/tokenizer.ts';
 import { FloatTransformer } from '../compiler/reference/float/forward.ts';
 import { FloatLoraTrainer } from '../compiler/reference/float/lora.ts';
+import { Activations, FLOAT64, FloatModel } from '../compiler/reference/float/model.ts';
+import { llama2cSpec } from '../compiler/import/model-spec.ts';
 import { initLoraA, loraInitBound } from '../compiler/train/lora-init.ts';
 import { model } from './helpers/models.ts';
 
@@ -74,8 +76,16 @@ test('B = 0: loss equals the float32 reference model\'s teacher-forced cross-ent
     new FloatLoraTrainer(w, { rank: 16, seqLen: 32, lr: 0.1, seed: 6 }).loss(ids));
 });
 
-test('gradients of A and B (wq and wv, blocks 0, 2, 4) match central finite differences', () => {
-  const w = load(), ids = tokens(25);
+/** stories260K with a non-llama2.c spec: θ, ε and llama3-style RoPE frequency factors. */
+function withSpec(w: FloatWeights): FloatWeights {
+  const hs = w.config.dim / w.config.nHeads;
+  const ropeFreqFactors = Float32Array.from({ length: hs / 2 }, (_, i) => 1 + 2.5 * i);
+  return { ...w, spec: { ...llama2cSpec(w.config), ropeTheta: 500000, normEps: Math.fround(1e-6), ropeFreqFactors } };
+}
+
+/** Checks 4 entries of every adapter tensor of the blocks matching `blocks` against central differences. */
+function checkGradients(w: FloatWeights, blocks: RegExp): number {
+  const ids = tokens(25);
   const tr = new FloatLoraTrainer(w, { rank: 4, seqLen: 24, lr: 0.1, seed: 3 });
   // B = 0 would make every A gradient 0; give B small seeded values first.
   let s = 12345;
@@ -84,7 +94,7 @@ test('gradients of A and B (wq and wv, blocks 0, 2, 4) match central finite diff
   tr.lossAndGradient(ids);
   let checked = 0, worst = 0;
   for (const t of tr.tensors()) {
-    if (!/^blocks\.[024]\./.test(t.name)) continue;
+    if (!blocks.test(t.name)) continue;
     for (const i of [0, 5, Math.floor(t.w.length / 2) + 1, t.w.length - 1]) {
       const g = t.g[i], x0 = t.w[i], h = 1e-5;
       t.w[i] = x0 + h; const lp = tr.loss(ids);
@@ -98,8 +108,43 @@ test('gradients of A and B (wq and wv, blocks 0, 2, 4) match central finite diff
       checked++;
     }
   }
-  assert.is(checked, 3 * 2 * 2 * 4);
   assert.ok(worst < 1e-5, `worst ${worst}`);
+  return checked;
+}
+
+test('gradients of A and B (wq and wv, blocks 0, 2, 4) match central finite differences', () => {
+  assert.is(checkGradients(load(), /^blocks\.[024]\./), 3 * 2 * 2 * 4);
+});
+
+// The backward turns RoPE back with its own coefficient table and recomputes the norms' ε
+// terms from the recorded inverse roots: a spec the backward ignored would show here.
+test('gradients match central finite differences under a non-default spec (θ = 500000, ε = 1e-6, frequency factors)', () => {
+  assert.is(checkGradients(withSpec(load()), /^blocks\.[03]\./), 2 * 2 * 2 * 4);
+});
+
+// The LoRA pass records one slot per position, the reference reuses one slot: the same
+// model (model.ts) in the same number mode must give the same bits either way, so an
+// indexing fault of the recording path (slot offsets, the [head][t][j] attention layout,
+// the adapter terms' rows) shows.
+test('recording (LoRA pass) and slot-reusing (reference) forwards give bit-identical logits, adapters on', () => {
+  const w = load(), ids = tokens(33), T = 32, V = w.config.vocabSize;
+  const tr = new FloatLoraTrainer(w, { rank: 4, seqLen: T, lr: 0.1, seed: 3 });
+  let s = 777;
+  for (const t of tr.tensors()) if (t.name.endsWith('lora_b')) for (let i = 0; i < t.w.length; i++) { s = (Math.imul(s, 1103515245) + 12345) & 0x7fffffff; t.w[i] = 0.1 * (s / 0x7fffffff - 0.5); }
+  const m = new FloatModel(w, FLOAT64), make = (n: number) => new Float64Array(n);
+  const rec = new Activations(w.config, T, true, make, 4), reuse = new Activations(w.config, T, false, make, 4);
+  const bare = new Activations(w.config, T, false, make);
+  let moved = 0;
+  for (let p = 0; p < T; p++) {
+    m.step(ids[p], p, rec, tr.blocks);
+    m.step(ids[p], p, reuse, tr.blocks);
+    m.step(ids[p], p, bare);
+    for (let i = 0; i < V; i++) {
+      if (rec.logits[p * V + i] !== reuse.logits[i]) assert.unreachable(`pos ${p} logit ${i}: ${rec.logits[p * V + i]} vs ${reuse.logits[i]}`);
+      if (reuse.logits[i] !== bare.logits[i]) moved++;
+    }
+  }
+  assert.ok(moved > 0.9 * T * V, `the adapters changed only ${moved} logits`);
 });
 
 test('step is SGD with momentum 0.875 on the gradient of the mean loss', () => {
