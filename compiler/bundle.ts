@@ -11,7 +11,8 @@ import { quantizeInt8 } from './quantize/int8.ts';
 import { lowbitPool } from './quantize/lowbit-pool.ts';
 import { gemvPool } from './emit/conformance-pool.ts';
 import { matrixNames } from './quantize/quant-model.ts';
-import type { QuantModel } from './quantize/quant-model.ts';
+import type { QTensor, QuantModel } from './quantize/quant-model.ts';
+import { collectGarbage } from './util/collect.ts';
 import { lowerInt8 } from './lower/program.ts';
 import { contentsFromQuant, parsePlan, type PlanSpec } from './emit/from-quant.ts';
 import { planName } from './plan/plan.ts';
@@ -48,6 +49,13 @@ export interface QuantBundleOptions {
   train?: boolean;
   progress?: (msg: string) => void;
   /**
+   * Move the weights into model.edgeq: as each tensor is written, its data in `model` (and
+   * in the returned contents) becomes a view of its bytes in the artifact, so the weights
+   * are in memory once, not twice (edgeq compile). The model must not change afterwards, nor
+   * the artifact: they share those bytes. Default false.
+   */
+  moveWeights?: boolean;
+  /**
    * Threads for the conformance vectors' int8 GEMVs (default: every core; used for the
    * matrices the quantizer put on shared memory). The bytes do not depend on it.
    */
@@ -79,7 +87,8 @@ export async function bundleFromQuant(o: QuantBundleOptions): Promise<QuantBundl
   } finally {
     await pool?.close();
   }
-  const artifact = writeArtifact(contents);
+  const artifact = writeArtifact(contents, o.moveWeights ? { placed: moveWeights(o.model, contents) } : {});
+  if (o.moveWeights) collectGarbage();
   say(`model.edgeq: ${artifact.length} bytes; generating and compiling the ${o.target.simd ? 'SIMD' : 'scalar'} runtime`);
   const runtime = o.runtime ?? await buildRuntime(contents.config, contents.program, o.target);
   const train = o.train ? await trainModule(contents, o.target, say) : undefined;
@@ -119,6 +128,27 @@ export async function bundleFromQuant(o: QuantBundleOptions): Promise<QuantBundl
     ...(train ? { 'train.wasm': train } : {}),
   };
   return { files, contents, runtime };
+}
+
+/** Bytes of moved weights left to the collector before a full collection frees them. */
+const COLLECT_BYTES = 64 << 20;
+
+/**
+ * writeArtifact's `placed` for moveWeights: the model's tensor `i` (and the contents', made
+ * from it in order) becomes a view of its bytes in the artifact, the same values. Its own
+ * array is garbage then; collecting every COLLECT_BYTES keeps the peak near one artifact.
+ */
+function moveWeights(model: QuantModel, contents: ArtifactContents): (i: number, bytes: Uint8Array) => void {
+  let loose = 0;
+  return (i, bytes) => {
+    const t = model.tensors[i], a = contents.tensors[i];
+    if (a.name !== t.name || bytes.length !== t.data.byteLength) throw new Error(`moveWeights: tensor ${i} is ${a.name}, not ${t.name}`);
+    const View = t.data.constructor as new (b: ArrayBufferLike, off: number, n: number) => QTensor['data'];
+    t.data = new View(bytes.buffer, bytes.byteOffset, t.data.length);
+    a.data = bytes;
+    loose += bytes.length;
+    if (loose >= COLLECT_BYTES) { collectGarbage(); loose = 0; }
+  };
 }
 
 /** The int8 matrices (values, row scales) of a model, for gemvPool. */
@@ -202,7 +232,7 @@ export async function compileBundle(o: BundleOptions): Promise<BundleFiles> {
   if (isQuantizedKv(kv)) model.kvCache = { ...kv, window: Math.min(kv.window, model.params.seqLen) };
   const build = (m: QuantModel, train = o.train ?? true) => bundleFromQuant({
     model: m, target, plan, planName: planName(plan), gptq: o.gptq, tokenizer, sourceSha256, sourcePath: o.checkpoint,
-    vectors: o.vectors, train, progress: say, threads: o.threads,
+    vectors: o.vectors, train, progress: say, threads: o.threads, moveWeights: true,
   });
   if (o.context !== 'max') return (await build(o.context === undefined ? model : withContext(model, o.context))).files;
   // The search measures RAM without train.wasm (it takes none); the bundle kept is rebuilt with it.

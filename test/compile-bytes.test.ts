@@ -37,6 +37,32 @@ if (haveModels) {
   }
 }
 
+if (haveModels) {
+  // edgeq compile moves the weights into the artifact (bundleFromQuant moveWeights): the same
+  // files as a copy, and afterwards each tensor of the model is a view of its own bytes in
+  // model.edgeq, holding the values it held (with a tokenizer: the builder must not grow).
+  test('moveWeights: the same bundle bytes; the model keeps its values as views into model.edgeq', async () => {
+    const { bundleFromQuant } = await import('../compiler/bundle.ts');
+    const { loadTarget } = await import('../compiler/target/profile.ts');
+    const { Tokenizer } = await import('../compiler/import/tokenizer.ts');
+    const m = quantizeInt8(loadWeights(openModel(model('stories260K.bin'))));
+    const before = m.tensors.map((t) => t.data.slice());
+    const opts = {
+      target: loadTarget('wasm32'), plan: { kind: 'uniform' as const, bits: 8 as const }, planName: 'uniform:8', vectors: 4,
+      tokenizer: Tokenizer.load(model('tok512.bin')), sourceSha256: new Uint8Array(32), sourcePath: 'stories260K.bin',
+    };
+    const copied = await bundleFromQuant({ ...opts, model: m });
+    const moved = await bundleFromQuant({ ...opts, model: m, moveWeights: true, runtime: copied.runtime });
+    for (const k of ['model.edgeq', 'manifest.json'] as const) assert.equal(moved.files[k], copied.files[k], k);
+    const art = moved.files['model.edgeq'];
+    m.tensors.forEach((t, i) => {
+      assert.ok(t.data.buffer === art.buffer, `${t.name} is a view into model.edgeq`);
+      assert.equal(t.data, before[i], t.name);
+      assert.ok(moved.contents.tensors[i].data.buffer === art.buffer, `contents ${t.name}`);
+    });
+  });
+}
+
 /** Weights with every case the search treats specially. */
 function awkward(seed: number, rows: number, cols: number, gs: number): Float32Array {
   const rng = new Rng(seed, 'awkward');

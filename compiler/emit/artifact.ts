@@ -18,15 +18,24 @@ export type * from './artifact-contents.ts';
 
 type Offset = flatbuffers.Offset;
 
+export interface WriteArtifactOptions {
+  /**
+   * Called as soon as tensor `index`'s data is in the artifact, with its bytes there (a view
+   * of the returned artifact's buffer, never moved later): a caller that swaps its own copy
+   * for this view holds the weights once, not twice. The artifact is then returned as a view
+   * of the builder's buffer too, not as a tight copy.
+   */
+  placed?: (index: number, bytes: Uint8Array) => void;
+}
+
 /** Serializes `a` (validated first: the writer never emits what the device would reject). */
-export function writeArtifact(a: ArtifactContents): Uint8Array {
+export function writeArtifact(a: ArtifactContents, o: WriteArtifactOptions = {}): Uint8Array {
   validateContents(a);
-  const dataBytes = a.tensors.reduce((n, t) => n + t.data.length + DATA_ALIGN, 0);
-  const b = new flatbuffers.Builder(dataBytes + (1 << 16));
+  const b = new flatbuffers.Builder(builderBytes(a));
 
   // Children before parents (FlatBuffers builds bottom-up). Tensor data goes first, so
   // the big blobs sit at the end of the file and the small tables near its start.
-  const tensors = a.tensors.map((t) => writeTensor(b, t));
+  const tensors = a.tensors.map((t, i) => writeTensor(b, t, o.placed && ((bytes) => o.placed!(i, bytes))));
   const tensorVec = fb.Model.createTensorsVector(b, tensors);
   const program = writeProgram(b, a);
   const plan = writePlan(b, a);
@@ -63,8 +72,25 @@ export function writeArtifact(a: ArtifactContents): Uint8Array {
   fb.Model.addMetadata(b, metadata);
   fb.Model.addConformance(b, conformance);
   fb.Model.finishModelBuffer(b, fb.Model.endModel(b));
-  // A tight copy: asUint8Array() is a view into the builder's larger, growing buffer.
-  return b.asUint8Array().slice();
+  // A tight copy: asUint8Array() is a view into the builder's larger buffer (whose unused
+  // front was never written, so it takes address space, not memory).
+  return o.placed ? b.asUint8Array() : b.asUint8Array().slice();
+}
+
+/**
+ * A capacity the builder never outgrows: growing doubles the buffer and copies it (with
+ * the weights in it, twice the artifact in memory), and would leave `placed` views on the
+ * old one. The data, plus four times the JSON text of everything else, which bounds its
+ * FlatBuffers encoding (a JSON value takes at least 2 characters where FlatBuffers takes at
+ * most 8 bytes; strings and tables cost less in FlatBuffers than in JSON). Rounded to
+ * DATA_ALIGN, so that data aligned from the buffer's end is aligned in memory too. Bytes
+ * written do not depend on the capacity: FlatBuffers aligns relative to the end.
+ */
+function builderBytes(a: ArtifactContents): number {
+  const dataBytes = a.tensors.reduce((n, t) => n + t.data.length + DATA_ALIGN, 0);
+  const rest = JSON.stringify(a, (k, v: unknown) => (typeof v === 'bigint' ? v.toString()
+    : ArrayBuffer.isView(v) ? (k === 'data' ? 0 : Array.from(v as Uint8Array)) : v)).length;
+  return Math.ceil((dataBytes + 4 * rest + (1 << 16)) / DATA_ALIGN) * DATA_ALIGN;
 }
 
 /** A [ubyte] vector whose first byte is DATA_ALIGN-aligned in the finished buffer. */
@@ -80,8 +106,13 @@ export function alignedBytes(b: flatbuffers.Builder, data: Uint8Array): Offset {
   return b.endVector();
 }
 
-function writeTensor(b: flatbuffers.Builder, t: ArtifactTensor): Offset {
+function writeTensor(b: flatbuffers.Builder, t: ArtifactTensor, placed?: (bytes: Uint8Array) => void): Offset {
   const data = alignedBytes(b, t.data);
+  if (placed) {
+    // endVector() wrote the length prefix in front of the bytes: they start 4 bytes on.
+    const inner = b as unknown as { bb: flatbuffers.ByteBuffer; space: number };
+    placed(inner.bb.bytes().subarray(inner.space + 4, inner.space + 4 + t.data.length));
+  }
   const name = b.createString(t.name);
   const shape = fb.Tensor.createShapeVector(b, t.shape);
   const quant = t.quant ? writeQuant(b, t.quant) : 0;
