@@ -1,4 +1,4 @@
-// npm run kv-sweep -- <checkpoint> <tokenizer> [--tokens N] [--formats k12v8,k4v4,...] [--buckets B] [--json]
+// npm run kv-sweep -- <checkpoint> <tokenizer> [--tokens N] [--formats k12v8,k4v4,...] [--buckets B] [--json] [--svg <file>]
 //
 // Quality of each KV cache format (docs/kv-cache.md): the integer reference
 // (runtime/reference/model.ts) with the format, teacher-forced against the float reference
@@ -14,15 +14,18 @@ import { parseKvFormat } from '../compiler/quantize/kv-cache.ts';
 import { intEngine, windows } from '../compiler/eval/teacher-forced.ts';
 import { argmax, klFromLogProbs, logSoftmax } from '../compiler/eval/metrics.ts';
 import { encodeParagraphs } from '../compiler/eval/text-stream.ts';
+import { kvBucketSvg } from '../compiler/eval/kv-bucket-svg.ts';
+import { writeFileAtomic } from '../compiler/util/atomic-write.ts';
 import { loadTokenizerFile } from '../compiler/import/tokenizers/load.ts';
 
 const args = process.argv.slice(2);
 const flag = (name: string, def: string) => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : def; };
 const [ckpt, tokPath] = args;
-if (!ckpt || !tokPath) { process.stderr.write('usage: npm run kv-sweep -- <checkpoint> <tokenizer> [--tokens N] [--formats a,b] [--buckets B] [--json]\n'); process.exit(2); }
+if (!ckpt || !tokPath) { process.stderr.write('usage: npm run kv-sweep -- <checkpoint> <tokenizer> [--tokens N] [--formats a,b] [--buckets B] [--json] [--svg <file>]\n'); process.exit(2); }
 const tokens = Number(flag('--tokens', '20000'));
 // Formats are separated by the comma before each 'k' (a format's own commas precede w and anchors).
 const formats = flag('--formats', 'k12v8,k8v8,k4v4,k4v4,w32,k2v2,k2v2,w32,k2v2,w32,anchors=1%,k2v2,w32,anchors=5%,k4v4,w32,anchors=1%').split(/,(?=k)/);
+const n0 = (r: Array<{ tokens: number }>) => r[0]?.tokens ?? 0;
 const nBuckets = Number(flag('--buckets', '8'));
 const text = readFileSync(flag('--text', `${import.meta.dirname}/../../shared/models/tinystories-valid-head.txt`), 'utf8');
 
@@ -54,4 +57,6 @@ for (const f of formats) {
   results.push(r);
   process.stderr.write(`${f.padEnd(10)} KL ${r.kl.toFixed(5)}  top-1 ${(100 * r.top1).toFixed(2)}%  (${n} tokens)  KL by position bucket of ${S / nBuckets}: ${r.klByBucket.map((v) => v.toFixed(4)).join(' ')}\n`);
 }
+const svgOut = flag('--svg', '');
+if (svgOut) writeFileAtomic(svgOut, kvBucketSvg(`KL by position, ${ckpt.split('/').pop()} (${n0(results)} tokens per format)`, S, results));
 if (args.includes('--json')) process.stdout.write(JSON.stringify({ checkpoint: ckpt, seqLen: S, results }, null, 2) + '\n');
