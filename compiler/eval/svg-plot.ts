@@ -5,13 +5,14 @@
 
 export interface PlotPoint { x: number; y: number; /** hover text */ label: string; /** drawn filled (else hollow) */ filled?: boolean }
 export interface PlotSeries { name: string; points: readonly PlotPoint[]; /** the points joined by the series' line */ line: readonly PlotPoint[] }
-export interface PlotSpec { title: string; xLabel: string; yLabel: string; xStep?: number; /** the x axis runs at least to here */ xMax?: number; series: readonly PlotSeries[]; legendNote?: string }
+export interface PlotSpec { title: string; xLabel: string; yLabel: string; xStep?: number; /** the x axis runs at least to here */ xMax?: number; series: readonly PlotSeries[]; legendNote?: string; /** room for the legend at the right (default 170 px) */ legendWidth?: number }
 
-const W = 720, H = 440, L = 70, R = 170, T = 30, B = 50;
+const H = 440, L = 70, T = 30, B = 50;
 const COLOURS = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#8c564b', '#e377c2', '#7f7f7f', '#17becf', '#bcbd22'];
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 export function logPlotSvg(spec: PlotSpec): string {
+  const R = spec.legendWidth ?? 170, W = 550 + R;
   const step = spec.xStep ?? 1;
   const all = spec.series.flatMap((s) => s.points).filter((p) => p.y > 0);
   const x0 = Math.floor(Math.min(...all.map((p) => p.x)) / step) * step, x1 = Math.ceil(Math.max(spec.xMax ?? -Infinity, ...all.map((p) => p.x)) / step) * step;
