@@ -11,7 +11,7 @@ import { softmaxExp2 } from "./softmax";
 
 const sc: usize = memory.data(16, 16);
 
-function ceilLog2(n: i32): i32 {
+export function ceilLog2(n: i32): i32 {
   return n <= 1 ? 0 : bitLength(n - 1);
 }
 
@@ -62,11 +62,33 @@ function axpyRow(o: usize, wt: i32, c: usize, hs: i32, bits: i32): void {
 
 /** The int8 row (ring or anchor) position t of head g is read from, or -1: its packed row. */
 // @ts-ignore: decorator
-@inline function row8(t: i32, g: i32, first8: i32, ringOff: i32, window: i32, A: i32, st: usize, map: i32, nKv: i32): i32 {
+@inline export function row8(t: i32, g: i32, first8: i32, ringOff: i32, window: i32, A: i32, st: usize, map: i32, nKv: i32): i32 {
   if (t >= first8) { const r = t + ringOff; return r >= window ? r - window : r; } // t mod W, without a division per position
   if (A == 0) return -1;
   const s = i32at(st, map + t * nKv + g);
   return <u32>s < <u32>A ? window + s : -1; // outside [0, A): none (an arena never stored from position 0)
+}
+
+/** §3.7.1 step 1: adds one query head's attention probabilities (Q16, from softmax's sum) to kv head g's anchor scores. */
+// @ts-ignore: decorator
+@inline export function addAnchorScores(st: usize, w: usize, sum: i32, n: i32, nKv: i32, g: i32): void {
+  recipScale(sum, sc, 2);
+  const rm = i32at(sc, 2), rsh = i32at(sc, 3) - 16;
+  for (let t = 0; t < n; t++) set32(st, t * nKv + g, satAdd(i32at(st, t * nKv + g), (i32at(w, t) * rm) >> rsh));
+}
+
+/** §3.7 step 5's B: the largest bitLength(w[t]·vM) − vE over the positions read, or −2147483647 when no product is positive. */
+// @ts-ignore: decorator
+@inline export function valueBitBound(
+  w: usize, vM: usize, vE: usize, n: i32, g: i32, first8: i32, ringOff: i32, window: i32, A: i32, st: usize, map: i32, nKv: i32, S: i32,
+): i32 {
+  let B = -2147483647;
+  for (let t = 0; t < n; t++) {
+    const r8 = row8(t, g, first8, ringOff, window, A, st, map, nKv), ks = r8 >= 0 ? (S + r8) * nKv + g : t * nKv + g;
+    const z = i32at(w, t) * i16at(vM, ks);
+    if (z > 0) { const b = bitLength(z) - i8at(vE, ks); if (b > B) B = b; }
+  }
+  return B;
 }
 
 /** See the reference: out = attention of q over positions 0..pos of one layer's quantized cache. */
@@ -103,18 +125,9 @@ export function attentionQ(
         set32(scores, t, mulShiftRound(acc, qm * i16at(kM, ks), qe + i8at(kE, ks)));
       }
       const sum = softmaxExp2(w, scores, n, exp2);
-      if (A > 0) {
-        recipScale(sum, sc, 2);
-        const rm = i32at(sc, 2), rsh = i32at(sc, 3) - 16;
-        for (let t = 0; t < n; t++) set32(st, t * nKv + g, satAdd(i32at(st, t * nKv + g), (i32at(w, t) * rm) >> rsh));
-      }
+      if (A > 0) addAnchorScores(st, w, sum, n, nKv, g);
       const L = 24 - ceilLog2(n);
-      let B = -2147483647;
-      for (let t = 0; t < n; t++) {
-        const r8 = row8(t, g, first8, ringOff, window, A, st, map, nKv), ks = r8 >= 0 ? (S + r8) * nKv + g : t * nKv + g;
-        const z = i32at(w, t) * i16at(vM, ks);
-        if (z > 0) { const b = bitLength(z) - i8at(vE, ks); if (b > B) B = b; }
-      }
+      const B = valueBitBound(w, vM, vE, n, g, first8, ringOff, window, A, st, map, nKv, S);
       for (let i = 0; i < hs; i++) set32(out, qo + i, 0);
       if (B == -2147483647) continue;
       const oh = out + (<usize>qo << 2);

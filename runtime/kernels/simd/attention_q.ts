@@ -19,7 +19,9 @@
 // Reads stay inside the row: the last chunk of a row of m bytes (m mod 16 ≠ 0, e.g. hs = 8
 // at 2 bits is 2 bytes) is loaded by scalar loads of exactly its bytes, zero above; the
 // zero values contribute nothing to either sum.
-import { bitLength, divFloor, satAdd } from "../scalar/arith";
+import { divFloor } from "../scalar/arith";
+// Everything but the dot products and the V sums is the scalar kernel's code.
+import { addAnchorScores, ceilLog2, row8, valueBitBound } from "../scalar/attention_q";
 import { ACT_FRAC, ACT_QMAX, INV_ACT_QMAX_E, INV_ACT_QMAX_M, SCORE_FRAC } from "../scalar/constants";
 import { mulShiftRound } from "../scalar/int64";
 import { i16at, i32at, i8at, set32 } from "../scalar/mem";
@@ -36,10 +38,6 @@ const Q_PACKED: usize = memory.data(2 * MAX_HS, 16);
 /** Step 5's sums in chunk order: over 8-bit rows, and over packed V rows. int32 [MAX_HS] each. */
 const ACC_RING: usize = memory.data(4 * MAX_HS, 16);
 const ACC_PACKED: usize = memory.data(4 * MAX_HS, 16);
-
-function ceilLog2(n: i32): i32 {
-  return n <= 1 ? 0 : bitLength(n - 1);
-}
 
 /** Entries of a row of hs values at `bits` in chunk order: whole chunks of 16 bytes (≤ MAX_HS since hs ≤ 256). */
 function chunkedLen(hs: i32, bits: i32): i32 {
@@ -161,15 +159,6 @@ function axpyRow(o: usize, wt: i32, c: usize, hs: i32, bits: i32): void {
   else axpyRowAt(o, w4, c, m, 2);
 }
 
-/** The int8 row (ring or anchor) position t of head g is read from, or -1: its packed row (as the scalar kernel). */
-// @ts-ignore: decorator
-@inline function row8(t: i32, g: i32, first8: i32, ringOff: i32, window: i32, A: i32, st: usize, map: i32, nKv: i32): i32 {
-  if (t >= first8) { const r = t + ringOff; return r >= window ? r - window : r; }
-  if (A == 0) return -1;
-  const s = i32at(st, map + t * nKv + g);
-  return <u32>s < <u32>A ? window + s : -1;
-}
-
 /** See the reference: out = attention of q over positions 0..pos of one layer's quantized cache. */
 export function attentionQ(
   out: usize, q: usize, pos: i32,
@@ -206,18 +195,9 @@ export function attentionQ(
         set32(scores, t, mulShiftRound(acc, qm * i16at(kM, ks), qe + i8at(kE, ks)));
       }
       const sum = softmaxExp2(w, scores, n, exp2);
-      if (A > 0) {
-        recipScale(sum, sc, 2);
-        const rm = i32at(sc, 2), rsh = i32at(sc, 3) - 16;
-        for (let t = 0; t < n; t++) set32(st, t * nKv + g, satAdd(i32at(st, t * nKv + g), (i32at(w, t) * rm) >> rsh));
-      }
+      if (A > 0) addAnchorScores(st, w, sum, n, nKv, g);
       const L = 24 - ceilLog2(n);
-      let B = -2147483647;
-      for (let t = 0; t < n; t++) {
-        const r8 = row8(t, g, first8, ringOff, window, A, st, map, nKv), ks = r8 >= 0 ? (S + r8) * nKv + g : t * nKv + g;
-        const z = i32at(w, t) * i16at(vM, ks);
-        if (z > 0) { const b = bitLength(z) - i8at(vE, ks); if (b > B) B = b; }
-      }
+      const B = valueBitBound(w, vM, vE, n, g, first8, ringOff, window, A, st, map, nKv, S);
       if (B == -2147483647) {
         for (let i = 0; i < hs; i++) set32(out, qo + i, 0);
         continue;
