@@ -87,13 +87,15 @@ for (const kv of ['k8v8', 'k4v4,w5', 'k2v2,w3', 'k4v2', 'k2v2,w3,anchors=2%']) {
 
 // On the device, each format of issue 16 (windows shrunk so they wrap inside the 24
 // positions; k2v2,w3,anchors=2% evicts anchors there): the SIMD build, which runs
-// runtime/kernels/simd/attention_q.ts, and the scalar build both reproduce the conformance
+// runtime/kernels/simd/attention_q.ts and kv_store_q.ts, and the scalar build both reproduce the conformance
 // vectors (IntTransformer's logits hashes).
 for (const kv of ['k8v8', 'k4v4,w5', 'k2v2,w3,anchors=1%', 'k4v2,w4,anchors=2%', 'k2v2,w3,anchors=2%']) {
   test(`stories260K ${kv} on the device: scalar and SIMD runtimes (V8) pass the conformance vectors (24 positions)`, async () => {
     if (!haveModels) return;
     const q = withKv(kv), contents = contentsOf(q);
-    assert.match(generateRuntimeSource(contents.config, contents.program, { name: 'wasm32', simd: true }).source, 'case OpKind.attention_q: runAttentionQSimd(r)');
+    const simdSource = generateRuntimeSource(contents.config, contents.program, { name: 'wasm32', simd: true }).source;
+    assert.match(simdSource, 'case OpKind.attention_q: runAttentionQSimd(r)');
+    assert.match(simdSource, 'case OpKind.kv_store_q: runKvStoreQSimd(r)');
     for (const simd of [false, true]) {
       const b = await bundleFromQuant({
         model: q, target: { ...loadTarget('wasm32'), simd }, plan: parsePlan('uniform:8'), planName: 'uniform:8',

@@ -5,6 +5,7 @@
 import { cfgSeqLen, inp, inPos, outp, prm } from "./runtime";
 import { gemvQ8 } from "../kernels/simd/gemv_q8";
 import { lutTables, gemvLut } from "../kernels/simd/gemv_lut";
+import { kvStoreQ } from "../kernels/simd/kv_store_q";
 import { attentionQ } from "../kernels/simd/attention_q";
 
 export function runGemvSimd(r: usize): void {
@@ -23,6 +24,14 @@ export function runGemvLutSimd(r: usize): void {
   const sc = inp(r, 1);
   gemvLut(outp(r, 0), inp(r, 2), inp(r, 3), inp(r, 4), inp(r, 5), inp(r, 0), load<i32>(sc), load<i32>(sc, 4),
     n, d, bits, G, outFrac);
+}
+
+const scratch_kv_store_q: usize = memory.data(272, 16);
+
+export function runKvStoreQSimd(r: usize): void {
+  const nKv = prm(r, 0), hs = prm(r, 1), kBits = prm(r, 2), vBits = prm(r, 3), window = prm(r, 4), anchors = prm(r, 5);
+  kvStoreQ(outp(r, 0), outp(r, 1), outp(r, 2), outp(r, 3), outp(r, 4), outp(r, 5), inp(r, 0), inp(r, 1),
+    inPos, <i32>cfgSeqLen, nKv, hs, kBits, vBits, window, anchors, outp(r, 6), scratch_kv_store_q, scratch_kv_store_q + 256);
 }
 
 export function runAttentionQSimd(r: usize): void {

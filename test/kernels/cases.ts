@@ -82,7 +82,7 @@ function kvStoreCase(label: string, r: Rng, nKv: number, hs: number, S: number, 
  * compared, so the store's packing, ring and anchor choices are checked across flavours.
  */
 function kvqCase(op: 'kv_store_q' | 'attention_q', label: string, r: Rng, nH: number, nKv: number, hs: number, S: number, pos: number,
-  kBits: number, vBits: number, W: number, mag: number, A = 0): KernelCase {
+  kBits: number, vBits: number, W: number, mag: number, A = 0, rot = false): KernelCase {
   const kvD = nKv * hs, rows = (S + W + A) * nKv;
   const buffers: KernelCase['buffers'] = {
     kc: new Int8Array(((S * kvD * kBits) >> 3) + (W + A) * kvD), kM: new Int16Array(rows), kE: new Int8Array(rows),
@@ -101,6 +101,8 @@ function kvqCase(op: 'kv_store_q' | 'attention_q', label: string, r: Rng, nH: nu
   const calls: KernelCase['calls'] = [];
   for (let t = 0; t <= pos; t++) {
     buffers[`k${t}`] = q16(r, kvD, mag * 10 ** (r.gauss() * 0.3)); buffers[`v${t}`] = q16(r, kvD, mag);
+    // `,rot` (§3.7.2): k goes through the Walsh–Hadamard transform first, as in a model.
+    if (rot) calls.push({ fn: 'hadamard', args: [`k${t}`, kvD, hs] });
     calls.push({ fn: 'kvStoreQ', args: ['kc', 'kM', 'kE', 'vc', 'vM', 'vE', `k${t}`, `v${t}`, t, S, nKv, hs, kBits, vBits, W, A, 'st', 'row8', 'sc'] });
     if (A > 0 && t < pos) calls.push(attend(t));
   }
@@ -134,6 +136,27 @@ function kvqWidthCases(r: Rng): KernelCase[] {
     const l = layouts[(3 * ki + vi + hi) % layouts.length];
     out.push(kvqCase('attention_q', `k${kBits}v${vBits}, hs ${hs}, ${l.name}, n ${l.pos + 1}`, r, 4, 2, hs, l.S, l.pos, kBits, vBits, l.W, 1, l.A));
   })));
+  return out;
+}
+
+/**
+ * kv_store_q at every (kBits, vBits) pair and head sizes around the SIMD kernel's 16-value
+ * chunks: hs 4, 8, 12 (all tail), 16, 20, 28 (a chunk and a tail), 64; each pair with no
+ * window, a ring wrapped several times, anchor slots filled and evicted, and (hs a power of
+ * two) k rotated first. At 8 bits a head size need not be even: hs 5 and 21 at k8v8.
+ */
+function kvStoreWidthCases(r: Rng): KernelCase[] {
+  const layouts = [
+    { name: 'no window', S: 6, pos: 5, W: 0, A: 0 },
+    { name: 'w3, ring wrapped', S: 10, pos: 9, W: 3, A: 0 },
+    { name: 'w2, 2 anchor slots', S: 12, pos: 11, W: 2, A: 2 },
+  ];
+  const out: KernelCase[] = [];
+  KV_BITS.forEach((kBits, ki) => KV_BITS.forEach((vBits, vi) => [4, 8, 12, 16, 20, 28, 64].forEach((hs, hi) => {
+    const l = layouts[(3 * ki + vi + hi) % layouts.length], rot = (hs & (hs - 1)) === 0 && (ki + vi + hi) % 2 === 0;
+    out.push(kvqCase('kv_store_q', `k${kBits}v${vBits}, hs ${hs}, ${l.name}${rot ? ', rot' : ''}`, r, 2, 2, hs, l.S, l.pos, kBits, vBits, l.W, 10 ** r.gauss(), l.A, rot));
+  })));
+  for (const hs of [5, 21]) out.push(kvqCase('kv_store_q', `k8v8, hs ${hs}, w2, 1 anchor slot`, r, 2, 2, hs, 8, 7, 8, 8, 2, 1, 1));
   return out;
 }
 
@@ -269,6 +292,8 @@ const CORPUS: Record<string, { fixed: () => KernelCase[]; random: Maker }> = {
         kvqCase('kv_store_q', 'k8v4, window = S', r, 1, 1, 4, 3, 2, 8, 4, 3, 100),
         kvqCase('kv_store_q', 'k2v2,w2 with 2 anchor slots: slots fill, then the weakest is evicted', r, 2, 2, 8, 16, 15, 2, 2, 2, 1, 2),
         kvqCase('kv_store_q', 'k4v4,w1 with 3 anchor slots, zero values: equal scores (ties)', r, 2, 1, 8, 10, 9, 4, 4, 1, 0, 3),
+        kvqCase('kv_store_q', 'k4v4,w2 magnitudes the rotation saturates', r, 2, 2, 16, 6, 5, 4, 4, 2, 3000, 0, true),
+        ...kvStoreWidthCases(r),
       ];
     },
     random: randomKvq('kv_store_q'),

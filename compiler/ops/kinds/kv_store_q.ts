@@ -47,6 +47,9 @@ export const kvqCacheOperands = (first: number, output: boolean, state: number):
   ].join(' &&\n  ');
 };
 
+const run = `kvStoreQ(outp(r, 0), outp(r, 1), outp(r, 2), outp(r, 3), outp(r, 4), outp(r, 5), inp(r, 0), inp(r, 1),
+  inPos, <i32>cfgSeqLen, nKv, hs, kBits, vBits, window, anchors, outp(r, 6), scratch, scratch + ${KVQ_MAX_HS});`;
+
 export const kv_store_q: OpDef = {
   kind: 'kv_store_q',
   kernel: 'kv_store_q',
@@ -55,12 +58,12 @@ export const kv_store_q: OpDef = {
   params: KVQ_PARAMS,
   device: {
     // scratch: a row of hs ≤ 256 int8 values, then the kernel's four int32 of (m, e).
-    check: 'checkKvStoreQ', run: 'runKvStoreQ', imports: ['kvStoreQ'], scratch: KVQ_MAX_HS + 16,
+    check: 'checkKvStoreQ', run: 'runKvStoreQ', simdRun: 'runKvStoreQSimd', imports: ['kvStoreQ'], scratch: KVQ_MAX_HS + 16,
     operands: `const kvD = <i64>nKv * hs, S = <i64>cfgSeqLen, rows = (S + window + anchors) * nKv;
 return isSlot(r, 0, false, I32, kvD) && isSlot(r, 1, false, I32, kvD) && isInput(r, 2, ProgramInput.position) &&
   ${kvqCacheOperands(0, true, 6)};`,
-    body: `kvStoreQ(outp(r, 0), outp(r, 1), outp(r, 2), outp(r, 3), outp(r, 4), outp(r, 5), inp(r, 0), inp(r, 1),
-  inPos, <i32>cfgSeqLen, nKv, hs, kBits, vBits, window, anchors, outp(r, 6), scratch, scratch + ${KVQ_MAX_HS});`,
+    body: run,
+    simdBody: run,
   },
   interpret: (o, step) => {
     o.counts(3, 7, 6);

@@ -6,12 +6,17 @@ import {
 import { i32at, i8at, set16, set32, set8 } from "./mem";
 import { quantizeAct } from "./quantize_act";
 
+/** The largest magnitude of a value at `bits` (8, 4, 2: 127, 7, 1; so 2 bits are ternary), and 1/qmax as a scale. */
+// @ts-ignore: decorator
+@inline export function kvQmax(bits: i32): i32 { return bits == 8 ? QMAX8 : bits == 4 ? QMAX4 : QMAX2; }
+// @ts-ignore: decorator
+@inline export function kvInvQmaxM(bits: i32): i32 { return bits == 8 ? INV_QMAX8_M : bits == 4 ? INV_QMAX4_M : INV_QMAX2_M; }
+// @ts-ignore: decorator
+@inline export function kvInvQmaxE(bits: i32): i32 { return bits == 8 ? INV_QMAX8_E : bits == 4 ? INV_QMAX4_E : INV_QMAX2_E; }
+
 /** Head g of x (Q16) into one row at byte address c: packed at `bits`, or int8 (bits 8). */
 function storeHead(c: usize, cM: usize, cE: usize, srow: i32, x: usize, xo: i32, hs: i32, bits: i32, row8: usize, sc: usize): void {
-  const qmax = bits == 8 ? QMAX8 : bits == 4 ? QMAX4 : QMAX2;
-  const im = bits == 8 ? INV_QMAX8_M : bits == 4 ? INV_QMAX4_M : INV_QMAX2_M;
-  const ie = bits == 8 ? INV_QMAX8_E : bits == 4 ? INV_QMAX4_E : INV_QMAX2_E;
-  quantizeAct<i8>(row8, 0, x, xo, hs, 16, qmax, im, ie, sc, 0);
+  quantizeAct<i8>(row8, 0, x, xo, hs, 16, kvQmax(bits), kvInvQmaxM(bits), kvInvQmaxE(bits), sc, 0);
   set16(cM, srow, load<i32>(sc));
   set8(cE, srow, load<i32>(sc, 4));
   if (bits == 8) { memory.copy(c, row8, <usize>hs); return; }
@@ -43,6 +48,32 @@ function anchorSlot(st: usize, S: i32, nKv: i32, A: i32, g: i32, c: i32): i32 {
   return i32at(st, c * nKv + g) > weakScore ? weak : -1;
 }
 
+/** Position 0 with anchors: every score 0, every slot map entry and slot free (-1). */
+// @ts-ignore: decorator
+@inline export function resetAnchors(st: usize, S: i32, nKv: i32, A: i32): void {
+  const map = S * nKv;
+  memory.fill(st, 0, <usize>map << 2);
+  memory.fill(st + (<usize>map << 2), 255, <usize>(map + A * nKv) << 2); // -1
+}
+
+/** Head g's anchor step as `position` arrives: the position leaving the window takes a slot (copied from its ring row) or not. */
+// @ts-ignore: decorator
+@inline export function promoteAnchor(
+  kc: usize, kM: usize, kE: usize, vc: usize, vM: usize, vE: usize,
+  position: i32, S: i32, nKv: i32, hs: i32, kBits: i32, vBits: i32, window: i32, A: i32, st: usize, g: i32,
+): void {
+  const c = position - window, slot = anchorSlot(st, S, nKv, A, g, c);
+  if (slot < 0) return;
+  const kvD = nKv * hs, gh = g * hs, ring = position % window;
+  const map = S * nKv, tab = 2 * S * nKv;
+  const old = i32at(st, tab + slot * nKv + g);
+  if (<u32>old < <u32>S) set32(st, map + old * nKv + g, -1);
+  set32(st, map + c * nKv + g, slot);
+  set32(st, tab + slot * nKv + g, c);
+  copyRow8(kc + <usize>((S * kvD * kBits) >> 3), kM, kE, S, nKv, kvD, gh, hs, g, ring, window + slot);
+  copyRow8(vc + <usize>((S * kvD * vBits) >> 3), vM, vE, S, nKv, kvD, gh, hs, g, ring, window + slot);
+}
+
 /** k, v (Q16 [nKv*hs]) of `position` into one layer's quantized cache; A anchor slots, st their state. row8: i8 [hs]; sc: i32 [4]. */
 export function kvStoreQ(
   kc: usize, kM: usize, kE: usize, vc: usize, vM: usize, vE: usize,
@@ -52,24 +83,10 @@ export function kvStoreQ(
   const kvD = nKv * hs;
   const ring = window > 0 ? position % window : 0;
   const kRing = (S * kvD * kBits) >> 3, vRing = (S * kvD * vBits) >> 3;
-  const map = S * nKv, tab = 2 * S * nKv;
-  if (A > 0 && position == 0) {
-    memory.fill(st, 0, <usize>map << 2);
-    memory.fill(st + (<usize>map << 2), 255, <usize>(map + A * nKv) << 2); // -1
-  }
+  if (A > 0 && position == 0) resetAnchors(st, S, nKv, A);
   for (let g = 0; g < nKv; g++) {
     const gh = g * hs;
-    if (A > 0 && position >= window) {
-      const c = position - window, slot = anchorSlot(st, S, nKv, A, g, c);
-      if (slot >= 0) {
-        const old = i32at(st, tab + slot * nKv + g);
-        if (<u32>old < <u32>S) set32(st, map + old * nKv + g, -1);
-        set32(st, map + c * nKv + g, slot);
-        set32(st, tab + slot * nKv + g, c);
-        copyRow8(kc + <usize>kRing, kM, kE, S, nKv, kvD, gh, hs, g, ring, window + slot);
-        copyRow8(vc + <usize>vRing, vM, vE, S, nKv, kvD, gh, hs, g, ring, window + slot);
-      }
-    }
+    if (A > 0 && position >= window) promoteAnchor(kc, kM, kE, vc, vM, vE, position, S, nKv, hs, kBits, vBits, window, A, st, g);
     storeHead(kc + <usize>(((position * kvD + gh) * kBits) >> 3), kM, kE, position * nKv + g, k, gh, hs, kBits, row8, sc);
     storeHead(vc + <usize>(((position * kvD + gh) * vBits) >> 3), vM, vE, position * nKv + g, v, gh, hs, vBits, row8, sc);
     if (window > 0) {

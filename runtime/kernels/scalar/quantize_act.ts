@@ -6,6 +6,18 @@ import { ZERO_SCALE_E, ZERO_SCALE_M } from "./constants";
 import { i32at, set32 } from "./mem";
 import { mulScale } from "./scale";
 
+/** Step 2's shift k for amax > 0: v' = v >> k (or << -k) puts amax' = amax >> k in [2^14, 2^15). */
+// @ts-ignore: decorator
+@inline export function actShift(amax: i32): i32 {
+  return bitLength(amax) - 15;
+}
+
+/** Step 3's reciprocal bits K: q = (v'·r + 2^(K-1)) >> K with r = round(qmax·2^K / amax'), all in int32. */
+// @ts-ignore: decorator
+@inline export function actRecipBits(qmax: i32): i32 {
+  return 30 - bitLength(qmax);
+}
+
 /**
  * Quantizes v[vo .. vo+n) (fixed point, `frac` fractional bits) into q[qo .. qo+n) with
  * |q| <= qmax ((invM, invE) = 1/qmax as a scale); the scale of q goes to scale[so..so+1].
@@ -22,10 +34,10 @@ export function quantizeAct<T>(
     return;
   }
   // Normalize to 15-bit mantissas: v' = v >> k, amax' in [2^14, 2^15).
-  const k = bitLength(amax) - 15;
+  const k = actShift(amax);
   const an = k >= 0 ? amax >> k : amax << -k;
   // q = round(v' * qmax / amax') with the reciprocal r = round(qmax * 2^K / amax').
-  const K = 30 - bitLength(qmax);
+  const K = actRecipBits(qmax);
   const r = divRound(qmax << K, an);
   const half = 1 << (K - 1);
   for (let i = 0; i < n; i++) {
