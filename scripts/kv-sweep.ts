@@ -1,4 +1,5 @@
 // npm run kv-sweep -- <checkpoint> <tokenizer> [--tokens N] [--formats k12v8,k4v4,...] [--buckets B] [--json] [--svg <file>]
+// npm run kv-sweep -- --synth <shape> [--formats ...] [--runs N] [--json]: cache bytes and decode speed only (kv-sweep-synth.ts)
 //
 // Quality of each KV cache format (docs/kv-cache.md): the integer reference
 // (runtime/reference/model.ts) with the format, teacher-forced against the float reference
@@ -17,14 +18,22 @@ import { encodeParagraphs } from '../compiler/eval/text-stream.ts';
 import { kvBucketSvg } from '../compiler/eval/kv-bucket-svg.ts';
 import { writeFileAtomic } from '../compiler/util/atomic-write.ts';
 import { loadTokenizerFile } from '../compiler/import/tokenizers/load.ts';
+import { synthSweep } from './kv-sweep-synth.ts';
 
 const args = process.argv.slice(2);
 const flag = (name: string, def: string) => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : def; };
+// Formats are separated by the comma before each 'k' (a format's own commas precede w and anchors).
+const formatList = (def: string) => flag('--formats', def).split(/,(?=k)/);
+const synthShape = flag('--synth', '');
+if (synthShape) {
+  const rows = await synthSweep(synthShape, formatList('k12v8,k8v8,k4v4,k4v4,w32,k4v4,w32,anchors=1%,k4v2,w32,anchors=1%,k2v2,w32,anchors=1%'), Number(flag('--runs', '3')));
+  if (args.includes('--json')) process.stdout.write(JSON.stringify({ shape: synthShape, synthetic: true, results: rows }, null, 2) + '\n');
+  process.exit(0);
+}
 const [ckpt, tokPath] = args;
 if (!ckpt || !tokPath) { process.stderr.write('usage: npm run kv-sweep -- <checkpoint> <tokenizer> [--tokens N] [--formats a,b] [--buckets B] [--json] [--svg <file>]\n'); process.exit(2); }
 const tokens = Number(flag('--tokens', '20000'));
-// Formats are separated by the comma before each 'k' (a format's own commas precede w and anchors).
-const formats = flag('--formats', 'k12v8,k8v8,k4v4,k4v4,w32,k2v2,k2v2,w32,k2v2,w32,anchors=1%,k2v2,w32,anchors=5%,k4v4,w32,anchors=1%').split(/,(?=k)/);
+const formats = formatList('k12v8,k8v8,k4v4,k4v4,w32,k2v2,k2v2,w32,k2v2,w32,anchors=1%,k2v2,w32,anchors=5%,k4v4,w32,anchors=1%');
 const n0 = (r: Array<{ tokens: number }>) => r[0]?.tokens ?? 0;
 const nBuckets = Number(flag('--buckets', '8'));
 const text = readFileSync(flag('--text', `${import.meta.dirname}/../../shared/models/tinystories-valid-head.txt`), 'utf8');
