@@ -11,7 +11,9 @@
 //   a  per (position, kv head), asymmetric min/max, 2^b levels
 //   r  t after a normalized Walsh–Hadamard rotation of the head (`,rot`)
 //   c  per channel, symmetric, scale from the float model's max |K| on calibration text (static)
+//   C  per channel, asymmetric, range [min, max] of the float model's K on calibration text (static)
 //   b  per channel over blocks of W positions (KIVI), symmetric; B: asymmetric
+//   D  B from int8 rows (per (position, kv head)), as a device would requantize its int8 ring
 //   f  not quantized
 // e.g. k2tv2t (today's k2v2,w32), k2bv2t, k2cv2t. --layers / --heads: quantize only there.
 // --stats: statistics of K instead (below).
@@ -55,8 +57,14 @@ function run(wins: number[][], hook: (a: Activations<Float32Array>, pos: number)
 
 // Static per-channel scales: max |K| per (layer, channel) over the calibration text.
 const kMax = Array.from({ length: L }, () => new Float64Array(kd));
+const kLo = Array.from({ length: L }, () => new Float64Array(kd).fill(Infinity)), kHi = Array.from({ length: L }, () => new Float64Array(kd).fill(-Infinity));
 run(calibWins, (a, p) => {
-  for (let l = 0; l < L; l++) for (let i = 0; i < kd; i++) kMax[l][i] = Math.max(kMax[l][i], Math.abs(a.layers[l].k[p * kd + i]));
+  for (let l = 0; l < L; l++) {
+    for (let i = 0; i < kd; i++) {
+      const x = a.layers[l].k[p * kd + i];
+      kMax[l][i] = Math.max(kMax[l][i], Math.abs(x)); kLo[l][i] = Math.min(kLo[l][i], x); kHi[l][i] = Math.max(kHi[l][i], x);
+    }
+  }
 }, () => {});
 const refLp: Float64Array[][] = evalWins.map(() => []);
 run(evalWins, () => {}, (wi, p, lg) => { refLp[wi][p] = logSoftmax(lg); });
@@ -71,12 +79,12 @@ function wht(x: Float64Array, o: number, n: number): void {
 }
 
 /** Symmetric fake quantization of values vals[idx] at scale amax/qmax; asymmetric (2^b levels) with `asym`. */
-function fake(x: Float64Array, idx: number[], bits: number, asym: boolean, amaxOverride = -1): void {
+function fake(x: Float64Array, idx: number[], bits: number, asym: boolean, amaxOverride = -1, range?: [number, number]): void {
   if (asym) {
-    let lo = Infinity, hi = -Infinity;
-    for (const i of idx) { lo = Math.min(lo, x[i]); hi = Math.max(hi, x[i]); }
-    const s = (hi - lo) / ((1 << bits) - 1);
-    if (s > 0) for (const i of idx) x[i] = lo + Math.round((x[i] - lo) / s) * s;
+    let [lo, hi] = range ?? [Infinity, -Infinity];
+    if (!range) for (const i of idx) { lo = Math.min(lo, x[i]); hi = Math.max(hi, x[i]); }
+    const s = (hi - lo) / ((1 << bits) - 1), top = (1 << bits) - 1;
+    if (s > 0) for (const i of idx) x[i] = lo + Math.max(0, Math.min(top, Math.round((x[i] - lo) / s))) * s;
     return;
   }
   const qmax = (1 << (bits - 1)) - 1;
@@ -98,10 +106,11 @@ function quantRows(q: Float64Array, l: number, t0: number, t1: number, g: string
         fake(q, idx, bits, g === 'a');
         if (g === 'r') wht(q, o, hs);
       }
-    } else if (g === 'c' || g === 'b' || g === 'B') {
+    } else {
+      if (g === 'D') for (let t = t0; t < t1; t++) fake(q, Array.from({ length: hs }, (_, i) => t * kd + h * hs + i), 8, false);
       for (let i = 0; i < hs; i++) {
         const ch = h * hs + i, idx = Array.from({ length: t1 - t0 }, (_, u) => (t0 + u) * kd + ch);
-        fake(q, idx, bits, g === 'B', g === 'c' ? kMax[l][ch] : -1);
+        fake(q, idx, bits, g === 'B' || g === 'C' || g === 'D', g === 'c' ? kMax[l][ch] : -1, g === 'C' ? [kLo[l][ch], kHi[l][ch]] : undefined);
       }
     }
   }
@@ -140,14 +149,14 @@ if (args.includes('--stats')) {
 }
 
 const parse = (cfg: string) => {
-  const m = /^k(\d)([tarcbBf])v(\d)([tarcbBf])$/.exec(cfg);
+  const m = /^k(\d)([tarcCbBDf])v(\d)([tarcCbBDf])$/.exec(cfg);
   if (!m) throw new Error(`config ${cfg}: expected k<bits><grouping>v<bits><grouping>, e.g. k2tv2t`);
   return { kb: Number(m[1]), kg: m[2], vb: Number(m[3]), vg: m[4] };
 };
 
 for (const cfg of configs) {
   const { kb, kg, vb, vg } = parse(cfg);
-  const blocked = (g: string) => g === 'b' || g === 'B';
+  const blocked = (g: string) => g === 'b' || g === 'B' || g === 'D';
   let kl = 0, n = 0;
   const qk = Array.from({ length: L }, () => new Float64Array(S * kd)), qv = Array.from({ length: L }, () => new Float64Array(S * kd));
   // After step p, row t = p - W + 1 leaves the window (with W = 0: row p, after its own attention).

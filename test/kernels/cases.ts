@@ -120,43 +120,40 @@ const randomKvq = (op: 'kv_store_q' | 'attention_q') => (r: Rng, i: number): Ker
 };
 
 /**
- * attention_q at every (kBits, vBits) pair and head sizes whose rows end inside a 16-byte
- * chunk in every way (the SIMD kernel's tail loads): hs 4 (1 byte at 2 bits), 8, 16, 28
- * (7, 14 and 28 bytes) and 64; n = pos + 1 odd; each pair once without a window, once with
- * a ring wrapped over several times, once with anchor slots that are filled and read.
+ * kv_store_q and attention_q at every (kBits, vBits) pair, each pair once without a window,
+ * once with a ring wrapped over several times, once with anchor slots filled and evicted
+ * (and read). attention_q: head sizes whose rows end inside a 16-byte chunk in every way
+ * (the SIMD kernel's tail loads): hs 4 (1 byte at 2 bits), 8, 16, 28 (7, 14 and 28 bytes)
+ * and 64; n = pos + 1 odd. kv_store_q: head sizes around the SIMD kernel's 16-value chunks,
+ * 4, 8, 12 (all tail), 16, 20, 28 (a chunk and a tail) and 64, with k rotated first in
+ * every other case of a power-of-two hs, and values of any magnitude; at 8 bits a head
+ * size need not be even: hs 5 and 21 at k8v8.
  */
-function kvqWidthCases(r: Rng): KernelCase[] {
-  const layouts = [
-    { name: 'no window', S: 10, pos: 8, W: 0, A: 0 },
-    { name: 'w4, ring wrapped', S: 12, pos: 10, W: 4, A: 0 },
-    { name: 'w3, 2 anchor slots read', S: 16, pos: 14, W: 3, A: 2 },
-  ];
-  const out: KernelCase[] = [];
-  KV_BITS.forEach((kBits, ki) => KV_BITS.forEach((vBits, vi) => [4, 8, 16, 28, 64].forEach((hs, hi) => {
-    const l = layouts[(3 * ki + vi + hi) % layouts.length];
-    out.push(kvqCase('attention_q', `k${kBits}v${vBits}, hs ${hs}, ${l.name}, n ${l.pos + 1}`, r, 4, 2, hs, l.S, l.pos, kBits, vBits, l.W, 1, l.A));
+const KVQ_WIDTHS = {
+  attention_q: {
+    hs: [4, 8, 16, 28, 64], nH: 4, rot: false, mag: () => 1,
+    layouts: [
+      { name: 'no window', S: 10, pos: 8, W: 0, A: 0 },
+      { name: 'w4, ring wrapped', S: 12, pos: 10, W: 4, A: 0 },
+      { name: 'w3, 2 anchor slots read', S: 16, pos: 14, W: 3, A: 2 },
+    ],
+  },
+  kv_store_q: {
+    hs: [4, 8, 12, 16, 20, 28, 64], nH: 2, rot: true, mag: (r: Rng) => 10 ** r.gauss(),
+    layouts: [
+      { name: 'no window', S: 6, pos: 5, W: 0, A: 0 },
+      { name: 'w3, ring wrapped', S: 10, pos: 9, W: 3, A: 0 },
+      { name: 'w2, 2 anchor slots', S: 12, pos: 11, W: 2, A: 2 },
+    ],
+  },
+};
+function kvqWidthCases(r: Rng, op: 'kv_store_q' | 'attention_q'): KernelCase[] {
+  const w = KVQ_WIDTHS[op], out: KernelCase[] = [];
+  KV_BITS.forEach((kBits, ki) => KV_BITS.forEach((vBits, vi) => w.hs.forEach((hs, hi) => {
+    const l = w.layouts[(3 * ki + vi + hi) % w.layouts.length], rot = w.rot && (hs & (hs - 1)) === 0 && (ki + vi + hi) % 2 === 0;
+    out.push(kvqCase(op, `k${kBits}v${vBits}, hs ${hs}, ${l.name}${rot ? ', rot' : ''}, n ${l.pos + 1}`, r, w.nH, 2, hs, l.S, l.pos, kBits, vBits, l.W, w.mag(r), l.A, rot));
   })));
-  return out;
-}
-
-/**
- * kv_store_q at every (kBits, vBits) pair and head sizes around the SIMD kernel's 16-value
- * chunks: hs 4, 8, 12 (all tail), 16, 20, 28 (a chunk and a tail), 64; each pair with no
- * window, a ring wrapped several times, anchor slots filled and evicted, and (hs a power of
- * two) k rotated first. At 8 bits a head size need not be even: hs 5 and 21 at k8v8.
- */
-function kvStoreWidthCases(r: Rng): KernelCase[] {
-  const layouts = [
-    { name: 'no window', S: 6, pos: 5, W: 0, A: 0 },
-    { name: 'w3, ring wrapped', S: 10, pos: 9, W: 3, A: 0 },
-    { name: 'w2, 2 anchor slots', S: 12, pos: 11, W: 2, A: 2 },
-  ];
-  const out: KernelCase[] = [];
-  KV_BITS.forEach((kBits, ki) => KV_BITS.forEach((vBits, vi) => [4, 8, 12, 16, 20, 28, 64].forEach((hs, hi) => {
-    const l = layouts[(3 * ki + vi + hi) % layouts.length], rot = (hs & (hs - 1)) === 0 && (ki + vi + hi) % 2 === 0;
-    out.push(kvqCase('kv_store_q', `k${kBits}v${vBits}, hs ${hs}, ${l.name}${rot ? ', rot' : ''}`, r, 2, 2, hs, l.S, l.pos, kBits, vBits, l.W, 10 ** r.gauss(), l.A, rot));
-  })));
-  for (const hs of [5, 21]) out.push(kvqCase('kv_store_q', `k8v8, hs ${hs}, w2, 1 anchor slot`, r, 2, 2, hs, 8, 7, 8, 8, 2, 1, 1));
+  if (op === 'kv_store_q') for (const hs of [5, 21]) out.push(kvqCase(op, `k8v8, hs ${hs}, w2, 1 anchor slot`, r, 2, 2, hs, 8, 7, 8, 8, 2, 1, 1));
   return out;
 }
 
@@ -293,7 +290,7 @@ const CORPUS: Record<string, { fixed: () => KernelCase[]; random: Maker }> = {
         kvqCase('kv_store_q', 'k2v2,w2 with 2 anchor slots: slots fill, then the weakest is evicted', r, 2, 2, 8, 16, 15, 2, 2, 2, 1, 2),
         kvqCase('kv_store_q', 'k4v4,w1 with 3 anchor slots, zero values: equal scores (ties)', r, 2, 1, 8, 10, 9, 4, 4, 1, 0, 3),
         kvqCase('kv_store_q', 'k4v4,w2 magnitudes the rotation saturates', r, 2, 2, 16, 6, 5, 4, 4, 2, 3000, 0, true),
-        ...kvStoreWidthCases(r),
+        ...kvqWidthCases(r, 'kv_store_q'),
       ];
     },
     random: randomKvq('kv_store_q'),
@@ -308,7 +305,7 @@ const CORPUS: Record<string, { fixed: () => KernelCase[]; random: Maker }> = {
         kvqCase('attention_q', 'k8v2, zero values', r, 1, 1, 4, 4, 3, 8, 2, 0, 0),
         kvqCase('attention_q', 'k2v2,w3, 2 anchor slots, grouped query, anchors evicted and read', r, 4, 2, 8, 20, 19, 2, 2, 3, 1, 2),
         kvqCase('attention_q', 'k4v2,w2, every packed position an anchor (A = S)', r, 2, 1, 16, 9, 8, 4, 2, 2, 3000, 9),
-        ...kvqWidthCases(r),
+        ...kvqWidthCases(r, 'attention_q'),
       ];
     },
     random: randomKvq('attention_q'),
