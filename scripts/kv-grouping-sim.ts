@@ -1,4 +1,4 @@
-// npm run kv-grouping-sim -- <checkpoint> <tokenizer> [--tokens N] [--calib N] [--window W] [--configs a;b;...] [--layers 0,2] [--heads 0,3]
+// npm run kv-grouping-sim -- <checkpoint> <tokenizer> [--tokens N] [--calib N] [--window W] [--block G] [--configs a;b;...] [--layers 0,2] [--heads 0,3]
 //
 // Which scale grouping of the quantized K (and V) cache loses least (docs/kv-cache.md,
 // "Scale grouping"): a float simulation, not the integer format. The float reference runs
@@ -12,7 +12,7 @@
 //   r  t after a normalized Walsh–Hadamard rotation of the head (`,rot`)
 //   c  per channel, symmetric, scale from the float model's max |K| on calibration text (static)
 //   C  per channel, asymmetric, range [min, max] of the float model's K on calibration text (static)
-//   b  per channel over blocks of W positions (KIVI), symmetric; B: asymmetric
+//   b  per channel over blocks of G positions (--block, default W; KIVI), symmetric; B: asymmetric
 //   D  B from int8 rows (per (position, kv head)), as a device would requantize its int8 ring
 //   f  not quantized
 // e.g. k2tv2t (today's k2v2,w32), k2bv2t, k2cv2t. --layers / --heads: quantize only there.
@@ -31,6 +31,9 @@ const flag = (name: string, def: string) => { const i = args.indexOf(name); retu
 const [ckpt, tokPath] = args;
 if (!ckpt || !tokPath) { process.stderr.write('usage: npm run kv-grouping-sim -- <checkpoint> <tokenizer> [--tokens N] [--calib N] [--window W] [--configs k2tv2t;k2bv2t] [--layers l,..] [--heads h,..]\n'); process.exit(2); }
 const tokens = Number(flag('--tokens', '2000')), calibTokens = Number(flag('--calib', '2000')), W = Number(flag('--window', '32'));
+// Per-channel blocks of G ≤ W positions (a block is whole in the window when its first row leaves it).
+const G = Number(flag('--block', String(Math.max(W, 1))));
+if (!(G >= 1 && G <= Math.max(W, 1))) throw new Error(`--block ${G}: expected 1 to the window (${W})`);
 const configs = flag('--configs', 'k4tv4t;k4rv4t;k4cv4t;k4bv4t;k4Bv4t;k2tv2t;k2av2t;k2cv2t;k2bv2t;k2Bv2t').split(';');
 const list = (s: string) => (s ? s.split(',').map(Number) : null);
 const onlyLayers = list(flag('--layers', '')), onlyHeads = list(flag('--heads', ''));
@@ -168,8 +171,7 @@ for (const cfg of configs) {
       const A = a.layers[l];
       for (const [arr, q, g, bits] of [[A.k, qk[l], kg, kb], [A.v, qv[l], vg, vb]] as const) {
         if (g === 'f') continue;
-        // A block of W rows is quantized as its first row leaves (all W exist then); other groupings row by row.
-        const G = Math.max(W, 1);
+        // A block of G rows is quantized as its first row leaves (all G exist then); other groupings row by row.
         if (blocked(g) ? t % G === 0 : true) {
           const t1 = blocked(g) ? Math.min(t + G, p + 1) : t + 1;
           for (let i = t * kd; i < t1 * kd; i++) q[i] = arr[i];
@@ -179,5 +181,5 @@ for (const cfg of configs) {
       }
     }
   }, (wi, p, lg) => { kl += klFromLogProbs(refLp[wi][p], logSoftmax(lg)); n++; });
-  process.stderr.write(`${cfg.padEnd(8)} w${W}${onlyLayers ? ` layers ${onlyLayers}` : ''}${onlyHeads ? ` heads ${onlyHeads}` : ''}: KL ${(kl / n).toFixed(5)} (${n} tokens)\n`);
+  process.stderr.write(`${cfg.padEnd(8)} w${W}${G !== Math.max(W, 1) ? ` blocks of ${G}` : ''}${onlyLayers ? ` layers ${onlyLayers}` : ''}${onlyHeads ? ` heads ${onlyHeads}` : ''}: KL ${(kl / n).toFixed(5)} (${n} tokens)\n`);
 }
