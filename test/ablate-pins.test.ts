@@ -6,7 +6,13 @@
 // OLD holds numbers computed by the simulator's own forward before the change (commit
 // 94e0402): per configuration, the sum and the sum of squares of every logit over
 // POSITIONS positions, and the sha256 of those logits, of the calibration taps and of
-// calibrate()'s Hessians.
+// calibrate()'s Hessians. The old forward computed SiLU as a/(1+e^-a), model.ts computes
+// run.c's a·(1/(1+e^-a)) in every mode; with that one line switched back, model.ts
+// reproduced every OLD hash exactly (all 45 logit hashes, taps and Hessians). With run.c's
+// order the sums moved by at most 3.4e-15 relative (babyllama936K, quantizedRows), the
+// GPTQ bundles of stories260K (uniform:8 a22d4fb5…, uniform:4g64 a332715c…, whose
+// Hessians come from calibrate()) kept every byte, and scripts/ablate-int8.ts printed the
+// same table (2000 tokens). NEW pins the merged model's hashes.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createHash } from 'node:crypto';
@@ -132,6 +138,66 @@ const OLD: Record<string, Record<string, Result | string>> = {
   },
 };
 
+const NEW: Record<string, Record<string, string>> = {
+  "stories260K": {
+    "none": "82bac614069e0cc542c79e9eddc2e473e3f4ea976e247e2a51f294a40213fa57",
+    "all": "c0465052941cf5b4ef3567878d078437db2b2ec2dec33768899f9b33f90c3b3a",
+    "only weights": "1d5999c82d800ccc0ed2d0ee375e7d55d2a46528174ab6440eb811ab04447d91",
+    "only embedding": "20825100ca5025066da629e97635e588a27e91df5229f8c3b839e4f67e5b45e6",
+    "only act_attn": "0504c6f57c5fd73f5b21afbca219089f136fb01188afc2e81e0685216f24367b",
+    "only act_wo": "1438dd541ca664d69ad93d2a2b9b42c2789a4bf9ecb127643e3893eaf97a3d04",
+    "only act_ffn": "da0bbe114f35505826a8e8b319b74d6c672dca28a5ceb0617310a9d86685470b",
+    "only act_w2": "8e1b9a73b05f4b0ca662abbcd16d9e6027f58a166e6c3ebb0a5fbb371cad6672",
+    "only act_cls": "be4e2130076c779bb0ab74a8c700a08a273d7526d4da32dde23bcf785f0ae3fd",
+    "only q": "7f43ee9f9a1b9ac8f8657b98604ca53236bf9564b87de825a2fa00a1f2606ed5",
+    "only k": "dd1e015710c962d7a847cfecf0372ad37a28a2a21dfc3dfd65ce69053d07bf29",
+    "only v": "ea54d891830e1421c8c45e11203ccdf1ab796aca147562c5376707ed0f02006d",
+    "wq,w2 clipped": "59cf06eee05a40c69876f12302faff34660d99200f2706279ba865679e2a1e24",
+    "quantizedRows": "c51c16213b5d7b909dbe68bce38198b0f2097db9c1341b840a2b0571253eac46",
+    "int8 acts": "5aade86cfbd653b273794049832d24037546e4c460dafadadabbde60b9793180",
+    "taps": "78a870ef704ad1e2e28c4c4dbd68a8e164fb49f699f414a85c47405422bf6897",
+    "hessians": "7793720c16aabeda109ae6febc60a47a3fabd5514299c44e5324fb3ebf517244",
+  },
+  "babyllama936K": {
+    "none": "285670fe947b2f8a063fe78f6beda9e4f8d4a4abd0cf61eb681488e1b255cfe3",
+    "all": "16341a8422d2e5e9da0fece65eabf9a3fd83c3903df5db2b5195f7ce8906e2df",
+    "only weights": "60b02eeb67f9a665dac073a6a5bb3ac743825fb5c6b7fe97ae09c1566890935b",
+    "only embedding": "2ab7747d5483ca1721a0d64206266579b57d512c7ac171ca21e900e608a06c3b",
+    "only act_attn": "66edbcf21470342ba13da45d59088983227a04c2fc400e1ea7f66f8abe67fd55",
+    "only act_wo": "1b6f5ae252a4f29ab16b9beb2c4b8d7271c7fc6db6237e6989e13e69f6c69af5",
+    "only act_ffn": "110be12cedc1e3bb52fbcf35170f77c1120c54e45fe46966779d71a6792a279e",
+    "only act_w2": "1af36e873e7da1a714ac7722311f5e95c5efa4c8d8a3c3ac4348ea54021f17f4",
+    "only act_cls": "542d9bdfc0a48a631c37747a46a964da14aed77d3fa9f82e1dc8ff513b959145",
+    "only q": "baa99ea29f793271a4e250bd208dc101375b7368b75e44688dd033e27f677bfd",
+    "only k": "aa82e8e1a63bf6d1e3efa3d66d24cdc3a1a23a41ca70f38800dfd66e24a61ed2",
+    "only v": "f6434a7b584ce40058080fdfbad7a6a262d1859b822a8f39f487acf7c042c24b",
+    "wq,w2 clipped": "482c198ed516c0cb6335490b8cef60ce7891e6d3082002718e7ff82419f96263",
+    "quantizedRows": "bf04ae47faa7e735246b6ce39b9a05e0984af60a89eeb87079ee1995fe4aeef3",
+    "int8 acts": "872e65f09b0a54cabaf148ed5bf7405c362c2ff55e70579e30233f2b95d865a0",
+    "taps": "7dd91a5de64eaf66ee8863b7483d307546f6797ec27867b9b4e569162c6ab47c",
+    "hessians": "306974b6115a0498c9d6dddfe2f26742b1cd6d67c7c1c3d816a31fc6ab121744",
+  },
+  "stories260K+spec": {
+    "none": "46dd24aee78fbc22fd97b2eb12c4b5ed998751d477b73a7778a3b4561a51e19e",
+    "all": "b54d7ba2e8996f1f1316842560e20a9038232afcbbd3dddbcab618314978c9f6",
+    "only weights": "73c71efde97fd392ae8896604b51922f4e23bd8eeaedca50c03280528da0a8d7",
+    "only embedding": "68772021667fa01b04d961a6d93d3436acc00363de7458ae9a9a9a63c414e851",
+    "only act_attn": "c0576f6f3e253016c26560272ec944d553ddbfbc26941867fb115a03f38b38f7",
+    "only act_wo": "c36e6a5cb4fc60f11faf0ecccd2b1cc23fb49e63abaaba1436192c4ad1e20c81",
+    "only act_ffn": "1bfaa5ee8491699969351becb32ef0fa96ba4f9ebd8cc2d8610150ed9961b641",
+    "only act_w2": "b502c7d52a098aebcdeeda65d90223396b746fbef930fd3db2d682f08ae085d6",
+    "only act_cls": "fc9163de02835562b64e66ddb517de1c3171475607257e4dadb5e3a4c862b02d",
+    "only q": "7355280582faf4c9c5cd3401ca7e52ed201da7577acaa22fb757fec767eec651",
+    "only k": "45640a28f327882d23706fdf91e6d60f7480dad6da32b2f2ce2552d5213b6a49",
+    "only v": "4debea867f8a2d8806603ac84718395541b9a61e904d1673e5618b6c294eb47a",
+    "wq,w2 clipped": "9871244eb647c89d0ab94b0006206442b6ce2081292dfa91604353bd7c9ebb24",
+    "quantizedRows": "d749f512ccb45460988b86ef6b49e5992570ac5503007462cbe8f8f370ad5a4e",
+    "int8 acts": "33bdc830d3bbc36b7804e39fe7c6af3acbf20a35155191ca07a48c000d24c471",
+    "taps": "4d00e65ca9fbe08e9e7520700c547d2a12e117ea60359ad5851009761c95f1c8",
+    "hessians": "dbbee2cb124446427fd3edfb77220b972296cd1ccb901103ef5bc1e0ea14f37d",
+  },
+};
+
 const cases: [string, () => FloatWeights][] = [
   ['stories260K', () => load('stories260K')], ['babyllama936K', () => load('babyllama936K')],
   ['stories260K+spec', () => withSpec(load('stories260K'))],
@@ -144,7 +210,15 @@ for (const [name, get] of cases) {
     got.taps = tapHash(w);
     got.hessians = hessianHash(w);
     if (process.env.PRINT_PINS) console.log(`PIN ${JSON.stringify({ [name]: got })}`);
-    assert.equal(got, OLD[name]);
+    for (const [label, want] of Object.entries(OLD[name])) {
+      const g = got[label];
+      if (typeof want === 'string' || typeof g === 'string') continue;
+      for (const k of ['sum', 'sumSq'] as const) {
+        assert.ok(Math.abs(g[k] - want[k]) <= 1e-14 * Math.abs(want[k]), `${label} ${k}: ${g[k]} vs ${want[k]} before`);
+      }
+    }
+    const hashes = Object.fromEntries(Object.entries(got).map(([k, v]) => [k, typeof v === 'string' ? v : v.sha]));
+    assert.equal(hashes, NEW[name]);
   });
 }
 
