@@ -59,26 +59,26 @@ var require_node_path = __commonJS({
   }
 });
 
-// ../../main/node_modules/flatbuffers/mjs/constants.js
+// node_modules/flatbuffers/mjs/constants.js
 var SIZEOF_SHORT = 2;
 var SIZEOF_INT = 4;
 var FILE_IDENTIFIER_LENGTH = 4;
 var SIZE_PREFIX_LENGTH = 4;
 
-// ../../main/node_modules/flatbuffers/mjs/utils.js
+// node_modules/flatbuffers/mjs/utils.js
 var int32 = new Int32Array(2);
 var float32 = new Float32Array(int32.buffer);
 var float64 = new Float64Array(int32.buffer);
 var isLittleEndian = new Uint16Array(new Uint8Array([1, 0]).buffer)[0] === 1;
 
-// ../../main/node_modules/flatbuffers/mjs/encoding.js
+// node_modules/flatbuffers/mjs/encoding.js
 var Encoding;
 (function(Encoding2) {
   Encoding2[Encoding2["UTF8_BYTES"] = 1] = "UTF8_BYTES";
   Encoding2[Encoding2["UTF16_STRING"] = 2] = "UTF16_STRING";
 })(Encoding || (Encoding = {}));
 
-// ../../main/node_modules/flatbuffers/mjs/byte-buffer.js
+// node_modules/flatbuffers/mjs/byte-buffer.js
 var ByteBuffer = class _ByteBuffer {
   /**
    * Create a new ByteBuffer with a given array of bytes (`Uint8Array`)
@@ -322,7 +322,7 @@ var ByteBuffer = class _ByteBuffer {
   }
 };
 
-// ../../main/node_modules/flatbuffers/mjs/builder.js
+// node_modules/flatbuffers/mjs/builder.js
 var Builder = class _Builder {
   /**
    * Create a FlatBufferBuilder.
@@ -833,7 +833,6 @@ var DType = /* @__PURE__ */ ((DType2) => {
   DType2[DType2["gse"] = 9] = "gse";
   DType2[DType2["q5"] = 10] = "q5";
   DType2[DType2["q6"] = 11] = "q6";
-  DType2[DType2["q7"] = 12] = "q7";
   return DType2;
 })(DType || {});
 
@@ -2772,8 +2771,8 @@ var int8Format = {
 };
 
 // compiler/quantize/lowbit-format.ts
-var LOWBIT_BITS = [1, 2, 3, 4, 5, 6, 7];
-var LOWBIT_GROUP_SIZES = [16, 32, 64, 128];
+var LOWBIT_BITS = [1, 2, 3, 4, 5, 6];
+var LOWBIT_GROUP_SIZES = [32, 64, 128];
 var X_MAX = 2047;
 var SIMD_BYTE_SUM = 254;
 function lutGroupFits(bits, gs) {
@@ -3216,7 +3215,6 @@ function lutFormat(name, bits) {
     }
   };
 }
-var q7 = lutFormat("q7", 7);
 var q6 = lutFormat("q6", 6);
 var q5 = lutFormat("q5", 5);
 var q4Lut = lutFormat("q4_lut", 4);
@@ -3225,7 +3223,7 @@ var q2Lut = lutFormat("q2_lut", 2);
 var q1 = lutFormat("q1", 1);
 
 // compiler/quantize/formats/registry.ts
-var WEIGHT_FORMATS = [int8Format, q7, q6, q5, q4Lut, q3, q2Lut, q1];
+var WEIGHT_FORMATS = [int8Format, q6, q5, q4Lut, q3, q2Lut, q1];
 var WEIGHT_FORMAT_NAMES = WEIGHT_FORMATS.map((f) => f.name);
 var PLAN_BITS = WEIGHT_FORMATS.map((f) => f.bits);
 var BASE_FORMAT = WEIGHT_FORMATS[0];

@@ -104,9 +104,9 @@ test('usage errors: unknown target, unsupported plan, missing tokenizer (exit 2)
   const t = edgeq('compile', model('stories260K.bin'), '--target', 'pdp11', '-o', join(tmp, 'x'));
   assert.is(t.status, 2);
   assert.match(t.stderr, /unknown target "pdp11"; known targets: .*wasm32/);
-  const p = edgeq('compile', model('stories260K.bin'), '--target', 'wasm32', '--plan', 'uniform:9', '-o', join(tmp, 'x'));
+  const p = edgeq('compile', model('stories260K.bin'), '--target', 'wasm32', '--plan', 'uniform:7', '-o', join(tmp, 'x'));
   assert.is(p.status, 2);
-  assert.match(p.stderr, /--plan "uniform:9": 9-bit weights are not supported; bits: 8, 7, 6, 5, 4, 3, 2, 1/);
+  assert.match(p.stderr, /--plan "uniform:7": 7-bit weights are not supported; bits: 8, 6, 5, 4, 3, 2, 1/);
   assert.not.ok(existsSync(join(tmp, 'x')));
   const r = edgeq('run', compileOnce(), '--temperature', '0');
   assert.is(r.status, 2);

@@ -91,9 +91,9 @@ test('plans spell a format by its bits or its name, in --plan and in plan files'
     assert.is(resolveMatrix(requested(file, 0, 'wq'), 1024).format, f.name);
     assert.is(resolveMatrix(requested(byName, 0, 'wq'), 1024).format, f.name);
   }
-  assert.throws(() => planFromJson({ edgeqPlan: 1, default: { format: 'q9' } }, 'p.json'), /p\.json: \$\.default\.format: expected one of int8, q7, q6, q5, q4_lut, q3, q2_lut, q1, got string "q9"/);
+  assert.throws(() => planFromJson({ edgeqPlan: 1, default: { format: 'q7' } }, 'p.json'), /p\.json: \$\.default\.format: expected one of int8, q6, q5, q4_lut, q3, q2_lut, q1, got string "q7"/);
   assert.throws(() => planFromJson({ edgeqPlan: 1, default: { bits: 4, format: 'q3' } }, 'p.json'), /\$\.default\.format: 4-bit weights have format "q4_lut", got string "q3"/);
-  assert.throws(() => parsePlan('uniform:q9'), /"q9" is not a weight format/);
+  assert.throws(() => parsePlan('uniform:q7'), /"q7" is not a weight format/);
 });
 
 test.run();

@@ -51,8 +51,8 @@ test('plan files: every error names the file and the JSON path', () => {
   planError({ default: { bits: 4 } }, /\$\.edgeqPlan: expected 1 \(the plan format version\), got undefined/);
   planError({ edgeqPlan: 1 }, /\$: missing "default"/);
   planError({ ...ok, colour: 1 }, /\$\.colour: unknown key \(allowed: edgeqPlan, default, blocks, embedding, classifier, comment, method, bytes\)/);
-  planError({ edgeqPlan: 1, default: { bits: '4' } }, /\$\.default\.bits: expected one of 8, 7, 6, 5, 4, 3, 2, 1, got string "4"/);
-  planError({ edgeqPlan: 1, default: { bits: 9 } }, /\$\.default\.bits: expected one of 8, 7, 6, 5, 4, 3, 2, 1, got number 9/);
+  planError({ edgeqPlan: 1, default: { bits: '4' } }, /\$\.default\.bits: expected one of 8, 6, 5, 4, 3, 2, 1, got string "4"/);
+  planError({ edgeqPlan: 1, default: { bits: 7 } }, /\$\.default\.bits: expected one of 8, 6, 5, 4, 3, 2, 1, got number 7/);
   planError({ edgeqPlan: 1, default: { bits: 4, groupSize: 16 } }, /\$\.default\.groupSize: expected one of 32, 64, 128, got number 16/);
   planError({ edgeqPlan: 1, default: { bits: 4, format: 'q2_lut' } }, /\$\.default\.format: 4-bit weights have format "q4_lut", got string "q2_lut"/);
   planError({ ...ok, blocks: [] }, /\$\.blocks: expected an object keyed by block index, got an array/);
@@ -62,7 +62,7 @@ test('plan files: every error names the file and the JSON path', () => {
   planError({ ...ok, blocks: { 1: { matrices: { w2: { bits: 2, groupSize: 'big' } } } } }, /\$\.blocks\["1"\]\.matrices\.w2\.groupSize: expected one of 32, 64, 128, got string "big"/);
   planError({ ...ok, blocks: { 1: { matrices: { w2: { groupSize: 32 } } } } }, /\$\.blocks\["1"\]\.matrices\.w2: missing "bits"/);
   planError({ ...ok, embedding: { bits: 4 } }, /\$\.embedding\.bits: the embedding stays int8/);
-  planError({ ...ok, classifier: { bits: 9 } }, /\$\.classifier\.bits: expected one of 8, 7, 6, 5, 4, 3, 2, 1, got number 9/);
+  planError({ ...ok, classifier: { bits: 7 } }, /\$\.classifier\.bits: expected one of 8, 6, 5, 4, 3, 2, 1, got number 7/);
   planError({ ...ok, classifier: { bits: 2, groupSize: 48 } }, /\$\.classifier\.groupSize: expected one of 32, 64, 128, got number 48/);
   assert.throws(() => parsePlan(join(tmp, 'missing.json')), /missing\.json: no such file or directory \(expected a plan file/);
   // Unknown blocks are only known against a model.
@@ -100,12 +100,12 @@ test('plan strings: uniform:<b>[g<G>][,cls<b>[g<G>]], canonical names, and error
   ok('uniform:q4_lutg32,clsq2_lut', { format: 'q2_lut', bits: 2, groupSize: 32 }, 'uniform:4g32,cls2g32');
   ok('uniform:int8,clsq3g128', { format: 'q3', bits: 3, groupSize: 128 }, 'uniform:8,cls3g128');
   const bad = (s: string, why: RegExp) => assert.throws(() => parsePlan(s), (e: Error) => e instanceof EdgeqError && e.exitCode === 2 && why.test(e.message), `${s} should fail with ${why}`);
-  bad('uniform:4,cls9', /"uniform:4,cls9": 9-bit classifier weights are not supported; bits: 8, 7, 6, 5, 4, 3, 2, 1/);
+  bad('uniform:4,cls7', /"uniform:4,cls7": 7-bit classifier weights are not supported; bits: 8, 6, 5, 4, 3, 2, 1/);
   bad('uniform:4,cls4g16', /classifier group size 16 is not supported; group sizes: 32, 64, 128/);
   bad('uniform:4,cls8g64', /int8 classifier weights have per-row scales, no group size/);
   bad('uniform:4,clf4', /unknown plan; use uniform:<bits>\[g<group size>\]\[,cls<bits>\[g<group size>\]\]/);
   bad('uniform:4,cls4,cls2', /unknown plan/);
-  bad('uniform:q9', /"q9" is not a weight format; formats: int8, q7, q6, q5, q4_lut, q3, q2_lut, q1 \(or their bits: 8, 7, 6, 5, 4, 3, 2, 1\)/);
+  bad('uniform:q7', /"q7" is not a weight format; formats: int8, q6, q5, q4_lut, q3, q2_lut, q1 \(or their bits: 8, 6, 5, 4, 3, 2, 1\)/);
   bad('uniform:int8g64', /int8 weights have per-row scales, no group size/);
   // A plan file opts in with "classifier"; its groupSize inherits from "default".
   const f = planFromJson({ edgeqPlan: 1, default: { bits: 2, groupSize: 32 }, classifier: { bits: 4 } }, 'c.json');

@@ -105,14 +105,14 @@ test('scalar and SIMD kernels are byte-identical to the reference: every bits x 
       cases++;
     }
   }
-  assert.is(cases, 88); // (4 group sizes at b = 1..4, 3 at b = 5, 2 at b = 6, 1 at b = 7) x 4
+  assert.is(cases, 60); // (3 group sizes at b = 1..4, 2 at b = 5, 1 at b = 6) x 4
 });
 
 test('768x2048, 2048x768 and 768x768 (the 110M shape) at every bit-width, group 64 and 128: identical', () => {
   let seed = 900;
   for (const [d, n] of [[768, 2048], [2048, 768], [768, 768]]) for (const bits of LOWBIT_BITS) {
     const asked = [64, 128, 32][(seed++) % 3];
-    const gs = lutGroupSizes(bits).includes(asked as 32) ? asked : lutGroupSizes(bits).at(-1)!; // q5 / q6 take no G = 128 (q6: no 64)
+    const gs = lutGroupSizes(bits).includes(asked as 32) ? asked : 32; // q5 / q6 take no G = 128 (q6: no 64)
     if (d * n > 768 * 768 && bits % 2 === 1 && gs !== 64) continue; // keep the runtime modest
     const c = randomCase(seed, d, n, bits, gs);
     const want = reference(c);

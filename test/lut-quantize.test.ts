@@ -55,7 +55,7 @@ test('packing: the stated layout, nibbles are table indices, round trip', () => 
     const planes = packPlanes(codes, bits, rows, cols, gs);
     assert.equal(unpackPlanes(planes, bits, rows, cols, gs), codes);
     // byte (tile, group, plane, pair, row) at ((((tile*ng + g)*bits + k)*pairs + p)*16 + r)
-    const o = 19, g = 1, k = bits - 1, p = Math.min(2, gs / 8 - 1);
+    const o = 19, g = 1, k = bits - 1, p = 2;
     const off = ((((1 * 2 + g) * bits + k) * (gs / 8) + p) * 16) + 3;
     assert.is(planeOffset(bits, cols, gs, o, k, g * gs + 8 * p), off);
     let lo = 0, hi = 0;
@@ -76,7 +76,7 @@ test('clip search beats min/max on average, at every bit-width and group size', 
   for (const bits of LOWBIT_BITS) for (const gs of lutGroupSizes(bits)) {
     const clip = quantizeLowbit(w, rows, cols, { bits, groupSize: gs });
     const minmax = quantizeLowbit(w, rows, cols, { bits, groupSize: gs, clip: false });
-    assert.ok(clip.sqError < minmax.sqError || (bits === 7 && clip.sqError === minmax.sqError), `b${bits} g${gs}: ${clip.sqError} vs ${minmax.sqError}`);
+    assert.ok(clip.sqError < minmax.sqError, `b${bits} g${gs}: ${clip.sqError} vs ${minmax.sqError}`);
   }
   // per group it can never be worse: min/max (c = 1) is one of the candidates
   const one = quantizeLowbit(w.subarray(0, 64), 1, 64, { bits: 2, groupSize: 64 });
@@ -106,14 +106,13 @@ test('dequantized vs float: relative RMS error per bit-width (G = 64), and sqErr
 test('the integer reference on quantized weights tracks the float product of the dequantized weights', () => {
   const rows = 40, cols = 256, w = weights(4, rows, cols), rng = new Rng(5, 'x');
   for (const bits of LOWBIT_BITS) {
-    const gs = lutGroupSizes(bits).at(-1)!;
-    const m = quantizeLowbit(w, rows, cols, { bits, groupSize: gs });
+    const m = quantizeLowbit(w, rows, cols, { bits, groupSize: 32 });
     const dq = dequantizeLowbit(m);
     const x = new Int16Array(cols).map(() => Math.round((rng.uniform() * 2 - 1) * 2047));
     const xM = 20000, xE = 24; // activation scale ≈ 0.0012
     const t = new Int16Array(4 * cols), out = new Int32Array(rows);
     lutTables(t, x, cols);
-    gemvLut(out, m.planes, m.groups, m.scaleM, m.scaleE, t, xM, xE, cols, rows, bits, gs, 16);
+    gemvLut(out, m.planes, m.groups, m.scaleM, m.scaleE, t, xM, xE, cols, rows, bits, 32, 16);
     let maxErr = 0, maxAbs = 0;
     for (let o = 0; o < rows; o++) {
       let y = 0;

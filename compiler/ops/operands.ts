@@ -11,7 +11,7 @@ type ElemCtor = Int8ArrayConstructor | Int16ArrayConstructor | Int32ArrayConstru
 const VIEW: Record<DTypeName, ElemCtor> = {
   int8: Int8Array, int16: Int16Array, int32: Int32Array, uint8: Uint8Array,
   // Bit-plane and group formats: raw bytes for the kernels that decode them.
-  q1: Uint8Array, q2_lut: Uint8Array, q3: Uint8Array, q4_lut: Uint8Array, q5: Uint8Array, q6: Uint8Array, q7: Uint8Array, gse: Uint8Array,
+  q1: Uint8Array, q2_lut: Uint8Array, q3: Uint8Array, q4_lut: Uint8Array, q5: Uint8Array, q6: Uint8Array, gse: Uint8Array,
 };
 
 /** Step inputs (ProgramInput): token and position. */

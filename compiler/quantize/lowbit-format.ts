@@ -28,10 +28,10 @@
 // is b * G/8 * 16 bytes). The size rule is general (any shape); the kernels need cols % G == 0.
 
 /** Bits per weight code. */
-export type LowBits = 1 | 2 | 3 | 4 | 5 | 6 | 7;
-export const LOWBIT_BITS: readonly LowBits[] = [1, 2, 3, 4, 5, 6, 7];
+export type LowBits = 1 | 2 | 3 | 4 | 5 | 6;
+export const LOWBIT_BITS: readonly LowBits[] = [1, 2, 3, 4, 5, 6];
 /** Group sizes the layout can express (each b admits those lutGroupSizes(b) lists). */
-export const LOWBIT_GROUP_SIZES = [16, 32, 64, 128] as const;
+export const LOWBIT_GROUP_SIZES = [32, 64, 128] as const;
 export type LowGroupSize = (typeof LOWBIT_GROUP_SIZES)[number];
 
 /** Largest |x| of the 12-bit activations the kernels take (spec §3.2). */

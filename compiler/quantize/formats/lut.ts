@@ -8,7 +8,7 @@ import { gptqLowbit } from '../gptq-lowbit.ts';
 import { LUT_TILE_ROWS, lutGroupSizes, tilesOf, type LowBits } from '../lowbit-format.ts';
 import type { FormatTensor, WeightFormatDef } from './format.ts';
 
-export type LutFormatName = 'q1' | 'q2_lut' | 'q3' | 'q4_lut' | 'q5' | 'q6' | 'q7';
+export type LutFormatName = 'q1' | 'q2_lut' | 'q3' | 'q4_lut' | 'q5' | 'q6';
 
 function lutFormat<N extends LutFormatName, B extends LowBits>(name: N, bits: B): WeightFormatDef<N, B> {
   return {
@@ -46,7 +46,6 @@ function lutFormat<N extends LutFormatName, B extends LowBits>(name: N, bits: B)
   };
 }
 
-export const q7 = lutFormat('q7', 7);
 export const q6 = lutFormat('q6', 6);
 export const q5 = lutFormat('q5', 5);
 export const q4Lut = lutFormat('q4_lut', 4);

@@ -31,8 +31,7 @@ export function lutTables(t: Int16Array, x: Int16Array, n: number): void {
 
 /**
  * out[0..d) = W[d, n] . x in fixed point with `outFrac` fractional bits, saturated, for a
- * `bits`-bit matrix with groups of `gs` columns (a group size the format admits, a multiple
- * of 8: compiler/quantize/lowbit-format.ts lutGroupSizes); `t` from lutTables(x).
+ * `bits`-bit matrix with groups of `gs` (32, 64 or 128) columns; `t` from lutTables(x).
  *   per row o, group g:  S = sum_k 2^k sum_{s in g} t[s][nibble(o, k, s)]   (= sum_j x_j q_oj)
  *                        X = sum_{s in g} t[s][15]                          (= sum_j x_j)
  *                        dot = 2 S - z2[o,g] X;   c = (gm[o,g] * dot + 2^(R-1)) >> R
@@ -42,7 +41,7 @@ export function gemvLut(
   out: Int32Array, planes: Uint8Array, groups: Uint8Array, wM: Int16Array, wE: Int8Array,
   t: Int16Array, xM: number, xE: number, n: number, d: number, bits: number, gs: number, outFrac: number,
 ): void {
-  const ng = n / gs;
+  const ng = n >> (gs === 32 ? 5 : gs === 64 ? 6 : 7);
   const pairs = gs >> 3;
   for (let o = 0; o < d; o++) {
     const tile = o >> 4, r = o & 15;
