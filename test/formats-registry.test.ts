@@ -10,8 +10,9 @@ import { WEIGHT_FORMATS, formatNamed, formatOfBits, valueBytes } from '../compil
 import type { WeightFormatDef } from '../compiler/quantize/formats/format.ts';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { AS_DTYPE_SIZES, dtypeBlocks, renderDtypeSizes } from '../scripts/gen-formats.ts';
+import { AS_DTYPE_SIZES, FORMATS_DOC, dtypeBlocks, renderDtypeSizes, withFreshFormatsTable } from '../scripts/gen-formats.ts';
 import { parsePlan, planFromJson, requested, resolveMatrix } from '../compiler/plan/plan.ts';
+import { FORMATS_LIST, NO_FORMAT, literally } from './helpers/formats.ts';
 
 const FORMATS = WEIGHT_FORMATS as readonly WeightFormatDef[];
 
@@ -31,6 +32,14 @@ test('every format is an artifact dtype, and its block states bits per weight ex
     assert.is(formatNamed(f.name), f);
     assert.is(formatOfBits(f.bits), f);
   }
+});
+
+test('docs/formats.md: the table of formats is fresh (run npm run gen:formats), one row per format', () => {
+  const doc = readFileSync(join(import.meta.dirname, '..', FORMATS_DOC), 'utf8');
+  assert.ok(doc === withFreshFormatsTable(doc), `${FORMATS_DOC}: the formats table is stale: run npm run gen:formats`);
+  for (const f of WEIGHT_FORMATS) assert.ok(doc.includes(`| \`${f.name}\` | ${f.bits} |`), f.name);
+  // Independent worked row: a q3 tile is 16 rows x 8 columns x 3 bits = 48 bytes.
+  assert.ok(doc.includes('| `q3` | 3 | 32, 64, 128 | 16 × 8 → 48 |'));
 });
 
 test('runtime/assembly/dtype-sizes.ts (the device size rule) is fresh (run npm run gen:formats) and covers every dtype', () => {
@@ -91,9 +100,9 @@ test('plans spell a format by its bits or its name, in --plan and in plan files'
     assert.is(resolveMatrix(requested(file, 0, 'wq'), 1024).format, f.name);
     assert.is(resolveMatrix(requested(byName, 0, 'wq'), 1024).format, f.name);
   }
-  assert.throws(() => planFromJson({ edgeqPlan: 1, default: { format: 'q7' } }, 'p.json'), /p\.json: \$\.default\.format: expected one of int8, q6, q5, q4_lut, q3, q2_lut, q1, got string "q7"/);
+  assert.throws(() => planFromJson({ edgeqPlan: 1, default: { format: NO_FORMAT } }, 'p.json'), literally(`p.json: $.default.format: expected one of ${FORMATS_LIST}, got string "${NO_FORMAT}"`));
   assert.throws(() => planFromJson({ edgeqPlan: 1, default: { bits: 4, format: 'q3' } }, 'p.json'), /\$\.default\.format: 4-bit weights have format "q4_lut", got string "q3"/);
-  assert.throws(() => parsePlan('uniform:q7'), /"q7" is not a weight format/);
+  assert.throws(() => parsePlan(`uniform:${NO_FORMAT}`), literally(`"${NO_FORMAT}" is not a weight format`));
 });
 
 test.run();
