@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { AS_DTYPE_SIZES, FORMATS_DOC, dtypeBlocks, renderDtypeSizes, withFreshFormatsTable } from '../scripts/gen-formats.ts';
 import { parsePlan, planFromJson, requested, resolveMatrix } from '../compiler/plan/plan.ts';
 import { FORMATS_LIST, NO_FORMAT, literally } from './helpers/formats.ts';
+import { MAX_GEMV_INPUT, lutMaxInput } from '../compiler/quantize/lowbit-format.ts';
 
 const FORMATS = WEIGHT_FORMATS as readonly WeightFormatDef[];
 
@@ -32,6 +33,20 @@ test('every format is an artifact dtype, and its block states bits per weight ex
     assert.is(formatNamed(f.name), f);
     assert.is(formatOfBits(f.bits), f);
   }
+});
+
+test('maxInput: the int32 accumulator bounds (docs/integer-spec.md §5.4, §9.6)', () => {
+  assert.is(MAX_GEMV_INPUT, 8260); // 8260 · 127 · 2047 < 2^31 <= 8261 · 127 · 2047
+  assert.is(formatNamed('int8')!.maxInput, MAX_GEMV_INPUT);
+  // A LUT format's row accumulator at its longest input fits int32 (worst case per column:
+  // 2047 · Z · 255/256 plus each group's rounding), and one column more would not unless §5.4 caps it.
+  const worst = (n: number, b: number) => n * (2047 * 2 * (2 ** b - 1) * 255 / 256 + 1);
+  for (const f of FORMATS.filter((x) => x.groupSizes.length)) {
+    assert.ok(worst(f.maxInput, f.bits) < 2 ** 31, f.name);
+    assert.ok(f.maxInput === MAX_GEMV_INPUT || worst(f.maxInput + 1, f.bits) >= 2 ** 31, f.name);
+  }
+  // b = 7 (Z = 254): n · (2047 · 254 · 255/256 + 1) < 2^31 up to n = 4146.
+  assert.is(lutMaxInput(7), 4146);
 });
 
 test('docs/formats.md: the table of formats is fresh (run npm run gen:formats), one row per format', () => {

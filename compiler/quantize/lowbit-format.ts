@@ -59,6 +59,18 @@ export const LUT_GROUP_SHIFT = 8;
 /** Largest group mantissa gm. */
 export const LUT_GM_MAX = 255;
 
+/** Longest GEMV input: the int8 GEMV's accumulator n · 127 · 2047 < 2^31 (docs/integer-spec.md §5.4): 8260. */
+export const MAX_GEMV_INPUT = Math.floor((2 ** 31 - 1) / (127 * X_MAX));
+/**
+ * Longest input of a b-bit LUT GEMV: MAX_GEMV_INPUT, or less where the row accumulator
+ * acc = Σ_g c, |c| <= (G · 2047 · Z · gm_max + 2^(R-1)) >> R per group (Z = 2(2^b - 1);
+ * docs/integer-spec.md §9.6) would reach 2^31 first: 8260 for b <= 6.
+ */
+export function lutMaxInput(bits: number): number {
+  const perColumn = (X_MAX * 2 * ((1 << bits) - 1) * LUT_GM_MAX) / 2 ** LUT_GROUP_SHIFT + 1; // + 1: each group's rounding, G >= 1
+  return Math.min(MAX_GEMV_INPUT, Math.floor((2 ** 31 - 1) / perColumn));
+}
+
 /**
  * The bit counts the layout admits: those with a group size that fits (lutGroupFits; here,
  * after the constants it reads). 1..6 today; a LUT format's entry (formats/lut.ts) takes
