@@ -30,7 +30,7 @@
 /** Bits per weight code: one of LOWBIT_BITS. */
 export type LowBits = number;
 /** Group sizes the layout can express (each b admits those lutGroupSizes(b) lists). */
-export const LOWBIT_GROUP_SIZES = [16, 32, 64, 128] as const;
+export const LOWBIT_GROUP_SIZES = [32, 64, 128] as const;
 export type LowGroupSize = (typeof LOWBIT_GROUP_SIZES)[number];
 
 /** Largest |x| of the 12-bit activations the kernels take (spec §3.2). */

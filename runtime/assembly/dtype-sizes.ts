@@ -17,7 +17,6 @@ export function blockBytes(dt: u32): u32 {
     case DType.q1: return 16;
     case DType.q5: return 80;
     case DType.q6: return 96;
-    case DType.q7: return 112;
     default: return 0;
   }
 }
@@ -25,7 +24,7 @@ export function blockBytes(dt: u32): u32 {
 /** Rows of one block of `dt`. */
 export function blockRows(dt: u32): u32 {
   switch (dt) {
-    case DType.q4_lut: case DType.q2_lut: case DType.q3: case DType.q1: case DType.q5: case DType.q6: case DType.q7: return 16;
+    case DType.q4_lut: case DType.q2_lut: case DType.q3: case DType.q1: case DType.q5: case DType.q6: return 16;
     default: return 1;
   }
 }
@@ -33,7 +32,7 @@ export function blockRows(dt: u32): u32 {
 /** Columns of one block of `dt`. */
 export function blockCols(dt: u32): u32 {
   switch (dt) {
-    case DType.q4_lut: case DType.q2_lut: case DType.q3: case DType.q1: case DType.q5: case DType.q6: case DType.q7: return 8;
+    case DType.q4_lut: case DType.q2_lut: case DType.q3: case DType.q1: case DType.q5: case DType.q6: return 8;
     default: return 1;
   }
 }
@@ -41,7 +40,6 @@ export function blockCols(dt: u32): u32 {
 /** The grouped (low-bit) weight format whose codes have `bits` bits: its values dtype, or DType.invalid. */
 export function groupedFormatDType(bits: i32): u32 {
   switch (bits) {
-    case 7: return DType.q7;
     case 6: return DType.q6;
     case 5: return DType.q5;
     case 4: return DType.q4_lut;

@@ -85,11 +85,11 @@ export function lutTablesParamsOk(r: usize): bool {
 export function gemvLutParamsOk(r: usize): bool {
   const n = prm(r, 0), d = prm(r, 1), outFrac = prm(r, 2), bits = prm(r, 3), G = prm(r, 4);
   return n > 0 &&
+    n <= 8260 &&
     d > 0 &&
     outFrac >= 0 && outFrac <= 30 &&
-    (bits == 7 || bits == 6 || bits == 5 || bits == 4 || bits == 3 || bits == 2 || bits == 1) &&
-    ((bits == 7 && n <= 4146) || (bits == 6 && n <= 8260) || (bits == 5 && n <= 8260) || (bits == 4 && n <= 8260) || (bits == 3 && n <= 8260) || (bits == 2 && n <= 8260) || (bits == 1 && n <= 8260)) &&
-    ((bits == 7 && (G == 16)) || (bits == 6 && (G == 16 || G == 32)) || (bits == 5 && (G == 16 || G == 32 || G == 64)) || (bits == 4 && (G == 16 || G == 32 || G == 64 || G == 128)) || (bits == 3 && (G == 16 || G == 32 || G == 64 || G == 128)) || (bits == 2 && (G == 16 || G == 32 || G == 64 || G == 128)) || (bits == 1 && (G == 16 || G == 32 || G == 64 || G == 128))) &&
+    (bits == 6 || bits == 5 || bits == 4 || bits == 3 || bits == 2 || bits == 1) &&
+    ((bits == 6 && (G == 32)) || (bits == 5 && (G == 32 || G == 64)) || (bits == 4 && (G == 32 || G == 64 || G == 128)) || (bits == 3 && (G == 32 || G == 64 || G == 128)) || (bits == 2 && (G == 32 || G == 64 || G == 128)) || (bits == 1 && (G == 32 || G == 64 || G == 128))) &&
     G > 0 && n % G == 0 && n / G <= 1024;
 }
 

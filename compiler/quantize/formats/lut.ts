@@ -48,7 +48,6 @@ function lutFormat<N extends DTypeName, B extends LowBits>(name: N, bits: B): We
   };
 }
 
-export const q7 = lutFormat('q7', 7);
 export const q6 = lutFormat('q6', 6);
 export const q5 = lutFormat('q5', 5);
 export const q4Lut = lutFormat('q4_lut', 4);

@@ -17,9 +17,8 @@ export enum DType {
   gse = 9,
   q5 = 10,
   q6 = 11,
-  q7 = 12,
 }
-export const DTYPE_LAST: u32 = 12;
+export const DTYPE_LAST: u32 = 11;
 
 export enum FormatVersion {
   unset = 0,

@@ -31,6 +31,5 @@ export enum DType {
    * 5- and 6-bit codes: bit-planes with the size rule of q4_lut (b = 5, 6).
    */
   q5 = 10,
-  q6 = 11,
-  q7 = 12
+  q6 = 11
 }
