@@ -15,30 +15,13 @@
 // same table (2000 tokens). NEW pins the merged model's hashes.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createHash } from 'node:crypto';
-import { openModel } from '../compiler/import/open-model.ts';
-import { loadWeights, type FloatWeights } from '../compiler/import/graph.ts';
-import { llama2cSpec } from '../compiler/import/model-spec.ts';
+import type { FloatWeights } from '../compiler/import/graph.ts';
 import { AblationTransformer, SITES, type AblationOptions } from '../compiler/eval/ablate.ts';
 import { calibrate } from '../compiler/quantize/calibrate.ts';
 import { quantizeRows } from '../compiler/quantize/weights.ts';
-import { model } from './helpers/models.ts';
+import { PIN_MODELS, hasher, tokenAt } from './helpers/float-pins.ts';
 
 const POSITIONS = 24;
-const load = (m: string) => loadWeights(openModel(model(`${m}.bin`)));
-/** A fixed token stream that visits the whole vocabulary (no tokenizer involved). */
-const tokenAt = (p: number, vocab: number) => (1 + 37 * p) % vocab;
-const hasher = () => {
-  const h = createHash('sha256');
-  return { add: (c: ArrayBufferView) => h.update(new Uint8Array(c.buffer, c.byteOffset, c.byteLength)), hex: () => h.digest('hex') };
-};
-/** stories260K with a non-llama2.c spec: θ, ε and llama3-style frequency factors. */
-function withSpec(w: FloatWeights): FloatWeights {
-  const hs = w.config.dim / w.config.nHeads;
-  const ropeFreqFactors = Float32Array.from({ length: hs / 2 }, (_, i) => 1 + 2.5 * i);
-  return { ...w, spec: { ...llama2cSpec(w.config), ropeTheta: 500000, normEps: Math.fround(1e-6), ropeFreqFactors } };
-}
-
 /** The configurations: no step, all steps, each step alone, and every option of AblationOptions. */
 function configs(w: FloatWeights): [string, AblationOptions][] {
   const { dim } = w.config;
@@ -198,11 +181,7 @@ const NEW: Record<string, Record<string, string>> = {
   },
 };
 
-const cases: [string, () => FloatWeights][] = [
-  ['stories260K', () => load('stories260K')], ['babyllama936K', () => load('babyllama936K')],
-  ['stories260K+spec', () => withSpec(load('stories260K'))],
-];
-for (const [name, get] of cases) {
+for (const [name, get] of PIN_MODELS) {
   test(`${name}: ablation logits of every configuration, taps and Hessians as before the merge`, () => {
     const w = get();
     const got: Record<string, Result | string> = {};
