@@ -33,11 +33,10 @@ import { arch as aarch64 } from '../compiler/engines/wasm2c-aarch64.ts';
 import { arch as riscv64 } from '../compiler/engines/wasm2c-riscv64.ts';
 import { quantizeInt8 } from '../compiler/quantize/int8.ts';
 import { SHAPES, synthWeights } from '../compiler/synth/synth.ts';
-import type { LowBits } from '../compiler/quantize/lowbit-format.ts';
-import { formatNameOfBits } from '../compiler/quantize/formats/registry.ts';
+import { formatNameOfBits, type PlanBits } from '../compiler/quantize/formats/registry.ts';
 
 const GS = 64;
-interface Plan { label: string; bits: 8 | LowBits; cls?: LowBits; peer: PeerQuant }
+interface Plan { label: string; bits: PlanBits; cls?: PlanBits; peer: PeerQuant }
 const PLANS: Plan[] = [
   { label: 'int8', bits: 8, peer: 'Q8_0' },
   { label: '4-bit', bits: 4, peer: 'Q4_0' },

@@ -18,8 +18,8 @@ import { Rng } from '../compiler/synth/prng.ts';
 import { SHAPES, synthWeights } from '../compiler/synth/synth.ts';
 import { quantizeInt8 } from '../compiler/quantize/int8.ts';
 import type { QTensor, QuantModel } from '../compiler/quantize/quant-model.ts';
-import { groupBytes, planeBytes, type LowBits } from '../compiler/quantize/lowbit-format.ts';
-import { formatNameOfBits } from '../compiler/quantize/formats/registry.ts';
+import { groupBytes, planeBytes } from '../compiler/quantize/lowbit-format.ts';
+import { formatNameOfBits, type PlanBits } from '../compiler/quantize/formats/registry.ts';
 import { bundleFromQuant } from '../compiler/bundle.ts';
 import { greedyRuntime } from './decode.ts';
 import type { RuntimeBuild } from '../compiler/codegen/runtime.ts';
@@ -41,7 +41,7 @@ function randomBytes(len: number, rng: Rng): Uint8Array {
  * q8 with every block matrix replaced by random `bits`-bit LUT tensors of the same shape;
  * with `cls`, also a random `cls`-bit classifier `wcls` (the embedding stays the int8 one).
  */
-export function randomLowbit(q8: QuantModel, bits: LowBits, seed = 1, cls?: LowBits): QuantModel {
+export function randomLowbit(q8: QuantModel, bits: PlanBits, seed = 1, cls?: PlanBits): QuantModel {
   const rng = new Rng(seed, `lowbit${bits}`);
   const tensors: QTensor[] = [];
   const isBlockMatrix = (n: string) => /^blocks\.\d+\.(\w+)$/.exec(n)?.[1];
@@ -67,7 +67,7 @@ export function randomLowbit(q8: QuantModel, bits: LowBits, seed = 1, cls?: LowB
 }
 
 /** Random planes and group bytes of a `bits`-bit [rows, cols] LUT matrix `name` (z2 in range). */
-function randomLut(name: string, bits: LowBits, rows: number, cols: number, rng: Rng): QTensor[] {
+function randomLut(name: string, bits: PlanBits, rows: number, cols: number, rng: Rng): QTensor[] {
   const z2max = 2 * ((1 << bits) - 1);
   // The plan's fallback rule: stories15M's dim 288 takes G = 32.
   const r = resolveMatrix({ bits, groupSize: GS }, cols);
@@ -108,7 +108,7 @@ const section: BenchSection = {
       for (const target of ['wasm32', 'scalar'] as const) {
         const flavour = target === 'wasm32' ? 'SIMD' : 'scalar';
         // [block bits, classifier bits]: the opt-in low-bit classifier at the 110M shape only.
-        const kinds: Array<[8 | LowBits, LowBits | undefined]> = [[8, undefined], [4, undefined], [3, undefined], [2, undefined], [1, undefined]];
+        const kinds: Array<[PlanBits, PlanBits | undefined]> = [[8, undefined], [4, undefined], [3, undefined], [2, undefined], [1, undefined]];
         if (shape === 'stories110M') kinds.push([4, 4], [2, 4], [2, 2]);
         for (const [bits, cls] of kinds) {
           const model = bits === 8 ? q8 : randomLowbit(q8, bits, 1, cls);

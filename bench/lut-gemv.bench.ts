@@ -9,6 +9,7 @@ import type { BenchCase, BenchSection } from './harness.ts';
 import { Rng } from '../compiler/synth/prng.ts';
 import { groupBytes, lutGroupSizes, planeBytes, type LowBits } from '../compiler/quantize/lowbit-format.ts';
 import { buildLut, type LutModule } from '../test/helpers/lut-wasm.ts';
+import { GROUPED_FORMATS } from '../compiler/quantize/formats/registry.ts';
 
 const SHAPES: Array<[number, number]> = [[768, 768], [2048, 768], [768, 2048]];
 const GS = 64;
@@ -103,7 +104,7 @@ const section: BenchSection = {
   async cases() {
     const [scalar, simd] = await Promise.all([buildLut('scalar', { withQ8: true }), buildLut('simd', { withQ8: true })]);
     const cases: BenchCase[] = [];
-    const kinds: Array<'int8' | LowBits> = ['int8', 6, 5, 4, 3, 2, 1];
+    const kinds: Array<'int8' | LowBits> = ['int8', ...GROUPED_FORMATS.map((f) => f.bits)];
     const label = (kind: 'int8' | LowBits) => (kind === 'int8' ? 'int8' : `q${kind}`);
     for (const [d, n] of SHAPES) {
       for (const m of [scalar, simd]) {

@@ -59,26 +59,26 @@ var require_node_path = __commonJS({
   }
 });
 
-// node_modules/flatbuffers/mjs/constants.js
+// ../../main/node_modules/flatbuffers/mjs/constants.js
 var SIZEOF_SHORT = 2;
 var SIZEOF_INT = 4;
 var FILE_IDENTIFIER_LENGTH = 4;
 var SIZE_PREFIX_LENGTH = 4;
 
-// node_modules/flatbuffers/mjs/utils.js
+// ../../main/node_modules/flatbuffers/mjs/utils.js
 var int32 = new Int32Array(2);
 var float32 = new Float32Array(int32.buffer);
 var float64 = new Float64Array(int32.buffer);
 var isLittleEndian = new Uint16Array(new Uint8Array([1, 0]).buffer)[0] === 1;
 
-// node_modules/flatbuffers/mjs/encoding.js
+// ../../main/node_modules/flatbuffers/mjs/encoding.js
 var Encoding;
 (function(Encoding2) {
   Encoding2[Encoding2["UTF8_BYTES"] = 1] = "UTF8_BYTES";
   Encoding2[Encoding2["UTF16_STRING"] = 2] = "UTF16_STRING";
 })(Encoding || (Encoding = {}));
 
-// node_modules/flatbuffers/mjs/byte-buffer.js
+// ../../main/node_modules/flatbuffers/mjs/byte-buffer.js
 var ByteBuffer = class _ByteBuffer {
   /**
    * Create a new ByteBuffer with a given array of bytes (`Uint8Array`)
@@ -322,7 +322,7 @@ var ByteBuffer = class _ByteBuffer {
   }
 };
 
-// node_modules/flatbuffers/mjs/builder.js
+// ../../main/node_modules/flatbuffers/mjs/builder.js
 var Builder = class _Builder {
   /**
    * Create a FlatBufferBuilder.
@@ -2737,41 +2737,7 @@ function quantizeRows(w, rows, cols, opts = {}) {
   return { q, m, e, sqError };
 }
 
-// compiler/quantize/formats/int8.ts
-var int8Format = {
-  name: "int8",
-  bits: 8,
-  groupSizes: [],
-  summary: "int8 per-row: one byte per weight, one (m, e) scale per row; gemv",
-  block: { rows: 1, cols: 1, bytes: 1 },
-  tensors: (rows, cols) => [
-    { suffix: "", dtype: "int8", shape: [rows, cols], params: {} },
-    { suffix: ".scale_m", dtype: "int16", shape: [rows], params: {} },
-    { suffix: ".scale_e", dtype: "int8", shape: [rows], params: {} }
-  ],
-  quantize(w, rows, cols) {
-    const r = quantizeRows(w, rows, cols);
-    return { data: [r.q, r.m, r.e], sqError: r.sqError };
-  },
-  dequantize(data, rows, cols) {
-    const [q, m, e] = data;
-    const out = new Float32Array(rows * cols);
-    for (let o = 0; o < rows; o++) {
-      const s = m[o] * 2 ** -e[o];
-      for (let j = 0; j < cols; j++) out[o * cols + j] = q[o * cols + j] * s;
-    }
-    return out;
-  },
-  kernels: {
-    op: "gemv",
-    reference: "runtime/kernels/reference/gemv_q8.ts",
-    scalar: "runtime/kernels/scalar/gemv_q8.ts",
-    simd: "runtime/kernels/simd/gemv_q8.ts"
-  }
-};
-
 // compiler/quantize/lowbit-format.ts
-var LOWBIT_BITS = [1, 2, 3, 4, 5, 6];
 var LOWBIT_GROUP_SIZES = [32, 64, 128];
 var X_MAX = 2047;
 var SIMD_BYTE_SUM = 254;
@@ -2783,6 +2749,12 @@ var lutGroupSizes = (bits) => LOWBIT_GROUP_SIZES.filter((g) => lutGroupFits(bits
 var LUT_TILE_ROWS = 16;
 var LUT_GROUP_SHIFT = 8;
 var LUT_GM_MAX = 255;
+var MAX_GEMV_INPUT = Math.floor((2 ** 31 - 1) / (127 * X_MAX));
+function lutMaxInput(bits) {
+  const perColumn = X_MAX * 2 * ((1 << bits) - 1) * LUT_GM_MAX / 2 ** LUT_GROUP_SHIFT + 1;
+  return Math.min(MAX_GEMV_INPUT, Math.floor((2 ** 31 - 1) / perColumn));
+}
+var LOWBIT_BITS = [1, 2, 3, 4, 5, 6, 7, 8].filter((b) => lutGroupSizes(b).length > 0);
 var qmaxOf = (b) => (1 << b) - 1;
 var z2MaxOf = (b) => 2 * ((1 << b) - 1);
 var tilesOf = (rows) => Math.ceil(rows / LUT_TILE_ROWS);
@@ -2804,7 +2776,7 @@ function groupOffset(cols, groupSize, row, g) {
   return { gm: base + r, z2: base + LUT_TILE_ROWS + r };
 }
 function checkShape(bits, rows, cols, groupSize) {
-  if (!LOWBIT_BITS.includes(bits)) throw new RangeError(`low-bit format: bits must be 1..6, got ${bits}`);
+  if (!LOWBIT_BITS.includes(bits)) throw new RangeError(`low-bit format: bits must be one of ${LOWBIT_BITS.join(", ")}, got ${bits}`);
   const sizes = lutGroupSizes(bits);
   if (!sizes.includes(groupSize)) throw new RangeError(`low-bit format: ${bits}-bit group size must be ${sizes.join(", ")}, got ${groupSize}`);
   if (!(rows >= 1) || !(cols >= 1) || cols % groupSize !== 0) throw new RangeError(`low-bit format: ${rows}x${cols} needs cols a multiple of the group size ${groupSize}`);
@@ -2858,6 +2830,40 @@ function unpackGroups(groups, rows, cols, groupSize) {
   }
   return { gm, z2 };
 }
+
+// compiler/quantize/formats/int8.ts
+var int8Format = {
+  name: "int8",
+  bits: 8,
+  groupSizes: [],
+  summary: "int8 per-row: one byte per weight, one (m, e) scale per row; gemv",
+  block: { rows: 1, cols: 1, bytes: 1 },
+  maxInput: MAX_GEMV_INPUT,
+  tensors: (rows, cols) => [
+    { suffix: "", dtype: "int8", shape: [rows, cols], params: {} },
+    { suffix: ".scale_m", dtype: "int16", shape: [rows], params: {} },
+    { suffix: ".scale_e", dtype: "int8", shape: [rows], params: {} }
+  ],
+  quantize(w, rows, cols) {
+    const r = quantizeRows(w, rows, cols);
+    return { data: [r.q, r.m, r.e], sqError: r.sqError };
+  },
+  dequantize(data, rows, cols) {
+    const [q, m, e] = data;
+    const out = new Float32Array(rows * cols);
+    for (let o = 0; o < rows; o++) {
+      const s = m[o] * 2 ** -e[o];
+      for (let j = 0; j < cols; j++) out[o * cols + j] = q[o * cols + j] * s;
+    }
+    return out;
+  },
+  kernels: {
+    op: "gemv",
+    reference: "runtime/kernels/reference/gemv_q8.ts",
+    scalar: "runtime/kernels/scalar/gemv_q8.ts",
+    simd: "runtime/kernels/simd/gemv_q8.ts"
+  }
+};
 
 // compiler/quantize/lowbit.ts
 var LOWBIT_ZERO_ROW_E = 40;
@@ -3181,6 +3187,7 @@ function gptqLowbit(w, rows, cols, h, opts) {
 
 // compiler/quantize/formats/lut.ts
 function lutFormat(name, bits) {
+  if (!LOWBIT_BITS.includes(bits)) throw new Error(`LUT format ${name}: no group size fits ${bits}-bit codes (lowbit-format.ts lutGroupFits)`);
   return {
     name,
     bits,
@@ -3188,6 +3195,7 @@ function lutFormat(name, bits) {
     summary: `${bits}-bit codes in ${bits} bit-plane${bits > 1 ? "s" : ""}, per-group gm/z2, per-row scale; lut_tables + gemv_lut`,
     // A tile of 16 rows x 8 columns: one byte per row and plane (lowbit-format.ts).
     block: { rows: LUT_TILE_ROWS, cols: 8, bytes: LUT_TILE_ROWS * bits },
+    maxInput: lutMaxInput(bits),
     tensors: (rows, cols, groupSize) => [
       { suffix: "", dtype: name, shape: [rows, cols], params: { bits, groupSize } },
       { suffix: ".groups", dtype: "uint8", shape: [tilesOf(rows), cols / groupSize, 2, LUT_TILE_ROWS], params: {} },
@@ -4832,6 +4840,17 @@ var groupSizeOfFormat = (bits) => ({
   },
   as: (v) => `(${GROUPED_FORMATS.map((f) => `(${bits} == ${f.bits} && ${asOneOf(v, f.groupSizes)})`).join(" || ")})`
 });
+var inputLimitOfFormat = (bits) => {
+  const limits = [...new Set(GROUPED_FORMATS.map((f) => f.maxInput))];
+  if (limits.length === 1) return atMost(limits[0]);
+  const limitOf = (b) => GROUPED_FORMATS.find((f) => f.bits === b)?.maxInput ?? 0;
+  return {
+    refs: [bits],
+    test: (v, p) => isInt(v) && v <= limitOf(p[bits]),
+    why: (p) => `must be <= ${limitOf(p[bits])}, the longest input of ${bits} = ${p[bits]}`,
+    as: (v) => `(${GROUPED_FORMATS.map((f) => `(${bits} == ${f.bits} && ${v} <= ${f.maxInput})`).join(" || ")})`
+  };
+};
 var zeroUnlessPositive = (of) => ({
   refs: [of],
   test: (v, p) => isInt(v) && (v === 0 || p[of] > 0),
@@ -4989,7 +5008,7 @@ function lutTables(t2, x, n) {
   }
 }
 function gemvLut(out, planes, groups, wM, wE, t2, xM, xE, n, d, bits, gs, outFrac) {
-  const ng = n >> (gs === 32 ? 5 : gs === 64 ? 6 : 7);
+  const ng = n / gs;
   const pairs = gs >> 3;
   for (let o = 0; o < d; o++) {
     const tile = o >> 4, r = o & 15;
@@ -5033,13 +5052,13 @@ var gemv_lut = {
   ],
   outputs: [{ name: "y", type: "i32 [d]" }],
   params: [
-    { name: "n", rules: [positive, atMost(8260)] },
+    { name: "n", rules: [positive, inputLimitOfFormat("bits")] },
     { name: "d", rules: [positive] },
     { name: "outFrac", note: "(16; `LOGIT_FRAC` for a low-bit classifier)", rules: [inRange(0, 30)] },
     // bits names a grouped weight format, G is one of that format's group sizes: both
     // come from the weight-format registry (a new format is admitted by registering it).
-    { name: "bits", note: "b (1..6, = X's dtype)", rules: [groupedFormatBits] },
-    { name: "G", note: "(32/64/128; n % G = 0, n/G ≤ 1024, n ≤ 8260)", rules: [groupSizeOfFormat("bits"), dividesWithQuotientAtMost("n", 1024)] }
+    { name: "bits", note: `b (${GROUPED_FORMATS.map((f) => f.bits).join(", ")}, = X's dtype)`, rules: [groupedFormatBits] },
+    { name: "G", note: `(${ALL_GROUP_SIZES.join("/")}, by format; n % G = 0, n/G ≤ 1024, n ≤ ${[...new Set(GROUPED_FORMATS.map((f) => f.maxInput))].join("/")})`, rules: [groupSizeOfFormat("bits"), dividesWithQuotientAtMost("n", 1024)] }
   ],
   device: {
     check: "checkGemvLut",
@@ -7925,6 +7944,7 @@ var TokenType = {
   UNUSED: 5,
   BYTE: 6
 };
+var isControlType = (t2) => t2 === TokenType.CONTROL || t2 === TokenType.UNKNOWN;
 
 // compiler/import/tokenizers/bpe.ts
 var SPACE_MARK = "▁";
@@ -7953,7 +7973,7 @@ var BpeTokenizer = class {
     });
     this.specials = sortSpecials(vocab.texts.flatMap((text, id) => {
       const t2 = vocab.types[id];
-      const control = t2 === TokenType.CONTROL || t2 === TokenType.UNKNOWN;
+      const control = isControlType(t2);
       const strip = opts.stripAround?.get(id);
       return control || t2 === TokenType.USER_DEFINED ? [{ id, text: utf8ByteString(text), control, lstrip: strip?.lstrip ?? false, rstrip: strip?.rstrip ?? false }] : [];
     }));
@@ -7962,8 +7982,7 @@ var BpeTokenizer = class {
     return this.vocab.texts.length;
   }
   isControl(id) {
-    const t2 = this.vocab.types[id];
-    return t2 === TokenType.CONTROL || t2 === TokenType.UNKNOWN;
+    return isControlType(this.vocab.types[id]);
   }
   encode(text, opts = {}) {
     const raw = typeof text === "string" ? utf8ByteString(text) : bytesToByteString(text);
@@ -8084,7 +8103,7 @@ var SpmTokenizer = class {
     this.pieces.forEach((p, id) => this.ids.set(p, id));
     this.specials = sortSpecials(this.pieces.flatMap((text, id) => {
       const t2 = vocab.types[id];
-      const control = t2 === TokenType.CONTROL || t2 === TokenType.UNKNOWN;
+      const control = isControlType(t2);
       return control || t2 === TokenType.USER_DEFINED ? [{ id, text, control, lstrip: false, rstrip: false }] : [];
     }));
   }
@@ -8092,8 +8111,7 @@ var SpmTokenizer = class {
     return this.pieces.length;
   }
   isControl(id) {
-    const t2 = this.vocab.types[id];
-    return t2 === TokenType.CONTROL || t2 === TokenType.UNKNOWN;
+    return isControlType(this.vocab.types[id]);
   }
   encode(text, opts = {}) {
     const raw = typeof text === "string" ? utf8ByteString(text) : bytesToByteString(text);

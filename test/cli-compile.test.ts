@@ -17,6 +17,7 @@ import { Tokenizer } from '../compiler/import/tokenizer.ts';
 import { generate } from '../compiler/generate.ts';
 import { IntTransformer } from '../runtime/reference/model.ts';
 import { intReferenceEngine } from '../compiler/engines/int-engines.ts';
+import { BITS_LIST, NO_BITS, literally } from './helpers/formats.ts';
 
 /** The integer reference's text (in-process), as `edgeq run` prints it. */
 function referenceText(o: { steps: number; temperature: number; topp?: number; seed?: number; prompt?: string }): string {
@@ -104,9 +105,9 @@ test('usage errors: unknown target, unsupported plan, missing tokenizer (exit 2)
   const t = edgeq('compile', model('stories260K.bin'), '--target', 'pdp11', '-o', join(tmp, 'x'));
   assert.is(t.status, 2);
   assert.match(t.stderr, /unknown target "pdp11"; known targets: .*wasm32/);
-  const p = edgeq('compile', model('stories260K.bin'), '--target', 'wasm32', '--plan', 'uniform:7', '-o', join(tmp, 'x'));
+  const p = edgeq('compile', model('stories260K.bin'), '--target', 'wasm32', '--plan', `uniform:${NO_BITS}`, '-o', join(tmp, 'x'));
   assert.is(p.status, 2);
-  assert.match(p.stderr, /--plan "uniform:7": 7-bit weights are not supported; bits: 8, 6, 5, 4, 3, 2, 1/);
+  assert.match(p.stderr, literally(`--plan "uniform:${NO_BITS}": ${NO_BITS}-bit weights are not supported; bits: ${BITS_LIST}`));
   assert.not.ok(existsSync(join(tmp, 'x')));
   const r = edgeq('run', compileOnce(), '--temperature', '0');
   assert.is(r.status, 2);

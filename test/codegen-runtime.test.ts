@@ -13,6 +13,7 @@ import { loadTarget } from '../compiler/target/profile.ts';
 import { parsePlan } from '../compiler/emit/from-quant.ts';
 import { EdgeqError } from '../compiler/util/errors.ts';
 import type { ArtifactConfig, ArtifactProgram } from '../compiler/emit/artifact-contents.ts';
+import { BITS_LIST, GROUP_SIZES_LIST, NO_BITS, NO_GROUP, literally } from './helpers/formats.ts';
 
 const tiny = { ...SHAPES.stories260K, nLayers: 1, seqLen: 32 };
 const qm = quantizeInt8(synthWeights(tiny, 3));
@@ -94,8 +95,8 @@ test('plans: uniform:<8|6|5|4|3|2|1>[g<G>]; others refused naming what is suppor
   assert.equal(parsePlan('uniform:6'), { kind: 'uniform', bits: 6, groupSize: 32, name: 'uniform:6g32' });
   assert.equal(parsePlan('uniform:5'), { kind: 'uniform', bits: 5, groupSize: 64, name: 'uniform:5g64' });
   const cases: Array<[string, RegExp]> = [
-    ['uniform:7', /7-bit weights are not supported; bits: 8, 6, 5, 4, 3, 2, 1/],
-    ['uniform:4g48', /group size 48 is not supported; group sizes: 32, 64, 128/],
+    [`uniform:${NO_BITS}`, literally(`${NO_BITS}-bit weights are not supported; bits: ${BITS_LIST}`)],
+    [`uniform:4g${NO_GROUP}`, literally(`group size ${NO_GROUP} is not supported; group sizes: ${GROUP_SIZES_LIST}`)],
     ['uniform:8g64', /int8 weights have per-row scales, no group size/],
     ['ewq', /unknown plan; use uniform:<bits>\[g<group size>\]/],
     ['', /unknown plan/],

@@ -12,30 +12,12 @@
 // most 2.3e-15 of their largest magnitude.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createHash } from 'node:crypto';
-import { openModel } from '../compiler/import/open-model.ts';
-import { loadWeights, type FloatWeights } from '../compiler/import/graph.ts';
-import { llama2cSpec } from '../compiler/import/model-spec.ts';
+import type { FloatWeights } from '../compiler/import/graph.ts';
 import { FloatTransformer } from '../compiler/reference/float/forward.ts';
 import { FloatLoraTrainer } from '../compiler/reference/float/lora.ts';
-import { model } from './helpers/models.ts';
+import { PIN_MODELS, sha, tokenAt } from './helpers/float-pins.ts';
 
 const POSITIONS = 64;
-const load = (m: string) => loadWeights(openModel(model(`${m}.bin`)));
-/** A fixed token stream that visits the whole vocabulary (no tokenizer involved). */
-const tokenAt = (p: number, vocab: number) => (1 + 37 * p) % vocab;
-const sha = (chunks: ArrayBufferView[]) => {
-  const h = createHash('sha256');
-  for (const c of chunks) h.update(new Uint8Array(c.buffer, c.byteOffset, c.byteLength));
-  return h.digest('hex');
-};
-/** stories260K with a non-llama2.c spec: θ, ε and llama3-style frequency factors. */
-function withSpec(w: FloatWeights): FloatWeights {
-  const hs = w.config.dim / w.config.nHeads;
-  const ropeFreqFactors = Float32Array.from({ length: hs / 2 }, (_, i) => 1 + 2.5 * i);
-  return { ...w, spec: { ...llama2cSpec(w.config), ropeTheta: 500000, normEps: Math.fround(1e-6), ropeFreqFactors } };
-}
-
 function referenceHash(w: FloatWeights, accumulate: 'float32' | 'float64'): string {
   const t = new FloatTransformer(w, { accumulate });
   const out: Float32Array[] = [];
@@ -66,11 +48,7 @@ const PINS: Record<string, string> = {
   'stories260K+spec lora': '6e1dddf80ba8fa091ea038f7751858608536de3c2c528da10d39c6bc9baba907',
 };
 
-const cases: [string, () => FloatWeights][] = [
-  ['stories260K', () => load('stories260K')], ['babyllama936K', () => load('babyllama936K')],
-  ['stories260K+spec', () => withSpec(load('stories260K'))],
-];
-for (const [name, get] of cases) {
+for (const [name, get] of PIN_MODELS) {
   test(`${name}: float reference logits (${POSITIONS} positions, both accumulations) and LoRA loss and gradients unchanged`, () => {
     const w = get();
     const got: Record<string, string> = {

@@ -10,8 +10,10 @@ import { WEIGHT_FORMATS, formatNamed, formatOfBits, valueBytes } from '../compil
 import type { WeightFormatDef } from '../compiler/quantize/formats/format.ts';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { AS_DTYPE_SIZES, dtypeBlocks, renderDtypeSizes } from '../scripts/gen-formats.ts';
+import { AS_DTYPE_SIZES, FORMATS_DOC, dtypeBlocks, renderDtypeSizes, withFreshFormatsTable } from '../scripts/gen-formats.ts';
 import { parsePlan, planFromJson, requested, resolveMatrix } from '../compiler/plan/plan.ts';
+import { FORMATS_LIST, NO_FORMAT, literally } from './helpers/formats.ts';
+import { MAX_GEMV_INPUT, lutMaxInput } from '../compiler/quantize/lowbit-format.ts';
 
 const FORMATS = WEIGHT_FORMATS as readonly WeightFormatDef[];
 
@@ -31,6 +33,28 @@ test('every format is an artifact dtype, and its block states bits per weight ex
     assert.is(formatNamed(f.name), f);
     assert.is(formatOfBits(f.bits), f);
   }
+});
+
+test('maxInput: the int32 accumulator bounds (docs/integer-spec.md §5.4, §9.6)', () => {
+  assert.is(MAX_GEMV_INPUT, 8260); // 8260 · 127 · 2047 < 2^31 <= 8261 · 127 · 2047
+  assert.is(formatNamed('int8')!.maxInput, MAX_GEMV_INPUT);
+  // A LUT format's row accumulator at its longest input fits int32 (worst case per column:
+  // 2047 · Z · 255/256 plus each group's rounding), and one column more would not unless §5.4 caps it.
+  const worst = (n: number, b: number) => n * (2047 * 2 * (2 ** b - 1) * 255 / 256 + 1);
+  for (const f of FORMATS.filter((x) => x.groupSizes.length)) {
+    assert.ok(worst(f.maxInput, f.bits) < 2 ** 31, f.name);
+    assert.ok(f.maxInput === MAX_GEMV_INPUT || worst(f.maxInput + 1, f.bits) >= 2 ** 31, f.name);
+  }
+  // b = 7 (Z = 254): n · (2047 · 254 · 255/256 + 1) < 2^31 up to n = 4146.
+  assert.is(lutMaxInput(7), 4146);
+});
+
+test('docs/formats.md: the table of formats is fresh (run npm run gen:formats), one row per format', () => {
+  const doc = readFileSync(join(import.meta.dirname, '..', FORMATS_DOC), 'utf8');
+  assert.ok(doc === withFreshFormatsTable(doc), `${FORMATS_DOC}: the formats table is stale: run npm run gen:formats`);
+  for (const f of WEIGHT_FORMATS) assert.ok(doc.includes(`| \`${f.name}\` | ${f.bits} |`), f.name);
+  // Independent worked row: a q3 tile is 16 rows x 8 columns x 3 bits = 48 bytes.
+  assert.match(doc, /\| `q3` \| 3 \| [\d, ]+ \| 16 × 8 → 48 \|/);
 });
 
 test('runtime/assembly/dtype-sizes.ts (the device size rule) is fresh (run npm run gen:formats) and covers every dtype', () => {
@@ -91,9 +115,9 @@ test('plans spell a format by its bits or its name, in --plan and in plan files'
     assert.is(resolveMatrix(requested(file, 0, 'wq'), 1024).format, f.name);
     assert.is(resolveMatrix(requested(byName, 0, 'wq'), 1024).format, f.name);
   }
-  assert.throws(() => planFromJson({ edgeqPlan: 1, default: { format: 'q7' } }, 'p.json'), /p\.json: \$\.default\.format: expected one of int8, q6, q5, q4_lut, q3, q2_lut, q1, got string "q7"/);
+  assert.throws(() => planFromJson({ edgeqPlan: 1, default: { format: NO_FORMAT } }, 'p.json'), literally(`p.json: $.default.format: expected one of ${FORMATS_LIST}, got string "${NO_FORMAT}"`));
   assert.throws(() => planFromJson({ edgeqPlan: 1, default: { bits: 4, format: 'q3' } }, 'p.json'), /\$\.default\.format: 4-bit weights have format "q4_lut", got string "q3"/);
-  assert.throws(() => parsePlan('uniform:q7'), /"q7" is not a weight format/);
+  assert.throws(() => parsePlan(`uniform:${NO_FORMAT}`), literally(`"${NO_FORMAT}" is not a weight format`));
 });
 
 test.run();

@@ -13,6 +13,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { haveModels, model, ROOT } from './helpers/models.ts';
+import { formatOfBits } from '../compiler/quantize/formats/registry.ts';
+import { BITS_LIST, FORMATS_LIST, GROUP_SIZES_LIST, NO_BITS, NO_FORMAT, NO_GROUP, literally } from './helpers/formats.ts';
 import { loadCode } from './helpers/bundles.ts';
 import { openModel } from '../compiler/import/open-model.ts';
 import { loadWeights, type FloatWeights } from '../compiler/import/graph.ts';
@@ -51,19 +53,19 @@ test('plan files: every error names the file and the JSON path', () => {
   planError({ default: { bits: 4 } }, /\$\.edgeqPlan: expected 1 \(the plan format version\), got undefined/);
   planError({ edgeqPlan: 1 }, /\$: missing "default"/);
   planError({ ...ok, colour: 1 }, /\$\.colour: unknown key \(allowed: edgeqPlan, default, blocks, embedding, classifier, comment, method, bytes\)/);
-  planError({ edgeqPlan: 1, default: { bits: '4' } }, /\$\.default\.bits: expected one of 8, 6, 5, 4, 3, 2, 1, got string "4"/);
-  planError({ edgeqPlan: 1, default: { bits: 7 } }, /\$\.default\.bits: expected one of 8, 6, 5, 4, 3, 2, 1, got number 7/);
-  planError({ edgeqPlan: 1, default: { bits: 4, groupSize: 16 } }, /\$\.default\.groupSize: expected one of 32, 64, 128, got number 16/);
+  planError({ edgeqPlan: 1, default: { bits: '4' } }, literally(`$.default.bits: expected one of ${BITS_LIST}, got string "4"`));
+  planError({ edgeqPlan: 1, default: { bits: NO_BITS } }, literally(`$.default.bits: expected one of ${BITS_LIST}, got number ${NO_BITS}`));
+  planError({ edgeqPlan: 1, default: { bits: 4, groupSize: NO_GROUP } }, literally(`$.default.groupSize: expected one of ${GROUP_SIZES_LIST}, got number ${NO_GROUP}`));
   planError({ edgeqPlan: 1, default: { bits: 4, format: 'q2_lut' } }, /\$\.default\.format: 4-bit weights have format "q4_lut", got string "q2_lut"/);
   planError({ ...ok, blocks: [] }, /\$\.blocks: expected an object keyed by block index, got an array/);
   planError({ ...ok, blocks: { first: { bits: 8 } } }, /\$\.blocks\.first: block keys are block indices/);
   planError({ ...ok, blocks: { 1: 8 } }, /\$\.blocks\["1"\]: expected an object, got number 8/);
   planError({ ...ok, blocks: { 1: { bits: 2, matrices: { wx: { bits: 2 } } } } }, /\$\.blocks\["1"\]\.matrices\.wx: unknown matrix \(block matrices: wq, wk, wv, wo, w1, w2, w3\)/);
-  planError({ ...ok, blocks: { 1: { matrices: { w2: { bits: 2, groupSize: 'big' } } } } }, /\$\.blocks\["1"\]\.matrices\.w2\.groupSize: expected one of 32, 64, 128, got string "big"/);
+  planError({ ...ok, blocks: { 1: { matrices: { w2: { bits: 2, groupSize: 'big' } } } } }, literally(`$.blocks["1"].matrices.w2.groupSize: expected one of ${GROUP_SIZES_LIST}, got string "big"`));
   planError({ ...ok, blocks: { 1: { matrices: { w2: { groupSize: 32 } } } } }, /\$\.blocks\["1"\]\.matrices\.w2: missing "bits"/);
   planError({ ...ok, embedding: { bits: 4 } }, /\$\.embedding\.bits: the embedding stays int8/);
-  planError({ ...ok, classifier: { bits: 7 } }, /\$\.classifier\.bits: expected one of 8, 6, 5, 4, 3, 2, 1, got number 7/);
-  planError({ ...ok, classifier: { bits: 2, groupSize: 48 } }, /\$\.classifier\.groupSize: expected one of 32, 64, 128, got number 48/);
+  planError({ ...ok, classifier: { bits: NO_BITS } }, literally(`$.classifier.bits: expected one of ${BITS_LIST}, got number ${NO_BITS}`));
+  planError({ ...ok, classifier: { bits: 2, groupSize: NO_GROUP } }, literally(`$.classifier.groupSize: expected one of ${GROUP_SIZES_LIST}, got number ${NO_GROUP}`));
   assert.throws(() => parsePlan(join(tmp, 'missing.json')), /missing\.json: no such file or directory \(expected a plan file/);
   // Unknown blocks are only known against a model.
   const p = planFromJson({ ...ok, blocks: { 7: { bits: 8 } } }, 'p.json');
@@ -79,9 +81,9 @@ test('edgeq compile --plan <file>: a bad plan fails (exit 1) naming the file and
   assert.is(r.status, 1, r.stderr);
   assert.match(r.stderr, /plan file .*nine\.json: \$\.blocks\["9"\]: the model has 5 blocks \(0\.\.4\)/);
   assert.not.ok(existsSync(join(tmp, 'o')));
-  const u = await cli(['compile', model('stories260K.bin'), '--target', 'wasm32', '--plan', 'uniform:4g16', '-o', join(tmp, 'o')]);
+  const u = await cli(['compile', model('stories260K.bin'), '--target', 'wasm32', '--plan', `uniform:4g${NO_GROUP}`, '-o', join(tmp, 'o')]);
   assert.is(u.status, 2);
-  assert.match(u.stderr, /group size 16 is not supported; group sizes: 32, 64, 128/);
+  assert.match(u.stderr, literally(`group size ${NO_GROUP} is not supported; group sizes: ${GROUP_SIZES_LIST}`));
 });
 
 test('plan strings: uniform:<b>[g<G>][,cls<b>[g<G>]], canonical names, and errors (exit 2)', () => {
@@ -100,12 +102,12 @@ test('plan strings: uniform:<b>[g<G>][,cls<b>[g<G>]], canonical names, and error
   ok('uniform:q4_lutg32,clsq2_lut', { format: 'q2_lut', bits: 2, groupSize: 32 }, 'uniform:4g32,cls2g32');
   ok('uniform:int8,clsq3g128', { format: 'q3', bits: 3, groupSize: 128 }, 'uniform:8,cls3g128');
   const bad = (s: string, why: RegExp) => assert.throws(() => parsePlan(s), (e: Error) => e instanceof EdgeqError && e.exitCode === 2 && why.test(e.message), `${s} should fail with ${why}`);
-  bad('uniform:4,cls7', /"uniform:4,cls7": 7-bit classifier weights are not supported; bits: 8, 6, 5, 4, 3, 2, 1/);
-  bad('uniform:4,cls4g16', /classifier group size 16 is not supported; group sizes: 32, 64, 128/);
+  bad(`uniform:4,cls${NO_BITS}`, literally(`"uniform:4,cls${NO_BITS}": ${NO_BITS}-bit classifier weights are not supported; bits: ${BITS_LIST}`));
+  bad(`uniform:4,cls4g${NO_GROUP}`, literally(`classifier group size ${NO_GROUP} is not supported; group sizes: ${GROUP_SIZES_LIST}`));
   bad('uniform:4,cls8g64', /int8 classifier weights have per-row scales, no group size/);
   bad('uniform:4,clf4', /unknown plan; use uniform:<bits>\[g<group size>\]\[,cls<bits>\[g<group size>\]\]/);
   bad('uniform:4,cls4,cls2', /unknown plan/);
-  bad('uniform:q7', /"q7" is not a weight format; formats: int8, q6, q5, q4_lut, q3, q2_lut, q1 \(or their bits: 8, 6, 5, 4, 3, 2, 1\)/);
+  bad(`uniform:${NO_FORMAT}`, literally(`"${NO_FORMAT}" is not a weight format; formats: ${FORMATS_LIST} (or their bits: ${BITS_LIST})`));
   bad('uniform:int8g64', /int8 weights have per-row scales, no group size/);
   // A plan file opts in with "classifier"; its groupSize inherits from "default".
   const f = planFromJson({ edgeqPlan: 1, default: { bits: 2, groupSize: 32 }, classifier: { bits: 4 } }, 'c.json');
@@ -130,7 +132,7 @@ test('fallback rule: the largest supported group size <= the asked one dividing 
   assert.is(resolveMatrix({ bits: 2, groupSize: 128 }, 64).groupSize, 64);
   const r = resolveMatrix({ bits: 3, groupSize: 64 }, 172);
   assert.equal([r.bits, r.format, r.groupSize], [8, 'int8', 0]);
-  assert.match(r.rule, /input size 172 is not a multiple of 32\/64\/128: int8 fallback/);
+  assert.match(r.rule, literally(`input size 172 is not a multiple of ${formatOfBits(3).groupSizes.join('/')}: int8 fallback`));
 });
 
 // ---- whole models -----------------------------------------------------------------------
@@ -245,7 +247,7 @@ test('stories260K uniform:4: the program shares one table slot per GEMV input; t
   const m0 = c.plan.blocks[0].matrices;
   assert.equal(m0.find((x) => x.name === 'wq'), { name: 'wq', bits: 4, groupSize: 64, format: 'q4_lut', rule: '4-bit g64, clip search' });
   assert.equal(m0.find((x) => x.name === 'w2')!.format, 'int8');
-  assert.match(m0.find((x) => x.name === 'w2')!.rule!, /input size 172 is not a multiple of 32\/64\/128: int8 fallback/);
+  assert.match(m0.find((x) => x.name === 'w2')!.rule!, literally(`input size 172 is not a multiple of ${formatOfBits(4).groupSizes.join('/')}: int8 fallback`));
   const q = c.tensors.find((t) => t.name === 'blocks.0.wq')!;
   assert.is(q.dtype, 'q4_lut');
   assert.is(q.quant?.groupSize, 64);

@@ -10,9 +10,10 @@ import { assertNoFloats } from '../compiler/codegen/float-check.ts';
 import { gemvLut, lutTables, LUT_GROUP_SHIFT } from '../runtime/kernels/reference/gemv_lut.ts';
 import { mulShiftRound } from '../runtime/kernels/reference/int64.ts';
 import {
-  LOWBIT_BITS, lutGroupSizes, LUT_GROUP_SHIFT as FORMAT_R, groupBytes, packGroups, packPlanes, planeBytes, z2MaxOf,
+  LOWBIT_BITS, lutGroupSizes, lutMaxInput, LUT_GROUP_SHIFT as FORMAT_R, groupBytes, packGroups, packPlanes, planeBytes, z2MaxOf,
 } from '../compiler/quantize/lowbit-format.ts';
 import { buildLut, runLut, type LutCase, type LutModule } from './helpers/lut-wasm.ts';
+import { GROUPED_FORMATS } from '../compiler/quantize/formats/registry.ts';
 
 const int = (rng: Rng, lo: number, hi: number) => lo + (rng.next() % (hi - lo + 1));
 
@@ -21,7 +22,7 @@ interface Case extends LutCase { codes: Uint8Array; gm: Uint8Array; z2: Uint8Arr
 /** A random case. `extreme`: every magnitude at its bound (max |x|, codes, gm, z2 ends). */
 function randomCase(seed: number, d: number, n: number, bits: number, gs: number, extreme = false): Case {
   const rng = new Rng(seed, `lut ${d}x${n} b${bits} g${gs}`);
-  const qmax = (1 << bits) - 1, Z = z2MaxOf(bits as 1 | 2 | 3 | 4), ng = n / gs;
+  const qmax = (1 << bits) - 1, Z = z2MaxOf(bits), ng = n / gs;
   const codes = new Uint8Array(d * n), gm = new Uint8Array(d * ng), z2 = new Uint8Array(d * ng);
   const x = new Int16Array(n);
   if (extreme) {
@@ -105,14 +106,15 @@ test('scalar and SIMD kernels are byte-identical to the reference: every bits x 
       cases++;
     }
   }
-  assert.is(cases, 60); // (3 group sizes at b = 1..4, 2 at b = 5, 1 at b = 6) x 4
+  // Four cases of every (bits, group size) of every registered LUT format.
+  assert.is(cases, 4 * GROUPED_FORMATS.reduce((s, f) => s + f.groupSizes.length, 0));
 });
 
 test('768x2048, 2048x768 and 768x768 (the 110M shape) at every bit-width, group 64 and 128: identical', () => {
   let seed = 900;
   for (const [d, n] of [[768, 2048], [2048, 768], [768, 768]]) for (const bits of LOWBIT_BITS) {
     const asked = [64, 128, 32][(seed++) % 3];
-    const gs = lutGroupSizes(bits).includes(asked as 32) ? asked : 32; // q5 / q6 take no G = 128 (q6: no 64)
+    const gs = lutGroupSizes(bits).includes(asked as 32) ? asked : lutGroupSizes(bits)[0]; // q5 / q6 take no G = 128 (q6: no 64)
     if (d * n > 768 * 768 && bits % 2 === 1 && gs !== 64) continue; // keep the runtime modest
     const c = randomCase(seed, d, n, bits, gs);
     const want = reference(c);
@@ -120,9 +122,10 @@ test('768x2048, 2048x768 and 768x768 (the 110M shape) at every bit-width, group 
   }
 });
 
-test('maximal magnitudes at the widest group q5 and q6 admit (b = 5, G = 64; b = 6, G = 32) do not overflow', () => {
-  for (const [bits, gs] of [[5, 64], [6, 32]]) {
-    const c = randomCase(6 + bits, 20, 8192, bits, gs, true);
+test('maximal magnitudes at the widest group each bit count admits (b = 5, G = 64; b = 6, G = 32; ...) do not overflow', () => {
+  for (const [bits, gs] of LOWBIT_BITS.map((b) => [b, lutGroupSizes(b).at(-1)!])) {
+    // The longest input at these bits (8192, or the row accumulator's own limit), whole groups.
+    const c = randomCase(6 + bits, 20, Math.floor(Math.min(8192, lutMaxInput(bits)) / gs) * gs, bits, gs, true);
     const want = direct(c);
     assert.ok(same(reference(c), want), `b${bits} g${gs}`);
     for (const m of [scalar, simd]) assert.ok(same(runLut(m, c), want), `${m.flavour} b${bits} g${gs}`);

@@ -16,6 +16,8 @@ import { SHAPES, synthWeights } from '../compiler/synth/synth.ts';
 import { AS_PARAMS, ROOT, SPEC, renderAsParams, withFreshTable } from '../scripts/gen-ops.ts';
 import { AS_OPS, AS_OPS_SIMD, AS_PARAM_CHECKS, renderOps, renderOpsSimd, renderParamChecks } from '../scripts/gen-ops-device.ts';
 import { EdgeqError } from '../compiler/util/errors.ts';
+import { GROUPED_FORMATS, formatOfBits } from '../compiler/quantize/formats/registry.ts';
+import { NO_BITS, NO_GROUP, literally } from './helpers/formats.ts';
 
 test('docs/integer-spec.md §10 op table is fresh (run npm run gen:ops)', () => {
   const spec = readFileSync(join(ROOT, SPEC), 'utf8');
@@ -44,7 +46,7 @@ test('the device code generated from the registry is fresh (run npm run gen:ops)
     assert.ok(readFileSync(join(ROOT, rel), 'utf8') === fresh, `${rel} is stale: run npm run gen:ops`);
   }
   // The gemv_lut group-size rule comes from the weight-format registry, per format.
-  assert.match(renderParamChecks(), /\(bits == 4 && \(G == 32 \|\| G == 64 \|\| G == 128\)\)/);
+  for (const f of GROUPED_FORMATS) assert.ok(renderParamChecks().includes(`(bits == ${f.bits} && (${f.groupSizes.map((g) => `G == ${g}`).join(' || ')}))`), f.name);
 });
 
 test('each kind names kernel files that exist (reference and scalar, side by side); rules name existing params', () => {
@@ -94,9 +96,9 @@ test('checkParams names the first param out of its range', () => {
     ['rope', { n: 12, hs: 3 }, /hs = 3 must be even/],
     ['rmsnorm', { n: 64, gainFrac: 12, rmsEpsQ32: 0, rmsSqShift: 7, rmsDimScaleM: 1, rmsDimScaleE: 0 }, /rmsSqShift = 7 must be ceil\(log2 n\) = 6/],
     ['gemv_lut', { n: 96, d: 16, outFrac: 16, bits: 2, G: 64 }, /G = 64 must divide n/],
-    ['gemv_lut', { n: 128, d: 16, outFrac: 16, bits: 7, G: 64 }, /bits = 7 must be the bits of a grouped weight format/],
-    ['gemv_lut', { n: 128, d: 16, outFrac: 16, bits: 6, G: 64 }, /G = 64 must be a group size of q6 \(32\)/],
-    ['gemv_lut', { n: 128, d: 16, outFrac: 16, bits: 2, G: 16 }, /G = 16 must be a group size of q2_lut \(32, 64, 128\)/],
+    ['gemv_lut', { n: 128, d: 16, outFrac: 16, bits: NO_BITS, G: 64 }, literally(`bits = ${NO_BITS} must be the bits of a grouped weight format`)],
+    ['gemv_lut', { n: 128, d: 16, outFrac: 16, bits: 6, G: 64 }, literally(`G = 64 must be a group size of q6 (${formatOfBits(6).groupSizes.join(', ')})`)],
+    ['gemv_lut', { n: 128, d: 16, outFrac: 16, bits: 2, G: NO_GROUP }, literally(`G = ${NO_GROUP} must be a group size of q2_lut (${formatOfBits(2).groupSizes.join(', ')})`)],
     ['rmsnorm', { n: 64, gainFrac: 12, rmsEpsQ32: 2 ** 26, rmsSqShift: 6, rmsDimScaleM: 1, rmsDimScaleE: 0 }, /rmsEpsQ32 = 67108864 must keep rmsEpsQ32 · n < 2\^31/],
     ['lut_tables', { n: 60 }, /multiple of 32/],
     ['attention', { nHeads: 6, nKv: 4, hs: 8, attScaleM: 1, attScaleE: 0 }, /nHeads = 6 must be a multiple of nKv/],

@@ -8,11 +8,8 @@ import { EdgeqError } from '../util/errors.ts';
 
 export type Elem = Int8Array | Int16Array | Int32Array | Uint8Array;
 type ElemCtor = Int8ArrayConstructor | Int16ArrayConstructor | Int32ArrayConstructor | Uint8ArrayConstructor;
-const VIEW: Record<DTypeName, ElemCtor> = {
-  int8: Int8Array, int16: Int16Array, int32: Int32Array, uint8: Uint8Array,
-  // Bit-plane and group formats: raw bytes for the kernels that decode them.
-  q1: Uint8Array, q2_lut: Uint8Array, q3: Uint8Array, q4_lut: Uint8Array, q5: Uint8Array, q6: Uint8Array, gse: Uint8Array,
-};
+/** The typed views of the element dtypes; every other dtype (a weight format's blocks, gse) is raw bytes for the kernels that decode it. */
+const VIEW: Partial<Record<DTypeName, ElemCtor>> = { int8: Int8Array, int16: Int16Array, int32: Int32Array };
 
 /** Step inputs (ProgramInput): token and position. */
 export interface Step { token: number; position: number }
@@ -61,7 +58,7 @@ export class Operands {
 
   private view(r: ArtifactRef | undefined, what: string, dtype: DTypeName): Elem {
     if (!r) this.fail(`${what} is missing`);
-    const C = VIEW[dtype];
+    const C = VIEW[dtype] ?? Uint8Array;
     if (r.kind === 'slot') {
       const s: ArtifactSlot | undefined = this.host.program.slots[r.index];
       if (!s) this.fail(`${what}: no slot ${r.index}`);

@@ -115,6 +115,23 @@ export const groupSizeOfFormat = (bits: string): ParamRule => ({
   as: (v) => `(${GROUPED_FORMATS.map((f) => `(${bits} == ${f.bits} && ${asOneOf(v, f.groupSizes)})`).join(' || ')})`,
 });
 
+/**
+ * v is at most the longest input of the grouped weight format of p[bits] bits (its
+ * registry entry's maxInput). While every format has the same limit this is that one
+ * bound, with no relation, so the device's check reads `n <= 8260` as before.
+ */
+export const inputLimitOfFormat = (bits: string): ParamRule => {
+  const limits = [...new Set(GROUPED_FORMATS.map((f) => f.maxInput))];
+  if (limits.length === 1) return atMost(limits[0]);
+  const limitOf = (b: number) => GROUPED_FORMATS.find((f) => f.bits === b)?.maxInput ?? 0;
+  return {
+    refs: [bits],
+    test: (v, p) => isInt(v) && v <= limitOf(p[bits]),
+    why: (p) => `must be <= ${limitOf(p[bits])}, the longest input of ${bits} = ${p[bits]}`,
+    as: (v) => `(${GROUPED_FORMATS.map((f) => `(${bits} == ${f.bits} && ${v} <= ${f.maxInput})`).join(' || ')})`,
+  };
+};
+
 /** v is 0 unless p[of] is positive (e.g. anchors need a window). */
 export const zeroUnlessPositive = (of: string): ParamRule => ({
   refs: [of], test: (v, p) => isInt(v) && (v === 0 || p[of] > 0), why: (_, name) => `must be 0 when ${of} is 0 (${name} needs ${of})`,

@@ -247,7 +247,7 @@ export function resolveMatrix(want: Wanted, n: number): ResolvedChoice {
 }
 
 /** Longest GEMV input the int32 accumulator allows (docs/integer-spec.md §5.4). */
-export const MAX_GEMV_INPUT = 8260;
+export { MAX_GEMV_INPUT } from '../quantize/lowbit-format.ts';
 
 /**
  * What the quantizer stores for a matrix with input size n: resolveMatrix, and the base
@@ -256,7 +256,8 @@ export const MAX_GEMV_INPUT = 8260;
  */
 export function resolveStored(want: Wanted, n: number): ResolvedChoice {
   const r = resolveMatrix(want, n);
-  if (r.format !== BASE_FORMAT.name && n > MAX_GEMV_INPUT) return base(`asked ${r.bits}-bit; input size ${n} > ${MAX_GEMV_INPUT} (§5.4): int8 fallback`);
+  const limit = formatNamed(r.format)!.maxInput;
+  if (r.format !== BASE_FORMAT.name && n > limit) return base(`asked ${r.bits}-bit; input size ${n} > ${limit} (§5.4): int8 fallback`);
   return r;
 }
 

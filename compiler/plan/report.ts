@@ -8,7 +8,7 @@
 // Deterministic: the same plan gives the same bytes (no dates, no paths beyond what the
 // caller passes as the title, fixed number formatting).
 import type { EwqPlan } from './ewq.ts';
-import { decimalsFor as decimalsOf, esc, n1, ticks as ticksOf } from '../util/svg-chart.ts';
+import { decimalsFor as decimalsOf, esc, n1, reportPage, ticks as ticksOf } from '../util/svg-chart.ts';
 
 /** Colour of each bit width (bars, legend, table). */
 export const BITS_COLOURS: Record<number, string> = { 8: '#2b6cb0', 4: '#38a169', 3: '#d69e2e', 2: '#dd6b20', 1: '#c53030' };
@@ -118,22 +118,10 @@ export function planReportHtml(p: EwqPlan, info: ReportInfo): string {
 
   const rows = p.blocks.map((b, i) => `<tr><td>${b.block}</td><td>${Number.isFinite(vals[i]) ? vals[i].toFixed(6) : '—'}</td><td><span class="sw" style="background:${BITS_COLOURS[b.bits]}"></span>${b.bits}</td><td>${b.bytes}</td><td>${esc(b.rule)}</td></tr>`);
   const mrows = p.blocks.flatMap((b) => b.matrices.map((m) => `<tr><td>${b.block}</td><td>${m.name}</td><td>${m.rows}×${m.cols}</td><td>${Number.isFinite(m.entropy) ? m.entropy.toFixed(6) : '—'}</td><td>${esc(m.choice.format)}${m.choice.bits === 8 ? '' : ` g${m.choice.groupSize}`}</td><td>${m.bytes}</td><td>${esc(m.choice.rule)}</td></tr>`));
-  return `<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
-<title>edgeq plan: ${esc(info.title)}</title>
-<style>
-body{font:14px/1.4 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:20px;color:#1a202c;background:#fff}
-h1{font-size:20px;margin:0 0 4px}p.m{margin:0 0 12px;color:#4a5568}
-table{border-collapse:collapse;margin:12px 0}td,th{border:1px solid #cbd5e0;padding:3px 8px;text-align:left;font-variant-numeric:tabular-nums}
-th{background:#edf2f7}.sw{display:inline-block;width:10px;height:10px;margin-right:5px}
-svg .t{font-size:14px;font-weight:600;fill:#1a202c}svg .ax{font-size:12px;fill:#4a5568}
-svg .frame{fill:#fafbfc;stroke:#a0aec0}svg .grid{stroke:#e2e8f0}svg .axl{stroke:#718096}
+  return reportPage(`edgeq plan: ${info.title}`, `.sw{display:inline-block;width:10px;height:10px;margin-right:5px}
 svg .mean{stroke:#4a5568;stroke-dasharray:6 4}svg .thr{stroke:#a0aec0;stroke-dasharray:3 3}
 svg .eline{fill:none;stroke:#2d3748;stroke-width:2}svg .pt{stroke:#1a202c;stroke-width:1}
-svg .budget{stroke:#c53030;stroke-width:3}svg .budgett{fill:#c53030;font-weight:600}
-</style></head><body>
-<h1>edgeq plan: ${esc(info.title)}</h1>
-<p class="m">${esc(p.method)} · ${L} blocks · ${dm ? `block ΔKL mean ${dm.mean.toFixed(6)}, std ${dm.std.toFixed(6)}; KL with every block at ${dm.hi} bits ${dm.baseKl.toFixed(6)}` : Number.isFinite(p.mean) ? `block entropy mean ${p.mean.toFixed(6)}, std ${p.std.toFixed(6)}` : 'no entropies'} · model.edgeq ${p.totalBytes} bytes${p.budgetBytes !== undefined ? `, budget ${p.budgetBytes} bytes (covers ${esc(p.budgetCovers ?? 'model.edgeq')}; used ${used})` : ''}</p>
+svg .budget{stroke:#c53030;stroke-width:3}svg .budgett{fill:#c53030;font-weight:600}`, `<p class="m">${esc(p.method)} · ${L} blocks · ${dm ? `block ΔKL mean ${dm.mean.toFixed(6)}, std ${dm.std.toFixed(6)}; KL with every block at ${dm.hi} bits ${dm.baseKl.toFixed(6)}` : Number.isFinite(p.mean) ? `block entropy mean ${p.mean.toFixed(6)}, std ${p.std.toFixed(6)}` : 'no entropies'} · model.edgeq ${p.totalBytes} bytes${p.budgetBytes !== undefined ? `, budget ${p.budgetBytes} bytes (covers ${esc(p.budgetCovers ?? 'model.edgeq')}; used ${used})` : ''}</p>
 <svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" role="img" aria-label="plan chart">
 ${svg.join('\n')}
 </svg>
@@ -145,7 +133,5 @@ ${rows.join('\n')}
 <h2>Matrices</h2>
 <table><thead><tr><th>block</th><th>matrix</th><th>shape</th><th>entropy</th><th>format</th><th>bytes</th><th>rule</th></tr></thead><tbody>
 ${mrows.join('\n')}
-</tbody></table>
-</body></html>
-`;
+</tbody></table>`);
 }

@@ -10,6 +10,7 @@ import { quantizeGain, quantizeRows, type QuantizedRows, type RowQuantOptions } 
 import { calibrate, hessianKey, type CalibrationOptions, type Hessians } from './calibrate.ts';
 import { gptqRows, type GptqOptions } from './gptq.ts';
 import { LOWBIT_MIN_ROW_E, type LowbitRowRunner } from './lowbit.ts';
+import { MAX_GEMV_INPUT } from './lowbit-format.ts';
 import { formatNamed } from './formats/registry.ts';
 import type { QuantizedMatrix } from './formats/format.ts';
 import type { MatrixFormat } from './quant-model.ts';
@@ -50,7 +51,7 @@ export function quantizeInt8(w: FloatWeights, opts: Int8Options = {}): QuantMode
     throw new EdgeqError(`unsupported shape: dim ${c.dim}, ${c.nHeads} heads, ${c.nKvHeads} kv heads (head size must be an even integer)`);
   }
   if (hs > 256) throw new EdgeqError(`head size ${hs} > 256: attention scores would overflow int32 (docs/integer-spec.md §3.7)`);
-  if (Math.max(c.dim, c.hiddenDim) * 127 * 2047 >= 2 ** 31) throw new EdgeqError(`dim ${c.dim} / hidden ${c.hiddenDim}: a GEMV of that length could overflow its int32 accumulator (limit 8260)`);
+  if (Math.max(c.dim, c.hiddenDim) > MAX_GEMV_INPUT) throw new EdgeqError(`dim ${c.dim} / hidden ${c.hiddenDim}: a GEMV of that length could overflow its int32 accumulator (limit ${MAX_GEMV_INPUT})`);
   if (c.vocabSize >= 1 << 17) throw new EdgeqError(`vocabulary ${c.vocabSize} >= 2^17: the sampler's probability sum would overflow int32`);
   if (c.seqLen > 4096) throw new EdgeqError(`seq_len ${c.seqLen} > 4096: beyond the attention output's proven shift range (docs/integer-spec.md §5.4)`);
   const tensors: QTensor[] = [];

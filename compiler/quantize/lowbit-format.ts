@@ -1,12 +1,12 @@
-// The low-bit weight formats q1, q2_lut, q3, q4_lut, q5, q6 (b = 1..6 bits): the one place
+// The low-bit (LUT) weight formats, b bits per weight: the one place
 // their layout is stated in code (docs/integer-spec.md §9.1 states it in prose). Their
 // registry entries (formats/lut.ts) take the size rule and tensor list from here; the device
 // verifier's rule is generated from the entries (runtime/assembly/dtype-sizes.ts), and
 // test/lut-quantize.test.ts checks the two agree.
 //
-// A matrix W of `rows` x `cols` (cols a multiple of the group size G in {32, 64, 128}, the
-// ones the kernels' int32 / u16 bounds admit at b bits: lutGroupSizes) is three artifact
-// tensors:
+// A matrix W of `rows` x `cols` (cols a multiple of the group size G, one of
+// LOWBIT_GROUP_SIZES that the kernels' int32 / u16 bounds admit at b bits: lutGroupSizes)
+// is three artifact tensors:
 //
 //   X          dtype q<b>, shape [rows, cols]   the codes q in [0, 2^b - 1] as b bit-planes
 //   X.groups   uint8 [ceil(rows/16), cols/G, 2, 16]  per (row, group): gm (u8 mantissa) and
@@ -27,9 +27,8 @@
 // Size: ceil(rows/16) * 16 * b * ceil(cols/8) bytes -- independent of G (each group of a tile
 // is b * G/8 * 16 bytes). The size rule is general (any shape); the kernels need cols % G == 0.
 
-/** Bits per weight code. */
-export type LowBits = 1 | 2 | 3 | 4 | 5 | 6;
-export const LOWBIT_BITS: readonly LowBits[] = [1, 2, 3, 4, 5, 6];
+/** Bits per weight code: one of LOWBIT_BITS. */
+export type LowBits = number;
 /** Group sizes the layout can express (each b admits those lutGroupSizes(b) lists). */
 export const LOWBIT_GROUP_SIZES = [32, 64, 128] as const;
 export type LowGroupSize = (typeof LOWBIT_GROUP_SIZES)[number];
@@ -59,6 +58,25 @@ export const LUT_G = 4;
 export const LUT_GROUP_SHIFT = 8;
 /** Largest group mantissa gm. */
 export const LUT_GM_MAX = 255;
+
+/** Longest GEMV input: the int8 GEMV's accumulator n · 127 · 2047 < 2^31 (docs/integer-spec.md §5.4): 8260. */
+export const MAX_GEMV_INPUT = Math.floor((2 ** 31 - 1) / (127 * X_MAX));
+/**
+ * Longest input of a b-bit LUT GEMV: MAX_GEMV_INPUT, or less where the row accumulator
+ * acc = Σ_g c, |c| <= (G · 2047 · Z · gm_max + 2^(R-1)) >> R per group (Z = 2(2^b - 1);
+ * docs/integer-spec.md §9.6) would reach 2^31 first: 8260 for b <= 6.
+ */
+export function lutMaxInput(bits: number): number {
+  const perColumn = (X_MAX * 2 * ((1 << bits) - 1) * LUT_GM_MAX) / 2 ** LUT_GROUP_SHIFT + 1; // + 1: each group's rounding, G >= 1
+  return Math.min(MAX_GEMV_INPUT, Math.floor((2 ** 31 - 1) / perColumn));
+}
+
+/**
+ * The bit counts the layout admits: those with a group size that fits (lutGroupFits; here,
+ * after the constants it reads). 1..6 today; a LUT format's entry (formats/lut.ts) takes
+ * one of them. Codes are at most 8 bits (u8).
+ */
+export const LOWBIT_BITS: readonly LowBits[] = [1, 2, 3, 4, 5, 6, 7, 8].filter((b) => lutGroupSizes(b).length > 0);
 /** Scratch bytes of the kernels' activation tables: 32 per 4 activations. */
 export const lutTableBytes = (n: number): number => 8 * n;
 
@@ -68,7 +86,7 @@ export const z2MaxOf = (b: LowBits): number => 2 * ((1 << b) - 1);
 
 export const tilesOf = (rows: number): number => Math.ceil(rows / LUT_TILE_ROWS);
 
-/** Bytes of the bit-plane tensor (the artifact size rule of q1/q2_lut/q3/q4_lut/q5/q6). */
+/** Bytes of the bit-plane tensor (the artifact size rule of the LUT formats). */
 export function planeBytes(bits: number, rows: number, cols: number): number {
   return tilesOf(rows) * LUT_TILE_ROWS * bits * Math.ceil(cols / 8);
 }
@@ -94,7 +112,7 @@ export function groupOffset(cols: number, groupSize: number, row: number, g: num
 }
 
 export function checkShape(bits: number, rows: number, cols: number, groupSize: number): void {
-  if (!LOWBIT_BITS.includes(bits as LowBits)) throw new RangeError(`low-bit format: bits must be 1..6, got ${bits}`);
+  if (!LOWBIT_BITS.includes(bits)) throw new RangeError(`low-bit format: bits must be one of ${LOWBIT_BITS.join(', ')}, got ${bits}`);
   const sizes = lutGroupSizes(bits);
   if (!(sizes as readonly number[]).includes(groupSize)) throw new RangeError(`low-bit format: ${bits}-bit group size must be ${sizes.join(', ')}, got ${groupSize}`);
   if (!(rows >= 1) || !(cols >= 1) || cols % groupSize !== 0) throw new RangeError(`low-bit format: ${rows}x${cols} needs cols a multiple of the group size ${groupSize}`);

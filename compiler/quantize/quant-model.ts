@@ -5,6 +5,7 @@ import { EdgeqError } from '../util/errors.ts';
 import { tensorBytes, type DTypeName } from '../emit/dtype.ts';
 import type { WeightFormat } from './formats/registry.ts';
 import type { ModelSpec } from '../import/model-spec.ts';
+import type { ModelConfig } from '../import/graph.ts';
 import type { KvFormat } from './kv-cache.ts';
 
 /**
@@ -26,16 +27,9 @@ export interface QTensor {
 }
 
 /** Integer scalars of the model. All are int32. */
-export interface QuantParams {
+export interface QuantParams extends Omit<ModelConfig, 'sharedClassifier'> {
   /** Bumped whenever the integer semantics change (docs/integer-spec.md). */
   formatVersion: number;
-  dim: number;
-  hiddenDim: number;
-  nLayers: number;
-  nHeads: number;
-  nKvHeads: number;
-  vocabSize: number;
-  seqLen: number;
   /** 1: the classifier is `tok_embeddings` (same int8 rows and row scales); 0: `wcls`. */
   sharedClassifier: number;
   /** Fractional bits of the int32 logits (the logit scale: logit = value / 2^logitFrac). */

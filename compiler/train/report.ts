@@ -4,7 +4,7 @@
 // run's settings. Same style as the plan report (compiler/plan/report.ts). Deterministic:
 // the same run gives the same bytes (no dates, fixed number formatting).
 
-import { decimalsFor as decimalsOf, esc, n1, ticks as ticksOf } from '../util/svg-chart.ts';
+import { decimalsFor as decimalsOf, esc, n1, reportPage, ticks as ticksOf } from '../util/svg-chart.ts';
 
 const ticks = (lo: number, hi: number) => ticksOf(lo, hi, 6);
 const decimalsFor = (vals: number[]) => decimalsOf(vals, 3);
@@ -76,27 +76,12 @@ export function lossReportHtml(r: LossReport): string {
   const summary = n
     ? `steps ${r.startStep + 1}–${r.startStep + n}: loss ${fl.first.toFixed(4)} → ${fl.last.toFixed(4)} (mean of the first and the last ${fl.k} steps; line: running mean of ${RUNNING_WINDOW})`
     : 'no steps';
-  return `<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
-<title>edgeq finetune: ${esc(r.title)}</title>
-<style>
-body{font:14px/1.4 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:20px;color:#1a202c;background:#fff}
-h1{font-size:20px;margin:0 0 4px}p.m{margin:0 0 12px;color:#4a5568}
-table{border-collapse:collapse;margin:12px 0}td,th{border:1px solid #cbd5e0;padding:3px 8px;text-align:left;font-variant-numeric:tabular-nums}
-th{background:#edf2f7}
-svg .t{font-size:14px;font-weight:600;fill:#1a202c}svg .ax{font-size:12px;fill:#4a5568}
-svg .frame{fill:#fafbfc;stroke:#a0aec0}svg .grid{stroke:#e2e8f0}svg .axl{stroke:#718096}
-svg .pt{fill:#90cdf4}svg .mline{fill:none;stroke:#2b6cb0;stroke-width:2}
-svg .hb{stroke:#a0aec0;stroke-dasharray:6 4}svg .ha{stroke:#38a169;stroke-dasharray:6 4;stroke-width:2}
-</style></head><body>
-<h1>edgeq finetune: ${esc(r.title)}</h1>
-<p class="m">${esc(summary)}${r.heldOut ? ` · held-out loss ${r.heldOut.before.toFixed(4)} → ${r.heldOut.after.toFixed(4)} over ${r.heldOut.windows} windows` : ''}</p>
+  return reportPage(`edgeq finetune: ${r.title}`, `svg .pt{fill:#90cdf4}svg .mline{fill:none;stroke:#2b6cb0;stroke-width:2}
+svg .hb{stroke:#a0aec0;stroke-dasharray:6 4}svg .ha{stroke:#38a169;stroke-dasharray:6 4;stroke-width:2}`, `<p class="m">${esc(summary)}${r.heldOut ? ` · held-out loss ${r.heldOut.before.toFixed(4)} → ${r.heldOut.after.toFixed(4)} over ${r.heldOut.windows} windows` : ''}</p>
 <svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" role="img" aria-label="training loss per step">
 ${svg.join('\n')}
 </svg>
 <table><tbody>
 ${r.settings.map(([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(v)}</td></tr>`).join('\n')}
-</tbody></table>
-</body></html>
-`;
+</tbody></table>`);
 }

@@ -6,6 +6,7 @@
 import type { OpKindName } from '../../compiler/emit/artifact-contents.ts';
 import { toScale } from '../../compiler/quantize/fixed-point.ts';
 import { quantizeLowbit } from '../../compiler/quantize/lowbit.ts';
+import { GROUPED_FORMATS } from '../../compiler/quantize/formats/registry.ts';
 import { exp2Table, modelConstants, ropeTables, siluTable } from '../../compiler/quantize/tables.ts';
 import { quantizeGain, quantizeRows } from '../../compiler/quantize/weights.ts';
 import { Rng } from '../../compiler/synth/prng.ts';
@@ -169,7 +170,7 @@ function requantizeCase(label: string, v: Int32Array, int8: boolean, frac = ACT_
 }
 
 /** lut_tables then gemv_lut: the tables are private to each flavour's pair, so y is compared. */
-function lutCase(op: 'lut_tables' | 'gemv_lut', label: string, r: Rng, n: number, d: number, bits: 1 | 2 | 3 | 4, gs: number, x: Int16Array | null, outFrac: number): KernelCase {
+function lutCase(op: 'lut_tables' | 'gemv_lut', label: string, r: Rng, n: number, d: number, bits: number, gs: number, x: Int16Array | null, outFrac: number): KernelCase {
   const m = quantizeLowbit(gaussF32(r, n * d, 0.05), d, n, { bits, groupSize: gs, clip: false });
   const sc = scaleBuf(r);
   return {
@@ -358,18 +359,23 @@ const CORPUS: Record<string, { fixed: () => KernelCase[]; random: Maker }> = {
         lutCase('lut_tables', 'max input', r, 128, 8, 4, 32, Int16Array.from({ length: 128 }, (_, i) => (i % 3 ? ACT_QMAX : -ACT_QMAX)), ACT_FRAC),
       ];
     },
-    random: (r, i) => { const n = 32 * int(r, 1, 8); return lutCase('lut_tables', `random ${i}: n ${n}`, r, n, int(r, 1, 20), int(r, 1, 4) as 1 | 2 | 3 | 4, 32, null, ACT_FRAC); },
+    random: (r, i) => {
+      const f = GROUPED_FORMATS[int(r, 0, GROUPED_FORMATS.length - 1)], gs = f.groupSizes[0], n = Math.max(32, gs) * int(r, 1, 8);
+      return lutCase('lut_tables', `random ${i}: n ${n}, ${f.bits} bits`, r, n, int(r, 1, 20), f.bits, gs, null, ACT_FRAC);
+    },
   },
   gemv_lut: {
     fixed: () => {
       const r = new Rng(1, 'gemv_lut fixed');
-      return ([1, 2, 3, 4] as const).flatMap((b) => [
-        lutCase('gemv_lut', `${b} bits, g128, d not a multiple of 16`, r, 256, 21, b, 128, null, ACT_FRAC),
-        lutCase('gemv_lut', `${b} bits, g32, a classifier`, r, 64, 40, b, 32, null, LOGIT_FRAC),
+      // Every grouped format of the registry, at its widest and its narrowest group size.
+      return GROUPED_FORMATS.flatMap(({ bits: b, groupSizes: gs }) => [
+        lutCase('gemv_lut', `${b} bits, g${gs.at(-1)}, d not a multiple of 16`, r, 2 * gs.at(-1)!, 21, b, gs.at(-1)!, null, ACT_FRAC),
+        lutCase('gemv_lut', `${b} bits, g${gs[0]}, a classifier`, r, 2 * gs[0], 40, b, gs[0], null, LOGIT_FRAC),
       ]);
     },
     random: (r, i) => {
-      const gs = [32, 64, 128][int(r, 0, 2)], n = gs * int(r, 1, 4), d = int(r, 1, 48), bits = int(r, 1, 4) as 1 | 2 | 3 | 4;
+      const f = GROUPED_FORMATS[int(r, 0, GROUPED_FORMATS.length - 1)], bits = f.bits;
+      const gs = f.groupSizes[int(r, 0, f.groupSizes.length - 1)], n = gs * int(r, 1, 4), d = int(r, 1, 48);
       return lutCase('gemv_lut', `random ${i}: ${d} x ${n}, ${bits} bits, g${gs}`, r, n, d, bits, gs, null, ACT_FRAC);
     },
   },

@@ -13,6 +13,7 @@ import { writeFileAtomic } from '../../util/atomic-write.ts';
 import { checkOutputFile } from '../paths.ts';
 import { floatOption, intOption } from '../options.ts';
 import { parsePlan } from '../../plan/plan.ts';
+import { ALL_GROUP_SIZES, PLAN_BITS } from '../../quantize/formats/registry.ts';
 import { planReportHtml } from '../../plan/report.ts';
 import { planFastEwq } from '../../plan/fastewq.ts';
 import { loadWeights } from '../../import/graph.ts';
@@ -37,8 +38,8 @@ export function register(program: Command): void {
     .option('--calibration <text>', '--method damage: UTF-8 text (paragraphs separated by blank lines) to measure the damage on, encoded with --tokenizer; use text the model is not evaluated on')
     .option('--calibration-tokens <n>', '--method damage: tokens of --calibration to use', intOption('--calibration-tokens', 1, 1_000_000), DEFAULT_CALIBRATION_TOKENS)
     .option('--calibration-skip <n>', '--method damage: skip the first n tokens of --calibration (e.g. the ones edgeq eval --tokens n evaluates on, so one text serves both)', intOption('--calibration-skip', 0, 100_000_000), 0)
-    .option('--bits <list>', 'candidate bits, e.g. 8,4,2 (from 8, 4, 3, 2, 1)', '8,4,2')
-    .option('--group-size <G>', 'group size of low-bit matrices (32, 64, 128)', intOption('--group-size', 32, 128), 64)
+    .option('--bits <list>', `candidate bits, e.g. 8,4,2 (from ${PLAN_BITS.join(', ')})`, '8,4,2')
+    .option('--group-size <G>', `group size of low-bit matrices (${ALL_GROUP_SIZES.join(', ')})`, intOption('--group-size', ALL_GROUP_SIZES[0], ALL_GROUP_SIZES.at(-1)), 64)
     .option('--budget-bytes <n>', 'fit what goes onto the device into n bytes (model.edgeq + runtime.wasm; for a board target its firmware image): blocks are lowered, least damage first, until it fits', intOption('--budget-bytes', 1))
     .option('--target <name>', "the compile's target (targets/<name>.json; default wasm32): the runtime is sized for it, and its flashBytes is the budget unless --budget-bytes is given")
     .option('--vectors <n>', 'conformance positions the compile will embed (counted in the size; edgeq compile default 32)', intOption('--vectors', 0, 4096), 32)

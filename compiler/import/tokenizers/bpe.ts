@@ -10,7 +10,7 @@ import { bytesToByteString, byteStringToText, utf8ByteString, utf8Bytes } from '
 import { Heap } from './heap.ts';
 import { compilePatterns, splitWords } from './pre-tokenizers.ts';
 import { partitionSpecial, sortSpecials, type SpecialToken } from './special.ts';
-import { TokenType, type EncodeOptions, type TextTokenizer, type Vocabulary } from './text-tokenizer.ts';
+import { TokenType, isControlType, type EncodeOptions, type TextTokenizer, type Vocabulary } from './text-tokenizer.ts';
 
 const SPACE_MARK = '\u2581';
 
@@ -69,7 +69,7 @@ export class BpeTokenizer implements TextTokenizer {
     });
     this.specials = sortSpecials(vocab.texts.flatMap((text, id) => {
       const t = vocab.types[id];
-      const control = t === TokenType.CONTROL || t === TokenType.UNKNOWN;
+      const control = isControlType(t);
       const strip = opts.stripAround?.get(id);
       return control || t === TokenType.USER_DEFINED
         ? [{ id, text: utf8ByteString(text), control, lstrip: strip?.lstrip ?? false, rstrip: strip?.rstrip ?? false }]
@@ -80,8 +80,7 @@ export class BpeTokenizer implements TextTokenizer {
   get vocabSize(): number { return this.vocab.texts.length; }
 
   isControl(id: number): boolean {
-    const t = this.vocab.types[id];
-    return t === TokenType.CONTROL || t === TokenType.UNKNOWN;
+    return isControlType(this.vocab.types[id]);
   }
 
   encode(text: string | Uint8Array, opts: EncodeOptions = {}): number[] {

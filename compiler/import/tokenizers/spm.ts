@@ -8,7 +8,7 @@ import { EdgeqError } from '../../util/errors.ts';
 import { bytesToByteString, byteStringToBytes, utf8ByteString, utf8SequenceLength } from './bytes.ts';
 import { Heap } from './heap.ts';
 import { partitionSpecial, sortSpecials, type SpecialToken } from './special.ts';
-import { TokenType, type EncodeOptions, type TextTokenizer, type Vocabulary } from './text-tokenizer.ts';
+import { TokenType, isControlType, type EncodeOptions, type TextTokenizer, type Vocabulary } from './text-tokenizer.ts';
 
 const SPACE_MARK = utf8ByteString('\u2581'); // "▁" as bytes
 
@@ -45,7 +45,7 @@ export class SpmTokenizer implements TextTokenizer {
     this.pieces.forEach((p, id) => this.ids.set(p, id));
     this.specials = sortSpecials(this.pieces.flatMap((text, id) => {
       const t = vocab.types[id];
-      const control = t === TokenType.CONTROL || t === TokenType.UNKNOWN;
+      const control = isControlType(t);
       return control || t === TokenType.USER_DEFINED ? [{ id, text, control, lstrip: false, rstrip: false }] : [];
     }));
   }
@@ -53,8 +53,7 @@ export class SpmTokenizer implements TextTokenizer {
   get vocabSize(): number { return this.pieces.length; }
 
   isControl(id: number): boolean {
-    const t = this.vocab.types[id];
-    return t === TokenType.CONTROL || t === TokenType.UNKNOWN;
+    return isControlType(this.vocab.types[id]);
   }
 
   encode(text: string | Uint8Array, opts: EncodeOptions = {}): number[] {

@@ -48,6 +48,9 @@ export const TokenType = {
   BYTE: 6,
 } as const;
 
+/** Is a token of this type markup (control, or the unknown token) rather than text? */
+export const isControlType = (t: number): boolean => t === TokenType.CONTROL || t === TokenType.UNKNOWN;
+
 /** A vocabulary as GGUF and tokenizer.json both give it: text per id, optional score, type per id. */
 export interface Vocabulary {
   /** Token text (UTF-8 as JS string), indexed by id. */

@@ -3,9 +3,9 @@
 import { gemvLut } from '../../../runtime/kernels/reference/gemv_lut.ts';
 import type { OpDef } from '../op-def.ts';
 import {
-  atMost, dividesWithQuotientAtMost, groupSizeOfFormat, groupedFormatBits, inRange, positive,
+  dividesWithQuotientAtMost, groupSizeOfFormat, groupedFormatBits, inRange, inputLimitOfFormat, positive,
 } from '../param-rules.ts';
-import { GROUPED_FORMATS } from '../../quantize/formats/registry.ts';
+import { ALL_GROUP_SIZES, GROUPED_FORMATS } from '../../quantize/formats/registry.ts';
 
 // The same call with either flavour's gemvLut.
 const run = `const sc = inp(r, 1);
@@ -21,13 +21,13 @@ export const gemv_lut: OpDef = {
   ],
   outputs: [{ name: 'y', type: 'i32 [d]' }],
   params: [
-    { name: 'n', rules: [positive, atMost(8260)] },
+    { name: 'n', rules: [positive, inputLimitOfFormat('bits')] },
     { name: 'd', rules: [positive] },
     { name: 'outFrac', note: '(16; `LOGIT_FRAC` for a low-bit classifier)', rules: [inRange(0, 30)] },
     // bits names a grouped weight format, G is one of that format's group sizes: both
     // come from the weight-format registry (a new format is admitted by registering it).
-    { name: 'bits', note: 'b (1..6, = X\'s dtype)', rules: [groupedFormatBits] },
-    { name: 'G', note: '(32/64/128; n % G = 0, n/G ≤ 1024, n ≤ 8260)', rules: [groupSizeOfFormat('bits'), dividesWithQuotientAtMost('n', 1024)] },
+    { name: 'bits', note: `b (${GROUPED_FORMATS.map((f) => f.bits).join(', ')}, = X's dtype)`, rules: [groupedFormatBits] },
+    { name: 'G', note: `(${ALL_GROUP_SIZES.join('/')}, by format; n % G = 0, n/G ≤ 1024, n ≤ ${[...new Set(GROUPED_FORMATS.map((f) => f.maxInput))].join('/')})`, rules: [groupSizeOfFormat('bits'), dividesWithQuotientAtMost('n', 1024)] },
   ],
   device: {
     check: 'checkGemvLut', run: 'runGemvLut', simdRun: 'runGemvLutSimd', imports: ['gemvLut'],

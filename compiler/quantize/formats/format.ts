@@ -42,6 +42,12 @@ export interface WeightFormatDef<Name extends string = string, Bits extends numb
    * gen:formats → runtime/assembly/dtype-sizes.ts) and test/verify-wasm.test.ts checks they agree.
    */
   readonly block: { rows: number; cols: number; bytes: number };
+  /**
+   * Longest input (cols) its GEMV kernel takes without overflowing its int32 accumulator:
+   * a longer matrix is stored in the base format (plan.ts resolveStored), and the op's `n`
+   * rule admits no more (compiler/ops/kinds).
+   */
+  readonly maxInput: number;
   /** The tensors one [rows, cols] matrix is stored as (in artifact order; values first). */
   tensors(rows: number, cols: number, groupSize: number): FormatTensor[];
   /**

@@ -3,6 +3,7 @@
 // w = q * m_o 2^-e_o. The embedding and (unless a plan opts in) the classifier always
 // use it; GPTQ (compiler/quantize/gptq.ts) chooses other values in the same format.
 import { quantizeRows } from '../weights.ts';
+import { MAX_GEMV_INPUT } from '../lowbit-format.ts';
 import type { WeightFormatDef } from './format.ts';
 
 export const int8Format: WeightFormatDef<'int8', 8> = {
@@ -11,6 +12,7 @@ export const int8Format: WeightFormatDef<'int8', 8> = {
   groupSizes: [],
   summary: 'int8 per-row: one byte per weight, one (m, e) scale per row; gemv',
   block: { rows: 1, cols: 1, bytes: 1 },
+  maxInput: MAX_GEMV_INPUT,
   tensors: (rows, cols) => [
     { suffix: '', dtype: 'int8', shape: [rows, cols], params: {} },
     { suffix: '.scale_m', dtype: 'int16', shape: [rows], params: {} },

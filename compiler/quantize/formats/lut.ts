@@ -1,16 +1,17 @@
-// The LUT formats q1, q2_lut, q3, q4_lut, q5, q6: b-bit codes (b = 1..6) with per-(row, group)
-// mantissa and zero point and a per-row scale, stored as tiled bit-planes for the T-MAC
-// style table-lookup kernels (docs/integer-spec.md §9). The block layout is stated once, in
-// ../lowbit-format.ts; the quantizer (clip search) is ../lowbit.ts. One family, six entries; q5 and q6 take the
-// group sizes whose int32 / u16 bounds hold at their bits (lowbit-format.ts lutGroupFits).
+// The LUT formats: b-bit codes with per-(row, group) mantissa and zero point and a per-row
+// scale, stored as tiled bit-planes for the T-MAC style table-lookup kernels
+// (docs/integer-spec.md §9). The block layout is stated once, in ../lowbit-format.ts; the
+// quantizer (clip search) is ../lowbit.ts. One family, one line per entry: each takes the
+// group sizes whose int32 / u16 bounds hold at its bits (lowbit-format.ts lutGroupFits), and
+// a bit count no group size fits is refused here.
 import { dequantizeLowbit, quantizeLowbit } from '../lowbit.ts';
 import { gptqLowbit } from '../gptq-lowbit.ts';
-import { LUT_TILE_ROWS, lutGroupSizes, tilesOf, type LowBits } from '../lowbit-format.ts';
+import { LOWBIT_BITS, LUT_TILE_ROWS, lutGroupSizes, lutMaxInput, tilesOf, type LowBits } from '../lowbit-format.ts';
 import type { FormatTensor, WeightFormatDef } from './format.ts';
+import type { DTypeName } from '../../emit/dtype-name.ts';
 
-export type LutFormatName = 'q1' | 'q2_lut' | 'q3' | 'q4_lut' | 'q5' | 'q6';
-
-function lutFormat<N extends LutFormatName, B extends LowBits>(name: N, bits: B): WeightFormatDef<N, B> {
+function lutFormat<N extends DTypeName, B extends LowBits>(name: N, bits: B): WeightFormatDef<N, B> {
+  if (!LOWBIT_BITS.includes(bits)) throw new Error(`LUT format ${name}: no group size fits ${bits}-bit codes (lowbit-format.ts lutGroupFits)`);
   return {
     name,
     bits,
@@ -18,6 +19,7 @@ function lutFormat<N extends LutFormatName, B extends LowBits>(name: N, bits: B)
     summary: `${bits}-bit codes in ${bits} bit-plane${bits > 1 ? 's' : ''}, per-group gm/z2, per-row scale; lut_tables + gemv_lut`,
     // A tile of 16 rows x 8 columns: one byte per row and plane (lowbit-format.ts).
     block: { rows: LUT_TILE_ROWS, cols: 8, bytes: LUT_TILE_ROWS * bits },
+    maxInput: lutMaxInput(bits),
     tensors: (rows, cols, groupSize): FormatTensor[] => [
       { suffix: '', dtype: name, shape: [rows, cols], params: { bits, groupSize } },
       { suffix: '.groups', dtype: 'uint8', shape: [tilesOf(rows), cols / groupSize, 2, LUT_TILE_ROWS], params: {} },

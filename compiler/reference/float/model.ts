@@ -1,19 +1,22 @@
 // The llama forward of one position, written once for every float semantics edgeq has
 // (issue 13 item 4): llama2.c's `forward` (run.c: RMSNorm, q/k/v, RoPE, grouped-query
 // causal attention, SwiGLU, classifier), driven by the model spec (θ, ε, RoPE frequency
-// factors), with optional LoRA terms on wq and wv. Two users:
+// factors), with optional LoRA terms on wq and wv. Three users:
 //   - the float reference (forward.ts, FloatTransformer): float32 rounding after every
 //     operation as the C code does, one reused slot of activations plus the KV cache;
 //   - the float64 LoRA pass (lora-pass.ts): no rounding, every position's activations
-//     recorded for the hand-written backward.
+//     recorded for the hand-written backward;
+//   - the ablation simulator (compiler/eval/ablate.ts) and through it GPTQ's calibration:
+//     float64 with the integer tables' constants, dequantized matrices in place of some
+//     weights, and a probe that rounds or records the vectors the integer format rounds.
 // The number mode is two booleans read once per kernel call and passed down, so each
 // rounding is `on ? Math.fround(x) : x` with a loop-invariant `on`: V8 inlines it and the
 // float32 path runs as fast as code written with Math.fround directly (measured with
 // bench/float-reference.bench.ts). A rounding *function* passed in instead makes the call
 // sites megamorphic: measured 6x slower matrix products.
-import type { FloatWeights, ModelConfig } from '../../import/graph.ts';
+import type { ModelConfig } from '../../import/graph.ts';
 import { headSize, kvDim } from '../../import/graph.ts';
-import type { ModelSpec } from '../../import/model-spec.ts';
+import { ropeFrequencies, type ModelSpec } from '../../import/model-spec.ts';
 
 const f = Math.fround;
 
@@ -23,13 +26,22 @@ export interface NumberMode {
   round32: boolean;
   /** Round the running sums of the matrix products to float32 as well (else sum in float64, round once when stored). */
   matmulRound32: boolean;
+  /**
+   * The constants of the model as run.c has them: RoPE angles from float32 powf/cosf/sinf
+   * and ε rounded to float32. Else as the integer format's tables are computed from them
+   * (compiler/quantize/tables.ts): RoPE frequencies from model-spec.ts ropeFrequencies and
+   * cos/sin in float64, ε as the spec gives it.
+   */
+  constants32: boolean;
 }
 /** llama2.c's arithmetic, step for step: the oracle. */
-export const FLOAT32: NumberMode = { round32: true, matmulRound32: true };
+export const FLOAT32: NumberMode = { round32: true, matmulRound32: true, constants32: true };
 /** The same with float64 sums in the matrix products (FloatTransformer's `accumulate: 'float64'`). */
-export const FLOAT32_SUMS64: NumberMode = { round32: true, matmulRound32: false };
-/** Plain float64 (the LoRA pass). */
-export const FLOAT64: NumberMode = { round32: false, matmulRound32: false };
+export const FLOAT32_SUMS64: NumberMode = { round32: true, matmulRound32: false, constants32: true };
+/** Plain float64 with the reference's constants (the LoRA pass). */
+export const FLOAT64: NumberMode = { round32: false, matmulRound32: false, constants32: true };
+/** Plain float64 with the integer tables' constants (the ablation simulator of the integer format). */
+export const FLOAT64_TABLES: NumberMode = { round32: false, matmulRound32: false, constants32: false };
 
 /** x rounded to float32 when `on`. */
 const rd = (x: number, on: boolean): number => (on ? f(x) : x);
@@ -101,6 +113,15 @@ export function ropeCoefficients(cos: Vec, sin: Vec, o: number, pos: number, hs:
     const val = f(pos * freq);
     cos[o + (i >> 1)] = f(Math.cos(val));
     sin[o + (i >> 1)] = f(Math.sin(val));
+  }
+}
+
+/** As ropeCoefficients from float64 frequencies (ropeFrequencies), in float64: the integer tables' angles. */
+function ropeCoefficients64(cos: Vec, sin: Vec, pos: number, freqs: Float64Array): void {
+  for (let i = 0; i < freqs.length; i++) {
+    const a = pos * freqs[i];
+    cos[i] = Math.cos(a);
+    sin[i] = Math.sin(a);
   }
 }
 
@@ -197,18 +218,42 @@ export class Activations<V extends Vec> {
   }
 }
 
+/** The weights the model reads: FloatWeights, or a copy with matrices replaced (the ablation's dequantized ones, in float64). */
+export interface ModelWeights {
+  config: ModelConfig;
+  tokEmbeddings: Vec;
+  blocks: ReadonlyArray<Record<'rmsAtt' | 'wq' | 'wk' | 'wv' | 'wo' | 'rmsFfn' | 'w1' | 'w2' | 'w3', Vec>>;
+  rmsFinal: Vec;
+  wcls: Vec;
+  spec?: ModelSpec;
+}
+
+/**
+ * The vectors the integer format rounds, each right after it is computed and before it is
+ * used: the inputs of the matrix products (the attention norm's output 'attn', the
+ * attention output 'wo', the FFN norm's output 'ffn', the SwiGLU output 'w2', the final
+ * norm's output 'cls' at layer nLayers) and the query, key and value after RoPE.
+ */
+export type ProbePoint = 'attn' | 'wo' | 'ffn' | 'w2' | 'cls' | 'q' | 'k' | 'v';
+/** Sees (and may change in place) v[o .. o+n) at a probe point. */
+export type Probe = (point: ProbePoint, layer: number, v: Vec, o: number, n: number) => void;
+
 /** The model of one set of weights in one number mode. */
 export class FloatModel {
   readonly config: ModelConfig;
-  private readonly w: FloatWeights;
+  private readonly w: ModelWeights;
   private readonly eps: number;
   private readonly rope: RopeParams;
+  /** With constants32 off: the float64 RoPE frequencies of a head's pairs. */
+  private readonly freqs?: Float64Array;
 
-  constructor(w: FloatWeights, readonly mode: NumberMode) {
+  constructor(w: ModelWeights, readonly mode: NumberMode, private readonly probe?: Probe) {
     this.config = w.config;
     this.w = w;
-    this.eps = f(w.spec?.normEps ?? 1e-5);
+    const eps = w.spec?.normEps ?? 1e-5;
+    this.eps = mode.constants32 ? f(eps) : eps;
     this.rope = ropeParams(w.spec);
+    if (!mode.constants32) this.freqs = ropeFrequencies(headSize(w.config), w.spec);
   }
 
   /**
@@ -223,14 +268,16 @@ export class FloatModel {
     const T = acts.positions, t = acts.record ? pos : 0, o = t * dim, oh = t * hd, ok = pos * kd;
     // Attention weights of head h at acts.p[pBase + h·pStride ..].
     const pBase = acts.record ? pos * T : 0, pStride = acts.record ? T * T : 0;
-    const { proj, h } = acts;
-    ropeCoefficients(acts.cos, acts.sin, 0, pos, hs, this.rope);
+    const { proj, h } = acts, probe = this.probe;
+    if (this.freqs) ropeCoefficients64(acts.cos, acts.sin, pos, this.freqs);
+    else ropeCoefficients(acts.cos, acts.sin, 0, pos, hs, this.rope);
 
     const x0 = c.nLayers > 0 ? acts.layers[0].xIn : acts.xFin;
     for (let j = 0; j < dim; j++) x0[o + j] = w.tokEmbeddings[token * dim + j];
     for (let l = 0; l < c.nLayers; l++) {
       const L = acts.layers[l], b = w.blocks[l], ad = adapters?.[l];
       L.rAtt[t] = rmsnorm(L.xn, o, L.xIn, o, b.rmsAtt, dim, eps, r);
+      probe?.('attn', l, L.xn, o, dim);
       matmul(L.q, o, b.wq, L.xn, o, dim, dim, m);
       matmul(L.k, ok, b.wk, L.xn, o, dim, kd, m);
       matmul(L.v, ok, b.wv, L.xn, o, dim, kd, m);
@@ -243,20 +290,25 @@ export class FloatModel {
       }
       rotate(L.q, o, dim, hs, acts.cos, acts.sin, 0, r);
       rotate(L.k, ok, kd, hs, acts.cos, acts.sin, 0, r);
+      if (probe) { probe('q', l, L.q, o, dim); probe('k', l, L.k, ok, kd); probe('v', l, L.v, ok, kd); }
 
       attention(L, o, pos, pBase, pStride, nHeads, kvMul, hs, kd, scale, r);
+      probe?.('wo', l, L.o, o, dim);
       matmul(proj, 0, b.wo, L.o, o, dim, dim, m);
       for (let i = 0; i < dim; i++) L.xMid[o + i] = rd(L.xIn[o + i] + proj[i], r);
 
       L.rFfn[t] = rmsnorm(L.xn2, o, L.xMid, o, b.rmsFfn, dim, eps, r);
+      probe?.('ffn', l, L.xn2, o, dim);
       matmul(L.a, oh, b.w1, L.xn2, o, dim, hd, m);
       matmul(L.b, oh, b.w3, L.xn2, o, dim, hd, m);
       swiglu(h, 0, L.a, oh, L.b, oh, hd, r);
+      probe?.('w2', l, h, 0, hd);
       matmul(proj, 0, b.w2, h, 0, hd, dim, m);
       const next = l + 1 < c.nLayers ? acts.layers[l + 1].xIn : acts.xFin;
       for (let i = 0; i < dim; i++) next[o + i] = rd(L.xMid[o + i] + proj[i], r);
     }
     acts.rFin[t] = rmsnorm(acts.xf, o, acts.xFin, o, w.rmsFinal, dim, eps, r);
+    probe?.('cls', c.nLayers, acts.xf, o, dim);
     matmul(acts.logits, t * vocabSize, w.wcls, acts.xf, o, dim, vocabSize, m);
   }
 }

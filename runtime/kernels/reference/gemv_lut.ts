@@ -1,4 +1,4 @@
-// Low-bit (b = 1..6) weight GEMV by table lookup, T-MAC style (docs/integer-spec.md §9.2).
+// Low-bit (b bits, any of the LUT formats') weight GEMV by table lookup, T-MAC style (docs/integer-spec.md §9.2).
 // The input is the int8 path's 12-bit activation vector (|x| <= 2047, int16, one scale):
 // no requantization. For every 4 consecutive activations a table of the 16 sums of their
 // subsets is built once per call; each weight row's bit-plane nibbles index the tables,
@@ -31,7 +31,8 @@ export function lutTables(t: Int16Array, x: Int16Array, n: number): void {
 
 /**
  * out[0..d) = W[d, n] . x in fixed point with `outFrac` fractional bits, saturated, for a
- * `bits`-bit matrix with groups of `gs` (32, 64 or 128) columns; `t` from lutTables(x).
+ * `bits`-bit matrix with groups of `gs` columns (a group size its format admits:
+ * compiler/quantize/lowbit-format.ts lutGroupSizes); `t` from lutTables(x).
  *   per row o, group g:  S = sum_k 2^k sum_{s in g} t[s][nibble(o, k, s)]   (= sum_j x_j q_oj)
  *                        X = sum_{s in g} t[s][15]                          (= sum_j x_j)
  *                        dot = 2 S - z2[o,g] X;   c = (gm[o,g] * dot + 2^(R-1)) >> R
@@ -41,7 +42,7 @@ export function gemvLut(
   out: Int32Array, planes: Uint8Array, groups: Uint8Array, wM: Int16Array, wE: Int8Array,
   t: Int16Array, xM: number, xE: number, n: number, d: number, bits: number, gs: number, outFrac: number,
 ): void {
-  const ng = n >> (gs === 32 ? 5 : gs === 64 ? 6 : 7);
+  const ng = n / gs;
   const pairs = gs >> 3;
   for (let o = 0; o < d; o++) {
     const tile = o >> 4, r = o & 15;

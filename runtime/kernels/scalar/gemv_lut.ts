@@ -58,8 +58,8 @@ export function lutTables(tables: usize, x: usize, n: i32): void {
 }
 
 /**
- * out[0..d) (int32) = W . x with `outFrac` fractional bits: a `bits`-bit (1..6) matrix of
- * d rows, n columns, groups of `gs` (32/64/128) columns, row scales wM (int16 [d]),
+ * out[0..d) (int32) = W . x with `outFrac` fractional bits: a `bits`-bit matrix of
+ * d rows, n columns, groups of `gs` columns (a LUT format's bits and group size), row scales wM (int16 [d]),
  * wE (int8 [d]); x's scale (xM, xE); `tables` from lutTables(x).
  */
 export function gemvLut(

@@ -6,7 +6,7 @@
  * Element formats. `invalid` (0) is what an unset field reads as, so a forgotten dtype is
  * caught by the verifier. Byte size of a tensor of a given shape (the verifier checks it):
  *   int8, uint8, gse: 1 byte per element; int16: 2; int32: 4 (little-endian).
- *   q6, q5, q4_lut, q3, q2_lut, q1 (b = 6, 5, 4, 3, 2, 1 bits): bit-planes. With cols = last dim and
+ *   the LUT weight formats (q4_lut, ...; b bits each: docs/formats.md): bit-planes. With cols = last dim and
  *     rows = product of the other dims: rows are tiled 16 at a time (last tile padded
  *     with zero rows); each byte holds bit k of 8 consecutive elements of one row, the
  *     16 rows of a tile interleaved byte by byte (layout: docs/integer-spec.md §9.1):
