@@ -59,26 +59,26 @@ var require_node_path = __commonJS({
   }
 });
 
-// ../../main/node_modules/flatbuffers/mjs/constants.js
+// node_modules/flatbuffers/mjs/constants.js
 var SIZEOF_SHORT = 2;
 var SIZEOF_INT = 4;
 var FILE_IDENTIFIER_LENGTH = 4;
 var SIZE_PREFIX_LENGTH = 4;
 
-// ../../main/node_modules/flatbuffers/mjs/utils.js
+// node_modules/flatbuffers/mjs/utils.js
 var int32 = new Int32Array(2);
 var float32 = new Float32Array(int32.buffer);
 var float64 = new Float64Array(int32.buffer);
 var isLittleEndian = new Uint16Array(new Uint8Array([1, 0]).buffer)[0] === 1;
 
-// ../../main/node_modules/flatbuffers/mjs/encoding.js
+// node_modules/flatbuffers/mjs/encoding.js
 var Encoding;
 (function(Encoding2) {
   Encoding2[Encoding2["UTF8_BYTES"] = 1] = "UTF8_BYTES";
   Encoding2[Encoding2["UTF16_STRING"] = 2] = "UTF16_STRING";
 })(Encoding || (Encoding = {}));
 
-// ../../main/node_modules/flatbuffers/mjs/byte-buffer.js
+// node_modules/flatbuffers/mjs/byte-buffer.js
 var ByteBuffer = class _ByteBuffer {
   /**
    * Create a new ByteBuffer with a given array of bytes (`Uint8Array`)
@@ -322,7 +322,7 @@ var ByteBuffer = class _ByteBuffer {
   }
 };
 
-// ../../main/node_modules/flatbuffers/mjs/builder.js
+// node_modules/flatbuffers/mjs/builder.js
 var Builder = class _Builder {
   /**
    * Create a FlatBufferBuilder.
@@ -3052,12 +3052,12 @@ var runRowsHere = (w, rows, cols, bits, gs, ratios) => {
   quantizeRowsInto(w, cols, bits, gs, ratios, 0, rows, out);
   return out;
 };
-function quantizeLowbit(w, rows, cols, opts, run4 = runRowsHere) {
+function quantizeLowbit(w, rows, cols, opts, run5 = runRowsHere) {
   const { bits, groupSize: gs } = opts;
   checkShape(bits, rows, cols, gs);
   const ratios = opts.clip === false ? [1] : opts.ratios ?? DEFAULT_RATIOS;
   const ng = cols / gs;
-  const out = run4(w, rows, cols, bits, gs, ratios);
+  const out = run5(w, rows, cols, bits, gs, ratios);
   let sqError = 0;
   for (let o = 0; o < rows; o++) {
     if (out.status[o] === 2) {
@@ -5267,6 +5267,8 @@ var kvqCacheOperands = (first, output, state) => {
     `isSlot(r, ${state}, true, I32, anchors > 0 ? (2 * S + anchors) * nKv : 1)`
   ].join(" &&\n  ");
 };
+var run3 = `kvStoreQ(outp(r, 0), outp(r, 1), outp(r, 2), outp(r, 3), outp(r, 4), outp(r, 5), inp(r, 0), inp(r, 1),
+  inPos, <i32>cfgSeqLen, nKv, hs, kBits, vBits, window, anchors, outp(r, 6), scratch, scratch + ${KVQ_MAX_HS});`;
 var kv_store_q = {
   kind: "kv_store_q",
   kernel: "kv_store_q",
@@ -5277,13 +5279,14 @@ var kv_store_q = {
     // scratch: a row of hs ≤ 256 int8 values, then the kernel's four int32 of (m, e).
     check: "checkKvStoreQ",
     run: "runKvStoreQ",
+    simdRun: "runKvStoreQSimd",
     imports: ["kvStoreQ"],
     scratch: KVQ_MAX_HS + 16,
     operands: `const kvD = <i64>nKv * hs, S = <i64>cfgSeqLen, rows = (S + window + anchors) * nKv;
 return isSlot(r, 0, false, I32, kvD) && isSlot(r, 1, false, I32, kvD) && isInput(r, 2, ProgramInput.position) &&
   ${kvqCacheOperands(0, true, 6)};`,
-    body: `kvStoreQ(outp(r, 0), outp(r, 1), outp(r, 2), outp(r, 3), outp(r, 4), outp(r, 5), inp(r, 0), inp(r, 1),
-  inPos, <i32>cfgSeqLen, nKv, hs, kBits, vBits, window, anchors, outp(r, 6), scratch, scratch + ${KVQ_MAX_HS});`
+    body: run3,
+    simdBody: run3
   },
   interpret: (o, step) => {
     o.counts(3, 7, 6);
@@ -5380,7 +5383,7 @@ function attentionQ(out, q, pos, kc, kM, kE, vc, vM, vE, S, nHeads, nKv, hs, att
 
 // compiler/ops/kinds/attention_q.ts
 var [nKvP, hsP, kBitsP, vBitsP, windowP, anchorsP] = KVQ_PARAMS;
-var run3 = `attentionQ(outp(r, 0), inp(r, 0), inPos, inp(r, 2), inp(r, 3), inp(r, 4), inp(r, 5), inp(r, 6), inp(r, 7),
+var run4 = `attentionQ(outp(r, 0), inp(r, 0), inPos, inp(r, 2), inp(r, 3), inp(r, 4), inp(r, 5), inp(r, 6), inp(r, 7),
   <i32>cfgSeqLen, nHeads, nKv, hs, attScaleM, attScaleE, kBits, vBits, window, anchors, outp(r, 1), inp(r, 8), inp(r, 9), inp(r, 10), inp(r, 11));`;
 var attention_q = {
   kind: "attention_q",
@@ -5417,8 +5420,8 @@ return isSlot(r, 0, false, I32, qd) && isInput(r, 1, ProgramInput.position) &&
   ${kvqCacheOperands(2, false, 1)} &&
   isTensor(r, 8, I16, EXP2_TABLE_SIZE) && isSlot(r, 9, false, I16, hs) && isSlot(r, 10, false, I32, S) &&
   isSlot(r, 11, false, I32, S) && isSlot(r, 0, true, I32, qd);`,
-    body: run3,
-    simdBody: run3
+    body: run4,
+    simdBody: run4
   },
   interpret: (o, step) => {
     o.counts(12, 2, 9);
@@ -8546,7 +8549,7 @@ var LoadedModel = class {
     const stats = { tokens: 0, positions: 0, tokensPerSecond: null };
     const self = this;
     let start = null;
-    async function* run4() {
+    async function* run5() {
       self.claim("generate");
       try {
         const promptTokens = self.tokenize(prompt);
@@ -8588,7 +8591,7 @@ var LoadedModel = class {
         self.busy = false;
       }
     }
-    const gen = run4();
+    const gen = run5();
     return {
       stats,
       [Symbol.asyncIterator]: () => gen,
