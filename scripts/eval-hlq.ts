@@ -11,7 +11,8 @@
 //
 //   node --import tsx scripts/eval-hlq.ts [--tokens 4000] [--model babyllama936K] [--methods a;b] [--out docs/hlq-measured]
 // Methods: uniform:<b>g<G>[+gptq], kmeans:<b>g<G>[+gptq] (a bound: 2^b free float levels per
-// group, counted as one byte each), hlq:<b>g<G><z16|z8r|z8g>[+gptq][+unw] (scripts/hlq-fit.ts ZMode) (+unw: ALS unweighted, d = 1).
+// group, counted as one byte each), hlq:<b>g<G><z16|z8r|z8g>[+gptq][+unw] (scripts/hlq-fit.ts ZMode);
+// +gptq+als: GPTQ codes alternated with the grid's least-squares refit on H (scripts/hlq-refit.ts). (+unw: ALS unweighted, d = 1).
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -30,7 +31,8 @@ import { blockWeights, frontier, scoreBoth } from '../compiler/eval/quality.ts';
 import { writeFileAtomic } from '../compiler/util/atomic-write.ts';
 import { LUT_TILE_ROWS, tilesOf, type LowBits } from '../compiler/quantize/lowbit-format.ts';
 import { MODELS } from './quality.ts';
-import { fitHlq, gptqOnGrid, hlqBytes, kmeansGroups, lutBytes, type ZMode } from './hlq-fit.ts';
+import { gptqAls } from './hlq-refit.ts';
+import { fitHlq, gptqOnGrid, uniformLevels, hlqBytes, kmeansGroups, lutBytes, type ZMode } from './hlq-fit.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const DEFAULT_METHODS = [
@@ -41,11 +43,11 @@ const DEFAULT_METHODS = [
   'kmeans:2g64', 'kmeans:2g64+gptq', 'kmeans:3g64', 'kmeans:3g64+gptq',
 ];
 
-interface Method { name: string; kind: 'uniform' | 'hlq' | 'kmeans'; bits: LowBits; groupSize: number; z: ZMode; gptq: boolean; unweighted: boolean }
+interface Method { name: string; kind: 'uniform' | 'hlq' | 'kmeans'; bits: LowBits; groupSize: number; z: ZMode; gptq: boolean; als: boolean; unweighted: boolean }
 function parseMethod(name: string): Method {
-  const m = /^(uniform|hlq|kmeans):(\d)g(\d+)(z16|z8r|z8g)?((?:\+gptq|\+unw)*)$/.exec(name);
+  const m = /^(uniform|hlq|kmeans):(\d)g(\d+)(z16|z8r|z8g)?((?:\+gptq|\+als|\+unw)*)$/.exec(name);
   if (!m) throw new Error(`eval-hlq: bad method ${name}`);
-  return { name, kind: m[1] as Method['kind'], bits: Number(m[2]) as LowBits, groupSize: Number(m[3]), z: (m[4] ?? 'z8g') as ZMode, gptq: m[5].includes('+gptq'), unweighted: m[5].includes('+unw') };
+  return { name, kind: m[1] as Method['kind'], bits: Number(m[2]) as LowBits, groupSize: Number(m[3]), z: (m[4] ?? 'z8g') as ZMode, gptq: m[5].includes('+gptq'), als: m[5].includes('+als'), unweighted: m[5].includes('+unw') };
 }
 
 /** int8 per-row (the plan fallback), dequantized. */
@@ -63,7 +65,9 @@ function quantMatrix(m: Method, w: Float32Array, rows: number, cols: number, h: 
   const gs = r.groupSize, f = formatNamed(r.format)!;
   if (m.kind === 'uniform') {
     const q = m.gptq ? f.quantizeGptq!(w, rows, cols, gs, h, {}) : f.quantize(w, rows, cols, gs);
-    return { dq: f.dequantize(q.data, rows, cols, gs), bytes: lutBytes(m.bits, rows, cols, gs) };
+    const dq = f.dequantize(q.data, rows, cols, gs), bytes = lutBytes(m.bits, rows, cols, gs);
+    if (!m.als) return { dq, bytes };
+    return { dq: gptqAls(w, rows, cols, gs, m.bits, h, uniformLevels(w, rows, cols, m.bits, gs), { kind: 'uniform' }, dq), bytes };
   }
   const d = new Float64Array(cols);
   let mean = 0;
@@ -72,7 +76,8 @@ function quantMatrix(m: Method, w: Float32Array, rows: number, cols: number, h: 
   const fit = fitHlq(w, rows, cols, d, { bits: m.bits, groupSize: gs, z: m.z });
   // kmeans: free float levels per group (a bound; its bytes as if each level were one byte).
   const dq0 = m.kind === 'kmeans' ? kmeansGroups(w, rows, cols, d, m.bits, gs, fit.levels, fit.codes) : fit.dq;
-  const dq = m.gptq ? gptqOnGrid(w, rows, cols, gs, fit.levels, 1 << m.bits, h, dq0) : dq0;
+  const dq = m.als ? gptqAls(w, rows, cols, gs, m.bits, h, fit.levels, { kind: 'hlq', z: m.z }, dq0)
+    : m.gptq ? gptqOnGrid(w, rows, cols, gs, fit.levels, 1 << m.bits, h, dq0) : dq0;
   const bytes = m.kind === 'kmeans' ? lutBytes(m.bits, rows, cols, gs) + (tilesOf(rows) * LUT_TILE_ROWS * (cols / gs) * ((1 << m.bits) - 2)) : hlqBytes(m.bits, rows, cols, gs, m.z);
   return { dq, bytes };
 }

@@ -120,6 +120,36 @@ function assign(w: ArrayLike<number>, off: number, d: ArrayLike<number>, doff: n
   return { err, changed };
 }
 
+/**
+ * The stored-precision rounding of a group's theta (a_k >= 0 first), for the groups of one
+ * row (theta's groups at .. at + ng, b + 1 values each): u8 A_k times the row scale ra (the
+ * largest a_k at 255), z by zMode (see the header).
+ */
+export function hlqStorer(theta: Float64Array, at: number, ng: number, bits: number, zMode: ZMode): (t: ArrayLike<number>, out: Float64Array) => void {
+  const np = bits + 1;
+  let amax = 0, zmax = 0;
+  for (let gi = at; gi < at + ng; gi++) {
+    for (let k = 0; k < bits; k++) amax = Math.max(amax, theta[gi * np + k]);
+    zmax = Math.max(zmax, Math.abs(theta[gi * np + bits]));
+  }
+  const ra = amax > 0 ? scaleValue(toScale(amax / 255)) : 0;
+  // z8r's per-row shift t: the smallest t >= 0 with zmax <= 127 ra 2^t.
+  let t8 = 0;
+  while (ra > 0 && zmax > 127 * ra * 2 ** t8) t8++;
+  return (t, out) => {
+    let amaxG = 0;
+    for (let k = 0; k < bits; k++) { const a = ra > 0 ? Math.min(255, Math.max(0, roundHalfAway(t[k] / ra))) : 0; out[k] = a * ra; amaxG = Math.max(amaxG, a); }
+    const step = zMode === 'z16' ? ra : zMode === 'z8r' ? ra * 2 ** t8 : (ra * amaxG) / 64;
+    const lim = zMode === 'z16' ? 32767 : 127;
+    out[bits] = step > 0 ? Math.min(lim, Math.max(-lim, roundHalfAway(t[bits] / step))) * step : 0;
+  };
+}
+
+/** theta with every a_k >= 0: a negative a_k is plane k complemented (z += a_k, a_k = -a_k); the level set is the same. */
+export function canonical(t: Float64Array, bits: number): void {
+  for (let k = 0; k < bits; k++) if (t[k] < 0) { t[bits] += t[k]; t[k] = -t[k]; }
+}
+
 /** ALS from theta and codes (solve, assign, until no code changes); returns the weighted error. */
 function als(w: ArrayLike<number>, off: number, d: ArrayLike<number>, doff: number, gs: number, bits: number, theta: Float64Array, codes: Uint8Array, coff: number, levels: Float64Array, at: number, iters: number): number {
   const nl = 1 << bits;
@@ -134,6 +164,17 @@ function als(w: ArrayLike<number>, off: number, d: ArrayLike<number>, doff: numb
   }
   if (err === Infinity) err = assign(w, off, d, doff, gs, levels, at, nl, codes, coff).err;
   return err;
+}
+
+/** The clip search's uniform grid as levels (rows x ng x 2^b): gm rs (2q − z2). */
+export function uniformLevels(w: Float32Array, rows: number, cols: number, bits: LowBits, gs: number): Float64Array {
+  const u = quantizeLowbit(w, rows, cols, { bits, groupSize: gs }), { gm, z2 } = unpackGroups(u.groups, rows, cols, gs);
+  const ng = cols / gs, nl = 1 << bits, lv = new Float64Array(rows * ng * nl);
+  for (let gi = 0; gi < rows * ng; gi++) {
+    const o = Math.floor(gi / ng), s = gm[gi] * u.scaleM[o] * 2 ** -u.scaleE[o];
+    for (let q = 0; q < nl; q++) lv[gi * nl + q] = s * (2 * q - z2[gi]);
+  }
+  return lv;
 }
 
 /**
@@ -172,23 +213,7 @@ export function fitHlq(w: Float32Array, rows: number, cols: number, d: Float64Ar
         for (let j = 0; j < gs; j++) codes[off + j] ^= 1 << k;
       }
     }
-    // Stored precision: u8 A_k times ra; z as int8 times rz or int16 times ra.
-    let amax = 0, zmax = 0;
-    for (let gi = o * ng; gi < (o + 1) * ng; gi++) {
-      for (let k = 0; k < bits; k++) amax = Math.max(amax, theta[gi * np + k]);
-      zmax = Math.max(zmax, Math.abs(theta[gi * np + bits]));
-    }
-    const ra = amax > 0 ? scaleValue(toScale(amax / 255)) : 0;
-    // z8r's per-row shift t: the smallest t >= 0 with zmax <= 127 ra 2^t.
-    let t8 = 0;
-    while (ra > 0 && zmax > 127 * ra * 2 ** t8) t8++;
-    const stored = (t: Float64Array, out: Float64Array) => {
-      let amaxG = 0;
-      for (let k = 0; k < bits; k++) { const a = ra > 0 ? Math.min(255, Math.max(0, roundHalfAway(t[k] / ra))) : 0; out[k] = a * ra; amaxG = Math.max(amaxG, a); }
-      const step = zMode === 'z16' ? ra : zMode === 'z8r' ? ra * 2 ** t8 : (ra * amaxG) / 64;
-      const lim = zMode === 'z16' ? 32767 : 127;
-      out[bits] = step > 0 ? Math.min(lim, Math.max(-lim, roundHalfAway(t[bits] / step))) * step : 0;
-    };
+    const stored = hlqStorer(theta, o * ng, ng, bits, zMode);
     const q = new Float64Array(np), cand = new Float64Array(np), candLevels = new Float64Array(nl), candCodes = new Uint8Array(gs);
     for (let g = 0; g < ng; g++) {
       const gi = o * ng + g, t = theta.subarray(gi * np, gi * np + np), off = o * cols + g * gs;
@@ -217,7 +242,7 @@ export function fitHlq(w: Float32Array, rows: number, cols: number, d: Float64Ar
  * act-order, each coded to its group's nearest level, its error spread over the remaining
  * columns by the inverse Hessian factor. Returns the dequantized weights.
  */
-export function gptqOnGrid(w: Float32Array, rows: number, cols: number, gs: number, levels: Float64Array, nl: number, h: Float64Array, fallback: Float32Array): Float32Array {
+export function gptqOnGrid(w: Float32Array, rows: number, cols: number, gs: number, levels: Float64Array, nl: number, h: Float64Array, fallback: Float32Array, codesOut?: Uint8Array): Float32Array {
   const { diag, perm, u } = inverseHessianFactor(h, cols);
   if (!u) return fallback;
   const ng = cols / gs, dq = new Float32Array(rows * cols), wr = new Float64Array(cols);
@@ -225,8 +250,9 @@ export function gptqOnGrid(w: Float32Array, rows: number, cols: number, gs: numb
     for (let i = 0; i < cols; i++) wr[i] = diag[perm[i]] === 0 ? 0 : w[r * cols + perm[i]];
     for (let i = 0; i < cols; i++) {
       const j = perm[i], at = (r * ng + Math.floor(j / gs)) * nl;
-      const v = levels[at + nearest(wr[i], levels, at, nl)];
+      const q = nearest(wr[i], levels, at, nl), v = levels[at + q];
       dq[r * cols + j] = v;
+      if (codesOut) codesOut[r * cols + j] = q;
       const err = (wr[i] - v) / u[i * cols + i];
       for (let k = i + 1; k < cols; k++) wr[k] -= err * u[k * cols + i];
     }

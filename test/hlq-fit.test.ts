@@ -1,12 +1,14 @@
 // The per-bit-plane-scale fit of the HLQ experiment (scripts/hlq-fit.ts): weights that lie on
 // a non-uniform grid Σ a_k b_k + z are recovered up to the stored precision, where today's
 // uniform grid cannot represent them; GPTQ on a fixed grid with a diagonal Hessian is plain
-// nearest-level coding; the byte count is the stated layout's.
+// nearest-level coding; refitting the grid on H for GPTQ's codes lowers the output error; the
+// byte count is the stated layout's.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Rng } from '../compiler/synth/prng.ts';
 import { dequantizeLowbit, quantizeLowbit } from '../compiler/quantize/lowbit.ts';
-import { fitHlq, gptqOnGrid, hlqBytes, nearest, Z_MODES } from '../scripts/hlq-fit.ts';
+import { fitHlq, gptqOnGrid, hlqBytes, nearest, uniformLevels, Z_MODES } from '../scripts/hlq-fit.ts';
+import { gptqAls, type Grid } from '../scripts/hlq-refit.ts';
 
 const rows = 16, cols = 128, gs = 64;
 const rng = new Rng(3, 'hlq-fit');
@@ -55,6 +57,32 @@ test('bytes: planes, b + 1 or b + 2 bytes per (padded row, group), row scales', 
   assert.is(hlqBytes(2, 20, 128, 64, 'z8g'), 1024 + 64 * 3 + 20 * 3);
   assert.is(hlqBytes(2, 20, 128, 64, 'z16'), 1024 + 64 * 4 + 20 * 3);
   assert.is(hlqBytes(2, 20, 128, 64, 'z8r'), 1024 + 64 * 3 + 20 * 4);
+});
+
+test('ALS on H: the grid refit lowers the output error of GPTQ codes on correlated inputs, both grids', () => {
+  const r = 16, c = 64, g = 32, n = 300, rng2 = new Rng(9, 'hlq-als');
+  const w2 = Float32Array.from({ length: r * c }, () => 0.02 * rng2.gauss());
+  const mix = Float64Array.from({ length: c * c }, () => rng2.gauss() / Math.sqrt(c));
+  const h = new Float64Array(c * c), x = new Float64Array(c), z = new Float64Array(c);
+  for (let s = 0; s < n; s++) {
+    for (let i = 0; i < c; i++) z[i] = rng2.gauss();
+    for (let i = 0; i < c; i++) { let t = 0.3 * z[i]; for (let k = 0; k < c; k++) t += mix[i * c + k] * z[k]; x[i] = t; }
+    for (let i = 0; i < c; i++) for (let j = 0; j < c; j++) h[i * c + j] += x[i] * x[j];
+  }
+  // The output error Σ_rows (w − ŵ)ᵀ H (w − ŵ), computed here from the dequantized weights.
+  const outErr = (dq: Float32Array) => {
+    let s = 0;
+    for (let o = 0; o < r; o++) for (let i = 0; i < c; i++) for (let j = 0; j < c; j++) s += (w2[o * c + i] - dq[o * c + i]) * h[i * c + j] * (w2[o * c + j] - dq[o * c + j]);
+    return s;
+  };
+  const d = new Float64Array(c).fill(1);
+  const fit = fitHlq(w2, r, c, d, { bits: 2, groupSize: g, z: 'z8g' });
+  const starts: Array<[string, Float64Array, Grid]> = [['hlq', fit.levels, { kind: 'hlq', z: 'z8g' }], ['uniform', uniformLevels(w2, r, c, 2, g), { kind: 'uniform' }]];
+  for (const [name, levels, grid] of starts) {
+    const gptq = outErr(gptqOnGrid(w2, r, c, g, levels, 4, h, fit.dq));
+    const als = outErr(gptqAls(w2, r, c, g, 2, h, levels, grid, fit.dq));
+    assert.ok(als < 0.9 * gptq, `${name}: GPTQ + ALS ${als} vs GPTQ ${gptq}`);
+  }
 });
 
 test.run();
