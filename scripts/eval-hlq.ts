@@ -10,10 +10,11 @@
 // (resolveStored: a smaller group, or int8 per-row, rounded or GPTQ like the real plans).
 //
 //   node --import tsx scripts/eval-hlq.ts [--tokens 4000] [--model babyllama936K] [--methods a;b] [--out docs/hlq-measured]
+//   node --import tsx scripts/eval-hlq.ts --tokens 4000 --merge a.json,b.json   (one report of several runs)
 // Methods: uniform:<b>g<G>[+gptq], kmeans:<b>g<G>[+gptq] (a bound: 2^b free float levels per
 // group, counted as one byte each), hlq:<b>g<G><z16|z8r|z8g>[+gptq][+unw] (scripts/hlq-fit.ts ZMode);
 // +gptq+als: GPTQ codes alternated with the grid's least-squares refit on H (scripts/hlq-refit.ts). (+unw: ALS unweighted, d = 1).
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { openModel } from '../compiler/import/open-model.ts';
@@ -76,7 +77,7 @@ function quantMatrix(m: Method, w: Float32Array, rows: number, cols: number, h: 
   const fit = fitHlq(w, rows, cols, d, { bits: m.bits, groupSize: gs, z: m.z });
   // kmeans: free float levels per group (a bound; its bytes as if each level were one byte).
   const dq0 = m.kind === 'kmeans' ? kmeansGroups(w, rows, cols, d, m.bits, gs, fit.levels, fit.codes) : fit.dq;
-  const dq = m.als ? gptqAls(w, rows, cols, gs, m.bits, h, fit.levels, { kind: 'hlq', z: m.z }, dq0)
+  const dq = m.als ? gptqAls(w, rows, cols, gs, m.bits, h, fit.levels, m.kind === 'kmeans' ? { kind: 'free' } : { kind: 'hlq', z: m.z }, dq0)
     : m.gptq ? gptqOnGrid(w, rows, cols, gs, fit.levels, 1 << m.bits, h, dq0) : dq0;
   const bytes = m.kind === 'kmeans' ? lutBytes(m.bits, rows, cols, gs) + (tilesOf(rows) * LUT_TILE_ROWS * (cols / gs) * ((1 << m.bits) - 2)) : hlqBytes(m.bits, rows, cols, gs, m.z);
   return { dq, bytes };
@@ -87,11 +88,17 @@ export interface HlqRow { model: string; method: string; bpw: number; klAll: num
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: {
     tokens: { type: 'string', default: '4000' }, model: { type: 'string' }, methods: { type: 'string' },
-    out: { type: 'string', default: join(ROOT, 'docs/hlq-measured') },
+    out: { type: 'string', default: join(ROOT, 'docs/hlq-measured') }, merge: { type: 'string' },
   } });
   const tokens = Number(values.tokens), models = process.env.EDGEQ_MODELS ?? resolve(ROOT, '../shared/models');
   const methods = (values.methods ? values.methods.split(';') : DEFAULT_METHODS).map(parseMethod);
   const rows: HlqRow[] = [];
+  // --merge a.json,b.json: one report of earlier runs' rows (same --tokens).
+  if (values.merge) {
+    for (const f of values.merge.split(',')) rows.push(...(JSON.parse(readFileSync(f, 'utf8')) as { rows: HlqRow[] }).rows);
+    writeReport(values.out!, rows, tokens);
+    return;
+  }
   for (const [name, tok] of MODELS) {
     if (values.model && values.model !== name) continue;
     const ckpt = join(models, `${name}.bin`);

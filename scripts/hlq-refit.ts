@@ -5,17 +5,19 @@
 //   θ = argmin (w − Φθ)ᵀ H (w − Φθ),   H = Σ x xᵀ (damped as GPTQ damps it),
 // where Φ maps each column's code to its group's parameters: the plane bits and 1 for HLQ
 // (w = Σ a_k b_k + z), the code and 1 for today's uniform grid (w = α q + β, stored as
-// gm, z2: α = 2 gm rs, β = −gm rs z2). θ is rounded to the stored precision, GPTQ recodes,
+// gm, z2: α = 2 gm rs, β = −gm rs z2), one-hot for the free-level bound. θ is rounded to the stored precision, GPTQ recodes,
 // and so on for a few rounds; each row keeps the (grid, codes) with the lowest output error,
 // the GPTQ start included, so the result is never worse than plain GPTQ on that measure.
 import { roundHalfAway, scaleValue, toScale } from '../compiler/quantize/fixed-point.ts';
 import { canonical, gptqOnGrid, hlqStorer, levelsOf, type ZMode } from './hlq-fit.ts';
 
-export type Grid = { kind: 'hlq'; z: ZMode } | { kind: 'uniform' };
+/** free: 2^b float levels per group, unrounded (the kmeans bound of eval-hlq.ts). */
+export type Grid = { kind: 'hlq'; z: ZMode } | { kind: 'uniform' } | { kind: 'free' };
 
 /** Parameters per group and their basis values φ(q) for a code q. */
 function basis(grid: Grid, bits: number): { np: number; phi: (q: number, out: Float64Array) => void } {
   if (grid.kind === 'uniform') return { np: 2, phi: (q, out) => { out[0] = q; out[1] = 1; } };
+  if (grid.kind === 'free') return { np: 1 << bits, phi: (q, out) => { out.fill(0); out[q] = 1; } };
   return { np: bits + 1, phi: (q, out) => { for (let k = 0; k < bits; k++) out[k] = (q >> k) & 1; out[bits] = 1; } };
 }
 
@@ -50,6 +52,7 @@ function rowError(w: Float32Array, dq: Float32Array, off: number, h: Float64Arra
 /** A row's grid levels (ng x 2^b) from its float θ (ng x np), rounded as the grid stores it. */
 function storeRow(grid: Grid, bits: number, ng: number, theta: Float64Array, out: Float64Array): void {
   const nl = 1 << bits, qmax = nl - 1;
+  if (grid.kind === 'free') { out.set(theta.subarray(0, ng * nl)); return; }
   if (grid.kind === 'hlq') {
     const np = bits + 1, q = new Float64Array(np);
     for (let g = 0; g < ng; g++) canonical(theta.subarray(g * np, g * np + np), bits);

@@ -4,7 +4,7 @@
 // scored over all positions and over each window's second half (compiler/eval/quality.ts).
 // Each plan runs as `edgeq eval` runs it: its bundle built in process, runtime.wasm in V8; the
 // float reference is computed once per model. Writes docs/quality.md, docs/quality.svg and
-// docs/quality.json (or --out <prefix>). Options: --tokens N (default 20000), --model <name>,
+// docs/quality.json (or --out <prefix>), keeping the report's hand-written notes (NOTES_MARKER). Options: --tokens N (default 20000), --model <name>,
 // --plans <a;b;...> (plan strings or mix:<name>, separated by ';').
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -122,9 +122,21 @@ async function main(): Promise<void> {
   process.stderr.write(`quality: wrote ${values.out}.md, .svg, .json\n`);
 }
 
+/**
+ * Hand-written sections of the report (measurements made by other scripts) start at this
+ * line; a regenerated report keeps them, after the new table.
+ */
+export const NOTES_MARKER = '<!-- measured notes: kept when npm run quality rewrites this file -->';
+
+/** The fresh report with the notes (NOTES_MARKER onwards) of the previous one, if it had any. */
+export function keepNotes(previous: string | null, fresh: string): string {
+  const at = previous?.indexOf(NOTES_MARKER) ?? -1;
+  return at < 0 ? fresh : `${fresh}\n${previous!.slice(at)}`;
+}
+
 function writeReport(out: string, rows: readonly QualityRow[], tokens: number): void {
   const series = [...new Set(rows.map((r) => r.model))].map((m) => ({ name: m, points: rows.filter((r) => r.model === m).map((r) => ({ plan: r.plan, bpw: r.blockBpw, kl: r.all.meanKL })) }));
-  writeFileAtomic(`${out}.md`, qualityMarkdown(rows, tokens));
+  writeFileAtomic(`${out}.md`, keepNotes(existsSync(`${out}.md`) ? readFileSync(`${out}.md`, 'utf8') : null, qualityMarkdown(rows, tokens)));
   writeFileAtomic(`${out}.svg`, qualitySvg(`mean KL against bits per block weight (${tokens} tokens; frontier joined)`, series));
   writeFileAtomic(`${out}.json`, JSON.stringify({ tokens, rows }, null, 1) + '\n');
 }
