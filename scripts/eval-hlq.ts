@@ -12,26 +12,23 @@
 //   node --import tsx scripts/eval-hlq.ts [--tokens 4000] [--model babyllama936K] [--methods a;b] [--out docs/hlq-measured]
 //   node --import tsx scripts/eval-hlq.ts --tokens 4000 --merge a.json,b.json   (one report of several runs)
 // Methods: uniform:<b>g<G>[+gptq], kmeans:<b>g<G>[+gptq] (a bound: 2^b free float levels per
-// group, counted as one byte each), hlq:<b>g<G><z16|z8r|z8g>[+gptq][+unw] (scripts/hlq-fit.ts ZMode);
-// +gptq+als: GPTQ codes alternated with the grid's least-squares refit on H (scripts/hlq-refit.ts). (+unw: ALS unweighted, d = 1).
-import { existsSync, readFileSync } from 'node:fs';
+// group, counted as one byte each), hlq:<b>g<G><z16|z8r|z8g>[+gptq][+unw] (scripts/hlq-fit.ts ZMode;
+// +unw: the ALS unweighted, d = 1); +gptq+als: GPTQ codes alternated with the grid's
+// least-squares refit on H (scripts/hlq-refit.ts).
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { openModel } from '../compiler/import/open-model.ts';
-import { loadWeights, type FloatWeights } from '../compiler/import/graph.ts';
-import { Tokenizer } from '../compiler/import/tokenizer.ts';
+import type { FloatWeights } from '../compiler/import/graph.ts';
 import { blockInputKey, calibrate } from '../compiler/quantize/calibrate.ts';
 import { gptqRows } from '../compiler/quantize/gptq.ts';
 import { quantizeRows } from '../compiler/quantize/weights.ts';
 import { formatNamed } from '../compiler/quantize/formats/registry.ts';
-import { encodeParagraphs, readUtf8 } from '../compiler/eval/text-stream.ts';
 import { cachedReference } from '../compiler/plan/damage.ts';
 import { FloatTransformer } from '../compiler/reference/float/forward.ts';
 import { BLOCK_MATRICES, resolveStored, type BlockMatrix } from '../compiler/plan/plan.ts';
 import { blockWeights, frontier, scoreBoth } from '../compiler/eval/quality.ts';
 import { writeFileAtomic } from '../compiler/util/atomic-write.ts';
 import { LUT_TILE_ROWS, tilesOf, type LowBits } from '../compiler/quantize/lowbit-format.ts';
-import { MODELS } from './quality.ts';
+import { MODELS, mergedRows, realModel } from './quality.ts';
 import { gptqAls } from './hlq-refit.ts';
 import { fitHlq, gptqOnGrid, uniformLevels, hlqBytes, kmeansGroups, lutBytes, type ZMode } from './hlq-fit.ts';
 
@@ -90,21 +87,13 @@ async function main(): Promise<void> {
     tokens: { type: 'string', default: '4000' }, model: { type: 'string' }, methods: { type: 'string' },
     out: { type: 'string', default: join(ROOT, 'docs/hlq-measured') }, merge: { type: 'string' },
   } });
-  const tokens = Number(values.tokens), models = process.env.EDGEQ_MODELS ?? resolve(ROOT, '../shared/models');
+  const tokens = Number(values.tokens);
   const methods = (values.methods ? values.methods.split(';') : DEFAULT_METHODS).map(parseMethod);
   const rows: HlqRow[] = [];
   // --merge a.json,b.json: one report of earlier runs' rows (same --tokens).
-  if (values.merge) {
-    for (const f of values.merge.split(',')) rows.push(...(JSON.parse(readFileSync(f, 'utf8')) as { rows: HlqRow[] }).rows);
-    writeReport(values.out!, rows, tokens);
-    return;
-  }
-  for (const [name, tok] of MODELS) {
-    if (values.model && values.model !== name) continue;
-    const ckpt = join(models, `${name}.bin`);
-    if (!existsSync(ckpt)) throw new Error(`eval-hlq: ${ckpt} not found`);
-    const w = loadWeights(openModel(ckpt)), c = w.config;
-    const stream = encodeParagraphs(Tokenizer.load(join(models, tok)), readUtf8(join(models, 'tinystories-valid-head.txt')), tokens).tokens;
+  if (values.merge) return writeReport(values.out!, mergedRows<HlqRow>(values.merge), tokens);
+  for (const [name, tok] of MODELS.filter(([n]) => !values.model || n === values.model)) {
+    const { w, stream } = realModel(name, tok, tokens, 'eval-hlq'), c = w.config;
     const ref = cachedReference(new FloatTransformer(w, { accumulate: 'float64' }));
     const hessians = calibrate(w);
     for (const m of methods) {

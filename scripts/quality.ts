@@ -94,27 +94,35 @@ export function qualityMarkdown(rows: readonly QualityRow[], tokens: number): st
   return out.join('\n');
 }
 
+/** The rows of earlier runs' JSON reports (--merge a.json,b.json). */
+export const mergedRows = <R>(files: string): R[] => files.split(',').flatMap((f) => (JSON.parse(readFileSync(f, 'utf8')) as { rows: R[] }).rows);
+
+/** A real model's float weights and the first `tokens` tokens of the validation text in its tokenizer ($EDGEQ_MODELS, else ../shared/models). */
+export function realModel(name: string, tok: string, tokens: number, who: string): { w: FloatWeights; stream: number[] } {
+  const models = process.env.EDGEQ_MODELS ?? resolve(ROOT, '../shared/models'), ckpt = join(models, `${name}.bin`);
+  if (!existsSync(ckpt)) throw new Error(`${who}: ${ckpt} not found`);
+  const w = loadWeights(openModel(ckpt));
+  const stream = encodeParagraphs(Tokenizer.load(join(models, tok)), readUtf8(join(models, 'tinystories-valid-head.txt')), tokens).tokens;
+  return { w, stream };
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: {
     tokens: { type: 'string', default: '20000' }, model: { type: 'string' }, plans: { type: 'string' },
     out: { type: 'string', default: join(ROOT, 'docs/quality') },
     merge: { type: 'string' },
   } });
-  const tokens = Number(values.tokens), models = process.env.EDGEQ_MODELS ?? resolve(ROOT, '../shared/models');
+  const tokens = Number(values.tokens);
   const plans = values.plans ? values.plans.split(';') : [...UNIFORM_PLANS, ...Object.keys(MIXES), ...GPTQ_PLANS];
   const rows: QualityRow[] = [];
   // --merge a.json,b.json: the report of earlier runs' rows (e.g. one model per process).
   if (values.merge) {
-    for (const f of values.merge.split(',')) rows.push(...(JSON.parse(readFileSync(f, 'utf8')) as { rows: QualityRow[] }).rows);
-    writeReport(values.out!, rows, tokens);
+    writeReport(values.out!, mergedRows<QualityRow>(values.merge), tokens);
     return;
   }
   for (const [name, tok] of MODELS) {
     if (values.model && values.model !== name) continue;
-    const ckpt = join(models, `${name}.bin`);
-    if (!existsSync(ckpt)) throw new Error(`quality: ${ckpt} not found`);
-    const g = openModel(ckpt), w = loadWeights(g);
-    const stream = encodeParagraphs(Tokenizer.load(join(models, tok)), readUtf8(join(models, 'tinystories-valid-head.txt')), tokens).tokens;
+    const { w, stream } = realModel(name, tok, tokens, 'quality');
     const done = rows.length;
     // The report is rewritten after every plan, so a run cut short still leaves its rows.
     await measureModel(name, w, stream, plans, (s) => process.stderr.write(`${s}\n`), (mine) => { rows.splice(done, rows.length - done, ...mine); writeReport(values.out!, rows, tokens); });
