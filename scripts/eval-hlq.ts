@@ -41,7 +41,7 @@ const DEFAULT_METHODS = [
   'kmeans:2g64', 'kmeans:2g64+gptq', 'kmeans:3g64', 'kmeans:3g64+gptq',
   'uniform:2g32+gptq+als', 'uniform:2g64+gptq+als', 'hlq:2g64z8g+gptq+als', 'hlq:2g128z8g+gptq+als', 'hlq:2g32z8g+gptq+als', 'kmeans:2g64+gptq+als',
   'uniform:3g32+gptq+als', 'uniform:3g64+gptq+als', 'hlq:3g64z8g+gptq+als', 'hlq:3g128z8g+gptq+als', 'kmeans:3g64+gptq+als',
-  'uniform:4g64+gptq', 'uniform:4g64+gptq+als', 'hlq:4g128z8g+gptq+als',
+  'uniform:4g64+gptq', 'uniform:4g64+gptq+als', 'hlq:4g128z8g+gptq+als', 'uniform:4g32+gptq', 'uniform:4g32+gptq+als',
 ];
 
 interface Method { name: string; kind: 'uniform' | 'hlq' | 'kmeans'; bits: LowBits; groupSize: number; z: ZMode; gptq: boolean; als: boolean; unweighted: boolean }
