@@ -1,10 +1,11 @@
 // Per-bit-plane scales (ELUTQ's hierarchical linear quantization, issue 15 item 3), fitted
-// offline for the experiment scripts/eval-hlq.ts; no runtime format uses this (yet).
+// offline for the experiment scripts/eval-hlq.ts: measured, not built (docs/quality.md,
+// "Per-bit-plane scales (ELUTQ): measured").
 //
 // A group of G weights (one row, G consecutive columns) is coded as b bit-planes b_k and
 //   w ≈ Σ_k a_k b_k + z        (a non-uniform grid of 2^b levels per group),
-// where today's LUT formats (lowbit.ts) fix a_k = 2^(k+1) s, z = -s z2. Fit: start from the
-// clip search's uniform grid and codes, then alternate (ALS) a weighted least-squares solve
+// where today's LUT formats (lowbit.ts) fix a_k = 2^(k+1) s, z = -s z2. Fit: from two starts
+// (the clip search's uniform grid and codes; equal-count codes), alternate (ALS) a weighted least-squares solve
 // of (a_0..a_{b-1}, z) for fixed codes with a nearest-level assignment of the codes for fixed
 // (a, z); each step can only lower the weighted error Σ_j d_j (w_j - ŵ_j)^2, d_j = H_jj the
 // diagonal of column j's input Hessian (calibrate.ts). Then the stored precision: a_k ≥ 0
@@ -145,9 +146,14 @@ export function hlqStorer(theta: Float64Array, at: number, ng: number, bits: num
   };
 }
 
-/** theta with every a_k >= 0: a negative a_k is plane k complemented (z += a_k, a_k = -a_k); the level set is the same. */
-export function canonical(t: Float64Array, bits: number): void {
-  for (let k = 0; k < bits; k++) if (t[k] < 0) { t[bits] += t[k]; t[k] = -t[k]; }
+/**
+ * theta with every a_k >= 0: a negative a_k is plane k complemented (z += a_k, a_k = -a_k);
+ * the level set is the same. Returns the mask of the complemented planes (codes ^= mask).
+ */
+export function canonical(t: Float64Array, bits: number): number {
+  let mask = 0;
+  for (let k = 0; k < bits; k++) if (t[k] < 0) { t[bits] += t[k]; t[k] = -t[k]; mask |= 1 << k; }
+  return mask;
 }
 
 /** ALS from theta and codes (solve, assign, until no code changes); returns the weighted error. */
@@ -206,12 +212,8 @@ export function fitHlq(w: Float32Array, rows: number, cols: number, d: Float64Ar
       alt.set(t);
       const e2 = als(w, off, d, g * gs, gs, bits, alt, altCodes, 0, altLevels, 0, iters);
       if (e2 < e1) { t.set(alt); codes.set(altCodes, off); levels.set(altLevels, gi * nl); }
-      // a_k >= 0: complement plane k where a_k < 0 (same levels).
-      for (let k = 0; k < bits; k++) {
-        if (t[k] >= 0) continue;
-        t[bits] += t[k]; t[k] = -t[k];
-        for (let j = 0; j < gs; j++) codes[off + j] ^= 1 << k;
-      }
+      const flip = canonical(t, bits); // the same levels, so the codes' complemented planes
+      if (flip) for (let j = 0; j < gs; j++) codes[off + j] ^= flip;
     }
     const stored = hlqStorer(theta, o * ng, ng, bits, zMode);
     const q = new Float64Array(np), cand = new Float64Array(np), candLevels = new Float64Array(nl), candCodes = new Uint8Array(gs);
