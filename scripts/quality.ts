@@ -4,7 +4,7 @@
 // scored over all positions and over each window's second half (compiler/eval/quality.ts).
 // Each plan runs as `edgeq eval` runs it: its bundle built in process, runtime.wasm in V8; the
 // float reference is computed once per model. Writes docs/quality.md, docs/quality.svg and
-// docs/quality.json (or --out <prefix>). Options: --tokens N (default 20000), --model <name>,
+// docs/quality.json (or --out <prefix>), keeping the report's hand-written notes (NOTES_MARKER). Options: --tokens N (default 20000), --model <name>,
 // --plans <a;b;...> (plan strings or mix:<name>, separated by ';').
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -94,27 +94,35 @@ export function qualityMarkdown(rows: readonly QualityRow[], tokens: number): st
   return out.join('\n');
 }
 
+/** The rows of earlier runs' JSON reports (--merge a.json,b.json). */
+export const mergedRows = <R>(files: string): R[] => files.split(',').flatMap((f) => (JSON.parse(readFileSync(f, 'utf8')) as { rows: R[] }).rows);
+
+/** A real model's float weights and the first `tokens` tokens of the validation text in its tokenizer ($EDGEQ_MODELS, else ../shared/models). */
+export function realModel(name: string, tok: string, tokens: number, who: string): { w: FloatWeights; stream: number[] } {
+  const models = process.env.EDGEQ_MODELS ?? resolve(ROOT, '../shared/models'), ckpt = join(models, `${name}.bin`);
+  if (!existsSync(ckpt)) throw new Error(`${who}: ${ckpt} not found`);
+  const w = loadWeights(openModel(ckpt));
+  const stream = encodeParagraphs(Tokenizer.load(join(models, tok)), readUtf8(join(models, 'tinystories-valid-head.txt')), tokens).tokens;
+  return { w, stream };
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: {
     tokens: { type: 'string', default: '20000' }, model: { type: 'string' }, plans: { type: 'string' },
     out: { type: 'string', default: join(ROOT, 'docs/quality') },
     merge: { type: 'string' },
   } });
-  const tokens = Number(values.tokens), models = process.env.EDGEQ_MODELS ?? resolve(ROOT, '../shared/models');
+  const tokens = Number(values.tokens);
   const plans = values.plans ? values.plans.split(';') : [...UNIFORM_PLANS, ...Object.keys(MIXES), ...GPTQ_PLANS];
   const rows: QualityRow[] = [];
   // --merge a.json,b.json: the report of earlier runs' rows (e.g. one model per process).
   if (values.merge) {
-    for (const f of values.merge.split(',')) rows.push(...(JSON.parse(readFileSync(f, 'utf8')) as { rows: QualityRow[] }).rows);
-    writeReport(values.out!, rows, tokens);
+    writeReport(values.out!, mergedRows<QualityRow>(values.merge), tokens);
     return;
   }
   for (const [name, tok] of MODELS) {
     if (values.model && values.model !== name) continue;
-    const ckpt = join(models, `${name}.bin`);
-    if (!existsSync(ckpt)) throw new Error(`quality: ${ckpt} not found`);
-    const g = openModel(ckpt), w = loadWeights(g);
-    const stream = encodeParagraphs(Tokenizer.load(join(models, tok)), readUtf8(join(models, 'tinystories-valid-head.txt')), tokens).tokens;
+    const { w, stream } = realModel(name, tok, tokens, 'quality');
     const done = rows.length;
     // The report is rewritten after every plan, so a run cut short still leaves its rows.
     await measureModel(name, w, stream, plans, (s) => process.stderr.write(`${s}\n`), (mine) => { rows.splice(done, rows.length - done, ...mine); writeReport(values.out!, rows, tokens); });
@@ -122,9 +130,21 @@ async function main(): Promise<void> {
   process.stderr.write(`quality: wrote ${values.out}.md, .svg, .json\n`);
 }
 
+/**
+ * Hand-written sections of the report (measurements made by other scripts) start at this
+ * line; a regenerated report keeps them, after the new table.
+ */
+export const NOTES_MARKER = '<!-- measured notes: kept when npm run quality rewrites this file -->';
+
+/** The fresh report with the notes (NOTES_MARKER onwards) of the previous one, if it had any. */
+export function keepNotes(previous: string | null, fresh: string): string {
+  const at = previous?.indexOf(NOTES_MARKER) ?? -1;
+  return at < 0 ? fresh : `${fresh}\n${previous!.slice(at)}`;
+}
+
 function writeReport(out: string, rows: readonly QualityRow[], tokens: number): void {
   const series = [...new Set(rows.map((r) => r.model))].map((m) => ({ name: m, points: rows.filter((r) => r.model === m).map((r) => ({ plan: r.plan, bpw: r.blockBpw, kl: r.all.meanKL })) }));
-  writeFileAtomic(`${out}.md`, qualityMarkdown(rows, tokens));
+  writeFileAtomic(`${out}.md`, keepNotes(existsSync(`${out}.md`) ? readFileSync(`${out}.md`, 'utf8') : null, qualityMarkdown(rows, tokens)));
   writeFileAtomic(`${out}.svg`, qualitySvg(`mean KL against bits per block weight (${tokens} tokens; frontier joined)`, series));
   writeFileAtomic(`${out}.json`, JSON.stringify({ tokens, rows }, null, 1) + '\n');
 }

@@ -9,7 +9,7 @@ import { intEngine } from '../compiler/eval/teacher-forced.ts';
 import { quantizeInt8 } from '../compiler/quantize/int8.ts';
 import { blockMatrixBytes, blockWeights, frontier, scoreBoth } from '../compiler/eval/quality.ts';
 import { qualitySvg } from '../compiler/eval/quality-svg.ts';
-import { measureModel, planOf, qualityMarkdown } from '../scripts/quality.ts';
+import { NOTES_MARKER, keepNotes, measureModel, planOf, qualityMarkdown } from '../scripts/quality.ts';
 import { Rng } from '../compiler/synth/prng.ts';
 
 const c = { ...SHAPES.stories260K, seqLen: 32 };
@@ -54,6 +54,13 @@ test('8 bits beat 2 bits; the report, the JSON-able rows and the SVG are produce
   }
   assert.equal(stack, []);
   assert.is(svg.match(/<circle /g)!.length, 3);
+});
+
+test('a rewritten report keeps the notes from the marker on, and only those', () => {
+  const notes = `${NOTES_MARKER}\n\n## Measured elsewhere\n\n| a | b |\n`;
+  assert.is(keepNotes(`# old table\n\n${notes}`, '# new table\n'), `# new table\n\n${notes}`);
+  assert.is(keepNotes('# old table without notes\n', '# new table\n'), '# new table\n');
+  assert.is(keepNotes(null, '# new table\n'), '# new table\n');
 });
 
 test('frontier: the points no other point beats on both bits and KL', () => {

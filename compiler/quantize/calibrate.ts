@@ -17,6 +17,10 @@ export type Hessians = Map<string, Float64Array>;
 
 export const hessianKey = (layer: number, point: TapPoint): string => (point === 'cls' ? 'cls' : `blocks.${layer}.${point}`);
 
+/** The Hessian key of a block matrix's input: wq/wk/wv share the attention norm's output, w1/w3 the FFN norm's. */
+export const blockInputKey = (layer: number, matrix: 'wq' | 'wk' | 'wv' | 'wo' | 'w1' | 'w2' | 'w3'): string =>
+  hessianKey(layer, ({ wq: 'attn', wk: 'attn', wv: 'attn', wo: 'wo', w1: 'ffn', w3: 'ffn', w2: 'w2' } as const)[matrix]);
+
 export function calibrate(w: FloatWeights, opts: CalibrationOptions = {}): Hessians {
   const c = w.config;
   const sequences = opts.sequences ?? 32, length = Math.min(opts.length ?? 256, c.seqLen);

@@ -7,7 +7,7 @@ import { ACT_FRAC, EXP2_TABLE_SIZE, LOGIT_FRAC, SILU_TABLE_SIZE } from '../../ru
 import { FORMAT_VERSION, hostRopeSpec, matrixNames, type QDType, type QTensor, type QuantModel } from './quant-model.ts';
 import { exp2Table, modelConstants, ropeTables, siluTable } from './tables.ts';
 import { quantizeGain, quantizeRows, type QuantizedRows, type RowQuantOptions } from './weights.ts';
-import { calibrate, hessianKey, type CalibrationOptions, type Hessians } from './calibrate.ts';
+import { blockInputKey, calibrate, type CalibrationOptions, type Hessians } from './calibrate.ts';
 import { gptqRows, type GptqOptions } from './gptq.ts';
 import { LOWBIT_MIN_ROW_E, type LowbitRowRunner } from './lowbit.ts';
 import { MAX_GEMV_INPUT } from './lowbit-format.ts';
@@ -90,11 +90,11 @@ export function quantizeInt8(w: FloatWeights, opts: Int8Options = {}): QuantMode
     return true;
   };
   const hessians = opts.gptq ? (opts.gptq.hessians ?? calibrate(w, opts.gptq)) : null;
-  // The Hessian of each matrix's input: wq/wk/wv share the attention norm's output, w1/w3
-  // the FFN norm's, the classifier (the embedding when shared) the final norm's.
+  // The Hessian of each matrix's input (calibrate.ts blockInputKey); the classifier's (the
+  // embedding when shared) is the final norm's.
   const inputOf = (name: string): string | null => {
     const m = /^blocks\.(\d+)\.(\w+)$/.exec(name);
-    if (m) return hessianKey(Number(m[1]), ({ wq: 'attn', wk: 'attn', wv: 'attn', wo: 'wo', w1: 'ffn', w3: 'ffn', w2: 'w2' } as const)[m[2] as 'wq']);
+    if (m) return blockInputKey(Number(m[1]), m[2] as BlockMatrix);
     if (name === 'wcls' || (name === 'tok_embeddings' && shared)) return 'cls';
     return null; // an unshared embedding is only looked up
   };
