@@ -21,7 +21,7 @@ import type { FloatWeights } from '../compiler/import/graph.ts';
 import { blockInputKey, calibrate } from '../compiler/quantize/calibrate.ts';
 import { gptqRows } from '../compiler/quantize/gptq.ts';
 import { quantizeRows } from '../compiler/quantize/weights.ts';
-import { formatNamed } from '../compiler/quantize/formats/registry.ts';
+import { formatNamed, type PlanBits } from '../compiler/quantize/formats/registry.ts';
 import { cachedReference } from '../compiler/plan/damage.ts';
 import { FloatTransformer } from '../compiler/reference/float/forward.ts';
 import { BLOCK_MATRICES, resolveStored, type BlockMatrix } from '../compiler/plan/plan.ts';
@@ -61,7 +61,7 @@ function int8Dq(w: Float32Array, rows: number, cols: number, h: Float64Array | n
 
 /** One matrix under a method: its dequantized weights, stored bytes and (diag-H weighted, plain) squared errors. */
 function quantMatrix(m: Method, w: Float32Array, rows: number, cols: number, h: Float64Array): { dq: Float32Array; bytes: number } {
-  const r = resolveStored({ bits: m.bits, groupSize: m.groupSize }, cols);
+  const r = resolveStored({ bits: m.bits as PlanBits, groupSize: m.groupSize }, cols);
   if (r.format === 'int8') return { dq: int8Dq(w, rows, cols, m.gptq ? h : null), bytes: rows * cols + 3 * rows };
   const gs = r.groupSize, f = formatNamed(r.format)!;
   if (m.kind === 'uniform') {
