@@ -1,9 +1,10 @@
 // The threaded V8 flavour of a runtime (`edgeq run --threads N`): what the generated entry
 // (runtime.ts) adds for it and how asc builds it. One instance per thread over one shared,
 // imported memory (compiler/engines/threaded-runtime.ts); the ops whose definition has a
-// `rows` binding (gemv, the classifier, gemv_lut) are split by output rows between the
-// threads (runtime/assembly/threads.ts); everything else runs on the host's thread. Each
-// output row is computed by the same kernel code as in one thread, so the bytes are equal.
+// `rows` binding (gemv, the classifier, gemv_lut) are cut into chunks of output rows that
+// the threads claim (runtime/assembly/threads.ts); everything else runs on the host's
+// thread. Each output row is computed by the same kernel code as in one thread, so the
+// bytes are equal.
 // Boards and wasm2c hosts never get this flavour: it exists for V8 only.
 import { rowsName, type DeviceBinding } from '../ops/op-def.ts';
 
@@ -36,10 +37,10 @@ export function rowsFunctions(splits: SplitKind[], simd: boolean): string[] {
   return [...new Set(splits.map((s) => rowsName(simd && s.binding.simdRun ? s.binding.simdRun : s.binding.run)))];
 }
 
-/** The entry's threaded part: the rows dispatch, slot 0's share and the workers' loop. */
+/** The entry's threaded part: the rows dispatch, the chunk loop and the workers' loop. */
 export function threadedEntrySource(splits: SplitKind[], simd: boolean): string {
   const cases = splits.map((s) => `    case OpKind.${s.kind}: ${rowsName(simd && s.binding.simdRun ? s.binding.simdRun : s.binding.run)}(r, lo, hi); break;`);
-  return `import { awaitJob, finishShare, jobKind, jobRecord, joinJob, publishJob, shareStart } from "./threads";
+  return `import { awaitJob, chunkEnd, claimChunk, finishChunk, jobKind, jobRecord, joinJob, publishJob } from "./threads";
 import { setThreadSlot } from "../kernels/scalar/thread-slot";
 import { prm } from "./runtime";
 import { ERR_THREAD_FAILED } from "./errors";
@@ -52,27 +53,26 @@ ${cases.join('\n')}
   }
 }
 
-/** This thread's share of the current job. */
-function runShare(slot: i32): void {
-  const lo = shareStart(slot), hi = shareStart(slot + 1);
-  if (lo < hi) runRows(jobKind(), jobRecord(), lo, hi);
+/** Claims and runs chunks of the current job until none is left. */
+function runChunks(): void {
+  for (let lo = claimChunk(); lo >= 0; lo = claimChunk()) {
+    runRows(jobKind(), jobRecord(), lo, chunkEnd(lo));
+    finishChunk();
+  }
 }
 
 /** Slot 0: op r's rows split between every thread, this one included; false when a worker failed. */
 function parallelRows(r: usize, kind: u32, rows: i32, align: i32): bool {
   publishJob(kind, r, rows, align);
-  runShare(0);
+  runChunks();
   return joinJob();
 }
 
-/** ABI thread_work(slot): a worker (slot >= 1) runs its share of each job until threads_stop(). */
+/** ABI thread_work(slot): a worker (slot >= 1) takes chunks of each job until threads_stop(). */
 export function thread_work(slot: i32): void {
   setThreadSlot(slot);
   let seen = 0;
-  while ((seen = awaitJob(seen)) >= 0) {
-    runShare(slot);
-    finishShare();
-  }
+  while ((seen = awaitJob(seen)) >= 0) runChunks();
 }
 `;
 }
