@@ -26,6 +26,7 @@ export interface RuntimeExports {
   /** The threaded flavour only (compiler/codegen/threads.ts, runtime/assembly/threads.ts). */
   threads_start?(n: number): void;
   threads_stop?(): void;
+  threads_fail?(): void;
 }
 
 /**
