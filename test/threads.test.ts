@@ -11,7 +11,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import binaryen from 'binaryen';
@@ -20,7 +20,7 @@ import { model } from './helpers/models.ts';
 import { loadBundleDir } from '../compiler/api/node.ts';
 import { openBundle } from '../compiler/engines/bundle.ts';
 import { runtimeFlavour } from '../compiler/engines/runtime-flavour.ts';
-import { startWorkers } from '../compiler/engines/threaded-runtime.ts';
+import { defaultThreads, startWorkers } from '../compiler/engines/threaded-runtime.ts';
 import { WasmRuntime, type RuntimeExports } from '../compiler/engines/wasm-runtime.ts';
 import { THREADED_MEMORY } from '../compiler/codegen/threads.ts';
 
@@ -48,6 +48,10 @@ for (const plan of ['uniform:8', 'uniform:4g64'] as const) {
     const b = await bundle(plan);
     const one = await run(b, '--threads', '1');
     assert.is(one.status, 0, one.stderr);
+    // A model this small runs on one thread unless told otherwise: the same as --threads 1.
+    const byDefault = await run(b);
+    assert.is(byDefault.stdout, one.stdout);
+    assert.is(byDefault.stderr.replace(/tok\/s: [\d.]+/, ''), one.stderr.replace(/tok\/s: [\d.]+/, ''));
     assert.ok(one.stdout.length > 200, one.stdout);
     assert.match(one.stderr, /\(engine v8, 150 positions\)/);
     for (const t of ['2', '3']) {
@@ -127,6 +131,13 @@ test('a worker that fails is flagged with its error; one that cannot start rejec
   }
 });
 
+test('the default: every core (at most 64) from 16 MiB of model.edgeq, one thread below', () => {
+  assert.is(defaultThreads(331_632), 1); // stories260K int8
+  assert.is(defaultThreads((16 << 20) - 1), 1);
+  assert.is(defaultThreads(16 << 20), Math.min(availableParallelism(), 64));
+  assert.is(defaultThreads(120e6), Math.min(availableParallelism(), 64)); // stories110M int8
+});
+
 test('bad --threads values are refused with a usage error; --help explains the option', async () => {
   const b = await bundle('uniform:8');
   for (const [value, why] of [['0', /--threads must be in \[1, 64\], got 0/], ['65', /--threads must be in \[1, 64\], got 65/], ['1.5', /--threads expects an integer, got "1.5"/], ['two', /--threads expects an integer, got "two"/]] as const) {
@@ -147,8 +158,9 @@ test('bad --threads values are refused with a usage error; --help explains the o
   }
   const help = await cli(['run', '--help']);
   assert.match(help.stdout, /--threads <n>/);
-  assert.match(help.stdout, /default: every core/);
-  assert.match(help.stdout, /byte-identical to --threads 1/);
+  // (commander wraps the text at any space)
+  assert.match(help.stdout, /default:\s+every\s+core,\s+here\s+\d+,\s+for\s+a\s+model\.edgeq\s+of\s+16\s+MiB\s+or\s+more;\s+1\s+for\s+a\s+smaller\s+one/);
+  assert.match(help.stdout, /byte-identical\s+to\s+--threads\s+1/);
 });
 
 test.run();

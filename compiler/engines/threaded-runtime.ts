@@ -3,6 +3,7 @@
 // and N - 1 worker threads (./thread-worker.mjs), each with its own instance over the same
 // memory. Workers never keep the process alive (unref'd once running), are ended by
 // close(), and a worker that fails makes the next forward() throw with its error.
+import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { EdgeqError } from '../util/errors.ts';
 import { MAX_THREADS, THREADED_MEMORY } from '../codegen/threads.ts';
@@ -19,6 +20,19 @@ export function checkThreads(threads: number, what = 'threads'): number {
     throw new EdgeqError(`${what} must be a whole number from 1 to ${MAX_THREADS}, got ${threads}`);
   }
   return threads;
+}
+
+/**
+ * Below this many bytes of model.edgeq, `edgeq run` decodes on one thread unless told
+ * otherwise: each GEMV then takes microseconds, no more than handing it out and waking a
+ * worker does (stories260K, 0.3 MB: 0.8x at 2 threads, docs/benchmarks.md#threads), and the
+ * threaded flavour would first have to be built.
+ */
+export const THREADS_MIN_MODEL_BYTES = 16 << 20;
+
+/** `edgeq run`'s thread count when --threads is not given: every core (at most MAX_THREADS) for a model of THREADS_MIN_MODEL_BYTES or more, else 1. */
+export function defaultThreads(modelBytes: number): number {
+  return modelBytes >= THREADS_MIN_MODEL_BYTES ? Math.min(availableParallelism(), MAX_THREADS) : 1;
 }
 
 /**

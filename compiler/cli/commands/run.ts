@@ -22,7 +22,7 @@ import { addPositionsOption, floatOption, intOption } from '../options.ts';
 import { checkTrust } from '../../engines/trust.ts';
 import { describeEngines, engineOption } from '../../engines/names.ts';
 import { MAX_THREADS } from '../../codegen/threads.ts';
-import { availableParallelism } from 'node:os';
+import { THREADS_MIN_MODEL_BYTES, defaultThreads } from '../../engines/threaded-runtime.ts';
 
 interface Loaded { engine: Engine; picker: (o: RunOptions) => TokenPicker }
 
@@ -53,7 +53,7 @@ interface RunOptions {
   trust?: string;
   /** LoRA adapter (edgeq finetune) applied to a bundle's model. */
   adapter?: string;
-  /** Threads a bundle's runtime decodes on (default: every core). */
+  /** Threads a bundle's runtime decodes on (default: defaultThreads). */
   threads?: number;
 }
 
@@ -71,7 +71,7 @@ export function register(program: Command): void {
     .option('--seed <n>', `random seed; the same seed gives the same text (llama2.c uses the clock, we default to ${DEFAULT_SEED} for reproducible runs)`,
       intOption('--seed', 1, Number.MAX_SAFE_INTEGER), Number(DEFAULT_SEED))
     .option('--trust <key.pub>', 'run a bundle only if its manifest is signed by this Ed25519 public key (edgeq compile --sign) and every file matches the manifest\'s sha256')
-    .option('--threads <n>', `threads a bundle's runtime decodes on, 1 to ${MAX_THREADS} (default: every core, here ${defaultThreads()}). More than 1 runs the runtime's threaded flavour (built on first use, then cached): each matrix-vector product's rows are split between the threads, each row computed by the same code as on one thread, so the text and logits are byte-identical to --threads 1 (which runs the bundle's runtime.wasm as is). Only for bundles in V8 without --adapter; firmware and the reference engines run one thread`,
+    .option('--threads <n>', `threads a bundle's runtime decodes on, 1 to ${MAX_THREADS} (default: every core, here ${defaultThreads(Infinity)}, for a model.edgeq of ${THREADS_MIN_MODEL_BYTES >> 20} MiB or more; 1 for a smaller one, where handing out the work costs more than it saves). More than 1 runs the runtime's threaded flavour (built on first use, then cached): each matrix-vector product's rows are split between the threads, each row computed by the same code as on one thread, so the text and logits are byte-identical to --threads 1 (which runs the bundle's runtime.wasm as is). Only for bundles in V8 without --adapter; firmware and the reference engines run one thread`,
       intOption('--threads', 1, MAX_THREADS))
     .option('--adapter <file.edqa>', 'apply a LoRA adapter written by edgeq finetune (bundle directories only; it must have been trained on this bundle\'s model.edgeq). With it, --engine v8 runs the adapted runtime in V8 and --engine reference-int the integer reference')
     .addHelpText('after', `
@@ -102,9 +102,6 @@ function checkpointEngine(checkpoint: string, opts: RunOptions): { loaded: Loade
   return { loaded: ENGINES[engineName].load(model), tokenizer, engineName };
 }
 
-/** Every core this process may use, at most MAX_THREADS. */
-const defaultThreads = () => Math.min(availableParallelism(), MAX_THREADS);
-
 /**
  * A bundle runs through the JavaScript API's model (compiler/api/), as a page does: the
  * runtime in V8, or with --adapter the training module (v8) or the integer reference
@@ -120,7 +117,7 @@ async function bundleModel(dir: string, opts: RunOptions): Promise<{ model: Mode
   const tokenizer = bundleTokenizer(bundle, opts.tokenizer);
   const state = opts.adapter !== undefined ? readAdapterForBundle(opts.adapter, bundle) : undefined;
   // An adapted model runs the training module or the reference (one thread); the threads are the base runtime's.
-  const threads = state ? 1 : opts.threads ?? defaultThreads();
+  const threads = state ? 1 : opts.threads ?? defaultThreads(bundle.artifactBytes.length);
   const model = await openBundleModel(bundle, {
     tokenizer, ...(state ? { training: engineName === 'v8' ? 'v8' : 'reference-int' } : {}), threads,
     say: (m) => process.stderr.write(`edgeq run: ${m}\n`),
