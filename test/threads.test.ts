@@ -105,7 +105,7 @@ test('slot 0 alone finishes every job when no worker claims a chunk; after threa
 function trappingModule(): WebAssembly.Module {
   const mod = binaryen.parseText(`(module
     (import "env" "memory" (memory 1 1 shared))
-    (func (export "thread_work") (param i32) unreachable)
+    (func (export "thread_work") (param i32 i32) (result i32) unreachable)
     (func (export "threads_fail") (i32.atomic.store (i32.const 0) (i32.const 1)) (drop (memory.atomic.notify (i32.const 0) (i32.const 1)))))`);
   try {
     mod.setFeatures(binaryen.Features.All);

@@ -68,11 +68,18 @@ function parallelRows(r: usize, kind: u32, rows: i32, align: i32): bool {
   return joinJob();
 }
 
-/** ABI thread_work(slot): a worker (slot >= 1) takes chunks of each job until threads_stop(). */
-export function thread_work(slot: i32): void {
+/**
+ * ABI thread_work(slot, seen): a worker (slot >= 1) waits for the job after generation
+ * \`seen\`, takes chunks of it until none is left and returns its generation (-1 once
+ * threads_stop() was called); its host calls it again with that. It returns after each
+ * job because V8 optimizes a function only between calls (WebAssembly has no on-stack
+ * replacement): a loop that never returned would run its baseline code forever.
+ */
+export function thread_work(slot: i32, seen: i32): i32 {
   setThreadSlot(slot);
-  let seen = 0;
-  while ((seen = awaitJob(seen)) >= 0) runChunks();
+  const g = awaitJob(seen);
+  if (g >= 0) runChunks();
+  return g;
 }
 `;
 }
