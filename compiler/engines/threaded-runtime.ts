@@ -15,9 +15,9 @@ import { WasmRuntime, type ThreadPool } from './wasm-runtime.ts';
 const ERROR_BYTES = 4096;
 
 /** `threads` as a thread count, or an error saying what is accepted. */
-export function checkThreads(threads: number, what = 'threads'): number {
+export function checkThreads(threads: number): number {
   if (!Number.isInteger(threads) || threads < 1 || threads > MAX_THREADS) {
-    throw new EdgeqError(`${what} must be a whole number from 1 to ${MAX_THREADS}, got ${threads}`);
+    throw new EdgeqError(`threads must be a whole number from 1 to ${MAX_THREADS}, got ${threads}`);
   }
   return threads;
 }

@@ -168,15 +168,15 @@ async function run(modelPath: string, opts: RunOptions): Promise<void> {
   const write = stdoutWriter();
   if (isBundle) {
     const { model, engineName } = await bundleModel(modelPath, opts);
-    warnPromptCut(model.tokenize(opts.prompt ?? '').length, clampSteps(opts.positions, model.info.seqLen), model.info.seqLen, opts);
-    const g = model.generate(opts.prompt ?? '', { positions: opts.positions, temperature: opts.temperature, topP: opts.topp, seed: opts.seed });
     try {
+      warnPromptCut(model.tokenize(opts.prompt ?? '').length, clampSteps(opts.positions, model.info.seqLen), model.info.seqLen, opts);
+      const g = model.generate(opts.prompt ?? '', { positions: opts.positions, temperature: opts.temperature, topP: opts.topp, seed: opts.seed });
       for await (const t of g) if (!write(t.bytes)) break;
+      write(Buffer.from('\n'));
+      tokPerSecond(g.stats.tokensPerSecond, model.info.threads > 1 ? `${engineName}, ${model.info.threads} threads` : engineName, g.stats.positions);
     } finally {
-      await model.close();
+      await model.close(); // ends the worker threads of --threads N
     }
-    write(Buffer.from('\n'));
-    tokPerSecond(g.stats.tokensPerSecond, model.info.threads > 1 ? `${engineName}, ${model.info.threads} threads` : engineName, g.stats.positions);
     return;
   }
   const { loaded, tokenizer, engineName } = checkpointEngine(modelPath, opts);
