@@ -51,7 +51,7 @@ for (const plan of ['uniform:8', 'uniform:4g64'] as const) {
     // A model this small runs on one thread unless told otherwise: the same as --threads 1.
     const byDefault = await run(b);
     assert.is(byDefault.stdout, one.stdout);
-    assert.is(byDefault.stderr.replace(/tok\/s: [\d.]+/, ''), one.stderr.replace(/tok\/s: [\d.]+/, ''));
+    assert.match(byDefault.stderr, /\(engine v8, 150 positions\)/);
     assert.ok(one.stdout.length > 200, one.stdout);
     assert.match(one.stderr, /\(engine v8, 150 positions\)/);
     for (const t of ['2', '3']) {
