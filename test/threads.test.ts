@@ -31,14 +31,16 @@ test.after(async () => { await watchdog.terminate(); });
 
 const dir = mkdtempSync(join(tmpdir(), 'edgeq-threads-'));
 const bundles: Record<string, string> = {};
-async function bundle(plan: 'uniform:8' | 'uniform:4g64'): Promise<string> {
-  if (!bundles[plan]) {
-    const out = join(dir, plan.replace(':', '-'));
-    const r = await cli(['compile', model('stories260K.bin'), '--target', 'wasm32', '--tokenizer', model('tok512.bin'), '--plan', plan, '--no-train', '-o', out]);
+/** stories260K compiled with `plan` for wasm32 (SIMD runtime) or cortex-m (scalar: the scalar kernels' threaded flavour). */
+async function bundle(plan: 'uniform:8' | 'uniform:4g64', target: 'wasm32' | 'cortex-m' = 'wasm32'): Promise<string> {
+  const key = `${target}-${plan.replace(':', '-')}`;
+  if (!bundles[key]) {
+    const out = join(dir, key);
+    const r = await cli(['compile', model('stories260K.bin'), '--target', target, '--tokenizer', model('tok512.bin'), '--plan', plan, '--no-train', '-o', out]);
     assert.is(r.status, 0, r.stderr);
-    bundles[plan] = out;
+    bundles[key] = out;
   }
-  return bundles[plan];
+  return bundles[key];
 }
 
 const run = (b: string, ...args: string[]) => cli(['run', b, '--temperature', '0.8', '--positions', '150', ...args]);
@@ -62,8 +64,11 @@ for (const plan of ['uniform:8', 'uniform:4g64'] as const) {
     }
   });
 
-  test(`${plan}: every logit of 200 teacher-forced positions is byte-identical at 1, 2 and 3 threads`, async () => {
-    const b = await bundle(plan);
+}
+
+for (const [plan, target] of [['uniform:8', 'wasm32'], ['uniform:4g64', 'wasm32'], ['uniform:4g64', 'cortex-m']] as const) {
+  test(`${plan} ${target}: every logit of 200 teacher-forced positions is byte-identical at 1, 2 and 3 threads`, async () => {
+    const b = await bundle(plan, target);
     const text = readFileSync(model('tinystories-valid-head.txt'), 'utf8').slice(0, 3000);
     const logits: Buffer[] = [];
     for (const threads of [1, 2, 3]) {
