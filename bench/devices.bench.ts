@@ -78,7 +78,7 @@ const section: BenchSection = {
     const counts: string[][] = [];
     const peerOk = peerMissing('x86_64');
     if (peerOk) log(`llama.cpp not measured: ${peerOk}`);
-    log('V8 at 2 threads: not measured (the runtime has no multi-threaded decode yet)');
+    log('V8 at 2 threads: see the threads section (npm run bench threads)');
     for (const shape of shapes) {
       const q8 = quantizeInt8(synthWeights({ ...SHAPES[shape] }, 1));
       for (const plan of PLANS.filter((p) => SHAPE_PLANS[shape].includes(p.label) && (!plans || plans.includes(p.label)))) {

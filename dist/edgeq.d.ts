@@ -50,6 +50,8 @@ export interface ModelInfo {
     sha256: string;
     /** Whether fine-tuning runs the bundle's training module (else the TypeScript integer reference: same bytes, slower). */
     trainingModule: boolean;
+    /** Threads generation and evaluation decode on (1 unless loaded with `threads` in Node). */
+    threads: number;
 }
 export interface GenerateOptions {
     /** Tokens to generate after the prompt (default: until the context is full). */
@@ -158,4 +160,10 @@ export interface EdgeqModel {
      * steps, same adapter bytes. Returns the adapter; applyAdapter(result.adapter) uses it.
      */
     finetune(text: string, opts: FinetuneOptions): Promise<FinetuneResult>;
+    /**
+     * Ends the worker threads of a model that decodes on several (Node: loadBundleDir with
+     * `threads`); the model is not usable afterwards. Nothing to do for one thread. Workers
+     * never keep a process alive, so a program that exits need not call it.
+     */
+    close(): Promise<void>;
 }

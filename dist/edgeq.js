@@ -2705,11 +2705,11 @@ function quantizeRow(w, off, n, s, q) {
   }
   return err;
 }
-function quantizeRows(w, rows, cols, opts = {}) {
-  const q = new Int8Array(opts.shared ? new SharedArrayBuffer(rows * cols) : new ArrayBuffer(rows * cols)), m = new Int16Array(rows), e = new Int8Array(rows);
+function quantizeRows(w, rows3, cols, opts = {}) {
+  const q = new Int8Array(opts.shared ? new SharedArrayBuffer(rows3 * cols) : new ArrayBuffer(rows3 * cols)), m = new Int16Array(rows3), e = new Int8Array(rows3);
   const minRatio = opts.clipMinRatio ?? 0.7, step = opts.clipStep ?? 0.01;
   let sqError = 0;
-  for (let r = 0; r < rows; r++) {
+  for (let r = 0; r < rows3; r++) {
     const off = r * cols;
     let amax = 0;
     for (let j = 0; j < cols; j++) amax = Math.max(amax, Math.abs(w[off + j]));
@@ -2757,12 +2757,12 @@ function lutMaxInput(bits) {
 var LOWBIT_BITS = [1, 2, 3, 4, 5, 6, 7, 8].filter((b) => lutGroupSizes(b).length > 0);
 var qmaxOf = (b) => (1 << b) - 1;
 var z2MaxOf = (b) => 2 * ((1 << b) - 1);
-var tilesOf = (rows) => Math.ceil(rows / LUT_TILE_ROWS);
-function planeBytes(bits, rows, cols) {
-  return tilesOf(rows) * LUT_TILE_ROWS * bits * Math.ceil(cols / 8);
+var tilesOf = (rows3) => Math.ceil(rows3 / LUT_TILE_ROWS);
+function planeBytes(bits, rows3, cols) {
+  return tilesOf(rows3) * LUT_TILE_ROWS * bits * Math.ceil(cols / 8);
 }
-function groupBytes(rows, cols, groupSize) {
-  return tilesOf(rows) * (cols / groupSize) * 2 * LUT_TILE_ROWS;
+function groupBytes(rows3, cols, groupSize) {
+  return tilesOf(rows3) * (cols / groupSize) * 2 * LUT_TILE_ROWS;
 }
 function planeOffset(bits, cols, groupSize, row, k, col) {
   const tile = Math.floor(row / LUT_TILE_ROWS), r = row % LUT_TILE_ROWS;
@@ -2775,16 +2775,16 @@ function groupOffset(cols, groupSize, row, g) {
   const base = (tile * (cols / groupSize) + g) * 2 * LUT_TILE_ROWS;
   return { gm: base + r, z2: base + LUT_TILE_ROWS + r };
 }
-function checkShape(bits, rows, cols, groupSize) {
+function checkShape(bits, rows3, cols, groupSize) {
   if (!LOWBIT_BITS.includes(bits)) throw new RangeError(`low-bit format: bits must be one of ${LOWBIT_BITS.join(", ")}, got ${bits}`);
   const sizes = lutGroupSizes(bits);
   if (!sizes.includes(groupSize)) throw new RangeError(`low-bit format: ${bits}-bit group size must be ${sizes.join(", ")}, got ${groupSize}`);
-  if (!(rows >= 1) || !(cols >= 1) || cols % groupSize !== 0) throw new RangeError(`low-bit format: ${rows}x${cols} needs cols a multiple of the group size ${groupSize}`);
+  if (!(rows3 >= 1) || !(cols >= 1) || cols % groupSize !== 0) throw new RangeError(`low-bit format: ${rows3}x${cols} needs cols a multiple of the group size ${groupSize}`);
 }
-function packPlanes(codes, bits, rows, cols, groupSize) {
-  checkShape(bits, rows, cols, groupSize);
-  const out = new Uint8Array(planeBytes(bits, rows, cols));
-  for (let o = 0; o < rows; o++) {
+function packPlanes(codes, bits, rows3, cols, groupSize) {
+  checkShape(bits, rows3, cols, groupSize);
+  const out = new Uint8Array(planeBytes(bits, rows3, cols));
+  for (let o = 0; o < rows3; o++) {
     for (let j0 = 0; j0 < cols; j0 += 8) {
       for (let k = 0; k < bits; k++) {
         let byte = 0;
@@ -2795,9 +2795,9 @@ function packPlanes(codes, bits, rows, cols, groupSize) {
   }
   return out;
 }
-function unpackPlanes(planes, bits, rows, cols, groupSize) {
-  const codes = new Uint8Array(rows * cols);
-  for (let o = 0; o < rows; o++) {
+function unpackPlanes(planes, bits, rows3, cols, groupSize) {
+  const codes = new Uint8Array(rows3 * cols);
+  for (let o = 0; o < rows3; o++) {
     for (let j = 0; j < cols; j++) {
       let q = 0;
       for (let k = 0; k < bits; k++) q |= (planes[planeOffset(bits, cols, groupSize, o, k, j)] >> j % 8 & 1) << k;
@@ -2806,10 +2806,10 @@ function unpackPlanes(planes, bits, rows, cols, groupSize) {
   }
   return codes;
 }
-function packGroups(gm, z2, rows, cols, groupSize) {
+function packGroups(gm, z2, rows3, cols, groupSize) {
   const ng = cols / groupSize;
-  const out = new Uint8Array(groupBytes(rows, cols, groupSize));
-  for (let o = 0; o < rows; o++) {
+  const out = new Uint8Array(groupBytes(rows3, cols, groupSize));
+  for (let o = 0; o < rows3; o++) {
     for (let g = 0; g < ng; g++) {
       const at = groupOffset(cols, groupSize, o, g);
       out[at.gm] = gm[o * ng + g];
@@ -2818,10 +2818,10 @@ function packGroups(gm, z2, rows, cols, groupSize) {
   }
   return out;
 }
-function unpackGroups(groups, rows, cols, groupSize) {
+function unpackGroups(groups, rows3, cols, groupSize) {
   const ng = cols / groupSize;
-  const gm = new Uint8Array(rows * ng), z2 = new Uint8Array(rows * ng);
-  for (let o = 0; o < rows; o++) {
+  const gm = new Uint8Array(rows3 * ng), z2 = new Uint8Array(rows3 * ng);
+  for (let o = 0; o < rows3; o++) {
     for (let g = 0; g < ng; g++) {
       const at = groupOffset(cols, groupSize, o, g);
       gm[o * ng + g] = groups[at.gm];
@@ -2839,19 +2839,19 @@ var int8Format = {
   summary: "int8 per-row: one byte per weight, one (m, e) scale per row; gemv",
   block: { rows: 1, cols: 1, bytes: 1 },
   maxInput: MAX_GEMV_INPUT,
-  tensors: (rows, cols) => [
-    { suffix: "", dtype: "int8", shape: [rows, cols], params: {} },
-    { suffix: ".scale_m", dtype: "int16", shape: [rows], params: {} },
-    { suffix: ".scale_e", dtype: "int8", shape: [rows], params: {} }
+  tensors: (rows3, cols) => [
+    { suffix: "", dtype: "int8", shape: [rows3, cols], params: {} },
+    { suffix: ".scale_m", dtype: "int16", shape: [rows3], params: {} },
+    { suffix: ".scale_e", dtype: "int8", shape: [rows3], params: {} }
   ],
-  quantize(w, rows, cols) {
-    const r = quantizeRows(w, rows, cols);
+  quantize(w, rows3, cols) {
+    const r = quantizeRows(w, rows3, cols);
     return { data: [r.q, r.m, r.e], sqError: r.sqError };
   },
-  dequantize(data, rows, cols) {
+  dequantize(data, rows3, cols) {
     const [q, m, e] = data;
-    const out = new Float32Array(rows * cols);
-    for (let o = 0; o < rows; o++) {
+    const out = new Float32Array(rows3 * cols);
+    for (let o = 0; o < rows3; o++) {
       const s = m[o] * 2 ** -e[o];
       for (let j = 0; j < cols; j++) out[o * cols + j] = q[o * cols + j] * s;
     }
@@ -2976,16 +2976,16 @@ function tryRatio(w, off, end, lo, hi, ratios, r, Z, qmax, rowScale, dedupe) {
     bestI = i + 2;
   }
 }
-function lowbitRows(rows, cols, groupSize, alloc = (n) => new ArrayBuffer(n)) {
+function lowbitRows(rows3, cols, groupSize, alloc = (n) => new ArrayBuffer(n)) {
   const ng = cols / groupSize;
   return {
-    codes: new Uint8Array(alloc(rows * cols), 0, rows * cols),
-    gm: new Uint8Array(alloc(rows * ng), 0, rows * ng),
-    z2: new Uint8Array(alloc(rows * ng), 0, rows * ng),
-    scaleM: new Int16Array(alloc(2 * rows), 0, rows),
-    scaleE: new Int8Array(alloc(rows), 0, rows),
-    groupErr: new Float64Array(alloc(8 * rows * ng), 0, rows * ng),
-    status: new Int8Array(alloc(rows), 0, rows)
+    codes: new Uint8Array(alloc(rows3 * cols), 0, rows3 * cols),
+    gm: new Uint8Array(alloc(rows3 * ng), 0, rows3 * ng),
+    z2: new Uint8Array(alloc(rows3 * ng), 0, rows3 * ng),
+    scaleM: new Int16Array(alloc(2 * rows3), 0, rows3),
+    scaleE: new Int8Array(alloc(rows3), 0, rows3),
+    groupErr: new Float64Array(alloc(8 * rows3 * ng), 0, rows3 * ng),
+    status: new Int8Array(alloc(rows3), 0, rows3)
   };
 }
 function quantizeRowsInto(w, cols, bits, gs, ratios, r0, r1, out) {
@@ -3047,19 +3047,19 @@ function quantizeRowsInto(w, cols, bits, gs, ratios, r0, r1, out) {
     }
   }
 }
-var runRowsHere = (w, rows, cols, bits, gs, ratios) => {
-  const out = lowbitRows(rows, cols, gs);
-  quantizeRowsInto(w, cols, bits, gs, ratios, 0, rows, out);
+var runRowsHere = (w, rows3, cols, bits, gs, ratios) => {
+  const out = lowbitRows(rows3, cols, gs);
+  quantizeRowsInto(w, cols, bits, gs, ratios, 0, rows3, out);
   return out;
 };
-function quantizeLowbit(w, rows, cols, opts, run5 = runRowsHere) {
+function quantizeLowbit(w, rows3, cols, opts, run5 = runRowsHere) {
   const { bits, groupSize: gs } = opts;
-  checkShape(bits, rows, cols, gs);
+  checkShape(bits, rows3, cols, gs);
   const ratios = opts.clip === false ? [1] : opts.ratios ?? DEFAULT_RATIOS;
   const ng = cols / gs;
-  const out = run5(w, rows, cols, bits, gs, ratios);
+  const out = run5(w, rows3, cols, bits, gs, ratios);
   let sqError = 0;
-  for (let o = 0; o < rows; o++) {
+  for (let o = 0; o < rows3; o++) {
     if (out.status[o] === 2) {
       const smax = out.groupErr[o * ng];
       throw new EdgeqError(`low-bit quantization: row ${o} has a group scale ${smax.toExponential(3)}, too large (row scale exponent ${toScale(smax / LUT_GM_MAX).e} < ${LOWBIT_MIN_ROW_E})`);
@@ -3073,21 +3073,21 @@ function quantizeLowbit(w, rows, cols, opts, run5 = runRowsHere) {
   return {
     bits,
     groupSize: gs,
-    rows,
+    rows: rows3,
     cols,
-    planes: packPlanes(out.codes, bits, rows, cols, gs),
-    groups: packGroups(out.gm, out.z2, rows, cols, gs),
+    planes: packPlanes(out.codes, bits, rows3, cols, gs),
+    groups: packGroups(out.gm, out.z2, rows3, cols, gs),
     scaleM: out.scaleM,
     scaleE: out.scaleE,
     sqError
   };
 }
 function dequantizeLowbit(m) {
-  const { rows, cols, groupSize: gs, bits } = m;
-  const codes = unpackPlanes(m.planes, bits, rows, cols, gs);
-  const { gm, z2 } = unpackGroups(m.groups, rows, cols, gs);
-  const out = new Float32Array(rows * cols), ng = cols / gs;
-  for (let o = 0; o < rows; o++) {
+  const { rows: rows3, cols, groupSize: gs, bits } = m;
+  const codes = unpackPlanes(m.planes, bits, rows3, cols, gs);
+  const { gm, z2 } = unpackGroups(m.groups, rows3, cols, gs);
+  const out = new Float32Array(rows3 * cols), ng = cols / gs;
+  for (let o = 0; o < rows3; o++) {
     const rs = m.scaleM[o] * 2 ** -m.scaleE[o];
     for (let j = 0; j < cols; j++) {
       const gi = o * ng + Math.floor(j / gs);
@@ -3156,16 +3156,16 @@ function inverseHessianFactor(h, cols, opts = {}) {
 }
 
 // compiler/quantize/gptq-lowbit.ts
-function gptqLowbit(w, rows, cols, h, opts) {
-  const base = quantizeLowbit(w, rows, cols, opts);
+function gptqLowbit(w, rows3, cols, h, opts) {
+  const base = quantizeLowbit(w, rows3, cols, opts);
   const { diag, perm, u } = inverseHessianFactor(h, cols, opts);
   if (!u) return base;
   const { bits, groupSize: gs } = opts;
   const ng = cols / gs, qmax = qmaxOf(bits);
-  const { gm, z2 } = unpackGroups(base.groups, rows, cols, gs);
-  const codes = new Uint8Array(rows * cols);
+  const { gm, z2 } = unpackGroups(base.groups, rows3, cols, gs);
+  const codes = new Uint8Array(rows3 * cols);
   const wr = new Float64Array(cols);
-  for (let r = 0; r < rows; r++) {
+  for (let r = 0; r < rows3; r++) {
     const rs = base.scaleM[r] * 2 ** -base.scaleE[r];
     for (let i = 0; i < cols; i++) wr[i] = diag[perm[i]] === 0 ? 0 : w[r * cols + perm[i]];
     for (let i = 0; i < cols; i++) {
@@ -3179,9 +3179,9 @@ function gptqLowbit(w, rows, cols, h, opts) {
       for (let k = i + 1; k < cols; k++) wr[k] -= err * u[k * cols + i];
     }
   }
-  const m = { ...base, planes: packPlanes(codes, bits, rows, cols, gs), sqError: 0 };
+  const m = { ...base, planes: packPlanes(codes, bits, rows3, cols, gs), sqError: 0 };
   const dq = dequantizeLowbit(m);
-  for (let k = 0; k < rows * cols; k++) m.sqError += (w[k] - dq[k]) ** 2;
+  for (let k = 0; k < rows3 * cols; k++) m.sqError += (w[k] - dq[k]) ** 2;
   return m;
 }
 
@@ -3196,23 +3196,23 @@ function lutFormat(name, bits) {
     // A tile of 16 rows x 8 columns: one byte per row and plane (lowbit-format.ts).
     block: { rows: LUT_TILE_ROWS, cols: 8, bytes: LUT_TILE_ROWS * bits },
     maxInput: lutMaxInput(bits),
-    tensors: (rows, cols, groupSize) => [
-      { suffix: "", dtype: name, shape: [rows, cols], params: { bits, groupSize } },
-      { suffix: ".groups", dtype: "uint8", shape: [tilesOf(rows), cols / groupSize, 2, LUT_TILE_ROWS], params: {} },
-      { suffix: ".scale_m", dtype: "int16", shape: [rows], params: {} },
-      { suffix: ".scale_e", dtype: "int8", shape: [rows], params: {} }
+    tensors: (rows3, cols, groupSize) => [
+      { suffix: "", dtype: name, shape: [rows3, cols], params: { bits, groupSize } },
+      { suffix: ".groups", dtype: "uint8", shape: [tilesOf(rows3), cols / groupSize, 2, LUT_TILE_ROWS], params: {} },
+      { suffix: ".scale_m", dtype: "int16", shape: [rows3], params: {} },
+      { suffix: ".scale_e", dtype: "int8", shape: [rows3], params: {} }
     ],
-    quantize(w, rows, cols, groupSize, rowRunner) {
-      const q = quantizeLowbit(w, rows, cols, { bits, groupSize }, rowRunner);
+    quantize(w, rows3, cols, groupSize, rowRunner) {
+      const q = quantizeLowbit(w, rows3, cols, { bits, groupSize }, rowRunner);
       return { data: [q.planes, q.groups, q.scaleM, q.scaleE], sqError: q.sqError };
     },
-    quantizeGptq(w, rows, cols, groupSize, h, opts) {
-      const q = gptqLowbit(w, rows, cols, h, { ...opts, bits, groupSize });
+    quantizeGptq(w, rows3, cols, groupSize, h, opts) {
+      const q = gptqLowbit(w, rows3, cols, h, { ...opts, bits, groupSize });
       return { data: [q.planes, q.groups, q.scaleM, q.scaleE], sqError: q.sqError };
     },
-    dequantize(data, rows, cols, groupSize) {
+    dequantize(data, rows3, cols, groupSize) {
       const [planes, groups, scaleM, scaleE] = data;
-      return dequantizeLowbit({ bits, groupSize, rows, cols, planes, groups, scaleM, scaleE, sqError: 0 });
+      return dequantizeLowbit({ bits, groupSize, rows: rows3, cols, planes, groups, scaleM, scaleE, sqError: 0 });
     },
     kernels: {
       op: "gemv_lut",
@@ -3237,8 +3237,8 @@ var PLAN_BITS = WEIGHT_FORMATS.map((f) => f.bits);
 var BASE_FORMAT = WEIGHT_FORMATS[0];
 function valueBytes(f, shape) {
   const cols = shape.length ? shape[shape.length - 1] : 1;
-  const rows = shape.slice(0, -1).reduce((a, b) => a * b, 1);
-  return Math.ceil(rows / f.block.rows) * Math.ceil(cols / f.block.cols) * f.block.bytes;
+  const rows3 = shape.slice(0, -1).reduce((a, b) => a * b, 1);
+  return Math.ceil(rows3 / f.block.rows) * Math.ceil(cols / f.block.cols) * f.block.bytes;
 }
 {
   const seen = /* @__PURE__ */ new Set();
@@ -4178,20 +4178,20 @@ function validateState(s, file, at = () => void 0) {
     if (t2.shape.length !== 2 || !t2.shape.every((d) => Number.isInteger(d) && d >= 1 && d <= 4294967295)) {
       fail(what, `"${t2.name}": expected a 2-d shape of positive dims, found [${t2.shape.join(", ")}]`);
     }
-    const [rows, cols] = t2.shape;
-    if (isA && rows !== s.rPad) fail(what, `"${t2.name}": expected ${s.rPad} (r_pad) rows [r_pad, din], found shape [${rows}, ${cols}]`);
-    if (!isA && cols !== s.rPad) fail(what, `"${t2.name}": expected ${s.rPad} (r_pad) columns [dout, r_pad], found shape [${rows}, ${cols}]`);
+    const [rows3, cols] = t2.shape;
+    if (isA && rows3 !== s.rPad) fail(what, `"${t2.name}": expected ${s.rPad} (r_pad) rows [r_pad, din], found shape [${rows3}, ${cols}]`);
+    if (!isA && cols !== s.rPad) fail(what, `"${t2.name}": expected ${s.rPad} (r_pad) columns [dout, r_pad], found shape [${rows3}, ${cols}]`);
     const key2 = `${target}.${isA ? "a" : "b"}`;
     const want = firstShape.get(key2);
-    if (!want) firstShape.set(key2, [rows, cols]);
-    else if (want[0] !== rows || want[1] !== cols) {
-      fail(what, `"${t2.name}": expected shape [${want.join(", ")}] like block 0's ${target} ${isA ? "lora_a" : "lora_b"}, found [${rows}, ${cols}]`);
+    if (!want) firstShape.set(key2, [rows3, cols]);
+    else if (want[0] !== rows3 || want[1] !== cols) {
+      fail(what, `"${t2.name}": expected shape [${want.join(", ")}] like block 0's ${target} ${isA ? "lora_a" : "lora_b"}, found [${rows3}, ${cols}]`);
     }
-    if (!(t2.data instanceof Int32Array) || t2.data.length !== rows * cols) {
-      fail(what, `"${t2.name}": expected ${rows * cols} int32 values for shape [${rows}, ${cols}], found ${t2.data?.length ?? "none"}`);
+    if (!(t2.data instanceof Int32Array) || t2.data.length !== rows3 * cols) {
+      fail(what, `"${t2.name}": expected ${rows3 * cols} int32 values for shape [${rows3}, ${cols}], found ${t2.data?.length ?? "none"}`);
     }
     const [r0, c0] = isA ? [s.rank, 0] : [0, s.rank];
-    for (let r = r0; r < rows; r++) {
+    for (let r = r0; r < rows3; r++) {
       for (let c = c0; c < cols; c++) {
         const v = t2.data[r * cols + c];
         if (v !== 0) fail(what, `"${t2.name}": expected 0 in the padding beyond rank ${s.rank}, found ${v} at [${r}, ${c}]`);
@@ -4967,6 +4967,9 @@ var interpret = (o) => {
 };
 var run = `const sc = inp(r, 1);
 gemvQ8(outp(r, 0), inp(r, 2), inp(r, 3), inp(r, 4), inp(r, 0), load<i32>(sc), load<i32>(sc, 4), n, d, outFrac);`;
+var rows = `const sc = inp(r, 1);
+gemvQ8(outp(r, 0) + (<usize>lo << 2), inp(r, 2) + <usize>lo * <usize>n, inp(r, 3) + (<usize>lo << 1), inp(r, 4) + <usize>lo,
+  inp(r, 0), load<i32>(sc), load<i32>(sc, 4), n, hi - lo, outFrac);`;
 var gemv = {
   kind: "gemv",
   kernel: "gemv_q8",
@@ -4991,7 +4994,8 @@ var gemv = {
     operands: `isSlot(r, 0, false, I16, n) && isSlot(r, 1, false, I32, SCALE_ELEMS) && isTensor(r, 2, I8, <i64>n * d) &&
   isTensor(r, 3, I16, d) && isTensor(r, 4, I8, d) && isSlot(r, 0, true, I32, d)`,
     body: run,
-    simdBody: run
+    simdBody: run,
+    rows: { align: 1, count: "d", body: rows }
   },
   interpret
 };
@@ -5039,6 +5043,9 @@ function gemvLut(out, planes, groups, wM, wE, t2, xM, xE, n, d, bits, gs, outFra
 var run2 = `const sc = inp(r, 1);
 gemvLut(outp(r, 0), inp(r, 2), inp(r, 3), inp(r, 4), inp(r, 5), inp(r, 0), load<i32>(sc), load<i32>(sc, 4),
   n, d, bits, G, outFrac);`;
+var rows2 = `const sc = inp(r, 1), tile = <usize>(lo >> 4);
+gemvLut(outp(r, 0) + (<usize>lo << 2), inp(r, 2) + tile * (<usize>(n * bits) << 1), inp(r, 3) + tile * (<usize>(n / G) << 5),
+  inp(r, 4) + (<usize>lo << 1), inp(r, 5) + <usize>lo, inp(r, 0), load<i32>(sc), load<i32>(sc, 4), n, hi - lo, bits, G, outFrac);`;
 var gemv_lut = {
   kind: "gemv_lut",
   kernel: "gemv_lut",
@@ -5072,7 +5079,8 @@ return isSlot(r, 0, false, I16, <i64>n << 2) && isSlot(r, 1, false, I32, SCALE_E
   isTensorBytes(r, 2, dt, matrixBytes(dt, d, n)) && isTensorBytes(r, 3, U8, tiles * (n / G) * 32) &&
   isTensor(r, 4, I16, d) && isTensor(r, 5, I8, d) && isSlot(r, 0, true, I32, d);`,
     body: run2,
-    simdBody: run2
+    simdBody: run2,
+    rows: { align: 16, count: "d", body: rows2 }
   },
   interpret: (o) => {
     o.counts(6, 1, 5);
@@ -5856,7 +5864,8 @@ var RUNTIME_ERRORS = {
   70: "config mismatch: the artifact's model config differs from the one this runtime was generated for",
   71: "training not ready: train_init has not succeeded (docs/runtime-abi.md, Training)",
   72: "bad training parameters: r_pad must be a positive multiple of 16 (at most 1024), seq_len within the model context, the rng state nonzero, dim and kv dim multiples of 16",
-  73: "bad token count: train_step needs seq_len + 1 tokens, train_loss 2 .. model seq_len + 1"
+  73: "bad token count: train_step needs seq_len + 1 tokens, train_loss 2 .. model seq_len + 1",
+  74: "a worker thread of the threaded runtime failed (its error was reported first); the runtime cannot run on"
 };
 function runtimeErrorMessage(code) {
   if (RUNTIME_ERRORS[code]) return `${RUNTIME_ERRORS[code]} (code ${code})`;
@@ -5868,39 +5877,65 @@ var WasmRuntime = class _WasmRuntime {
   /** Position → hash lines reported through host.print by the last selftest(). */
   printed = [];
   ex;
-  constructor(ex, vocabSize) {
+  pool;
+  memory;
+  constructor(ex, vocabSize, memory, pool) {
     this.ex = ex;
     this.vocabSize = vocabSize;
+    this.memory = memory;
+    this.pool = pool;
   }
   /**
    * Instantiates `wasm` and loads `artifact` into it. `file` names the artifact in errors.
+   * With `threads`, the threaded flavour over a shared memory, with its workers.
    */
-  static async create(wasm, artifact, vocabSize, file = "model.edgeq") {
+  static async create(wasm, artifact, vocabSize, file = "model.edgeq", threads) {
     let self;
     const imports = {
       host: { print: (pos, hash) => {
         self?.printed.push([pos, hash]);
-      } }
+      } },
+      ...threads ? { env: { memory: threads.memory } } : {}
     };
     const module = await WebAssembly.compile(new Uint8Array(wasm));
     const instance = await WebAssembly.instantiate(module, imports);
     const ex = instance.exports;
-    self = new _WasmRuntime(ex, vocabSize);
-    const ptr = ex.reserve(artifact.length);
-    if (ptr === 0) throw new EdgeqError(`the runtime could not reserve ${artifact.length} bytes of memory for the artifact`, { file });
-    new Uint8Array(ex.memory.buffer, ptr, artifact.length).set(artifact);
-    const code = ex.load(artifact.length);
-    if (code !== 0) throw new EdgeqError(`the runtime's verifier rejected the artifact: ${runtimeErrorMessage(code)}`, { file });
+    const pool = threads ? await threads.start(module) : void 0;
+    self = new _WasmRuntime(ex, vocabSize, threads?.memory ?? ex.memory, pool);
+    try {
+      if (pool) ex.threads_start(pool.threads);
+      const ptr = ex.reserve(artifact.length);
+      if (ptr === 0) throw new EdgeqError(`the runtime could not reserve ${artifact.length} bytes of memory for the artifact`, { file });
+      new Uint8Array(self.memory.buffer, ptr, artifact.length).set(artifact);
+      const code = ex.load(artifact.length);
+      if (code !== 0) throw new EdgeqError(`the runtime's verifier rejected the artifact: ${runtimeErrorMessage(code)}`, { file });
+    } catch (e) {
+      await self.close();
+      throw e;
+    }
     return self;
+  }
+  /** Threads this runtime decodes on (1 unless it is the threaded flavour). */
+  get threads() {
+    return this.pool?.threads ?? 1;
+  }
+  /** Ends a threaded runtime's workers (nothing to do for one thread); the runtime is not usable after. */
+  async close() {
+    if (!this.pool) return;
+    this.ex.threads_stop();
+    await this.pool.close();
   }
   /** Runs one position; logits() then views its int32 logits. */
   forward(token, pos) {
     const code = this.ex.forward(token, pos);
-    if (code !== 0) throw new EdgeqError(`runtime forward(token ${token}, position ${pos}) failed: ${runtimeErrorMessage(code)}`);
+    if (code !== 0) {
+      const why = this.pool?.failure();
+      throw new EdgeqError(`runtime forward(token ${token}, position ${pos}) failed: ${runtimeErrorMessage(code)}${why ? `: ${why}` : ""}`);
+    }
   }
   /** A view of the last logits (valid until the next call into the runtime). */
   logits() {
-    return new Int32Array(this.ex.memory.buffer, this.ex.logits(), this.vocabSize);
+    return new Int32Array(this.memory.buffer, this.ex.logits(), this.vocabSize);
   }
   logitsHash() {
     return BigInt.asUintN(64, this.ex.logits_hash());
@@ -5924,7 +5959,7 @@ var WasmRuntime = class _WasmRuntime {
   }
   decode(prev, token) {
     const n = this.ex.decode(prev, token);
-    return new Uint8Array(this.ex.memory.buffer, this.ex.text(), n).slice();
+    return new Uint8Array(this.memory.buffer, this.ex.text(), n).slice();
   }
   /** Runs the embedded conformance vectors; returns mismatches and the reported hashes. */
   selftest() {
@@ -5974,17 +6009,17 @@ var QuantKvCache = class {
     this.S = S;
     this.nKv = nKv;
     this.hs = hs;
-    const kvD = nKv * hs, W = f.window < S ? f.window : S, A = anchorSlots(f, S), rows = (S + W + A) * nKv;
+    const kvD = nKv * hs, W = f.window < S ? f.window : S, A = anchorSlots(f, S), rows3 = (S + W + A) * nKv;
     this.window = W;
     this.A = A;
     for (let l = 0; l < nLayers; l++) {
       this.layers.push({
         kc: new Int8Array(kvSlotBytes(S, kvD, f.kBits, W + A)),
-        kM: new Int16Array(rows),
-        kE: new Int8Array(rows),
+        kM: new Int16Array(rows3),
+        kE: new Int8Array(rows3),
         vc: new Int8Array(kvSlotBytes(S, kvD, f.vBits, W + A)),
-        vM: new Int16Array(rows),
-        vE: new Int8Array(rows),
+        vM: new Int16Array(rows3),
+        vE: new Int8Array(rows3),
         st: new Int32Array(anchorStateElems(S, nKv, A))
       });
     }
@@ -6138,30 +6173,30 @@ var Xorshift64Star = class {
 };
 
 // runtime/reference/model.ts
-function matrix(m, base, rows, cols) {
+function matrix(m, base, rows3, cols) {
   const n = matrixNames(base);
   const t2 = m.tensors.find((x) => x.name === n.q);
   const format = t2 && formatNamed(t2.dtype);
   if (t2 && format && format.kernels.op === "gemv_lut") {
     const bits = format.bits;
-    const planes = getTensor(m, n.q, t2.dtype, [rows, cols]).data;
+    const planes = getTensor(m, n.q, t2.dtype, [rows3, cols]).data;
     const gs = tensorParam(t2, "groupSize");
     if (tensorParam(t2, "bits") !== bits || !format.groupSizes.includes(gs) || cols % gs !== 0) throw new EdgeqError(`tensor ${n.q}: bad low-bit parameters (bits ${t2.params.bits}, group size ${gs}, ${cols} columns)`);
-    const groups = getTensor(m, n.groups, "uint8", [rows + 15 >> 4, divFloor(cols, gs), 2, 16]).data;
+    const groups = getTensor(m, n.groups, "uint8", [rows3 + 15 >> 4, divFloor(cols, gs), 2, 16]).data;
     return {
       q: new Int8Array(0),
-      m: getTensor(m, n.m, "int16", [rows]).data,
-      e: getTensor(m, n.e, "int8", [rows]).data,
-      rows,
+      m: getTensor(m, n.m, "int16", [rows3]).data,
+      e: getTensor(m, n.e, "int8", [rows3]).data,
+      rows: rows3,
       cols,
       lut: { planes, groups, bits, groupSize: gs }
     };
   }
   return {
-    q: getTensor(m, n.q, "int8", [rows, cols]).data,
-    m: getTensor(m, n.m, "int16", [rows]).data,
-    e: getTensor(m, n.e, "int8", [rows]).data,
-    rows,
+    q: getTensor(m, n.q, "int8", [rows3, cols]).data,
+    m: getTensor(m, n.m, "int16", [rows3]).data,
+    e: getTensor(m, n.e, "int8", [rows3]).data,
+    rows: rows3,
     cols
   };
 }
@@ -6478,9 +6513,9 @@ function outputOf(r) {
   if (rLo === -2147483648) return -I32_MAX;
   return rLo;
 }
-function gseMatVec(out, aM, aE, xM, xE, rows, cols, G, outFrac) {
+function gseMatVec(out, aM, aE, xM, xE, rows3, cols, G, outFrac) {
   const ng = cols >> log2G(G);
-  for (let o = 0; o < rows; o++) {
+  for (let o = 0; o < rows3; o++) {
     const eRow = o * ng;
     let mx = -1e3;
     for (let g = 0; g < ng; g++) {
@@ -6500,11 +6535,11 @@ function gseMatVec(out, aM, aE, xM, xE, rows, cols, G, outFrac) {
     out[o] = outputOf(C + outFrac);
   }
 }
-function gseMatVecT(out, aM, aE, gM, gE, rows, cols, G, outFrac) {
+function gseMatVecT(out, aM, aE, gM, gE, rows3, cols, G, outFrac) {
   const gs = log2G(G), ng = cols >> gs;
   for (let c = 0; c < ng; c++) {
     let mx = -1e3;
-    for (let o = 0; o < rows; o++) {
+    for (let o = 0; o < rows3; o++) {
       const s = aE[o * ng + c] + gE[o >> gs];
       if (s > mx) mx = s;
     }
@@ -6512,7 +6547,7 @@ function gseMatVecT(out, aM, aE, gM, gE, rows, cols, G, outFrac) {
     for (let j = c * G; j < c * G + G; j++) {
       HI2 = 0;
       LO2 = 0;
-      for (let o = 0; o < rows; o++) {
+      for (let o = 0; o < rows3; o++) {
         const p = Math.imul(aM[o * cols + j], gM[o]);
         const sh = aE[o * ng + c] + gE[o >> gs] - C;
         if (sh >= 0) {
@@ -6529,9 +6564,9 @@ function gseMatVecT(out, aM, aE, gM, gE, rows, cols, G, outFrac) {
 }
 
 // runtime/kernels/reference/gse_outer.ts
-function gseOuterAcc(acc, accFrac, aM, aE, bM, bE, rows, cols, G) {
+function gseOuterAcc(acc, accFrac, aM, aE, bM, bE, rows3, cols, G) {
   const gs = log2G(G);
-  for (let i = 0; i < rows; i++) {
+  for (let i = 0; i < rows3; i++) {
     const ai = aM[i];
     if (ai === 0) continue;
     const ea = aE[i >> gs] + accFrac, row = i * cols;
@@ -7244,15 +7279,15 @@ function loraInitBound(cols) {
   return Number(lo);
 }
 var loraStream = (layer, targetIndex, nTargets) => layer * nTargets + targetIndex;
-function initLoraA(rows, cols, seed, stream = 0) {
+function initLoraA(rows3, cols, seed, stream = 0) {
   if (!Number.isInteger(seed) || seed < 0 || seed > 4294967295) throw new RangeError(`seed must be an integer in [0, 2^32), got ${seed}`);
   if (!Number.isInteger(stream) || stream < 0 || stream >= 2147483647) throw new RangeError(`stream must be a non-negative int32, got ${stream}`);
-  if (!Number.isInteger(rows) || rows < 0) throw new RangeError(`rows must be a non-negative integer, got ${rows}`);
+  if (!Number.isInteger(rows3) || rows3 < 0) throw new RangeError(`rows must be a non-negative integer, got ${rows3}`);
   const bound = loraInitBound(cols);
   const span = 2 * bound + 1;
   const rng = new Xorshift64Star(seed | 0, stream + 1);
   for (let i = 0; i < WARMUP; i++) rng.next();
-  const out = new Int32Array(rows * cols);
+  const out = new Int32Array(rows3 * cols);
   for (let i = 0; i < out.length; i++) out[i] = mulHiU32(rng.next(), span) - bound;
   return out;
 }
@@ -8463,11 +8498,11 @@ async function loadBundle(bundle, opts = {}) {
   if (tokenizer && tokenizer.vocabSize !== artifact.config.vocabSize) {
     throw new EdgeqError(`the tokenizer has ${tokenizer.vocabSize} tokens but the model has a vocabulary of ${artifact.config.vocabSize}`);
   }
-  return modelFromParts({ artifact, artifactBytes, modelSha, runtimeWasm: wasm, tokenizer, trainWasm: trainBytes ?? void 0 });
+  return modelFromParts({ artifact, artifactBytes, modelSha, runtimeWasm: wasm, tokenizer, trainWasm: trainBytes ?? void 0, makeRuntime: opts.makeRuntime });
 }
 async function modelFromParts(p) {
   const file = p.artifactPath ?? "model.edgeq";
-  const runtime = await WasmRuntime.create(p.runtimeWasm, p.artifactBytes, p.artifact.config.vocabSize, file);
+  const runtime = p.makeRuntime ? await p.makeRuntime({ runtimeWasm: p.runtimeWasm, artifact: p.artifact, artifactBytes: p.artifactBytes, file }) : await WasmRuntime.create(p.runtimeWasm, p.artifactBytes, p.artifact.config.vocabSize, file);
   return new LoadedModel(p.artifact, p.artifactBytes, p.modelSha ?? await sha256(p.artifactBytes), runtime, p.tokenizer, p.trainWasm, file);
 }
 function parseManifest(bytes) {
@@ -8509,7 +8544,8 @@ var LoadedModel = class {
       target: artifact.target.name,
       plan: artifact.plan.method,
       sha256: toHex(modelSha),
-      trainingModule: trainWasm !== void 0
+      trainingModule: trainWasm !== void 0,
+      threads: runtime.threads
     };
     const t2 = artifact.tensors.find((x) => x.name === "exp2");
     this.exp2 = t2 && t2.dtype === "int16" ? new Int16Array(t2.data.slice().buffer) : new Int16Array(0);
@@ -8687,6 +8723,9 @@ var LoadedModel = class {
     if (!this.trainWasm) return createIntReferenceTrainer(quantModelFromArtifact(this.artifact, this.file), state);
     const tr = await WasmTrainer.fromWasm(this.trainWasm, this.trainBundle(), state);
     return meanLossTrainer(tr, state.step, (step) => stateFromBlock(this.artifact, state, tr.stateView().slice(), step), () => tr.ex.peak_bytes() >>> 0);
+  }
+  async close() {
+    await this.runtime.close();
   }
   /** One thing at a time: generation, evaluation and training share the runtime's memory. */
   claim(what) {

@@ -9,7 +9,7 @@
 // runtime tests compile them (asc) into every bundle's runtime.
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { OpDef } from '../compiler/ops/op-def.ts';
+import { rowsName, type OpDef } from '../compiler/ops/op-def.ts';
 import { OP_DEFS, ruleOrder } from '../compiler/ops/registry.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -80,6 +80,13 @@ const header = (d: OpDef) => {
   return `// ---- ${d.kind}: in [${ops(d.inputs)}], out [${ops(d.outputs)}]; params [${d.params.map((p) => p.name).join(', ')}]`;
 };
 
+/** `<run>Rows(r, lo, hi)` for a kind that splits by rows (the threaded flavour), else nothing. */
+function rowsFunction(d: OpDef, run: string): string[] {
+  const rows = d.device.rows;
+  if (!rows) return [];
+  return [`export function ${rowsName(run)}(r: usize, lo: i32, hi: i32): void {`, `${paramLocals(d, rows.body)}${indent(withScratch(d, rows.body))}`, '}'];
+}
+
 /** runtime/assembly/ops.ts: one check and one scalar run function per device binding. */
 export function renderOps(defs: readonly OpDef[] = OP_DEFS): string {
   const bs = bindings(defs);
@@ -115,7 +122,8 @@ export function renderOps(defs: readonly OpDef[] = OP_DEFS): string {
       `export function ${b.check}(r: usize): bool {`,
       `  if (!counts(r, ${count(d.inputs)}, ${count(d.outputs)}, ${d.params.length}) || !${paramsOkName(d.kind)}(r)) return false;`,
       `${paramLocals(d, operands)}${indent(operands)}`, '}',
-      `export function ${b.run}(r: usize): void {`, `${paramLocals(d, b.body)}${indent(withScratch(d, b.body))}`, '}');
+      `export function ${b.run}(r: usize): void {`, `${paramLocals(d, b.body)}${indent(withScratch(d, b.body))}`, '}',
+      ...rowsFunction(d, b.run));
   }
   return `${out.join('\n')}\n`;
 }
@@ -137,7 +145,8 @@ export function renderOpsSimd(defs: readonly OpDef[] = OP_DEFS): string {
     const b = d.device;
     if (!b.simdBody) throw new Error(`${d.kind}: simdRun ${b.simdRun} without a simdBody`);
     if (b.scratch) out.push('', `const ${scratchName(d)}: usize = memory.data(${b.scratch}, 16);`);
-    out.push('', `export function ${b.simdRun}(r: usize): void {`, `${paramLocals(d, b.simdBody)}${indent(withScratch(d, b.simdBody))}`, '}');
+    out.push('', `export function ${b.simdRun}(r: usize): void {`, `${paramLocals(d, b.simdBody)}${indent(withScratch(d, b.simdBody))}`, '}',
+      ...rowsFunction(d, b.simdRun!));
   }
   return `${out.join('\n')}\n`;
 }

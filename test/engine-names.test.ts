@@ -17,8 +17,8 @@ test('every name of the shared vocabulary that verify knows is one of its confor
   assert.equal(notEngines, ['reference-float', 'reference-int', 'v8']);
 });
 
-test('verify --engines v8 is the V8 family: both runtime builds, the one run --engine v8 uses among them', () => {
-  assert.equal(selectEngines('v8').map((e) => e.name), [V8_BUILD_ENGINE.simd, V8_BUILD_ENGINE.scalar]);
+test('verify --engines v8 is the V8 family: both runtime builds and the threaded flavour, the one run --engine v8 uses among them', () => {
+  assert.equal(selectEngines('v8').map((e) => e.name), [V8_BUILD_ENGINE.simd, V8_BUILD_ENGINE.scalar, V8_BUILD_ENGINE.threads]);
   assert.equal(selectEngines('v8-scalar').map((e) => e.name), [V8_BUILD_ENGINE.scalar]);
 });
 
@@ -27,7 +27,7 @@ test('an unknown name is refused naming every engine', () => {
     selectEngines('gpu');
     assert.unreachable('gpu was accepted');
   } catch (e) {
-    assert.match((e as Error).message, /unknown engine "gpu"; known engines: v8-simd, v8-scalar, wasm-interp/);
+    assert.match((e as Error).message, /unknown engine "gpu"; known engines: v8-simd, v8-scalar, v8-threads, wasm-interp/);
   }
 });
 

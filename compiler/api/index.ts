@@ -59,7 +59,12 @@ export interface LoadOptions {
   signal?: AbortSignal;
   /** The fetch to use for URLs (default: globalThis.fetch). */
   fetch?: typeof fetch;
+  /** @internal Makes the runtime instead of instantiating runtime.wasm here (Node: the threaded flavour, ./node.ts). */
+  makeRuntime?: RuntimeMaker;
 }
+
+/** @internal Makes a model's runtime from its checked parts (instead of WasmRuntime.create). */
+export type RuntimeMaker = (p: { runtimeWasm: Uint8Array; artifact: ArtifactContents; artifactBytes: Uint8Array; file: string }) => Promise<WasmRuntime>;
 
 /** The model's shape, from its artifact. */
 export interface ModelInfo {
@@ -70,6 +75,8 @@ export interface ModelInfo {
   sha256: string;
   /** Whether fine-tuning runs the bundle's training module (else the TypeScript integer reference: same bytes, slower). */
   trainingModule: boolean;
+  /** Threads generation and evaluation decode on (1 unless loaded with `threads` in Node). */
+  threads: number;
 }
 
 export interface GenerateOptions {
@@ -195,7 +202,7 @@ export async function loadBundle(bundle: string | URL | BundleSources, opts: Loa
   if (tokenizer && tokenizer.vocabSize !== artifact.config.vocabSize) {
     throw new EdgeqError(`the tokenizer has ${tokenizer.vocabSize} tokens but the model has a vocabulary of ${artifact.config.vocabSize}`);
   }
-  return modelFromParts({ artifact, artifactBytes, modelSha, runtimeWasm: wasm, tokenizer, trainWasm: trainBytes ?? undefined });
+  return modelFromParts({ artifact, artifactBytes, modelSha, runtimeWasm: wasm, tokenizer, trainWasm: trainBytes ?? undefined, makeRuntime: opts.makeRuntime });
 }
 
 /**
@@ -211,6 +218,8 @@ export interface ModelParts {
   trainWasm?: Uint8Array;
   /** Names model.edgeq in errors (default 'model.edgeq'). */
   artifactPath?: string;
+  /** Makes the runtime (default: runtimeWasm instantiated here, one thread). */
+  makeRuntime?: RuntimeMaker;
 }
 
 /**
@@ -228,7 +237,9 @@ export interface ModelInternals extends EdgeqModel {
 /** @internal The model of already read and checked parts (loadBundle and the CLI both end here). */
 export async function modelFromParts(p: ModelParts): Promise<ModelInternals> {
   const file = p.artifactPath ?? 'model.edgeq';
-  const runtime = await WasmRuntime.create(p.runtimeWasm, p.artifactBytes, p.artifact.config.vocabSize, file);
+  const runtime = p.makeRuntime
+    ? await p.makeRuntime({ runtimeWasm: p.runtimeWasm, artifact: p.artifact, artifactBytes: p.artifactBytes, file })
+    : await WasmRuntime.create(p.runtimeWasm, p.artifactBytes, p.artifact.config.vocabSize, file);
   return new LoadedModel(p.artifact, p.artifactBytes, p.modelSha ?? await sha256(p.artifactBytes), runtime, p.tokenizer, p.trainWasm, file);
 }
 
@@ -281,6 +292,12 @@ export interface EdgeqModel {
    * steps, same adapter bytes. Returns the adapter; applyAdapter(result.adapter) uses it.
    */
   finetune(text: string, opts: FinetuneOptions): Promise<FinetuneResult>;
+  /**
+   * Ends the worker threads of a model that decodes on several (Node: loadBundleDir with
+   * `threads`); the model is not usable afterwards. Nothing to do for one thread. Workers
+   * never keep a process alive, so a program that exits need not call it.
+   */
+  close(): Promise<void>;
 }
 
 class LoadedModel implements ModelInternals {
@@ -305,6 +322,7 @@ class LoadedModel implements ModelInternals {
     this.info = {
       vocabSize: c.vocabSize, seqLen: c.seqLen, dim: c.dim, hiddenDim: c.hiddenDim, nLayers: c.nLayers, nHeads: c.nHeads, nKvHeads: c.nKvHeads,
       target: artifact.target.name, plan: artifact.plan.method, sha256: toHex(modelSha), trainingModule: trainWasm !== undefined,
+      threads: runtime.threads,
     };
     const t = artifact.tensors.find((x) => x.name === 'exp2');
     // The adapter engines sample on the host with it (runtime.wasm has its own copy).
@@ -470,6 +488,10 @@ class LoadedModel implements ModelInternals {
     if (!this.trainWasm) return createIntReferenceTrainer(quantModelFromArtifact(this.artifact, this.file), state);
     const tr = await WasmTrainer.fromWasm(this.trainWasm, this.trainBundle(), state);
     return meanLossTrainer(tr, state.step, (step) => stateFromBlock(this.artifact, state, tr.stateView().slice(), step), () => tr.ex.peak_bytes() >>> 0);
+  }
+
+  async close(): Promise<void> {
+    await this.runtime.close();
   }
 
   /** One thing at a time: generation, evaluation and training share the runtime's memory. */

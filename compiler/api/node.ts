@@ -3,7 +3,8 @@
 // files); the CLI (run, eval, finetune) and Node programs that have the bundle on disk use it.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadBundle, modelFromParts, type BundleSources, type EdgeqModel, type LoadOptions, type ModelInternals } from './index.ts';
+import { loadBundle, modelFromParts, type BundleSources, type EdgeqModel, type LoadOptions, type ModelInternals, type RuntimeMaker } from './index.ts';
+import { checkThreads, threadedRuntime } from '../engines/threaded-runtime.ts';
 import { TRAIN_WASM, bundleTokenizer, checkRuntimeModule, type Bundle } from '../engines/bundle.ts';
 import type { TextTokenizer } from '../import/tokenizers/text-tokenizer.ts';
 import { loadHeavyPackages } from '../util/heavy.ts';
@@ -23,13 +24,32 @@ export function bundleDirSources(dir: string, extra: Partial<BundleSources> = {}
   };
 }
 
-/** loadBundle for a bundle directory on disk. */
-export function loadBundleDir(dir: string, opts: LoadOptions & { extra?: Partial<BundleSources> } = {}): Promise<EdgeqModel> {
-  const { extra, ...rest } = opts;
-  return loadBundle(bundleDirSources(dir, extra), rest);
+/** What Node adds to loadBundle's options. */
+export interface NodeLoadOptions {
+  /**
+   * Threads to decode on (default 1): more than one runs the runtime's threaded flavour
+   * (built on first use, seconds to a minute, then cached), each GEMV's rows split between
+   * them; the bytes are the same as on one thread. model.close() ends the threads.
+   */
+  threads?: number;
+  /** Told when a module has to be built (the threaded flavour, a training module: seconds to a minute, then cached). */
+  say?: (msg: string) => void;
 }
 
-export interface OpenModelOptions {
+/** The runtime maker for `threads` (undefined for one thread: the bundle's runtime.wasm as is). */
+function threadedMaker(o: NodeLoadOptions): RuntimeMaker | undefined {
+  const threads = checkThreads(o.threads ?? 1);
+  if (threads === 1) return undefined;
+  return (p) => threadedRuntime({ runtimeWasm: p.runtimeWasm, contents: p.artifact }, p.artifactBytes, threads, p.file, o.say);
+}
+
+/** loadBundle for a bundle directory on disk. */
+export function loadBundleDir(dir: string, opts: LoadOptions & NodeLoadOptions & { extra?: Partial<BundleSources> } = {}): Promise<EdgeqModel> {
+  const { extra, threads, say, ...rest } = opts;
+  return loadBundle(bundleDirSources(dir, extra), { ...rest, makeRuntime: threadedMaker({ threads, say }) });
+}
+
+export interface OpenModelOptions extends NodeLoadOptions {
   /** The tokenizer (e.g. from --tokenizer); default: the bundle's own, when it has one. */
   tokenizer?: TextTokenizer;
   /**
@@ -38,8 +58,6 @@ export interface OpenModelOptions {
    * reference (same bytes, slower). Default: the bundle's train.wasm if it has one, else the reference.
    */
   training?: 'v8' | 'reference-int';
-  /** Told when the training module has to be built (seconds to a minute, then cached). */
-  say?: (msg: string) => void;
 }
 
 /**
@@ -60,5 +78,7 @@ export async function openBundleModel(b: Bundle, o: OpenModelOptions = {}): Prom
     trainWasm = (await buildTrainRuntime(a, { name: a.target.name, simd: a.target.simd })).wasm;
   }
   const tokenizer = o.tokenizer ?? (b.artifact.tokenizer ? bundleTokenizer(b) : undefined);
-  return modelFromParts({ artifact: b.artifact, artifactBytes: b.artifactBytes, runtimeWasm: b.wasm, tokenizer, trainWasm, artifactPath: b.artifactPath });
+  return modelFromParts({
+    artifact: b.artifact, artifactBytes: b.artifactBytes, runtimeWasm: b.wasm, tokenizer, trainWasm, artifactPath: b.artifactPath, makeRuntime: threadedMaker(o),
+  });
 }

@@ -33,6 +33,8 @@ export interface AscOptions {
   converge?: boolean;
   /** Export the memory as "memory" (default true). */
   exportMemory?: boolean;
+  /** Threads: atomics, and a shared memory imported as env.memory (needs maximumMemoryPages). */
+  threads?: boolean;
   initialMemoryPages?: number;
   maximumMemoryPages?: number;
   /** Further features to disable, e.g. ['bulk-memory'] for an engine without them. */
@@ -67,6 +69,7 @@ export function ascArgs(opts: AscOptions): string[] {
   argv.push(opts.simd ? '--enable' : '--disable', 'simd');
   for (const f of opts.disable ?? []) argv.push('--disable', f);
   if (opts.exportMemory === false) argv.push('--noExportMemory');
+  if (opts.threads) argv.push('--enable', 'threads', '--importMemory', '--sharedMemory');
   if (opts.initialMemoryPages !== undefined) argv.push('--initialMemory', String(opts.initialMemoryPages));
   if (opts.maximumMemoryPages !== undefined) argv.push('--maximumMemory', String(opts.maximumMemoryPages));
   if (opts.debugNames) argv.push('--debug');

@@ -4,6 +4,7 @@
 import type { Engine } from './engine.ts';
 import { engine as v8Simd } from './v8-simd.ts';
 import { engine as v8Scalar } from './v8-scalar.ts';
+import { engine as v8Threads } from './v8-threads.ts';
 import { engine as wasmInterp } from './wasm-interp.ts';
 import { engine as wasm2cX86 } from './wasm2c-x86_64.ts';
 import { engine as wasm2cAarch64 } from './wasm2c-aarch64.ts';
@@ -13,6 +14,6 @@ import { engine as wasm2cAarch64Simd } from './wasm2c-aarch64-simd.ts';
 import { engine as wasm2cRiscv64Simd } from './wasm2c-riscv64-simd.ts';
 import { boardEngines } from './board.ts';
 
-export const ENGINES: Engine[] = [v8Simd, v8Scalar, wasmInterp, wasm2cX86, wasm2cX86Simd, wasm2cAarch64, wasm2cAarch64Simd, wasm2cRiscv64, wasm2cRiscv64Simd, ...boardEngines()];
+export const ENGINES: Engine[] = [v8Simd, v8Scalar, v8Threads, wasmInterp, wasm2cX86, wasm2cX86Simd, wasm2cAarch64, wasm2cAarch64Simd, wasm2cRiscv64, wasm2cRiscv64Simd, ...boardEngines()];
 
 export function engineNames(): string[] { return ENGINES.map((e) => e.name); }

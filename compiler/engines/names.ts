@@ -11,16 +11,17 @@ export const ENGINE_NAMES = {
   v8: "the bundle's runtime.wasm in V8 (its own build: SIMD on wasm32 targets)",
   'v8-simd': 'the SIMD runtime build in V8 (verify; also a conformance engine)',
   'v8-scalar': 'the scalar runtime build in V8 (verify; also a conformance engine)',
+  'v8-threads': "the threaded flavour of the bundle's runtime build in V8, on 3 threads (verify; run --threads runs it)",
 } as const;
 
 export type EngineName = keyof typeof ENGINE_NAMES;
 
 /**
  * The V8 engines' names by runtime build. `v8` is the family: in run and finetune it is the
- * bundle's own build, in `verify --engines v8` both builds (verify's conformance engines,
+ * bundle's own build, in `verify --engines v8` every build (the threaded flavour too) (verify's conformance engines,
  * compiler/engines/index.ts, take their names from here: compiler/engines/v8.ts).
  */
-export const V8_BUILD_ENGINE: { readonly simd: 'v8-simd'; readonly scalar: 'v8-scalar' } = { simd: 'v8-simd', scalar: 'v8-scalar' };
+export const V8_BUILD_ENGINE: { readonly simd: 'v8-simd'; readonly scalar: 'v8-scalar'; readonly threads: 'v8-threads' } = { simd: 'v8-simd', scalar: 'v8-scalar', threads: 'v8-threads' };
 
 /** Old spellings, per command: old word → the engine it meant there. */
 export const DEPRECATED_ENGINE_NAMES: Record<string, Record<string, EngineName>> = {

@@ -1,9 +1,11 @@
 // V8 (this Node process): the runtime instantiated through WasmRuntime, the same host
-// `edgeq run` uses. Two engines share this file's code: v8-simd and v8-scalar.
+// `edgeq run` uses. Three engines share this file's code: v8-simd, v8-scalar, and
+// v8-threads (the threaded flavour of the bundle's own build, `edgeq run --threads`).
 import { sha256 } from './cache.ts';
 import type { Bundle, Engine, EngineRun, EngineRunOptions } from './engine.ts';
-import { runtimeFlavour } from './runtime-flavour.ts';
+import { isSimdRuntime, runtimeFlavour } from './runtime-flavour.ts';
 import { WasmRuntime } from './wasm-runtime.ts';
+import { threadedRuntime } from './threaded-runtime.ts';
 import { V8_BUILD_ENGINE } from './names.ts';
 
 export function v8Engine(simd: boolean): Engine {
@@ -25,6 +27,37 @@ export function v8Engine(simd: boolean): Engine {
         buildMs: t1 - t0,
         runMs: performance.now() - t1,
       };
+    },
+  };
+}
+
+/** Threads v8-threads runs: more than this machine's two cores, so chunks are claimed unevenly too. */
+const VERIFY_THREADS = 3;
+
+/** The threaded flavour (SIMD kernels when the bundle's runtime has them) on VERIFY_THREADS threads. */
+export function v8ThreadsEngine(): Engine {
+  return {
+    name: V8_BUILD_ENGINE.threads,
+    about: `V8 ${process.versions.v8} in Node ${process.version}, the threaded flavour of the bundle's runtime build on ${VERIFY_THREADS} threads`,
+    available: () => null,
+    async run(bundle: Bundle): Promise<EngineRun> {
+      const t0 = performance.now();
+      const simd = isSimdRuntime(bundle.runtimeWasm);
+      const rt = await runtimeFlavour(bundle, simd, true);
+      const t1 = performance.now();
+      const host = await threadedRuntime(bundle, bundle.artifact, VERIFY_THREADS, bundle.artifactPath);
+      try {
+        const r = host.selftest();
+        return {
+          hashes: r.hashes.map(([position, hash]) => ({ position, hash })),
+          mismatches: r.mismatches,
+          runtime: { simd, sha256: rt.sha256, origin: rt.origin },
+          buildMs: t1 - t0,
+          runMs: performance.now() - t1,
+        };
+      } finally {
+        await host.close();
+      }
     },
   };
 }

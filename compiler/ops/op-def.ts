@@ -58,7 +58,19 @@ export interface DeviceBinding {
   imports: string[];
   /** Bytes of static, 16-aligned scratch the bodies read as `scratch`. */
   scratch?: number;
+  /**
+   * Kinds whose output rows are independent (each row computed by exactly the same code
+   * whichever rows are computed with it): the threaded V8 flavour (compiler/codegen/
+   * threads.ts) splits them between threads. `body` runs the kernel (either flavour's) on
+   * rows [lo, hi) only — `lo` a multiple of `align`, `hi` one too or the last row — and is
+   * generated as `<run>Rows(r, lo, hi)` beside each run function; `count` names the param
+   * that holds the number of rows.
+   */
+  rows?: { align: number; count: string; body: string };
 }
+
+/** Name of the rows [lo, hi) variant of run function `run` (DeviceBinding.rows). */
+export const rowsName = (run: string): string => `${run}Rows`;
 
 /**
  * A step function bound to one op's operands (typed views of the arena and tensors),

@@ -21,3 +21,5 @@ export const ERR_TRAIN_NOT_READY: i32 = 71;
 export const ERR_TRAIN_PARAMS: i32 = 72;
 /** train_step(n) with n != seq_len + 1, or train_loss(n) with n outside [2, model seq_len + 1]. */
 export const ERR_TRAIN_TOKENS: i32 = 73;
+/** forward (threaded V8 flavour only): a worker thread failed; the runtime cannot run on. */
+export const ERR_THREAD_FAILED: i32 = 74;

@@ -13,6 +13,12 @@ export function runGemvSimd(r: usize): void {
   const sc = inp(r, 1);
   gemvQ8(outp(r, 0), inp(r, 2), inp(r, 3), inp(r, 4), inp(r, 0), load<i32>(sc), load<i32>(sc, 4), n, d, outFrac);
 }
+export function runGemvSimdRows(r: usize, lo: i32, hi: i32): void {
+  const n = prm(r, 0), outFrac = prm(r, 2);
+  const sc = inp(r, 1);
+  gemvQ8(outp(r, 0) + (<usize>lo << 2), inp(r, 2) + <usize>lo * <usize>n, inp(r, 3) + (<usize>lo << 1), inp(r, 4) + <usize>lo,
+    inp(r, 0), load<i32>(sc), load<i32>(sc, 4), n, hi - lo, outFrac);
+}
 
 export function runLutTablesSimd(r: usize): void {
   const n = prm(r, 0);
@@ -24,6 +30,12 @@ export function runGemvLutSimd(r: usize): void {
   const sc = inp(r, 1);
   gemvLut(outp(r, 0), inp(r, 2), inp(r, 3), inp(r, 4), inp(r, 5), inp(r, 0), load<i32>(sc), load<i32>(sc, 4),
     n, d, bits, G, outFrac);
+}
+export function runGemvLutSimdRows(r: usize, lo: i32, hi: i32): void {
+  const n = prm(r, 0), outFrac = prm(r, 2), bits = prm(r, 3), G = prm(r, 4);
+  const sc = inp(r, 1), tile = <usize>(lo >> 4);
+  gemvLut(outp(r, 0) + (<usize>lo << 2), inp(r, 2) + tile * (<usize>(n * bits) << 1), inp(r, 3) + tile * (<usize>(n / G) << 5),
+    inp(r, 4) + (<usize>lo << 1), inp(r, 5) + <usize>lo, inp(r, 0), load<i32>(sc), load<i32>(sc, 4), n, hi - lo, bits, G, outFrac);
 }
 
 const scratch_kv_store_q: usize = memory.data(272, 16);

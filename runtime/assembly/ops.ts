@@ -71,6 +71,12 @@ export function runGemv(r: usize): void {
   const sc = inp(r, 1);
   gemvQ8(outp(r, 0), inp(r, 2), inp(r, 3), inp(r, 4), inp(r, 0), load<i32>(sc), load<i32>(sc, 4), n, d, outFrac);
 }
+export function runGemvRows(r: usize, lo: i32, hi: i32): void {
+  const n = prm(r, 0), outFrac = prm(r, 2);
+  const sc = inp(r, 1);
+  gemvQ8(outp(r, 0) + (<usize>lo << 2), inp(r, 2) + <usize>lo * <usize>n, inp(r, 3) + (<usize>lo << 1), inp(r, 4) + <usize>lo,
+    inp(r, 0), load<i32>(sc), load<i32>(sc, 4), n, hi - lo, outFrac);
+}
 
 // ---- rope: in [v i32 [n], input position, cos i16 [S, hs/2], sin i16 [S, hs/2]], out [v (same slot)]; params [n, hs]
 
@@ -184,6 +190,12 @@ export function runGemvLut(r: usize): void {
   const sc = inp(r, 1);
   gemvLut(outp(r, 0), inp(r, 2), inp(r, 3), inp(r, 4), inp(r, 5), inp(r, 0), load<i32>(sc), load<i32>(sc, 4),
     n, d, bits, G, outFrac);
+}
+export function runGemvLutRows(r: usize, lo: i32, hi: i32): void {
+  const n = prm(r, 0), outFrac = prm(r, 2), bits = prm(r, 3), G = prm(r, 4);
+  const sc = inp(r, 1), tile = <usize>(lo >> 4);
+  gemvLut(outp(r, 0) + (<usize>lo << 2), inp(r, 2) + tile * (<usize>(n * bits) << 1), inp(r, 3) + tile * (<usize>(n / G) << 5),
+    inp(r, 4) + (<usize>lo << 1), inp(r, 5) + <usize>lo, inp(r, 0), load<i32>(sc), load<i32>(sc, 4), n, hi - lo, bits, G, outFrac);
 }
 
 // ---- kv_store_q: in [k i32 [kvD], v i32 [kvD], input position], out [K i8 [S·kvD·kBits/8 + (W + A)·kvD], K.m i16 [S + W + A, nKv], K.e i8 [S + W + A, nKv], V i8 [S·kvD·vBits/8 + (W + A)·kvD], V.m i16 [S + W + A, nKv], V.e i8 [S + W + A, nKv], anchors i32 [(2S + A)·nKv], or [1] when A = 0]; params [nKv, hs, kBits, vBits, window, anchors]

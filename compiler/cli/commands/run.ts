@@ -21,6 +21,8 @@ import { EdgeqError, usageError } from '../../util/errors.ts';
 import { addPositionsOption, floatOption, intOption } from '../options.ts';
 import { checkTrust } from '../../engines/trust.ts';
 import { describeEngines, engineOption } from '../../engines/names.ts';
+import { MAX_THREADS } from '../../codegen/threads.ts';
+import { THREADS_MIN_MODEL_BYTES, defaultThreads } from '../../engines/threaded-runtime.ts';
 
 interface Loaded { engine: Engine; picker: (o: RunOptions) => TokenPicker }
 
@@ -51,6 +53,8 @@ interface RunOptions {
   trust?: string;
   /** LoRA adapter (edgeq finetune) applied to a bundle's model. */
   adapter?: string;
+  /** Threads a bundle's runtime decodes on (default: defaultThreads). */
+  threads?: number;
 }
 
 export function register(program: Command): void {
@@ -67,6 +71,8 @@ export function register(program: Command): void {
     .option('--seed <n>', `random seed; the same seed gives the same text (llama2.c uses the clock, we default to ${DEFAULT_SEED} for reproducible runs)`,
       intOption('--seed', 1, Number.MAX_SAFE_INTEGER), Number(DEFAULT_SEED))
     .option('--trust <key.pub>', 'run a bundle only if its manifest is signed by this Ed25519 public key (edgeq compile --sign) and every file matches the manifest\'s sha256')
+    .option('--threads <n>', `threads a bundle's runtime decodes on, 1 to ${MAX_THREADS} (default: every core, here ${defaultThreads(Infinity)}, for a model.edgeq of ${THREADS_MIN_MODEL_BYTES >> 20} MiB or more; 1 for a smaller one, where handing out the work costs more than it saves). More than 1 runs the runtime's threaded flavour (built on first use, then cached): each matrix-vector product's rows are split between the threads, each row computed by the same code as on one thread, so the text and logits are byte-identical to --threads 1 (which runs the bundle's runtime.wasm as is). Only for bundles in V8 without --adapter; firmware and the reference engines run one thread`,
+      intOption('--threads', 1, MAX_THREADS))
     .option('--adapter <file.edqa>', 'apply a LoRA adapter written by edgeq finetune (bundle directories only; it must have been trained on this bundle\'s model.edgeq). With it, --engine v8 runs the adapted runtime in V8 and --engine reference-int the integer reference')
     .addHelpText('after', `
 The text goes to stdout as it is generated; the speed (achieved tok/s) goes to stderr.
@@ -78,6 +84,7 @@ Examples:
   $ edgeq run out/s260k --tokenizer ../shared/models/tok512.bin --temperature 0 --positions 64
   $ edgeq run model.bin --tokenizer tok.bin --prompt "Once upon a time" --seed 7 --positions 100
   $ edgeq run out/s260k --adapter out/style.edqa --temperature 0 --positions 64
+  $ edgeq run out/s110m --threads 2 --temperature 0 --positions 64
 `)
     .action((model: string, opts: RunOptions) => run(model, opts));
 }
@@ -109,8 +116,10 @@ async function bundleModel(dir: string, opts: RunOptions): Promise<{ model: Mode
   // An explicit --tokenizer wins over the embedded one; either must match the vocabulary.
   const tokenizer = bundleTokenizer(bundle, opts.tokenizer);
   const state = opts.adapter !== undefined ? readAdapterForBundle(opts.adapter, bundle) : undefined;
+  // An adapted model runs the training module or the reference (one thread); the threads are the base runtime's.
+  const threads = state ? 1 : opts.threads ?? defaultThreads(bundle.artifactBytes.length);
   const model = await openBundleModel(bundle, {
-    tokenizer, ...(state ? { training: engineName === 'v8' ? 'v8' : 'reference-int' } : {}),
+    tokenizer, ...(state ? { training: engineName === 'v8' ? 'v8' : 'reference-int' } : {}), threads,
     say: (m) => process.stderr.write(`edgeq run: ${m}\n`),
   });
   if (state) await model.applyAdapterState(state);
@@ -153,14 +162,21 @@ async function run(modelPath: string, opts: RunOptions): Promise<void> {
     checkTrust(modelPath, opts.trust);
   }
   if (opts.adapter !== undefined && !isBundle) throw usageError(`--adapter applies to a bundle directory (from edgeq compile); ${modelPath} is not one`);
+  if ((opts.threads ?? 1) > 1 && (!isBundle || opts.adapter !== undefined)) {
+    throw usageError(`--threads ${opts.threads}: several threads run a bundle's runtime in V8 (${isBundle ? '--adapter runs the training module on one thread' : `${modelPath} is a checkpoint: the reference engines run one thread`})`);
+  }
   const write = stdoutWriter();
   if (isBundle) {
     const { model, engineName } = await bundleModel(modelPath, opts);
-    warnPromptCut(model.tokenize(opts.prompt ?? '').length, clampSteps(opts.positions, model.info.seqLen), model.info.seqLen, opts);
-    const g = model.generate(opts.prompt ?? '', { positions: opts.positions, temperature: opts.temperature, topP: opts.topp, seed: opts.seed });
-    for await (const t of g) if (!write(t.bytes)) break;
-    write(Buffer.from('\n'));
-    tokPerSecond(g.stats.tokensPerSecond, engineName, g.stats.positions);
+    try {
+      warnPromptCut(model.tokenize(opts.prompt ?? '').length, clampSteps(opts.positions, model.info.seqLen), model.info.seqLen, opts);
+      const g = model.generate(opts.prompt ?? '', { positions: opts.positions, temperature: opts.temperature, topP: opts.topp, seed: opts.seed });
+      for await (const t of g) if (!write(t.bytes)) break;
+      write(Buffer.from('\n'));
+      tokPerSecond(g.stats.tokensPerSecond, model.info.threads > 1 ? `${engineName}, ${model.info.threads} threads` : engineName, g.stats.positions);
+    } finally {
+      await model.close(); // ends the worker threads of --threads N
+    }
     return;
   }
   const { loaded, tokenizer, engineName } = checkpointEngine(modelPath, opts);

@@ -18,6 +18,11 @@ const interpret: Interpret = (o) => {
 const run = `const sc = inp(r, 1);
 gemvQ8(outp(r, 0), inp(r, 2), inp(r, 3), inp(r, 4), inp(r, 0), load<i32>(sc), load<i32>(sc, 4), n, d, outFrac);`;
 
+// Rows [lo, hi): the row-major W, its row scales and y from row lo, hi - lo rows.
+const rows = `const sc = inp(r, 1);
+gemvQ8(outp(r, 0) + (<usize>lo << 2), inp(r, 2) + <usize>lo * <usize>n, inp(r, 3) + (<usize>lo << 1), inp(r, 4) + <usize>lo,
+  inp(r, 0), load<i32>(sc), load<i32>(sc, 4), n, hi - lo, outFrac);`;
+
 export const gemv: OpDef = {
   kind: 'gemv',
   kernel: 'gemv_q8',
@@ -36,6 +41,7 @@ export const gemv: OpDef = {
   isTensor(r, 3, I16, d) && isTensor(r, 4, I8, d) && isSlot(r, 0, true, I32, d)`,
     body: run,
     simdBody: run,
+    rows: { align: 1, count: 'd', body: rows },
   },
   interpret,
 };

@@ -12,6 +12,12 @@ const run = `const sc = inp(r, 1);
 gemvLut(outp(r, 0), inp(r, 2), inp(r, 3), inp(r, 4), inp(r, 5), inp(r, 0), load<i32>(sc), load<i32>(sc, 4),
   n, d, bits, G, outFrac);`;
 
+// Rows [lo, hi), lo a multiple of 16: whole tiles of 16 rows, each 16 n bits / 8 = 2 n bits
+// bytes of planes and n / G * 32 bytes of groups (the tiled layout, lowbit-format.ts).
+const rows = `const sc = inp(r, 1), tile = <usize>(lo >> 4);
+gemvLut(outp(r, 0) + (<usize>lo << 2), inp(r, 2) + tile * (<usize>(n * bits) << 1), inp(r, 3) + tile * (<usize>(n / G) << 5),
+  inp(r, 4) + (<usize>lo << 1), inp(r, 5) + <usize>lo, inp(r, 0), load<i32>(sc), load<i32>(sc, 4), n, hi - lo, bits, G, outFrac);`;
+
 export const gemv_lut: OpDef = {
   kind: 'gemv_lut',
   kernel: 'gemv_lut',
@@ -39,6 +45,7 @@ return isSlot(r, 0, false, I16, <i64>n << 2) && isSlot(r, 1, false, I32, SCALE_E
   isTensor(r, 4, I16, d) && isTensor(r, 5, I8, d) && isSlot(r, 0, true, I32, d);`,
     body: run,
     simdBody: run,
+    rows: { align: 16, count: 'd', body: rows },
   },
   interpret: (o) => {
     o.counts(6, 1, 5);

@@ -11,16 +11,19 @@
 // static that stays in L1, and runs every tile over that chunk, four rows per u32 load of a
 // planes line; the per-row sums over the groups are kept in `out` between chunks.
 import { mulShiftRound } from "./int64";
+import { THREAD_SLOTS, threadSlot } from "./thread-slot";
 
 /** Per-group rounding shift R (spec §9.2). */
 const R: i32 = 8;
 /** Largest number of groups per row (n <= 32768 at group size 32). */
 const MAX_GROUPS: i32 = 1024;
-const XSUM: usize = memory.data(4 * MAX_GROUPS, 16);
+const XSUM_BYTES: usize = 4 * MAX_GROUPS;
+const XSUM_ALL: usize = memory.data(4 * MAX_GROUPS * THREAD_SLOTS, 16);
 /** Columns per chunk of pair tables (a multiple of every G; 512 bytes of tables per 8 columns). */
 const CHUNK_COLS: i32 = 256;
 /** Pair tables of one chunk: [pair q < CHUNK_COLS/8][byte v < 256] int16 (16 KB, in L1). */
-const PAIRS: usize = memory.data((CHUNK_COLS >> 3) << 9, 16);
+const PAIRS_BYTES: usize = (CHUNK_COLS >> 3) << 9;
+const PAIRS_ALL: usize = memory.data(((CHUNK_COLS >> 3) << 9) * THREAD_SLOTS, 16);
 
 /** Builds the activation tables (8n bytes at `tables`) from x: int16 [n], n % 4 == 0. */
 export function lutTables(tables: usize, x: usize, n: i32): void {
@@ -67,6 +70,8 @@ export function gemvLut(
   xM: i32, xE: i32, n: i32, d: i32, bits: i32, gs: i32, outFrac: i32,
 ): void {
   const ng = n / gs, pairs = gs >> 3, subs = gs >> 2;
+  // This thread's scratch (one thread outside the threaded flavour: the first copy).
+  const XSUM = XSUM_ALL + threadSlot() * XSUM_BYTES, PAIRS = PAIRS_ALL + threadSlot() * PAIRS_BYTES;
   // X_g = sum of the group's activations = sum of its tables' entry 15.
   for (let g = 0; g < ng; g++) {
     let X = 0;

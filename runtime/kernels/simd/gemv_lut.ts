@@ -30,13 +30,15 @@
 // the loaded bytes are folded into a static so the loads are kept. Every touched byte is
 // inside the planes and groups tensors (the ranges the op's checks cover).
 import { mulShiftRound } from "../scalar/int64";
+import { THREAD_SLOTS, threadSlot } from "../scalar/thread-slot";
 
 const R: i32 = 8;
 const BIAS: i32 = 8188;
 const MAX_GROUPS: i32 = 1024;
-const XSUM: usize = memory.data(4 * MAX_GROUPS, 16);
-const OUT16: usize = memory.data(64, 16);
-/** Where the touch-ahead loads' xor goes (never read; it keeps the loads). */
+const XSUM_BYTES: usize = 4 * MAX_GROUPS;
+const XSUM_ALL: usize = memory.data(4 * MAX_GROUPS * THREAD_SLOTS, 16);
+const OUT16_ALL: usize = memory.data(64 * THREAD_SLOTS, 16);
+/** Where the touch-ahead loads' xor goes (never read, so threads may share it; it keeps the loads). */
 const SINK: usize = memory.data(16, 16);
 /** Cache line size assumed by the touch-ahead (64 on every target in scope). */
 const LINE: usize = 64;
@@ -67,6 +69,8 @@ export function gemvLut(
   xM: i32, xE: i32, n: i32, d: i32, bits: i32, gs: i32, outFrac: i32,
 ): void {
   const ng = n / gs, pairs = gs >> 3, subs = gs >> 2;
+  // This thread's scratch (one thread outside the threaded flavour: the first copy).
+  const XSUM = XSUM_ALL + threadSlot() * XSUM_BYTES, OUT16 = OUT16_ALL + (threadSlot() << 6);
   for (let g = 0; g < ng; g++) {
     let X = 0;
     const tg = tables + (<usize>(g * subs) << 5);

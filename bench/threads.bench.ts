@@ -1,0 +1,87 @@
+// Threads (issue 17): decode speed of the threaded V8 flavour (`edgeq run --threads N`,
+// compiler/codegen/threads.ts) at 1 and 2 threads on the stories110M shape (synthetic
+// weights, seed 1; low-bit weights random valid codes as in lowbit.bench.ts: speed does
+// not depend on the values), int8 and 4-bit. One thread is the bundle's own SIMD runtime
+// (what `--threads 1` runs); 2 threads the threaded SIMD flavour with one worker.
+//
+// Wall time, not CPU time: the harness's CPU time is this process's, which counts every
+// thread, so it cannot show a speed-up. Each run times itself (selfTimed) and the cases
+// are interleaved round by round as usual, so machine load hits both alike; the ratio is
+// the median over rounds of the same-round wall-time ratio.
+// On a machine busy with other jobs the wall time mostly measures the scheduler (a thread
+// waits for one that is not running), so on Linux two more rows per plan time the main
+// thread's own CPU time per token (/proc/self/task/<pid>/stat, 10 ms ticks): how much of
+// the work the main thread still does, which is what bounds the speed-up when both threads
+// have a core (it includes its polls for the worker's chunks).
+// EDGEQ_THREADS_SHAPE=stories15M picks a smaller shape (a quicker look).
+import { existsSync, readFileSync } from 'node:fs';
+import type { BenchCase, BenchSection } from './harness.ts';
+import { greedyRuntime } from './decode.ts';
+import { randomLowbit } from './lowbit.bench.ts';
+import { bundleFromQuant } from '../compiler/bundle.ts';
+import { readArtifact } from '../compiler/emit/artifact-read.ts';
+import { loadTarget } from '../compiler/target/profile.ts';
+import { WasmRuntime } from '../compiler/engines/wasm-runtime.ts';
+import { threadedRuntime } from '../compiler/engines/threaded-runtime.ts';
+import { quantizeInt8 } from '../compiler/quantize/int8.ts';
+import { SHAPES, synthWeights } from '../compiler/synth/synth.ts';
+
+const GS = 64;
+const PLANS = [{ label: 'int8', bits: 8 as const }, { label: '4-bit', bits: 4 as const }];
+/** Tokens per timed run (greedy from BOS; positions restart at 0 each run). */
+const TOKENS = { stories15M: 96, stories110M: 32 } as const;
+
+/** A timed run of `tokens` positions: seconds per token, by the wall clock. */
+const wallRun = (rt: WasmRuntime, tokens: number) => () => {
+  const t0 = performance.now();
+  greedyRuntime(rt, tokens);
+  return (performance.now() - t0) / 1000 / tokens;
+};
+
+/** This process's main thread's CPU seconds so far (utime + stime; Linux), or null. */
+const MAIN_STAT = `/proc/self/task/${process.pid}/stat`;
+function mainThreadCpu(): number | null {
+  if (!existsSync(MAIN_STAT)) return null;
+  const f = readFileSync(MAIN_STAT, 'utf8').split(') ')[1].split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100; // fields 14, 15, in USER_HZ = 100 ticks
+}
+
+/** A timed run of `tokens` positions: the main thread's CPU seconds per token. */
+const mainCpuRun = (rt: WasmRuntime, tokens: number) => () => {
+  const c0 = mainThreadCpu()!;
+  greedyRuntime(rt, tokens);
+  return Math.max(0.01, mainThreadCpu()! - c0) / tokens;
+};
+
+const section: BenchSection = {
+  id: 'threads',
+  title: 'threads: V8 decode at 1 and 2 threads (the threaded flavour, GEMV rows split; wall time)',
+  async cases() {
+    const shape = (process.env.EDGEQ_THREADS_SHAPE ?? 'stories110M') as keyof typeof TOKENS;
+    if (!TOKENS[shape]) throw new Error(`EDGEQ_THREADS_SHAPE: ${shape} is not one of ${Object.keys(TOKENS).join(', ')}`);
+    const q8 = quantizeInt8(synthWeights({ ...SHAPES[shape] }, 1));
+    const cases: BenchCase[] = [];
+    for (const plan of PLANS) {
+      const model = plan.bits === 8 ? q8 : randomLowbit(q8, plan.bits, 1);
+      const b = await bundleFromQuant({
+        model, plan: { kind: 'uniform', bits: plan.bits, groupSize: plan.bits === 8 ? 0 : GS },
+        planName: plan.label, sourceSha256: new Uint8Array(32), sourcePath: 'bench', vectors: 0, target: loadTarget('wasm32'),
+      });
+      const artifact = b.files['model.edgeq'], wasm = b.files['runtime.wasm'];
+      const one = await WasmRuntime.create(wasm, artifact, model.params.vocabSize);
+      const two = await threadedRuntime({ runtimeWasm: wasm, contents: readArtifact(artifact, 'bench') }, artifact, 2, 'bench', (m) => console.log(`  (${m})`));
+      const name = `${shape} ${plan.label}`;
+      cases.push({ name: `${name} 1 thread`, unit: 'tok/s', runs: 5, selfTimed: true, run: wallRun(one, TOKENS[shape]) });
+      cases.push({ name: `${name} 2 threads`, unit: 'tok/s', runs: 5, selfTimed: true, run: wallRun(two, TOKENS[shape]), baseline: `threads/${name} 1 thread` });
+      if (mainThreadCpu() === null) continue;
+      cases.push({ name: `${name} 1 thread, main-thread CPU`, unit: 'tok/s', runs: 5, selfTimed: true, run: mainCpuRun(one, TOKENS[shape]) });
+      cases.push({
+        name: `${name} 2 threads, main-thread CPU`, unit: 'tok/s', runs: 5, selfTimed: true, run: mainCpuRun(two, TOKENS[shape]),
+        baseline: `threads/${name} 1 thread, main-thread CPU`,
+      });
+    }
+    return cases;
+  },
+};
+
+export default section;
