@@ -42,7 +42,7 @@ export function gemvLut(
   out: Int32Array, planes: Uint8Array, groups: Uint8Array, wM: Int16Array, wE: Int8Array,
   t: Int16Array, xM: number, xE: number, n: number, d: number, bits: number, gs: number, outFrac: number,
 ): void {
-  const ng = n / gs;
+  const ng = n >> (31 - Math.clz32(gs)); // gs is a power of two (lutGroupSizes)
   const pairs = gs >> 3;
   for (let o = 0; o < d; o++) {
     const tile = o >> 4, r = o & 15;
