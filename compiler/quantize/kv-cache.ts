@@ -36,7 +36,7 @@ export function parseKvFormat(s: string): KvFormat {
   if (window > 4096) throw usageError(`--kv ${s}: window ${window} is over 4096 positions`);
   const kBlock = m[4] === undefined ? 0 : Number(m[4]);
   // A block is requantized from the ring when its first position leaves the window: all of it must be there, contiguous.
-  if (m[4] !== undefined && (kBlock === 0 || window % kBlock !== 0)) {
+  if (m[4] !== undefined && (kBlock === 0 || window === 0 || window % kBlock !== 0)) {
     throw usageError(`--kv ${s}: kblock=${kBlock} needs a window (,w<W>) that is a multiple of it (a block of K is requantized from the window's int8 rows)`);
   }
   const anchors = m[5] === undefined ? 0 : Number(m[5]);
