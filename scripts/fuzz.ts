@@ -532,6 +532,36 @@ export async function lowbitTarget(log?: (s: string) => void): Promise<FuzzTarge
   return { name: 'synth260K-q5q6/simd', wasm: new Uint8Array(readFileSync(join(dir, 'runtime.wasm'))), artifact: new Uint8Array(readFileSync(join(dir, 'model.edgeq'))) };
 }
 
+/**
+ * A synthetic stories260K-shaped bundle (SIMD runtime, whose block-cache ops call the scalar
+ * kernels) with per-channel K blocks and anchors, k2v2,w4,kblock=2,anchors=2%: the block
+ * requantization and read (docs/integer-spec.md §3.7.3) and their kBlock param under the
+ * mutators. Built once per source hash.
+ */
+export async function kblockTarget(log?: (s: string) => void): Promise<FuzzTarget> {
+  const { cacheRoot } = await import('../compiler/engines/cache.ts');
+  const { sourcesHash } = await import('../test/helpers/bundle.ts');
+  const dir = join(cacheRoot(), 'fuzz-bundles', `synth260K-k2v2w4kb2a2-${sourcesHash()}`);
+  if (!existsSync(join(dir, 'runtime.wasm'))) {
+    log?.('fuzz: building the K-block synthetic target (once)...');
+    const { quantizeInt8 } = await import('../compiler/quantize/int8.ts');
+    const { SHAPES, synthWeights } = await import('../compiler/synth/synth.ts');
+    const { bundleFromQuant } = await import('../compiler/bundle.ts');
+    const { loadTarget } = await import('../compiler/target/profile.ts');
+    const { parsePlan } = await import('../compiler/emit/from-quant.ts');
+    const { parseKvFormat } = await import('../compiler/quantize/kv-cache.ts');
+    const qb = await bundleFromQuant({
+      model: { ...quantizeInt8(synthWeights(SHAPES.stories260K, 13)), kvCache: parseKvFormat('k2v2,w4,kblock=2,anchors=2%') },
+      target: loadTarget('wasm32'), plan: parsePlan('uniform:8'), planName: 'uniform:8',
+      sourceSha256: new Uint8Array(32), sourcePath: 'synth-stories260K.bin', vectors: 2,
+    });
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'model.edgeq'), qb.files['model.edgeq']);
+    writeFileSync(join(dir, 'runtime.wasm'), qb.files['runtime.wasm']);
+  }
+  return { name: 'synth260K-k2v2w4kb2a2/simd', wasm: new Uint8Array(readFileSync(join(dir, 'runtime.wasm'))), artifact: new Uint8Array(readFileSync(join(dir, 'model.edgeq'))) };
+}
+
 export function formatReport(r: FuzzReport): string {
   const lines = [`fuzz: seed ${r.seed}, ${r.cases} cases in ${r.seconds.toFixed(1)} s (${(r.cases / Math.max(r.seconds, 1e-9)).toFixed(0)} cases/s), ${r.instances} instances; case time mean ${r.meanCaseMs.toFixed(3)} ms, max ${r.maxCaseMs.toFixed(1)} ms`];
   lines.push('outcomes:');
