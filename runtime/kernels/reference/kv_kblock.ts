@@ -14,14 +14,14 @@ import { bitLength, divFloor, roundShift } from './arith.ts';
 import { ZERO_SCALE_E, ZERO_SCALE_M } from './constants.ts';
 
 /** Blocks of a context of S positions (the last, incomplete block never leaves the window). */
-export const kvKBlocks = (S: number, G: number): number => (G > 0 ? Math.floor(S / G) : 0);
+export const kvKBlocks = (S: number, G: number): number => (G > 0 ? divFloor(S, G) : 0);
 
 /** First scale row of K's ring rows: nB with blocks, else S (V's is always S). */
 export const kvKScaleBase = (S: number, G: number): number => (G > 0 ? kvKBlocks(S, G) : S);
 
 /** int16 elements of K's m slot: its scale rows, then (lo, step) per (block, channel). */
 export function kvKScaleMElems(S: number, nKv: number, hs: number, G: number, rows8: number): number {
-  return (kvKScaleBase(S, G) + rows8) * nKv + 2 * kvKBlocks(S, G) * nKv * hs;
+  return Math.imul(kvKScaleBase(S, G) + rows8, nKv) + Math.imul(Math.imul(kvKBlocks(S, G) << 1, nKv), hs);
 }
 
 /** Value i of a packed row of unsigned codes starting at byte o. */
@@ -77,7 +77,7 @@ export function kvRequantKBlock(
     kM[meta + 2 * i + 1] = divFloor(hi - lo + L - 1, L);
   }
   // 3. Codes round((x - lo) / step), halves up, in [0, L]; packed as kv_store_q packs.
-  const per = 8 / bits;
+  const per = bits === 8 ? 1 : bits === 4 ? 2 : 4; // values per byte
   for (let j = 0; j < G; j++) {
     const o = (((b * G + j) * kvD + gh) * bits) >> 3;
     for (let i0 = 0; i0 < hs; i0 += per) {

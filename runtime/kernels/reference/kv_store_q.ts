@@ -21,6 +21,7 @@ import {
   ACT_FRAC, INV_QMAX2_E, INV_QMAX2_M, INV_QMAX4_E, INV_QMAX4_M, INV_QMAX8_E, INV_QMAX8_M, QMAX2, QMAX4, QMAX8,
 } from './constants.ts';
 import { quantizeAct } from './quantize_act.ts';
+import { divFloor } from './arith.ts';
 import { kvKScaleBase, kvRequantKBlock } from './kv_kblock.ts';
 
 /** qmax, 1/qmax (m, e) of a cache value width (8, 4 or 2 bits). */
@@ -123,7 +124,7 @@ export function kvStoreQ(
     // complete in the ring; its packed K rows are written from there, not K's row here.
     if (kBlock > 0) {
       if (position >= window && (position - window) % kBlock === 0) {
-        kvRequantKBlock(kc, kM, kE, kRing, kS, (kS + window + A) * nKv, nKv, hs, kBits, window, kBlock, (position - window) / kBlock, g);
+        kvRequantKBlock(kc, kM, kE, kRing, kS, (kS + window + A) * nKv, nKv, hs, kBits, window, kBlock, divFloor(position - window, kBlock), g);
       }
     } else storeHead(kc, ((position * kvD + gh) * kBits) >> 3, kM, kE, position * nKv + g, k, gh, hs, kBits, row8, sc);
     storeHead(vc, ((position * kvD + gh) * vBits) >> 3, vM, vE, position * nKv + g, v, gh, hs, vBits, row8, sc);
