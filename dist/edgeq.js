@@ -5129,10 +5129,10 @@ return isSlot(r, 0, false, I32, kvD) && isSlot(r, 1, false, I32, kvD) && isInput
 };
 
 // runtime/kernels/reference/kv_kblock.ts
-var kvKBlocks = (S, G) => G > 0 ? Math.floor(S / G) : 0;
+var kvKBlocks = (S, G) => G > 0 ? divFloor(S, G) : 0;
 var kvKScaleBase = (S, G) => G > 0 ? kvKBlocks(S, G) : S;
 function kvKScaleMElems(S, nKv, hs, G, rows8) {
-  return (kvKScaleBase(S, G) + rows8) * nKv + 2 * kvKBlocks(S, G) * nKv * hs;
+  return Math.imul(kvKScaleBase(S, G) + rows8, nKv) + Math.imul(Math.imul(kvKBlocks(S, G) << 1, nKv), hs);
 }
 function kvUnpackU(c, o, i, bits) {
   const bit = i * bits;
@@ -5172,7 +5172,7 @@ function kvRequantKBlock(kc, kM, kE, kRing, kS, mBase, nKv, hs, bits, window2, G
     kM[meta + 2 * i] = lo;
     kM[meta + 2 * i + 1] = divFloor(hi - lo + L - 1, L);
   }
-  const per = 8 / bits;
+  const per = bits === 8 ? 1 : bits === 4 ? 2 : 4;
   for (let j = 0; j < G; j++) {
     const o = ((b * G + j) * kvD + gh) * bits >> 3;
     for (let i0 = 0; i0 < hs; i0 += per) {
@@ -5283,7 +5283,7 @@ function kvStoreQ(kc, kM, kE, vc, vM, vE, k, v, position, S, nKv, hs, kBits, vBi
     }
     if (kBlock > 0) {
       if (position >= window2 && (position - window2) % kBlock === 0) {
-        kvRequantKBlock(kc, kM, kE, kRing, kS, (kS + window2 + A) * nKv, nKv, hs, kBits, window2, kBlock, (position - window2) / kBlock, g);
+        kvRequantKBlock(kc, kM, kE, kRing, kS, (kS + window2 + A) * nKv, nKv, hs, kBits, window2, kBlock, divFloor(position - window2, kBlock), g);
       }
     } else storeHead(kc, (position * kvD + gh) * kBits >> 3, kM, kE, position * nKv + g, k, gh, hs, kBits, row8, sc);
     storeHead(vc, (position * kvD + gh) * vBits >> 3, vM, vE, position * nKv + g, v, gh, hs, vBits, row8, sc);
