@@ -1,7 +1,8 @@
 // Decode speed of the quantized KV cache (docs/kv-cache.md): runtime.wasm in V8 (SIMD and
 // scalar builds) on the stories15M shape (synthetic weights; speed does not depend on the
 // values), greedy decode over the whole context (256 positions, so attention over the cache
-// weighs as much as it can), with k4v4, k4v4,w32 and a 2-bit cache with anchors, each as a
+// weighs as much as it can), with k4v4, k4v4,w32, a 2-bit cache with anchors and one with
+// per-channel K blocks (§3.7.3; scalar kernels in both builds), each as a
 // ratio to the default k12v8 cache of the same build measured in this same run. Then the
 // kv_store_q kernel alone (the corpus harness's scalar and SIMD builds, test/kernels): 256
 // positions of the same shape stored 10 times per run, SIMD as a ratio to scalar.
@@ -15,7 +16,7 @@ import { loadTarget } from '../compiler/target/profile.ts';
 import { WasmRuntime } from '../compiler/engines/wasm-runtime.ts';
 import { buildFlavour, type KernelCase } from '../test/kernels/harness.ts';
 
-const FORMATS = ['k12v8', 'k4v4', 'k4v4,w32', 'k2v2,w32,anchors=1%'];
+const FORMATS = ['k12v8', 'k4v4', 'k4v4,w32', 'k2v2,w32,anchors=1%', 'k2v2,w32,kblock=8'];
 
 const section: BenchSection = {
   id: 'kv-cache',
@@ -59,7 +60,7 @@ async function storeCases(nKv: number, hs: number, S: number): Promise<BenchCase
       },
     };
     for (let r = 0; r < reps; r++) {
-      for (let t = 0; t < S; t++) c.calls.push({ fn: 'kvStoreQ', args: ['kc', 'kM', 'kE', 'vc', 'vM', 'vE', 'k', 'v', t, S, nKv, hs, kBits, vBits, W, 0, 'st', 'row8', 'sc'] });
+      for (let t = 0; t < S; t++) c.calls.push({ fn: 'kvStoreQ', args: ['kc', 'kM', 'kE', 'vc', 'vM', 'vE', 'k', 'v', t, S, nKv, hs, kBits, vBits, W, 0, 0, 'st', 'row8', 'sc'] });
     }
     for (const f of flavours) {
       const label = f.flavour === 'simd' ? 'SIMD' : 'scalar';

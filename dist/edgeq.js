@@ -4485,6 +4485,10 @@ function shlSat(v, s) {
   if (v < -lim) return -I32_MAX;
   return v << s;
 }
+function roundShift(v, s) {
+  if (s <= 0) return v;
+  return v + (1 << s - 1) >> s;
+}
 function divFloor(n, d) {
   let q = 0, r = 0;
   for (let i = 30; i >= 0; i--) {
@@ -4857,6 +4861,12 @@ var zeroUnlessPositive = (of) => ({
   why: (_, name) => `must be 0 when ${of} is 0 (${name} needs ${of})`,
   as: (v) => `(${v} == 0 || ${of} > 0)`
 });
+var zeroOrDivides = (of) => ({
+  refs: [of],
+  test: (v, p) => isInt(v) && (v === 0 || v > 0 && p[of] > 0 && p[of] % v === 0),
+  why: (_, name) => `must be 0 or divide a positive ${of} (${name} positions of K per block, requantized from the ${of})`,
+  as: (v) => `(${v} == 0 || (${v} > 0 && ${of} > 0 && ${of} % ${v} == 0))`
+});
 
 // compiler/ops/kinds/attention.ts
 var attention2 = {
@@ -5012,7 +5022,7 @@ function lutTables(t2, x, n) {
   }
 }
 function gemvLut(out, planes, groups, wM, wE, t2, xM, xE, n, d, bits, gs, outFrac) {
-  const ng = n / gs;
+  const ng = n >> 31 - Math.clz32(gs);
   const pairs = gs >> 3;
   for (let o = 0; o < d; o++) {
     const tile = o >> 4, r = o & 15;
@@ -5145,6 +5155,73 @@ return isSlot(r, 0, false, I32, kvD) && isSlot(r, 1, false, I32, kvD) && isInput
   }
 };
 
+// runtime/kernels/reference/kv_kblock.ts
+var kvKBlocks = (S, G) => G > 0 ? divFloor(S, G) : 0;
+var kvKScaleBase = (S, G) => G > 0 ? kvKBlocks(S, G) : S;
+function kvKScaleMElems(S, nKv, hs, G, rows8) {
+  return Math.imul(kvKScaleBase(S, G) + rows8, nKv) + Math.imul(Math.imul(kvKBlocks(S, G) << 1, nKv), hs);
+}
+function kvUnpackU(c, o, i, bits) {
+  const bit = i * bits;
+  return c[o + (bit >> 3)] >> (bit & 7) & (1 << bits) - 1;
+}
+function block12(kc, kRing, kvD, gh, kM, kE, sr, rr, i, F) {
+  const v = Math.imul(kc[kRing + rr * kvD + gh + i], kM[sr]), d = kE[sr] - F;
+  const x = d <= 0 ? v << -d : roundShift(v, d > 30 ? 30 : d);
+  return x > 2047 ? 2047 : x < -2047 ? -2047 : x;
+}
+function kvRequantKBlock(kc, kM, kE, kRing, kS, mBase, nKv, hs, bits, window2, G, b, g) {
+  const kvD = nKv * hs, gh = g * hs, r0 = b * G % window2, L = (1 << bits) - 1;
+  const meta = mBase + 2 * (b * kvD + gh);
+  let F = 0, any = false;
+  for (let j = 0; j < G; j++) {
+    const sr = (kS + r0 + j) * nKv + g;
+    let a = 0;
+    for (let i = 0; i < hs; i++) {
+      const r = kc[kRing + (r0 + j) * kvD + gh + i];
+      const u = r < 0 ? -r : r;
+      if (u > a) a = u;
+    }
+    if (a === 0) continue;
+    const f = 11 + kE[sr] - bitLength(Math.imul(a, kM[sr]));
+    if (!any || f < F) F = f;
+    any = true;
+  }
+  kM[b * nKv + g] = any ? 1 << 14 : ZERO_SCALE_M;
+  kE[b * nKv + g] = any ? F + 14 : ZERO_SCALE_E;
+  for (let i = 0; i < hs; i++) {
+    let lo = 2047, hi = -2047;
+    for (let j = 0; j < G; j++) {
+      const x = any ? block12(kc, kRing, kvD, gh, kM, kE, (kS + r0 + j) * nKv + g, r0 + j, i, F) : 0;
+      if (x < lo) lo = x;
+      if (x > hi) hi = x;
+    }
+    kM[meta + 2 * i] = lo;
+    kM[meta + 2 * i + 1] = divFloor(hi - lo + L - 1, L);
+  }
+  const per = bits === 8 ? 1 : bits === 4 ? 2 : 4;
+  for (let j = 0; j < G; j++) {
+    const o = ((b * G + j) * kvD + gh) * bits >> 3;
+    for (let i0 = 0; i0 < hs; i0 += per) {
+      let byte = 0;
+      for (let u = 0; u < per; u++) {
+        const i = i0 + u, lo = kM[meta + 2 * i], step = kM[meta + 2 * i + 1];
+        const x = any ? block12(kc, kRing, kvD, gh, kM, kE, (kS + r0 + j) * nKv + g, r0 + j, i, F) : 0;
+        const code = step === 0 ? 0 : divFloor(2 * (x - lo) + step, 2 * step);
+        byte |= code << u * bits;
+      }
+      kc[o + (i0 * bits >> 3)] = byte << 24 >> 24;
+    }
+  }
+}
+function kvKBlockDot(q12, kc, o, kM, meta, hs, bits) {
+  let acc = 0;
+  for (let i = 0; i < hs; i++) {
+    acc = acc + Math.imul(q12[i], kM[meta + 2 * i] + Math.imul(kvUnpackU(kc, o, i, bits), kM[meta + 2 * i + 1])) | 0;
+  }
+  return acc;
+}
+
 // runtime/kernels/reference/kv_store_q.ts
 function kvQmax(bits, out) {
   if (bits === 8) {
@@ -5206,8 +5283,8 @@ function kvAnchorSlot(st, S, nKv, A, g, c) {
   }
   return st[c * nKv + g] > weakScore ? weak : -1;
 }
-function kvStoreQ(kc, kM, kE, vc, vM, vE, k, v, position, S, nKv, hs, kBits, vBits, window2, A, st, row8, sc) {
-  const kvD = nKv * hs;
+function kvStoreQ(kc, kM, kE, vc, vM, vE, k, v, position, S, nKv, hs, kBits, vBits, window2, A, kBlock, st, row8, sc) {
+  const kvD = nKv * hs, kS = kvKScaleBase(S, kBlock);
   const ring = window2 > 0 ? position % window2 : 0;
   const kRing = S * kvD * kBits >> 3, vRing = S * kvD * vBits >> 3;
   const map = S * nKv, tab = 2 * S * nKv;
@@ -5227,14 +5304,18 @@ function kvStoreQ(kc, kM, kE, vc, vM, vE, k, v, position, S, nKv, hs, kBits, vBi
         if (old >= 0 && old < S) st[map + old * nKv + g] = -1;
         st[map + c * nKv + g] = slot;
         st[tab + slot * nKv + g] = c;
-        copyRow8(kc, kM, kE, kRing, S, nKv, kvD, gh, hs, g, ring, window2 + slot);
+        copyRow8(kc, kM, kE, kRing, kS, nKv, kvD, gh, hs, g, ring, window2 + slot);
         copyRow8(vc, vM, vE, vRing, S, nKv, kvD, gh, hs, g, ring, window2 + slot);
       }
     }
-    storeHead(kc, (position * kvD + gh) * kBits >> 3, kM, kE, position * nKv + g, k, gh, hs, kBits, row8, sc);
+    if (kBlock > 0) {
+      if (position >= window2 && (position - window2) % kBlock === 0) {
+        kvRequantKBlock(kc, kM, kE, kRing, kS, (kS + window2 + A) * nKv, nKv, hs, kBits, window2, kBlock, divFloor(position - window2, kBlock), g);
+      }
+    } else storeHead(kc, (position * kvD + gh) * kBits >> 3, kM, kE, position * nKv + g, k, gh, hs, kBits, row8, sc);
     storeHead(vc, (position * kvD + gh) * vBits >> 3, vM, vE, position * nKv + g, v, gh, hs, vBits, row8, sc);
     if (window2 > 0) {
-      storeHead(kc, kRing + ring * kvD + gh, kM, kE, (S + ring) * nKv + g, k, gh, hs, 8, row8, sc);
+      storeHead(kc, kRing + ring * kvD + gh, kM, kE, (kS + ring) * nKv + g, k, gh, hs, 8, row8, sc);
       storeHead(vc, vRing + ring * kvD + gh, vM, vE, (S + ring) * nKv + g, v, gh, hs, 8, row8, sc);
     }
   }
@@ -5251,12 +5332,14 @@ var KVQ_PARAMS = [
   // At most seq_len (≤ 4096): the device's operand check holds it to the model's seq_len.
   { name: "window", note: "0 (none) to seq_len", rules: [inRange(0, 4096)] },
   // Anchor slots per kv head (A); they are filled from the window, so need one.
-  { name: "anchors", note: "0 (none) to seq_len; needs window > 0", rules: [inRange(0, 4096), zeroUnlessPositive("window")] }
+  { name: "anchors", note: "0 (none) to seq_len; needs window > 0", rules: [inRange(0, 4096), zeroUnlessPositive("window")] },
+  // K per channel over blocks of kBlock positions (0: per position); a block is requantized from the ring.
+  { name: "kBlock", note: "0 (per position) or a divisor of window", rules: [inRange(0, 4096), zeroOrDivides("window")] }
 ];
 var KVQ_CACHE = [
   { name: "K", type: "i8 [S·kvD·kBits/8 + (W + A)·kvD]" },
-  { name: "K.m", type: "i16 [S + W + A, nKv]" },
-  { name: "K.e", type: "i8 [S + W + A, nKv]" },
+  { name: "K.m", type: "i16 [R + W + A, nKv] + [2·nB·kvD] (R = S, or nB = floor(S / kBlock) with blocks)" },
+  { name: "K.e", type: "i8 [R + W + A, nKv]" },
   { name: "V", type: "i8 [S·kvD·vBits/8 + (W + A)·kvD]" },
   { name: "V.m", type: "i16 [S + W + A, nKv]" },
   { name: "V.e", type: "i8 [S + W + A, nKv]" }
@@ -5264,11 +5347,12 @@ var KVQ_CACHE = [
 var KVQ_ANCHORS = { name: "anchors", type: "i32 [(2S + A)·nKv], or [1] when A = 0" };
 var kvqCacheOperands = (first, output, state) => {
   const slot = (i, t2, n) => `isSlot(r, ${first + i}, ${output}, ${t2}, ${n})`;
+  const nB = "(kBlock > 0 ? S / <i64>kBlock : <i64>0)", kRows = `((kBlock > 0 ? ${nB} : S) + window + anchors) * nKv`;
   return [
     "window <= S && anchors <= S",
     slot(0, "I8", "((S * kvD * kBits) >> 3) + (window + anchors) * kvD"),
-    slot(1, "I16", "rows"),
-    slot(2, "I8", "rows"),
+    slot(1, "I16", `${kRows} + 2 * ${nB} * kvD`),
+    slot(2, "I8", kRows),
     slot(3, "I8", "((S * kvD * vBits) >> 3) + (window + anchors) * kvD"),
     slot(4, "I16", "rows"),
     slot(5, "I8", "rows"),
@@ -5276,7 +5360,7 @@ var kvqCacheOperands = (first, output, state) => {
   ].join(" &&\n  ");
 };
 var run3 = `kvStoreQ(outp(r, 0), outp(r, 1), outp(r, 2), outp(r, 3), outp(r, 4), outp(r, 5), inp(r, 0), inp(r, 1),
-  inPos, <i32>cfgSeqLen, nKv, hs, kBits, vBits, window, anchors, outp(r, 6), scratch, scratch + ${KVQ_MAX_HS});`;
+  inPos, <i32>cfgSeqLen, nKv, hs, kBits, vBits, window, anchors, kBlock, outp(r, 6), scratch, scratch + ${KVQ_MAX_HS});`;
 var kv_store_q = {
   kind: "kv_store_q",
   kernel: "kv_store_q",
@@ -5297,15 +5381,15 @@ return isSlot(r, 0, false, I32, kvD) && isSlot(r, 1, false, I32, kvD) && isInput
     simdBody: run3
   },
   interpret: (o, step) => {
-    o.counts(3, 7, 6);
+    o.counts(3, 7, 7);
     const k = o.in(0, "int32"), v = o.in(1, "int32");
     o.input(2, "position");
     const kc = o.out(0, "int8"), kM = o.out(1, "int16"), kE = o.out(2, "int8");
     const vc = o.out(3, "int8"), vM = o.out(4, "int16"), vE = o.out(5, "int8");
     const st = o.out(6, "int32");
-    const [nKv, hs, kBits, vBits, window2, anchors] = o.op.params;
+    const [nKv, hs, kBits, vBits, window2, anchors, kBlock] = o.op.params;
     const S = o.seqLen, row8 = new Int8Array(hs), sc = new Int32Array(4);
-    return () => kvStoreQ(kc, kM, kE, vc, vM, vE, k, v, step.position, S, nKv, hs, kBits, vBits, window2, anchors, st, row8, sc);
+    return () => kvStoreQ(kc, kM, kE, vc, vM, vE, k, v, step.position, S, nKv, hs, kBits, vBits, window2, anchors, kBlock, st, row8, sc);
   }
 };
 
@@ -5313,8 +5397,9 @@ return isSlot(r, 0, false, I32, kvD) && isSlot(r, 1, false, I32, kvD) && isInput
 function ceilLog22(n) {
   return n <= 1 ? 0 : bitLength(n - 1);
 }
-function attentionQ(out, q, pos, kc, kM, kE, vc, vM, vE, S, nHeads, nKv, hs, attM, attE, kBits, vBits, window2, A, st, exp2, s) {
+function attentionQ(out, q, pos, kc, kM, kE, vc, vM, vE, S, nHeads, nKv, hs, attM, attE, kBits, vBits, window2, A, kBlock, st, exp2, s) {
   const kvD = nKv * hs, group = divFloor(nHeads, nKv), n = pos + 1;
+  const kS = kvKScaleBase(S, kBlock), mBase = (kS + window2 + A) * nKv;
   const sc = s.sc, scores = s.scores, w = s.weights;
   const kRing = S * kvD * kBits >> 3, vRing = S * kvD * vBits >> 3;
   const first8 = window2 > 0 ? n - window2 : n;
@@ -5337,7 +5422,11 @@ function attentionQ(out, q, pos, kc, kM, kE, vc, vM, vE, S, nHeads, nKv, hs, att
         if (r8 >= 0) {
           const ko = kRing + r8 * kvD + gh;
           for (let i = 0; i < hs; i++) acc = acc + Math.imul(s.q12[i], kc[ko + i]) | 0;
-          ks = (S + r8) * nKv + g;
+          ks = (kS + r8) * nKv + g;
+        } else if (kBlock > 0) {
+          const b = divFloor(t2, kBlock);
+          acc = kvKBlockDot(s.q12, kc, (t2 * kvD + gh) * kBits >> 3, kM, mBase + 2 * (b * kvD + gh), hs, kBits);
+          ks = b * nKv + g;
         } else {
           const ko = (t2 * kvD + gh) * kBits >> 3;
           for (let i = 0; i < hs; i++) acc = acc + Math.imul(s.q12[i], kvUnpack(kc, ko, i, kBits)) | 0;
@@ -5390,9 +5479,9 @@ function attentionQ(out, q, pos, kc, kM, kE, vc, vM, vE, S, nHeads, nKv, hs, att
 }
 
 // compiler/ops/kinds/attention_q.ts
-var [nKvP, hsP, kBitsP, vBitsP, windowP, anchorsP] = KVQ_PARAMS;
+var [nKvP, hsP, kBitsP, vBitsP, windowP, anchorsP, kBlockP] = KVQ_PARAMS;
 var run4 = `attentionQ(outp(r, 0), inp(r, 0), inPos, inp(r, 2), inp(r, 3), inp(r, 4), inp(r, 5), inp(r, 6), inp(r, 7),
-  <i32>cfgSeqLen, nHeads, nKv, hs, attScaleM, attScaleE, kBits, vBits, window, anchors, outp(r, 1), inp(r, 8), inp(r, 9), inp(r, 10), inp(r, 11));`;
+  <i32>cfgSeqLen, nHeads, nKv, hs, attScaleM, attScaleE, kBits, vBits, window, anchors, kBlock, outp(r, 1), inp(r, 8), inp(r, 9), inp(r, 10), inp(r, 11));`;
 var attention_q = {
   kind: "attention_q",
   kernel: "attention_q",
@@ -5416,7 +5505,8 @@ var attention_q = {
     kBitsP,
     vBitsP,
     windowP,
-    anchorsP
+    anchorsP,
+    kBlockP
   ],
   device: {
     check: "checkAttentionQ",
@@ -5432,7 +5522,7 @@ return isSlot(r, 0, false, I32, qd) && isInput(r, 1, ProgramInput.position) &&
     simdBody: run4
   },
   interpret: (o, step) => {
-    o.counts(12, 2, 9);
+    o.counts(12, 2, 10);
     const q = o.in(0, "int32");
     o.input(1, "position");
     const kc = o.in(2, "int8"), kM = o.in(3, "int16"), kE = o.in(4, "int8");
@@ -5445,9 +5535,9 @@ return isSlot(r, 0, false, I32, qd) && isInput(r, 1, ProgramInput.position) &&
       sc: new Int32Array(4)
     });
     const out = o.out(0, "int32"), st = o.out(1, "int32");
-    const [nH, nKv, hs, attM, attE, kBits, vBits, window2, anchors] = o.op.params;
+    const [nH, nKv, hs, attM, attE, kBits, vBits, window2, anchors, kBlock] = o.op.params;
     const S = o.seqLen;
-    return () => attentionQ(out, q, step.position, kc, kM, kE, vc, vM, vE, S, nH, nKv, hs, attM, attE, kBits, vBits, window2, anchors, st, exp2, s);
+    return () => attentionQ(out, q, step.position, kc, kM, kE, vc, vM, vE, S, nH, nKv, hs, attM, attE, kBits, vBits, window2, anchors, kBlock, st, exp2, s);
   }
 };
 
@@ -5999,7 +6089,7 @@ function anchorStateElems(S, nKv, A) {
 }
 var isQuantizedKv = (f) => f.kBits !== 12;
 function kvFormatName(f) {
-  return `k${f.kBits}v${f.vBits}${f.window > 0 ? `,w${f.window}` : ""}${f.anchors > 0 ? `,anchors=${f.anchors}%` : ""}${f.rot ? ",rot" : ""}`;
+  return `k${f.kBits}v${f.vBits}${f.window > 0 ? `,w${f.window}` : ""}${f.kBlock > 0 ? `,kblock=${f.kBlock}` : ""}${f.anchors > 0 ? `,anchors=${f.anchors}%` : ""}${f.rot ? ",rot" : ""}`;
 }
 
 // runtime/reference/kv-cache-q.ts
@@ -6010,13 +6100,14 @@ var QuantKvCache = class {
     this.nKv = nKv;
     this.hs = hs;
     const kvD = nKv * hs, W = f.window < S ? f.window : S, A = anchorSlots(f, S), rows3 = (S + W + A) * nKv;
+    const kRows = (kvKScaleBase(S, f.kBlock) + W + A) * nKv;
     this.window = W;
     this.A = A;
     for (let l = 0; l < nLayers; l++) {
       this.layers.push({
         kc: new Int8Array(kvSlotBytes(S, kvD, f.kBits, W + A)),
-        kM: new Int16Array(rows3),
-        kE: new Int8Array(rows3),
+        kM: new Int16Array(kvKScaleMElems(S, nKv, hs, f.kBlock, W + A)),
+        kE: new Int8Array(kRows),
         vc: new Int8Array(kvSlotBytes(S, kvD, f.vBits, W + A)),
         vM: new Int16Array(rows3),
         vE: new Int8Array(rows3),
@@ -6037,7 +6128,7 @@ var QuantKvCache = class {
   A;
   store(l, k, v, pos) {
     const c = this.layers[l];
-    kvStoreQ(c.kc, c.kM, c.kE, c.vc, c.vM, c.vE, k, v, pos, this.S, this.nKv, this.hs, this.f.kBits, this.f.vBits, this.window, this.A, c.st, this.row8, this.sc);
+    kvStoreQ(c.kc, c.kM, c.kE, c.vc, c.vM, c.vE, k, v, pos, this.S, this.nKv, this.hs, this.f.kBits, this.f.vBits, this.window, this.A, this.f.kBlock, c.st, this.row8, this.sc);
   }
   attend(l, out, q, pos, nHeads, attM, attE, exp2, s) {
     const c = this.layers[l];
@@ -6061,6 +6152,7 @@ var QuantKvCache = class {
       this.f.vBits,
       this.window,
       this.A,
+      this.f.kBlock,
       c.st,
       exp2,
       s

@@ -509,27 +509,55 @@ export async function defaultTargets(log?: (s: string) => void): Promise<FuzzTar
  * mutators (issue 15). Built once per source hash, like the int8 synthetic target.
  */
 export async function lowbitTarget(log?: (s: string) => void): Promise<FuzzTarget> {
-  const { cacheRoot } = await import('../compiler/engines/cache.ts');
-  const { sourcesHash } = await import('../test/helpers/bundle.ts');
-  const dir = join(cacheRoot(), 'fuzz-bundles', `synth260K-q5q6-${sourcesHash()}`);
-  if (!existsSync(join(dir, 'runtime.wasm'))) {
-    log?.('fuzz: building the q5/q6 synthetic target (once)...');
-    const { quantizeInt8 } = await import('../compiler/quantize/int8.ts');
-    const { SHAPES, synthWeights } = await import('../compiler/synth/synth.ts');
-    const { bundleFromQuant } = await import('../compiler/bundle.ts');
-    const { loadTarget } = await import('../compiler/target/profile.ts');
+  return cachedSynthTarget('synth260K-q5q6', log, async ({ quantizeInt8, SHAPES, synthWeights, bundleFromQuant, loadTarget }) => {
     const { planFromJson } = await import('../compiler/plan/plan.ts');
     const w = synthWeights({ ...SHAPES.stories260K, sharedClassifier: false }, 12);
     const plan = planFromJson({ edgeqPlan: 1, default: { bits: 5, groupSize: 32 }, blocks: { 1: { bits: 6, groupSize: 32 } }, classifier: { bits: 5, groupSize: 32 } }, 'q5q6.json');
-    const qb = await bundleFromQuant({
+    return bundleFromQuant({
       model: quantizeInt8(w, { plan }), target: loadTarget('wasm32'), plan, planName: 'q5q6.json',
       sourceSha256: new Uint8Array(32), sourcePath: 'synth-stories260K-unshared.bin', vectors: 2,
+    });
+  });
+}
+
+/**
+ * A synthetic stories260K-shaped bundle (SIMD runtime, whose block-cache ops call the scalar
+ * kernels) with per-channel K blocks and anchors, k2v2,w4,kblock=2,anchors=2%: the block
+ * requantization and read (docs/integer-spec.md §3.7.3) and their kBlock param under the
+ * mutators. Built once per source hash.
+ */
+export async function kblockTarget(log?: (s: string) => void): Promise<FuzzTarget> {
+  return cachedSynthTarget('synth260K-k2v2w4kb2a2', log, async ({ quantizeInt8, SHAPES, synthWeights, bundleFromQuant, loadTarget }) => {
+    const { parsePlan } = await import('../compiler/emit/from-quant.ts');
+    const { parseKvFormat } = await import('../compiler/quantize/kv-cache.ts');
+    return bundleFromQuant({
+      model: { ...quantizeInt8(synthWeights(SHAPES.stories260K, 13)), kvCache: parseKvFormat('k2v2,w4,kblock=2,anchors=2%') },
+      target: loadTarget('wasm32'), plan: parsePlan('uniform:8'), planName: 'uniform:8',
+      sourceSha256: new Uint8Array(32), sourcePath: 'synth-stories260K.bin', vectors: 2,
+    });
+  });
+}
+
+/** What a synthetic target's builder needs (imported only when it builds). */
+type SynthLib = typeof import('../compiler/quantize/int8.ts') & typeof import('../compiler/synth/synth.ts')
+  & typeof import('../compiler/bundle.ts') & typeof import('../compiler/target/profile.ts');
+
+/** A synthetic target `key` (SIMD runtime), built by `build` once per source hash into the engines' cache. */
+async function cachedSynthTarget(key: string, log: ((s: string) => void) | undefined, build: (lib: SynthLib) => Promise<{ files: Record<string, Uint8Array> }>): Promise<FuzzTarget> {
+  const { cacheRoot } = await import('../compiler/engines/cache.ts');
+  const { sourcesHash } = await import('../test/helpers/bundle.ts');
+  const dir = join(cacheRoot(), 'fuzz-bundles', `${key}-${sourcesHash()}`);
+  if (!existsSync(join(dir, 'runtime.wasm'))) {
+    log?.(`fuzz: building the ${key} target (once)...`);
+    const qb = await build({
+      ...(await import('../compiler/quantize/int8.ts')), ...(await import('../compiler/synth/synth.ts')),
+      ...(await import('../compiler/bundle.ts')), ...(await import('../compiler/target/profile.ts')),
     });
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, 'model.edgeq'), qb.files['model.edgeq']);
     writeFileSync(join(dir, 'runtime.wasm'), qb.files['runtime.wasm']);
   }
-  return { name: 'synth260K-q5q6/simd', wasm: new Uint8Array(readFileSync(join(dir, 'runtime.wasm'))), artifact: new Uint8Array(readFileSync(join(dir, 'model.edgeq'))) };
+  return { name: `${key}/simd`, wasm: new Uint8Array(readFileSync(join(dir, 'runtime.wasm'))), artifact: new Uint8Array(readFileSync(join(dir, 'model.edgeq'))) };
 }
 
 export function formatReport(r: FuzzReport): string {

@@ -22,8 +22,8 @@ import { synthSweep } from './kv-sweep-synth.ts';
 
 const args = process.argv.slice(2);
 const flag = (name: string, def: string) => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : def; };
-// Formats are separated by the comma before each 'k' (a format's own commas precede w and anchors).
-const formatList = (def: string) => flag('--formats', def).split(/,(?=k)/);
+// Formats are separated by the comma before each 'k<digit>' (a format's own commas precede w, kblock, anchors, rot).
+const formatList = (def: string) => flag('--formats', def).split(/,(?=k\d)/);
 const synthShape = flag('--synth', '');
 if (synthShape) {
   const rows = await synthSweep(synthShape, formatList('k12v8,k8v8,k4v4,k4v4,w32,k4v4,w32,anchors=1%,k4v2,w32,anchors=1%,k2v2,w32,anchors=1%'), Number(flag('--runs', '3')));

@@ -4,7 +4,7 @@
 // no trap, no host exception, no slow case, and a reused instance behaves like a fresh one.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { arenaCase, defaultTargets, formatReport, fuzz, layoutOf, lowbitTarget, MUTATORS, type FuzzTarget } from '../scripts/fuzz.ts';
+import { arenaCase, defaultTargets, formatReport, fuzz, kblockTarget, layoutOf, lowbitTarget, MUTATORS, type FuzzTarget } from '../scripts/fuzz.ts';
 
 let targets: FuzzTarget[] = [];
 
@@ -48,17 +48,26 @@ test('2,000 seeded cases: clean error codes or valid runs, never a trap', async 
   assert.ok(r.maxCaseMs < 1000, text);
 });
 
-test('q5 / q6 artifacts (issue 15): 600 seeded cases end in clean error codes or valid runs', async () => {
-  const t = await lowbitTarget();
-  const dtypes = new TextDecoder('latin1').decode(t.artifact);
-  assert.ok(dtypes.includes('blocks.1.wq.groups'), 'the target has grouped matrices');
-  const r = await fuzz([t], { cases: 600, seconds: 60, seed: 20261205, perInstance: 200, slowMs: 1000 });
+/** A 600-case run of one synthetic target: clean error codes or valid runs, some mutants running. */
+async function smallRun(t: FuzzTarget, seed: number): Promise<void> {
+  const r = await fuzz([t], { cases: 600, seconds: 60, seed, perInstance: 200, slowMs: 1000 });
   const text = formatReport(r);
   assert.is(r.cases, 600, text);
   assert.equal(r.findings, [], text);
   assert.not.ok(r.outcomes.trap, text);
   assert.ok((r.outcomes['accepted, forward ok'] ?? 0) > 20, `some mutants still run: ${text}`);
   for (const code of ['out_of_bounds', 'bad_shape']) assert.ok(r.outcomes[`rejected: ${code}`], `${code} seen: ${text}`);
+}
+
+test('q5 / q6 artifacts (issue 15): 600 seeded cases end in clean error codes or valid runs', async () => {
+  const t = await lowbitTarget();
+  const dtypes = new TextDecoder('latin1').decode(t.artifact);
+  assert.ok(dtypes.includes('blocks.1.wq.groups'), 'the target has grouped matrices');
+  await smallRun(t, 20261205);
+});
+
+test('per-channel K blocks (k2v2,w4,kblock=2,anchors=2%): 600 seeded cases end in clean error codes or valid runs', async () => {
+  await smallRun(await kblockTarget(), 20261206);
 });
 
 test('seeded: the same seed gives the same outcomes', async () => {

@@ -34,6 +34,12 @@ test('--kv syntax: names round-trip; bad ones are usage errors naming the syntax
     assert.throws(() => parseKvFormat(s), (e: Error) => /k<8\|4\|2>v<8\|4\|2>/.test(e.message) || /over 4096/.test(e.message), s);
   }
   assert.throws(() => parseKvFormat('k2v2,anchors=1%'), /anchors need a window/);
+  // K blocks (§3.7.3): after the window, before anchors; the block must divide the window.
+  for (const s of ['k2v2,w32,kblock=8', 'k4v4,w32,kblock=32', 'k2v2,w32,kblock=8,anchors=1%,rot']) assert.is(kvFormatName(parseKvFormat(s)), s);
+  assert.is(parseKvFormat('k2v2,w32,kblock=8').kBlock, 8);
+  assert.is(parseKvFormat('k2v2,w32').kBlock, 0);
+  for (const s of ['k2v2,kblock=8', 'k2v2,w30,kblock=8', 'k2v2,w32,kblock=0', 'k2v2,w8,kblock=16']) assert.throws(() => parseKvFormat(s), /kblock=\d+ needs a window \(,w<W>\) that is a multiple of it/, s);
+  for (const s of ['k2v2,w32,anchors=1%,kblock=8', 'k2v2,w32,kblock=', 'k2v2,w32,kblock=-8', 'k12v8,w32,kblock=8']) assert.throws(() => parseKvFormat(s), /k<8\|4\|2>v<8\|4\|2>/, s);
   for (const s of ['k2v2,w8,anchors=0%', 'k2v2,w8,anchors=101%']) assert.throws(() => parseKvFormat(s), /percent in \(0, 100\]/, s);
   // Slots per kv head: ceil(P% of S), in integers (7% of 100 is 7 slots, not 8).
   assert.is(anchorSlots(parseKvFormat('k2v2,w8,anchors=7%'), 100), 7);
@@ -54,6 +60,12 @@ test('cache bytes of the stories15M shape at 256 positions (6 layers, 6 kv heads
   // window's 16, and the int32 state: scores and slot map [256, 6], slot table [3, 6].
   assert.is(kvCacheBytes(parseKvFormat('k2v2,w16,anchors=1%'), shape),
     values / 2 + scales + 6 * 19 * 288 * 2 + 6 * 19 * 6 * 3 * 2 + 6 * 4 * (2 * 256 + 3) * 6);
+  // K blocks of 8 (§3.7.3): K's scale rows are the 32 blocks' and the window's (3 bytes per kv
+  // head each), plus (lo, step), 4 bytes, per (block, channel); V keeps its per-position scales.
+  assert.is(kvCacheBytes(parseKvFormat('k2v2,w32,kblock=8'), shape),
+    values / 2 + 6 * 32 * 288 * 2 + 6 * (256 + 32) * 6 * 3 + 6 * (32 + 32) * 6 * 3 + 6 * 32 * 288 * 4);
+  // A context that cuts the window to a non-multiple of the block is refused, naming both.
+  assert.throws(() => kvCacheBytes(parseKvFormat('k2v2,w32,kblock=8'), { ...shape, seqLen: 20 }), /at context 20 the window is 20 positions, not a multiple of kblock=8/);
 });
 
 const base = haveModels ? quantizeInt8(loadWeights(openModel(model('stories260K.bin')))) : null;
@@ -65,7 +77,8 @@ const contentsOf = (q: QuantModel) => readArtifact(emitArtifact({
 
 // k2v2,w3,anchors=2%: 11 slots per kv head of seq_len 512; 21 positions leave the window
 // in 24, so slots fill and then anchors are evicted inside the positions run.
-for (const kv of ['k8v8', 'k4v4,w5', 'k2v2,w3', 'k4v2', 'k2v2,w3,anchors=2%']) {
+// K blocks: k2v2,w4,kblock=4,anchors=2% requantizes 5 blocks and evicts anchors in 24 positions.
+for (const kv of ['k8v8', 'k4v4,w5', 'k2v2,w3', 'k4v2', 'k2v2,w3,anchors=2%', 'k2v2,w4,kblock=2', 'k4v4,w8,kblock=4', 'k2v2,w4,kblock=4,anchors=2%']) {
   test(`stories260K ${kv}: the interpreter's logits equal IntTransformer's (24 positions), and the cache slots are kvCacheBytes`, () => {
     if (!haveModels) return;
     const q = withKv(kv), contents = contentsOf(q);
@@ -89,7 +102,8 @@ for (const kv of ['k8v8', 'k4v4,w5', 'k2v2,w3', 'k4v2', 'k2v2,w3,anchors=2%']) {
 // positions; k2v2,w3,anchors=2% evicts anchors there): the SIMD build, which runs
 // runtime/kernels/simd/attention_q.ts and kv_store_q.ts, and the scalar build both reproduce the conformance
 // vectors (IntTransformer's logits hashes).
-for (const kv of ['k8v8', 'k4v4,w5', 'k2v2,w3,anchors=1%', 'k4v2,w4,anchors=2%', 'k2v2,w3,anchors=2%']) {
+// (K blocks run the scalar kernels in the SIMD build too.)
+for (const kv of ['k8v8', 'k4v4,w5', 'k2v2,w3,anchors=1%', 'k4v2,w4,anchors=2%', 'k2v2,w3,anchors=2%', 'k2v2,w4,kblock=2', 'k4v2,w8,kblock=4,anchors=2%']) {
   test(`stories260K ${kv} on the device: scalar and SIMD runtimes (V8) pass the conformance vectors (24 positions)`, async () => {
     if (!haveModels) return;
     const q = withKv(kv), contents = contentsOf(q);

@@ -39,7 +39,7 @@ export function heapBase(): usize { return __heap_base; }\n`;
   const qm = quantizeInt8(synthWeights({ ...SHAPES.stories260K, nLayers: 1, seqLen: 16 }, 5));
   for (const op of lowerInt8(qm).ops) seeds.set(op.kind, [...(seeds.get(op.kind) ?? []), op.params]);
   // The quantized KV cache's ops (kv_store_q, attention_q; hadamard when rotated), from programs lowered with one.
-  for (const kv of [{ kBits: 4, vBits: 2, window: 4, anchors: 25, rot: true }, { kBits: 8, vBits: 4, window: 0, anchors: 0, rot: false }] as const) {
+  for (const kv of [{ kBits: 4, vBits: 2, window: 4, anchors: 25, rot: true, kBlock: 0 }, { kBits: 8, vBits: 4, window: 0, anchors: 0, rot: false, kBlock: 0 }, { kBits: 2, vBits: 2, window: 8, anchors: 0, rot: false, kBlock: 4 }] as const) {
     for (const op of lowerInt8({ ...qm, kvCache: kv }).ops) if (op.kind.endsWith('_q') || op.kind === 'hadamard') seeds.set(op.kind, [...(seeds.get(op.kind) ?? []), op.params]);
   }
   seeds.set('lut_tables', [[64]]);

@@ -20,7 +20,8 @@ import {
 } from '../../runtime/kernels/reference/constants.ts';
 import { layoutArena } from './arena.ts';
 import { buildOp } from '../ops/registry.ts';
-import { anchorSlots, anchorStateElems, isQuantizedKv, kvScoreScale } from '../quantize/kv-cache.ts';
+import { anchorSlots, anchorStateElems, isQuantizedKv, kvScoreScale, kvWindow } from '../quantize/kv-cache.ts';
+import { kvKScaleBase, kvKScaleMElems } from '../../runtime/kernels/reference/kv_kblock.ts';
 
 export interface LoweredProgram extends ArtifactProgram {
   /** Op kinds in the order of first use (for reports). */
@@ -119,20 +120,21 @@ export function lowerInt8(m: QuantModel): LoweredProgram {
     }
     // The cache (persistent), then attention's output and scratch: slots in this order
     // (the arena layout, hence the bytes of k12v8 bundles, depends on it).
-    const W = quantized ? Math.min(kv.window, S) : 0, A = quantized ? anchorSlots(kv, S) : 0;
+    const W = quantized ? kvWindow(kv, S) : 0, A = quantized ? anchorSlots(kv, S) : 0, G = quantized ? kv.kBlock : 0;
     // k12v8: K int16 [S, kvD], V int8 [S, kvD]; quantized (§3.7.1): packed rows, then the
     // window's int8 ring rows, then the anchor rows.
     const cacheRows = quantized ? S + W + A : S;
     const kc = quantized ? slot(b('k_cache'), 'int8', [((S * kvD * kv.kBits) >> 3) + (W + A) * kvD], true) : slot(b('k_cache'), 'int16', [S, kvD], true);
-    const kM = slot(b('k_cache.scale_m'), 'int16', [cacheRows, nKvHeads], true);
-    const kE = slot(b('k_cache.scale_e'), 'int8', [cacheRows, nKvHeads], true);
+    // K blocks (§3.7.3): a scale row per block instead of per position, then (lo, step) per block and channel.
+    const kM = G > 0 ? slot(b('k_cache.scale_m'), 'int16', [kvKScaleMElems(S, nKvHeads, hs, G, W + A)], true) : slot(b('k_cache.scale_m'), 'int16', [cacheRows, nKvHeads], true);
+    const kE = slot(b('k_cache.scale_e'), 'int8', [G > 0 ? kvKScaleBase(S, G) + W + A : cacheRows, nKvHeads], true);
     const vc = quantized ? slot(b('v_cache'), 'int8', [((S * kvD * kv.vBits) >> 3) + (W + A) * kvD], true) : slot(b('v_cache'), 'int8', [S, kvD], true);
     const vM = slot(b('v_cache.scale_m'), 'int16', [cacheRows, nKvHeads], true);
     const vE = slot(b('v_cache.scale_e'), 'int8', [cacheRows, nKvHeads], true);
     // The anchor state (scores, slot map, slot table); one unused element without anchors
     // (the ops' operand counts are fixed), named so the cache's bytes leave it out.
     const st = quantized ? [slot(b(A > 0 ? 'kv_anchors' : 'kv_anchors.none'), 'int32', [anchorStateElems(S, nKvHeads, A)], true)] : [];
-    const bitsW: Record<string, number> = quantized ? { kBits: kv.kBits, vBits: kv.vBits, window: W, anchors: A } : {};
+    const bitsW: Record<string, number> = quantized ? { kBits: kv.kBits, vBits: kv.vBits, window: W, anchors: A, kBlock: G } : {};
     op(quantized ? 'kv_store_q' : 'kv_store', b('kv_store'), [k, v, POS], [kc, kM, kE, vc, vM, vE, ...st], { nKv: nKvHeads, hs, ...bitsW });
     const att = slot(b('attention'), 'int32', [D]);
     const q12 = slot(b('attention.q12'), 'int16', [hs]);

@@ -137,3 +137,10 @@ export const zeroUnlessPositive = (of: string): ParamRule => ({
   refs: [of], test: (v, p) => isInt(v) && (v === 0 || p[of] > 0), why: (_, name) => `must be 0 when ${of} is 0 (${name} needs ${of})`,
   as: (v) => `(${v} == 0 || ${of} > 0)`,
 });
+
+/** v is 0 or a positive divisor of a positive p[of] (e.g. K blocks tile the window). */
+export const zeroOrDivides = (of: string): ParamRule => ({
+  refs: [of], test: (v, p) => isInt(v) && (v === 0 || (v > 0 && p[of] > 0 && p[of] % v === 0)),
+  why: (_, name) => `must be 0 or divide a positive ${of} (${name} positions of K per block, requantized from the ${of})`,
+  as: (v) => `(${v} == 0 || (${v} > 0 && ${of} > 0 && ${of} % ${v} == 0))`,
+});

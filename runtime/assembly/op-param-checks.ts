@@ -93,9 +93,9 @@ export function gemvLutParamsOk(r: usize): bool {
     G > 0 && n % G == 0 && n / G <= 1024;
 }
 
-// kv_store_q: nKv, hs, kBits, vBits, window, anchors
+// kv_store_q: nKv, hs, kBits, vBits, window, anchors, kBlock
 export function kvStoreQParamsOk(r: usize): bool {
-  const nKv = prm(r, 0), hs = prm(r, 1), kBits = prm(r, 2), vBits = prm(r, 3), window = prm(r, 4), anchors = prm(r, 5);
+  const nKv = prm(r, 0), hs = prm(r, 1), kBits = prm(r, 2), vBits = prm(r, 3), window = prm(r, 4), anchors = prm(r, 5), kBlock = prm(r, 6);
   return nKv > 0 &&
     hs > 0 &&
     hs <= 256 &&
@@ -103,14 +103,16 @@ export function kvStoreQParamsOk(r: usize): bool {
     (vBits == 8 || vBits == 4 || vBits == 2) &&
     window >= 0 && window <= 4096 &&
     anchors >= 0 && anchors <= 4096 &&
+    kBlock >= 0 && kBlock <= 4096 &&
     (<i64>kBits * <i64>hs) % 8 == 0 &&
     (<i64>vBits * <i64>hs) % 8 == 0 &&
-    (anchors == 0 || window > 0);
+    (anchors == 0 || window > 0) &&
+    (kBlock == 0 || (kBlock > 0 && window > 0 && window % kBlock == 0));
 }
 
-// attention_q: nHeads, nKv, hs, attScaleM, attScaleE, kBits, vBits, window, anchors
+// attention_q: nHeads, nKv, hs, attScaleM, attScaleE, kBits, vBits, window, anchors, kBlock
 export function attentionQParamsOk(r: usize): bool {
-  const nHeads = prm(r, 0), nKv = prm(r, 1), hs = prm(r, 2), kBits = prm(r, 5), vBits = prm(r, 6), window = prm(r, 7), anchors = prm(r, 8);
+  const nHeads = prm(r, 0), nKv = prm(r, 1), hs = prm(r, 2), kBits = prm(r, 5), vBits = prm(r, 6), window = prm(r, 7), anchors = prm(r, 8), kBlock = prm(r, 9);
   return nHeads > 0 &&
     nKv > 0 &&
     hs > 0 &&
@@ -119,10 +121,12 @@ export function attentionQParamsOk(r: usize): bool {
     (vBits == 8 || vBits == 4 || vBits == 2) &&
     window >= 0 && window <= 4096 &&
     anchors >= 0 && anchors <= 4096 &&
+    kBlock >= 0 && kBlock <= 4096 &&
     nKv > 0 && nHeads % nKv == 0 &&
     (<i64>kBits * <i64>hs) % 8 == 0 &&
     (<i64>vBits * <i64>hs) % 8 == 0 &&
-    (anchors == 0 || window > 0);
+    (anchors == 0 || window > 0) &&
+    (kBlock == 0 || (kBlock > 0 && window > 0 && window % kBlock == 0));
 }
 
 // hadamard: n, hs

@@ -71,16 +71,17 @@ export const GEMV_LUT_BITS: i32 = 3;
 export const GEMV_LUT_G: i32 = 4;
 export const GEMV_LUT_PARAMS: i32 = 5;
 
-// kv_store_q: nKv, hs, kBits, vBits, window, anchors
+// kv_store_q: nKv, hs, kBits, vBits, window, anchors, kBlock
 export const KV_STORE_Q_N_KV: i32 = 0;
 export const KV_STORE_Q_HS: i32 = 1;
 export const KV_STORE_Q_K_BITS: i32 = 2;
 export const KV_STORE_Q_V_BITS: i32 = 3;
 export const KV_STORE_Q_WINDOW: i32 = 4;
 export const KV_STORE_Q_ANCHORS: i32 = 5;
-export const KV_STORE_Q_PARAMS: i32 = 6;
+export const KV_STORE_Q_K_BLOCK: i32 = 6;
+export const KV_STORE_Q_PARAMS: i32 = 7;
 
-// attention_q: nHeads, nKv, hs, attScaleM, attScaleE, kBits, vBits, window, anchors
+// attention_q: nHeads, nKv, hs, attScaleM, attScaleE, kBits, vBits, window, anchors, kBlock
 export const ATTENTION_Q_N_HEADS: i32 = 0;
 export const ATTENTION_Q_N_KV: i32 = 1;
 export const ATTENTION_Q_HS: i32 = 2;
@@ -90,7 +91,8 @@ export const ATTENTION_Q_K_BITS: i32 = 5;
 export const ATTENTION_Q_V_BITS: i32 = 6;
 export const ATTENTION_Q_WINDOW: i32 = 7;
 export const ATTENTION_Q_ANCHORS: i32 = 8;
-export const ATTENTION_Q_PARAMS: i32 = 9;
+export const ATTENTION_Q_K_BLOCK: i32 = 9;
+export const ATTENTION_Q_PARAMS: i32 = 10;
 
 // hadamard: n, hs
 export const HADAMARD_N: i32 = 0;

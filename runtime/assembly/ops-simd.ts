@@ -41,13 +41,13 @@ export function runGemvLutSimdRows(r: usize, lo: i32, hi: i32): void {
 const scratch_kv_store_q: usize = memory.data(272, 16);
 
 export function runKvStoreQSimd(r: usize): void {
-  const nKv = prm(r, 0), hs = prm(r, 1), kBits = prm(r, 2), vBits = prm(r, 3), window = prm(r, 4), anchors = prm(r, 5);
+  const nKv = prm(r, 0), hs = prm(r, 1), kBits = prm(r, 2), vBits = prm(r, 3), window = prm(r, 4), anchors = prm(r, 5), kBlock = prm(r, 6);
   kvStoreQ(outp(r, 0), outp(r, 1), outp(r, 2), outp(r, 3), outp(r, 4), outp(r, 5), inp(r, 0), inp(r, 1),
-    inPos, <i32>cfgSeqLen, nKv, hs, kBits, vBits, window, anchors, outp(r, 6), scratch_kv_store_q, scratch_kv_store_q + 256);
+    inPos, <i32>cfgSeqLen, nKv, hs, kBits, vBits, window, anchors, kBlock, outp(r, 6), scratch_kv_store_q, scratch_kv_store_q + 256);
 }
 
 export function runAttentionQSimd(r: usize): void {
-  const nHeads = prm(r, 0), nKv = prm(r, 1), hs = prm(r, 2), attScaleM = prm(r, 3), attScaleE = prm(r, 4), kBits = prm(r, 5), vBits = prm(r, 6), window = prm(r, 7), anchors = prm(r, 8);
+  const nHeads = prm(r, 0), nKv = prm(r, 1), hs = prm(r, 2), attScaleM = prm(r, 3), attScaleE = prm(r, 4), kBits = prm(r, 5), vBits = prm(r, 6), window = prm(r, 7), anchors = prm(r, 8), kBlock = prm(r, 9);
   attentionQ(outp(r, 0), inp(r, 0), inPos, inp(r, 2), inp(r, 3), inp(r, 4), inp(r, 5), inp(r, 6), inp(r, 7),
-    <i32>cfgSeqLen, nHeads, nKv, hs, attScaleM, attScaleE, kBits, vBits, window, anchors, outp(r, 1), inp(r, 8), inp(r, 9), inp(r, 10), inp(r, 11));
+    <i32>cfgSeqLen, nHeads, nKv, hs, attScaleM, attScaleE, kBits, vBits, window, anchors, kBlock, outp(r, 1), inp(r, 8), inp(r, 9), inp(r, 10), inp(r, 11));
 }

@@ -198,40 +198,40 @@ export function runGemvLutRows(r: usize, lo: i32, hi: i32): void {
     inp(r, 4) + (<usize>lo << 1), inp(r, 5) + <usize>lo, inp(r, 0), load<i32>(sc), load<i32>(sc, 4), n, hi - lo, bits, G, outFrac);
 }
 
-// ---- kv_store_q: in [k i32 [kvD], v i32 [kvD], input position], out [K i8 [S·kvD·kBits/8 + (W + A)·kvD], K.m i16 [S + W + A, nKv], K.e i8 [S + W + A, nKv], V i8 [S·kvD·vBits/8 + (W + A)·kvD], V.m i16 [S + W + A, nKv], V.e i8 [S + W + A, nKv], anchors i32 [(2S + A)·nKv], or [1] when A = 0]; params [nKv, hs, kBits, vBits, window, anchors]
+// ---- kv_store_q: in [k i32 [kvD], v i32 [kvD], input position], out [K i8 [S·kvD·kBits/8 + (W + A)·kvD], K.m i16 [R + W + A, nKv] + [2·nB·kvD] (R = S, or nB = floor(S / kBlock) with blocks), K.e i8 [R + W + A, nKv], V i8 [S·kvD·vBits/8 + (W + A)·kvD], V.m i16 [S + W + A, nKv], V.e i8 [S + W + A, nKv], anchors i32 [(2S + A)·nKv], or [1] when A = 0]; params [nKv, hs, kBits, vBits, window, anchors, kBlock]
 const scratch_kv_store_q: usize = memory.data(272, 16);
 
 export function checkKvStoreQ(r: usize): bool {
-  if (!counts(r, 3, 7, 6) || !kvStoreQParamsOk(r)) return false;
-  const nKv = prm(r, 0), hs = prm(r, 1), kBits = prm(r, 2), vBits = prm(r, 3), window = prm(r, 4), anchors = prm(r, 5);
+  if (!counts(r, 3, 7, 7) || !kvStoreQParamsOk(r)) return false;
+  const nKv = prm(r, 0), hs = prm(r, 1), kBits = prm(r, 2), vBits = prm(r, 3), window = prm(r, 4), anchors = prm(r, 5), kBlock = prm(r, 6);
   const kvD = <i64>nKv * hs, S = <i64>cfgSeqLen, rows = (S + window + anchors) * nKv;
   return isSlot(r, 0, false, I32, kvD) && isSlot(r, 1, false, I32, kvD) && isInput(r, 2, ProgramInput.position) &&
     window <= S && anchors <= S &&
     isSlot(r, 0, true, I8, ((S * kvD * kBits) >> 3) + (window + anchors) * kvD) &&
-    isSlot(r, 1, true, I16, rows) &&
-    isSlot(r, 2, true, I8, rows) &&
+    isSlot(r, 1, true, I16, ((kBlock > 0 ? (kBlock > 0 ? S / <i64>kBlock : <i64>0) : S) + window + anchors) * nKv + 2 * (kBlock > 0 ? S / <i64>kBlock : <i64>0) * kvD) &&
+    isSlot(r, 2, true, I8, ((kBlock > 0 ? (kBlock > 0 ? S / <i64>kBlock : <i64>0) : S) + window + anchors) * nKv) &&
     isSlot(r, 3, true, I8, ((S * kvD * vBits) >> 3) + (window + anchors) * kvD) &&
     isSlot(r, 4, true, I16, rows) &&
     isSlot(r, 5, true, I8, rows) &&
     isSlot(r, 6, true, I32, anchors > 0 ? (2 * S + anchors) * nKv : 1);
 }
 export function runKvStoreQ(r: usize): void {
-  const nKv = prm(r, 0), hs = prm(r, 1), kBits = prm(r, 2), vBits = prm(r, 3), window = prm(r, 4), anchors = prm(r, 5);
+  const nKv = prm(r, 0), hs = prm(r, 1), kBits = prm(r, 2), vBits = prm(r, 3), window = prm(r, 4), anchors = prm(r, 5), kBlock = prm(r, 6);
   kvStoreQ(outp(r, 0), outp(r, 1), outp(r, 2), outp(r, 3), outp(r, 4), outp(r, 5), inp(r, 0), inp(r, 1),
-    inPos, <i32>cfgSeqLen, nKv, hs, kBits, vBits, window, anchors, outp(r, 6), scratch_kv_store_q, scratch_kv_store_q + 256);
+    inPos, <i32>cfgSeqLen, nKv, hs, kBits, vBits, window, anchors, kBlock, outp(r, 6), scratch_kv_store_q, scratch_kv_store_q + 256);
 }
 
-// ---- attention_q: in [q i32 [nH·hs], input position, K i8 [S·kvD·kBits/8 + (W + A)·kvD], K.m i16 [S + W + A, nKv], K.e i8 [S + W + A, nKv], V i8 [S·kvD·vBits/8 + (W + A)·kvD], V.m i16 [S + W + A, nKv], V.e i8 [S + W + A, nKv], exp2 i16 [1024], q12 i16 [hs], scores i32 [S], weights i32 [S]], out [out i32 [nH·hs], anchors i32 [(2S + A)·nKv], or [1] when A = 0]; params [nHeads, nKv, hs, attScaleM, attScaleE, kBits, vBits, window, anchors]
+// ---- attention_q: in [q i32 [nH·hs], input position, K i8 [S·kvD·kBits/8 + (W + A)·kvD], K.m i16 [R + W + A, nKv] + [2·nB·kvD] (R = S, or nB = floor(S / kBlock) with blocks), K.e i8 [R + W + A, nKv], V i8 [S·kvD·vBits/8 + (W + A)·kvD], V.m i16 [S + W + A, nKv], V.e i8 [S + W + A, nKv], exp2 i16 [1024], q12 i16 [hs], scores i32 [S], weights i32 [S]], out [out i32 [nH·hs], anchors i32 [(2S + A)·nKv], or [1] when A = 0]; params [nHeads, nKv, hs, attScaleM, attScaleE, kBits, vBits, window, anchors, kBlock]
 
 export function checkAttentionQ(r: usize): bool {
-  if (!counts(r, 12, 2, 9) || !attentionQParamsOk(r)) return false;
-  const nHeads = prm(r, 0), nKv = prm(r, 1), hs = prm(r, 2), kBits = prm(r, 5), vBits = prm(r, 6), window = prm(r, 7), anchors = prm(r, 8);
+  if (!counts(r, 12, 2, 10) || !attentionQParamsOk(r)) return false;
+  const nHeads = prm(r, 0), nKv = prm(r, 1), hs = prm(r, 2), kBits = prm(r, 5), vBits = prm(r, 6), window = prm(r, 7), anchors = prm(r, 8), kBlock = prm(r, 9);
   const kvD = <i64>nKv * hs, S = <i64>cfgSeqLen, rows = (S + window + anchors) * nKv, qd = <i64>nHeads * hs;
   return isSlot(r, 0, false, I32, qd) && isInput(r, 1, ProgramInput.position) &&
     window <= S && anchors <= S &&
     isSlot(r, 2, false, I8, ((S * kvD * kBits) >> 3) + (window + anchors) * kvD) &&
-    isSlot(r, 3, false, I16, rows) &&
-    isSlot(r, 4, false, I8, rows) &&
+    isSlot(r, 3, false, I16, ((kBlock > 0 ? (kBlock > 0 ? S / <i64>kBlock : <i64>0) : S) + window + anchors) * nKv + 2 * (kBlock > 0 ? S / <i64>kBlock : <i64>0) * kvD) &&
+    isSlot(r, 4, false, I8, ((kBlock > 0 ? (kBlock > 0 ? S / <i64>kBlock : <i64>0) : S) + window + anchors) * nKv) &&
     isSlot(r, 5, false, I8, ((S * kvD * vBits) >> 3) + (window + anchors) * kvD) &&
     isSlot(r, 6, false, I16, rows) &&
     isSlot(r, 7, false, I8, rows) &&
@@ -240,9 +240,9 @@ export function checkAttentionQ(r: usize): bool {
     isSlot(r, 11, false, I32, S) && isSlot(r, 0, true, I32, qd);
 }
 export function runAttentionQ(r: usize): void {
-  const nHeads = prm(r, 0), nKv = prm(r, 1), hs = prm(r, 2), attScaleM = prm(r, 3), attScaleE = prm(r, 4), kBits = prm(r, 5), vBits = prm(r, 6), window = prm(r, 7), anchors = prm(r, 8);
+  const nHeads = prm(r, 0), nKv = prm(r, 1), hs = prm(r, 2), attScaleM = prm(r, 3), attScaleE = prm(r, 4), kBits = prm(r, 5), vBits = prm(r, 6), window = prm(r, 7), anchors = prm(r, 8), kBlock = prm(r, 9);
   attentionQ(outp(r, 0), inp(r, 0), inPos, inp(r, 2), inp(r, 3), inp(r, 4), inp(r, 5), inp(r, 6), inp(r, 7),
-    <i32>cfgSeqLen, nHeads, nKv, hs, attScaleM, attScaleE, kBits, vBits, window, anchors, outp(r, 1), inp(r, 8), inp(r, 9), inp(r, 10), inp(r, 11));
+    <i32>cfgSeqLen, nHeads, nKv, hs, attScaleM, attScaleE, kBits, vBits, window, anchors, kBlock, outp(r, 1), inp(r, 8), inp(r, 9), inp(r, 10), inp(r, 11));
 }
 
 // ---- hadamard: in [v i32 [n]], out [v (same slot)]; params [n, hs]

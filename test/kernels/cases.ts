@@ -15,6 +15,7 @@ import {
 } from '../../runtime/kernels/reference/constants.ts';
 import { I32_MAX } from '../../runtime/kernels/reference/arith.ts';
 import { fillCache, randQ } from '../helpers/kv-cache.ts';
+import { kvKScaleBase, kvKScaleMElems } from '../../runtime/kernels/reference/kv_kblock.ts';
 import type { KernelCase } from './harness.ts';
 
 /** Seeded random cases per op kind (on top of the fixed ones). */
@@ -83,15 +84,16 @@ function kvStoreCase(label: string, r: Rng, nKv: number, hs: number, S: number, 
  * compared, so the store's packing, ring and anchor choices are checked across flavours.
  */
 function kvqCase(op: 'kv_store_q' | 'attention_q', label: string, r: Rng, nH: number, nKv: number, hs: number, S: number, pos: number,
-  kBits: number, vBits: number, W: number, mag: number, A = 0, rot = false): KernelCase {
+  kBits: number, vBits: number, W: number, mag: number, A = 0, rot = false, G = 0): KernelCase {
   const kvD = nKv * hs, rows = (S + W + A) * nKv;
+  // K blocks of G positions (§3.7.3): a scale row per block, then (lo, step) per block and channel.
   const buffers: KernelCase['buffers'] = {
-    kc: new Int8Array(((S * kvD * kBits) >> 3) + (W + A) * kvD), kM: new Int16Array(rows), kE: new Int8Array(rows),
+    kc: new Int8Array(((S * kvD * kBits) >> 3) + (W + A) * kvD), kM: new Int16Array(kvKScaleMElems(S, nKv, hs, G, W + A)), kE: new Int8Array((kvKScaleBase(S, G) + W + A) * nKv),
     vc: new Int8Array(((S * kvD * vBits) >> 3) + (W + A) * kvD), vM: new Int16Array(rows), vE: new Int8Array(rows),
     st: new Int32Array(A > 0 ? (2 * S + A) * nKv : 1), row8: new Int8Array(hs), sc: new Int32Array(4),
   };
   const att = modelConstants(nH * hs, hs).attScale;
-  const attend = (t: number) => ({ fn: 'attentionQ' as const, args: ['out', 'q', t, 'kc', 'kM', 'kE', 'vc', 'vM', 'vE', S, nH, nKv, hs, att.m, att.e, kBits, vBits, W, A, 'st', 'exp2', 'q12', 'scores', 'weights'] });
+  const attend = (t: number) => ({ fn: 'attentionQ' as const, args: ['out', 'q', t, 'kc', 'kM', 'kE', 'vc', 'vM', 'vE', S, nH, nKv, hs, att.m, att.e, kBits, vBits, W, A, G, 'st', 'exp2', 'q12', 'scores', 'weights'] });
   const withAttention = op === 'attention_q' || A > 0;
   if (withAttention) {
     Object.assign(buffers, {
@@ -104,7 +106,7 @@ function kvqCase(op: 'kv_store_q' | 'attention_q', label: string, r: Rng, nH: nu
     buffers[`k${t}`] = q16(r, kvD, mag * 10 ** (r.gauss() * 0.3)); buffers[`v${t}`] = q16(r, kvD, mag);
     // `,rot` (§3.7.2): k goes through the Walsh–Hadamard transform first, as in a model.
     if (rot) calls.push({ fn: 'hadamard', args: [`k${t}`, kvD, hs] });
-    calls.push({ fn: 'kvStoreQ', args: ['kc', 'kM', 'kE', 'vc', 'vM', 'vE', `k${t}`, `v${t}`, t, S, nKv, hs, kBits, vBits, W, A, 'st', 'row8', 'sc'] });
+    calls.push({ fn: 'kvStoreQ', args: ['kc', 'kM', 'kE', 'vc', 'vM', 'vE', `k${t}`, `v${t}`, t, S, nKv, hs, kBits, vBits, W, A, G, 'st', 'row8', 'sc'] });
     if (A > 0 && t < pos) calls.push(attend(t));
   }
   const compare = ['kc', 'kM', 'kE', 'vc', 'vM', 'vE', 'st'];
@@ -117,7 +119,10 @@ const randomKvq = (op: 'kv_store_q' | 'attention_q') => (r: Rng, i: number): Ker
   const nKv = int(r, 1, 3), nH = nKv * int(r, 1, 2), hs = 4 * int(r, 1, 8), S = int(r, 1, 24);
   const kBits = KV_BITS[int(r, 0, 2)], vBits = KV_BITS[int(r, 0, 2)], W = int(r, 0, 1) ? int(r, 1, S) : 0;
   const A = W > 0 && int(r, 0, 1) ? int(r, 1, S) : 0;
-  return kvqCase(op, `random ${i}: k${kBits}v${vBits},w${W},A${A}, ${nH}/${nKv} heads of ${hs}, S ${S}`, r, nH, nKv, hs, S, int(r, 0, S - 1), kBits, vBits, W, 10 ** r.gauss(), A);
+  // K blocks: a divisor of the window, in every other case with one.
+  const divisors = Array.from({ length: W }, (_, j) => j + 1).filter((d) => W % d === 0);
+  const G = W > 0 && int(r, 0, 1) ? divisors[int(r, 0, divisors.length - 1)] : 0;
+  return kvqCase(op, `random ${i}: k${kBits}v${vBits},w${W},A${A},G${G}, ${nH}/${nKv} heads of ${hs}, S ${S}`, r, nH, nKv, hs, S, int(r, 0, S - 1), kBits, vBits, W, 10 ** r.gauss(), A, false, G);
 };
 
 /**
@@ -137,6 +142,7 @@ const KVQ_WIDTHS = {
       { name: 'no window', S: 10, pos: 8, W: 0, A: 0 },
       { name: 'w4, ring wrapped', S: 12, pos: 10, W: 4, A: 0 },
       { name: 'w3, 2 anchor slots read', S: 16, pos: 14, W: 3, A: 2 },
+      { name: 'w4, K blocks of 2, 1 anchor slot', S: 17, pos: 14, W: 4, A: 1, G: 2 },
     ],
   },
   kv_store_q: {
@@ -145,14 +151,16 @@ const KVQ_WIDTHS = {
       { name: 'no window', S: 6, pos: 5, W: 0, A: 0 },
       { name: 'w3, ring wrapped', S: 10, pos: 9, W: 3, A: 0 },
       { name: 'w2, 2 anchor slots', S: 12, pos: 11, W: 2, A: 2 },
+      { name: 'w4, K blocks of 4', S: 14, pos: 13, W: 4, A: 0, G: 4 },
     ],
   },
 };
 function kvqWidthCases(r: Rng, op: 'kv_store_q' | 'attention_q'): KernelCase[] {
   const w = KVQ_WIDTHS[op], out: KernelCase[] = [];
   KV_BITS.forEach((kBits, ki) => KV_BITS.forEach((vBits, vi) => w.hs.forEach((hs, hi) => {
-    const l = w.layouts[(3 * ki + vi + hi) % w.layouts.length], rot = w.rot && (hs & (hs - 1)) === 0 && (ki + vi + hi) % 2 === 0;
-    out.push(kvqCase(op, `k${kBits}v${vBits}, hs ${hs}, ${l.name}${rot ? ', rot' : ''}, n ${l.pos + 1}`, r, w.nH, 2, hs, l.S, l.pos, kBits, vBits, l.W, w.mag(r), l.A, rot));
+    const l: { name: string; S: number; pos: number; W: number; A: number; G?: number } = w.layouts[(3 * ki + vi + hi) % w.layouts.length];
+    const rot = w.rot && (hs & (hs - 1)) === 0 && (ki + vi + hi) % 2 === 0;
+    out.push(kvqCase(op, `k${kBits}v${vBits}, hs ${hs}, ${l.name}${rot ? ', rot' : ''}, n ${l.pos + 1}`, r, w.nH, 2, hs, l.S, l.pos, kBits, vBits, l.W, w.mag(r), l.A, rot, l.G));
   })));
   if (op === 'kv_store_q') for (const hs of [5, 21]) out.push(kvqCase(op, `k8v8, hs ${hs}, w2, 1 anchor slot`, r, 2, 2, hs, 8, 7, 8, 8, 2, 1, 1));
   return out;
@@ -291,6 +299,10 @@ const CORPUS: Record<string, { fixed: () => KernelCase[]; random: Maker }> = {
         kvqCase('kv_store_q', 'k2v2,w2 with 2 anchor slots: slots fill, then the weakest is evicted', r, 2, 2, 8, 16, 15, 2, 2, 2, 1, 2),
         kvqCase('kv_store_q', 'k4v4,w1 with 3 anchor slots, zero values: equal scores (ties)', r, 2, 1, 8, 10, 9, 4, 4, 1, 0, 3),
         kvqCase('kv_store_q', 'k4v4,w2 magnitudes the rotation saturates', r, 2, 2, 16, 6, 5, 4, 4, 2, 3000, 0, true),
+        kvqCase('kv_store_q', 'k2v2,w4,kblock=4 zero values (the zero block scale)', r, 1, 1, 8, 12, 11, 2, 2, 4, 0, 0, false, 4),
+        kvqCase('kv_store_q', 'k4v4,w8,kblock=2 large values, 2 anchor slots', r, 2, 2, 8, 24, 23, 4, 4, 8, 3000, 2, false, 2),
+        kvqCase('kv_store_q', 'k8v8,w6,kblock=3 (odd S: the last block never complete)', r, 2, 2, 8, 13, 12, 8, 8, 6, 1, 0, false, 3),
+        kvqCase('kv_store_q', 'k2v4,w1,kblock=1 tiny values', r, 1, 1, 16, 5, 4, 2, 4, 1, 1e-4, 0, false, 1),
         ...kvqWidthCases(r, 'kv_store_q'),
       ];
     },
@@ -306,6 +318,9 @@ const CORPUS: Record<string, { fixed: () => KernelCase[]; random: Maker }> = {
         kvqCase('attention_q', 'k8v2, zero values', r, 1, 1, 4, 4, 3, 8, 2, 0, 0),
         kvqCase('attention_q', 'k2v2,w3, 2 anchor slots, grouped query, anchors evicted and read', r, 4, 2, 8, 20, 19, 2, 2, 3, 1, 2),
         kvqCase('attention_q', 'k4v2,w2, every packed position an anchor (A = S)', r, 2, 1, 16, 9, 8, 4, 2, 2, 3000, 9),
+        kvqCase('attention_q', 'k2v2,w8,kblock=8 grouped query, blocks read', r, 4, 2, 8, 32, 31, 2, 2, 8, 1, 0, false, 8),
+        kvqCase('attention_q', 'k2v2,w4,kblock=2, 2 anchor slots, large values', r, 2, 1, 16, 20, 19, 2, 2, 4, 3000, 2, false, 2),
+        kvqCase('attention_q', 'k4v4,w4,kblock=4 zero values', r, 1, 1, 8, 12, 11, 4, 4, 4, 0, 0, false, 4),
         ...kvqWidthCases(r, 'attention_q'),
       ];
     },

@@ -54,9 +54,9 @@ export const KERNEL_FNS = {
   kvStoreQ: { file: 'kv_store_q', reference: kvStoreQ as AnyFn },
   attentionQ: {
     file: 'attention_q',
-    reference: ((out, q, pos, kc, kM, kE, vc, vM, vE, S, nH, nKv, hs, attM, attE, kBits, vBits, window, anchors, st, exp2, q12, scores, weights) => {
+    reference: ((out, q, pos, kc, kM, kE, vc, vM, vE, S, nH, nKv, hs, attM, attE, kBits, vBits, window, anchors, kBlock, st, exp2, q12, scores, weights) => {
       const s = Object.assign(Object.create(AttentionScratch.prototype) as AttentionScratch, { q12, scores, weights, sc: new Int32Array(4) });
-      attentionQ(out, q, pos, kc, kM, kE, vc, vM, vE, S, nH, nKv, hs, attM, attE, kBits, vBits, window, anchors, st, exp2, s);
+      attentionQ(out, q, pos, kc, kM, kE, vc, vM, vE, S, nH, nKv, hs, attM, attE, kBits, vBits, window, anchors, kBlock, st, exp2, s);
     }) as AnyFn,
   },
   quantizeActI8: { file: 'quantize_act', reference: quantizeAct as AnyFn },

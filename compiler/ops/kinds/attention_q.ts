@@ -6,11 +6,11 @@ import type { OpDef } from '../op-def.ts';
 import { multipleOf, positive } from '../param-rules.ts';
 import { KVQ_ANCHORS, KVQ_CACHE, KVQ_PARAMS, kvqCacheOperands } from './kv_store_q.ts';
 
-const [nKvP, hsP, kBitsP, vBitsP, windowP, anchorsP] = KVQ_PARAMS;
+const [nKvP, hsP, kBitsP, vBitsP, windowP, anchorsP, kBlockP] = KVQ_PARAMS;
 
 // The same call with either flavour's attentionQ.
 const run = `attentionQ(outp(r, 0), inp(r, 0), inPos, inp(r, 2), inp(r, 3), inp(r, 4), inp(r, 5), inp(r, 6), inp(r, 7),
-  <i32>cfgSeqLen, nHeads, nKv, hs, attScaleM, attScaleE, kBits, vBits, window, anchors, outp(r, 1), inp(r, 8), inp(r, 9), inp(r, 10), inp(r, 11));`;
+  <i32>cfgSeqLen, nHeads, nKv, hs, attScaleM, attScaleE, kBits, vBits, window, anchors, kBlock, outp(r, 1), inp(r, 8), inp(r, 9), inp(r, 10), inp(r, 11));`;
 
 export const attention_q: OpDef = {
   kind: 'attention_q',
@@ -25,7 +25,7 @@ export const attention_q: OpDef = {
   outputs: [{ name: 'out', type: 'i32 [nH·hs]' }, KVQ_ANCHORS],
   params: [
     { name: 'nHeads', rules: [positive, multipleOf('nKv')] },
-    nKvP, hsP, { name: 'attScaleM' }, { name: 'attScaleE' }, kBitsP, vBitsP, windowP, anchorsP,
+    nKvP, hsP, { name: 'attScaleM' }, { name: 'attScaleE' }, kBitsP, vBitsP, windowP, anchorsP, kBlockP,
   ],
   device: {
     check: 'checkAttentionQ', run: 'runAttentionQ', simdRun: 'runAttentionQSimd', imports: ['attentionQ'],
@@ -38,7 +38,7 @@ return isSlot(r, 0, false, I32, qd) && isInput(r, 1, ProgramInput.position) &&
     simdBody: run,
   },
   interpret: (o, step) => {
-    o.counts(12, 2, 9);
+    o.counts(12, 2, 10);
     const q = o.in<Int32Array>(0, 'int32');
     o.input(1, 'position');
     const kc = o.in<Int8Array>(2, 'int8'), kM = o.in<Int16Array>(3, 'int16'), kE = o.in<Int8Array>(4, 'int8');
@@ -49,8 +49,8 @@ return isSlot(r, 0, false, I32, qd) && isInput(r, 1, ProgramInput.position) &&
       sc: new Int32Array(4),
     });
     const out = o.out<Int32Array>(0, 'int32'), st = o.out<Int32Array>(1, 'int32');
-    const [nH, nKv, hs, attM, attE, kBits, vBits, window, anchors] = o.op.params;
+    const [nH, nKv, hs, attM, attE, kBits, vBits, window, anchors, kBlock] = o.op.params;
     const S = o.seqLen;
-    return () => attentionQ(out, q, step.position, kc, kM, kE, vc, vM, vE, S, nH, nKv, hs, attM, attE, kBits, vBits, window, anchors, st, exp2, s);
+    return () => attentionQ(out, q, step.position, kc, kM, kE, vc, vM, vE, S, nH, nKv, hs, attM, attE, kBits, vBits, window, anchors, kBlock, st, exp2, s);
   },
 };

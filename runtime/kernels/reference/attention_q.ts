@@ -11,6 +11,7 @@ import { bitLength, divFloor, satAdd } from './arith.ts';
 import { ACT_FRAC, ACT_QMAX, INV_ACT_QMAX_E, INV_ACT_QMAX_M, SCORE_FRAC } from './constants.ts';
 import { mulShiftRound } from './int64.ts';
 import { kvUnpack } from './kv_store_q.ts';
+import { kvKBlockDot, kvKScaleBase } from './kv_kblock.ts';
 import { quantizeAct } from './quantize_act.ts';
 import { mulScale, recipScale } from './scale.ts';
 import { softmaxExp2 } from './softmax.ts';
@@ -29,9 +30,12 @@ export function attentionQ(
   out: Int32Array, q: Int32Array, pos: number,
   kc: Int8Array, kM: Int16Array, kE: Int8Array, vc: Int8Array, vM: Int16Array, vE: Int8Array,
   S: number, nHeads: number, nKv: number, hs: number, attM: number, attE: number,
-  kBits: number, vBits: number, window: number, A: number, st: Int32Array, exp2: Int16Array, s: AttentionScratch,
+  kBits: number, vBits: number, window: number, A: number, kBlock: number, st: Int32Array, exp2: Int16Array, s: AttentionScratch,
 ): void {
   const kvD = nKv * hs, group = divFloor(nHeads, nKv), n = pos + 1;
+  // K's ring scale rows start at kS; with blocks (kv_kblock.ts) block b's scale is row b and
+  // its (lo, step) pairs follow the scale rows.
+  const kS = kvKScaleBase(S, kBlock), mBase = (kS + window + A) * nKv;
   const sc = s.sc, scores = s.scores, w = s.weights;
   const kRing = (S * kvD * kBits) >> 3, vRing = (S * kvD * vBits) >> 3;
   // Positions >= first8 are read from the ring.
@@ -59,7 +63,11 @@ export function attentionQ(
         if (r8 >= 0) {
           const ko = kRing + r8 * kvD + gh;
           for (let i = 0; i < hs; i++) acc = (acc + Math.imul(s.q12[i], kc[ko + i])) | 0;
-          ks = (S + r8) * nKv + g;
+          ks = (kS + r8) * nKv + g;
+        } else if (kBlock > 0) {
+          const b = divFloor(t, kBlock);
+          acc = kvKBlockDot(s.q12, kc, ((t * kvD + gh) * kBits) >> 3, kM, mBase + 2 * (b * kvD + gh), hs, kBits);
+          ks = b * nKv + g;
         } else {
           const ko = ((t * kvD + gh) * kBits) >> 3;
           for (let i = 0; i < hs; i++) acc = (acc + Math.imul(s.q12[i], kvUnpack(kc, ko, i, kBits))) | 0;

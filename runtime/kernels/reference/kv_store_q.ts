@@ -21,6 +21,8 @@ import {
   ACT_FRAC, INV_QMAX2_E, INV_QMAX2_M, INV_QMAX4_E, INV_QMAX4_M, INV_QMAX8_E, INV_QMAX8_M, QMAX2, QMAX4, QMAX8,
 } from './constants.ts';
 import { quantizeAct } from './quantize_act.ts';
+import { divFloor } from './arith.ts';
+import { kvKScaleBase, kvRequantKBlock } from './kv_kblock.ts';
 
 /** qmax, 1/qmax (m, e) of a cache value width (8, 4 or 2 bits). */
 export function kvQmax(bits: number, out: Int32Array): void {
@@ -59,7 +61,7 @@ function storeHead(
   }
 }
 
-/** Copies int8 row `from` (values at byte o + from·kvD, scale row S + from) to row `to`, for K or V. */
+/** Copies int8 row `from` (values at byte o + from·kvD, scale row S + from; S: the slot's ring scale base) to row `to`, for K or V. */
 function copyRow8(c: Int8Array, cM: Int16Array, cE: Int8Array, o: number, S: number, nKv: number, kvD: number, gh: number, hs: number, g: number, from: number, to: number): void {
   for (let i = 0; i < hs; i++) c[o + to * kvD + gh + i] = c[o + from * kvD + gh + i];
   cM[(S + to) * nKv + g] = cM[(S + from) * nKv + g];
@@ -87,15 +89,16 @@ export function kvAnchorSlot(st: Int32Array, S: number, nKv: number, A: number, 
 
 /**
  * Stores k, v (Q16, [nKv * hs]) of `position` into one layer's quantized cache (layout
- * above). A: anchor slots per kv head; st: the anchor state (int32 [(2S + A)·nKv]; unused
- * without anchors). row8: int8 scratch [hs]; sc: int32 scratch [4].
+ * above). A: anchor slots per kv head; kBlock: G > 0 for per-channel K blocks of G
+ * positions (kv_kblock.ts; needs window a multiple of G), 0 for per-token K; st: the anchor
+ * state (int32 [(2S + A)·nKv]; unused without anchors). row8: int8 scratch [hs]; sc: int32 scratch [4].
  */
 export function kvStoreQ(
   kc: Int8Array, kM: Int16Array, kE: Int8Array, vc: Int8Array, vM: Int16Array, vE: Int8Array,
   k: Int32Array, v: Int32Array, position: number, S: number, nKv: number, hs: number,
-  kBits: number, vBits: number, window: number, A: number, st: Int32Array, row8: Int8Array, sc: Int32Array,
+  kBits: number, vBits: number, window: number, A: number, kBlock: number, st: Int32Array, row8: Int8Array, sc: Int32Array,
 ): void {
-  const kvD = nKv * hs;
+  const kvD = nKv * hs, kS = kvKScaleBase(S, kBlock);
   const ring = window > 0 ? position % window : 0;
   const kRing = (S * kvD * kBits) >> 3, vRing = (S * kvD * vBits) >> 3;
   const map = S * nKv, tab = 2 * S * nKv;
@@ -113,14 +116,20 @@ export function kvStoreQ(
         if (old >= 0 && old < S) st[map + old * nKv + g] = -1;
         st[map + c * nKv + g] = slot;
         st[tab + slot * nKv + g] = c;
-        copyRow8(kc, kM, kE, kRing, S, nKv, kvD, gh, hs, g, ring, window + slot);
+        copyRow8(kc, kM, kE, kRing, kS, nKv, kvD, gh, hs, g, ring, window + slot);
         copyRow8(vc, vM, vE, vRing, S, nKv, kvD, gh, hs, g, ring, window + slot);
       }
     }
-    storeHead(kc, ((position * kvD + gh) * kBits) >> 3, kM, kE, position * nKv + g, k, gh, hs, kBits, row8, sc);
+    // Blocks: the block whose first position c = position - window leaves the window now is
+    // complete in the ring; its packed K rows are written from there, not K's row here.
+    if (kBlock > 0) {
+      if (position >= window && (position - window) % kBlock === 0) {
+        kvRequantKBlock(kc, kM, kE, kRing, kS, (kS + window + A) * nKv, nKv, hs, kBits, window, kBlock, divFloor(position - window, kBlock), g);
+      }
+    } else storeHead(kc, ((position * kvD + gh) * kBits) >> 3, kM, kE, position * nKv + g, k, gh, hs, kBits, row8, sc);
     storeHead(vc, ((position * kvD + gh) * vBits) >> 3, vM, vE, position * nKv + g, v, gh, hs, vBits, row8, sc);
     if (window > 0) {
-      storeHead(kc, kRing + ring * kvD + gh, kM, kE, (S + ring) * nKv + g, k, gh, hs, 8, row8, sc);
+      storeHead(kc, kRing + ring * kvD + gh, kM, kE, (kS + ring) * nKv + g, k, gh, hs, 8, row8, sc);
       storeHead(vc, vRing + ring * kvD + gh, vM, vE, (S + ring) * nKv + g, v, gh, hs, 8, row8, sc);
     }
   }

@@ -8,6 +8,7 @@ import { i16at, i32at, i8at, set32 } from "./mem";
 import { quantizeAct } from "./quantize_act";
 import { mulScale, recipScale } from "./scale";
 import { softmaxExp2 } from "./softmax";
+import { kBlockDot, kvKScaleBase } from "./kv_kblock";
 
 const sc: usize = memory.data(16, 16);
 
@@ -96,10 +97,11 @@ export function attentionQ(
   out: usize, q: usize, pos: i32,
   kc: usize, kM: usize, kE: usize, vc: usize, vM: usize, vE: usize,
   S: i32, nHeads: i32, nKv: i32, hs: i32, attM: i32, attE: i32,
-  kBits: i32, vBits: i32, window: i32, A: i32, st: usize, exp2: usize,
+  kBits: i32, vBits: i32, window: i32, A: i32, kBlock: i32, st: usize, exp2: usize,
   q12: usize, scores: usize, w: usize,
 ): void {
   const kvD = nKv * hs, group = divFloor(nHeads, nKv), n = pos + 1;
+  const kS = kvKScaleBase(S, kBlock), mBase = (kS + window + A) * nKv;
   const kRing = (S * kvD * kBits) >> 3, vRing = (S * kvD * vBits) >> 3;
   const first8 = window > 0 ? n - window : n;
   // t mod W = t + ringOff, less W when that reaches W, for first8 <= t < n (one division per call).
@@ -117,7 +119,11 @@ export function attentionQ(
         const r8 = row8(t, g, first8, ringOff, window, A, st, map, nKv);
         if (r8 >= 0) {
           acc = dotRow(q12, kc + <usize>(kRing + r8 * kvD + gh), hs, 8);
-          ks = (S + r8) * nKv + g;
+          ks = (kS + r8) * nKv + g;
+        } else if (kBlock > 0) {
+          const b = t / kBlock;
+          acc = kBlockDot(q12, kc + <usize>(((t * kvD + gh) * kBits) >> 3), kM, mBase + 2 * (b * kvD + gh), hs, kBits);
+          ks = b * nKv + g;
         } else {
           acc = dotRow(q12, kc + <usize>(((t * kvD + gh) * kBits) >> 3), hs, kBits);
           ks = t * nKv + g;

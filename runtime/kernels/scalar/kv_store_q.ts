@@ -5,6 +5,7 @@ import {
 } from "./constants";
 import { i32at, i8at, set16, set32, set8 } from "./mem";
 import { quantizeAct } from "./quantize_act";
+import { kvKScaleBase, kvRequantKBlock } from "./kv_kblock";
 
 /** The largest magnitude of a value at `bits` (8, 4, 2: 127, 7, 1; so 2 bits are ternary), and 1/qmax as a scale. */
 // @ts-ignore: decorator
@@ -28,7 +29,7 @@ function storeHead(c: usize, cM: usize, cE: usize, srow: i32, x: usize, xo: i32,
   }
 }
 
-/** Copies int8 row `from` (values at c + row·kvD, scale row S + row) to row `to`, head g. */
+/** Copies int8 row `from` (values at c + row·kvD, scale row S + row; S: the slot's ring scale base) to row `to`, head g. */
 function copyRow8(c: usize, cM: usize, cE: usize, S: i32, nKv: i32, kvD: i32, gh: i32, hs: i32, g: i32, from: i32, to: i32): void {
   memory.copy(c + <usize>(to * kvD + gh), c + <usize>(from * kvD + gh), <usize>hs);
   set16(cM, (S + to) * nKv + g, load<i16>(cM + (<usize>((S + from) * nKv + g) << 1)));
@@ -60,7 +61,7 @@ function anchorSlot(st: usize, S: i32, nKv: i32, A: i32, g: i32, c: i32): i32 {
 // @ts-ignore: decorator
 @inline export function promoteAnchor(
   kc: usize, kM: usize, kE: usize, vc: usize, vM: usize, vE: usize,
-  position: i32, S: i32, nKv: i32, hs: i32, kBits: i32, vBits: i32, window: i32, A: i32, st: usize, g: i32,
+  position: i32, S: i32, nKv: i32, hs: i32, kBits: i32, vBits: i32, window: i32, A: i32, kS: i32, st: usize, g: i32,
 ): void {
   const c = position - window, slot = anchorSlot(st, S, nKv, A, g, c);
   if (slot < 0) return;
@@ -70,27 +71,39 @@ function anchorSlot(st: usize, S: i32, nKv: i32, A: i32, g: i32, c: i32): i32 {
   if (<u32>old < <u32>S) set32(st, map + old * nKv + g, -1);
   set32(st, map + c * nKv + g, slot);
   set32(st, tab + slot * nKv + g, c);
-  copyRow8(kc + <usize>((S * kvD * kBits) >> 3), kM, kE, S, nKv, kvD, gh, hs, g, ring, window + slot);
+  copyRow8(kc + <usize>((S * kvD * kBits) >> 3), kM, kE, kS, nKv, kvD, gh, hs, g, ring, window + slot);
   copyRow8(vc + <usize>((S * kvD * vBits) >> 3), vM, vE, S, nKv, kvD, gh, hs, g, ring, window + slot);
 }
 
-/** k, v (Q16 [nKv*hs]) of `position` into one layer's quantized cache; A anchor slots, st their state. row8: i8 [hs]; sc: i32 [4]. */
+/**
+ * With K blocks (kBlock = G > 0), the block whose first position leaves the window now is
+ * requantized from the ring (kv_kblock.ts) instead of storing K's packed row.
+ */
+// @ts-ignore: decorator
+@inline export function storeKBlock(kc: usize, kM: usize, kE: usize, position: i32, S: i32, nKv: i32, hs: i32, kBits: i32, window: i32, A: i32, G: i32, g: i32): void {
+  if (position < window || (position - window) % G != 0) return;
+  const kS = kvKScaleBase(S, G);
+  kvRequantKBlock(kc, kM, kE, (S * nKv * hs * kBits) >> 3, kS, (kS + window + A) * nKv, nKv, hs, kBits, window, G, (position - window) / G, g);
+}
+
+/** k, v (Q16 [nKv*hs]) of `position` into one layer's quantized cache; A anchor slots, G K's blocks, st the anchor state. row8: i8 [hs]; sc: i32 [4]. */
 export function kvStoreQ(
   kc: usize, kM: usize, kE: usize, vc: usize, vM: usize, vE: usize,
   k: usize, v: usize, position: i32, S: i32, nKv: i32, hs: i32,
-  kBits: i32, vBits: i32, window: i32, A: i32, st: usize, row8: usize, sc: usize,
+  kBits: i32, vBits: i32, window: i32, A: i32, kBlock: i32, st: usize, row8: usize, sc: usize,
 ): void {
-  const kvD = nKv * hs;
+  const kvD = nKv * hs, kS = kvKScaleBase(S, kBlock);
   const ring = window > 0 ? position % window : 0;
   const kRing = (S * kvD * kBits) >> 3, vRing = (S * kvD * vBits) >> 3;
   if (A > 0 && position == 0) resetAnchors(st, S, nKv, A);
   for (let g = 0; g < nKv; g++) {
     const gh = g * hs;
-    if (A > 0 && position >= window) promoteAnchor(kc, kM, kE, vc, vM, vE, position, S, nKv, hs, kBits, vBits, window, A, st, g);
-    storeHead(kc + <usize>(((position * kvD + gh) * kBits) >> 3), kM, kE, position * nKv + g, k, gh, hs, kBits, row8, sc);
+    if (A > 0 && position >= window) promoteAnchor(kc, kM, kE, vc, vM, vE, position, S, nKv, hs, kBits, vBits, window, A, kS, st, g);
+    if (kBlock > 0) storeKBlock(kc, kM, kE, position, S, nKv, hs, kBits, window, A, kBlock, g);
+    else storeHead(kc + <usize>(((position * kvD + gh) * kBits) >> 3), kM, kE, position * nKv + g, k, gh, hs, kBits, row8, sc);
     storeHead(vc + <usize>(((position * kvD + gh) * vBits) >> 3), vM, vE, position * nKv + g, v, gh, hs, vBits, row8, sc);
     if (window > 0) {
-      storeHead(kc + <usize>(kRing + ring * kvD + gh), kM, kE, (S + ring) * nKv + g, k, gh, hs, 8, row8, sc);
+      storeHead(kc + <usize>(kRing + ring * kvD + gh), kM, kE, (kS + ring) * nKv + g, k, gh, hs, 8, row8, sc);
       storeHead(vc + <usize>(vRing + ring * kvD + gh), vM, vE, (S + ring) * nKv + g, v, gh, hs, 8, row8, sc);
     }
   }

@@ -28,6 +28,7 @@ import { i16at, i32at, i8at, set32 } from "../scalar/mem";
 import { quantizeAct } from "../scalar/quantize_act";
 import { mulScale, recipScale } from "../scalar/scale";
 import { softmaxExp2 } from "../scalar/softmax";
+import { attentionQ as attentionQScalar } from "../scalar/attention_q";
 
 /** Largest head size (compiler/ops/kinds/kv_store_q.ts KVQ_MAX_HS): a row in chunk order at any width has at most this many entries. */
 const MAX_HS: i32 = 256;
@@ -164,9 +165,14 @@ export function attentionQ(
   out: usize, q: usize, pos: i32,
   kc: usize, kM: usize, kE: usize, vc: usize, vM: usize, vE: usize,
   S: i32, nHeads: i32, nKv: i32, hs: i32, attM: i32, attE: i32,
-  kBits: i32, vBits: i32, window: i32, A: i32, st: usize, exp2: usize,
+  kBits: i32, vBits: i32, window: i32, A: i32, kBlock: i32, st: usize, exp2: usize,
   q12: usize, scores: usize, w: usize,
 ): void {
+  // K blocks (§3.7.3): the scalar kernel (no SIMD kernel for them yet).
+  if (kBlock > 0) {
+    attentionQScalar(out, q, pos, kc, kM, kE, vc, vM, vE, S, nHeads, nKv, hs, attM, attE, kBits, vBits, window, A, kBlock, st, exp2, q12, scores, w);
+    return;
+  }
   const kvD = nKv * hs, group = divFloor(nHeads, nKv), n = pos + 1;
   const kRing = (S * kvD * kBits) >> 3, vRing = (S * kvD * vBits) >> 3;
   const first8 = window > 0 ? n - window : n;

@@ -15,8 +15,9 @@
 // the bytes kept, and only the row's own bytes are written.
 import { ACT_FRAC, ZERO_SCALE_E, ZERO_SCALE_M } from "../scalar/constants";
 import {
-  kvInvQmaxE, kvInvQmaxM, kvQmax, promoteAnchor, resetAnchors,
+  kvInvQmaxE, kvInvQmaxM, kvQmax, promoteAnchor, resetAnchors, storeKBlock,
 } from "../scalar/kv_store_q";
+import { kvKScaleBase } from "../scalar/kv_kblock";
 import { divRound } from "../scalar/arith";
 import { set16, set8 } from "../scalar/mem";
 import { actRecipBits, actShift } from "../scalar/quantize_act";
@@ -113,19 +114,21 @@ function storeHead(c: usize, cM: usize, cE: usize, srow: i32, x: usize, xo: i32,
 export function kvStoreQ(
   kc: usize, kM: usize, kE: usize, vc: usize, vM: usize, vE: usize,
   k: usize, v: usize, position: i32, S: i32, nKv: i32, hs: i32,
-  kBits: i32, vBits: i32, window: i32, A: i32, st: usize, row8: usize, sc: usize,
+  kBits: i32, vBits: i32, window: i32, A: i32, kBlock: i32, st: usize, row8: usize, sc: usize,
 ): void {
-  const kvD = nKv * hs;
+  const kvD = nKv * hs, kS = kvKScaleBase(S, kBlock);
   const ring = window > 0 ? position % window : 0;
   const kRing = (S * kvD * kBits) >> 3, vRing = (S * kvD * vBits) >> 3;
   if (A > 0 && position == 0) resetAnchors(st, S, nKv, A);
   for (let g = 0; g < nKv; g++) {
     const gh = g * hs;
-    if (A > 0 && position >= window) promoteAnchor(kc, kM, kE, vc, vM, vE, position, S, nKv, hs, kBits, vBits, window, A, st, g);
-    storeHead(kc + <usize>(((position * kvD + gh) * kBits) >> 3), kM, kE, position * nKv + g, k, gh, hs, kBits, sc);
+    if (A > 0 && position >= window) promoteAnchor(kc, kM, kE, vc, vM, vE, position, S, nKv, hs, kBits, vBits, window, A, kS, st, g);
+    // K blocks: the scalar kernel's requantization (no SIMD kernel for it yet).
+    if (kBlock > 0) storeKBlock(kc, kM, kE, position, S, nKv, hs, kBits, window, A, kBlock, g);
+    else storeHead(kc + <usize>(((position * kvD + gh) * kBits) >> 3), kM, kE, position * nKv + g, k, gh, hs, kBits, sc);
     storeHead(vc + <usize>(((position * kvD + gh) * vBits) >> 3), vM, vE, position * nKv + g, v, gh, hs, vBits, sc);
     if (window > 0) {
-      storeHead(kc + <usize>(kRing + ring * kvD + gh), kM, kE, (S + ring) * nKv + g, k, gh, hs, 8, sc);
+      storeHead(kc + <usize>(kRing + ring * kvD + gh), kM, kE, (kS + ring) * nKv + g, k, gh, hs, 8, sc);
       storeHead(vc + <usize>(vRing + ring * kvD + gh), vM, vE, (S + ring) * nKv + g, v, gh, hs, 8, sc);
     }
   }
