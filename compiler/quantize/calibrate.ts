@@ -1,7 +1,8 @@
 // Calibration statistics for GPTQ without any dataset: the float model writes its own
 // calibration text. Starting from BOS it samples `sequences` sequences of `length` tokens
 // (temperature 1, top-p 0.9, fixed seed, so the result is deterministic), and every input
-// vector x of every matrix product is accumulated into that product's Hessian H = sum x x^T.
+// vector x of every matrix product is accumulated into that product's Hessian H = sum x x^T,
+// and (for AWQ, awq.ts) its channels' mean magnitudes mean |x_j|.
 import type { FloatWeights } from '../import/graph.ts';
 import { AblationTransformer, type TapPoint } from '../eval/ablate.ts';
 import { Sampler } from '../reference/float/sampler.ts';
@@ -17,16 +18,28 @@ export type Hessians = Map<string, Float64Array>;
 
 export const hessianKey = (layer: number, point: TapPoint): string => (point === 'cls' ? 'cls' : `blocks.${layer}.${point}`);
 
+/** What calibration measures of each matrix input (keyed as Hessians). */
+export interface CalibrationStats {
+  hessians: Hessians;
+  /** mean |x_j| per input channel j over the calibration tokens. */
+  absMeans: Map<string, Float64Array>;
+}
+
 export function calibrate(w: FloatWeights, opts: CalibrationOptions = {}): Hessians {
+  return calibrateStats(w, opts).hessians;
+}
+
+export function calibrateStats(w: FloatWeights, opts: CalibrationOptions = {}): CalibrationStats {
   const c = w.config;
   const sequences = opts.sequences ?? 32, length = Math.min(opts.length ?? 256, c.seqLen);
-  const hs: Hessians = new Map();
+  const hs: Hessians = new Map(), absMeans = new Map<string, Float64Array>();
   const tap = (layer: number, point: TapPoint, x: Float64Array) => {
     const key = hessianKey(layer, point), n = x.length;
-    let h = hs.get(key);
-    if (!h) { h = new Float64Array(n * n); hs.set(key, h); }
+    let h = hs.get(key), a = absMeans.get(key);
+    if (!h || !a) { h = new Float64Array(n * n); hs.set(key, h); a = new Float64Array(n); absMeans.set(key, a); }
     for (let i = 0; i < n; i++) {
       const xi = x[i];
+      a[i] += Math.abs(xi);
       if (xi === 0) continue;
       for (let j = 0; j <= i; j++) h[i * n + j] += xi * x[j];
     }
@@ -45,5 +58,6 @@ export function calibrate(w: FloatWeights, opts: CalibrationOptions = {}): Hessi
     const n = Math.round(Math.sqrt(h.length));
     for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) h[i * n + j] = h[j * n + i];
   }
-  return hs;
+  for (const [, a] of absMeans) for (let i = 0; i < a.length; i++) a[i] /= sequences * length;
+  return { hessians: hs, absMeans };
 }
