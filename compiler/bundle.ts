@@ -8,6 +8,7 @@ import { modelTokenizer, openModel, sourceDigest } from './import/open-model.ts'
 import { headSize, loadWeights, streamWeights } from './import/graph.ts';
 import type { TextTokenizer } from './import/tokenizers/text-tokenizer.ts';
 import { quantizeInt8 } from './quantize/int8.ts';
+import { calibrationOfTokens } from './quantize/calibrate.ts';
 import { lowbitPool } from './quantize/lowbit-pool.ts';
 import { gemvPool } from './emit/conformance-pool.ts';
 import { matrixNames } from './quantize/quant-model.ts';
@@ -191,6 +192,8 @@ export interface BundleOptions {
   gptq?: boolean;
   /** Fold AWQ scales into the float weights before quantizing (low-bit plans; compiler/quantize/awq.ts). */
   awq?: boolean;
+  /** Self-generated calibration tokens for GPTQ and AWQ (default 32 x 256: calibrate.ts). */
+  calibrationTokens?: number;
   tokenizer?: string;
   vectors?: number;
   /** KV cache format (`--kv`, compiler/quantize/kv-cache.ts); default k12v8. */
@@ -228,10 +231,11 @@ export async function compileBundle(o: BundleOptions): Promise<BundleFiles> {
   // model; AWQ folds into the loaded weights (nothing else reads them).
   // The low-bit clip search runs on every core (lowbit-pool.ts; the same bytes as one thread).
   const pool = lowbitPool(o.threads);
+  const cal = o.calibrationTokens === undefined ? {} : calibrationOfTokens(o.calibrationTokens);
   let model: QuantModel;
   try {
     model = quantizeInt8(o.gptq || o.awq ? loadWeights(graph) : streamWeights(graph), {
-      plan, lowbitRows: pool.run, shared: true, ...(o.gptq ? { gptq: {} } : {}), ...(o.awq ? { awq: { inPlace: true } } : {}),
+      plan, lowbitRows: pool.run, shared: true, ...(o.gptq ? { gptq: { ...cal } } : {}), ...(o.awq ? { awq: { inPlace: true, ...cal } } : {}),
     });
   } finally {
     await pool.close();

@@ -39,7 +39,7 @@ export const MIXES: Record<string, { default: { bits: number; groupSize?: number
 };
 
 /** GPTQ variants: `<plan>+gptq` quantizes with GPTQ on the model's self-generated calibration text. */
-export const GPTQ_PLANS = ['uniform:5g64+gptq', 'uniform:4g32+gptq', 'uniform:4g64+gptq', 'uniform:3g32+gptq', 'uniform:2g32+gptq', 'mix:4g32+v5w2_5+gptq', 'mix:2g32+v3w2_3+gptq'];
+export const GPTQ_PLANS = ['uniform:5g64+gptq', 'uniform:4g32+gptq', 'uniform:4g64+gptq', 'uniform:3g32+gptq', 'uniform:3g64+gptq', 'uniform:2g32+gptq', 'uniform:2g64+gptq', 'mix:4g32+v5w2_5+gptq', 'mix:2g32+v3w2_3+gptq'];
 /** AWQ variants: `<plan>+awq[+gptq]` folds AWQ scales (compiler/quantize/awq.ts) before quantizing (then by GPTQ). */
 export const AWQ_PLANS = ['uniform:4g64+awq', 'uniform:4g64+awq+gptq', 'uniform:3g64+awq', 'uniform:3g64+awq+gptq', 'uniform:2g64+awq', 'uniform:2g64+awq+gptq', 'uniform:2g32+awq', 'uniform:2g32+awq+gptq'];
 

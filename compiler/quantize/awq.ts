@@ -24,7 +24,11 @@ import { requested, resolveStored, type BlockMatrix, type PlanSpec } from '../pl
 export interface AwqOptions {
   /** α is searched over {0, 1/grid, ..., 1} (default 20, the paper's grid). */
   grid?: number;
-  /** Rows of each matrix the α search quantizes, evenly spaced (default 256). */
+  /**
+   * Rows of each matrix the α search quantizes, evenly spaced (default: 256, fewer for wide
+   * inputs, down to 32, so that a matrix costs at most about 2^24 multiply-adds per α; all
+   * rows of stories260K and babyllama936K but w1/w3 of the latter).
+   */
   sampleRows?: number;
   /** Fold into `w`'s own arrays instead of a copy (the caller no longer needs the originals). */
   inPlace?: boolean;
@@ -80,11 +84,14 @@ export function planRoundTrip(plan: PlanSpec, layer: number, name: BlockMatrix, 
 /** A matrix of a group: its weights [rows, cols] and its round trip. */
 export interface GroupMatrix { w: Float32Array; rows: number; cols: number; rt: RoundTrip }
 
+/** The default sample of rows for a matrix of input size n (AwqOptions.sampleRows). */
+const defaultSampleRows = (n: number) => Math.min(256, Math.max(32, Math.floor(2 ** 24 / (n * n))));
+
 /** Σ over the sampled rows of ΔW H ΔWᵀ, ΔW = rt(W·s)/s − W (the output error over the calibration inputs). */
-export function groupError(mats: readonly GroupMatrix[], s: Float64Array, h: Float64Array, sampleRows: number): number {
+export function groupError(mats: readonly GroupMatrix[], s: Float64Array, h: Float64Array, sampleRows?: number): number {
   let err = 0;
   for (const m of mats) {
-    const n = m.cols, take = Math.min(m.rows, sampleRows);
+    const n = m.cols, take = Math.min(m.rows, sampleRows ?? defaultSampleRows(n));
     const ws = new Float32Array(take * n), orig = new Float64Array(take * n);
     for (let i = 0; i < take; i++) {
       const r = Math.floor((i * m.rows) / take);
@@ -111,7 +118,7 @@ export function groupError(mats: readonly GroupMatrix[], s: Float64Array, h: Flo
  * smaller α, so α = 0 (no scaling) wins unless scaling measurably helps.
  */
 export function searchAlpha(mats: readonly GroupMatrix[], a: Float64Array, h: Float64Array, opts: AwqOptions = {}, expand = (s: Float64Array) => s): { alpha: number; s: Float64Array; err: number; err0: number } {
-  const grid = opts.grid ?? 20, rows = opts.sampleRows ?? 256;
+  const grid = opts.grid ?? 20, rows = opts.sampleRows;
   let best = { alpha: 0, s: awqScales(a, 0), err: Infinity, err0: 0 };
   for (let i = 0; i <= grid; i++) {
     const alpha = i / grid, s = awqScales(a, alpha);

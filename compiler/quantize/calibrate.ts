@@ -7,6 +7,16 @@ import type { FloatWeights } from '../import/graph.ts';
 import { AblationTransformer, type TapPoint } from '../eval/ablate.ts';
 import { Sampler } from '../reference/float/sampler.ts';
 
+/** Calibration defaults: 32 sequences of 256 tokens (8192 tokens). */
+export const CALIBRATION_SEQUENCES = 32;
+export const CALIBRATION_LENGTH = 256;
+
+/** About `tokens` calibration tokens: sequences of CALIBRATION_LENGTH (one shorter one below that), rounded up to whole sequences. */
+export function calibrationOfTokens(tokens: number): CalibrationOptions {
+  const length = Math.max(1, Math.min(tokens, CALIBRATION_LENGTH));
+  return { sequences: Math.ceil(tokens / length), length };
+}
+
 export interface CalibrationOptions {
   sequences?: number;
   length?: number;
@@ -31,7 +41,7 @@ export function calibrate(w: FloatWeights, opts: CalibrationOptions = {}): Hessi
 
 export function calibrateStats(w: FloatWeights, opts: CalibrationOptions = {}): CalibrationStats {
   const c = w.config;
-  const sequences = opts.sequences ?? 32, length = Math.min(opts.length ?? 256, c.seqLen);
+  const sequences = opts.sequences ?? CALIBRATION_SEQUENCES, length = Math.min(opts.length ?? CALIBRATION_LENGTH, c.seqLen);
   const hs: Hessians = new Map(), absMeans = new Map<string, Float64Array>();
   const tap = (layer: number, point: TapPoint, x: Float64Array) => {
     const key = hessianKey(layer, point), n = x.length;
