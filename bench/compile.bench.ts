@@ -4,7 +4,8 @@
 // table prints wall seconds (a rate of 1 / 200 s used to show as 0.00); the child's peak
 // RSS and CPU seconds and the load average are printed below the table. Sources are written once by `edgeq synth` into a cache directory
 // (EDGEQ_BENCH_COMPILE_DIR, default the system temp dir; the 1.1B file is 2.2 GB) and kept.
-// EDGEQ_BENCH_COMPILE_SHAPES limits the shapes (comma-separated; default all three).
+// EDGEQ_BENCH_COMPILE_SHAPES limits the shapes (comma-separated; default all three),
+// EDGEQ_BENCH_COMPILE_CASES the cases (comma-separated substrings of their names).
 import { spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -87,7 +88,8 @@ const section: BenchSection = {
         });
       }
     }
-    return cases;
+    const only = process.env.EDGEQ_BENCH_COMPILE_CASES?.split(',');
+    return only ? cases.filter((c) => only.some((o) => c.name.includes(o))) : cases;
   },
 };
 export default section;

@@ -30,8 +30,10 @@ export interface AwqOptions {
    * rows of stories260K and babyllama936K but w1/w3 of the latter).
    */
   sampleRows?: number;
-  /** Fold into `w`'s own arrays instead of a copy (the caller no longer needs the originals). */
+  /** Fold into `w`'s own arrays and scale `stats`' Hessians in place, instead of copies (the caller no longer needs the originals). */
   inPlace?: boolean;
+  /** Also return the Hessians of the folded inputs (for GPTQ; default true). */
+  hessians?: boolean;
 }
 
 /** Quantize then dequantize a [rows, cols] matrix in the format it will be stored in. */
@@ -40,7 +42,7 @@ export type RoundTrip = (w: Float32Array, rows: number, cols: number) => Float32
 export interface AwqResult {
   /** The folded float weights (W·diag(s), producers ·1/s). */
   weights: FloatWeights;
-  /** The Hessians of the folded inputs (diag(1/s) H diag(1/s)); others as given. */
+  /** The Hessians of the folded inputs (diag(1/s) H diag(1/s)); others as given. Empty with `hessians: false`. */
   hessians: Hessians;
   /** α chosen per input (`blocks.<l>.<attn|wo|ffn|w2>`); absent: group left alone (all int8). */
   alphas: Map<string, number>;
@@ -129,9 +131,9 @@ export function searchAlpha(mats: readonly GroupMatrix[], a: Float64Array, h: Fl
   return best;
 }
 
-/** D⁻¹ H D⁻¹ for D = diag(s): the Hessian of x/s. */
-function scaleHessian(h: Float64Array, s: Float64Array): Float64Array {
-  const n = s.length, out = new Float64Array(n * n);
+/** D⁻¹ H D⁻¹ for D = diag(s): the Hessian of x/s (into `out`, which may be h). */
+function scaleHessian(h: Float64Array, s: Float64Array, out: Float64Array): Float64Array {
+  const n = s.length;
   for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) out[i * n + j] = h[i * n + j] / (s[i] * s[j]);
   return out;
 }
@@ -156,7 +158,8 @@ export function awqFold(w: FloatWeights, stats: CalibrationStats, plan: PlanSpec
     rmsAtt: copy(b.rmsAtt), wq: copy(b.wq), wk: copy(b.wk), wv: copy(b.wv), wo: copy(b.wo),
     rmsFfn: copy(b.rmsFfn), w1: copy(b.w1), w2: copy(b.w2), w3: copy(b.w3),
   }));
-  const hessians: Hessians = new Map(stats.hessians), alphas = new Map<string, number>(), scales = new Map<string, Float64Array>();
+  const wantH = opts.hessians ?? true;
+  const hessians: Hessians = wantH ? new Map(stats.hessians) : new Map(), alphas = new Map<string, number>(), scales = new Map<string, Float64Array>();
   blocks.forEach((b, l) => {
     const rows: Record<BlockMatrix, number> = { wq: c.dim, wk: kd, wv: kd, wo: c.dim, w1: c.hiddenDim, w2: c.dim, w3: c.hiddenDim };
     /** Searches α for `names` (input key `point`), scales their columns, returns the channel scales (null: left alone). */
@@ -171,7 +174,7 @@ export function awqFold(w: FloatWeights, stats: CalibrationStats, plan: PlanSpec
       if (r.alpha === 0) return null;
       const sc = expand(r.s);
       for (const m of mats) scaleCols(m.w, m.rows, sc);
-      hessians.set(key, scaleHessian(h, sc));
+      if (wantH) hessians.set(key, scaleHessian(h, sc, opts.inPlace ? h : new Float64Array(h.length)));
       scales.set(key, sc);
       return r.s;
     };

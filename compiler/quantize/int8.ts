@@ -173,6 +173,6 @@ function awqAndHessians(w: FloatWeights, opts: Int8Options): { w: FloatWeights; 
     resolveStored(requested(plan, l, m), m === 'w2' ? c.hiddenDim : c.dim).format !== INT8.format));
   if (!lowbit) throw new EdgeqError(`AWQ (--awq) scales weights for the low-bit formats; plan ${plan ? planName(plan) : 'uniform:8'} stores every block matrix as int8 (use GPTQ, --gptq, for int8)`);
   if (opts.gptq?.hessians) throw new EdgeqError('internal: AWQ with given GPTQ Hessians (pass awq.stats instead: the Hessians change with the fold)');
-  const r = awqFold(w, opts.awq.stats ?? calibrateStats(w, { ...opts.gptq, ...opts.awq }), plan, opts.awq);
+  const r = awqFold(w, opts.awq.stats ?? calibrateStats(w, { ...opts.gptq, ...opts.awq }), plan, { ...opts.awq, hessians: !!opts.gptq });
   return { w: r.weights, hessians: opts.gptq ? r.hessians : null };
 }
