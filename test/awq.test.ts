@@ -1,3 +1,4 @@
+// tier: slow (over ~10 s; npm run test:quick skips it, npm test runs it)
 // AWQ (compiler/quantize/awq.ts): the fold leaves the float model's function unchanged,
 // the α search keeps α = 0 when scaling cannot help, on a real layer the chosen scales lower
 // the output error on held-out calibration text (measured here with the format's own round
