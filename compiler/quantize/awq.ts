@@ -14,6 +14,8 @@
 //   w2          ← w3's output rows         (silu(w1 x)·(w3 x) is linear in w3 x)
 // Only the float weights change: the artifact format, the integer semantics and the
 // runtime do not, so every engine stays byte-exact by construction.
+// A low-bit classifier is left alone: it shares the final norm's output with nothing, but
+// when the embedding is shared its columns are the lookup's too.
 import type { FloatWeights } from '../import/graph.ts';
 import { headSize as headSizeOf, kvDim as kvDimOf } from '../import/graph.ts';
 import { EdgeqError } from '../util/errors.ts';
