@@ -10,7 +10,7 @@ import { haveModels, model } from './helpers/models.ts';
 import { openModel } from '../compiler/import/open-model.ts';
 import { loadWeights, type FloatWeights } from '../compiler/import/graph.ts';
 import { FloatTransformer } from '../compiler/reference/float/forward.ts';
-import { calibrateStats, hessianKey } from '../compiler/quantize/calibrate.ts';
+import { calibrateStats, calibrationOfTokens, hessianKey } from '../compiler/quantize/calibrate.ts';
 import { awqFold, awqScales, planRoundTrip, searchAlpha } from '../compiler/quantize/awq.ts';
 import { quantizeInt8 } from '../compiler/quantize/int8.ts';
 import { formatNamed } from '../compiler/quantize/formats/registry.ts';
@@ -62,6 +62,12 @@ test('α search: constant activations keep α = 0; one salient channel gets α >
   assert.ok(sal.alpha > 0 && sal.err < 0.9 * sal.err0, `α ${sal.alpha}, error ${sal.err} vs ${sal.err0} at α = 0`);
 });
 
+test('calibrationOfTokens: sequences of up to 256 tokens, rounded up', () => {
+  assert.equal(calibrationOfTokens(32), { sequences: 1, length: 32 });
+  assert.equal(calibrationOfTokens(300), { sequences: 2, length: 256 });
+  assert.equal(calibrationOfTokens(8192), { sequences: 32, length: 256 });
+});
+
 test('awqScales: a^α normalized to max·min = 1, α = 0 gives ones', () => {
   const s = awqScales(Float64Array.of(1, 4, 16), 0.5);
   assert.ok(Math.abs(s[0] - 0.5) < 1e-12 && Math.abs(s[1] - 1) < 1e-12 && Math.abs(s[2] - 2) < 1e-12, `${s}`);
@@ -104,6 +110,9 @@ test('int8-only plans are refused; the same input gives the same bytes', () => {
   const a = quantizeInt8(w, { plan, awq, gptq: {} }), b = quantizeInt8(w, { plan, awq, gptq: {} });
   assert.ok(a.tensors.every((t, i) => Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength).equals(Buffer.from(b.tensors[i].data.buffer, b.tensors[i].data.byteOffset, b.tensors[i].data.byteLength))), 'same bytes');
   assert.ok(/ awq gptq$/.test(a.planMethod ?? ''), a.planMethod);
+  // edgeq compile folds in place (weights and Hessians): the same bytes.
+  const c = quantizeInt8(load('stories260K.bin'), { plan, awq: { ...awq, inPlace: true }, gptq: {} });
+  assert.ok(a.tensors.every((t, i) => Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength).equals(Buffer.from(c.tensors[i].data.buffer, c.tensors[i].data.byteOffset, c.tensors[i].data.byteLength))), 'in place: same bytes');
   // and not the plain quantizer's bytes: the fold changed the weights
   const p = quantizeInt8(w, { plan });
   assert.ok(a.tensors.some((t, i) => !Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength).equals(Buffer.from(p.tensors[i].data.buffer, p.tensors[i].data.byteOffset, p.tensors[i].data.byteLength))));
