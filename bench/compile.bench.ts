@@ -4,7 +4,8 @@
 // table prints wall seconds (a rate of 1 / 200 s used to show as 0.00); the child's peak
 // RSS and CPU seconds and the load average are printed below the table. Sources are written once by `edgeq synth` into a cache directory
 // (EDGEQ_BENCH_COMPILE_DIR, default the system temp dir; the 1.1B file is 2.2 GB) and kept.
-// EDGEQ_BENCH_COMPILE_SHAPES limits the shapes (comma-separated; default all three).
+// EDGEQ_BENCH_COMPILE_SHAPES limits the shapes (comma-separated; default all three),
+// EDGEQ_BENCH_COMPILE_CASES the cases (comma-separated substrings of their names).
 import { spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -18,6 +19,14 @@ const SOURCES = [
   { shape: 'tinyllama-1.1B', format: 'gguf-f16', file: 'tinyllama-1.1B-f16.gguf' },
 ];
 const PLANS = [['int8', 'uniform:8'], ['4-bit', 'uniform:4']] as const;
+/**
+ * AWQ (issue 15), and AWQ then GPTQ, at 4 bits on the 110M shape: both run the float model
+ * on self-generated calibration text, CAL_TOKENS tokens here (the default 8192 would take
+ * hours at this size; the fold's α search does not depend on the count, the calibration
+ * grows linearly with it).
+ */
+const AWQ_SHAPE = 'stories110M', CAL_TOKENS = 32;
+const AWQ_CASES = [['4-bit --awq', ['--awq']], ['4-bit --awq --gptq', ['--awq', '--gptq']]] as const;
 
 /** Peak RSS (MB), CPU seconds (user + system) and load average of the last run of each case, printed after the table. */
 const peaks = new Map<string, { rss: number; cpu: number; load: number }>();
@@ -70,8 +79,17 @@ const section: BenchSection = {
           run: () => timed(name, ['bin/edgeq.mjs', 'compile', src, '--plan', plan, '--vectors', '0', '-o', join(out, 'b')]),
         });
       }
+      if (s.shape !== AWQ_SHAPE) continue;
+      for (const [label, flags] of AWQ_CASES) {
+        const name = `${s.shape}: compile ${label} (${CAL_TOKENS} calibration tokens)`;
+        cases.push({
+          name, unit: 'compiles/s', selfTimed: true, seconds: true, warmup: 0, runs: 1,
+          run: () => timed(name, ['bin/edgeq.mjs', 'compile', src, '--plan', 'uniform:4', ...flags, '--calibration-tokens', String(CAL_TOKENS), '--vectors', '0', '-o', join(out, 'b')]),
+        });
+      }
     }
-    return cases;
+    const only = process.env.EDGEQ_BENCH_COMPILE_CASES?.split(',');
+    return only ? cases.filter((c) => only.some((o) => c.name.includes(o))) : cases;
   },
 };
 export default section;

@@ -8,13 +8,14 @@ import { modelTokenizer, openModel, sourceDigest } from './import/open-model.ts'
 import { headSize, loadWeights, streamWeights } from './import/graph.ts';
 import type { TextTokenizer } from './import/tokenizers/text-tokenizer.ts';
 import { quantizeInt8 } from './quantize/int8.ts';
+import { calibrationOfTokens } from './quantize/calibrate.ts';
 import { lowbitPool } from './quantize/lowbit-pool.ts';
 import { gemvPool } from './emit/conformance-pool.ts';
 import { matrixNames } from './quantize/quant-model.ts';
 import type { QTensor, QuantModel } from './quantize/quant-model.ts';
 import { collectGarbage } from './util/collect.ts';
 import { lowerInt8 } from './lower/program.ts';
-import { contentsFromQuant, parsePlan, type PlanSpec } from './emit/from-quant.ts';
+import { contentsFromQuant, parsePlan, weightsMethod, type PlanSpec } from './emit/from-quant.ts';
 import { planName } from './plan/plan.ts';
 import { ewqPlanSpec } from './plan/ewq.ts';
 import { fastEwqPlanSpec } from './plan/fastewq.ts';
@@ -36,6 +37,8 @@ export interface QuantBundleOptions {
   plan: PlanSpec;
   planName: string;
   gptq?: boolean;
+  /** The weights were AWQ-folded before quantization (manifest `weights`). */
+  awq?: boolean;
   tokenizer?: TextTokenizer;
   sourceSha256: Uint8Array;
   sourcePath: string;
@@ -81,7 +84,7 @@ export async function bundleFromQuant(o: QuantBundleOptions): Promise<QuantBundl
   let contents: ArtifactContents;
   try {
     contents = contentsFromQuant({
-      model: o.model, program, target: o.target, plan: o.plan, gptq: o.gptq, tokenizer: o.tokenizer,
+      model: o.model, program, target: o.target, plan: o.plan, gptq: o.gptq, awq: o.awq, tokenizer: o.tokenizer,
       sourceSha256: o.sourceSha256, sourcePath: o.sourcePath, vectors: o.vectors, gemvQ8: pool?.gemvQ8,
     });
   } finally {
@@ -107,7 +110,7 @@ export async function bundleFromQuant(o: QuantBundleOptions): Promise<QuantBundl
       // int8 unless the plan opted in (then the separate matrix wcls, as quantized: compiler/quantize/int8.ts).
       classifier: ((f) => (f && f.format !== 'int8' ? `${f.format} g${f.groupSize}` : 'int8'))(o.model.formats?.wcls),
     },
-    weights: o.gptq ? 'gptq' : 'round-to-nearest',
+    weights: weightsMethod(o),
     kvCache: kvManifest(o.model),
     source: { name: basename(o.sourcePath), sha256: hex(o.sourceSha256) },
     model: { ...contents.config },
@@ -187,6 +190,10 @@ export interface BundleOptions {
   target: string;
   plan: string;
   gptq?: boolean;
+  /** Fold AWQ scales into the float weights before quantizing (low-bit plans; compiler/quantize/awq.ts). */
+  awq?: boolean;
+  /** Self-generated calibration tokens for GPTQ and AWQ (default 32 x 256: calibrate.ts). */
+  calibrationTokens?: number;
   tokenizer?: string;
   vectors?: number;
   /** KV cache format (`--kv`, compiler/quantize/kv-cache.ts); default k12v8. */
@@ -218,20 +225,24 @@ export async function compileBundle(o: BundleOptions): Promise<BundleFiles> {
   const sourceSha256 = sourceDigest(o.checkpoint);
   const kv = parseKvFormat(o.kv ?? 'k12v8');
   kvRotationLog2(kv, headSize(graph.config)); // ,rot on a head size that is not a power of two: refused before quantizing
-  say(`quantizing ${o.checkpoint} (plan ${planName(plan)})${o.gptq ? ' with GPTQ for int8 matrices (calibrating on self-generated text)' : ''}`);
-  // Without GPTQ each matrix is read, quantized and dropped in turn (streamWeights): peak
-  // memory is the quantized model plus one float32 matrix. GPTQ calibrates on the float model.
+  say(`quantizing ${o.checkpoint} (plan ${planName(plan)})${o.awq || o.gptq ? ` with ${[o.awq ? 'AWQ' : '', o.gptq ? 'GPTQ' : ''].filter(Boolean).join(' and ')} (calibrating on self-generated text)` : ''}`);
+  // Without GPTQ or AWQ each matrix is read, quantized and dropped in turn (streamWeights):
+  // peak memory is the quantized model plus one float32 matrix. Both calibrate on the float
+  // model; AWQ folds into the loaded weights (nothing else reads them).
   // The low-bit clip search runs on every core (lowbit-pool.ts; the same bytes as one thread).
   const pool = lowbitPool(o.threads);
+  const cal = o.calibrationTokens === undefined ? {} : calibrationOfTokens(o.calibrationTokens);
   let model: QuantModel;
   try {
-    model = quantizeInt8(o.gptq ? loadWeights(graph) : streamWeights(graph), { plan, lowbitRows: pool.run, shared: true, ...(o.gptq ? { gptq: {} } : {}) });
+    model = quantizeInt8(o.gptq || o.awq ? loadWeights(graph) : streamWeights(graph), {
+      plan, lowbitRows: pool.run, shared: true, ...(o.gptq ? { gptq: { ...cal } } : {}), ...(o.awq ? { awq: { inPlace: true, ...cal } } : {}),
+    });
   } finally {
     await pool.close();
   }
   if (isQuantizedKv(kv)) model.kvCache = { ...kv, window: Math.min(kv.window, model.params.seqLen) };
   const build = (m: QuantModel, train = o.train ?? true) => bundleFromQuant({
-    model: m, target, plan, planName: planName(plan), gptq: o.gptq, tokenizer, sourceSha256, sourcePath: o.checkpoint,
+    model: m, target, plan, planName: planName(plan), gptq: o.gptq, awq: o.awq, tokenizer, sourceSha256, sourcePath: o.checkpoint,
     vectors: o.vectors, train, progress: say, threads: o.threads, moveWeights: true,
   });
   if (o.context !== 'max') return (await build(o.context === undefined ? model : withContext(model, o.context))).files;

@@ -13,7 +13,7 @@ import { openModel } from '../compiler/import/open-model.ts';
 import { loadWeights, type FloatWeights } from '../compiler/import/graph.ts';
 import { Tokenizer } from '../compiler/import/tokenizer.ts';
 import { quantizeInt8 } from '../compiler/quantize/int8.ts';
-import { calibrate, type Hessians } from '../compiler/quantize/calibrate.ts';
+import { calibrateStats, type CalibrationStats } from '../compiler/quantize/calibrate.ts';
 import { encodeParagraphs, readUtf8 } from '../compiler/eval/text-stream.ts';
 import { cachedReference } from '../compiler/plan/damage.ts';
 import { bundleFromQuant } from '../compiler/bundle.ts';
@@ -39,12 +39,22 @@ export const MIXES: Record<string, { default: { bits: number; groupSize?: number
 };
 
 /** GPTQ variants: `<plan>+gptq` quantizes with GPTQ on the model's self-generated calibration text. */
-export const GPTQ_PLANS = ['uniform:5g64+gptq', 'uniform:4g32+gptq', 'uniform:4g64+gptq', 'uniform:3g32+gptq', 'uniform:2g32+gptq', 'mix:4g32+v5w2_5+gptq', 'mix:2g32+v3w2_3+gptq'];
-const GPTQ_SUFFIX = '+gptq';
+export const GPTQ_PLANS = ['uniform:5g64+gptq', 'uniform:4g32+gptq', 'uniform:4g64+gptq', 'uniform:3g32+gptq', 'uniform:3g64+gptq', 'uniform:2g32+gptq', 'uniform:2g64+gptq', 'mix:4g32+v5w2_5+gptq', 'mix:2g32+v3w2_3+gptq'];
+/** AWQ variants: `<plan>+awq[+gptq]` folds AWQ scales (compiler/quantize/awq.ts) before quantizing (then by GPTQ). */
+export const AWQ_PLANS = ['uniform:4g64+awq', 'uniform:4g64+awq+gptq', 'uniform:3g64+awq', 'uniform:3g64+awq+gptq', 'uniform:2g64+awq', 'uniform:2g64+awq+gptq', 'uniform:2g32+awq', 'uniform:2g32+awq+gptq'];
 
-/** The PlanSpec of a plan string or a mix name (without a +gptq suffix), for a model of `layers` blocks. */
+/** A plan name's base (plan string or mix name) and its weight-choice suffixes, in the order `+awq+gptq`. */
+export function splitPlanName(name: string): { base: string; awq: boolean; gptq: boolean } {
+  const gptq = name.endsWith('+gptq');
+  if (gptq) name = name.slice(0, -'+gptq'.length);
+  const awq = name.endsWith('+awq');
+  if (awq) name = name.slice(0, -'+awq'.length);
+  return { base: name, awq, gptq };
+}
+
+/** The PlanSpec of a plan string or a mix name (without its +awq/+gptq suffixes), for a model of `layers` blocks. */
 export function planOf(name: string, layers: number): PlanSpec {
-  if (name.endsWith(GPTQ_SUFFIX)) name = name.slice(0, -GPTQ_SUFFIX.length);
+  name = splitPlanName(name).base;
   const mix = MIXES[name];
   if (!mix) return parsePlan(name);
   const blocks = Object.fromEntries(Array.from({ length: layers }, (_, l) => [String(l), { ...mix.default, matrices: mix.matrices }]));
@@ -59,11 +69,15 @@ export interface QualityRow extends HalfScored {
 export async function measureModel(model: string, w: FloatWeights, stream: readonly number[], plans: readonly string[], say = (_: string) => {}, onRow = (_: QualityRow[]) => {}): Promise<QualityRow[]> {
   const c = w.config, ref = cachedReference(new FloatTransformer(w, { accumulate: 'float64' }));
   const rows: QualityRow[] = [];
-  let hessians: Hessians | null = null;
+  let stats: CalibrationStats | null = null;
   for (const name of plans) {
-    const t0 = Date.now(), plan = planOf(name, c.nLayers);
-    if (name.endsWith(GPTQ_SUFFIX)) hessians ??= calibrate(w);
-    const m = quantizeInt8(w, { plan, ...(name.endsWith(GPTQ_SUFFIX) ? { gptq: { hessians: hessians! } } : {}) });
+    const t0 = Date.now(), plan = planOf(name, c.nLayers), how = splitPlanName(name);
+    if (how.awq || how.gptq) stats ??= calibrateStats(w);
+    const m = quantizeInt8(w, {
+      plan,
+      ...(how.awq ? { awq: { stats: stats! } } : {}),
+      ...(how.gptq ? { gptq: how.awq ? {} : { hessians: stats!.hessians } } : {}),
+    });
     const b = await bundleFromQuant({ model: m, target: loadTarget('wasm32'), plan, planName: name, sourceSha256: new Uint8Array(32), sourcePath: `${model}.bin`, vectors: 0 });
     const test = runtimeLogitsEngine(await WasmRuntime.create(b.files['runtime.wasm'], b.files['model.edgeq'], c.vocabSize, name));
     const s = scoreBoth(stream, ref(), test, c.seqLen);
@@ -90,7 +104,7 @@ export function qualityMarkdown(rows: readonly QualityRow[], tokens: number): st
       out.push(`| ${model} | ${fr.has(r.plan) ? '★ ' : ''}${r.plan} | ${r.blockBpw.toFixed(2)} | ${r.modelBpw.toFixed(2)} | ${r.all.meanKL.toFixed(4)} | ${pct(r.all.top1Agreement)} | ${r.all.pplTest.toFixed(3)} (${r.all.pplRef.toFixed(3)}) | ${r.half.meanKL.toFixed(4)} | ${pct(r.half.top1Agreement)} | ${r.half.pplTest.toFixed(3)} (${r.half.pplRef.toFixed(3)}) |`);
     }
   }
-  out.push('', 'Mixed plans: `mix:<default>+<matrices>_<bits>` applies the override in every block (scripts/quality.ts MIXES). `+gptq`: GPTQ codes (compiler/quantize/gptq-lowbit.ts) on self-generated calibration text (32 sequences of 256 tokens sampled from the float model, compiler/quantize/calibrate.ts), the clip search\'s group scales.', '');
+  out.push('', 'Mixed plans: `mix:<default>+<matrices>_<bits>` applies the override in every block (scripts/quality.ts MIXES). `+gptq`: GPTQ codes (compiler/quantize/gptq-lowbit.ts) on self-generated calibration text (32 sequences of 256 tokens sampled from the float model, compiler/quantize/calibrate.ts), the clip search\'s group scales. `+awq`: AWQ per-channel scales folded into the float weights first (compiler/quantize/awq.ts; α per input searched on the same calibration text), then the clip search (or GPTQ with `+awq+gptq`).', '');
   return out.join('\n');
 }
 
@@ -113,7 +127,7 @@ async function main(): Promise<void> {
     merge: { type: 'string' },
   } });
   const tokens = Number(values.tokens);
-  const plans = values.plans ? values.plans.split(';') : [...UNIFORM_PLANS, ...Object.keys(MIXES), ...GPTQ_PLANS];
+  const plans = values.plans ? values.plans.split(';') : [...UNIFORM_PLANS, ...Object.keys(MIXES), ...GPTQ_PLANS, ...AWQ_PLANS];
   const rows: QualityRow[] = [];
   // --merge a.json,b.json: the report of earlier runs' rows (e.g. one model per process).
   if (values.merge) {

@@ -83,6 +83,8 @@ export interface EmitOptions {
   target: { name: string; simd: boolean };
   plan: PlanSpec;
   gptq?: boolean;
+  /** The float weights were AWQ-folded before quantization (compiler/quantize/awq.ts). */
+  awq?: boolean;
   tokenizer?: TextTokenizer;
   /** SHA-256 of the checkpoint file (32 bytes) and its path (only the name is kept). */
   sourceSha256: Uint8Array;
@@ -92,6 +94,10 @@ export interface EmitOptions {
   /** The int8 GEMV of the conformance passes (conformance-pool.ts: two threads, same results); default gemvQ8. */
   gemvQ8?: typeof gemvQ8;
 }
+
+/** How the weights were chosen (artifact metadata and manifest `weights`): round to nearest (clip search) or GPTQ, after AWQ if it ran. */
+export const weightsMethod = (o: { gptq?: boolean; awq?: boolean }): string =>
+  `${o.awq ? 'awq+' : ''}${o.gptq ? 'gptq' : 'round-to-nearest'}`;
 
 export function contentsFromQuant(o: EmitOptions): ArtifactContents {
   const p = o.model.params;
@@ -126,7 +132,7 @@ export function contentsFromQuant(o: EmitOptions): ArtifactContents {
       sourceName: '',
       compiler: 'edgeq',
       compilerVersion: VERSION,
-      extra: [['plan', planName(o.plan)], ['weights', o.gptq ? 'gptq' : 'round-to-nearest'], ['integer-spec', `v${p.formatVersion}`]],
+      extra: [['plan', planName(o.plan)], ['weights', weightsMethod(o)], ['integer-spec', `v${p.formatVersion}`]],
     },
     conformance: vectors > 0 ? [greedyConformance(o.model, vectors, o.gemvQ8)] : [],
   };

@@ -7,14 +7,15 @@ import { ACT_FRAC, EXP2_TABLE_SIZE, LOGIT_FRAC, SILU_TABLE_SIZE } from '../../ru
 import { FORMAT_VERSION, hostRopeSpec, matrixNames, type QDType, type QTensor, type QuantModel } from './quant-model.ts';
 import { exp2Table, modelConstants, ropeTables, siluTable } from './tables.ts';
 import { quantizeGain, quantizeRows, type QuantizedRows, type RowQuantOptions } from './weights.ts';
-import { blockInputKey, calibrate, type CalibrationOptions, type Hessians } from './calibrate.ts';
+import { blockInputKey, calibrate, calibrateStats, type CalibrationOptions, type CalibrationStats, type Hessians } from './calibrate.ts';
+import { awqFold, type AwqOptions } from './awq.ts';
 import { gptqRows, type GptqOptions } from './gptq.ts';
 import { LOWBIT_MIN_ROW_E, type LowbitRowRunner } from './lowbit.ts';
 import { MAX_GEMV_INPUT } from './lowbit-format.ts';
 import { formatNamed } from './formats/registry.ts';
 import type { QuantizedMatrix } from './formats/format.ts';
 import type { MatrixFormat } from './quant-model.ts';
-import { BLOCK_MATRICES, INT8, checkPlanForModel, planMethod, requested, requestedClassifier, resolveMatrix, resolveStored, type BlockMatrix, type PlanSpec } from '../plan/plan.ts';
+import { BLOCK_MATRICES, INT8, checkPlanForModel, planMethod, planName, requested, requestedClassifier, resolveMatrix, resolveStored, type BlockMatrix, type PlanSpec } from '../plan/plan.ts';
 
 export interface Int8Options extends RowQuantOptions {
   /**
@@ -23,6 +24,13 @@ export interface Int8Options extends RowQuantOptions {
    * itself unless `hessians` are given.
    */
   gptq?: GptqOptions & CalibrationOptions & { hessians?: Hessians };
+  /**
+   * Fold AWQ scales into the float weights first (compiler/quantize/awq.ts: per input
+   * channel, the α search on the plan's own formats), then quantize them (by GPTQ too if
+   * `gptq`, on the folded Hessians). Low-bit plans only. Calibration as GPTQ's unless
+   * `stats` are given (they must be the float model's, not the folded one's).
+   */
+  awq?: AwqOptions & CalibrationOptions & { stats?: CalibrationStats };
   /**
    * Precision plan (compiler/plan/plan.ts; default uniform int8): block matrices planned at
    * 1..6 bits get the LUT formats of docs/integer-spec.md §9 (GPTQ applies to them too: the
@@ -44,8 +52,8 @@ const MIN_GEMV_E = 10;
 const MIN_EMBEDDING_E = ACT_FRAC;
 const MAX_GAIN_TIMES_SQRT_DIM = 63500;
 
-export function quantizeInt8(w: FloatWeights, opts: Int8Options = {}): QuantModel {
-  const c = w.config;
+export function quantizeInt8(source: FloatWeights, opts: Int8Options = {}): QuantModel {
+  const c = source.config;
   const hs = headSizeOf(c), kd = kvDimOf(c);
   if (!Number.isInteger(hs) || hs % 2 !== 0 || c.nHeads % c.nKvHeads !== 0) {
     throw new EdgeqError(`unsupported shape: dim ${c.dim}, ${c.nHeads} heads, ${c.nKvHeads} kv heads (head size must be an even integer)`);
@@ -61,6 +69,7 @@ export function quantizeInt8(w: FloatWeights, opts: Int8Options = {}): QuantMode
   };
   const plan = opts.plan;
   if (plan) checkPlanForModel(plan, c.nLayers);
+  const { w, hessians } = awqAndHessians(source, opts);
   const formats: Record<string, MatrixFormat> = {};
   // A low-bit classifier (the plan's opt-in, after the fallback rule) is its own matrix wcls.
   const clsWant = requestedClassifier(plan);
@@ -89,7 +98,6 @@ export function quantizeInt8(w: FloatWeights, opts: Int8Options = {}): QuantMode
       tensors.push({ name: name + t.suffix, dtype: t.dtype as QDType, shape: t.shape, params: t.params, data: q.data[i] }));
     return true;
   };
-  const hessians = opts.gptq ? (opts.gptq.hessians ?? calibrate(w, opts.gptq)) : null;
   // The Hessian of each matrix's input (calibrate.ts blockInputKey); the classifier's (the
   // embedding when shared) is the final norm's.
   const inputOf = (name: string): string | null => {
@@ -152,8 +160,20 @@ export function quantizeInt8(w: FloatWeights, opts: Int8Options = {}): QuantMode
       attScaleM: k.attScale.m, attScaleE: k.attScale.e,
     },
     tensors,
-    ...(plan ? { formats, planMethod: planMethod(plan) + (hessians ? ' gptq' : '') } : {}),
+    ...(plan ? { formats, planMethod: planMethod(plan) + (opts.awq ? ' awq' : '') + (hessians ? ' gptq' : '') } : {}),
     ...(hostRopeSpec(w.spec) ? { rope: hostRopeSpec(w.spec) } : {}),
   };
 }
 
+
+/** The weights to quantize (AWQ-folded if asked) and the Hessians GPTQ uses (of those weights' inputs), or null without GPTQ. */
+function awqAndHessians(w: FloatWeights, opts: Int8Options): { w: FloatWeights; hessians: Hessians | null } {
+  if (!opts.awq) return { w, hessians: opts.gptq ? (opts.gptq.hessians ?? calibrate(w, opts.gptq)) : null };
+  const plan = opts.plan, c = w.config;
+  const lowbit = plan && w.blocks.some((_, l) => BLOCK_MATRICES.some((m) =>
+    resolveStored(requested(plan, l, m), m === 'w2' ? c.hiddenDim : c.dim).format !== INT8.format));
+  if (!lowbit) throw new EdgeqError(`AWQ (--awq) scales weights for the low-bit formats; plan ${plan ? planName(plan) : 'uniform:8'} stores every block matrix as int8 (use GPTQ, --gptq, for int8)`);
+  if (opts.gptq?.hessians) throw new EdgeqError('internal: AWQ with given GPTQ Hessians (pass awq.stats instead: the Hessians change with the fold)');
+  const r = awqFold(w, opts.awq.stats ?? calibrateStats(w, { ...opts.gptq, ...opts.awq }), plan, { ...opts.awq, hessians: !!opts.gptq });
+  return { w: r.weights, hessians: opts.gptq ? r.hessians : null };
+}

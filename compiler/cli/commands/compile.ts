@@ -21,7 +21,7 @@ import { parseContext } from '../../plan/context.ts';
 import { EdgeqError } from '../../util/errors.ts';
 
 interface CompileOptions {
-  target: string; plan: string; gptq?: boolean; tokenizer?: string; vectors: number; output: string;
+  target: string; plan: string; gptq?: boolean; awq?: boolean; calibrationTokens?: number; tokenizer?: string; vectors: number; output: string;
   /** Ed25519 private key (PEM, from `edgeq keygen`): also write manifest.sig. */
   sign?: string;
   kv: string;
@@ -38,6 +38,8 @@ export function register(program: Command): void {
     .option('--target <name>', 'target profile (targets/<name>.json), e.g. wasm32, aarch64-linux, riscv64-linux, cortex-m (default wasm32, as edgeq plan)', 'wasm32')
     .option('--plan <plan>', 'precision plan: uniform:<8|6|5|4|3|2|1>[g<32|64|128>] (low-bit group size default 64; 5-bit takes g32/g64, 6-bit g32) with an optional ,cls<6|5|4|3|2|1>[g<G>] (a low-bit classifier; default int8), a plan file <file>.json (docs/integer-spec.md §11), ewq (an EWQ plan with edgeq plan\'s defaults), or fastewq (FastEWQ: EWQ decisions predicted from the configuration, no weights read)', 'uniform:8')
     .option('--gptq', 'choose the weights by GPTQ (int8 and the low-bit formats; data-free calibration; slower, more accurate)')
+    .option('--awq', 'fold activation-aware (AWQ) per-channel scales into the float weights before quantizing (low-bit plans; data-free calibration; combines with --gptq; the runtime is unchanged)')
+    .option('--calibration-tokens <n>', 'tokens of self-generated calibration text for --gptq and --awq (sequences of up to 256; default 8192: the float model runs once per token, minutes to hours for 100M+ models)', intOption('--calibration-tokens', 1, 1 << 20))
     .option('--tokenizer <path>', 'embed this tokenizer (llama2.c tokenizer.bin, a GGUF file, or an HF tokenizer.json) instead of the model\'s own, so the device (and edgeq run) can print text')
     .option('--kv <format>', `KV cache format (docs/kv-cache.md): ${KV_FORMAT_SYNTAX}, e.g. k4v4,w32`, 'k12v8')
     .option('--context <n|max>', 'context (positions, at most the model\'s seq_len): N, or max: the largest whose RAM fits the target (the KV cache grows with it; default: the model\'s)')
@@ -53,6 +55,7 @@ Examples:
   $ edgeq compile ../shared/models/babyllama936K.bin --target wasm32 --plan uniform:4g64 -o out/b4
   $ edgeq compile model.bin --target cortex-m --plan examples/mixed-plan.json -o out/mixed
   $ edgeq compile model.bin --target cortex-m --gptq --tokenizer tok512.bin -o out/m
+  $ edgeq compile model.bin --plan uniform:2g32 --awq --gptq -o out/m2
 `)
     .action((checkpoint: string, opts: CompileOptions) => compile(checkpoint, opts));
 }
@@ -67,6 +70,7 @@ async function compile(checkpoint: string, opts: CompileOptions): Promise<void> 
   const planFile = opts.plan.endsWith('.json') ? [opts.plan] : [];
   const context = opts.context === undefined ? undefined : parseContext(opts.context);
   parseKvFormat(opts.kv); // a bad --kv is a usage error now, not after the compiler loads
+  if (opts.calibrationTokens !== undefined && !opts.gptq && !opts.awq) throw new EdgeqError('--calibration-tokens sizes the calibration of --gptq and --awq; give one of them', {}, 2);
   checkOutputBundleDir(opts.output, '-o', [checkpoint, ...planFile, ...(opts.tokenizer ? [opts.tokenizer] : []), ...(opts.sign ? [opts.sign] : [])]);
   const out = resolve(opts.output);
   // A bad key fails now, not after minutes of compiling.
@@ -78,7 +82,7 @@ async function compile(checkpoint: string, opts: CompileOptions): Promise<void> 
     import('../../bundle.ts'), import('../../target/budget.ts'), import('../../plan/budget.ts'),
   ]);
   const files: BundleFiles & { 'manifest.sig'?: Uint8Array } = await compileBundle({
-    checkpoint, target: opts.target, plan: opts.plan, gptq: !!opts.gptq, tokenizer: opts.tokenizer, vectors: opts.vectors, kv: opts.kv, context, train: opts.train,
+    checkpoint, target: opts.target, plan: opts.plan, gptq: !!opts.gptq, awq: !!opts.awq, calibrationTokens: opts.calibrationTokens, tokenizer: opts.tokenizer, vectors: opts.vectors, kv: opts.kv, context, train: opts.train,
     progress: (msg) => process.stderr.write(`edgeq compile: ${msg}\n`),
   });
   // Refuse, with the numbers, a bundle its device could not hold (before writing anything).
