@@ -26,6 +26,7 @@ import { loadTarget, type TargetProfile } from './target/profile.ts';
 import { VERSION } from './version.ts';
 import { withContext } from './plan/context.ts';
 import { isQuantizedKv, kvCacheBytes, kvFormatName, kvRotationLog2, parseKvFormat, KV_DEFAULT } from './quantize/kv-cache.ts';
+import { weightsMethod } from './quantize/gptq-lowbit.ts';
 import { EdgeqError } from './util/errors.ts';
 
 export type BundleFiles = Record<'model.edgeq' | 'runtime.wasm' | 'manifest.json', Uint8Array> & { 'train.wasm'?: Uint8Array };
@@ -107,7 +108,7 @@ export async function bundleFromQuant(o: QuantBundleOptions): Promise<QuantBundl
       // int8 unless the plan opted in (then the separate matrix wcls, as quantized: compiler/quantize/int8.ts).
       classifier: ((f) => (f && f.format !== 'int8' ? `${f.format} g${f.groupSize}` : 'int8'))(o.model.formats?.wcls),
     },
-    weights: o.gptq ? 'gptq' : 'round-to-nearest',
+    weights: weightsMethod(o.gptq),
     kvCache: kvManifest(o.model),
     source: { name: basename(o.sourcePath), sha256: hex(o.sourceSha256) },
     model: { ...contents.config },

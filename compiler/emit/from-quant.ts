@@ -17,6 +17,7 @@ import { VERSION } from '../version.ts';
 import { EdgeqError } from '../util/errors.ts';
 import { planName, type PlanSpec } from '../plan/plan.ts';
 import { ALL_GROUP_SIZES, GROUPED_FORMATS } from '../quantize/formats/registry.ts';
+import { weightsMethod } from '../quantize/gptq-lowbit.ts';
 
 
 export { parsePlan, type PlanSpec } from '../plan/plan.ts';
@@ -126,7 +127,7 @@ export function contentsFromQuant(o: EmitOptions): ArtifactContents {
       sourceName: '',
       compiler: 'edgeq',
       compilerVersion: VERSION,
-      extra: [['plan', planName(o.plan)], ['weights', o.gptq ? 'gptq' : 'round-to-nearest'], ['integer-spec', `v${p.formatVersion}`]],
+      extra: [['plan', planName(o.plan)], ['weights', weightsMethod(o.gptq)], ['integer-spec', `v${p.formatVersion}`]],
     },
     conformance: vectors > 0 ? [greedyConformance(o.model, vectors, o.gemvQ8)] : [],
   };
