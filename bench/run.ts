@@ -13,6 +13,7 @@ import startup from './startup.bench.ts';
 import devices from './devices.bench.ts';
 import compile from './compile.bench.ts';
 import kvCache from './kv-cache.bench.ts';
+import gptq from './gptq.bench.ts';
 
 const SECTIONS: BenchSection[] = [
   floatReference,
@@ -24,6 +25,7 @@ const SECTIONS: BenchSection[] = [
   devices,
   compile,
   kvCache,
+  gptq,
 ];
 
 const only = process.argv.slice(2);
