@@ -30,7 +30,10 @@ export const GPTQ_REFIT_ROUNDS = 3;
 /** The largest refit count accepted (each round costs about three GPTQ passes). */
 export const GPTQ_REFIT_MAX = 16;
 
-/** What a bundle records as its weights method (manifest.json `weights`, the artifact's metadata `weights`). */
+/** A LUT matrix's quantizer as its plan rule records it (`refit`: GptqOptions.refit). */
+export const gptqRule = (refit = GPTQ_REFIT_ROUNDS): string => (refit === 0 ? 'GPTQ' : `GPTQ, grid refit ${refit}x`);
+
+/** What a bundle records as its weights method (manifest.json `weights`, the artifact's metadata `weights`); `edgeq compile --gptq` refits GPTQ_REFIT_ROUNDS times. */
 export const weightsMethod = (gptq: boolean | undefined): string => (gptq ? `gptq; LUT grids refit ${GPTQ_REFIT_ROUNDS}x` : 'round-to-nearest');
 
 /**
