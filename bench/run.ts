@@ -14,6 +14,7 @@ import devices from './devices.bench.ts';
 import compile from './compile.bench.ts';
 import kvCache from './kv-cache.bench.ts';
 import threads from './threads.bench.ts';
+import gptq from './gptq.bench.ts';
 
 const SECTIONS: BenchSection[] = [
   floatReference,
@@ -26,6 +27,7 @@ const SECTIONS: BenchSection[] = [
   compile,
   kvCache,
   threads,
+  gptq,
 ];
 
 const only = process.argv.slice(2);

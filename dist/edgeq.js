@@ -3141,7 +3141,7 @@ function inverseHessianFactor(h, cols, opts = {}) {
   const mean = diag.reduce((s, v) => s + v, 0) / cols || 1;
   let damp = (opts.damp ?? 0.01) * mean;
   let u = null;
-  for (let attempt = 0; attempt < 8 && !u; attempt++, damp *= 10) {
+  for (let attempt = 0; attempt < 8; attempt++, damp *= 10) {
     const hp = new Float64Array(cols * cols);
     for (let i = 0; i < cols; i++) {
       for (let j = 0; j < cols; j++) hp[i * cols + j] = h[perm[i] * cols + perm[j]];
@@ -3151,38 +3151,183 @@ function inverseHessianFactor(h, cols, opts = {}) {
     const inv = inverseFromCholesky(hp, cols);
     if (!cholesky(inv, cols)) continue;
     u = inv;
+    break;
   }
-  return { diag, perm, u };
+  return { diag, perm, u, damp };
 }
 
 // compiler/quantize/gptq-lowbit.ts
-function gptqLowbit(w, rows3, cols, h, opts) {
-  const base = quantizeLowbit(w, rows3, cols, opts);
-  const { diag, perm, u } = inverseHessianFactor(h, cols, opts);
-  if (!u) return base;
-  const { bits, groupSize: gs } = opts;
-  const ng = cols / gs, qmax = qmaxOf(bits);
-  const { gm, z2 } = unpackGroups(base.groups, rows3, cols, gs);
-  const codes = new Uint8Array(rows3 * cols);
-  const wr = new Float64Array(cols);
-  for (let r = 0; r < rows3; r++) {
-    const rs = base.scaleM[r] * 2 ** -base.scaleE[r];
-    for (let i = 0; i < cols; i++) wr[i] = diag[perm[i]] === 0 ? 0 : w[r * cols + perm[i]];
-    for (let i = 0; i < cols; i++) {
-      const j = perm[i], gi = r * ng + Math.floor(j / gs);
-      const s = gm[gi] * rs, z = z2[gi];
-      let q = s > 0 ? roundHalfAway(wr[i] / (2 * s) + z / 2) : 0;
-      if (q < 0) q = 0;
-      else if (q > qmax) q = qmax;
-      codes[r * cols + j] = q;
-      const err = (wr[i] - s * (2 * q - z)) / u[i * cols + i];
-      for (let k = i + 1; k < cols; k++) wr[k] -= err * u[k * cols + i];
+var GPTQ_REFIT_ROUNDS = 3;
+var GPTQ_REFIT_MAX = 16;
+function solveSpd(m, v, n) {
+  let tr = 0;
+  for (let i = 0; i < n; i++) tr += m[i * n + i];
+  for (let i = 0; i < n; i++) m[i * n + i] += 1e-10 * tr + 1e-300;
+  for (let j = 0; j < n; j++) {
+    let d = m[j * n + j];
+    for (let k = 0; k < j; k++) d -= m[j * n + k] ** 2;
+    const l = Math.sqrt(Math.max(d, 1e-300));
+    m[j * n + j] = l;
+    for (let i = j + 1; i < n; i++) {
+      let s = m[i * n + j];
+      for (let k = 0; k < j; k++) s -= m[i * n + k] * m[j * n + k];
+      m[i * n + j] = s / l;
     }
   }
-  const m = { ...base, planes: packPlanes(codes, bits, rows3, cols, gs), sqError: 0 };
-  const dq = dequantizeLowbit(m);
-  for (let k = 0; k < rows3 * cols; k++) m.sqError += (w[k] - dq[k]) ** 2;
-  return m;
+  for (let i = 0; i < n; i++) {
+    let s = v[i];
+    for (let k = 0; k < i; k++) s -= m[i * n + k] * v[k];
+    v[i] = s / m[i * n + i];
+  }
+  for (let i = n - 1; i >= 0; i--) {
+    let s = v[i];
+    for (let k = i + 1; k < n; k++) s -= m[k * n + i] * v[k];
+    v[i] = s / m[i * n + i];
+  }
+}
+function storeUniformRow(theta, ng, bits, gm, z2, flip) {
+  const qmax = qmaxOf(bits), Z = z2MaxOf(bits);
+  let smax = 0;
+  for (let g = 0; g < ng; g++) {
+    flip[g] = theta[2 * g] < 0 ? 1 : 0;
+    if (flip[g]) {
+      theta[2 * g + 1] += theta[2 * g] * qmax;
+      theta[2 * g] = -theta[2 * g];
+    }
+    smax = Math.max(smax, theta[2 * g] / 2);
+  }
+  if (!(smax > 0) || !Number.isFinite(smax)) return null;
+  const sc = toScale(smax / LUT_GM_MAX);
+  if (sc.e < LOWBIT_MIN_ROW_E || sc.e > 127) return null;
+  const rs = scaleValue(sc);
+  for (let g = 0; g < ng; g++) {
+    gm[g] = Math.min(LUT_GM_MAX, Math.max(0, roundHalfAway(theta[2 * g] / 2 / rs)));
+    const s = gm[g] * rs;
+    z2[g] = s > 0 ? Math.min(Z, Math.max(0, roundHalfAway(-theta[2 * g + 1] / s))) : 0;
+  }
+  return sc;
+}
+function gptqRow(t2, wr, gm, z2, g0, rs, gs, qmax, perm, u, codes, c0) {
+  const cols = t2.length;
+  for (let i = 0; i < cols; i++) wr[i] = t2[perm[i]];
+  let total = 0;
+  for (let i = 0; i < cols; i++) {
+    const j = perm[i], gi = g0 + Math.floor(j / gs);
+    const s = gm[gi] * rs, z = z2[gi];
+    let q = s > 0 ? roundHalfAway(wr[i] / (2 * s) + z / 2) : 0;
+    if (q < 0) q = 0;
+    else if (q > qmax) q = qmax;
+    codes[c0 + j] = q;
+    const err = (wr[i] - s * (2 * q - z)) / u[i * cols + i];
+    total += err * err;
+    for (let k = i + 1; k < cols; k++) wr[k] -= err * u[k * cols + i];
+  }
+  return total;
+}
+function gptqLowbit(w, rows3, cols, h, opts) {
+  const rounds = opts.refit ?? GPTQ_REFIT_ROUNDS;
+  if (!Number.isInteger(rounds) || rounds < 0 || rounds > GPTQ_REFIT_MAX) {
+    throw new EdgeqError(`GPTQ grid refit: rounds must be an integer in [0, ${GPTQ_REFIT_MAX}], got ${rounds}`);
+  }
+  const base = quantizeLowbit(w, rows3, cols, opts);
+  const { diag, perm, u, damp } = inverseHessianFactor(h, cols, opts);
+  if (!u) return base;
+  const { bits, groupSize: gs } = opts;
+  const ng = cols / gs, qmax = qmaxOf(bits), P = 2 * ng;
+  const { gm, z2 } = unpackGroups(base.groups, rows3, cols, gs);
+  const scaleM = Int16Array.from(base.scaleM), scaleE = Int8Array.from(base.scaleE);
+  const codes = new Uint8Array(rows3 * cols);
+  const add = Float64Array.from(diag, (d) => (d === 0 ? 1 : 0) + damp);
+  const gOf = (j) => Math.floor(j / gs);
+  const hone = new Float64Array(rounds > 0 ? cols * ng : 0);
+  for (let i = 0; rounds > 0 && i < cols; i++) {
+    for (let j = 0; j < cols; j++) hone[i * ng + gOf(j)] += h[i * cols + j];
+    hone[i * ng + gOf(i)] += add[i];
+  }
+  const t2 = new Float64Array(cols), wr = new Float64Array(cols);
+  const cur = new Uint8Array(cols), next = new Uint8Array(cols);
+  const hq = new Float64Array(cols * ng), m = new Float64Array(P * P), m0 = new Float64Array(P * P);
+  const v = new Float64Array(P), v0 = new Float64Array(P), th = new Float64Array(P);
+  const gmC = new Uint8Array(ng), z2C = new Uint8Array(ng), flip = new Uint8Array(ng);
+  for (let r = 0; r < rows3; r++) {
+    const off = r * cols, g0 = r * ng;
+    for (let j = 0; j < cols; j++) t2[j] = diag[j] === 0 ? 0 : w[off + j];
+    let best = gptqRow(t2, wr, gm, z2, g0, scaleM[r] * 2 ** -scaleE[r], gs, qmax, perm, u, codes, off);
+    if (rounds === 0) continue;
+    let tht = 0;
+    for (let i = 0; i < cols; i++) {
+      let s = 0;
+      for (let j = 0; j < i; j++) s += h[i * cols + j] * t2[j];
+      tht += t2[i] * (2 * s + (h[i * cols + i] + add[i]) * t2[i]);
+    }
+    cur.set(codes.subarray(off, off + cols));
+    for (let round = 0; round < rounds; round++) {
+      hq.fill(0);
+      for (let i = 0; i < cols; i++) {
+        const hi = i * cols, o = i * ng;
+        for (let g = 0; g < ng; g++) {
+          let s = 0;
+          for (let j = g * gs, e = j + gs; j < e; j++) s += h[hi + j] * cur[j];
+          hq[o + g] = s;
+        }
+        hq[o + gOf(i)] += add[i] * cur[i];
+      }
+      m.fill(0);
+      v.fill(0);
+      for (let i = 0; i < cols; i++) {
+        const q = cur[i], a = 2 * gOf(i), ra = a * P, rb = ra + P, o = i * ng;
+        for (let g = 0; g < ng; g++) {
+          const x = hq[o + g], y = hone[o + g];
+          m[ra + 2 * g] += q * x;
+          m[ra + 2 * g + 1] += q * y;
+          m[rb + 2 * g] += x;
+          m[rb + 2 * g + 1] += y;
+          v[2 * g] += t2[i] * x;
+          v[2 * g + 1] += t2[i] * y;
+        }
+      }
+      m0.set(m);
+      v0.set(v);
+      solveSpd(m, v, P);
+      th.set(v);
+      const sc = storeUniformRow(th, ng, bits, gmC, z2C, flip);
+      if (!sc) break;
+      const rs = sc.m * 2 ** -sc.e;
+      for (let g = 0; g < ng; g++) {
+        const s = gmC[g] * rs;
+        th[2 * g] = flip[g] ? -2 * s : 2 * s;
+        th[2 * g + 1] = flip[g] ? s * (2 * qmax - z2C[g]) : -s * z2C[g];
+      }
+      let e1 = tht;
+      for (let a = 0; a < P; a++) {
+        let s = 0;
+        for (let b = 0; b < P; b++) s += m0[a * P + b] * th[b];
+        e1 += th[a] * (s - 2 * v0[a]);
+      }
+      const e2 = gptqRow(t2, wr, gmC, z2C, 0, rs, gs, qmax, perm, u, next, 0);
+      if (Math.min(e1, e2) < best) {
+        best = Math.min(e1, e2);
+        scaleM[r] = sc.m;
+        scaleE[r] = sc.e;
+        gm.set(gmC, g0);
+        z2.set(z2C, g0);
+        if (e2 <= e1) codes.set(next, off);
+        else for (let j = 0; j < cols; j++) codes[off + j] = flip[gOf(j)] ? qmax - cur[j] : cur[j];
+      }
+      cur.set(next);
+    }
+  }
+  const mat = {
+    ...base,
+    planes: packPlanes(codes, bits, rows3, cols, gs),
+    groups: packGroups(gm, z2, rows3, cols, gs),
+    scaleM,
+    scaleE,
+    sqError: 0
+  };
+  const dq = dequantizeLowbit(mat);
+  for (let k = 0; k < rows3 * cols; k++) mat.sqError += (w[k] - dq[k]) ** 2;
+  return mat;
 }
 
 // compiler/quantize/formats/lut.ts

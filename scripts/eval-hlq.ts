@@ -65,7 +65,8 @@ function quantMatrix(m: Method, w: Float32Array, rows: number, cols: number, h: 
   if (r.format === 'int8') return { dq: int8Dq(w, rows, cols, m.gptq ? h : null), bytes: rows * cols + 3 * rows };
   const gs = r.groupSize, f = formatNamed(r.format)!;
   if (m.kind === 'uniform') {
-    const q = m.gptq ? f.quantizeGptq!(w, rows, cols, gs, h, {}) : f.quantize(w, rows, cols, gs);
+    // refit 0: "+gptq" here is codes-only GPTQ, the baseline the "+als" refit is measured against.
+    const q = m.gptq ? f.quantizeGptq!(w, rows, cols, gs, h, { refit: 0 }) : f.quantize(w, rows, cols, gs);
     const dq = f.dequantize(q.data, rows, cols, gs), bytes = lutBytes(m.bits, rows, cols, gs);
     if (!m.als) return { dq, bytes };
     return { dq: gptqAls(w, rows, cols, gs, m.bits, h, uniformLevels(w, rows, cols, m.bits, gs), { kind: 'uniform' }, dq), bytes };

@@ -8,7 +8,10 @@
 // gm, z2: α = 2 gm rs, β = −gm rs z2), one-hot for the free-level bound. θ is rounded to the stored precision, GPTQ recodes,
 // and so on for a few rounds; each row keeps the (grid, codes) with the lowest output error,
 // the GPTQ start included, so the result is never worse than plain GPTQ on that measure.
-import { roundHalfAway, scaleValue, toScale } from '../compiler/quantize/fixed-point.ts';
+// The uniform grid's refit is the compiler's now (compiler/quantize/gptq-lowbit.ts, the
+// default of --gptq); this generic form stays for the HLQ and free-level grids it compares.
+import { scaleValue } from '../compiler/quantize/fixed-point.ts';
+import { solveSpd, storeUniformRow } from '../compiler/quantize/gptq-lowbit.ts';
 import { canonical, gptqOnGrid, hlqStorer, levelsOf, type ZMode } from './hlq-fit.ts';
 
 /** free: 2^b float levels per group, unrounded (the kmeans bound of eval-hlq.ts). */
@@ -21,26 +24,6 @@ function basis(grid: Grid, bits: number): { np: number; phi: (q: number, out: Fl
   return { np: bits + 1, phi: (q, out) => { for (let k = 0; k < bits; k++) out[k] = (q >> k) & 1; out[bits] = 1; } };
 }
 
-/** Solves the symmetric positive (semi)definite n x n system m x = v by Cholesky with a tiny ridge; the solution into v. */
-function solveSpd(m: Float64Array, v: Float64Array, n: number): void {
-  let tr = 0;
-  for (let i = 0; i < n; i++) tr += m[i * n + i];
-  for (let i = 0; i < n; i++) m[i * n + i] += 1e-10 * tr + 1e-300;
-  for (let j = 0; j < n; j++) {
-    let d = m[j * n + j];
-    for (let k = 0; k < j; k++) d -= m[j * n + k] ** 2;
-    const l = Math.sqrt(Math.max(d, 1e-300));
-    m[j * n + j] = l;
-    for (let i = j + 1; i < n; i++) {
-      let s = m[i * n + j];
-      for (let k = 0; k < j; k++) s -= m[i * n + k] * m[j * n + k];
-      m[i * n + j] = s / l;
-    }
-  }
-  for (let i = 0; i < n; i++) { let s = v[i]; for (let k = 0; k < i; k++) s -= m[i * n + k] * v[k]; v[i] = s / m[i * n + i]; }
-  for (let i = n - 1; i >= 0; i--) { let s = v[i]; for (let k = i + 1; k < n; k++) s -= m[k * n + i] * v[k]; v[i] = s / m[i * n + i]; }
-}
-
 /** (w − ŵ)ᵀ H (w − ŵ) of one row. */
 function rowError(w: Float32Array, dq: Float32Array, off: number, h: Float64Array, cols: number, e: Float64Array): number {
   for (let j = 0; j < cols; j++) e[j] = w[off + j] - dq[off + j];
@@ -51,7 +34,7 @@ function rowError(w: Float32Array, dq: Float32Array, off: number, h: Float64Arra
 
 /** A row's grid levels (ng x 2^b) from its float θ (ng x np), rounded as the grid stores it. */
 function storeRow(grid: Grid, bits: number, ng: number, theta: Float64Array, out: Float64Array): void {
-  const nl = 1 << bits, qmax = nl - 1;
+  const nl = 1 << bits;
   if (grid.kind === 'free') { out.set(theta.subarray(0, ng * nl)); return; }
   if (grid.kind === 'hlq') {
     const np = bits + 1, q = new Float64Array(np);
@@ -60,18 +43,12 @@ function storeRow(grid: Grid, bits: number, ng: number, theta: Float64Array, out
     for (let g = 0; g < ng; g++) { store(theta.subarray(g * np, g * np + np), q); levelsOf(q, bits, out, g * nl); }
     return;
   }
-  // Uniform: α q + β with α >= 0 (else q -> qmax − q), s = α/2; rs puts the largest s at gm = 255.
-  let smax = 0;
-  for (let g = 0; g < ng; g++) {
-    if (theta[2 * g] < 0) { theta[2 * g + 1] += theta[2 * g] * qmax; theta[2 * g] = -theta[2 * g]; }
-    smax = Math.max(smax, theta[2 * g] / 2);
-  }
-  const rs = smax > 0 ? scaleValue(toScale(smax / 255)) : 0;
-  for (let g = 0; g < ng; g++) {
-    const gm = rs > 0 ? Math.min(255, Math.max(0, roundHalfAway(theta[2 * g] / 2 / rs))) : 0, s = gm * rs;
-    const z2 = s > 0 ? Math.min(2 * qmax, Math.max(0, roundHalfAway(-theta[2 * g + 1] / s))) : 0;
-    for (let q = 0; q < nl; q++) out[g * nl + q] = s * (2 * q - z2);
-  }
+  // Uniform: stored as the compiler stores it (a row that is not storable keeps its levels).
+  const gm = new Uint8Array(ng), z2 = new Uint8Array(ng), flip = new Uint8Array(ng);
+  const sc = storeUniformRow(theta, ng, bits, gm, z2, flip);
+  if (!sc) return;
+  const rs = scaleValue(sc);
+  for (let g = 0; g < ng; g++) for (let q = 0; q < nl; q++) out[g * nl + q] = gm[g] * rs * (2 * q - z2[g]);
 }
 
 /**

@@ -17,6 +17,7 @@ import { VERSION } from '../version.ts';
 import { EdgeqError } from '../util/errors.ts';
 import { planName, type PlanSpec } from '../plan/plan.ts';
 import { ALL_GROUP_SIZES, GROUPED_FORMATS } from '../quantize/formats/registry.ts';
+import { GPTQ_REFIT_ROUNDS } from '../quantize/gptq-lowbit.ts';
 
 
 export { parsePlan, type PlanSpec } from '../plan/plan.ts';
@@ -95,9 +96,12 @@ export interface EmitOptions {
   gemvQ8?: typeof gemvQ8;
 }
 
-/** How the weights were chosen (artifact metadata and manifest `weights`): round to nearest (clip search) or GPTQ, after AWQ if it ran. */
+/**
+ * How the weights were chosen (artifact metadata and manifest `weights`): round to nearest
+ * (clip search) or GPTQ (its LUT grids refit GPTQ_REFIT_ROUNDS times), after AWQ if it ran.
+ */
 export const weightsMethod = (o: { gptq?: boolean; awq?: boolean }): string =>
-  `${o.awq ? 'awq+' : ''}${o.gptq ? 'gptq' : 'round-to-nearest'}`;
+  `${o.awq ? 'awq+' : ''}${o.gptq ? `gptq; LUT grids refit ${GPTQ_REFIT_ROUNDS}x` : 'round-to-nearest'}`;
 
 export function contentsFromQuant(o: EmitOptions): ArtifactContents {
   const p = o.model.params;

@@ -11,6 +11,8 @@ export interface GptqOptions extends RowQuantOptions {
   damp?: number;
   /** Quantize columns in order of decreasing H[i][i] ("act-order"; default on). */
   actOrder?: boolean;
+  /** LUT formats only: least-squares grid refits after GPTQ (gptq-lowbit.ts; default GPTQ_REFIT_ROUNDS, 0: codes only). */
+  refit?: number;
 }
 
 /** In-place lower Cholesky factor of a symmetric positive-definite n x n matrix; false if not SPD. */
@@ -56,9 +58,11 @@ function inverseFromCholesky(l: Float64Array, n: number): Float64Array {
  * GPTQ's column order and factor: `perm` (act-order: decreasing H[i][i], unless off), the
  * diagonal `diag` of h, and u, the lower Cholesky factor of the damped, permuted H^-1
  * (GPTQ's upper factor is its transpose: U[i][j] = u[j][i]); u null when H stays singular
- * after raising the damping 10^7-fold. Shared by the int8 and the low-bit GPTQ.
+ * after raising the damping 10^7-fold; `damp` the absolute damping u factors (the damped H
+ * is h with each diagonal entry, a dead input's as 1, plus damp). Shared by the int8 and
+ * the low-bit GPTQ.
  */
-export function inverseHessianFactor(h: Float64Array, cols: number, opts: Pick<GptqOptions, 'damp' | 'actOrder'> = {}): { diag: number[]; perm: number[]; u: Float64Array | null } {
+export function inverseHessianFactor(h: Float64Array, cols: number, opts: Pick<GptqOptions, 'damp' | 'actOrder'> = {}): { diag: number[]; perm: number[]; u: Float64Array | null; damp: number } {
   const diag = Array.from({ length: cols }, (_, i) => h[i * cols + i]);
   const perm = Array.from({ length: cols }, (_, i) => i);
   if (opts.actOrder ?? true) perm.sort((a, b) => diag[b] - diag[a] || a - b);
@@ -66,7 +70,7 @@ export function inverseHessianFactor(h: Float64Array, cols: number, opts: Pick<G
   let damp = (opts.damp ?? 0.01) * mean;
   // Permuted Hessian; a dead input (never nonzero) gets a unit diagonal and zero weights.
   let u: Float64Array | null = null;
-  for (let attempt = 0; attempt < 8 && !u; attempt++, damp *= 10) {
+  for (let attempt = 0; attempt < 8; attempt++, damp *= 10) {
     const hp = new Float64Array(cols * cols);
     for (let i = 0; i < cols; i++) {
       for (let j = 0; j < cols; j++) hp[i * cols + j] = h[perm[i] * cols + perm[j]];
@@ -76,8 +80,9 @@ export function inverseHessianFactor(h: Float64Array, cols: number, opts: Pick<G
     const inv = inverseFromCholesky(hp, cols);
     if (!cholesky(inv, cols)) continue;
     u = inv; // lower factor L2 of H^-1; GPTQ's upper factor is its transpose: U[i][j] = L2[j][i]
+    break;
   }
-  return { diag, perm, u };
+  return { diag, perm, u, damp };
 }
 
 /** int8 rows of w [rows, cols] by GPTQ with input Hessian h [cols, cols] (not modified). */

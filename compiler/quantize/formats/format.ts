@@ -61,7 +61,7 @@ export interface WeightFormatDef<Name extends string = string, Bits extends numb
    * The quantizer with GPTQ error compensation (h: the Hessian Σ x xᵀ of the matrix's
    * inputs, [cols, cols]); absent: the format takes no GPTQ and `quantize` is used.
    */
-  quantizeGptq?(w: Float32Array, rows: number, cols: number, groupSize: number, h: Float64Array, opts: { damp?: number; actOrder?: boolean }): QuantizedMatrix;
+  quantizeGptq?(w: Float32Array, rows: number, cols: number, groupSize: number, h: Float64Array, opts: { damp?: number; actOrder?: boolean; refit?: number }): QuantizedMatrix;
   /** The real values the stored tensors represent (host side, for error measurement). */
   dequantize(data: QuantizedMatrix['data'], rows: number, cols: number, groupSize: number): Float32Array;
   /**
