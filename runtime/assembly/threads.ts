@@ -34,15 +34,18 @@ const THREADS: usize = 40;
 const STOP: usize = 44;
 const FAILED: usize = 48;
 /**
- * Polls before sleeping (an atomic load is a plain load on x86, ~1 ns). A worker polls
- * ~30 µs for the next job, which follows within microseconds inside a layer (a norm, rope)
- * while a wake-up costs tens of microseconds; slot 0 polls briefly for the chunks workers
- * are still running. Longer polls were worse on this shared 2-core machine: a thread
- * polling for one the OS has descheduled burns the time that one needs (110M int8: 0.6x
- * the one-thread speed at 2^20 / 2^16 polls, 0.9x at these, same load).
+ * Polls before sleeping (an atomic load is a plain load on x86, ~1 ns): about a millisecond
+ * for both the worker waiting for the next job (across a layer's attention, which slot 0
+ * runs alone) and slot 0 waiting for the chunks workers still run. A futex wake-up costs
+ * tens of microseconds in a VM, and a 110M token hands out ~85 GEMVs, so sleeping between
+ * them ate most of the gain: on this project's idle 2-core machine (npm run bench --
+ * threads, 2026-12-06) 2 threads gave 1.14x (int8) / 1.22x (4-bit) one thread with polls
+ * of 2^15 / 2^10, 1.29x / 1.45x with 2^20 / 2^10, and 1.61x / 1.71x with 2^20 / 2^20.
+ * The price is on a busy machine: a thread polling for one the OS has descheduled burns
+ * the time that one needs (0.6x at these polls under load 7-14) — there `--threads 1`.
  */
-const WORKER_SPIN: i32 = 1 << 15;
-const JOIN_SPIN: i32 = 1 << 10;
+const WORKER_SPIN: i32 = 1 << 20;
+const JOIN_SPIN: i32 = 1 << 20;
 /** Chunks per thread: small enough to even out unequal speeds, few enough to claim cheaply. */
 const CHUNKS_PER_THREAD: i32 = 4;
 
