@@ -108,7 +108,7 @@ const section: BenchSection = {
       for (const target of ['wasm32', 'scalar'] as const) {
         const flavour = target === 'wasm32' ? 'SIMD' : 'scalar';
         // [block bits, classifier bits]: the opt-in low-bit classifier at the 110M shape only.
-        const kinds: Array<[PlanBits, PlanBits | undefined]> = [[8, undefined], [4, undefined], [3, undefined], [2, undefined], [1, undefined]];
+        const kinds: Array<[PlanBits, PlanBits | undefined]> = [[8, undefined], [6, undefined], [5, undefined], [4, undefined], [3, undefined], [2, undefined], [1, undefined]];
         if (shape === 'stories110M') kinds.push([4, 4], [2, 4], [2, 2]);
         for (const [bits, cls] of kinds) {
           const model = bits === 8 ? q8 : randomLowbit(q8, bits, 1, cls);

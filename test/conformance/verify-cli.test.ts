@@ -28,7 +28,7 @@ t('--json: one object with every engine asked for, each with its verdict', async
   assert.equal(b.expected.cases, [{ name: 'greedy-bos', positions: 16 }]);
   assert.is(b.expected.positions, 16);
   assert.match(b.expected.source, /integer reference/);
-  assert.equal(b.engines.map((e: { engine: string }) => e.engine), ['v8-simd', 'v8-scalar', 'wasm2c-x86_64']);
+  assert.equal(b.engines.map((e: { engine: string }) => e.engine), ['v8-simd', 'v8-scalar', 'v8-threads', 'wasm2c-x86_64']);
   for (const e of b.engines) {
     assert.equal(Object.keys(e).sort(), ['buildMs', 'engine', 'firstMismatch', 'matched', 'positions', 'runMs', 'runtime', 'selftestMismatches', 'status'].sort());
     assert.is(e.status, 'pass');
@@ -39,7 +39,8 @@ t('--json: one object with every engine asked for, each with its verdict', async
   }
   assert.is(b.engines[0].runtime.simd, true);
   assert.is(b.engines[1].runtime.simd, false);
-  assert.is(b.engines[2].runtime.simd, false);
+  assert.is(b.engines[2].runtime.simd, true); // v8-threads: the threaded flavour of the bundle's (SIMD) build
+  assert.is(b.engines[3].runtime.simd, false);
 });
 
 t('the matrix: one row per engine, ✓ with the positions matched', async () => {
@@ -92,7 +93,7 @@ t('an engine whose tools are missing is reported as skipped with the reason, not
 t('an unknown engine is a usage error naming the known ones', async () => {
   const r = await edgeq(['verify', dir, '--engines', 'gpu']);
   assert.is(r.status, 2);
-  assert.match(r.stderr, /unknown engine "gpu"; known engines: v8-simd, v8-scalar, wasm-interp, wasm2c-x86_64/);
+  assert.match(r.stderr, /unknown engine "gpu"; known engines: v8-simd, v8-scalar, v8-threads, wasm-interp, wasm2c-x86_64/);
 });
 
 t('not a bundle: exit 1 naming the missing file', async () => {

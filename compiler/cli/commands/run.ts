@@ -127,15 +127,21 @@ async function bundleModel(dir: string, opts: RunOptions): Promise<{ model: Mode
 }
 
 /** Writes to stdout; false once the reader went away (| head), so generation stops quietly. */
+// A closed pipe (EPIPE) stays closed, so one listener for the process is enough: one per
+// run would pile up when `run` is called in-process many times (Node warns past 10).
+let stdoutClosed = false;
+let stdoutWatched = false;
+
 function stdoutWriter(): (b: Uint8Array) => boolean {
   // Writes to a pipe are synchronous on Linux, so each piece is out before the next step.
-  let closed = false;
-  const onError = (e: NodeJS.ErrnoException) => { if (e.code === 'EPIPE') closed = true; else throw e; };
-  process.stdout.on('error', onError);
+  if (!stdoutWatched) {
+    stdoutWatched = true;
+    process.stdout.on('error', (e: NodeJS.ErrnoException) => { if (e.code === 'EPIPE') stdoutClosed = true; else throw e; });
+  }
   return (b) => {
-    if (b.length > 0 && !closed) process.stdout.write(b);
-    closed ||= process.stdout.errored !== null;
-    return !closed;
+    if (b.length > 0 && !stdoutClosed) process.stdout.write(b);
+    stdoutClosed ||= process.stdout.errored !== null;
+    return !stdoutClosed;
   };
 }
 
