@@ -89,6 +89,13 @@ test('buildOp orders params by the definition and refuses unknown or missing nam
   assert.throws(() => opDef('copy'), (e: Error) => /no op kind "copy"/.test(e.message));
 });
 
+test('checkParams: an op with a param missing (a bundle from before the kind grew) names the params and says to compile again', () => {
+  const op = buildOp('requantize', 'r', [], [], { qmax: 127, n: 8, frac: 16 });
+  const old = { ...op, params: op.params.slice(0, 2) };
+  assert.is(checkParams(old), '2 params, expected 3 (n, frac, qmax); a bundle compiled by an older edgeq: compile it again');
+  assert.is(checkParams(op), null);
+});
+
 test('checkParams names the first param out of its range', () => {
   const cases: Array<[string, Record<string, number>, RegExp]> = [
     ['requantize', { n: 8, frac: 16, qmax: 100 }, /qmax = 100 must be one of 127, 2047/],

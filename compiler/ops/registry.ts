@@ -78,7 +78,9 @@ export function ruleOrder(d: OpDef): Array<{ param: string; rule: ParamRule }> {
 /** Why the op's params are not admissible (the first failing rule), or null. */
 export function checkParams(op: Pick<ArtifactOp, 'kind' | 'params' | 'name'>): string | null {
   const d = opDef(op.kind);
-  if (op.params.length !== d.params.length) return `${op.params.length} params, expected ${d.params.length}`;
+  // An op kind gains a param when the format grows (kv_store_q's kBlock): a bundle written
+  // before that has one fewer, so say what to do about it.
+  if (op.params.length !== d.params.length) return `${op.params.length} params, expected ${d.params.length} (${d.params.map((p) => p.name).join(', ')}); a bundle compiled by an older edgeq: compile it again`;
   const all = paramsOf(op);
   for (const { param, rule } of ruleOrder(d)) {
     if (!rule.test(all[param], all)) return `param ${param} = ${all[param]} ${rule.why(all, param)}`;
