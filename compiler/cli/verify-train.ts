@@ -43,10 +43,14 @@ export function refuseLowBit(b: Bundle): void {
   }
 }
 
+/** Can `edgeq verify --train` run this engine (v8-threads cannot: training runs one thread)? */
+export const hasTrainRunner = (e: Pick<Engine, 'name'>): boolean =>
+  e.name === 'v8-simd' || e.name === 'v8-scalar' || (TRAIN_ENGINES as readonly string[]).includes(e.name);
+
 /** Which training runner and module flavour stand for an `edgeq verify` engine. */
 function trainRunner(e: Engine, b: Bundle): { name: TrainEngineName; simd: boolean } | null {
+  if (!hasTrainRunner(e)) return null;
   if (e.name === 'v8-simd' || e.name === 'v8-scalar') return { name: 'v8', simd: e.name === 'v8-simd' };
-  if (!(TRAIN_ENGINES as readonly string[]).includes(e.name)) return null;
   // As for inference: wasm-interp runs the bundle's own flavour, the C hosts and the
   // bare-metal image the scalar build.
   return { name: e.name as TrainEngineName, simd: e.name === 'wasm-interp' && usesSimd(b.runtimeWasm) };

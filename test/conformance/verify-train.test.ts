@@ -16,7 +16,8 @@ import { quantModelFromArtifact } from '../../compiler/emit/quant-from-artifact.
 import { fnv1a64 } from '../../compiler/emit/conformance-hash.ts';
 import { createIntReferenceTrainer, initialAdapterState } from '../../compiler/train/int-reference.ts';
 import { judgeRun, type VerifyReport } from '../../compiler/cli/verify-report.ts';
-import { firstTrainFailure, formatTrainReport } from '../../compiler/cli/verify-train.ts';
+import { firstTrainFailure, formatTrainReport, hasTrainRunner } from '../../compiler/cli/verify-train.ts';
+import { selectEngines } from '../../compiler/cli/commands/verify.ts';
 import { IntTransformer } from '../../runtime/reference/model.ts';
 import { restampManifest, stories260KBundle } from '../helpers/bundle.ts';
 import { cli } from '../helpers/cli.ts';
@@ -71,7 +72,7 @@ t('--train --engines v8,wasm2c-x86_64 --json: every engine prints the reference\
   assert.equal(tr.hashes, want.hashes);
   assert.equal(tr.anchor, { case: 'greedy-bos', positions: 16, matched: 16, firstMismatch: null });
   assert.equal(new Set(want.hashes).size, 3, 'the state changes every step');
-  assert.equal(b.engines.map((e) => e.engine), ['v8-simd', 'v8-scalar', 'v8-threads', 'wasm2c-x86_64']);
+  assert.equal(b.engines.map((e) => e.engine), ['v8-simd', 'v8-scalar', 'wasm2c-x86_64']);
   for (const e of b.engines) {
     if (skippedOk(e)) continue;
     assert.is(e.status, 'pass', e.reason);
@@ -92,6 +93,15 @@ t('the table: one row per engine with the steps matched, the anchor and the refe
   assert.match(r.stdout, /OK: 1 passed, 0 failed, 0 skipped/);
 });
 
+t('--train: a group (all, v8) leaves out engines without a training runner; one named exactly stays (and is reported skipped)', () => {
+  const names = (spec: string) => selectEngines(spec, hasTrainRunner).map((e) => e.name);
+  assert.ok(!names('all').includes('v8-threads'), 'all');
+  assert.ok(names('all').includes('wasm2c-x86_64'), 'all keeps the trainable engines');
+  assert.equal(names('v8'), ['v8-simd', 'v8-scalar']);
+  assert.equal(names('v8-threads'), ['v8-threads']);
+  assert.ok(selectEngines('v8').map((e) => e.name).includes('v8-threads'), 'inference verify keeps v8-threads in the v8 family');
+});
+
 t('a mismatching engine: ✗ with its first step, and the exit message names engine and step', () => {
   assert.ok(passing, 'needs the first test\'s report');
   const r = structuredClone(passing!);
@@ -108,7 +118,7 @@ t('a mismatching engine: ✗ with its first step, and the exit message names eng
   assert.is(firstTrainFailure(r), `[1] ${dir}: v8-scalar differs from the integer reference at step 1`);
   const text = formatTrainReport(r);
   assert.match(text, /^v8-scalar\s+✗ step 1/m);
-  assert.match(text, /FAILED: 2 passed, 1 failed, 1 skipped/); // v8-threads has no training runner
+  assert.match(text, /FAILED: 2 passed, 1 failed, 0 skipped/);
 });
 
 t('weights changed after compile: the anchor fails (exit 1) though the engines agree with the reference', async () => {

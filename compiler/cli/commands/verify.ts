@@ -36,15 +36,20 @@ export async function verifyEngine(engine: Engine, bundle: Bundle, opts: { timeo
   return judgeRun(base, expected, run);
 }
 
-export function selectEngines(spec: string): Engine[] {
-  if (spec === 'all') return ENGINES;
+/**
+ * The engines `spec` names. `inGroup` filters only what a group brings in ("all", a family
+ * such as "v8"): `--train` leaves out engines without a training runner there (v8-threads),
+ * while one named exactly is kept and reported as skipped with the reason.
+ */
+export function selectEngines(spec: string, inGroup: (e: Engine) => boolean = () => true): Engine[] {
+  if (spec === 'all') return ENGINES.filter(inGroup);
   const names = spec.split(',').map((s) => s.trim()).filter(Boolean);
   const out: Engine[] = [];
   for (const n of names) {
     // An exact name is that engine; otherwise a family ("v8", "wasm2c", "wasm2c-aarch64"
     // is exact, so its -simd sibling is named on its own).
     const exact = ENGINES.filter((e) => e.name === n);
-    const m = exact.length ? exact : ENGINES.filter((e) => e.name.startsWith(`${n}-`));
+    const m = exact.length ? exact : ENGINES.filter((e) => e.name.startsWith(`${n}-`) && inGroup(e));
     if (m.length === 0) throw usageError(`--engines: unknown engine "${n}"; known engines: ${engineNames().join(', ')} (or all)`);
     for (const e of m) if (!out.includes(e)) out.push(e);
   }
@@ -170,13 +175,14 @@ Examples:
 `)
     .action(async (dirs: string[], opts: VerifyOptions) => {
       checkFlags(opts);
-      const engines = selectEngines(opts.engines);
+      const train = opts.train ? await import('../verify-train.ts') : null;
+      const engines = selectEngines(opts.engines, train ? train.hasTrainRunner : undefined);
       const timeoutMs = Number(opts.timeout) * 1000;
       if (!(timeoutMs > 0)) throw usageError(`--timeout expects a positive number of seconds, got "${opts.timeout}"`);
       if (opts.trust !== undefined) for (const d of dirs) checkTrust(d, opts.trust);
       const log = opts.json ? undefined : (s: string) => { process.stderr.write(`${s}\n`); };
-      if (opts.train) {
-        const { verifyTrain, formatTrainReport, firstTrainFailure } = await import('../verify-train.ts');
+      if (train) {
+        const { verifyTrain, formatTrainReport, firstTrainFailure } = train;
         const report = await verifyTrain(dirs, engines, {
           steps: opts.steps ?? TRAIN_DEFAULTS.steps, rank: opts.rank !== undefined ? Number(opts.rank) : TRAIN_DEFAULTS.rank,
           seqLen: opts.seqLen ?? TRAIN_DEFAULTS.seqLen, timeoutMs, log,
