@@ -1,0 +1,52 @@
+// Issue 15 item 5, measured before anything is built: vector-quantized 2-bit weights
+// (PCDVQ-style direction codebook × magnitude, scripts/vq-fit.ts) against the uniform LUT grid
+// with GPTQ, scored by scripts/eval-hlq.ts's driver (block matrices fake-quantized in float,
+// mean KL against the float model; bits per block weight as the format would store them).
+//
+//   node --import tsx scripts/eval-vq.ts [--tokens 4000] [--model babyllama936K] [--methods a;b] [--out docs/vq-measured]
+// Methods: vq:d<d>k<k>m<m><r|n>[+h][+gptq] (r: fp16 row scales, n: none; +h: k-means and code
+// choice weighted by the calibration Hessian's diagonal; +gptq: vectors coded by GPTQ with the
+// fitted codebook; +gptq+als: GPTQ alternated with a least-squares refit of codebook and levels
+// on the full calibration Hessian, 3 rounds, the best kept), and any eval-hlq.ts method (uniform:2g64+gptq+als is the compiler's
+// --gptq with its grid refit). Matrices whose input size d does not divide take int8 per row.
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { int8Dq, parseMethod, quantMatrix, runEval, writeReport, type HlqRow, type MatrixQuantizer } from './eval-hlq.ts';
+import { mergedRows } from './quality.ts';
+import { fitVq, gptqVq, gptqVqRefit, vqBytes, type VqOptions } from './vq-fit.ts';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const DEFAULT_METHODS = [
+  'uniform:2g64+gptq+als', 'uniform:2g32+gptq+als',
+  'vq:d4k6m3r+h', 'vq:d4k6m3r+h+gptq', 'vq:d4k5m3r+h+gptq', 'vq:d4k7m2r+h+gptq', 'vq:d4k8m2r+h+gptq', 'vq:d4k6m3n+h+gptq', 'vq:d4k6m3r+gptq',
+  'vq:d8k10m4r+h+gptq', 'vq:d8k12m4r+h+gptq',
+];
+
+export function vqQuantizer(name: string): MatrixQuantizer {
+  const m = /^vq:d(\d+)k(\d+)m(\d+)([rn])((?:\+h|\+gptq|\+als)*)$/.exec(name);
+  if (!m) { const hm = parseMethod(name); return (w, rows, cols, h) => quantMatrix(hm, w, rows, cols, h); }
+  const o: VqOptions = { d: Number(m[1]), k: Number(m[2]), m: Number(m[3]), rowScale: m[4] === 'r' };
+  const weighted = m[5].includes('+h'), gptq = m[5].includes('+gptq'), als = m[5].includes('+als');
+  return (w, rows, cols, h) => {
+    if (cols % o.d !== 0) return { dq: int8Dq(w, rows, cols, gptq ? h : null), bytes: rows * cols + 3 * rows };
+    const D = new Float64Array(cols);
+    let mean = 0;
+    for (let j = 0; j < cols; j++) mean += h[j * cols + j] / cols;
+    for (let j = 0; j < cols; j++) D[j] = weighted ? h[j * cols + j] + 1e-3 * mean + 1e-30 : 1;
+    const f = fitVq(w, rows, cols, D, o);
+    return { dq: als ? gptqVqRefit(w, rows, cols, h, f, o.d).dq : gptq ? gptqVq(w, rows, cols, h, f, o.d) : f.dq, bytes: vqBytes(rows, cols, o) };
+  };
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: {
+    tokens: { type: 'string', default: '4000' }, model: { type: 'string' }, methods: { type: 'string' },
+    out: { type: 'string', default: join(ROOT, 'docs/vq-measured') }, merge: { type: 'string' },
+  } });
+  const tokens = Number(values.tokens);
+  if (values.merge) return writeReport(values.out!, mergedRows<HlqRow>(values.merge), tokens, 'scripts/eval-vq.ts');
+  const names = values.methods ? values.methods.split(';') : DEFAULT_METHODS;
+  await runEval(names.map((name) => ({ name, quant: vqQuantizer(name) })), { tokens, model: values.model, out: values.out!, who: 'eval-vq', command: 'scripts/eval-vq.ts' });
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) await main();
