@@ -18,7 +18,7 @@
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { FloatWeights } from '../compiler/import/graph.ts';
-import { blockInputKey, calibrate } from '../compiler/quantize/calibrate.ts';
+import { blockInputKey, calibrate, type Hessians } from '../compiler/quantize/calibrate.ts';
 import { gptqRows } from '../compiler/quantize/gptq.ts';
 import { quantizeRows } from '../compiler/quantize/weights.ts';
 import { formatNamed, type PlanBits } from '../compiler/quantize/formats/registry.ts';
@@ -91,9 +91,10 @@ export type MatrixQuantizer = (w: Float32Array, rows: number, cols: number, h: F
 
 /**
  * Scores each named quantizer on each model (all block matrices fake-quantized, mean KL
- * against the float model over `tokens` tokens), writing the report after every row.
+ * against the float model over `tokens` tokens), writing the report after every row;
+ * `prepare` sees the whole model first (a fit shared by all its matrices).
  */
-export async function runEval(methods: ReadonlyArray<{ name: string; quant: MatrixQuantizer }>, o: { tokens: number; model?: string; out: string; who: string; command: string }): Promise<HlqRow[]> {
+export async function runEval(methods: ReadonlyArray<{ name: string; quant: MatrixQuantizer; prepare?: (w: FloatWeights, hessians: Hessians) => void }>, o: { tokens: number; model?: string; out: string; who: string; command: string }): Promise<HlqRow[]> {
   const rows: HlqRow[] = [];
   for (const [name, tok] of MODELS.filter(([n]) => !o.model || n === o.model)) {
     const { w, stream } = realModel(name, tok, o.tokens, o.who), c = w.config;
@@ -101,6 +102,7 @@ export async function runEval(methods: ReadonlyArray<{ name: string; quant: Matr
     const hessians = calibrate(w);
     for (const m of methods) {
       const t0 = Date.now();
+      m.prepare?.(w, hessians);
       let bytes = 0, wErr = 0;
       const blocks = w.blocks.map((b, l) => {
         const nb = { ...b };

@@ -17,7 +17,11 @@
 import { inverseHessianFactor } from '../compiler/quantize/gptq.ts';
 import { solveSpd } from '../compiler/quantize/gptq-lowbit.ts';
 
-export interface VqOptions { d: number; k: number; m: number; rowScale: boolean; rounds?: number; seed?: number }
+export interface VqOptions {
+  d: number; k: number; m: number; rowScale: boolean; rounds?: number; seed?: number;
+  /** A codebook shared with other matrices (fitSharedCodebook): used as is, never refit. */
+  codebook?: Float64Array;
+}
 export interface VqFit {
   /** 2^k × d codewords as stored (int8 × codebook scale). */
   codebook: Float64Array;
@@ -146,9 +150,9 @@ export function fitVq(w: Float32Array, rows: number, cols: number, D: Float64Arr
   if (cols % d !== 0) throw new Error(`vq-fit: ${cols} columns are not a multiple of d = ${d}`);
   const v = Float64Array.from(w), omega = new Float64Array(n);
   for (let i = 0; i < n; i++) { let s = 0; for (let j = 0; j < d; j++) s += D[(i % ng) * d + j]; omega[i] = s / d; }
-  const km = sphericalKmeans(v, n, d, K, omega, 30, o.seed ?? 1);
+  const km = o.codebook ? { centroids: Float64Array.from(o.codebook), assign: nearestDirections(v, n, d, o.codebook) } : sphericalKmeans(v, n, d, K, omega, 30, o.seed ?? 1);
   const C = km.centroids;
-  storeCodebook(C);
+  if (!o.codebook) storeCodebook(C);
   // Row scales: the RMS of the row's vector norms.
   const scale = new Float64Array(rows).fill(1);
   if (o.rowScale) {
@@ -203,11 +207,49 @@ export function fitVq(w: Float32Array, rows: number, cols: number, D: Float64Arr
       const t = scale[Math.floor(i / ng)] * L[mag[i]], g = i % ng;
       for (let j = 0; j < d; j++) { const dj = D[g * d + j]; num[dir[i] * d + j] += dj * t * v[i * d + j]; den[dir[i] * d + j] += dj * t * t; }
     }
+    if (o.codebook) continue;
     for (let k = 0; k < K * d; k++) if (den[k] > 0) C[k] = num[k] / den[k];
     storeCodebook(C);
   }
   best!.dq = decodeVq(best!, rows, cols, d);
   return best!;
+}
+
+/** Each of n vectors' codeword of largest dot product. */
+function nearestDirections(v: Float64Array, n: number, d: number, C: Float64Array): Uint32Array {
+  const K = C.length / d, a = new Uint32Array(n);
+  for (let i = 0; i < n; i++) {
+    let best = -Infinity;
+    for (let q = 0; q < K; q++) {
+      let dot = 0;
+      for (let j = 0; j < d; j++) dot += v[i * d + j] * C[q * d + j];
+      if (dot > best) { best = dot; a[i] = q; }
+    }
+  }
+  return a;
+}
+
+/**
+ * One direction codebook for several matrices (a layer's or a model's): spherical k-means of
+ * all their d-vectors (ω: the mean H_jj of each vector's columns), rounded to int8 like a
+ * per-matrix codebook.
+ */
+export function fitSharedCodebook(mats: ReadonlyArray<{ w: Float32Array; cols: number; D: Float64Array }>, d: number, k: number, seed = 1): Float64Array {
+  let n = 0;
+  for (const m of mats) n += m.w.length / d;
+  const v = new Float64Array(n * d), omega = new Float64Array(n);
+  let at = 0;
+  for (const m of mats) {
+    const ng = m.cols / d;
+    for (let i = 0; i < m.w.length / d; i++, at++) {
+      let s = 0;
+      for (let j = 0; j < d; j++) { v[at * d + j] = m.w[i * d + j]; s += m.D[(i % ng) * d + j]; }
+      omega[at] = s / d;
+    }
+  }
+  const C = sphericalKmeans(v, n, d, 1 << k, omega, 30, seed).centroids;
+  storeCodebook(C);
+  return C;
 }
 
 /** ŵ = R_r L[mag] C[dir], [rows, cols]. */
@@ -247,9 +289,9 @@ export function gptqVq(w: Float32Array, rows: number, cols: number, h: Float64Ar
   return decodeVq(f, rows, cols, d);
 }
 
-/** Bytes stored: packed (k + m)-bit codes, int8 codebook + fp16 scale, fp16 levels, fp16 row scales. */
-export function vqBytes(rows: number, cols: number, o: Pick<VqOptions, 'd' | 'k' | 'm' | 'rowScale'>): number {
-  return Math.ceil(((rows * cols) / o.d) * (o.k + o.m) / 8) + (1 << o.k) * o.d + 2 + 2 * (1 << o.m) + (o.rowScale ? 2 * rows : 0);
+/** Bytes stored: packed (k + m)-bit codes, int8 codebook + fp16 scale (its share when sharedBy matrices use it), fp16 levels, fp16 row scales. */
+export function vqBytes(rows: number, cols: number, o: Pick<VqOptions, 'd' | 'k' | 'm' | 'rowScale'>, sharedBy = 1): number {
+  return Math.ceil(((rows * cols) / o.d) * (o.k + o.m) / 8) + ((1 << o.k) * o.d + 2) / sharedBy + 2 * (1 << o.m) + (o.rowScale ? 2 * rows : 0);
 }
 
 /** Σ_r (w_r − ŵ_r)ᵀ H (w_r − ŵ_r), the output error on the calibration inputs. */
@@ -293,15 +335,15 @@ function refitLinear(w: Float32Array, rows: number, cols: number, h: Float64Arra
  * by all rows): `rounds` rounds, the (codebook, levels, codes) of least output error kept,
  * the first GPTQ pass included. Returns that fit with its dq.
  */
-export function gptqVqRefit(w: Float32Array, rows: number, cols: number, h: Float64Array, f0: VqFit, d: number, rounds = 3): VqFit {
+export function gptqVqRefit(w: Float32Array, rows: number, cols: number, h: Float64Array, f0: VqFit, d: number, rounds = 3, sharedCodebook = false): VqFit {
   const ng = cols / d;
   let f: VqFit = { ...f0, codebook: Float64Array.from(f0.codebook), levels: Float64Array.from(f0.levels), dir: f0.dir.slice(), mag: f0.mag.slice() };
   f.dq = gptqVq(w, rows, cols, h, f, d);
   let best = f, bestErr = hError(w, f.dq, rows, cols, h);
   for (let round = 0; round < rounds; round++) {
     const cur = f, vi = (r: number, j: number): number => r * ng + Math.floor(j / d);
-    const C = refitLinear(w, rows, cols, h, cur.codebook, (r, j) => cur.dir[vi(r, j)] * d + (j % d), (r, j) => cur.scale[r] * cur.levels[cur.mag[vi(r, j)]]);
-    storeCodebook(C);
+    const C = sharedCodebook ? cur.codebook : refitLinear(w, rows, cols, h, cur.codebook, (r, j) => cur.dir[vi(r, j)] * d + (j % d), (r, j) => cur.scale[r] * cur.levels[cur.mag[vi(r, j)]]);
+    if (!sharedCodebook) storeCodebook(C);
     const L = refitLinear(w, rows, cols, h, cur.levels, (r, j) => cur.mag[vi(r, j)], (r, j) => cur.scale[r] * C[cur.dir[vi(r, j)] * d + (j % d)]);
     f = { ...cur, codebook: C, levels: L, dir: cur.dir.slice(), mag: cur.mag.slice() };
     f.dq = gptqVq(w, rows, cols, h, f, d);
