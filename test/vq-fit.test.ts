@@ -6,7 +6,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Rng } from '../compiler/synth/prng.ts';
-import { codeVector, decodeVq, fitVq, gptqVqRefit, hError, sphericalKmeans, vqBytes } from '../scripts/vq-fit.ts';
+import { codeVector, decodeVq, fitSharedCodebook, fitVq, gptqVqRefit, hError, sphericalKmeans, vqBytes } from '../scripts/vq-fit.ts';
 
 const rng = new Rng(15, 'vq-fit');
 const g = () => rng.gauss();
@@ -74,6 +74,18 @@ test('GPTQ with the refit: output error no larger than the first GPTQ pass, belo
   const e0 = hError(w, r0.dq, rows, cols, h), e3 = hError(w, r3.dq, rows, cols, h);
   assert.ok(e0 < plain, `GPTQ ${e0} not below the plain fit ${plain}`);
   assert.ok(e3 <= e0, `refit ${e3} above GPTQ ${e0}`);
+});
+
+test('a shared codebook (fitSharedCodebook) is used as is by fit and refit; its bytes are split', () => {
+  const d = 4, cols = 16, ones = new Float64Array(cols).fill(1);
+  const a = Float32Array.from({ length: 8 * cols }, g), b = Float32Array.from({ length: 6 * cols }, g);
+  const C = fitSharedCodebook([{ w: a, cols, D: ones }, { w: b, cols, D: ones }], d, 3);
+  const f = fitVq(a, 8, cols, ones, { d, k: 3, m: 1, rowScale: true, codebook: C });
+  assert.equal(Array.from(f.codebook), Array.from(C));
+  const h = new Float64Array(cols * cols);
+  for (let j = 0; j < cols; j++) h[j * cols + j] = 1 + j;
+  assert.equal(Array.from(gptqVqRefit(a, 8, cols, h, f, d, 2, true).codebook), Array.from(C));
+  assert.is(vqBytes(8, cols, { d, k: 3, m: 1, rowScale: false }, 2), 8 * cols / d * 4 / 8 + (8 * d + 2) / 2 + 4);
 });
 
 test.run();
