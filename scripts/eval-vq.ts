@@ -24,7 +24,7 @@ const ROOT = resolve(import.meta.dirname, '..');
 const DEFAULT_METHODS = [
   'uniform:2g64+gptq+als', 'uniform:2g32+gptq+als',
   'vq:d4k6m3r+h', 'vq:d4k6m3r+h+gptq', 'vq:d4k5m3r+h+gptq', 'vq:d4k7m2r+h+gptq', 'vq:d4k8m2r+h+gptq', 'vq:d4k6m3n+h+gptq', 'vq:d4k6m3r+gptq',
-  'vq:d8k10m4r+h+gptq', 'vq:d8k12m4r+h+gptq',
+  'vq:d8k8m4r+h+gptq', 'vq:d4k7m2r+h+gptq+als', 'vq:d2k4m1n+h+gptq+als', 'vq:d4k8m2n+h+gptq+als+s', 'vq:d4k7m2n+h+gptq+als+s',
 ];
 
 /** Column weights of the fit: H_jj (damped by 1e-3 of its mean) with +h, else 1. */
