@@ -18,7 +18,7 @@
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { FloatWeights } from '../compiler/import/graph.ts';
-import { blockInputKey, calibrate } from '../compiler/quantize/calibrate.ts';
+import { blockInputKey, calibrate, type Hessians } from '../compiler/quantize/calibrate.ts';
 import { gptqRows } from '../compiler/quantize/gptq.ts';
 import { quantizeRows } from '../compiler/quantize/weights.ts';
 import { formatNamed, type PlanBits } from '../compiler/quantize/formats/registry.ts';
@@ -45,14 +45,14 @@ const DEFAULT_METHODS = [
 ];
 
 interface Method { name: string; kind: 'uniform' | 'hlq' | 'kmeans'; bits: LowBits; groupSize: number; z: ZMode; gptq: boolean; als: boolean; unweighted: boolean }
-function parseMethod(name: string): Method {
+export function parseMethod(name: string): Method {
   const m = /^(uniform|hlq|kmeans):(\d)g(\d+)(z16|z8r|z8g)?((?:\+gptq|\+als|\+unw)*)$/.exec(name);
   if (!m) throw new Error(`eval-hlq: bad method ${name}`);
   return { name, kind: m[1] as Method['kind'], bits: Number(m[2]) as LowBits, groupSize: Number(m[3]), z: (m[4] ?? 'z8g') as ZMode, gptq: m[5].includes('+gptq'), als: m[5].includes('+als'), unweighted: m[5].includes('+unw') };
 }
 
 /** int8 per-row (the plan fallback), dequantized. */
-function int8Dq(w: Float32Array, rows: number, cols: number, h: Float64Array | null): Float32Array {
+export function int8Dq(w: Float32Array, rows: number, cols: number, h: Float64Array | null): Float32Array {
   const r = h ? gptqRows(w, rows, cols, h) : quantizeRows(w, rows, cols);
   const dq = new Float32Array(rows * cols);
   for (let k = 0; k < dq.length; k++) { const o = Math.floor(k / cols); dq[k] = r.q[k] * r.m[o] * 2 ** -r.e[o]; }
@@ -60,7 +60,7 @@ function int8Dq(w: Float32Array, rows: number, cols: number, h: Float64Array | n
 }
 
 /** One matrix under a method: its dequantized weights, stored bytes and (diag-H weighted, plain) squared errors. */
-function quantMatrix(m: Method, w: Float32Array, rows: number, cols: number, h: Float64Array): { dq: Float32Array; bytes: number } {
+export function quantMatrix(m: Method, w: Float32Array, rows: number, cols: number, h: Float64Array): { dq: Float32Array; bytes: number } {
   const r = resolveStored({ bits: m.bits as PlanBits, groupSize: m.groupSize }, cols);
   if (r.format === 'int8') return { dq: int8Dq(w, rows, cols, m.gptq ? h : null), bytes: rows * cols + 3 * rows };
   const gs = r.groupSize, f = formatNamed(r.format)!;
@@ -86,29 +86,30 @@ function quantMatrix(m: Method, w: Float32Array, rows: number, cols: number, h: 
 
 export interface HlqRow { model: string; method: string; bpw: number; klAll: number; top1All: number; klHalf: number; pplAll: number; pplRef: number; wErr: number; seconds: number }
 
-async function main(): Promise<void> {
-  const { values } = parseArgs({ options: {
-    tokens: { type: 'string', default: '4000' }, model: { type: 'string' }, methods: { type: 'string' },
-    out: { type: 'string', default: join(ROOT, 'docs/hlq-measured') }, merge: { type: 'string' },
-  } });
-  const tokens = Number(values.tokens);
-  const methods = (values.methods ? values.methods.split(';') : DEFAULT_METHODS).map(parseMethod);
+/** A quantizer of one block matrix: its dequantized weights and the bytes a format would store. */
+export type MatrixQuantizer = (w: Float32Array, rows: number, cols: number, h: Float64Array) => { dq: Float32Array; bytes: number };
+
+/**
+ * Scores each named quantizer on each model (all block matrices fake-quantized, mean KL
+ * against the float model over `tokens` tokens), writing the report after every row;
+ * `prepare` sees the whole model first (a fit shared by all its matrices).
+ */
+export async function runEval(methods: ReadonlyArray<{ name: string; quant: MatrixQuantizer; prepare?: (w: FloatWeights, hessians: Hessians) => void }>, o: { tokens: number; model?: string; out: string; who: string; command: string }): Promise<HlqRow[]> {
   const rows: HlqRow[] = [];
-  // --merge a.json,b.json: one report of earlier runs' rows (same --tokens).
-  if (values.merge) return writeReport(values.out!, mergedRows<HlqRow>(values.merge), tokens);
-  for (const [name, tok] of MODELS.filter(([n]) => !values.model || n === values.model)) {
-    const { w, stream } = realModel(name, tok, tokens, 'eval-hlq'), c = w.config;
+  for (const [name, tok] of MODELS.filter(([n]) => !o.model || n === o.model)) {
+    const { w, stream } = realModel(name, tok, o.tokens, o.who), c = w.config;
     const ref = cachedReference(new FloatTransformer(w, { accumulate: 'float64' }));
     const hessians = calibrate(w);
     for (const m of methods) {
       const t0 = Date.now();
+      m.prepare?.(w, hessians);
       let bytes = 0, wErr = 0;
       const blocks = w.blocks.map((b, l) => {
         const nb = { ...b };
         for (const mat of BLOCK_MATRICES) {
           const f = b[mat], cols = mat === 'w2' ? c.hiddenDim : c.dim, rws = f.length / cols;
           const h = hessians.get(blockInputKey(l, mat as BlockMatrix))!;
-          const q = quantMatrix(m, f, rws, cols, h);
+          const q = m.quant(f, rws, cols, h);
           bytes += q.bytes;
           // The proxy the fit minimizes, summed over the model: Σ H_jj (w - ŵ)^2.
           for (let k = 0; k < f.length; k++) wErr += h[(k % cols) * (cols + 1)] * (f[k] - q.dq[k]) ** 2;
@@ -120,15 +121,29 @@ async function main(): Promise<void> {
       const s = scoreBoth(stream, ref(), new FloatTransformer(fake, { accumulate: 'float64' }), c.seqLen);
       rows.push({ model: name, method: m.name, bpw: (8 * bytes) / blockWeights(w), klAll: s.all.meanKL, top1All: s.all.top1Agreement, klHalf: s.half.meanKL, pplAll: s.all.pplTest, pplRef: s.all.pplRef, wErr, seconds: (Date.now() - t0) / 1000 });
       const r = rows.at(-1)!;
-      process.stderr.write(`eval-hlq: ${name} ${m.name}: ${r.bpw.toFixed(3)} bpw, KL ${r.klAll.toFixed(4)} (half ${r.klHalf.toFixed(4)}), ΣH·err² ${wErr.toExponential(3)}, ${r.seconds.toFixed(0)} s\n`);
-      writeReport(values.out!, rows, tokens);
+      process.stderr.write(`${o.who}: ${name} ${m.name}: ${r.bpw.toFixed(3)} bpw, KL ${r.klAll.toFixed(4)} (half ${r.klHalf.toFixed(4)}), ΣH·err² ${wErr.toExponential(3)}, ${r.seconds.toFixed(0)} s\n`);
+      writeReport(o.out, rows, o.tokens, o.command);
     }
   }
+  return rows;
 }
 
-function writeReport(out: string, rows: readonly HlqRow[], tokens: number): void {
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: {
+    tokens: { type: 'string', default: '4000' }, model: { type: 'string' }, methods: { type: 'string' },
+    out: { type: 'string', default: join(ROOT, 'docs/hlq-measured') }, merge: { type: 'string' },
+  } });
+  const tokens = Number(values.tokens);
+  const methods = (values.methods ? values.methods.split(';') : DEFAULT_METHODS).map(parseMethod);
+  // --merge a.json,b.json: one report of earlier runs' rows (same --tokens).
+  if (values.merge) return writeReport(values.out!, mergedRows<HlqRow>(values.merge), tokens);
+  const quant = (m: Method): MatrixQuantizer => (w, rows, cols, h) => quantMatrix(m, w, rows, cols, h);
+  await runEval(methods.map((m) => ({ name: m.name, quant: quant(m) })), { tokens, model: values.model, out: values.out!, who: 'eval-hlq', command: 'scripts/eval-hlq.ts' });
+}
+
+export function writeReport(out: string, rows: readonly HlqRow[], tokens: number, command = 'scripts/eval-hlq.ts'): void {
   const md = [
-    `Generated by \`node --import tsx scripts/eval-hlq.ts --tokens ${tokens}\`: block matrices fake-quantized in float, teacher-forced against the float model over ${tokens} tokens of tinystories-valid-head.txt. **bpw**: bits per block weight as stored (values, per-group bytes, row scales; int8 fallbacks included). **ΣH·err²**: Σ_j H_jj (w − ŵ)² over all block matrices (the diag-Hessian proxy the HLQ fit minimizes). ★: on the model's KL-vs-bpw frontier among these rows.`, '',
+    `Generated by \`node --import tsx ${command} --tokens ${tokens}\`: block matrices fake-quantized in float, teacher-forced against the float model over ${tokens} tokens of tinystories-valid-head.txt. **bpw**: bits per block weight as stored (values, per-group bytes, row scales; int8 fallbacks included). **ΣH·err²**: Σ_j H_jj (w − ŵ)² over all block matrices (the diag-Hessian proxy the HLQ fit minimizes). ★: on the model's KL-vs-bpw frontier among these rows.`, '',
     '| model | method | bpw | KL all | top-1 all | KL half | ppl all (float) | ΣH·err² |', '|---|---|---|---|---|---|---|---|',
   ];
   for (const model of [...new Set(rows.map((r) => r.model))]) {
