@@ -92,6 +92,19 @@ function axpyRow(o: usize, wt: i32, c: usize, hs: i32, bits: i32): void {
   return B;
 }
 
+/**
+ * §3.7 step 5: position t's value weight, w[t]·vM of its row `ks` brought to the
+ * accumulator's scale (exponent B − L): an exact left shift, or a right shift rounding half up.
+ */
+// @ts-ignore: decorator
+@inline export function valueWeight(w: usize, vM: usize, vE: usize, t: i32, ks: i32, B: i32, L: i32): i32 {
+  const z = i32at(w, t) * i16at(vM, ks);
+  let sh = i8at(vE, ks) + B - L;
+  if (sh <= 0) return z << -sh;
+  if (sh > 31) sh = 31;
+  return (z + (1 << (sh - 1))) >> sh;
+}
+
 /** See the reference: out = attention of q over positions 0..pos of one layer's quantized cache. */
 export function attentionQ(
   out: usize, q: usize, pos: i32,
@@ -139,11 +152,7 @@ export function attentionQ(
       const oh = out + (<usize>qo << 2);
       for (let t = 0; t < n; t++) {
         const r8 = row8(t, g, first8, ringOff, window, A, st, map, nKv), ks = r8 >= 0 ? (S + r8) * nKv + g : t * nKv + g;
-        const z = i32at(w, t) * i16at(vM, ks);
-        let sh = i8at(vE, ks) + B - L;
-        let wt: i32;
-        if (sh <= 0) wt = z << -sh;
-        else { if (sh > 31) sh = 31; wt = (z + (1 << (sh - 1))) >> sh; }
+        const wt = valueWeight(w, vM, vE, t, ks, B, L);
         if (wt == 0) continue;
         if (r8 >= 0) axpyRow(oh, wt, vc + <usize>(vRing + r8 * kvD + gh), hs, 8);
         else axpyRow(oh, wt, vc + <usize>(((t * kvD + gh) * vBits) >> 3), hs, vBits);

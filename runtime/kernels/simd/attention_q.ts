@@ -21,7 +21,7 @@
 // zero values contribute nothing to either sum.
 import { divFloor } from "../scalar/arith";
 // Everything but the dot products and the V sums is the scalar kernel's code.
-import { addAnchorScores, ceilLog2, row8, valueBitBound } from "../scalar/attention_q";
+import { addAnchorScores, ceilLog2, row8, valueBitBound, valueWeight } from "../scalar/attention_q";
 import { ACT_FRAC, ACT_QMAX, INV_ACT_QMAX_E, INV_ACT_QMAX_M, SCORE_FRAC } from "../scalar/constants";
 import { mulShiftRound } from "../scalar/int64";
 import { i16at, i32at, i8at, set32 } from "../scalar/mem";
@@ -212,11 +212,7 @@ export function attentionQ(
       memory.fill(ACC_PACKED, 0, accPackedBytes);
       for (let t = 0; t < n; t++) {
         const r8 = row8(t, g, first8, ringOff, window, A, st, map, nKv), ks = r8 >= 0 ? (S + r8) * nKv + g : t * nKv + g;
-        const z = i32at(w, t) * i16at(vM, ks);
-        let sh = i8at(vE, ks) + B - L;
-        let wt: i32;
-        if (sh <= 0) wt = z << -sh;
-        else { if (sh > 31) sh = 31; wt = (z + (1 << (sh - 1))) >> sh; }
+        const wt = valueWeight(w, vM, vE, t, ks, B, L);
         if (wt == 0) continue;
         if (r8 >= 0) axpyRow(ACC_RING, wt, vc + <usize>(vRing + r8 * kvD + gh), hs, 8);
         else axpyRow(ACC_PACKED, wt, vc + <usize>(((t * kvD + gh) * vBits) >> 3), hs, vBits);
