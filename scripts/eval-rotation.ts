@@ -18,7 +18,7 @@ import { parseArgs } from 'node:util';
 import { openModel } from '../compiler/import/open-model.ts';
 import { loadWeights, type FloatWeights } from '../compiler/import/graph.ts';
 import { Tokenizer } from '../compiler/import/tokenizer.ts';
-import { calibrateStats, hessianKey, type Hessians } from '../compiler/quantize/calibrate.ts';
+import { blockInputKey, calibrateStats, type Hessians } from '../compiler/quantize/calibrate.ts';
 import { awqFold } from '../compiler/quantize/awq.ts';
 import { formatNamed } from '../compiler/quantize/formats/registry.ts';
 import { BLOCK_MATRICES, parsePlan, requested, resolveStored, type BlockMatrix, type PlanSpec } from '../compiler/plan/plan.ts';
@@ -30,7 +30,6 @@ import { EdgeqError } from '../compiler/util/errors.ts';
 import { MODELS } from './quality.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
-const INPUT: Record<BlockMatrix, 'attn' | 'wo' | 'ffn' | 'w2'> = { wq: 'attn', wk: 'attn', wv: 'attn', wo: 'wo', w1: 'ffn', w3: 'ffn', w2: 'w2' };
 
 /** The largest power of two dividing n, at most `cap`. */
 const blockOf = (n: number, cap: number) => { let b = 1; while (n % (2 * b) === 0 && 2 * b <= cap) b *= 2; return b; };
@@ -81,7 +80,7 @@ function fakeQuantized(w: FloatWeights, plan: PlanSpec, hessians: Hessians | nul
     const out = { ...b };
     for (const name of BLOCK_MATRICES) {
       const f = b[name], cols = name === 'w2' ? c.hiddenDim : c.dim, rows = f.length / cols;
-      let h = hessians?.get(hessianKey(l, INPUT[name])) ?? null;
+      let h = hessians?.get(blockInputKey(l, name)) ?? null;
       if (cap === 0) { out[name] = roundTrip(plan, l, name, f, rows, cols, h); continue; }
       const blk = blockOf(cols, cap), rot = Float32Array.from(f);
       fwhtRows(rot, rows, cols, blk);
