@@ -12,7 +12,7 @@ import { awqFold, type AwqOptions } from './awq.ts';
 import { gptqRows, type GptqOptions } from './gptq.ts';
 import { gptqRule } from './gptq-lowbit.ts';
 import { LOWBIT_MIN_ROW_E, type LowbitRowRunner } from './lowbit.ts';
-import { MAX_GEMV_INPUT } from './lowbit-format.ts';
+import { MAX_GEMV_INPUT, MIN_GEMV_E } from './lowbit-format.ts';
 import { formatNamed } from './formats/registry.ts';
 import type { QuantizedMatrix } from './formats/format.ts';
 import type { MatrixFormat } from './quant-model.ts';
@@ -49,7 +49,6 @@ export interface Int8Options extends RowQuantOptions {
 // Lower bounds on the per-row scale exponents that keep every runtime shift >= 0
 // (docs/integer-spec.md §5.4): GEMV rows e >= 10 (row absmax <= ~2032), embedding rows
 // e >= ACT_FRAC (row absmax <= ~31); gains: sqrt(dim) * max|g| < 63500.
-const MIN_GEMV_E = 10;
 const MIN_EMBEDDING_E = ACT_FRAC;
 const MAX_GAIN_TIMES_SQRT_DIM = 63500;
 

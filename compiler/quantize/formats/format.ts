@@ -11,7 +11,7 @@ import type { LowbitRowRunner } from '../lowbit.ts';
 
 /** One tensor of a stored matrix: suffix on the matrix name, artifact dtype, shape, integer params. */
 export interface FormatTensor {
-  suffix: '' | '.scale_m' | '.scale_e' | '.groups';
+  suffix: '' | '.scale_m' | '.scale_e' | '.groups' | '.codebook';
   dtype: DTypeName;
   shape: number[];
   params: Record<string, number>;
@@ -69,7 +69,7 @@ export interface WeightFormatDef<Name extends string = string, Bits extends numb
    * prepares its input, if any), the reference kernel and the AssemblyScript kernel pair.
    */
   readonly kernels: {
-    op: 'gemv' | 'gemv_lut';
+    op: 'gemv' | 'gemv_lut' | 'gemv_vq';
     prepare?: 'lut_tables';
     reference: string;
     scalar: string;
