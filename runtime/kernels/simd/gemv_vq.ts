@@ -45,23 +45,30 @@ export function gemvVq(out: usize, codes: usize, codebook: usize, wM: i32, wE: i
       const base = tile + <usize>b * BLOCK_BYTES, xb = x + (<usize>b << 5);
       let mb = v128.load(base, 64);
       for (let l = 0; l < 4; l++) {
-        const v = v128.load(base + (<usize>l << 4));
-        // The low nibble's pair, then the high nibble's; mb's bit 0 is the current pair's magnitude bit.
-        for (let h = 0; h < 2; h++) {
-          const nib = h == 0 ? v128.and(v, mask) : i8x16.shr_u(v, 4);
-          const c = v128.or(nib, i8x16.shl(v128.and(mb, one), 4));
-          mb = i8x16.shr_u(mb, 1);
-          const xx = i32x4.splat(load<i32>(xb + (<usize>l << 3) + (<usize>h << 2)));
-          const c16 = i8x16.sub(c, sixteen);
-          const w0 = lookup(c, c16, t0lo, t0hi), w1 = lookup(c, c16, t1lo, t1hi);
-          // (w0, w1) per row: rows 0-7, rows 8-15.
-          const p0 = i8x16.shuffle(w0, w1, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
-          const p1 = i8x16.shuffle(w0, w1, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
-          a0 = i32x4.add(a0, i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(p0), xx));
-          a1 = i32x4.add(a1, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(p0), xx));
-          a2 = i32x4.add(a2, i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(p1), xx));
-          a3 = i32x4.add(a3, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(p1), xx));
-        }
+        const v = v128.load(base + (<usize>l << 4)), xl = xb + (<usize>l << 3);
+        // The low nibble's pair, then the high nibble's (the same lines twice, unrolled); mb's
+        // bit 0 is the current pair's magnitude bit.
+        let c = v128.or(v128.and(v, mask), i8x16.shl(v128.and(mb, one), 4));
+        let c16 = i8x16.sub(c, sixteen);
+        let w0 = lookup(c, c16, t0lo, t0hi), w1 = lookup(c, c16, t1lo, t1hi);
+        let p0 = i8x16.shuffle(w0, w1, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+        let p1 = i8x16.shuffle(w0, w1, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+        let xx = i32x4.splat(load<i32>(xl));
+        a0 = i32x4.add(a0, i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(p0), xx));
+        a1 = i32x4.add(a1, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(p0), xx));
+        a2 = i32x4.add(a2, i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(p1), xx));
+        a3 = i32x4.add(a3, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(p1), xx));
+        c = v128.or(i8x16.shr_u(v, 4), v128.and(i8x16.shl(mb, 3), sixteen));
+        c16 = i8x16.sub(c, sixteen);
+        w0 = lookup(c, c16, t0lo, t0hi); w1 = lookup(c, c16, t1lo, t1hi);
+        p0 = i8x16.shuffle(w0, w1, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+        p1 = i8x16.shuffle(w0, w1, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+        xx = i32x4.splat(load<i32>(xl, 4));
+        a0 = i32x4.add(a0, i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(p0), xx));
+        a1 = i32x4.add(a1, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(p0), xx));
+        a2 = i32x4.add(a2, i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(p1), xx));
+        a3 = i32x4.add(a3, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(p1), xx));
+        mb = i8x16.shr_u(mb, 2);
       }
     }
     v128.store(outs, a0); v128.store(outs, a1, 16); v128.store(outs, a2, 32); v128.store(outs, a3, 48);
