@@ -7,11 +7,12 @@ import { EdgeqError } from '../util/errors.ts';
 import { scaleValue, toScale } from './fixed-point.ts';
 import { MIN_GEMV_E } from './lowbit-format.ts';
 import { codeVector, decodeVq, fitVq, gptqVq, gptqVqRefit, type VqFit } from './vq-fit.ts';
+import { VQ2_BLOCK_BYTES, vq2CodeAt } from '../../runtime/kernels/reference/gemv_vq.ts';
 
 /** Rows per tile, columns per block, bytes per (tile, block): 16 x 16 weights at 2.5 bits. */
 export const VQ2_TILE_ROWS = 16;
 export const VQ2_BLOCK_COLS = 16;
-export const VQ2_BLOCK_BYTES = 80;
+export { VQ2_BLOCK_BYTES };
 /** Codewords (5-bit codes: magnitude bit << 4 | direction nibble) and their dimension. */
 export const VQ2_CODES = 32;
 export const VQ2_DIM = 2;
@@ -58,11 +59,8 @@ export function packVq2(c: ArrayLike<number>, rows: number, cols: number): Uint8
   return out;
 }
 
-/** The code of pair p of row o. */
-export function vq2Code(codes: Uint8Array, o: number, p: number, cols: number): number {
-  const at = vq2Offset(o, p, cols);
-  return ((codes[at.nib] >> (at.high ? 4 : 0)) & 15) | (((codes[at.mag] >> at.bit) & 1) << 4);
-}
+/** The code of pair p of row o (the reference kernel's reader). */
+export const vq2Code = (codes: Uint8Array, o: number, p: number, cols: number): number => vq2CodeAt(codes, o, p, cols / VQ2_BLOCK_COLS);
 
 /** The real weights the stored tensors represent: ŵ[o, 2p + t] = E[c][t] · s. */
 export function dequantizeVq2(codes: Uint8Array, codebook: Int8Array, scaleM: number, scaleE: number, rows: number, cols: number): Float32Array {
