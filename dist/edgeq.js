@@ -3682,10 +3682,155 @@ function gptqVqRefit(w, rows4, cols, h, f0, d, rounds = 3, sharedCodebook = fals
   return best;
 }
 
+// runtime/kernels/reference/arith.ts
+var I32_MAX = 2147483647;
+function bitLength(v) {
+  return 32 - Math.clz32(v);
+}
+function abs32(v) {
+  return v < 0 ? -v : v;
+}
+function satAdd(a, b) {
+  const s = a + b | 0;
+  if (((a ^ s) & (b ^ s)) < 0) return a < 0 ? -I32_MAX : I32_MAX;
+  return s === -2147483648 ? -I32_MAX : s;
+}
+function satSub(a, b) {
+  return satAdd(a, -b);
+}
+function shlSat(v, s) {
+  if (v === 0) return 0;
+  if (s >= 31) return v < 0 ? -I32_MAX : I32_MAX;
+  const lim = I32_MAX >> s;
+  if (v > lim) return I32_MAX;
+  if (v < -lim) return -I32_MAX;
+  return v << s;
+}
+function roundShift(v, s) {
+  if (s <= 0) return v;
+  return v + (1 << s - 1) >> s;
+}
+function divFloor(n, d) {
+  let q = 0, r = 0;
+  for (let i = 30; i >= 0; i--) {
+    r = r << 1 | n >> i & 1;
+    q = q << 1;
+    if (r >= d) {
+      r = r - d;
+      q = q | 1;
+    }
+  }
+  return q;
+}
+function divRound(n, d) {
+  return divFloor(n + (d >> 1), d);
+}
+function isqrtRound(n) {
+  let rem = n, res = 0, bit = 1 << 30;
+  while (bit > rem) bit = bit >> 2;
+  while (bit !== 0) {
+    if (rem >= res + bit) {
+      rem = rem - (res + bit);
+      res = (res >> 1) + bit;
+    } else res = res >> 1;
+    bit = bit >> 2;
+  }
+  return rem > res ? res + 1 : res;
+}
+
+// runtime/kernels/reference/int64.ts
+var HI = 0;
+var LO = 0;
+function mul64(a, b) {
+  const al = a & 65535, ah = a >> 16;
+  const bl = b & 65535, bh = b >> 16;
+  const ll = Math.imul(al, bl);
+  const lh = Math.imul(al, bh);
+  const hl = Math.imul(ah, bl);
+  let hi = Math.imul(ah, bh);
+  let lo = ll;
+  hi = hi + (lh >> 16) | 0;
+  let s = lo + (lh << 16) | 0;
+  if (s >>> 0 < lo >>> 0) hi = hi + 1 | 0;
+  lo = s;
+  hi = hi + (hl >> 16) | 0;
+  s = lo + (hl << 16) | 0;
+  if (s >>> 0 < lo >>> 0) hi = hi + 1 | 0;
+  lo = s;
+  HI = hi;
+  LO = lo;
+}
+function addHalf(s) {
+  if (s <= 32) {
+    const t2 = 1 << s - 1;
+    const lo = LO + t2 | 0;
+    if (lo >>> 0 < LO >>> 0) HI = HI + 1 | 0;
+    LO = lo;
+  } else {
+    HI = HI + (1 << s - 33) | 0;
+  }
+}
+function shiftOutSat(s) {
+  let rHi, rLo;
+  if (s === 0) {
+    rHi = HI;
+    rLo = LO;
+  } else if (s < 32) {
+    rLo = LO >>> s | HI << 32 - s;
+    rHi = HI >> s;
+  } else {
+    rLo = HI >> s - 32;
+    rHi = HI >> 31;
+  }
+  if (rHi !== rLo >> 31) return rHi < 0 ? -I32_MAX : I32_MAX;
+  if (rLo === -2147483648) return -I32_MAX;
+  return rLo;
+}
+function mulShiftRound(a, b, s) {
+  if (s < 0) s = 0;
+  else if (s > 62) s = 62;
+  mul64(a, b);
+  if (s > 0) addHalf(s);
+  return shiftOutSat(s);
+}
+function mulShiftFloor(a, b, s) {
+  if (s < 0) s = 0;
+  else if (s > 62) s = 62;
+  mul64(a, b);
+  return shiftOutSat(s);
+}
+function mulHiU32(a, b) {
+  const al = a & 65535, ah = a >>> 16, bl = b & 65535, bh = b >>> 16;
+  const ll = Math.imul(al, bl) >>> 16;
+  const lh = Math.imul(al, bh);
+  const hl = Math.imul(ah, bl);
+  const hh = Math.imul(ah, bh);
+  const mid = ll + (lh & 65535) + (hl & 65535);
+  return hh + (lh >>> 16) + (hl >>> 16) + (mid >>> 16) | 0;
+}
+
+// runtime/kernels/reference/gemv_vq.ts
+var VQ2_BLOCK_BYTES = 80;
+function vq2CodeAt(codes, o, p, blocks) {
+  const base = ((o >> 4) * blocks + (p >> 3)) * VQ2_BLOCK_BYTES, r = o & 15, i = p & 7;
+  const dir = codes[base + 16 * (i >> 1) + r] >> ((i & 1) << 2) & 15;
+  return dir | (codes[base + 64 + r] >> i & 1) << 4;
+}
+function gemvVq(out, codes, codebook, wM, wE, x, xM, xE, n, d, outFrac) {
+  const blocks = n >> 4, m = Math.imul(wM, xM), shift = wE + xE - outFrac;
+  for (let o = 0; o < d; o++) {
+    let acc = 0;
+    for (let p = 0; p < n >> 1; p++) {
+      const c = vq2CodeAt(codes, o, p, blocks);
+      acc = acc + Math.imul(x[2 * p], codebook[2 * c]) + Math.imul(x[2 * p + 1], codebook[2 * c + 1]) | 0;
+    }
+    out[o] = mulShiftRound(acc, m, shift);
+  }
+}
+
 // compiler/quantize/vq2.ts
 var VQ2_TILE_ROWS = 16;
 var VQ2_BLOCK_COLS = 16;
-var VQ2_BLOCK_BYTES = 80;
 var VQ2_CODES = 32;
 var VQ2_DIM = 2;
 var FIT = { d: VQ2_DIM, k: 4, m: 1, rowScale: false, seed: 1 };
@@ -3706,10 +3851,7 @@ function packVq2(c, rows4, cols) {
   }
   return out;
 }
-function vq2Code(codes, o, p, cols) {
-  const at = vq2Offset(o, p, cols);
-  return codes[at.nib] >> (at.high ? 4 : 0) & 15 | (codes[at.mag] >> at.bit & 1) << 4;
-}
+var vq2Code = (codes, o, p, cols) => vq2CodeAt(codes, o, p, cols / VQ2_BLOCK_COLS);
 function dequantizeVq2(codes, codebook, scaleM, scaleE, rows4, cols) {
   const s = scaleValue({ m: scaleM, e: scaleE }), out = new Float32Array(rows4 * cols);
   for (let o = 0; o < rows4; o++) {
@@ -5012,133 +5154,6 @@ var W_FRAC = 24;
 var ZERO_SCALE_M = 1 << 14;
 var ZERO_SCALE_E = 14;
 
-// runtime/kernels/reference/arith.ts
-var I32_MAX = 2147483647;
-function bitLength(v) {
-  return 32 - Math.clz32(v);
-}
-function abs32(v) {
-  return v < 0 ? -v : v;
-}
-function satAdd(a, b) {
-  const s = a + b | 0;
-  if (((a ^ s) & (b ^ s)) < 0) return a < 0 ? -I32_MAX : I32_MAX;
-  return s === -2147483648 ? -I32_MAX : s;
-}
-function satSub(a, b) {
-  return satAdd(a, -b);
-}
-function shlSat(v, s) {
-  if (v === 0) return 0;
-  if (s >= 31) return v < 0 ? -I32_MAX : I32_MAX;
-  const lim = I32_MAX >> s;
-  if (v > lim) return I32_MAX;
-  if (v < -lim) return -I32_MAX;
-  return v << s;
-}
-function roundShift(v, s) {
-  if (s <= 0) return v;
-  return v + (1 << s - 1) >> s;
-}
-function divFloor(n, d) {
-  let q = 0, r = 0;
-  for (let i = 30; i >= 0; i--) {
-    r = r << 1 | n >> i & 1;
-    q = q << 1;
-    if (r >= d) {
-      r = r - d;
-      q = q | 1;
-    }
-  }
-  return q;
-}
-function divRound(n, d) {
-  return divFloor(n + (d >> 1), d);
-}
-function isqrtRound(n) {
-  let rem = n, res = 0, bit = 1 << 30;
-  while (bit > rem) bit = bit >> 2;
-  while (bit !== 0) {
-    if (rem >= res + bit) {
-      rem = rem - (res + bit);
-      res = (res >> 1) + bit;
-    } else res = res >> 1;
-    bit = bit >> 2;
-  }
-  return rem > res ? res + 1 : res;
-}
-
-// runtime/kernels/reference/int64.ts
-var HI = 0;
-var LO = 0;
-function mul64(a, b) {
-  const al = a & 65535, ah = a >> 16;
-  const bl = b & 65535, bh = b >> 16;
-  const ll = Math.imul(al, bl);
-  const lh = Math.imul(al, bh);
-  const hl = Math.imul(ah, bl);
-  let hi = Math.imul(ah, bh);
-  let lo = ll;
-  hi = hi + (lh >> 16) | 0;
-  let s = lo + (lh << 16) | 0;
-  if (s >>> 0 < lo >>> 0) hi = hi + 1 | 0;
-  lo = s;
-  hi = hi + (hl >> 16) | 0;
-  s = lo + (hl << 16) | 0;
-  if (s >>> 0 < lo >>> 0) hi = hi + 1 | 0;
-  lo = s;
-  HI = hi;
-  LO = lo;
-}
-function addHalf(s) {
-  if (s <= 32) {
-    const t2 = 1 << s - 1;
-    const lo = LO + t2 | 0;
-    if (lo >>> 0 < LO >>> 0) HI = HI + 1 | 0;
-    LO = lo;
-  } else {
-    HI = HI + (1 << s - 33) | 0;
-  }
-}
-function shiftOutSat(s) {
-  let rHi, rLo;
-  if (s === 0) {
-    rHi = HI;
-    rLo = LO;
-  } else if (s < 32) {
-    rLo = LO >>> s | HI << 32 - s;
-    rHi = HI >> s;
-  } else {
-    rLo = HI >> s - 32;
-    rHi = HI >> 31;
-  }
-  if (rHi !== rLo >> 31) return rHi < 0 ? -I32_MAX : I32_MAX;
-  if (rLo === -2147483648) return -I32_MAX;
-  return rLo;
-}
-function mulShiftRound(a, b, s) {
-  if (s < 0) s = 0;
-  else if (s > 62) s = 62;
-  mul64(a, b);
-  if (s > 0) addHalf(s);
-  return shiftOutSat(s);
-}
-function mulShiftFloor(a, b, s) {
-  if (s < 0) s = 0;
-  else if (s > 62) s = 62;
-  mul64(a, b);
-  return shiftOutSat(s);
-}
-function mulHiU32(a, b) {
-  const al = a & 65535, ah = a >>> 16, bl = b & 65535, bh = b >>> 16;
-  const ll = Math.imul(al, bl) >>> 16;
-  const lh = Math.imul(al, bh);
-  const hl = Math.imul(ah, bl);
-  const hh = Math.imul(ah, bh);
-  const mid = ll + (lh & 65535) + (hl & 65535);
-  return hh + (lh >>> 16) + (hl >>> 16) + (mid >>> 16) | 0;
-}
-
 // runtime/kernels/reference/scale.ts
 var MANT_MIN = 1 << 14;
 var MANT_LIMIT = 1 << 15;
@@ -5655,25 +5670,6 @@ return isSlot(r, 0, false, I16, <i64>n << 2) && isSlot(r, 1, false, I32, SCALE_E
     return () => gemvLut(y, planes, groups, wM, wE, t2, sc[0], sc[1], n, d, bits, gs, outFrac);
   }
 };
-
-// runtime/kernels/reference/gemv_vq.ts
-var VQ2_BLOCK_BYTES2 = 80;
-function vq2CodeAt(codes, o, p, blocks) {
-  const base = ((o >> 4) * blocks + (p >> 3)) * VQ2_BLOCK_BYTES2, r = o & 15, i = p & 7;
-  const dir = codes[base + 16 * (i >> 1) + r] >> ((i & 1) << 2) & 15;
-  return dir | (codes[base + 64 + r] >> i & 1) << 4;
-}
-function gemvVq(out, codes, codebook, wM, wE, x, xM, xE, n, d, outFrac) {
-  const blocks = n >> 4, m = Math.imul(wM, xM), shift = wE + xE - outFrac;
-  for (let o = 0; o < d; o++) {
-    let acc = 0;
-    for (let p = 0; p < n >> 1; p++) {
-      const c = vq2CodeAt(codes, o, p, blocks);
-      acc = acc + Math.imul(x[2 * p], codebook[2 * c]) + Math.imul(x[2 * p + 1], codebook[2 * c + 1]) | 0;
-    }
-    out[o] = mulShiftRound(acc, m, shift);
-  }
-}
 
 // compiler/ops/kinds/gemv_vq.ts
 var run3 = `const sc = inp(r, 1);
