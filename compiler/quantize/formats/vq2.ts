@@ -21,6 +21,8 @@ export const vq2Format: WeightFormatDef<'vq2', 2.5> = {
     { suffix: '.scale_m', dtype: 'int16', shape: [1], params: {} },
     { suffix: '.scale_e', dtype: 'int8', shape: [1], params: {} },
   ],
+  quantizerRule: 'k-means codebook',
+  gptqRule: () => 'GPTQ, codebook refit 3x',
   quantize: (w, rows, cols) => stored(quantizeVq2(w, rows, cols)),
   quantizeGptq: (w, rows, cols, _g, h) => stored(quantizeVq2(w, rows, cols, h)),
   dequantize(data, rows, cols) {
