@@ -2847,6 +2847,7 @@ var int8Format = {
     { suffix: ".scale_m", dtype: "int16", shape: [rows4], params: {} },
     { suffix: ".scale_e", dtype: "int8", shape: [rows4], params: {} }
   ],
+  quantizerRule: "round to nearest",
   quantize(w, rows4, cols) {
     const r = quantizeRows(w, rows4, cols);
     return { data: [r.q, r.m, r.e], sqError: r.sqError };
@@ -3162,6 +3163,7 @@ function inverseHessianFactor(h, cols, opts = {}) {
 // compiler/quantize/gptq-lowbit.ts
 var GPTQ_REFIT_ROUNDS = 3;
 var GPTQ_REFIT_MAX = 16;
+var gptqRule = (refit = GPTQ_REFIT_ROUNDS) => refit === 0 ? "GPTQ" : `GPTQ, grid refit ${refit}x`;
 function solveSpd(m, v, n) {
   let tr = 0;
   for (let i = 0; i < n; i++) tr += m[i * n + i];
@@ -3354,6 +3356,8 @@ function lutFormat(name, bits) {
       const q = quantizeLowbit(w, rows4, cols, { bits, groupSize }, rowRunner);
       return { data: [q.planes, q.groups, q.scaleM, q.scaleE], sqError: q.sqError };
     },
+    quantizerRule: "clip search",
+    gptqRule,
     quantizeGptq(w, rows4, cols, groupSize, h, opts) {
       const q = gptqLowbit(w, rows4, cols, h, { ...opts, bits, groupSize });
       return { data: [q.planes, q.groups, q.scaleM, q.scaleE], sqError: q.sqError };
@@ -3909,6 +3913,8 @@ var vq2Format = {
     { suffix: ".scale_m", dtype: "int16", shape: [1], params: {} },
     { suffix: ".scale_e", dtype: "int8", shape: [1], params: {} }
   ],
+  quantizerRule: "k-means codebook",
+  gptqRule: () => "GPTQ, codebook refit 3x",
   quantize: (w, rows4, cols) => stored(quantizeVq2(w, rows4, cols)),
   quantizeGptq: (w, rows4, cols, _g, h) => stored(quantizeVq2(w, rows4, cols, h)),
   dequantize(data, rows4, cols) {
