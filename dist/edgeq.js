@@ -59,26 +59,26 @@ var require_node_path = __commonJS({
   }
 });
 
-// node_modules/flatbuffers/mjs/constants.js
+// ../../main/node_modules/flatbuffers/mjs/constants.js
 var SIZEOF_SHORT = 2;
 var SIZEOF_INT = 4;
 var FILE_IDENTIFIER_LENGTH = 4;
 var SIZE_PREFIX_LENGTH = 4;
 
-// node_modules/flatbuffers/mjs/utils.js
+// ../../main/node_modules/flatbuffers/mjs/utils.js
 var int32 = new Int32Array(2);
 var float32 = new Float32Array(int32.buffer);
 var float64 = new Float64Array(int32.buffer);
 var isLittleEndian = new Uint16Array(new Uint8Array([1, 0]).buffer)[0] === 1;
 
-// node_modules/flatbuffers/mjs/encoding.js
+// ../../main/node_modules/flatbuffers/mjs/encoding.js
 var Encoding;
 (function(Encoding2) {
   Encoding2[Encoding2["UTF8_BYTES"] = 1] = "UTF8_BYTES";
   Encoding2[Encoding2["UTF16_STRING"] = 2] = "UTF16_STRING";
 })(Encoding || (Encoding = {}));
 
-// node_modules/flatbuffers/mjs/byte-buffer.js
+// ../../main/node_modules/flatbuffers/mjs/byte-buffer.js
 var ByteBuffer = class _ByteBuffer {
   /**
    * Create a new ByteBuffer with a given array of bytes (`Uint8Array`)
@@ -322,7 +322,7 @@ var ByteBuffer = class _ByteBuffer {
   }
 };
 
-// node_modules/flatbuffers/mjs/builder.js
+// ../../main/node_modules/flatbuffers/mjs/builder.js
 var Builder = class _Builder {
   /**
    * Create a FlatBufferBuilder.
@@ -833,6 +833,7 @@ var DType = /* @__PURE__ */ ((DType2) => {
   DType2[DType2["gse"] = 9] = "gse";
   DType2[DType2["q5"] = 10] = "q5";
   DType2[DType2["q6"] = 11] = "q6";
+  DType2[DType2["vq2"] = 12] = "vq2";
   return DType2;
 })(DType || {});
 
@@ -1557,6 +1558,7 @@ var OpKind = /* @__PURE__ */ ((OpKind2) => {
   OpKind2[OpKind2["kv_store_q"] = 14] = "kv_store_q";
   OpKind2[OpKind2["attention_q"] = 15] = "attention_q";
   OpKind2[OpKind2["hadamard"] = 16] = "hadamard";
+  OpKind2[OpKind2["gemv_vq"] = 17] = "gemv_vq";
   return OpKind2;
 })(OpKind || {});
 
@@ -2705,11 +2707,11 @@ function quantizeRow(w, off, n, s, q) {
   }
   return err;
 }
-function quantizeRows(w, rows3, cols, opts = {}) {
-  const q = new Int8Array(opts.shared ? new SharedArrayBuffer(rows3 * cols) : new ArrayBuffer(rows3 * cols)), m = new Int16Array(rows3), e = new Int8Array(rows3);
+function quantizeRows(w, rows4, cols, opts = {}) {
+  const q = new Int8Array(opts.shared ? new SharedArrayBuffer(rows4 * cols) : new ArrayBuffer(rows4 * cols)), m = new Int16Array(rows4), e = new Int8Array(rows4);
   const minRatio = opts.clipMinRatio ?? 0.7, step = opts.clipStep ?? 0.01;
   let sqError = 0;
-  for (let r = 0; r < rows3; r++) {
+  for (let r = 0; r < rows4; r++) {
     const off = r * cols;
     let amax = 0;
     for (let j = 0; j < cols; j++) amax = Math.max(amax, Math.abs(w[off + j]));
@@ -2749,6 +2751,7 @@ var lutGroupSizes = (bits) => LOWBIT_GROUP_SIZES.filter((g) => lutGroupFits(bits
 var LUT_TILE_ROWS = 16;
 var LUT_GROUP_SHIFT = 8;
 var LUT_GM_MAX = 255;
+var MIN_GEMV_E = 10;
 var MAX_GEMV_INPUT = Math.floor((2 ** 31 - 1) / (127 * X_MAX));
 function lutMaxInput(bits) {
   const perColumn = X_MAX * 2 * ((1 << bits) - 1) * LUT_GM_MAX / 2 ** LUT_GROUP_SHIFT + 1;
@@ -2757,12 +2760,12 @@ function lutMaxInput(bits) {
 var LOWBIT_BITS = [1, 2, 3, 4, 5, 6, 7, 8].filter((b) => lutGroupSizes(b).length > 0);
 var qmaxOf = (b) => (1 << b) - 1;
 var z2MaxOf = (b) => 2 * ((1 << b) - 1);
-var tilesOf = (rows3) => Math.ceil(rows3 / LUT_TILE_ROWS);
-function planeBytes(bits, rows3, cols) {
-  return tilesOf(rows3) * LUT_TILE_ROWS * bits * Math.ceil(cols / 8);
+var tilesOf = (rows4) => Math.ceil(rows4 / LUT_TILE_ROWS);
+function planeBytes(bits, rows4, cols) {
+  return tilesOf(rows4) * LUT_TILE_ROWS * bits * Math.ceil(cols / 8);
 }
-function groupBytes(rows3, cols, groupSize) {
-  return tilesOf(rows3) * (cols / groupSize) * 2 * LUT_TILE_ROWS;
+function groupBytes(rows4, cols, groupSize) {
+  return tilesOf(rows4) * (cols / groupSize) * 2 * LUT_TILE_ROWS;
 }
 function planeOffset(bits, cols, groupSize, row, k, col) {
   const tile = Math.floor(row / LUT_TILE_ROWS), r = row % LUT_TILE_ROWS;
@@ -2775,16 +2778,16 @@ function groupOffset(cols, groupSize, row, g) {
   const base = (tile * (cols / groupSize) + g) * 2 * LUT_TILE_ROWS;
   return { gm: base + r, z2: base + LUT_TILE_ROWS + r };
 }
-function checkShape(bits, rows3, cols, groupSize) {
+function checkShape(bits, rows4, cols, groupSize) {
   if (!LOWBIT_BITS.includes(bits)) throw new RangeError(`low-bit format: bits must be one of ${LOWBIT_BITS.join(", ")}, got ${bits}`);
   const sizes = lutGroupSizes(bits);
   if (!sizes.includes(groupSize)) throw new RangeError(`low-bit format: ${bits}-bit group size must be ${sizes.join(", ")}, got ${groupSize}`);
-  if (!(rows3 >= 1) || !(cols >= 1) || cols % groupSize !== 0) throw new RangeError(`low-bit format: ${rows3}x${cols} needs cols a multiple of the group size ${groupSize}`);
+  if (!(rows4 >= 1) || !(cols >= 1) || cols % groupSize !== 0) throw new RangeError(`low-bit format: ${rows4}x${cols} needs cols a multiple of the group size ${groupSize}`);
 }
-function packPlanes(codes, bits, rows3, cols, groupSize) {
-  checkShape(bits, rows3, cols, groupSize);
-  const out = new Uint8Array(planeBytes(bits, rows3, cols));
-  for (let o = 0; o < rows3; o++) {
+function packPlanes(codes, bits, rows4, cols, groupSize) {
+  checkShape(bits, rows4, cols, groupSize);
+  const out = new Uint8Array(planeBytes(bits, rows4, cols));
+  for (let o = 0; o < rows4; o++) {
     for (let j0 = 0; j0 < cols; j0 += 8) {
       for (let k = 0; k < bits; k++) {
         let byte = 0;
@@ -2795,9 +2798,9 @@ function packPlanes(codes, bits, rows3, cols, groupSize) {
   }
   return out;
 }
-function unpackPlanes(planes, bits, rows3, cols, groupSize) {
-  const codes = new Uint8Array(rows3 * cols);
-  for (let o = 0; o < rows3; o++) {
+function unpackPlanes(planes, bits, rows4, cols, groupSize) {
+  const codes = new Uint8Array(rows4 * cols);
+  for (let o = 0; o < rows4; o++) {
     for (let j = 0; j < cols; j++) {
       let q = 0;
       for (let k = 0; k < bits; k++) q |= (planes[planeOffset(bits, cols, groupSize, o, k, j)] >> j % 8 & 1) << k;
@@ -2806,10 +2809,10 @@ function unpackPlanes(planes, bits, rows3, cols, groupSize) {
   }
   return codes;
 }
-function packGroups(gm, z2, rows3, cols, groupSize) {
+function packGroups(gm, z2, rows4, cols, groupSize) {
   const ng = cols / groupSize;
-  const out = new Uint8Array(groupBytes(rows3, cols, groupSize));
-  for (let o = 0; o < rows3; o++) {
+  const out = new Uint8Array(groupBytes(rows4, cols, groupSize));
+  for (let o = 0; o < rows4; o++) {
     for (let g = 0; g < ng; g++) {
       const at = groupOffset(cols, groupSize, o, g);
       out[at.gm] = gm[o * ng + g];
@@ -2818,10 +2821,10 @@ function packGroups(gm, z2, rows3, cols, groupSize) {
   }
   return out;
 }
-function unpackGroups(groups, rows3, cols, groupSize) {
+function unpackGroups(groups, rows4, cols, groupSize) {
   const ng = cols / groupSize;
-  const gm = new Uint8Array(rows3 * ng), z2 = new Uint8Array(rows3 * ng);
-  for (let o = 0; o < rows3; o++) {
+  const gm = new Uint8Array(rows4 * ng), z2 = new Uint8Array(rows4 * ng);
+  for (let o = 0; o < rows4; o++) {
     for (let g = 0; g < ng; g++) {
       const at = groupOffset(cols, groupSize, o, g);
       gm[o * ng + g] = groups[at.gm];
@@ -2839,19 +2842,20 @@ var int8Format = {
   summary: "int8 per-row: one byte per weight, one (m, e) scale per row; gemv",
   block: { rows: 1, cols: 1, bytes: 1 },
   maxInput: MAX_GEMV_INPUT,
-  tensors: (rows3, cols) => [
-    { suffix: "", dtype: "int8", shape: [rows3, cols], params: {} },
-    { suffix: ".scale_m", dtype: "int16", shape: [rows3], params: {} },
-    { suffix: ".scale_e", dtype: "int8", shape: [rows3], params: {} }
+  tensors: (rows4, cols) => [
+    { suffix: "", dtype: "int8", shape: [rows4, cols], params: {} },
+    { suffix: ".scale_m", dtype: "int16", shape: [rows4], params: {} },
+    { suffix: ".scale_e", dtype: "int8", shape: [rows4], params: {} }
   ],
-  quantize(w, rows3, cols) {
-    const r = quantizeRows(w, rows3, cols);
+  quantizerRule: "round to nearest",
+  quantize(w, rows4, cols) {
+    const r = quantizeRows(w, rows4, cols);
     return { data: [r.q, r.m, r.e], sqError: r.sqError };
   },
-  dequantize(data, rows3, cols) {
+  dequantize(data, rows4, cols) {
     const [q, m, e] = data;
-    const out = new Float32Array(rows3 * cols);
-    for (let o = 0; o < rows3; o++) {
+    const out = new Float32Array(rows4 * cols);
+    for (let o = 0; o < rows4; o++) {
       const s = m[o] * 2 ** -e[o];
       for (let j = 0; j < cols; j++) out[o * cols + j] = q[o * cols + j] * s;
     }
@@ -2976,16 +2980,16 @@ function tryRatio(w, off, end, lo, hi, ratios, r, Z, qmax, rowScale, dedupe) {
     bestI = i + 2;
   }
 }
-function lowbitRows(rows3, cols, groupSize, alloc = (n) => new ArrayBuffer(n)) {
+function lowbitRows(rows4, cols, groupSize, alloc = (n) => new ArrayBuffer(n)) {
   const ng = cols / groupSize;
   return {
-    codes: new Uint8Array(alloc(rows3 * cols), 0, rows3 * cols),
-    gm: new Uint8Array(alloc(rows3 * ng), 0, rows3 * ng),
-    z2: new Uint8Array(alloc(rows3 * ng), 0, rows3 * ng),
-    scaleM: new Int16Array(alloc(2 * rows3), 0, rows3),
-    scaleE: new Int8Array(alloc(rows3), 0, rows3),
-    groupErr: new Float64Array(alloc(8 * rows3 * ng), 0, rows3 * ng),
-    status: new Int8Array(alloc(rows3), 0, rows3)
+    codes: new Uint8Array(alloc(rows4 * cols), 0, rows4 * cols),
+    gm: new Uint8Array(alloc(rows4 * ng), 0, rows4 * ng),
+    z2: new Uint8Array(alloc(rows4 * ng), 0, rows4 * ng),
+    scaleM: new Int16Array(alloc(2 * rows4), 0, rows4),
+    scaleE: new Int8Array(alloc(rows4), 0, rows4),
+    groupErr: new Float64Array(alloc(8 * rows4 * ng), 0, rows4 * ng),
+    status: new Int8Array(alloc(rows4), 0, rows4)
   };
 }
 function quantizeRowsInto(w, cols, bits, gs, ratios, r0, r1, out) {
@@ -3047,19 +3051,19 @@ function quantizeRowsInto(w, cols, bits, gs, ratios, r0, r1, out) {
     }
   }
 }
-var runRowsHere = (w, rows3, cols, bits, gs, ratios) => {
-  const out = lowbitRows(rows3, cols, gs);
-  quantizeRowsInto(w, cols, bits, gs, ratios, 0, rows3, out);
+var runRowsHere = (w, rows4, cols, bits, gs, ratios) => {
+  const out = lowbitRows(rows4, cols, gs);
+  quantizeRowsInto(w, cols, bits, gs, ratios, 0, rows4, out);
   return out;
 };
-function quantizeLowbit(w, rows3, cols, opts, run5 = runRowsHere) {
+function quantizeLowbit(w, rows4, cols, opts, run6 = runRowsHere) {
   const { bits, groupSize: gs } = opts;
-  checkShape(bits, rows3, cols, gs);
+  checkShape(bits, rows4, cols, gs);
   const ratios = opts.clip === false ? [1] : opts.ratios ?? DEFAULT_RATIOS;
   const ng = cols / gs;
-  const out = run5(w, rows3, cols, bits, gs, ratios);
+  const out = run6(w, rows4, cols, bits, gs, ratios);
   let sqError = 0;
-  for (let o = 0; o < rows3; o++) {
+  for (let o = 0; o < rows4; o++) {
     if (out.status[o] === 2) {
       const smax = out.groupErr[o * ng];
       throw new EdgeqError(`low-bit quantization: row ${o} has a group scale ${smax.toExponential(3)}, too large (row scale exponent ${toScale(smax / LUT_GM_MAX).e} < ${LOWBIT_MIN_ROW_E})`);
@@ -3073,21 +3077,21 @@ function quantizeLowbit(w, rows3, cols, opts, run5 = runRowsHere) {
   return {
     bits,
     groupSize: gs,
-    rows: rows3,
+    rows: rows4,
     cols,
-    planes: packPlanes(out.codes, bits, rows3, cols, gs),
-    groups: packGroups(out.gm, out.z2, rows3, cols, gs),
+    planes: packPlanes(out.codes, bits, rows4, cols, gs),
+    groups: packGroups(out.gm, out.z2, rows4, cols, gs),
     scaleM: out.scaleM,
     scaleE: out.scaleE,
     sqError
   };
 }
 function dequantizeLowbit(m) {
-  const { rows: rows3, cols, groupSize: gs, bits } = m;
-  const codes = unpackPlanes(m.planes, bits, rows3, cols, gs);
-  const { gm, z2 } = unpackGroups(m.groups, rows3, cols, gs);
-  const out = new Float32Array(rows3 * cols), ng = cols / gs;
-  for (let o = 0; o < rows3; o++) {
+  const { rows: rows4, cols, groupSize: gs, bits } = m;
+  const codes = unpackPlanes(m.planes, bits, rows4, cols, gs);
+  const { gm, z2 } = unpackGroups(m.groups, rows4, cols, gs);
+  const out = new Float32Array(rows4 * cols), ng = cols / gs;
+  for (let o = 0; o < rows4; o++) {
     const rs = m.scaleM[o] * 2 ** -m.scaleE[o];
     for (let j = 0; j < cols; j++) {
       const gi = o * ng + Math.floor(j / gs);
@@ -3159,6 +3163,7 @@ function inverseHessianFactor(h, cols, opts = {}) {
 // compiler/quantize/gptq-lowbit.ts
 var GPTQ_REFIT_ROUNDS = 3;
 var GPTQ_REFIT_MAX = 16;
+var gptqRule = (refit = GPTQ_REFIT_ROUNDS) => refit === 0 ? "GPTQ" : `GPTQ, grid refit ${refit}x`;
 function solveSpd(m, v, n) {
   let tr = 0;
   for (let i = 0; i < n; i++) tr += m[i * n + i];
@@ -3224,19 +3229,19 @@ function gptqRow(t2, wr, gm, z2, g0, rs, gs, qmax, perm, u, codes, c0) {
   }
   return total;
 }
-function gptqLowbit(w, rows3, cols, h, opts) {
+function gptqLowbit(w, rows4, cols, h, opts) {
   const rounds = opts.refit ?? GPTQ_REFIT_ROUNDS;
   if (!Number.isInteger(rounds) || rounds < 0 || rounds > GPTQ_REFIT_MAX) {
     throw new EdgeqError(`GPTQ grid refit: rounds must be an integer in [0, ${GPTQ_REFIT_MAX}], got ${rounds}`);
   }
-  const base = quantizeLowbit(w, rows3, cols, opts);
+  const base = quantizeLowbit(w, rows4, cols, opts);
   const { diag, perm, u, damp } = inverseHessianFactor(h, cols, opts);
   if (!u) return base;
   const { bits, groupSize: gs } = opts;
   const ng = cols / gs, qmax = qmaxOf(bits), P = 2 * ng;
-  const { gm, z2 } = unpackGroups(base.groups, rows3, cols, gs);
+  const { gm, z2 } = unpackGroups(base.groups, rows4, cols, gs);
   const scaleM = Int16Array.from(base.scaleM), scaleE = Int8Array.from(base.scaleE);
-  const codes = new Uint8Array(rows3 * cols);
+  const codes = new Uint8Array(rows4 * cols);
   const add = Float64Array.from(diag, (d) => (d === 0 ? 1 : 0) + damp);
   const gOf = (j) => Math.floor(j / gs);
   const hone = new Float64Array(rounds > 0 ? cols * ng : 0);
@@ -3249,7 +3254,7 @@ function gptqLowbit(w, rows3, cols, h, opts) {
   const hq = new Float64Array(cols * ng), m = new Float64Array(P * P), m0 = new Float64Array(P * P);
   const v = new Float64Array(P), v0 = new Float64Array(P), th = new Float64Array(P);
   const gmC = new Uint8Array(ng), z2C = new Uint8Array(ng), flip = new Uint8Array(ng);
-  for (let r = 0; r < rows3; r++) {
+  for (let r = 0; r < rows4; r++) {
     const off = r * cols, g0 = r * ng;
     for (let j = 0; j < cols; j++) t2[j] = diag[j] === 0 ? 0 : w[off + j];
     let best = gptqRow(t2, wr, gm, z2, g0, scaleM[r] * 2 ** -scaleE[r], gs, qmax, perm, u, codes, off);
@@ -3319,14 +3324,14 @@ function gptqLowbit(w, rows3, cols, h, opts) {
   }
   const mat = {
     ...base,
-    planes: packPlanes(codes, bits, rows3, cols, gs),
-    groups: packGroups(gm, z2, rows3, cols, gs),
+    planes: packPlanes(codes, bits, rows4, cols, gs),
+    groups: packGroups(gm, z2, rows4, cols, gs),
     scaleM,
     scaleE,
     sqError: 0
   };
   const dq = dequantizeLowbit(mat);
-  for (let k = 0; k < rows3 * cols; k++) mat.sqError += (w[k] - dq[k]) ** 2;
+  for (let k = 0; k < rows4 * cols; k++) mat.sqError += (w[k] - dq[k]) ** 2;
   return mat;
 }
 
@@ -3341,23 +3346,25 @@ function lutFormat(name, bits) {
     // A tile of 16 rows x 8 columns: one byte per row and plane (lowbit-format.ts).
     block: { rows: LUT_TILE_ROWS, cols: 8, bytes: LUT_TILE_ROWS * bits },
     maxInput: lutMaxInput(bits),
-    tensors: (rows3, cols, groupSize) => [
-      { suffix: "", dtype: name, shape: [rows3, cols], params: { bits, groupSize } },
-      { suffix: ".groups", dtype: "uint8", shape: [tilesOf(rows3), cols / groupSize, 2, LUT_TILE_ROWS], params: {} },
-      { suffix: ".scale_m", dtype: "int16", shape: [rows3], params: {} },
-      { suffix: ".scale_e", dtype: "int8", shape: [rows3], params: {} }
+    tensors: (rows4, cols, groupSize) => [
+      { suffix: "", dtype: name, shape: [rows4, cols], params: { bits, groupSize } },
+      { suffix: ".groups", dtype: "uint8", shape: [tilesOf(rows4), cols / groupSize, 2, LUT_TILE_ROWS], params: {} },
+      { suffix: ".scale_m", dtype: "int16", shape: [rows4], params: {} },
+      { suffix: ".scale_e", dtype: "int8", shape: [rows4], params: {} }
     ],
-    quantize(w, rows3, cols, groupSize, rowRunner) {
-      const q = quantizeLowbit(w, rows3, cols, { bits, groupSize }, rowRunner);
+    quantize(w, rows4, cols, groupSize, rowRunner) {
+      const q = quantizeLowbit(w, rows4, cols, { bits, groupSize }, rowRunner);
       return { data: [q.planes, q.groups, q.scaleM, q.scaleE], sqError: q.sqError };
     },
-    quantizeGptq(w, rows3, cols, groupSize, h, opts) {
-      const q = gptqLowbit(w, rows3, cols, h, { ...opts, bits, groupSize });
+    quantizerRule: "clip search",
+    gptqRule,
+    quantizeGptq(w, rows4, cols, groupSize, h, opts) {
+      const q = gptqLowbit(w, rows4, cols, h, { ...opts, bits, groupSize });
       return { data: [q.planes, q.groups, q.scaleM, q.scaleE], sqError: q.sqError };
     },
-    dequantize(data, rows3, cols, groupSize) {
+    dequantize(data, rows4, cols, groupSize) {
       const [planes, groups, scaleM, scaleE] = data;
-      return dequantizeLowbit({ bits, groupSize, rows: rows3, cols, planes, groups, scaleM, scaleE, sqError: 0 });
+      return dequantizeLowbit({ bits, groupSize, rows: rows4, cols, planes, groups, scaleM, scaleE, sqError: 0 });
     },
     kernels: {
       op: "gemv_lut",
@@ -3375,15 +3382,562 @@ var q3 = lutFormat("q3", 3);
 var q2Lut = lutFormat("q2_lut", 2);
 var q1 = lutFormat("q1", 1);
 
+// compiler/quantize/vq-fit.ts
+function prng(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = a + 1831565813 >>> 0;
+    let t2 = a;
+    t2 = Math.imul(t2 ^ t2 >>> 15, t2 | 1);
+    t2 ^= t2 + Math.imul(t2 ^ t2 >>> 7, t2 | 61);
+    return ((t2 ^ t2 >>> 14) >>> 0) / 4294967296;
+  };
+}
+function sphericalKmeans(v, n, d, K, omega, iters = 30, seed = 1) {
+  const rnd = prng(seed), c = new Float64Array(K * d), norm = new Float64Array(n), wt = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    let s = 0;
+    for (let j = 0; j < d; j++) s += v[i * d + j] ** 2;
+    norm[i] = Math.sqrt(s);
+    wt[i] = (omega ? omega[i] : 1) * norm[i];
+  }
+  const dist = new Float64Array(n).fill(Infinity);
+  const setCentroid = (q, i) => {
+    for (let j = 0; j < d; j++) c[q * d + j] = norm[i] > 0 ? v[i * d + j] / norm[i] : j === 0 ? 1 : 0;
+  };
+  for (let q = 0; q < K; q++) {
+    let pick = 0;
+    let sum = 0;
+    for (let i = 0; i < n; i++) sum += q === 0 ? wt[i] : wt[i] * dist[i];
+    if (sum > 0) {
+      let r = rnd() * sum;
+      for (let i = 0; i < n; i++) {
+        r -= q === 0 ? wt[i] : wt[i] * dist[i];
+        if (r <= 0) {
+          pick = i;
+          break;
+        }
+        pick = i;
+      }
+    } else pick = Math.floor(rnd() * n);
+    setCentroid(q, pick);
+    for (let i = 0; i < n; i++) {
+      if (norm[i] === 0) {
+        dist[i] = 0;
+        continue;
+      }
+      let dot = 0;
+      for (let j = 0; j < d; j++) dot += v[i * d + j] * c[q * d + j];
+      dist[i] = Math.min(dist[i], 1 - dot / norm[i]);
+    }
+  }
+  const assign = new Uint32Array(n), errors = [], acc = new Float64Array(K * d);
+  for (let it = 0; it < iters; it++) {
+    let e = 0, changed = false;
+    for (let i = 0; i < n; i++) {
+      let best = -Infinity, bq = 0;
+      for (let q = 0; q < K; q++) {
+        let dot = 0;
+        for (let j = 0; j < d; j++) dot += v[i * d + j] * c[q * d + j];
+        if (dot > best) {
+          best = dot;
+          bq = q;
+        }
+      }
+      if (it === 0 || assign[i] !== bq) {
+        let old = 0;
+        for (let j = 0; j < d; j++) old += v[i * d + j] * c[assign[i] * d + j];
+        if (it === 0 || best > old) {
+          changed ||= assign[i] !== bq;
+          assign[i] = bq;
+        } else best = old;
+      }
+      e += (omega ? omega[i] : 1) * (norm[i] - best);
+    }
+    errors.push(e);
+    if (it > 0 && !changed) break;
+    acc.fill(0);
+    for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) acc[assign[i] * d + j] += (omega ? omega[i] : 1) * v[i * d + j];
+    for (let q = 0; q < K; q++) {
+      let s = 0;
+      for (let j = 0; j < d; j++) s += acc[q * d + j] ** 2;
+      if (s > 0) for (let j = 0; j < d; j++) c[q * d + j] = acc[q * d + j] / Math.sqrt(s);
+    }
+  }
+  return { centroids: c, assign, errors };
+}
+function storeCodebook(c) {
+  let mx = 0;
+  for (const x of c) mx = Math.max(mx, Math.abs(x));
+  if (mx === 0) return;
+  const s = mx / 127;
+  for (let i = 0; i < c.length; i++) c[i] = Math.round(c[i] / s) * s;
+}
+function codeVector(w, off, D, doff, d, C, L, s) {
+  const K = C.length / d, M = L.length;
+  let best = Infinity, bc = 0, bm = 0, base = 0;
+  for (let j = 0; j < d; j++) base += D[doff + j] * w[off + j] ** 2;
+  for (let q = 0; q < K; q++) {
+    let a = 0, b = 0;
+    for (let j = 0; j < d; j++) {
+      const cj = C[q * d + j];
+      a += D[doff + j] * w[off + j] * cj;
+      b += D[doff + j] * cj * cj;
+    }
+    for (let l = 0; l < M; l++) {
+      const t2 = s * L[l], e = t2 * (t2 * b - 2 * a);
+      if (e < best) {
+        best = e;
+        bc = q;
+        bm = l;
+      }
+    }
+  }
+  return { c: bc, m: bm, err: base + best };
+}
+function fitVq(w, rows4, cols, D, o) {
+  const { d } = o, K = 1 << o.k, M = 1 << o.m, ng = cols / d, n = rows4 * ng;
+  if (cols % d !== 0) throw new Error(`vq-fit: ${cols} columns are not a multiple of d = ${d}`);
+  const v = Float64Array.from(w), omega = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    let s = 0;
+    for (let j = 0; j < d; j++) s += D[i % ng * d + j];
+    omega[i] = s / d;
+  }
+  const km = o.codebook ? { centroids: Float64Array.from(o.codebook), assign: nearestDirections(v, n, d, o.codebook) } : sphericalKmeans(v, n, d, K, omega, 30, o.seed ?? 1);
+  const C = km.centroids;
+  if (!o.codebook) storeCodebook(C);
+  const scale = new Float64Array(rows4).fill(1);
+  if (o.rowScale) {
+    for (let r = 0; r < rows4; r++) {
+      let s = 0;
+      for (let k = r * cols; k < (r + 1) * cols; k++) s += w[k] ** 2;
+      scale[r] = Math.sqrt(s / ng) || 1;
+    }
+  }
+  const proj = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    let a = 0, b = 0;
+    for (let j = 0; j < d; j++) {
+      const cj = C[km.assign[i] * d + j];
+      a += v[i * d + j] * cj;
+      b += cj * cj;
+    }
+    proj[i] = Math.max(0, b > 0 ? a / b : 0) / scale[Math.floor(i / ng)];
+  }
+  const sorted = Float64Array.from(proj).sort(), L = new Float64Array(M);
+  for (let l = 0; l < M; l++) L[l] = sorted[Math.min(n - 1, Math.floor((l + 0.5) / M * n))];
+  const lab = new Uint8Array(n), sw = new Float64Array(M), sx = new Float64Array(M);
+  for (let it = 0; it < 30; it++) {
+    sw.fill(0);
+    sx.fill(0);
+    for (let i = 0; i < n; i++) {
+      let bl = 0;
+      for (let l = 1; l < M; l++) if (Math.abs(proj[i] - L[l]) < Math.abs(proj[i] - L[bl])) bl = l;
+      lab[i] = bl;
+      sw[bl] += omega[i];
+      sx[bl] += omega[i] * proj[i];
+    }
+    for (let l = 0; l < M; l++) if (sw[l] > 0) L[l] = sx[l] / sw[l];
+  }
+  const dir = new Uint16Array(n), mag = new Uint8Array(n);
+  let best = null;
+  for (let round = 0; round < (o.rounds ?? 4); round++) {
+    let err = 0;
+    for (let i = 0; i < n; i++) {
+      const r = Math.floor(i / ng), g = i % ng, q = codeVector(v, i * d, D, g * d, d, C, L, scale[r]);
+      dir[i] = q.c;
+      mag[i] = q.m;
+      err += q.err;
+    }
+    if (!best || err < best.err) best = { codebook: Float64Array.from(C), levels: Float64Array.from(L), scale, dir: dir.slice(), mag: mag.slice(), dq: new Float32Array(0), err };
+    sw.fill(0);
+    sx.fill(0);
+    for (let i = 0; i < n; i++) {
+      const s = scale[Math.floor(i / ng)], g = i % ng;
+      let a = 0, b = 0;
+      for (let j = 0; j < d; j++) {
+        const cj = C[dir[i] * d + j], dj = D[g * d + j];
+        a += dj * v[i * d + j] * cj;
+        b += dj * cj * cj;
+      }
+      sx[mag[i]] += s * a;
+      sw[mag[i]] += s * s * b;
+    }
+    for (let l = 0; l < M; l++) if (sw[l] > 0) L[l] = sx[l] / sw[l];
+    const num = new Float64Array(K * d), den = new Float64Array(K * d);
+    for (let i = 0; i < n; i++) {
+      const t2 = scale[Math.floor(i / ng)] * L[mag[i]], g = i % ng;
+      for (let j = 0; j < d; j++) {
+        const dj = D[g * d + j];
+        num[dir[i] * d + j] += dj * t2 * v[i * d + j];
+        den[dir[i] * d + j] += dj * t2 * t2;
+      }
+    }
+    if (o.codebook) continue;
+    for (let k = 0; k < K * d; k++) if (den[k] > 0) C[k] = num[k] / den[k];
+    storeCodebook(C);
+  }
+  best.dq = decodeVq(best, rows4, cols, d);
+  return best;
+}
+function nearestDirections(v, n, d, C) {
+  const K = C.length / d, a = new Uint32Array(n);
+  for (let i = 0; i < n; i++) {
+    let best = -Infinity;
+    for (let q = 0; q < K; q++) {
+      let dot = 0;
+      for (let j = 0; j < d; j++) dot += v[i * d + j] * C[q * d + j];
+      if (dot > best) {
+        best = dot;
+        a[i] = q;
+      }
+    }
+  }
+  return a;
+}
+function decodeVq(f, rows4, cols, d) {
+  const ng = cols / d, dq = new Float32Array(rows4 * cols);
+  for (let i = 0; i < rows4 * ng; i++) {
+    const t2 = f.scale[Math.floor(i / ng)] * f.levels[f.mag[i]];
+    for (let j = 0; j < d; j++) dq[i * d + j] = t2 * f.codebook[f.dir[i] * d + j];
+  }
+  return dq;
+}
+function gptqVq(w, rows4, cols, h, f, d) {
+  const { u } = inverseHessianFactor(h, cols, { actOrder: false });
+  if (!u) return f.dq;
+  const ng = cols / d, wr = new Float64Array(cols), dw = new Float64Array(cols);
+  for (let j = 0; j < cols; j++) dw[j] = 1 / u[j * cols + j] ** 2;
+  for (let r = 0; r < rows4; r++) {
+    for (let j = 0; j < cols; j++) wr[j] = h[j * cols + j] === 0 ? 0 : w[r * cols + j];
+    for (let g = 0; g < ng; g++) {
+      const i = r * ng + g, q = codeVector(wr, g * d, dw, g * d, d, f.codebook, f.levels, f.scale[r]);
+      f.dir[i] = q.c;
+      f.mag[i] = q.m;
+      const t2 = f.scale[r] * f.levels[q.m];
+      for (let jj = 0; jj < d; jj++) {
+        const j = g * d + jj, err = (wr[j] - t2 * f.codebook[q.c * d + jj]) / u[j * cols + j];
+        for (let k = j + 1; k < cols; k++) wr[k] -= err * u[k * cols + j];
+      }
+    }
+  }
+  return decodeVq(f, rows4, cols, d);
+}
+function hError(w, dq, rows4, cols, h) {
+  const e = new Float64Array(cols);
+  let s = 0;
+  for (let r = 0; r < rows4; r++) {
+    for (let j = 0; j < cols; j++) e[j] = w[r * cols + j] - dq[r * cols + j];
+    for (let i = 0; i < cols; i++) {
+      let t2 = 0;
+      for (let j = 0; j < cols; j++) t2 += h[i * cols + j] * e[j];
+      s += e[i] * t2;
+    }
+  }
+  return s;
+}
+function refitLinear(w, rows4, cols, h, theta0, idx, coef) {
+  const np = theta0.length, A = new Float64Array(np * np), b = new Float64Array(np);
+  const ix = new Int32Array(cols), cf = new Float64Array(cols);
+  for (let r = 0; r < rows4; r++) {
+    for (let j = 0; j < cols; j++) {
+      ix[j] = idx(r, j);
+      cf[j] = coef(r, j);
+    }
+    for (let i = 0; i < cols; i++) {
+      let hw = 0;
+      for (let j = 0; j < cols; j++) {
+        const hij = h[i * cols + j];
+        hw += hij * w[r * cols + j];
+        A[ix[i] * np + ix[j]] += cf[i] * cf[j] * hij;
+      }
+      b[ix[i]] += cf[i] * hw;
+    }
+  }
+  let tr = 0;
+  for (let p = 0; p < np; p++) tr += A[p * np + p];
+  const lambda = 1e-6 * (tr / np || 1);
+  for (let p = 0; p < np; p++) {
+    A[p * np + p] += lambda;
+    b[p] += lambda * theta0[p];
+  }
+  solveSpd(A, b, np);
+  return b;
+}
+function gptqVqRefit(w, rows4, cols, h, f0, d, rounds = 3, sharedCodebook = false) {
+  const ng = cols / d;
+  let f = { ...f0, codebook: Float64Array.from(f0.codebook), levels: Float64Array.from(f0.levels), dir: f0.dir.slice(), mag: f0.mag.slice() };
+  f.dq = gptqVq(w, rows4, cols, h, f, d);
+  let best = f, bestErr2 = hError(w, f.dq, rows4, cols, h);
+  for (let round = 0; round < rounds; round++) {
+    const cur = f, vi = (r, j) => r * ng + Math.floor(j / d);
+    const C = sharedCodebook ? cur.codebook : refitLinear(w, rows4, cols, h, cur.codebook, (r, j) => cur.dir[vi(r, j)] * d + j % d, (r, j) => cur.scale[r] * cur.levels[cur.mag[vi(r, j)]]);
+    if (!sharedCodebook) storeCodebook(C);
+    const L = refitLinear(w, rows4, cols, h, cur.levels, (r, j) => cur.mag[vi(r, j)], (r, j) => cur.scale[r] * C[cur.dir[vi(r, j)] * d + j % d]);
+    f = { ...cur, codebook: C, levels: L, dir: cur.dir.slice(), mag: cur.mag.slice() };
+    f.dq = gptqVq(w, rows4, cols, h, f, d);
+    const e = hError(w, f.dq, rows4, cols, h);
+    if (e < bestErr2) {
+      best = f;
+      bestErr2 = e;
+    }
+  }
+  return best;
+}
+
+// runtime/kernels/reference/arith.ts
+var I32_MAX = 2147483647;
+function bitLength(v) {
+  return 32 - Math.clz32(v);
+}
+function abs32(v) {
+  return v < 0 ? -v : v;
+}
+function satAdd(a, b) {
+  const s = a + b | 0;
+  if (((a ^ s) & (b ^ s)) < 0) return a < 0 ? -I32_MAX : I32_MAX;
+  return s === -2147483648 ? -I32_MAX : s;
+}
+function satSub(a, b) {
+  return satAdd(a, -b);
+}
+function shlSat(v, s) {
+  if (v === 0) return 0;
+  if (s >= 31) return v < 0 ? -I32_MAX : I32_MAX;
+  const lim = I32_MAX >> s;
+  if (v > lim) return I32_MAX;
+  if (v < -lim) return -I32_MAX;
+  return v << s;
+}
+function roundShift(v, s) {
+  if (s <= 0) return v;
+  return v + (1 << s - 1) >> s;
+}
+function divFloor(n, d) {
+  let q = 0, r = 0;
+  for (let i = 30; i >= 0; i--) {
+    r = r << 1 | n >> i & 1;
+    q = q << 1;
+    if (r >= d) {
+      r = r - d;
+      q = q | 1;
+    }
+  }
+  return q;
+}
+function divRound(n, d) {
+  return divFloor(n + (d >> 1), d);
+}
+function isqrtRound(n) {
+  let rem = n, res = 0, bit = 1 << 30;
+  while (bit > rem) bit = bit >> 2;
+  while (bit !== 0) {
+    if (rem >= res + bit) {
+      rem = rem - (res + bit);
+      res = (res >> 1) + bit;
+    } else res = res >> 1;
+    bit = bit >> 2;
+  }
+  return rem > res ? res + 1 : res;
+}
+
+// runtime/kernels/reference/int64.ts
+var HI = 0;
+var LO = 0;
+function mul64(a, b) {
+  const al = a & 65535, ah = a >> 16;
+  const bl = b & 65535, bh = b >> 16;
+  const ll = Math.imul(al, bl);
+  const lh = Math.imul(al, bh);
+  const hl = Math.imul(ah, bl);
+  let hi = Math.imul(ah, bh);
+  let lo = ll;
+  hi = hi + (lh >> 16) | 0;
+  let s = lo + (lh << 16) | 0;
+  if (s >>> 0 < lo >>> 0) hi = hi + 1 | 0;
+  lo = s;
+  hi = hi + (hl >> 16) | 0;
+  s = lo + (hl << 16) | 0;
+  if (s >>> 0 < lo >>> 0) hi = hi + 1 | 0;
+  lo = s;
+  HI = hi;
+  LO = lo;
+}
+function addHalf(s) {
+  if (s <= 32) {
+    const t2 = 1 << s - 1;
+    const lo = LO + t2 | 0;
+    if (lo >>> 0 < LO >>> 0) HI = HI + 1 | 0;
+    LO = lo;
+  } else {
+    HI = HI + (1 << s - 33) | 0;
+  }
+}
+function shiftOutSat(s) {
+  let rHi, rLo;
+  if (s === 0) {
+    rHi = HI;
+    rLo = LO;
+  } else if (s < 32) {
+    rLo = LO >>> s | HI << 32 - s;
+    rHi = HI >> s;
+  } else {
+    rLo = HI >> s - 32;
+    rHi = HI >> 31;
+  }
+  if (rHi !== rLo >> 31) return rHi < 0 ? -I32_MAX : I32_MAX;
+  if (rLo === -2147483648) return -I32_MAX;
+  return rLo;
+}
+function mulShiftRound(a, b, s) {
+  if (s < 0) s = 0;
+  else if (s > 62) s = 62;
+  mul64(a, b);
+  if (s > 0) addHalf(s);
+  return shiftOutSat(s);
+}
+function mulShiftFloor(a, b, s) {
+  if (s < 0) s = 0;
+  else if (s > 62) s = 62;
+  mul64(a, b);
+  return shiftOutSat(s);
+}
+function mulHiU32(a, b) {
+  const al = a & 65535, ah = a >>> 16, bl = b & 65535, bh = b >>> 16;
+  const ll = Math.imul(al, bl) >>> 16;
+  const lh = Math.imul(al, bh);
+  const hl = Math.imul(ah, bl);
+  const hh = Math.imul(ah, bh);
+  const mid = ll + (lh & 65535) + (hl & 65535);
+  return hh + (lh >>> 16) + (hl >>> 16) + (mid >>> 16) | 0;
+}
+
+// runtime/kernels/reference/gemv_vq.ts
+var VQ2_BLOCK_BYTES = 80;
+function vq2CodeAt(codes, o, p, blocks) {
+  const base = ((o >> 4) * blocks + (p >> 3)) * VQ2_BLOCK_BYTES, r = o & 15, i = p & 7;
+  const dir = codes[base + 16 * (i >> 1) + r] >> ((i & 1) << 2) & 15;
+  return dir | (codes[base + 64 + r] >> i & 1) << 4;
+}
+function gemvVq(out, codes, codebook, wM, wE, x, xM, xE, n, d, outFrac) {
+  const blocks = n >> 4, m = Math.imul(wM, xM), shift = wE + xE - outFrac;
+  for (let o = 0; o < d; o++) {
+    let acc = 0;
+    for (let p = 0; p < n >> 1; p++) {
+      const c = vq2CodeAt(codes, o, p, blocks);
+      acc = acc + Math.imul(x[2 * p], codebook[2 * c]) + Math.imul(x[2 * p + 1], codebook[2 * c + 1]) | 0;
+    }
+    out[o] = mulShiftRound(acc, m, shift);
+  }
+}
+
+// compiler/quantize/vq2.ts
+var VQ2_TILE_ROWS = 16;
+var VQ2_BLOCK_COLS = 16;
+var VQ2_CODES = 32;
+var VQ2_DIM = 2;
+var FIT = { d: VQ2_DIM, k: 4, m: 1, rowScale: false, seed: 1 };
+var REFIT_ROUNDS = 3;
+var vq2CodeBytes = (rows4, cols) => Math.ceil(rows4 / VQ2_TILE_ROWS) * Math.ceil(cols / VQ2_BLOCK_COLS) * VQ2_BLOCK_BYTES;
+function vq2Offset(o, p, cols) {
+  const base = ((o >> 4) * (cols / VQ2_BLOCK_COLS) + (p >> 3)) * VQ2_BLOCK_BYTES, r = o & 15, i = p & 7;
+  return { nib: base + 16 * (i >> 1) + r, high: (i & 1) === 1, mag: base + 64 + r, bit: i };
+}
+function packVq2(c, rows4, cols) {
+  const out = new Uint8Array(vq2CodeBytes(rows4, cols)), np = cols / 2;
+  for (let o = 0; o < rows4; o++) {
+    for (let p = 0; p < np; p++) {
+      const code = c[o * np + p], at = vq2Offset(o, p, cols);
+      out[at.nib] |= at.high ? (code & 15) << 4 : code & 15;
+      out[at.mag] |= code >> 4 << at.bit;
+    }
+  }
+  return out;
+}
+var vq2Code = (codes, o, p, cols) => vq2CodeAt(codes, o, p, cols / VQ2_BLOCK_COLS);
+function dequantizeVq2(codes, codebook, scaleM, scaleE, rows4, cols) {
+  const s = scaleValue({ m: scaleM, e: scaleE }), out = new Float32Array(rows4 * cols);
+  for (let o = 0; o < rows4; o++) {
+    for (let p = 0; p < cols / 2; p++) {
+      const c = vq2Code(codes, o, p, cols);
+      out[o * cols + 2 * p] = codebook[2 * c] * s;
+      out[o * cols + 2 * p + 1] = codebook[2 * c + 1] * s;
+    }
+  }
+  return out;
+}
+function quantizeVq2(w, rows4, cols, h) {
+  if (cols % VQ2_BLOCK_COLS !== 0) throw new EdgeqError(`vq2: ${cols} columns are not a multiple of ${VQ2_BLOCK_COLS}`);
+  const D = new Float64Array(cols).fill(1);
+  if (h) for (let j = 0; j < cols; j++) D[j] = h[j * cols + j];
+  const fit = fitVq(w, rows4, cols, D, FIT);
+  const folded = new Float64Array(VQ2_CODES * VQ2_DIM);
+  for (let m = 0; m < 2; m++) for (let c = 0; c < 16; c++) for (let t2 = 0; t2 < VQ2_DIM; t2++) folded[(m * 16 + c) * VQ2_DIM + t2] = fit.levels[m] * fit.codebook[c * VQ2_DIM + t2];
+  const n = rows4 * cols / VQ2_DIM, dir = new Uint16Array(n);
+  for (let i = 0; i < n; i++) dir[i] = fit.mag[i] * 16 + fit.dir[i];
+  let f = { codebook: folded, levels: Float64Array.of(1), scale: fit.scale, dir, mag: new Uint8Array(n), dq: new Float32Array(0), err: 0 };
+  if (h) f = gptqVqRefit(w, rows4, cols, h, f, VQ2_DIM, REFIT_ROUNDS);
+  const eff = f.codebook.map((x) => x * f.levels[0]);
+  let mx = 0;
+  for (const x of eff) mx = Math.max(mx, Math.abs(x));
+  const sc = mx > 0 ? toScale(mx / 127) : { m: 1 << 14, e: 30 };
+  if (sc.e < MIN_GEMV_E) throw new EdgeqError(`vq2: weights too large (matrix scale exponent ${sc.e} < ${MIN_GEMV_E})`);
+  const sv = scaleValue(sc), codebook = new Int8Array(VQ2_CODES * VQ2_DIM);
+  for (let k = 0; k < codebook.length; k++) codebook[k] = Math.max(-127, Math.min(127, Math.round(eff[k] / sv)));
+  const stored2 = { ...f, codebook: Float64Array.from(codebook, (q) => q * sv), levels: Float64Array.of(1), scale: new Float64Array(rows4).fill(1), dir: f.dir.slice(), mag: new Uint8Array(n) };
+  let dq;
+  if (h) dq = gptqVq(w, rows4, cols, h, { ...stored2, dq: decodeVq(stored2, rows4, cols, VQ2_DIM) }, VQ2_DIM);
+  else {
+    for (let i = 0; i < n; i++) stored2.dir[i] = codeVector(w, i * VQ2_DIM, D, i * VQ2_DIM % cols, VQ2_DIM, stored2.codebook, stored2.levels, 1).c;
+    dq = decodeVq(stored2, rows4, cols, VQ2_DIM);
+  }
+  let sqError = 0;
+  for (let k = 0; k < w.length; k++) sqError += (w[k] - dq[k]) ** 2;
+  return { codes: packVq2(stored2.dir, rows4, cols), codebook, scaleM: Int16Array.of(sc.m), scaleE: Int8Array.of(sc.e), sqError };
+}
+
+// compiler/quantize/formats/vq2.ts
+var stored = (q) => ({ data: [q.codes, q.codebook, q.scaleM, q.scaleE], sqError: q.sqError });
+var vq2Format = {
+  name: "vq2",
+  bits: 2.5,
+  groupSizes: [],
+  summary: "5-bit codes per 2 weights into a 32 x 2 int8 codebook per matrix, one matrix scale; gemv_vq",
+  block: { rows: VQ2_TILE_ROWS, cols: VQ2_BLOCK_COLS, bytes: VQ2_BLOCK_BYTES },
+  // The accumulator's bound is the int8 GEMV's: |acc| <= n · 2047 · 127 (§9.7.2).
+  maxInput: MAX_GEMV_INPUT,
+  tensors: (rows4, cols) => [
+    { suffix: "", dtype: "vq2", shape: [rows4, cols], params: {} },
+    { suffix: ".codebook", dtype: "int8", shape: [VQ2_CODES, VQ2_DIM], params: {} },
+    { suffix: ".scale_m", dtype: "int16", shape: [1], params: {} },
+    { suffix: ".scale_e", dtype: "int8", shape: [1], params: {} }
+  ],
+  quantizerRule: "k-means codebook",
+  gptqRule: () => "GPTQ, codebook refit 3x",
+  quantize: (w, rows4, cols) => stored(quantizeVq2(w, rows4, cols)),
+  quantizeGptq: (w, rows4, cols, _g, h) => stored(quantizeVq2(w, rows4, cols, h)),
+  dequantize(data, rows4, cols) {
+    const [codes, codebook, m, e] = data;
+    return dequantizeVq2(codes, codebook, m[0], e[0], rows4, cols);
+  },
+  kernels: {
+    op: "gemv_vq",
+    reference: "runtime/kernels/reference/gemv_vq.ts",
+    scalar: "runtime/kernels/scalar/gemv_vq.ts",
+    simd: "runtime/kernels/simd/gemv_vq.ts"
+  }
+};
+
 // compiler/quantize/formats/registry.ts
-var WEIGHT_FORMATS = [int8Format, q6, q5, q4Lut, q3, q2Lut, q1];
+var WEIGHT_FORMATS = [int8Format, q6, q5, q4Lut, q3, vq2Format, q2Lut, q1];
 var WEIGHT_FORMAT_NAMES = WEIGHT_FORMATS.map((f) => f.name);
 var PLAN_BITS = WEIGHT_FORMATS.map((f) => f.bits);
 var BASE_FORMAT = WEIGHT_FORMATS[0];
 function valueBytes(f, shape) {
   const cols = shape.length ? shape[shape.length - 1] : 1;
-  const rows3 = shape.slice(0, -1).reduce((a, b) => a * b, 1);
-  return Math.ceil(rows3 / f.block.rows) * Math.ceil(cols / f.block.cols) * f.block.bytes;
+  const rows4 = shape.slice(0, -1).reduce((a, b) => a * b, 1);
+  return Math.ceil(rows4 / f.block.rows) * Math.ceil(cols / f.block.cols) * f.block.bytes;
 }
 {
   const seen = /* @__PURE__ */ new Set();
@@ -4323,20 +4877,20 @@ function validateState(s, file, at = () => void 0) {
     if (t2.shape.length !== 2 || !t2.shape.every((d) => Number.isInteger(d) && d >= 1 && d <= 4294967295)) {
       fail(what, `"${t2.name}": expected a 2-d shape of positive dims, found [${t2.shape.join(", ")}]`);
     }
-    const [rows3, cols] = t2.shape;
-    if (isA && rows3 !== s.rPad) fail(what, `"${t2.name}": expected ${s.rPad} (r_pad) rows [r_pad, din], found shape [${rows3}, ${cols}]`);
-    if (!isA && cols !== s.rPad) fail(what, `"${t2.name}": expected ${s.rPad} (r_pad) columns [dout, r_pad], found shape [${rows3}, ${cols}]`);
+    const [rows4, cols] = t2.shape;
+    if (isA && rows4 !== s.rPad) fail(what, `"${t2.name}": expected ${s.rPad} (r_pad) rows [r_pad, din], found shape [${rows4}, ${cols}]`);
+    if (!isA && cols !== s.rPad) fail(what, `"${t2.name}": expected ${s.rPad} (r_pad) columns [dout, r_pad], found shape [${rows4}, ${cols}]`);
     const key2 = `${target}.${isA ? "a" : "b"}`;
     const want = firstShape.get(key2);
-    if (!want) firstShape.set(key2, [rows3, cols]);
-    else if (want[0] !== rows3 || want[1] !== cols) {
-      fail(what, `"${t2.name}": expected shape [${want.join(", ")}] like block 0's ${target} ${isA ? "lora_a" : "lora_b"}, found [${rows3}, ${cols}]`);
+    if (!want) firstShape.set(key2, [rows4, cols]);
+    else if (want[0] !== rows4 || want[1] !== cols) {
+      fail(what, `"${t2.name}": expected shape [${want.join(", ")}] like block 0's ${target} ${isA ? "lora_a" : "lora_b"}, found [${rows4}, ${cols}]`);
     }
-    if (!(t2.data instanceof Int32Array) || t2.data.length !== rows3 * cols) {
-      fail(what, `"${t2.name}": expected ${rows3 * cols} int32 values for shape [${rows3}, ${cols}], found ${t2.data?.length ?? "none"}`);
+    if (!(t2.data instanceof Int32Array) || t2.data.length !== rows4 * cols) {
+      fail(what, `"${t2.name}": expected ${rows4 * cols} int32 values for shape [${rows4}, ${cols}], found ${t2.data?.length ?? "none"}`);
     }
     const [r0, c0] = isA ? [s.rank, 0] : [0, s.rank];
-    for (let r = r0; r < rows3; r++) {
+    for (let r = r0; r < rows4; r++) {
       for (let c = c0; c < cols; c++) {
         const v = t2.data[r * cols + c];
         if (v !== 0) fail(what, `"${t2.name}": expected 0 in the padding beyond rank ${s.rank}, found ${v} at [${r}, ${c}]`);
@@ -4442,11 +4996,11 @@ function parseAdapter(bytes, file = "<adapter>") {
   if (at < 0) {
     throw new EdgeqError("the adapter has no checksum field: it was written before edgeq stored adapter checksums; retrain it with edgeq finetune", { file, offset: field(CHECKSUM_SLOT) });
   }
-  const stored = new DataView(bytes.buffer, bytes.byteOffset).getBigUint64(at, true);
+  const stored2 = new DataView(bytes.buffer, bytes.byteOffset).getBigUint64(at, true);
   const computed = adapterChecksum(bytes, at);
-  if (stored !== computed) {
+  if (stored2 !== computed) {
     throw new EdgeqError(
-      `adapter checksum mismatch: the file says fnv1a64 ${stored.toString(16).padStart(16, "0")}, its bytes give ${computed.toString(16).padStart(16, "0")}: the file is damaged, truncated or was edited`,
+      `adapter checksum mismatch: the file says fnv1a64 ${stored2.toString(16).padStart(16, "0")}, its bytes give ${computed.toString(16).padStart(16, "0")}: the file is damaged, truncated or was edited`,
       { file, offset: at }
     );
   }
@@ -4573,7 +5127,7 @@ function tensorParam(t2, key2) {
   if (!Number.isInteger(v)) throw new EdgeqError(`tensor ${t2.name} has no integer parameter ${key2}`);
   return v;
 }
-var matrixNames = (base) => ({ q: base, m: `${base}.scale_m`, e: `${base}.scale_e`, groups: `${base}.groups` });
+var matrixNames = (base) => ({ q: base, m: `${base}.scale_m`, e: `${base}.scale_e`, groups: `${base}.groups`, codebook: `${base}.codebook` });
 
 // runtime/kernels/reference/constants.ts
 var ACT_FRAC = 16;
@@ -4605,133 +5159,6 @@ var GACC_FRAC = 20;
 var W_FRAC = 24;
 var ZERO_SCALE_M = 1 << 14;
 var ZERO_SCALE_E = 14;
-
-// runtime/kernels/reference/arith.ts
-var I32_MAX = 2147483647;
-function bitLength(v) {
-  return 32 - Math.clz32(v);
-}
-function abs32(v) {
-  return v < 0 ? -v : v;
-}
-function satAdd(a, b) {
-  const s = a + b | 0;
-  if (((a ^ s) & (b ^ s)) < 0) return a < 0 ? -I32_MAX : I32_MAX;
-  return s === -2147483648 ? -I32_MAX : s;
-}
-function satSub(a, b) {
-  return satAdd(a, -b);
-}
-function shlSat(v, s) {
-  if (v === 0) return 0;
-  if (s >= 31) return v < 0 ? -I32_MAX : I32_MAX;
-  const lim = I32_MAX >> s;
-  if (v > lim) return I32_MAX;
-  if (v < -lim) return -I32_MAX;
-  return v << s;
-}
-function roundShift(v, s) {
-  if (s <= 0) return v;
-  return v + (1 << s - 1) >> s;
-}
-function divFloor(n, d) {
-  let q = 0, r = 0;
-  for (let i = 30; i >= 0; i--) {
-    r = r << 1 | n >> i & 1;
-    q = q << 1;
-    if (r >= d) {
-      r = r - d;
-      q = q | 1;
-    }
-  }
-  return q;
-}
-function divRound(n, d) {
-  return divFloor(n + (d >> 1), d);
-}
-function isqrtRound(n) {
-  let rem = n, res = 0, bit = 1 << 30;
-  while (bit > rem) bit = bit >> 2;
-  while (bit !== 0) {
-    if (rem >= res + bit) {
-      rem = rem - (res + bit);
-      res = (res >> 1) + bit;
-    } else res = res >> 1;
-    bit = bit >> 2;
-  }
-  return rem > res ? res + 1 : res;
-}
-
-// runtime/kernels/reference/int64.ts
-var HI = 0;
-var LO = 0;
-function mul64(a, b) {
-  const al = a & 65535, ah = a >> 16;
-  const bl = b & 65535, bh = b >> 16;
-  const ll = Math.imul(al, bl);
-  const lh = Math.imul(al, bh);
-  const hl = Math.imul(ah, bl);
-  let hi = Math.imul(ah, bh);
-  let lo = ll;
-  hi = hi + (lh >> 16) | 0;
-  let s = lo + (lh << 16) | 0;
-  if (s >>> 0 < lo >>> 0) hi = hi + 1 | 0;
-  lo = s;
-  hi = hi + (hl >> 16) | 0;
-  s = lo + (hl << 16) | 0;
-  if (s >>> 0 < lo >>> 0) hi = hi + 1 | 0;
-  lo = s;
-  HI = hi;
-  LO = lo;
-}
-function addHalf(s) {
-  if (s <= 32) {
-    const t2 = 1 << s - 1;
-    const lo = LO + t2 | 0;
-    if (lo >>> 0 < LO >>> 0) HI = HI + 1 | 0;
-    LO = lo;
-  } else {
-    HI = HI + (1 << s - 33) | 0;
-  }
-}
-function shiftOutSat(s) {
-  let rHi, rLo;
-  if (s === 0) {
-    rHi = HI;
-    rLo = LO;
-  } else if (s < 32) {
-    rLo = LO >>> s | HI << 32 - s;
-    rHi = HI >> s;
-  } else {
-    rLo = HI >> s - 32;
-    rHi = HI >> 31;
-  }
-  if (rHi !== rLo >> 31) return rHi < 0 ? -I32_MAX : I32_MAX;
-  if (rLo === -2147483648) return -I32_MAX;
-  return rLo;
-}
-function mulShiftRound(a, b, s) {
-  if (s < 0) s = 0;
-  else if (s > 62) s = 62;
-  mul64(a, b);
-  if (s > 0) addHalf(s);
-  return shiftOutSat(s);
-}
-function mulShiftFloor(a, b, s) {
-  if (s < 0) s = 0;
-  else if (s > 62) s = 62;
-  mul64(a, b);
-  return shiftOutSat(s);
-}
-function mulHiU32(a, b) {
-  const al = a & 65535, ah = a >>> 16, bl = b & 65535, bh = b >>> 16;
-  const ll = Math.imul(al, bl) >>> 16;
-  const lh = Math.imul(al, bh);
-  const hl = Math.imul(ah, bl);
-  const hh = Math.imul(ah, bh);
-  const mid = ll + (lh & 65535) + (hl & 65535);
-  return hh + (lh >>> 16) + (hl >>> 16) + (mid >>> 16) | 0;
-}
 
 // runtime/kernels/reference/scale.ts
 var MANT_MIN = 1 << 14;
@@ -5250,6 +5677,54 @@ return isSlot(r, 0, false, I16, <i64>n << 2) && isSlot(r, 1, false, I32, SCALE_E
   }
 };
 
+// compiler/ops/kinds/gemv_vq.ts
+var run3 = `const sc = inp(r, 1);
+gemvVq(outp(r, 0), inp(r, 2), inp(r, 3), <i32>load<i16>(inp(r, 4)), <i32>load<i8>(inp(r, 5)), inp(r, 0), load<i32>(sc), load<i32>(sc, 4),
+  n, d, outFrac);`;
+var rows3 = `const sc = inp(r, 1);
+gemvVq(outp(r, 0) + (<usize>lo << 2), inp(r, 2) + <usize>(lo >> 4) * <usize>n * 5, inp(r, 3), <i32>load<i16>(inp(r, 4)), <i32>load<i8>(inp(r, 5)),
+  inp(r, 0), load<i32>(sc), load<i32>(sc, 4), n, hi - lo, outFrac);`;
+var gemv_vq = {
+  kind: "gemv_vq",
+  kernel: "gemv_vq",
+  inputs: [
+    { name: "x", type: "i16 [n]" },
+    { name: "scale of x", type: "" },
+    { name: "X", type: "vq2 [d, n]" },
+    { name: "X.codebook", type: "i8 [32, 2]" },
+    { name: "X.scale_m", type: "i16 [1]" },
+    { name: "X.scale_e", type: "i8 [1]" }
+  ],
+  outputs: [{ name: "y", type: "i32 [d]" }],
+  params: [
+    { name: "n", note: `(a multiple of ${vq2Format.block.cols})`, rules: [positive, multipleOf(vq2Format.block.cols), atMost(vq2Format.maxInput)] },
+    { name: "d", rules: [positive] },
+    { name: "outFrac", note: "(16; `LOGIT_FRAC` for a vq2 classifier)", rules: [inRange(0, 30)] }
+  ],
+  device: {
+    check: "checkGemvVq",
+    run: "runGemvVq",
+    simdRun: "runGemvVqSimd",
+    imports: ["gemvVq"],
+    // The codes' bytes by the vq2 block rule (dtype-sizes.ts, generated from the format registry).
+    operands: `return isSlot(r, 0, false, I16, n) && isSlot(r, 1, false, I32, SCALE_ELEMS) &&
+  isTensorBytes(r, 2, DType.vq2, matrixBytes(DType.vq2, d, n)) && isTensor(r, 3, I8, 64) &&
+  isTensor(r, 4, I16, 1) && isTensor(r, 5, I8, 1) && isSlot(r, 0, true, I32, d);`,
+    body: run3,
+    simdBody: run3,
+    rows: { align: 16, count: "d", body: rows3 }
+  },
+  interpret: (o) => {
+    o.counts(6, 1, 3);
+    const [n, d, outFrac] = o.op.params;
+    const x = o.in(0, "int16"), sc = o.in(1, "int32");
+    const codes = o.in(2, "vq2"), codebook = o.in(3, "int8");
+    const wM = o.in(4, "int16"), wE = o.in(5, "int8");
+    const y = o.out(0, "int32");
+    return () => gemvVq(y, codes, codebook, wM[0], wE[0], x, sc[0], sc[1], n, d, outFrac);
+  }
+};
+
 // runtime/kernels/reference/kv_store.ts
 function kvStore(kc, kM, kE, vc, vM, vE, k, v, position, nKv, hs, sc) {
   const kvD = nKv * hs, row = position * kvD, srow = position * nKv;
@@ -5504,7 +5979,7 @@ var kvqCacheOperands = (first, output, state) => {
     `isSlot(r, ${state}, true, I32, anchors > 0 ? (2 * S + anchors) * nKv : 1)`
   ].join(" &&\n  ");
 };
-var run3 = `kvStoreQ(outp(r, 0), outp(r, 1), outp(r, 2), outp(r, 3), outp(r, 4), outp(r, 5), inp(r, 0), inp(r, 1),
+var run4 = `kvStoreQ(outp(r, 0), outp(r, 1), outp(r, 2), outp(r, 3), outp(r, 4), outp(r, 5), inp(r, 0), inp(r, 1),
   inPos, <i32>cfgSeqLen, nKv, hs, kBits, vBits, window, anchors, kBlock, outp(r, 6), scratch, scratch + ${KVQ_MAX_HS});`;
 var kv_store_q = {
   kind: "kv_store_q",
@@ -5522,8 +5997,8 @@ var kv_store_q = {
     operands: `const kvD = <i64>nKv * hs, S = <i64>cfgSeqLen, rows = (S + window + anchors) * nKv;
 return isSlot(r, 0, false, I32, kvD) && isSlot(r, 1, false, I32, kvD) && isInput(r, 2, ProgramInput.position) &&
   ${kvqCacheOperands(0, true, 6)};`,
-    body: run3,
-    simdBody: run3
+    body: run4,
+    simdBody: run4
   },
   interpret: (o, step) => {
     o.counts(3, 7, 7);
@@ -5625,7 +6100,7 @@ function attentionQ(out, q, pos, kc, kM, kE, vc, vM, vE, S, nHeads, nKv, hs, att
 
 // compiler/ops/kinds/attention_q.ts
 var [nKvP, hsP, kBitsP, vBitsP, windowP, anchorsP, kBlockP] = KVQ_PARAMS;
-var run4 = `attentionQ(outp(r, 0), inp(r, 0), inPos, inp(r, 2), inp(r, 3), inp(r, 4), inp(r, 5), inp(r, 6), inp(r, 7),
+var run5 = `attentionQ(outp(r, 0), inp(r, 0), inPos, inp(r, 2), inp(r, 3), inp(r, 4), inp(r, 5), inp(r, 6), inp(r, 7),
   <i32>cfgSeqLen, nHeads, nKv, hs, attScaleM, attScaleE, kBits, vBits, window, anchors, kBlock, outp(r, 1), inp(r, 8), inp(r, 9), inp(r, 10), inp(r, 11));`;
 var attention_q = {
   kind: "attention_q",
@@ -5663,8 +6138,8 @@ return isSlot(r, 0, false, I32, qd) && isInput(r, 1, ProgramInput.position) &&
   ${kvqCacheOperands(2, false, 1)} &&
   isTensor(r, 8, I16, EXP2_TABLE_SIZE) && isSlot(r, 9, false, I16, hs) && isSlot(r, 10, false, I32, S) &&
   isSlot(r, 11, false, I32, S) && isSlot(r, 0, true, I32, qd);`,
-    body: run4,
-    simdBody: run4
+    body: run5,
+    simdBody: run5
   },
   interpret: (o, step) => {
     o.counts(12, 2, 10);
@@ -5981,7 +6456,8 @@ var OP_DEFS = [
   gemv_lut,
   kv_store_q,
   attention_q,
-  hadamard2
+  hadamard2,
+  gemv_vq
 ];
 var BY_KIND = new Map(OP_DEFS.map((d) => [d.kind, d]));
 function opDef(kind) {
@@ -6244,7 +6720,7 @@ var QuantKvCache = class {
     this.S = S;
     this.nKv = nKv;
     this.hs = hs;
-    const kvD = nKv * hs, W = f.window < S ? f.window : S, A = anchorSlots(f, S), rows3 = (S + W + A) * nKv;
+    const kvD = nKv * hs, W = f.window < S ? f.window : S, A = anchorSlots(f, S), rows4 = (S + W + A) * nKv;
     const kRows = (kvKScaleBase(S, f.kBlock) + W + A) * nKv;
     this.window = W;
     this.A = A;
@@ -6254,8 +6730,8 @@ var QuantKvCache = class {
         kM: new Int16Array(kvKScaleMElems(S, nKv, hs, f.kBlock, W + A)),
         kE: new Int8Array(kRows),
         vc: new Int8Array(kvSlotBytes(S, kvD, f.vBits, W + A)),
-        vM: new Int16Array(rows3),
-        vE: new Int8Array(rows3),
+        vM: new Int16Array(rows4),
+        vE: new Int8Array(rows4),
         st: new Int32Array(anchorStateElems(S, nKv, A))
       });
     }
@@ -6410,30 +6886,41 @@ var Xorshift64Star = class {
 };
 
 // runtime/reference/model.ts
-function matrix(m, base, rows3, cols) {
+function matrix(m, base, rows4, cols) {
   const n = matrixNames(base);
   const t2 = m.tensors.find((x) => x.name === n.q);
   const format = t2 && formatNamed(t2.dtype);
   if (t2 && format && format.kernels.op === "gemv_lut") {
     const bits = format.bits;
-    const planes = getTensor(m, n.q, t2.dtype, [rows3, cols]).data;
+    const planes = getTensor(m, n.q, t2.dtype, [rows4, cols]).data;
     const gs = tensorParam(t2, "groupSize");
     if (tensorParam(t2, "bits") !== bits || !format.groupSizes.includes(gs) || cols % gs !== 0) throw new EdgeqError(`tensor ${n.q}: bad low-bit parameters (bits ${t2.params.bits}, group size ${gs}, ${cols} columns)`);
-    const groups = getTensor(m, n.groups, "uint8", [rows3 + 15 >> 4, divFloor(cols, gs), 2, 16]).data;
+    const groups = getTensor(m, n.groups, "uint8", [rows4 + 15 >> 4, divFloor(cols, gs), 2, 16]).data;
     return {
       q: new Int8Array(0),
-      m: getTensor(m, n.m, "int16", [rows3]).data,
-      e: getTensor(m, n.e, "int8", [rows3]).data,
-      rows: rows3,
+      m: getTensor(m, n.m, "int16", [rows4]).data,
+      e: getTensor(m, n.e, "int8", [rows4]).data,
+      rows: rows4,
       cols,
       lut: { planes, groups, bits, groupSize: gs }
     };
   }
+  if (t2 && format && format.kernels.op === "gemv_vq") {
+    const [, cb, sm, se] = format.tensors(rows4, cols, 0);
+    return {
+      q: new Int8Array(0),
+      m: getTensor(m, n.m, "int16", sm.shape).data,
+      e: getTensor(m, n.e, "int8", se.shape).data,
+      rows: rows4,
+      cols,
+      vq: { codes: getTensor(m, n.q, t2.dtype, [rows4, cols]).data, codebook: getTensor(m, n.codebook, "int8", cb.shape).data }
+    };
+  }
   return {
-    q: getTensor(m, n.q, "int8", [rows3, cols]).data,
-    m: getTensor(m, n.m, "int16", [rows3]).data,
-    e: getTensor(m, n.e, "int8", [rows3]).data,
-    rows: rows3,
+    q: getTensor(m, n.q, "int8", [rows4, cols]).data,
+    m: getTensor(m, n.m, "int16", [rows4]).data,
+    e: getTensor(m, n.e, "int8", [rows4]).data,
+    rows: rows4,
     cols
   };
 }
@@ -6650,6 +7137,7 @@ var IntTransformer = class {
       gemvLut(out, w.lut.planes, w.lut.groups, w.m, w.e, this.tables, this.sc[0], this.sc[1], w.cols, w.rows, w.lut.bits, w.lut.groupSize, outFrac);
       return;
     }
+    if (w.vq) return gemvVq(out, w.vq.codes, w.vq.codebook, w.m[0], w.e[0], xin, this.sc[0], this.sc[1], w.cols, w.rows, outFrac);
     this.q8(out, w.q, w.m, w.e, xin, this.sc[0], this.sc[1], w.cols, w.rows, outFrac);
   }
   /** Greedy choice over logits (lowest index on ties). */
@@ -6750,9 +7238,9 @@ function outputOf(r) {
   if (rLo === -2147483648) return -I32_MAX;
   return rLo;
 }
-function gseMatVec(out, aM, aE, xM, xE, rows3, cols, G, outFrac) {
+function gseMatVec(out, aM, aE, xM, xE, rows4, cols, G, outFrac) {
   const ng = cols >> log2G(G);
-  for (let o = 0; o < rows3; o++) {
+  for (let o = 0; o < rows4; o++) {
     const eRow = o * ng;
     let mx = -1e3;
     for (let g = 0; g < ng; g++) {
@@ -6772,11 +7260,11 @@ function gseMatVec(out, aM, aE, xM, xE, rows3, cols, G, outFrac) {
     out[o] = outputOf(C + outFrac);
   }
 }
-function gseMatVecT(out, aM, aE, gM, gE, rows3, cols, G, outFrac) {
+function gseMatVecT(out, aM, aE, gM, gE, rows4, cols, G, outFrac) {
   const gs = log2G(G), ng = cols >> gs;
   for (let c = 0; c < ng; c++) {
     let mx = -1e3;
-    for (let o = 0; o < rows3; o++) {
+    for (let o = 0; o < rows4; o++) {
       const s = aE[o * ng + c] + gE[o >> gs];
       if (s > mx) mx = s;
     }
@@ -6784,7 +7272,7 @@ function gseMatVecT(out, aM, aE, gM, gE, rows3, cols, G, outFrac) {
     for (let j = c * G; j < c * G + G; j++) {
       HI2 = 0;
       LO2 = 0;
-      for (let o = 0; o < rows3; o++) {
+      for (let o = 0; o < rows4; o++) {
         const p = Math.imul(aM[o * cols + j], gM[o]);
         const sh = aE[o * ng + c] + gE[o >> gs] - C;
         if (sh >= 0) {
@@ -6801,9 +7289,9 @@ function gseMatVecT(out, aM, aE, gM, gE, rows3, cols, G, outFrac) {
 }
 
 // runtime/kernels/reference/gse_outer.ts
-function gseOuterAcc(acc, accFrac, aM, aE, bM, bE, rows3, cols, G) {
+function gseOuterAcc(acc, accFrac, aM, aE, bM, bE, rows4, cols, G) {
   const gs = log2G(G);
-  for (let i = 0; i < rows3; i++) {
+  for (let i = 0; i < rows4; i++) {
     const ai = aM[i];
     if (ai === 0) continue;
     const ea = aE[i >> gs] + accFrac, row = i * cols;
@@ -7269,9 +7757,9 @@ var IntLoraTrainer = class {
     if (!(p.seqLen >= 1 && p.seqLen <= q.seqLen)) throw new EdgeqError(`fine-tuning: ${p.seqLen} positions per step, the model has ${q.seqLen}`);
     this.model = new IntTransformer(m);
     for (const blk of this.model.blocks) {
-      for (const w of [blk.wq, blk.wk, blk.wv, blk.wo, blk.w1, blk.w2, blk.w3]) if (w.lut) throw new EdgeqError("fine-tuning needs an int8 base: this bundle has low-bit (LUT) matrices");
+      for (const w of [blk.wq, blk.wk, blk.wv, blk.wo, blk.w1, blk.w2, blk.w3]) if (w.lut || w.vq) throw new EdgeqError("fine-tuning needs an int8 base: this bundle has low-bit (LUT or vq2) matrices");
     }
-    if (this.model.cls.lut) throw new EdgeqError("fine-tuning needs an int8 base: the classifier is low-bit");
+    if (this.model.cls.lut || this.model.cls.vq) throw new EdgeqError("fine-tuning needs an int8 base: the classifier is low-bit");
     const T2 = p.seqLen, rp = p.rPad;
     this.T = T2;
     this.lrM = p.lrM;
@@ -7516,15 +8004,15 @@ function loraInitBound(cols) {
   return Number(lo);
 }
 var loraStream = (layer, targetIndex, nTargets) => layer * nTargets + targetIndex;
-function initLoraA(rows3, cols, seed, stream = 0) {
+function initLoraA(rows4, cols, seed, stream = 0) {
   if (!Number.isInteger(seed) || seed < 0 || seed > 4294967295) throw new RangeError(`seed must be an integer in [0, 2^32), got ${seed}`);
   if (!Number.isInteger(stream) || stream < 0 || stream >= 2147483647) throw new RangeError(`stream must be a non-negative int32, got ${stream}`);
-  if (!Number.isInteger(rows3) || rows3 < 0) throw new RangeError(`rows must be a non-negative integer, got ${rows3}`);
+  if (!Number.isInteger(rows4) || rows4 < 0) throw new RangeError(`rows must be a non-negative integer, got ${rows4}`);
   const bound = loraInitBound(cols);
   const span = 2 * bound + 1;
   const rng = new Xorshift64Star(seed | 0, stream + 1);
   for (let i = 0; i < WARMUP; i++) rng.next();
-  const out = new Int32Array(rows3 * cols);
+  const out = new Int32Array(rows4 * cols);
   for (let i = 0; i < out.length; i++) out[i] = mulHiU32(rng.next(), span) - bound;
   return out;
 }
@@ -8822,7 +9310,7 @@ var LoadedModel = class {
     const stats = { tokens: 0, positions: 0, tokensPerSecond: null };
     const self = this;
     let start = null;
-    async function* run5() {
+    async function* run6() {
       self.claim("generate");
       try {
         const promptTokens = self.tokenize(prompt);
@@ -8864,7 +9352,7 @@ var LoadedModel = class {
         self.busy = false;
       }
     }
-    const gen = run5();
+    const gen = run6();
     return {
       stats,
       [Symbol.asyncIterator]: () => gen,

@@ -1,5 +1,5 @@
 // Issue 15 item 5, measured before anything is built: vector-quantized 2-bit weights
-// (PCDVQ-style direction codebook × magnitude, scripts/vq-fit.ts) against the uniform LUT grid
+// (PCDVQ-style direction codebook × magnitude, compiler/quantize/vq-fit.ts) against the uniform LUT grid
 // with GPTQ, scored by scripts/eval-hlq.ts's driver (block matrices fake-quantized in float,
 // mean KL against the float model; bits per block weight as the format would store them).
 //
@@ -15,7 +15,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { int8Dq, parseMethod, quantMatrix, runEval, writeReport, type HlqRow, type MatrixQuantizer } from './eval-hlq.ts';
 import { mergedRows } from './quality.ts';
-import { fitSharedCodebook, fitVq, gptqVq, gptqVqRefit, vqBytes, type VqOptions } from './vq-fit.ts';
+import { fitSharedCodebook, fitVq, gptqVq, gptqVqRefit, vqBytes, type VqOptions } from '../compiler/quantize/vq-fit.ts';
 import type { FloatWeights } from '../compiler/import/graph.ts';
 import { blockInputKey, type Hessians } from '../compiler/quantize/calibrate.ts';
 import { BLOCK_MATRICES, type BlockMatrix } from '../compiler/plan/plan.ts';

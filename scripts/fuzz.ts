@@ -538,6 +538,23 @@ export async function kblockTarget(log?: (s: string) => void): Promise<FuzzTarge
   });
 }
 
+/**
+ * A synthetic stories260K-shaped bundle whose block matrices and classifier are vq2 (w2, 172
+ * inputs, stays int8): the codes, codebook and matrix scale tensors and gemv_vq's params
+ * (docs/integer-spec.md §9.7) under the mutators (issue 15). SIMD runtime; built once per
+ * source hash.
+ */
+export async function vqTarget(log?: (s: string) => void): Promise<FuzzTarget> {
+  return cachedSynthTarget('synth260K-vq2', log, async ({ quantizeInt8, SHAPES, synthWeights, bundleFromQuant, loadTarget }) => {
+    const { parsePlan } = await import('../compiler/plan/plan.ts');
+    const plan = parsePlan('uniform:vq2,clsvq2');
+    return bundleFromQuant({
+      model: quantizeInt8(synthWeights({ ...SHAPES.stories260K, sharedClassifier: false }, 14), { plan }), target: loadTarget('wasm32'), plan, planName: plan.name!,
+      sourceSha256: new Uint8Array(32), sourcePath: 'synth-stories260K-unshared.bin', vectors: 2,
+    });
+  });
+}
+
 /** What a synthetic target's builder needs (imported only when it builds). */
 type SynthLib = typeof import('../compiler/quantize/int8.ts') & typeof import('../compiler/synth/synth.ts')
   & typeof import('../compiler/bundle.ts') & typeof import('../compiler/target/profile.ts');

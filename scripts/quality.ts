@@ -28,7 +28,7 @@ import { writeFileAtomic } from '../compiler/util/atomic-write.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 export const MODELS: ReadonlyArray<[string, string]> = [['stories260K', 'tok512.bin'], ['babyllama936K', 'tok105.bin']];
-export const UNIFORM_PLANS = ['uniform:8', 'uniform:6g32', 'uniform:5g32', 'uniform:5g64', 'uniform:4g32', 'uniform:4g64', 'uniform:3g32', 'uniform:3g64', 'uniform:2g32', 'uniform:2g64', 'uniform:1g32'];
+export const UNIFORM_PLANS = ['uniform:8', 'uniform:6g32', 'uniform:5g32', 'uniform:5g64', 'uniform:4g32', 'uniform:4g64', 'uniform:3g32', 'uniform:3g64', 'uniform:2g32', 'uniform:2g64', 'uniform:vq2', 'uniform:1g32'];
 
 /** Mixed plans: a default choice and per-matrix overrides applied in every block. */
 export const MIXES: Record<string, { default: { bits: number; groupSize?: number }; matrices: Record<string, { bits: number; groupSize?: number }> }> = {
@@ -42,7 +42,7 @@ export const MIXES: Record<string, { default: { bits: number; groupSize?: number
 };
 
 /** GPTQ variants: `<plan>+gptq` quantizes with GPTQ on the model's self-generated calibration text. */
-export const GPTQ_PLANS = ['uniform:5g64+gptq', 'uniform:4g32+gptq', 'uniform:4g64+gptq', 'uniform:3g32+gptq', 'uniform:3g64+gptq', 'uniform:2g32+gptq', 'uniform:2g64+gptq', 'mix:4g32+v5w2_5+gptq', 'mix:2g32+v3w2_3+gptq', 'mix:2g64+kv_3+gptq', 'mix:2g32+w13_2g64+gptq'];
+export const GPTQ_PLANS = ['uniform:5g64+gptq', 'uniform:4g32+gptq', 'uniform:4g64+gptq', 'uniform:3g32+gptq', 'uniform:3g64+gptq', 'uniform:2g32+gptq', 'uniform:2g64+gptq', 'uniform:vq2+gptq', 'mix:4g32+v5w2_5+gptq', 'mix:2g32+v3w2_3+gptq', 'mix:2g64+kv_3+gptq', 'mix:2g32+w13_2g64+gptq'];
 /** AWQ variants: `<plan>+awq[+gptq]` folds AWQ scales (compiler/quantize/awq.ts) before quantizing (then by GPTQ). */
 export const AWQ_PLANS = ['uniform:4g64+awq', 'uniform:4g64+awq+gptq', 'uniform:3g64+awq', 'uniform:3g64+awq+gptq', 'uniform:2g64+awq', 'uniform:2g64+awq+gptq', 'uniform:2g32+awq', 'uniform:2g32+awq+gptq'];
 

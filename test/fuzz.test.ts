@@ -4,7 +4,7 @@
 // no trap, no host exception, no slow case, and a reused instance behaves like a fresh one.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { arenaCase, defaultTargets, formatReport, fuzz, kblockTarget, layoutOf, lowbitTarget, MUTATORS, type FuzzTarget } from '../scripts/fuzz.ts';
+import { arenaCase, defaultTargets, formatReport, fuzz, kblockTarget, layoutOf, lowbitTarget, MUTATORS, vqTarget, type FuzzTarget } from '../scripts/fuzz.ts';
 
 let targets: FuzzTarget[] = [];
 
@@ -64,6 +64,12 @@ test('q5 / q6 artifacts (issue 15): 600 seeded cases end in clean error codes or
   const dtypes = new TextDecoder('latin1').decode(t.artifact);
   assert.ok(dtypes.includes('blocks.1.wq.groups'), 'the target has grouped matrices');
   await smallRun(t, 20261205);
+});
+
+test('vq2 artifacts (issue 15 item 5): 600 seeded cases end in clean error codes or valid runs', async () => {
+  const t = await vqTarget();
+  assert.ok(new TextDecoder('latin1').decode(t.artifact).includes('blocks.1.wq.codebook'), 'the target has vq2 matrices');
+  await smallRun(t, 20261207);
 });
 
 test('per-channel K blocks (k2v2,w4,kblock=2,anchors=2%): 600 seeded cases end in clean error codes or valid runs', async () => {

@@ -1,4 +1,4 @@
-// The PCDVQ-style fit of the VQ experiment (scripts/vq-fit.ts, docs/quality.md "Vector-quantized
+// The PCDVQ-style fit of the VQ experiment (compiler/quantize/vq-fit.ts, docs/quality.md "Vector-quantized
 // 2-bit (PCDVQ-style): measured"): spherical k-means is deterministic for a seed and its error
 // never rises; vectors that are exactly (magnitude level × codeword) code back to themselves; the
 // stored-bytes count is the format's; GPTQ with the codebook lowers the output error on the
@@ -6,7 +6,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Rng } from '../compiler/synth/prng.ts';
-import { codeVector, decodeVq, fitSharedCodebook, fitVq, gptqVqRefit, hError, sphericalKmeans, vqBytes } from '../scripts/vq-fit.ts';
+import { codeVector, decodeVq, fitSharedCodebook, fitVq, gptqVqRefit, hError, sphericalKmeans, vqBytes } from '../compiler/quantize/vq-fit.ts';
 
 const rng = new Rng(15, 'vq-fit');
 const g = () => rng.gauss();

@@ -34,7 +34,7 @@ const lutBits = (dtype: string): number | undefined => { const f = formatNamed(d
 /** int32 [4]: (m, e) of an activation scale, padded to 16 bytes. */
 const SCALE_SHAPE = [4];
 
-/** Lowers any QuantModel: int8 matrices to gemv, low-bit ones to lut_tables + gemv_lut. */
+/** Lowers any QuantModel: int8 matrices to gemv, low-bit ones to lut_tables + gemv_lut, vq2 ones to gemv_vq. */
 export const lower = (m: QuantModel): LoweredProgram => lowerInt8(m);
 
 export function lowerInt8(m: QuantModel): LoweredProgram {
@@ -82,6 +82,9 @@ export function lowerInt8(m: QuantModel): LoweredProgram {
   const lutTablesOf = new Map<number, ArtifactRef>();
   const gemv = (w: string, x: ArtifactRef, sc: ArtifactRef, out: ArtifactRef, n: number, d: number, kind: 'gemv' | 'classifier' = 'gemv', outFrac = ACT_FRAC) => {
     const t = m.tensors[tensorIndex.get(w) ?? -1];
+    const nm = matrixNames(w);
+    // vq2 (§9.7): one gemv_vq reading x directly; its codebook is its own.
+    if (t && formatNamed(t.dtype)?.kernels.op === 'gemv_vq') return op('gemv_vq', w, [x, sc, T(nm.q), T(nm.codebook), T(nm.m), T(nm.e)], [out], { n, d, outFrac });
     const bits = t ? lutBits(t.dtype) : undefined;
     if (bits === undefined) return op(kind, w, [x, sc, ...mat(w)], [out], { n, d, outFrac });
     const gs = tensorParam(t, 'groupSize');
@@ -92,7 +95,6 @@ export function lowerInt8(m: QuantModel): LoweredProgram {
       op('lut_tables', `${slots[x.index].name}.lut`, [x], [tables], { n });
       lutTablesOf.set(x.index, tables);
     }
-    const nm = matrixNames(w);
     op('gemv_lut', w, [tables, sc, T(nm.q), T(nm.groups), T(nm.m), T(nm.e)], [out], { n, d, outFrac, bits, G: gs });
   };
 

@@ -11,6 +11,7 @@ import { attention } from './kinds/attention.ts';
 import { embed } from './kinds/embed.ts';
 import { classifier, gemv } from './kinds/gemv.ts';
 import { gemv_lut } from './kinds/gemv_lut.ts';
+import { gemv_vq } from './kinds/gemv_vq.ts';
 import { kv_store } from './kinds/kv_store.ts';
 import { kv_store_q } from './kinds/kv_store_q.ts';
 import { attention_q } from './kinds/attention_q.ts';
@@ -25,7 +26,7 @@ import { swiglu } from './kinds/swiglu.ts';
 /** Every defined op kind, in OpKind order. */
 export const OP_DEFS: readonly OpDef[] = [
   embed, rmsnorm, gemv, rope, attention, swiglu, residual_add, classifier, kv_store, requantize, lut_tables, gemv_lut,
-  kv_store_q, attention_q, hadamard,
+  kv_store_q, attention_q, hadamard, gemv_vq,
 ];
 
 const BY_KIND = new Map<string, OpDef>(OP_DEFS.map((d) => [d.kind, d]));

@@ -67,7 +67,9 @@ export const choiceOf = (f: WeightFormatEntry, g: number): MatrixChoice =>
   ({ format: f.name, bits: f.bits, groupSize: f.groupSizes.length ? g : 0 });
 /** A format as a plan names it: its bits (`4`) or its name (`q4_lut`); undefined if none is. */
 export const formatSpelled = (s: string | number): WeightFormatEntry | undefined =>
-  (typeof s === 'number' || /^\d+$/.test(s) ? (PLAN_BITS.includes(Number(s) as PlanBits) ? formatEntryOfBits(Number(s)) : undefined) : formatNamed(s));
+  (typeof s === 'number' || BITS_SPELLING.test(s) ? (PLAN_BITS.includes(Number(s) as PlanBits) ? formatEntryOfBits(Number(s)) : undefined) : formatNamed(s));
+/** A bit count as plans spell it: `4`, or `2.5` (vq2). */
+const BITS_SPELLING = /^\d+(\.\d+)?$/;
 
 interface BlockSpec { choice?: MatrixChoice; matrices: Partial<Record<BlockMatrix, MatrixChoice>> }
 
@@ -96,12 +98,12 @@ const usage = (msg: string) => new EdgeqError(msg, {}, 2);
 /** Parses `--plan`: uniform:<b>[g<G>][,cls<b>[g<G>]] or a JSON plan file's path. */
 export function parsePlan(s: string): PlanSpec {
   // A format is spelled by its bits (4) or its name (q4_lut); the name may be followed by g<G>.
-  const m = /^uniform:([a-z0-9_]+?)(?:g(\d+))?(?:,cls([a-z0-9_]+?)(?:g(\d+))?)?$/.exec(s);
+  const m = /^uniform:([a-z0-9_.]+?)(?:g(\d+))?(?:,cls([a-z0-9_.]+?)(?:g(\d+))?)?$/.exec(s);
   if (m) {
     /** Format and group size of one part (`what`: "" or "classifier "); G inherits `inheritG`. */
     const part = (b: string, g: string | undefined, inheritG: number, what: string): MatrixChoice => {
       const f = formatSpelled(b);
-      if (!f && /^\d+$/.test(b)) throw usage(`--plan ${JSON.stringify(s)}: ${Number(b)}-bit ${what}weights are not supported; bits: ${PLAN_BITS.join(', ')}`);
+      if (!f && BITS_SPELLING.test(b)) throw usage(`--plan ${JSON.stringify(s)}: ${Number(b)}-bit ${what}weights are not supported; bits: ${PLAN_BITS.join(', ')}`);
       if (!f) throw usage(`--plan ${JSON.stringify(s)}: ${JSON.stringify(b)} is not a weight format; formats: ${WEIGHT_FORMAT_NAMES.join(', ')} (or their bits: ${PLAN_BITS.join(', ')})`);
       // No G given: the inherited one when this format admits it, else the format's largest admitted below it (q6: 32).
       if (g === undefined) return choiceOf(f, f.groupSizes.includes(inheritG) ? inheritG : Math.max(f.groupSizes[0] ?? 0, ...f.groupSizes.filter((x) => x <= inheritG)));
@@ -238,7 +240,11 @@ const base = (rule: string): ResolvedChoice => ({ bits: BASE_FORMAT.bits, groupS
 
 export function resolveMatrix(want: Wanted, n: number): ResolvedChoice {
   const f = want.format ? formatNamed(want.format)! : formatEntryOfBits(want.bits);
-  if (f.groupSizes.length === 0) return { bits: f.bits, groupSize: 0, format: f.name, rule: `${f.name} per-row` };
+  if (f.groupSizes.length === 0) {
+    // A format without groups stores whole blocks of columns (vq2: 16; int8: 1).
+    if (n % f.block.cols !== 0) return base(`asked ${f.name}; input size ${n} is not a multiple of ${f.block.cols}: int8 fallback`);
+    return { bits: f.bits, groupSize: 0, format: f.name, rule: f.name === BASE_FORMAT.name ? `${f.name} per-row` : f.name };
+  }
   const fits = f.groupSizes.filter((g) => g <= want.groupSize && n % g === 0);
   if (fits.length === 0) return base(`asked ${f.bits}-bit g${want.groupSize}; input size ${n} is not a multiple of ${f.groupSizes.join('/')}: int8 fallback`);
   const g = fits[fits.length - 1];
@@ -264,9 +270,17 @@ export function resolveStored(want: Wanted, n: number): ResolvedChoice {
 /** A short description of the plan (PrecisionPlan.method, manifest). */
 export function planMethod(plan: PlanSpec): string {
   const c = requestedClassifier(plan);
-  const cls = c.bits === 8 ? '' : ` classifier bits=${c.bits} group=${c.groupSize}`;
-  if (plan.kind === 'uniform') return (plan.bits === 8 ? 'uniform bits=8' : `uniform bits=${plan.bits} group=${plan.groupSize || DEFAULT_GROUP_SIZE}`) + cls;
-  return `file ${basename(plan.name ?? 'plan.json')}${plan.sha256 ? ` sha256:${plan.sha256.slice(0, 16)}` : ''} default bits=${plan.bits}${plan.bits === 8 ? '' : ` group=${plan.groupSize}`}${cls}`;
+  const grouped = (b: PlanBits) => formatEntryOfBits(b).groupSizes.length > 0;
+  const cls = c.bits === 8 ? '' : ` classifier bits=${c.bits}${grouped(c.bits) ? ` group=${c.groupSize}` : ''}`;
+  if (plan.kind === 'uniform') return `uniform bits=${plan.bits}${grouped(plan.bits) ? ` group=${plan.groupSize || DEFAULT_GROUP_SIZE}` : ''}` + cls;
+  return `file ${basename(plan.name ?? 'plan.json')}${plan.sha256 ? ` sha256:${plan.sha256.slice(0, 16)}` : ''} default bits=${plan.bits}${grouped(plan.bits) ? ` group=${plan.groupSize}` : ''}${cls}`;
+}
+
+/** A choice as a plan name spells it: int8 `8`, a grouped format `<bits>g<G>`, another by its name (`vq2`). */
+function spellChoice(bits: PlanBits, groupSize: number | undefined): string {
+  const f = formatEntryOfBits(bits);
+  if (f.name === BASE_FORMAT.name) return '8';
+  return f.groupSizes.length ? `${bits}g${groupSize || DEFAULT_GROUP_SIZE}` : f.name;
 }
 
 /** The plan's name as the manifest and artifact metadata record it (a file by its base name). */
@@ -274,5 +288,5 @@ export function planName(plan: PlanSpec): string {
   if (plan.kind === 'file') return basename(plan.name ?? 'plan.json');
   if (plan.name) return plan.name;
   const c = requestedClassifier(plan);
-  return (plan.bits === 8 ? 'uniform:8' : `uniform:${plan.bits}g${plan.groupSize || DEFAULT_GROUP_SIZE}`) + (c.bits === 8 ? '' : `,cls${c.bits}g${c.groupSize}`);
+  return `uniform:${spellChoice(plan.bits, plan.groupSize)}` + (c.bits === 8 ? '' : `,cls${spellChoice(c.bits, c.groupSize)}`);
 }

@@ -46,7 +46,7 @@ export function skeletonModel(c: ModelConfig, plan: PlanSpec, gptq = false): Qua
   const matrix = (name: string, want: MatrixChoice, rows: number, cols: number) => {
     const r = resolveStored(want, cols);
     if (r.format === 'int8') { formats[name] = { ...r, rule: r.rule + (gptq ? ', GPTQ' : '') }; return int8(name, rows, cols); }
-    formats[name] = { bits: r.bits, groupSize: r.groupSize, format: r.format, rule: r.rule + ', clip search' };
+    formats[name] = { bits: r.bits, groupSize: r.groupSize, format: r.format, rule: `${r.rule}, ${formatNamed(r.format)!.quantizerRule}` };
     stored(name, r.format, rows, cols, r.groupSize);
   };
   const shapes: Record<BlockMatrix, [number, number]> = {

@@ -10,9 +10,8 @@ import { quantizeGain, quantizeRows, type QuantizedRows, type RowQuantOptions } 
 import { blockInputKey, calibrate, calibrateStats, type CalibrationOptions, type CalibrationStats, type Hessians } from './calibrate.ts';
 import { awqFold, type AwqOptions } from './awq.ts';
 import { gptqRows, type GptqOptions } from './gptq.ts';
-import { gptqRule } from './gptq-lowbit.ts';
 import { LOWBIT_MIN_ROW_E, type LowbitRowRunner } from './lowbit.ts';
-import { MAX_GEMV_INPUT } from './lowbit-format.ts';
+import { MAX_GEMV_INPUT, MIN_GEMV_E } from './lowbit-format.ts';
 import { formatNamed } from './formats/registry.ts';
 import type { QuantizedMatrix } from './formats/format.ts';
 import type { MatrixFormat } from './quant-model.ts';
@@ -49,7 +48,6 @@ export interface Int8Options extends RowQuantOptions {
 // Lower bounds on the per-row scale exponents that keep every runtime shift >= 0
 // (docs/integer-spec.md §5.4): GEMV rows e >= 10 (row absmax <= ~2032), embedding rows
 // e >= ACT_FRAC (row absmax <= ~31); gains: sqrt(dim) * max|g| < 63500.
-const MIN_GEMV_E = 10;
 const MIN_EMBEDDING_E = ACT_FRAC;
 const MAX_GAIN_TIMES_SQRT_DIM = 63500;
 
@@ -93,7 +91,7 @@ export function quantizeInt8(source: FloatWeights, opts: Int8Options = {}): Quan
       formats[name] = { bits: 8, groupSize: 0, format: 'int8', rule: `asked ${r.bits}-bit: a row scale exponent < ${LOWBIT_MIN_ROW_E} (weights too large): int8 fallback` };
       return false;
     }
-    formats[name] = { bits: r.bits, groupSize: r.groupSize, format: r.format, rule: r.rule + (hessians && format.quantizeGptq ? `, clip search, ${gptqRule(opts.gptq?.refit)}` : ', clip search') };
+    formats[name] = { bits: r.bits, groupSize: r.groupSize, format: r.format, rule: `${r.rule}, ${format.quantizerRule}${hessians && format.gptqRule ? `, ${format.gptqRule(opts.gptq?.refit)}` : ''}` };
     opts.onTensorError?.(name, q.sqError, rows * cols);
     format.tensors(rows, cols, r.groupSize).forEach((t, i) =>
       tensors.push({ name: name + t.suffix, dtype: t.dtype as QDType, shape: t.shape, params: t.params, data: q.data[i] }));

@@ -60,6 +60,11 @@ export const LUT_GROUP_SHIFT = 8;
 export const LUT_GM_MAX = 255;
 
 /** Longest GEMV input: the int8 GEMV's accumulator n · 127 · 2047 < 2^31 (docs/integer-spec.md §5.4): 8260. */
+/**
+ * Least scale exponent of a GEMV weight scale (a row's, or a vq2 matrix's): keeps the output
+ * shift e_w + e_x − 16 ≥ 0 (docs/integer-spec.md §5.4).
+ */
+export const MIN_GEMV_E = 10;
 export const MAX_GEMV_INPUT = Math.floor((2 ** 31 - 1) / (127 * X_MAX));
 /**
  * Longest input of a b-bit LUT GEMV: MAX_GEMV_INPUT, or less where the row accumulator

@@ -116,7 +116,7 @@ export function tensorParam(t: QTensor, key: string): number {
 }
 
 /** Names of a quantized matrix's tensors: values (int8 or bit-planes), scale mantissas, scale exponents; low-bit matrices also `.groups`. */
-export const matrixNames = (base: string) => ({ q: base, m: `${base}.scale_m`, e: `${base}.scale_e`, groups: `${base}.groups` });
+export const matrixNames = (base: string) => ({ q: base, m: `${base}.scale_m`, e: `${base}.scale_e`, groups: `${base}.groups`, codebook: `${base}.codebook` });
 
 /** Total bytes of tensor data (what the artifact will carry, before alignment). */
 export function quantModelBytes(m: QuantModel): number {

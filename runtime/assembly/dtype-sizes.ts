@@ -15,7 +15,7 @@ export function blockBytes(dt: u32): u32 {
     case DType.q2_lut: return 32;
     case DType.q3: return 48;
     case DType.q1: return 16;
-    case DType.q5: return 80;
+    case DType.q5: case DType.vq2: return 80;
     case DType.q6: return 96;
     default: return 0;
   }
@@ -24,7 +24,7 @@ export function blockBytes(dt: u32): u32 {
 /** Rows of one block of `dt`. */
 export function blockRows(dt: u32): u32 {
   switch (dt) {
-    case DType.q4_lut: case DType.q2_lut: case DType.q3: case DType.q1: case DType.q5: case DType.q6: return 16;
+    case DType.q4_lut: case DType.q2_lut: case DType.q3: case DType.q1: case DType.q5: case DType.q6: case DType.vq2: return 16;
     default: return 1;
   }
 }
@@ -33,6 +33,7 @@ export function blockRows(dt: u32): u32 {
 export function blockCols(dt: u32): u32 {
   switch (dt) {
     case DType.q4_lut: case DType.q2_lut: case DType.q3: case DType.q1: case DType.q5: case DType.q6: return 8;
+    case DType.vq2: return 16;
     default: return 1;
   }
 }

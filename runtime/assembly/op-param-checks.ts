@@ -137,3 +137,13 @@ export function hadamardParamsOk(r: usize): bool {
     hs <= 256 &&
     hs > 0 && n % hs == 0;
 }
+
+// gemv_vq: n, d, outFrac
+export function gemvVqParamsOk(r: usize): bool {
+  const n = prm(r, 0), d = prm(r, 1), outFrac = prm(r, 2);
+  return n > 0 &&
+    n % 16 == 0 &&
+    n <= 8260 &&
+    d > 0 &&
+    outFrac >= 0 && outFrac <= 30;
+}

@@ -98,3 +98,9 @@ export const ATTENTION_Q_PARAMS: i32 = 10;
 export const HADAMARD_N: i32 = 0;
 export const HADAMARD_HS: i32 = 1;
 export const HADAMARD_PARAMS: i32 = 2;
+
+// gemv_vq: n, d, outFrac
+export const GEMV_VQ_N: i32 = 0;
+export const GEMV_VQ_D: i32 = 1;
+export const GEMV_VQ_OUT_FRAC: i32 = 2;
+export const GEMV_VQ_PARAMS: i32 = 3;

@@ -7,6 +7,7 @@ import { gemvQ8 } from "../kernels/simd/gemv_q8";
 import { lutTables, gemvLut } from "../kernels/simd/gemv_lut";
 import { kvStoreQ } from "../kernels/simd/kv_store_q";
 import { attentionQ } from "../kernels/simd/attention_q";
+import { gemvVq } from "../kernels/simd/gemv_vq";
 
 export function runGemvSimd(r: usize): void {
   const n = prm(r, 0), d = prm(r, 1), outFrac = prm(r, 2);
@@ -50,4 +51,17 @@ export function runAttentionQSimd(r: usize): void {
   const nHeads = prm(r, 0), nKv = prm(r, 1), hs = prm(r, 2), attScaleM = prm(r, 3), attScaleE = prm(r, 4), kBits = prm(r, 5), vBits = prm(r, 6), window = prm(r, 7), anchors = prm(r, 8), kBlock = prm(r, 9);
   attentionQ(outp(r, 0), inp(r, 0), inPos, inp(r, 2), inp(r, 3), inp(r, 4), inp(r, 5), inp(r, 6), inp(r, 7),
     <i32>cfgSeqLen, nHeads, nKv, hs, attScaleM, attScaleE, kBits, vBits, window, anchors, kBlock, outp(r, 1), inp(r, 8), inp(r, 9), inp(r, 10), inp(r, 11));
+}
+
+export function runGemvVqSimd(r: usize): void {
+  const n = prm(r, 0), d = prm(r, 1), outFrac = prm(r, 2);
+  const sc = inp(r, 1);
+  gemvVq(outp(r, 0), inp(r, 2), inp(r, 3), <i32>load<i16>(inp(r, 4)), <i32>load<i8>(inp(r, 5)), inp(r, 0), load<i32>(sc), load<i32>(sc, 4),
+    n, d, outFrac);
+}
+export function runGemvVqSimdRows(r: usize, lo: i32, hi: i32): void {
+  const n = prm(r, 0), outFrac = prm(r, 2);
+  const sc = inp(r, 1);
+  gemvVq(outp(r, 0) + (<usize>lo << 2), inp(r, 2) + <usize>(lo >> 4) * <usize>n * 5, inp(r, 3), <i32>load<i16>(inp(r, 4)), <i32>load<i8>(inp(r, 5)),
+    inp(r, 0), load<i32>(sc), load<i32>(sc, 4), n, hi - lo, outFrac);
 }

@@ -11,7 +11,7 @@ import {
 } from "./runtime";
 import { DType, ProgramInput } from "./generated/schema";
 import { groupedFormatDType, matrixBytes } from "./dtype-sizes";
-import { embedParamsOk, rmsnormParamsOk, gemvParamsOk, ropeParamsOk, attentionParamsOk, swigluParamsOk, residualAddParamsOk, kvStoreParamsOk, requantizeParamsOk, lutTablesParamsOk, gemvLutParamsOk, kvStoreQParamsOk, attentionQParamsOk, hadamardParamsOk } from "./op-param-checks";
+import { embedParamsOk, rmsnormParamsOk, gemvParamsOk, ropeParamsOk, attentionParamsOk, swigluParamsOk, residualAddParamsOk, kvStoreParamsOk, requantizeParamsOk, lutTablesParamsOk, gemvLutParamsOk, kvStoreQParamsOk, attentionQParamsOk, hadamardParamsOk, gemvVqParamsOk } from "./op-param-checks";
 import { EXP2_TABLE_SIZE, SILU_TABLE_SIZE, QMAX8, ACT_QMAX, INV_QMAX8_M, INV_QMAX8_E, INV_ACT_QMAX_M, INV_ACT_QMAX_E } from "../kernels/scalar/constants";
 import { embeddingLookup } from "../kernels/scalar/embedding";
 import { rmsnormQuant } from "../kernels/scalar/rmsnorm";
@@ -26,6 +26,7 @@ import { lutTables, gemvLut } from "../kernels/scalar/gemv_lut";
 import { kvStoreQ } from "../kernels/scalar/kv_store_q";
 import { attentionQ } from "../kernels/scalar/attention_q";
 import { hadamard } from "../kernels/scalar/hadamard";
+import { gemvVq } from "../kernels/scalar/gemv_vq";
 
 const I8 = DType.int8, I16 = DType.int16, I32 = DType.int32, U8 = DType.uint8;
 // Every scale operand is an int32 [4] slot: (m, e) in its first two elements.
@@ -255,4 +256,26 @@ export function checkHadamard(r: usize): bool {
 export function runHadamard(r: usize): void {
   const n = prm(r, 0), hs = prm(r, 1);
   hadamard(inp(r, 0), n, hs);
+}
+
+// ---- gemv_vq: in [x i16 [n], scale of x, X vq2 [d, n], X.codebook i8 [32, 2], X.scale_m i16 [1], X.scale_e i8 [1]], out [y i32 [d]]; params [n, d, outFrac]
+
+export function checkGemvVq(r: usize): bool {
+  if (!counts(r, 6, 1, 3) || !gemvVqParamsOk(r)) return false;
+  const n = prm(r, 0), d = prm(r, 1);
+  return isSlot(r, 0, false, I16, n) && isSlot(r, 1, false, I32, SCALE_ELEMS) &&
+    isTensorBytes(r, 2, DType.vq2, matrixBytes(DType.vq2, d, n)) && isTensor(r, 3, I8, 64) &&
+    isTensor(r, 4, I16, 1) && isTensor(r, 5, I8, 1) && isSlot(r, 0, true, I32, d);
+}
+export function runGemvVq(r: usize): void {
+  const n = prm(r, 0), d = prm(r, 1), outFrac = prm(r, 2);
+  const sc = inp(r, 1);
+  gemvVq(outp(r, 0), inp(r, 2), inp(r, 3), <i32>load<i16>(inp(r, 4)), <i32>load<i8>(inp(r, 5)), inp(r, 0), load<i32>(sc), load<i32>(sc, 4),
+    n, d, outFrac);
+}
+export function runGemvVqRows(r: usize, lo: i32, hi: i32): void {
+  const n = prm(r, 0), outFrac = prm(r, 2);
+  const sc = inp(r, 1);
+  gemvVq(outp(r, 0) + (<usize>lo << 2), inp(r, 2) + <usize>(lo >> 4) * <usize>n * 5, inp(r, 3), <i32>load<i16>(inp(r, 4)), <i32>load<i8>(inp(r, 5)),
+    inp(r, 0), load<i32>(sc), load<i32>(sc, 4), n, hi - lo, outFrac);
 }

@@ -16,6 +16,7 @@ import {
 import { embeddingLookup } from '../kernels/reference/embedding.ts';
 import { gemvQ8 } from '../kernels/reference/gemv_q8.ts';
 import { gemvLut, lutTables } from '../kernels/reference/gemv_lut.ts';
+import { gemvVq } from '../kernels/reference/gemv_vq.ts';
 import { quantizeAct } from '../kernels/reference/quantize_act.ts';
 import { kvStore } from '../kernels/reference/kv_store.ts';
 import { QuantKvCache } from './kv-cache-q.ts';
@@ -31,10 +32,14 @@ import { swigluQ16 } from '../kernels/reference/silu.ts';
 export { argmaxInt } from '../kernels/reference/argmax.ts';
 export { Xorshift64Star } from '../kernels/reference/rng.ts';
 
-/** An int8 matrix [rows, cols] with per-row scales, or a low-bit LUT one (docs/integer-spec.md §9). */
+/**
+ * An int8 matrix [rows, cols] with per-row scales, a low-bit LUT one (docs/integer-spec.md §9),
+ * or a vq2 one (§9.7: m and e hold the one matrix scale).
+ */
 export interface QMatrix {
   q: Int8Array; m: Int16Array; e: Int8Array; rows: number; cols: number;
   lut?: { planes: Uint8Array; groups: Uint8Array; bits: number; groupSize: number };
+  vq?: { codes: Uint8Array; codebook: Int8Array };
 }
 export interface QGain { g: Int16Array; frac: number }
 export interface QBlock {
@@ -75,6 +80,13 @@ function matrix(m: QuantModel, base: string, rows: number, cols: number): QMatri
     return {
       q: new Int8Array(0), m: getTensor(m, n.m, 'int16', [rows]).data, e: getTensor(m, n.e, 'int8', [rows]).data,
       rows, cols, lut: { planes, groups, bits, groupSize: gs },
+    };
+  }
+  if (t && format && format.kernels.op === 'gemv_vq') {
+    const [, cb, sm, se] = format.tensors(rows, cols, 0);
+    return {
+      q: new Int8Array(0), m: getTensor(m, n.m, 'int16', sm.shape).data, e: getTensor(m, n.e, 'int8', se.shape).data, rows, cols,
+      vq: { codes: getTensor(m, n.q, t.dtype, [rows, cols]).data as Uint8Array, codebook: getTensor(m, n.codebook, 'int8', cb.shape).data },
     };
   }
   return {
@@ -250,6 +262,7 @@ export class IntTransformer {
       gemvLut(out, w.lut.planes, w.lut.groups, w.m, w.e, this.tables, this.sc[0], this.sc[1], w.cols, w.rows, w.lut.bits, w.lut.groupSize, outFrac);
       return;
     }
+    if (w.vq) return gemvVq(out, w.vq.codes, w.vq.codebook, w.m[0], w.e[0], xin, this.sc[0], this.sc[1], w.cols, w.rows, outFrac);
     this.q8(out, w.q, w.m, w.e, xin, this.sc[0], this.sc[1], w.cols, w.rows, outFrac);
   }
 

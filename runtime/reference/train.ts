@@ -124,9 +124,9 @@ export class IntLoraTrainer {
     if (!(p.seqLen >= 1 && p.seqLen <= q.seqLen)) throw new EdgeqError(`fine-tuning: ${p.seqLen} positions per step, the model has ${q.seqLen}`);
     this.model = new IntTransformer(m);
     for (const blk of this.model.blocks) {
-      for (const w of [blk.wq, blk.wk, blk.wv, blk.wo, blk.w1, blk.w2, blk.w3]) if (w.lut) throw new EdgeqError('fine-tuning needs an int8 base: this bundle has low-bit (LUT) matrices');
+      for (const w of [blk.wq, blk.wk, blk.wv, blk.wo, blk.w1, blk.w2, blk.w3]) if (w.lut || w.vq) throw new EdgeqError('fine-tuning needs an int8 base: this bundle has low-bit (LUT or vq2) matrices');
     }
-    if (this.model.cls.lut) throw new EdgeqError('fine-tuning needs an int8 base: the classifier is low-bit');
+    if (this.model.cls.lut || this.model.cls.vq) throw new EdgeqError('fine-tuning needs an int8 base: the classifier is low-bit');
     const T = p.seqLen, rp = p.rPad;
     this.T = T;
     this.lrM = p.lrM; this.lrE = p.lrE;

@@ -1,5 +1,6 @@
-// Builds the LUT GEMV kernels (scalar and SIMD) into small wasm modules and runs them on
-// typed arrays: used by test/lut-kernels.test.ts and bench/lut-gemv.bench.ts.
+// Builds the LUT GEMV kernels (scalar and SIMD; with `withQ8` also the int8 and vq2 GEMVs)
+// into small wasm modules and runs them on typed arrays: used by test/lut-kernels.test.ts and
+// bench/lut-gemv.bench.ts.
 import { compileAssemblyScript } from '../../compiler/codegen/asc.ts';
 
 export type LutFlavour = 'scalar' | 'simd';
@@ -13,6 +14,7 @@ export interface LutModule {
     gemvLut(out: number, planes: number, groups: number, wM: number, wE: number, tables: number,
       xM: number, xE: number, n: number, d: number, bits: number, gs: number, outFrac: number): void;
     gemvQ8?(out: number, w: number, wM: number, wE: number, x: number, xM: number, xE: number, n: number, d: number, outFrac: number): void;
+    gemvVq?(out: number, codes: number, codebook: number, wM: number, wE: number, x: number, xM: number, xE: number, n: number, d: number, outFrac: number): void;
     heapBase(): number;
     sumI32?(p: number, n: number): number;
   };
@@ -25,7 +27,8 @@ export interface LutModule {
 
 const ENTRY = (flavour: LutFlavour, withQ8: boolean) => `
 export { lutTables, gemvLut } from "../runtime/kernels/${flavour}/gemv_lut";
-${withQ8 ? `export { gemvQ8 } from "../runtime/kernels/${flavour}/gemv_q8";` : ''}
+${withQ8 ? `export { gemvQ8 } from "../runtime/kernels/${flavour}/gemv_q8";
+export { gemvVq } from "../runtime/kernels/${flavour}/gemv_vq";` : ''}
 export function heapBase(): usize { return __heap_base; }
 /** Read-bandwidth probe: sum of n int32 at p. */
 export function sumI32(p: usize, n: i32): i32 {

@@ -6,6 +6,7 @@
 import type { OpKindName } from '../../compiler/emit/artifact-contents.ts';
 import { toScale } from '../../compiler/quantize/fixed-point.ts';
 import { quantizeLowbit } from '../../compiler/quantize/lowbit.ts';
+import { quantizeVq2, vq2CodeBytes } from '../../compiler/quantize/vq2.ts';
 import { GROUPED_FORMATS } from '../../compiler/quantize/formats/registry.ts';
 import { exp2Table, modelConstants, ropeTables, siluTable } from '../../compiler/quantize/tables.ts';
 import { quantizeGain, quantizeRows } from '../../compiler/quantize/weights.ts';
@@ -188,6 +189,22 @@ function lutCase(op: 'lut_tables' | 'gemv_lut', label: string, r: Rng, n: number
       { fn: 'lutTables', args: ['t', 'x', n] },
       { fn: 'gemvLut', args: ['y', 'planes', 'groups', 'wM', 'wE', 't', sc[0], sc[1], n, d, bits, gs, outFrac] },
     ],
+    compare: ['y'],
+  };
+}
+
+/**
+ * gemv_vq over a vq2 matrix: quantized by the compiler's quantizer from Gaussian weights, or
+ * (`codes` given) arbitrary code bytes with the given codebook and scale.
+ */
+function vqCase(label: string, r: Rng, n: number, d: number, x: Int16Array | null, outFrac: number, raw?: { codebook: Int8Array; m: number; e: number }): KernelCase {
+  const q = raw
+    ? { codes: Uint8Array.from({ length: vq2CodeBytes(d, n) }, () => r.next() & 255), codebook: raw.codebook, scaleM: Int16Array.of(raw.m), scaleE: Int8Array.of(raw.e) }
+    : quantizeVq2(gaussF32(r, n * d, 0.05 * 2 ** r.gauss()), d, n);
+  const sc = scaleBuf(r);
+  return {
+    op: 'gemv_vq', label, buffers: { y: new Int32Array(d), codes: q.codes, codebook: q.codebook, x: x ?? i16(r, n, ACT_QMAX) },
+    calls: [{ fn: 'gemvVq', args: ['y', 'codes', 'codebook', q.scaleM[0], q.scaleE[0], 'x', sc[0], sc[1], n, d, outFrac] }],
     compare: ['y'],
   };
 }
@@ -392,6 +409,26 @@ const CORPUS: Record<string, { fixed: () => KernelCase[]; random: Maker }> = {
       const f = GROUPED_FORMATS[int(r, 0, GROUPED_FORMATS.length - 1)], bits = f.bits;
       const gs = f.groupSizes[int(r, 0, f.groupSizes.length - 1)], n = gs * int(r, 1, 4), d = int(r, 1, 48);
       return lutCase('gemv_lut', `random ${i}: ${d} x ${n}, ${bits} bits, g${gs}`, r, n, d, bits, gs, null, ACT_FRAC);
+    },
+  },
+  gemv_vq: {
+    fixed: () => {
+      const r = new Rng(1, 'gemv_vq fixed');
+      const maxX = (n: number) => Int16Array.from({ length: n }, (_, i) => (i % 3 ? ACT_QMAX : -ACT_QMAX));
+      const ends = Int8Array.from({ length: 64 }, (_, i) => (i % 2 ? 127 : -127));
+      return [
+        vqCase('16 x 16, one block', r, 16, 16, null, ACT_FRAC),
+        vqCase('d not a multiple of 16, a classifier', r, 48, 21, null, LOGIT_FRAC),
+        vqCase('zero input', r, 32, 16, new Int16Array(32), ACT_FRAC),
+        // |acc| up to 8256 · 2047 · 127 < 2^31: the longest admitted input at the extremes.
+        vqCase('n = 8256, every |x| = 2047, codewords ±127, random codes', r, 8256, 17, maxX(8256), ACT_FRAC, { codebook: ends, m: 16384, e: 24 }),
+        // A corrupted codebook (-128, never written) may wrap int32: the same wrap everywhere.
+        vqCase('codebook of -128 (wraps modulo 2^32)', r, 8256, 16, Int16Array.from({ length: 8256 }, () => -ACT_QMAX), ACT_FRAC, { codebook: new Int8Array(64).fill(-128), m: 32767, e: 10 }),
+      ];
+    },
+    random: (r, i) => {
+      const n = 16 * int(r, 1, 24), d = int(r, 1, 40);
+      return vqCase(`random ${i}: ${d} x ${n}`, r, n, d, null, ACT_FRAC);
     },
   },
   hadamard: {

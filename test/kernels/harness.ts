@@ -13,6 +13,7 @@ import { AttentionScratch, attention } from '../../runtime/kernels/reference/att
 import { embeddingLookup } from '../../runtime/kernels/reference/embedding.ts';
 import { gemvLut, lutTables } from '../../runtime/kernels/reference/gemv_lut.ts';
 import { gemvQ8 } from '../../runtime/kernels/reference/gemv_q8.ts';
+import { gemvVq } from '../../runtime/kernels/reference/gemv_vq.ts';
 import { kvStore } from '../../runtime/kernels/reference/kv_store.ts';
 import { kvStoreQ } from '../../runtime/kernels/reference/kv_store_q.ts';
 import { attentionQ } from '../../runtime/kernels/reference/attention_q.ts';
@@ -66,6 +67,7 @@ export const KERNEL_FNS = {
   lutTables: { file: 'gemv_lut', reference: lutTables as AnyFn },
   gemvLut: { file: 'gemv_lut', reference: gemvLut as AnyFn },
   hadamard: { file: 'hadamard', reference: hadamard as AnyFn },
+  gemvVq: { file: 'gemv_vq', reference: gemvVq as AnyFn },
 } as const;
 export type KernelFn = keyof typeof KERNEL_FNS;
 

@@ -36,7 +36,7 @@ export function register(program: Command): void {
     .description('compile a model (llama2.c, GGUF or Hugging Face; see docs/model-sources.md) into a device bundle: model.edgeq + runtime.wasm + manifest.json')
     .argument('<checkpoint>', 'a model: llama2.c .bin, GGUF (.gguf), .safetensors beside config.json, or a Hugging Face directory (detected from the content); a GGUF file or HF directory brings its own tokenizer')
     .option('--target <name>', 'target profile (targets/<name>.json), e.g. wasm32, aarch64-linux, riscv64-linux, cortex-m (default wasm32, as edgeq plan)', 'wasm32')
-    .option('--plan <plan>', 'precision plan: uniform:<8|6|5|4|3|2|1>[g<32|64|128>] (low-bit group size default 64; 5-bit takes g32/g64, 6-bit g32) with an optional ,cls<6|5|4|3|2|1>[g<G>] (a low-bit classifier; default int8), a plan file <file>.json (docs/integer-spec.md §11), ewq (an EWQ plan with edgeq plan\'s defaults), or fastewq (FastEWQ: EWQ decisions predicted from the configuration, no weights read)', 'uniform:8')
+    .option('--plan <plan>', 'precision plan: uniform:<8|6|5|4|3|2|1>[g<32|64|128>] (low-bit group size default 64; 5-bit takes g32/g64, 6-bit g32) or uniform:vq2 (= uniform:2.5: pairs of weights coded into a 32-word codebook per matrix, 2.5 bits per weight; fits 2-bit quality best with --gptq; docs/integer-spec.md §9.7) with an optional ,cls<6|5|4|3|2|1|vq2>[g<G>] (a low-bit classifier; default int8), a plan file <file>.json (docs/integer-spec.md §11), ewq (an EWQ plan with edgeq plan\'s defaults), or fastewq (FastEWQ: EWQ decisions predicted from the configuration, no weights read)', 'uniform:8')
     .option('--gptq', 'choose the weights by GPTQ (int8 and the low-bit formats; data-free calibration; slower, more accurate)')
     .option('--awq', 'fold activation-aware (AWQ) per-channel scales into the float weights before quantizing (low-bit plans; data-free calibration; combines with --gptq; the runtime is unchanged)')
     .option('--calibration-tokens <n>', 'tokens of self-generated calibration text for --gptq and --awq (sequences of up to 256; default 8192: the float model runs once per token, minutes to hours for 100M+ models)', intOption('--calibration-tokens', 1, 1 << 20))
@@ -56,6 +56,7 @@ Examples:
   $ edgeq compile model.bin --target cortex-m --plan examples/mixed-plan.json -o out/mixed
   $ edgeq compile model.bin --target cortex-m --gptq --tokenizer tok512.bin -o out/m
   $ edgeq compile model.bin --plan uniform:2g32 --awq --gptq -o out/m2
+  $ edgeq compile ../shared/models/babyllama936K.bin --plan uniform:vq2 --gptq -o out/bvq2
 `)
     .action((checkpoint: string, opts: CompileOptions) => compile(checkpoint, opts));
 }

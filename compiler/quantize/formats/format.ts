@@ -11,7 +11,7 @@ import type { LowbitRowRunner } from '../lowbit.ts';
 
 /** One tensor of a stored matrix: suffix on the matrix name, artifact dtype, shape, integer params. */
 export interface FormatTensor {
-  suffix: '' | '.scale_m' | '.scale_e' | '.groups';
+  suffix: '' | '.scale_m' | '.scale_e' | '.groups' | '.codebook';
   dtype: DTypeName;
   shape: number[];
   params: Record<string, number>;
@@ -62,6 +62,10 @@ export interface WeightFormatDef<Name extends string = string, Bits extends numb
    * inputs, [cols, cols]); absent: the format takes no GPTQ and `quantize` is used.
    */
   quantizeGptq?(w: Float32Array, rows: number, cols: number, groupSize: number, h: Float64Array, opts: { damp?: number; actOrder?: boolean; refit?: number }): QuantizedMatrix;
+  /** How the reference quantizer chooses the values, for the plan's recorded rule ("clip search"). */
+  readonly quantizerRule: string;
+  /** The same for quantizeGptq, given the --gptq refit rounds (absent: no GPTQ). */
+  gptqRule?(refit?: number): string;
   /** The real values the stored tensors represent (host side, for error measurement). */
   dequantize(data: QuantizedMatrix['data'], rows: number, cols: number, groupSize: number): Float32Array;
   /**
@@ -69,7 +73,7 @@ export interface WeightFormatDef<Name extends string = string, Bits extends numb
    * prepares its input, if any), the reference kernel and the AssemblyScript kernel pair.
    */
   readonly kernels: {
-    op: 'gemv' | 'gemv_lut';
+    op: 'gemv' | 'gemv_lut' | 'gemv_vq';
     prepare?: 'lut_tables';
     reference: string;
     scalar: string;

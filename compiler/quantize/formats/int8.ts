@@ -18,6 +18,7 @@ export const int8Format: WeightFormatDef<'int8', 8> = {
     { suffix: '.scale_m', dtype: 'int16', shape: [rows], params: {} },
     { suffix: '.scale_e', dtype: 'int8', shape: [rows], params: {} },
   ],
+  quantizerRule: 'round to nearest',
   quantize(w, rows, cols) {
     const r = quantizeRows(w, rows, cols);
     return { data: [r.q, r.m, r.e], sqError: r.sqError };

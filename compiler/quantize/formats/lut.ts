@@ -5,7 +5,7 @@
 // group sizes whose int32 / u16 bounds hold at its bits (lowbit-format.ts lutGroupFits), and
 // a bit count no group size fits is refused here.
 import { dequantizeLowbit, quantizeLowbit } from '../lowbit.ts';
-import { gptqLowbit } from '../gptq-lowbit.ts';
+import { gptqLowbit, gptqRule } from '../gptq-lowbit.ts';
 import { LOWBIT_BITS, LUT_TILE_ROWS, lutGroupSizes, lutMaxInput, tilesOf, type LowBits } from '../lowbit-format.ts';
 import type { FormatTensor, WeightFormatDef } from './format.ts';
 import type { DTypeName } from '../../emit/dtype-name.ts';
@@ -30,6 +30,8 @@ function lutFormat<N extends DTypeName, B extends LowBits>(name: N, bits: B): We
       const q = quantizeLowbit(w, rows, cols, { bits, groupSize }, rowRunner);
       return { data: [q.planes, q.groups, q.scaleM, q.scaleE], sqError: q.sqError };
     },
+    quantizerRule: 'clip search',
+    gptqRule,
     quantizeGptq(w, rows, cols, groupSize, h, opts) {
       const q = gptqLowbit(w, rows, cols, h, { ...opts, bits, groupSize });
       return { data: [q.planes, q.groups, q.scaleM, q.scaleE], sqError: q.sqError };

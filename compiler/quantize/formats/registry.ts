@@ -6,9 +6,10 @@ import { EdgeqError } from '../../util/errors.ts';
 import type { WeightFormatDef } from './format.ts';
 import { int8Format } from './int8.ts';
 import { q1, q2Lut, q3, q4Lut, q5, q6 } from './lut.ts';
+import { vq2Format } from './vq2.ts';
 
 /** Every weight format, widest first (the order plans and --help list them in). */
-export const WEIGHT_FORMATS = [int8Format, q6, q5, q4Lut, q3, q2Lut, q1] as const;
+export const WEIGHT_FORMATS = [int8Format, q6, q5, q4Lut, q3, vq2Format, q2Lut, q1] as const;
 
 export type WeightFormatEntry = (typeof WEIGHT_FORMATS)[number];
 /** A format's name: PrecisionPlan.format, and the artifact dtype of its values tensor. */

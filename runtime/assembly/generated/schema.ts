@@ -17,8 +17,9 @@ export enum DType {
   gse = 9,
   q5 = 10,
   q6 = 11,
+  vq2 = 12,
 }
-export const DTYPE_LAST: u32 = 11;
+export const DTYPE_LAST: u32 = 12;
 
 export enum FormatVersion {
   unset = 0,
@@ -50,8 +51,9 @@ export enum OpKind {
   kv_store_q = 14,
   attention_q = 15,
   hadamard = 16,
+  gemv_vq = 17,
 }
-export const OP_KIND_LAST: u32 = 16;
+export const OP_KIND_LAST: u32 = 17;
 
 export enum ProgramInput {
   token = 0,

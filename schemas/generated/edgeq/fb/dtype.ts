@@ -31,5 +31,11 @@ export enum DType {
    * 5- and 6-bit codes: bit-planes with the size rule of q4_lut (b = 5, 6).
    */
   q5 = 10,
-  q6 = 11
+  q6 = 11,
+
+  /**
+   * Vector-quantized 2-bit pairs: 5-bit codes into a 32 x 2 int8 codebook, tiled 16 x 16 weights
+   * in 80 bytes (docs/integer-spec.md §9.7).
+   */
+  vq2 = 12
 }

@@ -43,5 +43,10 @@ export enum OpKind {
   /**
    * Integer Walsh–Hadamard transform of each head, in place (rotated KV cache, §3.7.2).
    */
-  hadamard = 16
+  hadamard = 16,
+
+  /**
+   * GEMV over vq2 codes and their codebook (docs/integer-spec.md §9.7).
+   */
+  gemv_vq = 17
 }

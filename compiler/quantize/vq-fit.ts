@@ -1,6 +1,6 @@
 // Vector-quantized 2-bit weights in the spirit of PCDVQ (issue 15 item 5), fitted offline for
-// scripts/eval-vq.ts: measured, not built (docs/quality.md, "Vector-quantized 2-bit
-// (PCDVQ-style): measured").
+// scripts/eval-vq.ts and the vq2 weight format's quantizer (compiler/quantize/formats/vq2.ts,
+// docs/integer-spec.md §9.7; the offline measurements: docs/quality.md "Vector-quantized 2-bit").
 //
 // A row is cut into vectors of d consecutive weights; each vector v ≈ R_r · L[m] · C[c]:
 //   C  a direction codebook of 2^k vectors per matrix (int8 times one per-matrix scale),
@@ -14,8 +14,8 @@
 // coded left to right, each column's error spread over the columns still to code (GPTVQ-style).
 // Decode as a table: per d activations x_g, the 2^k dot products x_g·C[c] (2^k·d MACs shared
 // by all rows), then per vector one lookup and one multiply by R_r L[m].
-import { inverseHessianFactor } from '../compiler/quantize/gptq.ts';
-import { solveSpd } from '../compiler/quantize/gptq-lowbit.ts';
+import { inverseHessianFactor } from './gptq.ts';
+import { solveSpd } from './gptq-lowbit.ts';
 
 export interface VqOptions {
   d: number; k: number; m: number; rowScale: boolean; rounds?: number; seed?: number;
