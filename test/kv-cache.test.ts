@@ -102,7 +102,7 @@ for (const kv of ['k8v8', 'k4v4,w5', 'k2v2,w3', 'k4v2', 'k2v2,w3,anchors=2%', 'k
 // positions; k2v2,w3,anchors=2% evicts anchors there): the SIMD build, which runs
 // runtime/kernels/simd/attention_q.ts and kv_store_q.ts, and the scalar build both reproduce the conformance
 // vectors (IntTransformer's logits hashes).
-// (K blocks run the scalar kernels in the SIMD build too.)
+// (K blocks: the SIMD attention_q reads block rows with SIMD; the block requantization is scalar.)
 for (const kv of ['k8v8', 'k4v4,w5', 'k2v2,w3,anchors=1%', 'k4v2,w4,anchors=2%', 'k2v2,w3,anchors=2%', 'k2v2,w4,kblock=2', 'k4v2,w8,kblock=4,anchors=2%']) {
   test(`stories260K ${kv} on the device: scalar and SIMD runtimes (V8) pass the conformance vectors (24 positions)`, async () => {
     if (!haveModels) return;
