@@ -100,27 +100,6 @@ function loadTail(p: usize, m: i32): v128 {
   return dot16(acc, i8x16.shr_s(v, 6), q + 96, hi);
 }
 
-/** Σᵢ q[i]·k[i] over a row of m bytes at c, values `bits` wide (a constant where inlined); q in that width's chunk order. */
-// @ts-ignore: decorator
-@inline function dotRowAt(q: usize, c: usize, m: i32, bits: i32): i32 {
-  const full = m & ~15, rest = m - full;
-  let acc = i32x4.splat(0), qc = q;
-  for (let o = 0; o < full; o += 16) {
-    acc = dotChunk(acc, v128.load(c + <usize>o), qc, bits, true);
-    qc += <usize>(256 / bits); // 16 · (8 / bits) int16
-  }
-  if (rest > 0) acc = dotChunk(acc, loadTail(c + <usize>full, rest), qc, bits, rest > 8);
-  return i32x4.extract_lane(acc, 0) + i32x4.extract_lane(acc, 1) + i32x4.extract_lane(acc, 2) + i32x4.extract_lane(acc, 3);
-}
-
-/** Σᵢ q[i]·k[i] over a row of hs values at byte address c, `bits` wide; q in that width's chunk order. */
-function dotRow(q: usize, c: usize, hs: i32, bits: i32): i32 {
-  const m = (hs * bits) >> 3;
-  if (bits == 8) return dotRowAt(q, c, m, 8);
-  if (bits == 4) return dotRowAt(q, c, m, 4);
-  return dotRowAt(q, c, m, 2);
-}
-
 /** o (16 int32, chunk order) += wt · one i8x16 of values f; `hi`: lanes 8..15 hold values. */
 // @ts-ignore: decorator
 @inline function axpy16(o: usize, wt: v128, f: v128, hi: bool): void {
@@ -218,25 +197,41 @@ function blockPrep(qs: usize, q12: usize, kM: usize, meta: i32, hs: i32, bits: i
   return dotCodes16(acc, i8x16.shr_u(v, 6), qs + 192, hi);
 }
 
-/** Σᵢ code_i·qs[i] over a packed row of m bytes of unsigned codes at c, `bits` wide (a constant where inlined). */
+/**
+ * Σᵢ q[i]·k[i] over a row of m bytes at c, values `bits` wide, q in that width's chunk order:
+ * int16 q and signed values, or with `codes` (K blocks) int32 qs and unsigned codes. `bits`
+ * and `codes` are constants where inlined.
+ */
 // @ts-ignore: decorator
-@inline function dotCodesRowAt(qs: usize, c: usize, m: i32, bits: i32): i32 {
+@inline function dotRowAt(q: usize, c: usize, m: i32, bits: i32, codes: bool): i32 {
   const full = m & ~15, rest = m - full;
-  let acc = i32x4.splat(0), qc = qs;
+  let acc = i32x4.splat(0), qc = q;
   for (let o = 0; o < full; o += 16) {
-    acc = dotCodesChunk(acc, v128.load(c + <usize>o), qc, bits, true);
-    qc += <usize>(512 / bits); // 16 · (8 / bits) int32
+    const v = v128.load(c + <usize>o);
+    acc = codes ? dotCodesChunk(acc, v, qc, bits, true) : dotChunk(acc, v, qc, bits, true);
+    qc += <usize>((codes ? 512 : 256) / bits); // 16 · (8 / bits) int32 or int16
   }
-  if (rest > 0) acc = dotCodesChunk(acc, loadTail(c + <usize>full, rest), qc, bits, rest > 8);
+  if (rest > 0) {
+    const v = loadTail(c + <usize>full, rest);
+    acc = codes ? dotCodesChunk(acc, v, qc, bits, rest > 8) : dotChunk(acc, v, qc, bits, rest > 8);
+  }
   return i32x4.extract_lane(acc, 0) + i32x4.extract_lane(acc, 1) + i32x4.extract_lane(acc, 2) + i32x4.extract_lane(acc, 3);
+}
+
+/** Σᵢ q[i]·k[i] over a row of hs values at byte address c, `bits` wide; q in that width's chunk order. */
+function dotRow(q: usize, c: usize, hs: i32, bits: i32): i32 {
+  const m = (hs * bits) >> 3;
+  if (bits == 8) return dotRowAt(q, c, m, 8, false);
+  if (bits == 4) return dotRowAt(q, c, m, 4, false);
+  return dotRowAt(q, c, m, 2, false);
 }
 
 /** Σᵢ code_i·qs[i] over a packed K block row of hs unsigned codes at byte address c, `bits` wide. */
 function dotCodesRow(qs: usize, c: usize, hs: i32, bits: i32): i32 {
   const m = (hs * bits) >> 3;
-  if (bits == 8) return dotCodesRowAt(qs, c, m, 8);
-  if (bits == 4) return dotCodesRowAt(qs, c, m, 4);
-  return dotCodesRowAt(qs, c, m, 2);
+  if (bits == 8) return dotRowAt(qs, c, m, 8, true);
+  if (bits == 4) return dotRowAt(qs, c, m, 4, true);
+  return dotRowAt(qs, c, m, 2, true);
 }
 
 /** See the reference: out = attention of q over positions 0..pos of one layer's quantized cache. */
