@@ -63,7 +63,13 @@ test('cache bytes of the stories15M shape at 256 positions (6 layers, 6 kv heads
   // K blocks of 8 (§3.7.3): K's scale rows are the 32 blocks' and the window's (3 bytes per kv
   // head each), plus (lo, step), 4 bytes, per (block, channel); V keeps its per-position scales.
   assert.is(kvCacheBytes(parseKvFormat('k2v2,w32,kblock=8'), shape),
-    values / 2 + 6 * 32 * 288 * 2 + 6 * (256 + 32) * 6 * 3 + 6 * (32 + 32) * 6 * 3 + 6 * 32 * 288 * 4);
+    values / 2 + 6 * 32 * 288 * 2 + 6 * (256 + 32) * 6 * 3 + 6 * (32 + 32) * 6 * 3 + 6 * 32 * 288 * 4); // 590,976
+  // Blocks of 32 (the bench's and the byte goal's 4-bit format): 8 blocks' scale rows and pairs.
+  assert.is(kvCacheBytes(parseKvFormat('k4v4,w32,kblock=32'), shape),
+    values + 6 * 32 * 288 * 2 + 6 * (256 + 32) * 6 * 3 + 6 * (8 + 32) * 6 * 3 + 6 * 8 * 288 * 4); // 643,680
+  // anchors=1% on blocks of 8: 3 slots (int8 K and V rows with scales) and the int32 state.
+  assert.is(kvCacheBytes(parseKvFormat('k2v2,w32,kblock=8,anchors=1%'), shape),
+    values / 2 + 6 * 35 * 288 * 2 + 6 * (256 + 35) * 6 * 3 + 6 * (32 + 35) * 6 * 3 + 6 * 32 * 288 * 4 + 6 * 4 * (2 * 256 + 3) * 6); // 676,152
   // A context that cuts the window to a non-multiple of the block is refused, naming both.
   assert.throws(() => kvCacheBytes(parseKvFormat('k2v2,w32,kblock=8'), { ...shape, seqLen: 20 }), /at context 20 the window is 20 positions, not a multiple of kblock=8/);
 });
