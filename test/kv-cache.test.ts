@@ -131,12 +131,12 @@ for (const kv of ['k8v8', 'k4v4,w5', 'k2v2,w3,anchors=1%', 'k4v2,w4,anchors=2%',
   });
 }
 
-test('same arena bytes, twice the context: k4v4 fits at least 2x the positions of k12v8 (synthetic 8-kv-head model, context 4096)', () => {
+test('same arena bytes, twice the context: k4v4 and the K block formats fit at least 2x the positions of k12v8 (synthetic 8-kv-head model, context 4096)', () => {
   // The flash demo's model (docs/kv-cache.md): babyllama936K's shape with 8 kv heads, 4096 positions.
   const m = quantizeInt8(synthWeights({ ...SHAPES.babyllama936K, nKvHeads: 8, seqLen: 4096 }, 3));
   const arena = (kv: string, n: number) => lowerInt8(withContext({ ...m, kvCache: parseKvFormat(kv) }, n)).arenaSize;
   const budget = arena('k12v8', 1024);
-  assert.ok(arena('k4v4', 2048) <= budget, `k4v4 at 2048: ${arena('k4v4', 2048)} > ${budget}`);
+  for (const kv of ['k4v4', 'k4v4,w32,kblock=32', 'k2v2,w32,kblock=8']) assert.ok(arena(kv, 2048) <= budget, `${kv} at 2048: ${arena(kv, 2048)} > ${budget}`);
   assert.ok(arena('k12v8', 1025) > budget);
 });
 
