@@ -1,4 +1,4 @@
-// npm run kv-grouping-sim -- <checkpoint> <tokenizer> [--tokens N] [--calib N] [--window W] [--block G] [--configs a;b;...] [--layers 0,2] [--heads 0,3]
+// npm run kv-grouping-sim -- <checkpoint> <tokenizer> [--tokens N] [--calib N] [--window W] [--block G] [--lo-bits b] [--step-mant b] [--configs a;b;...] [--layers 0,2] [--heads 0,3]
 //
 // Which scale grouping of the quantized K (and V) cache loses least (docs/kv-cache.md,
 // "Scale grouping"): a float simulation, not the integer format. The float reference runs
@@ -14,6 +14,12 @@
 //   C  per channel, asymmetric, range [min, max] of the float model's K on calibration text (static)
 //   b  per channel over blocks of G positions (--block, default W; KIVI), symmetric; B: asymmetric
 //   D  B from int8 rows (per (position, kv head)), as a device would requantize its int8 ring
+//   M  B with its metadata quantized as a smaller format would store it: per (block, kv head) a
+//      power-of-two 12-bit domain (as §3.7.3), lo rounded down to --lo-bits (default 8) of that
+//      domain, the step a float of a 4-bit exponent and --step-mant mantissa bits (default 0: a
+//      power of two), rounded up — 4 + step-mant + lo-bits bits per (block, channel) instead of 32
+//   T  per position, symmetric, one scale shared by every kv head of the row (V: 3 bytes per
+//      position instead of 3 per (position, kv head))
 //   f  not quantized
 // e.g. k2tv2t (today's k2v2,w32), k2bv2t, k2cv2t. --layers / --heads: quantize only there.
 // --stats: statistics of K instead (below).
@@ -35,6 +41,7 @@ const tokens = Number(flag('--tokens', '2000')), calibTokens = Number(flag('--ca
 const G = Number(flag('--block', String(Math.max(W, 1))));
 if (!(G >= 1 && G <= Math.max(W, 1))) throw new Error(`--block ${G}: expected 1 to the window (${W})`);
 const configs = flag('--configs', 'k4tv4t;k4rv4t;k4cv4t;k4bv4t;k4Bv4t;k2tv2t;k2av2t;k2cv2t;k2bv2t;k2Bv2t').split(';');
+const loBits = Number(flag('--lo-bits', '8')), stepMant = Number(flag('--step-mant', '0'));
 const list = (s: string) => (s ? s.split(',').map(Number) : null);
 const onlyLayers = list(flag('--layers', '')), onlyHeads = list(flag('--heads', ''));
 const text = readFileSync(flag('--text', `${import.meta.dirname}/../../shared/models/tinystories-valid-head.txt`), 'utf8');
@@ -98,11 +105,35 @@ function fake(x: Float64Array, idx: number[], bits: number, asym: boolean, amaxO
   for (const i of idx) x[i] = Math.max(-qmax, Math.min(qmax, Math.round(x[i] / s))) * s;
 }
 
+/**
+ * M: asymmetric per channel over vals[idx] with quantized metadata: the block's power-of-two
+ * unit u (its values' absmax below 2^11 u), lo rounded down to a multiple of 2^(12 - loBits) u,
+ * the step (in units u) rounded up to stepMant mantissa bits.
+ */
+function fakeMeta(x: Float64Array, idx: number[], bits: number, u: number): void {
+  let lo = Infinity, hi = -Infinity;
+  for (const i of idx) { lo = Math.min(lo, x[i]); hi = Math.max(hi, x[i]); }
+  const grid = u * 2 ** (12 - loBits), loq = Math.floor(lo / grid) * grid, top = (1 << bits) - 1;
+  const raw = (hi - loq) / top / u;
+  if (!(raw > 0)) { for (const i of idx) x[i] = loq; return; }
+  const ulp = 2 ** (Math.floor(Math.log2(raw)) - stepMant), step = Math.ceil(raw / ulp) * ulp * u;
+  for (const i of idx) x[i] = loq + Math.max(0, Math.min(top, Math.round((x[i] - loq) / step))) * step;
+}
+
 /** Quantizes rows [t0, t1) of one layer's K or V (copied into q, [S·kd] float64) with grouping g at `bits`. */
 function quantRows(q: Float64Array, l: number, t0: number, t1: number, g: string, bits: number): void {
+  if (g === 'T') {
+    for (let t = t0; t < t1; t++) fake(q, Array.from({ length: kd }, (_, i) => t * kd + i), bits, false);
+    return;
+  }
   for (let h = 0; h < nKv; h++) {
     if (onlyHeads && !onlyHeads.includes(h)) continue;
-    if (g === 't' || g === 'a' || g === 'r') {
+    if (g === 'M') {
+      let amax = 0;
+      for (let t = t0; t < t1; t++) for (let i = 0; i < hs; i++) amax = Math.max(amax, Math.abs(q[t * kd + h * hs + i]));
+      const u = amax > 0 ? 2 ** Math.ceil(Math.log2(amax / 2047)) : 1;
+      for (let i = 0; i < hs; i++) fakeMeta(q, Array.from({ length: t1 - t0 }, (_, v) => (t0 + v) * kd + h * hs + i), bits, u);
+    } else if (g === 't' || g === 'a' || g === 'r') {
       for (let t = t0; t < t1; t++) {
         const o = t * kd + h * hs, idx = Array.from({ length: hs }, (_, i) => o + i);
         if (g === 'r') wht(q, o, hs);
@@ -152,14 +183,14 @@ if (args.includes('--stats')) {
 }
 
 const parse = (cfg: string) => {
-  const m = /^k(\d)([tarcCbBDf])v(\d)([tarcCbBDf])$/.exec(cfg);
+  const m = /^k(\d)([tarcCbBDMTf])v(\d)([tarcCbBDMTf])$/.exec(cfg);
   if (!m) throw new Error(`config ${cfg}: expected k<bits><grouping>v<bits><grouping>, e.g. k2tv2t`);
   return { kb: Number(m[1]), kg: m[2], vb: Number(m[3]), vg: m[4] };
 };
 
 for (const cfg of configs) {
   const { kb, kg, vb, vg } = parse(cfg);
-  const blocked = (g: string) => g === 'b' || g === 'B' || g === 'D';
+  const blocked = (g: string) => g === 'b' || g === 'B' || g === 'D' || g === 'M';
   let kl = 0, n = 0;
   const qk = Array.from({ length: L }, () => new Float64Array(S * kd)), qv = Array.from({ length: L }, () => new Float64Array(S * kd));
   // After step p, row t = p - W + 1 leaves the window (with W = 0: row p, after its own attention).
@@ -181,5 +212,5 @@ for (const cfg of configs) {
       }
     }
   }, (wi, p, lg) => { kl += klFromLogProbs(refLp[wi][p], logSoftmax(lg)); n++; });
-  process.stderr.write(`${cfg.padEnd(8)} w${W}${G !== Math.max(W, 1) ? ` blocks of ${G}` : ''}${onlyLayers ? ` layers ${onlyLayers}` : ''}${onlyHeads ? ` heads ${onlyHeads}` : ''}: KL ${(kl / n).toFixed(5)} (${n} tokens)\n`);
+  process.stderr.write(`${cfg.padEnd(8)} w${W}${G !== Math.max(W, 1) ? ` blocks of ${G}` : ''}${kg === 'M' || vg === 'M' ? ` lo ${loBits} bits, step mantissa ${stepMant} bits` : ''}${onlyLayers ? ` layers ${onlyLayers}` : ''}${onlyHeads ? ` heads ${onlyHeads}` : ''}: KL ${(kl / n).toFixed(5)} (${n} tokens)\n`);
 }

@@ -63,7 +63,13 @@ test('cache bytes of the stories15M shape at 256 positions (6 layers, 6 kv heads
   // K blocks of 8 (§3.7.3): K's scale rows are the 32 blocks' and the window's (3 bytes per kv
   // head each), plus (lo, step), 4 bytes, per (block, channel); V keeps its per-position scales.
   assert.is(kvCacheBytes(parseKvFormat('k2v2,w32,kblock=8'), shape),
-    values / 2 + 6 * 32 * 288 * 2 + 6 * (256 + 32) * 6 * 3 + 6 * (32 + 32) * 6 * 3 + 6 * 32 * 288 * 4);
+    values / 2 + 6 * 32 * 288 * 2 + 6 * (256 + 32) * 6 * 3 + 6 * (32 + 32) * 6 * 3 + 6 * 32 * 288 * 4); // 590,976
+  // Blocks of 32 (the bench's and the byte goal's 4-bit format): 8 blocks' scale rows and pairs.
+  assert.is(kvCacheBytes(parseKvFormat('k4v4,w32,kblock=32'), shape),
+    values + 6 * 32 * 288 * 2 + 6 * (256 + 32) * 6 * 3 + 6 * (8 + 32) * 6 * 3 + 6 * 8 * 288 * 4); // 643,680
+  // anchors=1% on blocks of 8: 3 slots (int8 K and V rows with scales) and the int32 state.
+  assert.is(kvCacheBytes(parseKvFormat('k2v2,w32,kblock=8,anchors=1%'), shape),
+    values / 2 + 6 * 35 * 288 * 2 + 6 * (256 + 35) * 6 * 3 + 6 * (32 + 35) * 6 * 3 + 6 * 32 * 288 * 4 + 6 * 4 * (2 * 256 + 3) * 6); // 676,152
   // A context that cuts the window to a non-multiple of the block is refused, naming both.
   assert.throws(() => kvCacheBytes(parseKvFormat('k2v2,w32,kblock=8'), { ...shape, seqLen: 20 }), /at context 20 the window is 20 positions, not a multiple of kblock=8/);
 });
@@ -102,7 +108,7 @@ for (const kv of ['k8v8', 'k4v4,w5', 'k2v2,w3', 'k4v2', 'k2v2,w3,anchors=2%', 'k
 // positions; k2v2,w3,anchors=2% evicts anchors there): the SIMD build, which runs
 // runtime/kernels/simd/attention_q.ts and kv_store_q.ts, and the scalar build both reproduce the conformance
 // vectors (IntTransformer's logits hashes).
-// (K blocks run the scalar kernels in the SIMD build too.)
+// (K blocks: the SIMD attention_q reads block rows with SIMD; the block requantization is scalar.)
 for (const kv of ['k8v8', 'k4v4,w5', 'k2v2,w3,anchors=1%', 'k4v2,w4,anchors=2%', 'k2v2,w3,anchors=2%', 'k2v2,w4,kblock=2', 'k4v2,w8,kblock=4,anchors=2%']) {
   test(`stories260K ${kv} on the device: scalar and SIMD runtimes (V8) pass the conformance vectors (24 positions)`, async () => {
     if (!haveModels) return;
@@ -125,12 +131,12 @@ for (const kv of ['k8v8', 'k4v4,w5', 'k2v2,w3,anchors=1%', 'k4v2,w4,anchors=2%',
   });
 }
 
-test('same arena bytes, twice the context: k4v4 fits at least 2x the positions of k12v8 (synthetic 8-kv-head model, context 4096)', () => {
+test('same arena bytes, twice the context: k4v4 and the K block formats fit at least 2x the positions of k12v8 (synthetic 8-kv-head model, context 4096)', () => {
   // The flash demo's model (docs/kv-cache.md): babyllama936K's shape with 8 kv heads, 4096 positions.
   const m = quantizeInt8(synthWeights({ ...SHAPES.babyllama936K, nKvHeads: 8, seqLen: 4096 }, 3));
   const arena = (kv: string, n: number) => lowerInt8(withContext({ ...m, kvCache: parseKvFormat(kv) }, n)).arenaSize;
   const budget = arena('k12v8', 1024);
-  assert.ok(arena('k4v4', 2048) <= budget, `k4v4 at 2048: ${arena('k4v4', 2048)} > ${budget}`);
+  for (const kv of ['k4v4', 'k4v4,w32,kblock=32', 'k2v2,w32,kblock=8']) assert.ok(arena(kv, 2048) <= budget, `${kv} at 2048: ${arena(kv, 2048)} > ${budget}`);
   assert.ok(arena('k12v8', 1025) > budget);
 });
 

@@ -5,6 +5,10 @@
 // every engine (V8 SIMD and scalar, wasm-interp, wasm2c x86-64/AArch64/RISC-V and the
 // Cortex-M image run the scalar LUT kernel; V8 SIMD the SIMD one). Few positions: the
 // emulated engines dominate the time. A missing tool skips its engine locally, fails in CI.
+// The 4-bit bundle also has a per-channel K block cache (`--kv k4v2,w2,kblock=2`, §3.7.3;
+// no extra bundle to build on every engine): blocks 0 and 1 are requantized at positions 2
+// and 4 and read from position 2 on, so the SIMD build's block path (V8 SIMD, wasm-interp,
+// wasm2c *-simd) and the scalar one (the rest) are checked against the reference.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { stories260KBundle } from '../helpers/bundle.ts';
@@ -12,10 +16,11 @@ import { cli } from '../helpers/cli.ts';
 import { readBundle } from '../../compiler/engines/engine.ts';
 
 const POSITIONS = 6;
+const KV_BLOCKS = 'k4v2,w2,kblock=2';
 const t = suite('conformance: low-bit bundles');
 const dirs: Record<string | number, string> = {};
 t.before(async () => {
-  dirs[4] = await stories260KBundle('wasm32', POSITIONS, 'uniform:4');
+  dirs[4] = await stories260KBundle('wasm32', POSITIONS, 'uniform:4', KV_BLOCKS);
   dirs[2] = await stories260KBundle('wasm32', POSITIONS, 'uniform:2g32');
   dirs.cls4 = await stories260KBundle('wasm32', POSITIONS, 'uniform:4,cls4');
 });
@@ -26,6 +31,9 @@ t('the bundles are low-bit: gemv_lut ops over q4_lut / q2_lut tensors', () => {
     assert.ok(c.program.ops.some((o) => o.kind === 'gemv_lut'), `${bits}-bit: no gemv_lut`);
     assert.is(c.tensors.find((x) => x.name === 'blocks.0.wq')!.dtype, dtype);
   }
+  const kv = readBundle(dirs[4]).contents;
+  assert.is(kv.plan.kvCache, KV_BLOCKS);
+  assert.ok(kv.program.ops.some((o) => o.kind === 'attention_q' && o.params.at(-1) === 2), 'attention_q with kBlock 2');
   const c = readBundle(dirs.cls4).contents;
   assert.is(c.tensors.find((x) => x.name === 'wcls')!.dtype, 'q4_lut');
   assert.is(c.tensors.find((x) => x.name === 'tok_embeddings')!.dtype, 'int8');

@@ -26,11 +26,13 @@ export function sourcesHash(): string {
 }
 
 /**
- * A stories260K bundle compiled for `target` with `positions` conformance vectors.
- * Returns its directory (shared between test files; never modify it, copy it).
+ * A stories260K bundle compiled for `target` with `positions` conformance vectors (and a
+ * `--kv` cache format when given). Returns its directory (shared between test files; never
+ * modify it, copy it).
  */
-export async function stories260KBundle(target = 'wasm32', positions = 16, plan = 'uniform:8'): Promise<string> {
-  const key = `stories260K-${plan === 'uniform:8' ? 'int8' : plan.replace(/[^\w]/g, '_')}-${target}-${positions}-${sourcesHash()}`;
+export async function stories260KBundle(target = 'wasm32', positions = 16, plan = 'uniform:8', kv?: string): Promise<string> {
+  const planKey = plan === 'uniform:8' ? 'int8' : plan.replace(/[^\w]/g, '_');
+  const key = `stories260K-${planKey}${kv ? `-kv_${kv.replace(/[^\w]/g, '_')}` : ''}-${target}-${positions}-${sourcesHash()}`;
   const dir = join(cacheRoot(), 'test-bundles', key);
   if (existsSync(join(dir, 'runtime.wasm'))) return dir;
   const tmp = `${dir}.${process.pid}.tmp`;
@@ -38,10 +40,10 @@ export async function stories260KBundle(target = 'wasm32', positions = 16, plan 
   mkdirSync(tmp, { recursive: true });
   if (existsSync(join(ROOT, 'compiler/cli/commands/compile.ts'))) {
     const r = spawnSync(process.execPath, ['bin/edgeq.mjs', 'compile', model('stories260K.bin'), '--tokenizer', model('tok512.bin'),
-      '--target', target, '--plan', plan, '--vectors', String(positions), '-o', tmp], { cwd: ROOT, encoding: 'utf8' });
+      '--target', target, '--plan', plan, ...(kv ? ['--kv', kv] : []), '--vectors', String(positions), '-o', tmp], { cwd: ROOT, encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`edgeq compile failed (${r.status}): ${r.stderr}`);
   } else {
-    if (plan !== 'uniform:8') throw new Error(`test bundle with plan ${plan} needs edgeq compile`);
+    if (plan !== 'uniform:8' || kv) throw new Error(`test bundle with plan ${plan}${kv ? ` and --kv ${kv}` : ''} needs edgeq compile`);
     const { openModel } = await import('../../compiler/import/open-model.ts');
     const { loadWeights } = await import('../../compiler/import/graph.ts');
     const { Tokenizer } = await import('../../compiler/import/tokenizer.ts');

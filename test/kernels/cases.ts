@@ -338,6 +338,12 @@ const CORPUS: Record<string, { fixed: () => KernelCase[]; random: Maker }> = {
         kvqCase('attention_q', 'k2v2,w8,kblock=8 grouped query, blocks read', r, 4, 2, 8, 32, 31, 2, 2, 8, 1, 0, false, 8),
         kvqCase('attention_q', 'k2v2,w4,kblock=2, 2 anchor slots, large values', r, 2, 1, 16, 20, 19, 2, 2, 4, 3000, 2, false, 2),
         kvqCase('attention_q', 'k4v4,w4,kblock=4 zero values', r, 1, 1, 8, 12, 11, 4, 4, 4, 0, 0, false, 4),
+        // K blocks at real shapes (the SIMD kernel's block path over full 16-byte chunks and tails):
+        // hs 48 (stories15M, the bench's shape) and 16 (babyllama936K), blocks of 32 and 8 in a window of 32.
+        kvqCase('attention_q', 'k4v4,w32,kblock=32, hs 48, 2 blocks read', r, 2, 2, 48, 96, 95, 4, 4, 32, 1, 0, false, 32),
+        kvqCase('attention_q', 'k2v2,w32,kblock=8, hs 48, grouped query, 2 anchor slots', r, 4, 2, 48, 64, 63, 2, 2, 32, 1, 2, false, 8),
+        kvqCase('attention_q', 'k8v4,w32,kblock=16, hs 48, large values', r, 2, 2, 48, 80, 79, 8, 4, 32, 3000, 0, false, 16),
+        kvqCase('attention_q', 'k4v2,w32,kblock=32, hs 16 (babyllama936K: 8 heads, 4 kv heads)', r, 8, 4, 16, 80, 79, 4, 2, 32, 1, 0, false, 32),
         ...kvqWidthCases(r, 'attention_q'),
       ];
     },

@@ -19,6 +19,13 @@
 // Reads stay inside the row: the last chunk of a row of m bytes (m mod 16 ≠ 0, e.g. hs = 8
 // at 2 bits is 2 bytes) is loaded by scalar loads of exactly its bytes, zero above; the
 // zero values contribute nothing to either sum.
+//
+// K blocks (§3.7.3): a packed row holds unsigned codes and reads as lo_i + code_i·step_i.
+// Once per (query head, block) blockPrep puts q12[i]·step_i (int32) in the packed width's
+// chunk order and sums Σᵢ q12[i]·lo_i; each row of the block is then that sum plus
+// Σᵢ code_i·(q12[i]·step_i), 16 codes of a field at a time (unpacked by mask and
+// i8x16.shr_u, widened to int32, multiplied): the spec's regrouping of the scalar sum, int32
+// with wrap-around, so the same bits for any arena contents.
 import { divFloor } from "../scalar/arith";
 // Everything but the dot products and the V sums is the scalar kernel's code.
 import { addAnchorScores, ceilLog2, row8, valueBitBound, valueWeight } from "../scalar/attention_q";
@@ -28,7 +35,7 @@ import { i16at, i32at, i8at, set32 } from "../scalar/mem";
 import { quantizeAct } from "../scalar/quantize_act";
 import { mulScale, recipScale } from "../scalar/scale";
 import { softmaxExp2 } from "../scalar/softmax";
-import { attentionQ as attentionQScalar } from "../scalar/attention_q";
+import { kvKScaleBase } from "../scalar/kv_kblock";
 
 /** Largest head size (compiler/ops/kinds/kv_store_q.ts KVQ_MAX_HS): a row in chunk order at any width has at most this many entries. */
 const MAX_HS: i32 = 256;
@@ -36,6 +43,8 @@ const sc: usize = memory.data(16, 16);
 /** q12 in chunk order: for 8-bit (ring, anchor) rows, and for packed K rows. int16 [MAX_HS] each. */
 const Q_RING: usize = memory.data(2 * MAX_HS, 16);
 const Q_PACKED: usize = memory.data(2 * MAX_HS, 16);
+/** K blocks (§3.7.3): q12[i]·step_i of the block being read, int32 in the packed width's chunk order. */
+const QS_BLOCK: usize = memory.data(4 * MAX_HS, 16);
 /** Step 5's sums in chunk order: over 8-bit rows, and over packed V rows. int32 [MAX_HS] each. */
 const ACC_RING: usize = memory.data(4 * MAX_HS, 16);
 const ACC_PACKED: usize = memory.data(4 * MAX_HS, 16);
@@ -91,27 +100,6 @@ function loadTail(p: usize, m: i32): v128 {
   return dot16(acc, i8x16.shr_s(v, 6), q + 96, hi);
 }
 
-/** Σᵢ q[i]·k[i] over a row of m bytes at c, values `bits` wide (a constant where inlined); q in that width's chunk order. */
-// @ts-ignore: decorator
-@inline function dotRowAt(q: usize, c: usize, m: i32, bits: i32): i32 {
-  const full = m & ~15, rest = m - full;
-  let acc = i32x4.splat(0), qc = q;
-  for (let o = 0; o < full; o += 16) {
-    acc = dotChunk(acc, v128.load(c + <usize>o), qc, bits, true);
-    qc += <usize>(256 / bits); // 16 · (8 / bits) int16
-  }
-  if (rest > 0) acc = dotChunk(acc, loadTail(c + <usize>full, rest), qc, bits, rest > 8);
-  return i32x4.extract_lane(acc, 0) + i32x4.extract_lane(acc, 1) + i32x4.extract_lane(acc, 2) + i32x4.extract_lane(acc, 3);
-}
-
-/** Σᵢ q[i]·k[i] over a row of hs values at byte address c, `bits` wide; q in that width's chunk order. */
-function dotRow(q: usize, c: usize, hs: i32, bits: i32): i32 {
-  const m = (hs * bits) >> 3;
-  if (bits == 8) return dotRowAt(q, c, m, 8);
-  if (bits == 4) return dotRowAt(q, c, m, 4);
-  return dotRowAt(q, c, m, 2);
-}
-
 /** o (16 int32, chunk order) += wt · one i8x16 of values f; `hi`: lanes 8..15 hold values. */
 // @ts-ignore: decorator
 @inline function axpy16(o: usize, wt: v128, f: v128, hi: bool): void {
@@ -160,6 +148,92 @@ function axpyRow(o: usize, wt: i32, c: usize, hs: i32, bits: i32): void {
   else axpyRowAt(o, w4, c, m, 2);
 }
 
+/**
+ * K blocks (§3.7.3), once per (query head, block): qs (int32, chunkedLen(hs, bits) entries,
+ * chunk order at `bits`) = q12[i]·step_i, zero where no value; returns Σᵢ q12[i]·lo_i. The
+ * (lo, step) pairs of the block and kv head are the int16 elements meta + 2i, meta + 2i + 1 of kM.
+ */
+function blockPrep(qs: usize, q12: usize, kM: usize, meta: i32, hs: i32, bits: i32): i32 {
+  const per = 8 / bits, cw = per << 4, len = chunkedLen(hs, bits);
+  let C = 0;
+  for (let c0 = 0; c0 < len; c0 += cw) {
+    for (let u = 0; u < per; u++) {
+      for (let j = 0; j < 16; j++) {
+        const i = c0 + per * j + u, k = c0 + (u << 4) + j;
+        let x = 0;
+        if (i < hs) {
+          const q = <i32>load<i16>(q12 + (<usize>i << 1)), p = kM + (<usize>(meta + 2 * i) << 1);
+          C += q * <i32>load<i16>(p);
+          x = q * <i32>load<i16>(p, 2);
+        }
+        store<i32>(qs + (<usize>k << 2), x);
+      }
+    }
+  }
+  return C;
+}
+
+/** acc + Σ of one i8x16 of unsigned codes f times 16 int32 at qs (chunk order); `hi`: lanes 8..15 hold values. */
+// @ts-ignore: decorator
+@inline function dotCodes16(acc: v128, f: v128, qs: usize, hi: bool): v128 {
+  const lo16 = i16x8.extend_low_i8x16_u(f);
+  acc = i32x4.add(acc, i32x4.mul(i32x4.extend_low_i16x8_u(lo16), v128.load(qs)));
+  acc = i32x4.add(acc, i32x4.mul(i32x4.extend_high_i16x8_u(lo16), v128.load(qs, 16)));
+  if (!hi) return acc;
+  const hi16 = i16x8.extend_high_i8x16_u(f);
+  acc = i32x4.add(acc, i32x4.mul(i32x4.extend_low_i16x8_u(hi16), v128.load(qs, 32)));
+  return i32x4.add(acc, i32x4.mul(i32x4.extend_high_i16x8_u(hi16), v128.load(qs, 48)));
+}
+
+/** acc + Σ over one chunk v of unsigned codes at `bits` (a constant where inlined) times qs (int32, chunk order). */
+// @ts-ignore: decorator
+@inline function dotCodesChunk(acc: v128, v: v128, qs: usize, bits: i32, hi: bool): v128 {
+  if (bits == 8) return dotCodes16(acc, v, qs, hi);
+  if (bits == 4) return dotCodes16(dotCodes16(acc, v128.and(v, i8x16.splat(15)), qs, hi), i8x16.shr_u(v, 4), qs + 64, hi);
+  const m3 = i8x16.splat(3);
+  acc = dotCodes16(acc, v128.and(v, m3), qs, hi);
+  acc = dotCodes16(acc, v128.and(i8x16.shr_u(v, 2), m3), qs + 64, hi);
+  acc = dotCodes16(acc, v128.and(i8x16.shr_u(v, 4), m3), qs + 128, hi);
+  return dotCodes16(acc, i8x16.shr_u(v, 6), qs + 192, hi);
+}
+
+/**
+ * Σᵢ q[i]·k[i] over a row of m bytes at c, values `bits` wide, q in that width's chunk order:
+ * int16 q and signed values, or with `codes` (K blocks) int32 qs and unsigned codes. `bits`
+ * and `codes` are constants where inlined.
+ */
+// @ts-ignore: decorator
+@inline function dotRowAt(q: usize, c: usize, m: i32, bits: i32, codes: bool): i32 {
+  const full = m & ~15, rest = m - full;
+  let acc = i32x4.splat(0), qc = q;
+  for (let o = 0; o < full; o += 16) {
+    const v = v128.load(c + <usize>o);
+    acc = codes ? dotCodesChunk(acc, v, qc, bits, true) : dotChunk(acc, v, qc, bits, true);
+    qc += <usize>((codes ? 512 : 256) / bits); // 16 · (8 / bits) int32 or int16
+  }
+  if (rest > 0) {
+    const v = loadTail(c + <usize>full, rest);
+    acc = codes ? dotCodesChunk(acc, v, qc, bits, rest > 8) : dotChunk(acc, v, qc, bits, rest > 8);
+  }
+  return i32x4.extract_lane(acc, 0) + i32x4.extract_lane(acc, 1) + i32x4.extract_lane(acc, 2) + i32x4.extract_lane(acc, 3);
+}
+
+/** Σᵢ q[i]·k[i] over a row of hs values at byte address c, `bits` wide; q in that width's chunk order. */
+function dotRow(q: usize, c: usize, hs: i32, bits: i32): i32 {
+  const m = (hs * bits) >> 3;
+  if (bits == 8) return dotRowAt(q, c, m, 8, false);
+  if (bits == 4) return dotRowAt(q, c, m, 4, false);
+  return dotRowAt(q, c, m, 2, false);
+}
+
+/** Σᵢ code_i·qs[i] over a packed K block row of hs unsigned codes at byte address c, `bits` wide. */
+function dotCodesRow(qs: usize, c: usize, hs: i32, bits: i32): i32 {
+  const m = (hs * bits) >> 3;
+  if (bits == 8) return dotRowAt(qs, c, m, 8, true);
+  if (bits == 4) return dotRowAt(qs, c, m, 4, true);
+  return dotRowAt(qs, c, m, 2, true);
+}
+
 /** See the reference: out = attention of q over positions 0..pos of one layer's quantized cache. */
 export function attentionQ(
   out: usize, q: usize, pos: i32,
@@ -168,12 +242,9 @@ export function attentionQ(
   kBits: i32, vBits: i32, window: i32, A: i32, kBlock: i32, st: usize, exp2: usize,
   q12: usize, scores: usize, w: usize,
 ): void {
-  // K blocks (§3.7.3): the scalar kernel (no SIMD kernel for them yet).
-  if (kBlock > 0) {
-    attentionQScalar(out, q, pos, kc, kM, kE, vc, vM, vE, S, nHeads, nKv, hs, attM, attE, kBits, vBits, window, A, kBlock, st, exp2, q12, scores, w);
-    return;
-  }
   const kvD = nKv * hs, group = divFloor(nHeads, nKv), n = pos + 1;
+  // K blocks (§3.7.3): ring and anchor scales at rows kS + r, block b's (lo, step) pairs from mBase.
+  const kS = kvKScaleBase(S, kBlock), mBase = (kS + window + A) * nKv;
   const kRing = (S * kvD * kBits) >> 3, vRing = (S * kvD * vBits) >> 3;
   const first8 = window > 0 ? n - window : n;
   const ringOff = first8 > 0 && window > 0 ? first8 % window - first8 : 0;
@@ -187,13 +258,22 @@ export function attentionQ(
       mulScale(i32at(sc, 0), i32at(sc, 1), attM, attE, sc, 0);
       const qm = i32at(sc, 0), qe = i32at(sc, 1) - SCORE_FRAC;
       toChunkOrder(Q_RING, q12, hs, 8);
-      toChunkOrder(Q_PACKED, q12, hs, kBits);
+      if (kBlock == 0) toChunkOrder(Q_PACKED, q12, hs, kBits);
+      // The block whose QS_BLOCK and Σ q12·lo (blockC) are ready: positions [bStart, bEnd).
+      let bStart = 0, bEnd = 0, blockC = 0, b = 0;
       for (let t = 0; t < n; t++) {
         let acc: i32, ks: i32;
         const r8 = row8(t, g, first8, ringOff, window, A, st, map, nKv);
         if (r8 >= 0) {
           acc = dotRow(Q_RING, kc + <usize>(kRing + r8 * kvD + gh), hs, 8);
-          ks = (S + r8) * nKv + g;
+          ks = (kS + r8) * nKv + g;
+        } else if (kBlock > 0) {
+          if (t >= bEnd || t < bStart) {
+            b = t / kBlock; bStart = b * kBlock; bEnd = bStart + kBlock;
+            blockC = blockPrep(QS_BLOCK, q12, kM, mBase + 2 * (b * kvD + gh), hs, kBits);
+          }
+          acc = blockC + dotCodesRow(QS_BLOCK, kc + <usize>(((t * kvD + gh) * kBits) >> 3), hs, kBits);
+          ks = b * nKv + g;
         } else {
           acc = dotRow(Q_PACKED, kc + <usize>(((t * kvD + gh) * kBits) >> 3), hs, kBits);
           ks = t * nKv + g;
