@@ -89,7 +89,7 @@ for (const [plan, target] of [['uniform:8', 'wasm32'], ['uniform:4g64', 'wasm32'
 
 test('slot 0 alone finishes every job when no worker claims a chunk; after threads_fail, forward fails at once', async () => {
   const b = openBundle(await bundle('uniform:4g64'));
-  const rt = await runtimeFlavour({ runtimeWasm: b.wasm, contents: b.artifact }, true, true);
+  const rt = await runtimeFlavour({ runtimeWasm: b.wasm, contents: b.artifact }, true, 'v8');
   const memory = new WebAssembly.Memory({ initial: THREADED_MEMORY.initial, maximum: THREADED_MEMORY.maximum, shared: true });
   // Three threads announced, no worker started: the chunks are all slot 0's to claim.
   const noWorkers = { threads: 3, failure: () => null, close: async () => {} };

@@ -14,6 +14,9 @@ import { WasmRuntime, type ThreadPool } from './wasm-runtime.ts';
 /** Bytes of the buffer a failing worker writes its error into (int32 length, then UTF-8). */
 const ERROR_BYTES = 4096;
 
+/** Threads the threaded conformance engines (v8-threads, wasm2c-*-threads) run: more than this machine's two cores, so chunks are claimed unevenly too. */
+export const VERIFY_THREADS = 3;
+
 /** `threads` as a thread count, or an error saying what is accepted. */
 export function checkThreads(threads: number): number {
   if (!Number.isInteger(threads) || threads < 1 || threads > MAX_THREADS) {
@@ -81,7 +84,7 @@ export async function startWorkers(module: WebAssembly.Module, memory: WebAssemb
 export async function threadedRuntime(bundle: Pick<Bundle, 'runtimeWasm' | 'contents'>, artifact: Uint8Array, threads: number, file = 'model.edgeq', say?: (msg: string) => void): Promise<WasmRuntime> {
   checkThreads(threads);
   const simd = isSimdRuntime(bundle.runtimeWasm);
-  const rt = await runtimeFlavour(bundle, simd, true, () => say?.(`building the threaded runtime (${simd ? 'SIMD' : 'scalar'} kernels; cached for next time)`));
+  const rt = await runtimeFlavour(bundle, simd, 'v8', () => say?.(`building the threaded runtime (${simd ? 'SIMD' : 'scalar'} kernels; cached for next time)`));
   const memory = new WebAssembly.Memory({ initial: THREADED_MEMORY.initial, maximum: THREADED_MEMORY.maximum, shared: true });
   return WasmRuntime.create(rt.wasm, artifact, bundle.contents.config.vocabSize, file, { memory, start: (module) => startWorkers(module, memory, threads) });
 }
