@@ -6,6 +6,7 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { EdgeqError } from '../util/errors.ts';
+import { loadTarget } from '../target/profile.ts';
 import { MAX_THREADS, THREADED_MEMORY } from '../codegen/threads.ts';
 import type { Bundle } from './engine.ts';
 import { isSimdRuntime, runtimeFlavour } from './runtime-flavour.ts';
@@ -33,9 +34,18 @@ export function checkThreads(threads: number): number {
  */
 export const THREADS_MIN_MODEL_BYTES = 16 << 20;
 
-/** `edgeq run`'s thread count when --threads is not given: every core (at most MAX_THREADS) for a model of THREADS_MIN_MODEL_BYTES or more, else 1. */
-export function defaultThreads(modelBytes: number): number {
+/**
+ * `edgeq run`'s thread count when --threads is not given: 1 for a board's bundle (`target`
+ * with a board: firmware runs one thread, and so does its bundle here), else every core (at
+ * most MAX_THREADS) for a model of THREADS_MIN_MODEL_BYTES or more, else 1.
+ */
+export function defaultThreads(modelBytes: number, target?: string): number {
+  if (target !== undefined && isBoardTarget(target)) return 1;
   return modelBytes >= THREADS_MIN_MODEL_BYTES ? Math.min(availableParallelism(), MAX_THREADS) : 1;
+}
+
+function isBoardTarget(name: string): boolean {
+  try { return loadTarget(name).board !== undefined; } catch { return false; }
 }
 
 /**

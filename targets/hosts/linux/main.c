@@ -10,8 +10,9 @@
  *       --prompt <t0,t1,...>                  (tokens) the prompt's ids, BOS first (default: bos())
  *       --sample <temperature_q> <topp_q> <seed>
  *                                             (tokens) the integer sampler (default 0 0 42: greedy)
- *       --stop <id,...>                       (tokens) ids that end the text, not printed
- *                                             (default: bos(), and eos() for GGUF/HF vocabularies)
+ *       --stop <id,...>                       (tokens) ids that end the text, not printed ("":
+ *                                             none; default: bos(), and eos() for GGUF/HF
+ *                                             vocabularies)
  *   options for every mode, after it:
  *       --threads <n>                         n threads (the threaded build only: threads.c)
  *       --sha256 <64 hex digits>              refuse an artifact whose SHA-256 differs (the
@@ -28,7 +29,7 @@
 #include "threads.h"
 #endif
 
-#define MAX_LIST 4096
+#define MAX_LIST 65536
 
 void eq_out(const char *s, uint32_t n) { fwrite(s, 1, n, stdout); }
 
@@ -59,7 +60,7 @@ static long long number(const char *s, unsigned long long max) {
   return *end || v > max ? -1 : (long long)v;
 }
 
-/* Comma-separated ids into out[]; their count, or -1. */
+/* Comma-separated ids into out[] ("" for none); their count, or -1. */
 static int id_list(const char *s, uint32_t *out) {
   int n = 0;
   for (const char *p = s; *p;) {
@@ -70,15 +71,15 @@ static int id_list(const char *s, uint32_t *out) {
     out[n++] = (uint32_t)v;
     p = *end ? end + 1 : end;
   }
-  return n ? n : -1;
+  return n;
 }
 
 static uint32_t prompt[MAX_LIST], stops[MAX_LIST];
 
 /* `tokens` mode: compiler/generate.ts pieces() with the runtime's sampler. */
-static int run_tokens(eq_runtime *rt, uint32_t steps, int n_prompt, int n_stops, const uint32_t sample[2], uint64_t seed) {
+static int run_tokens(eq_runtime *rt, uint32_t steps, int n_prompt, int n_stops, int stops_given, const uint32_t sample[2], uint64_t seed) {
   if (n_prompt == 0) { prompt[0] = w2c_runtime_bos(rt); n_prompt = 1; }
-  if (n_stops == 0) {
+  if (!stops_given) {
     stops[n_stops++] = w2c_runtime_bos(rt);
     if (w2c_runtime_tokenizerKind(rt) != 0) stops[n_stops++] = w2c_runtime_eos(rt);
   }
@@ -99,7 +100,7 @@ static int run_tokens(eq_runtime *rt, uint32_t steps, int n_prompt, int n_stops,
 
 int main(int argc, char **argv) {
   uint8_t expected[32];
-  int check_hash = 0, n_prompt = 0, n_stops = 0;
+  int check_hash = 0, n_prompt = 0, n_stops = 0, stops_given = 0;
   uint32_t threads = 1, sample[2] = {0, 0};
   uint64_t seed = 42;
   if (argc < 3) return usage(argv[0]);
@@ -123,8 +124,9 @@ int main(int argc, char **argv) {
       if (n < 1) { fprintf(stderr, "--threads expects a whole number from 1 to 64, got \"%s\"\n", argv[i]); return 2; }
       threads = (uint32_t)n;
     } else if (!strcmp(o, "--prompt") && left >= 1) {
-      if ((n_prompt = id_list(argv[++i], prompt)) < 0) { fprintf(stderr, "--prompt expects token ids separated by commas (at most %d), got \"%s\"\n", MAX_LIST, argv[i]); return 2; }
+      if ((n_prompt = id_list(argv[++i], prompt)) <= 0) { fprintf(stderr, "--prompt expects token ids separated by commas (at most %d), got \"%s\"\n", MAX_LIST, argv[i]); return 2; }
     } else if (!strcmp(o, "--stop") && left >= 1) {
+      stops_given = 1;
       if ((n_stops = id_list(argv[++i], stops)) < 0) { fprintf(stderr, "--stop expects token ids separated by commas, got \"%s\"\n", argv[i]); return 2; }
     } else if (!strcmp(o, "--sample") && left >= 3) {
       long long t = number(argv[i + 1], 0x7fffffffULL), p = number(argv[i + 2], 0x7fffffffULL), s = number(argv[i + 3], 0x7fffffffffffffffULL);
@@ -176,7 +178,7 @@ int main(int argc, char **argv) {
     }
     printf("bench positions %u\n", pos);
   } else if (!strcmp(mode, "tokens")) {
-    status = run_tokens(&rt, count >= 0 ? (uint32_t)count : 256, n_prompt, n_stops, sample, seed);
+    status = run_tokens(&rt, count >= 0 ? (uint32_t)count : 256, n_prompt, n_stops, stops_given, sample, seed);
   } else {
     int32_t r = eq_generate(&rt, count >= 0 ? (uint32_t)count : 256);
     if (r < 0) { fprintf(stderr, "runtime error code %d\n", -r); status = 5; }
