@@ -13,8 +13,17 @@
 // thread's own CPU time per token (/proc/self/task/<pid>/stat, 10 ms ticks): how much of
 // the work the main thread still does, which is what bounds the speed-up when both threads
 // have a core (it includes its polls for the worker's chunks).
+// Native rows (x86-64): the same bundles in the Linux wasm2c host (`edgeq run --engine
+// wasm2c`): 1 thread is the bundle's own SIMD runtime through wasm2c + SIMDe (gcc
+// -march=native), 2 threads its threaded flavour on 2 pthreads (targets/hosts/linux/
+// threads.c). Each run is a child process timed by the wall clock over n2 and n1 greedy
+// positions (the host's bench mode), the difference divided by n2 - n1, so loading cancels.
+// The load average is printed with them: read the wall-clock ratio with it.
 // EDGEQ_THREADS_SHAPE=stories15M picks a smaller shape (a quicker look).
-import { existsSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { BenchCase, BenchSection } from './harness.ts';
 import { greedyRuntime } from './decode.ts';
 import { randomLowbit } from './lowbit.bench.ts';
@@ -23,6 +32,10 @@ import { readArtifact } from '../compiler/emit/artifact-read.ts';
 import { loadTarget } from '../compiler/target/profile.ts';
 import { WasmRuntime } from '../compiler/engines/wasm-runtime.ts';
 import { threadedRuntime } from '../compiler/engines/threaded-runtime.ts';
+import { wasm2cHost } from '../compiler/engines/wasm2c.ts';
+import { arch as x86_64 } from '../compiler/engines/wasm2c-x86_64.ts';
+import { missingTools } from '../compiler/engines/proc.ts';
+import { simdeMissing, wabtMissing } from '../compiler/engines/wabt.ts';
 import { quantizeInt8 } from '../compiler/quantize/int8.ts';
 import { SHAPES, synthWeights } from '../compiler/synth/synth.ts';
 
@@ -36,6 +49,20 @@ const wallRun = (rt: WasmRuntime, tokens: number) => () => {
   const t0 = performance.now();
   greedyRuntime(rt, tokens);
   return (performance.now() - t0) / 1000 / tokens;
+};
+
+/** Positions of the two native runs whose wall-time difference is timed. */
+const NATIVE = { stories15M: [8, 200], stories110M: [4, 68] } as const;
+
+/** A timed native case: the Linux host's bench mode at n2 and n1 positions; wall seconds per token of the difference. */
+const nativeRun = (exe: string, artifactPath: string, threads: number, [n1, n2]: readonly [number, number]) => () => {
+  const wall = (n: number) => {
+    const t0 = performance.now();
+    const r = spawnSync(exe, [artifactPath, 'bench', String(n), ...(threads > 1 ? ['--threads', String(threads)] : [])], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`${exe} bench ${n}: exit ${r.status ?? r.signal}: ${r.stderr}`);
+    return performance.now() - t0;
+  };
+  return Math.max(1e-6, wall(n2) - wall(n1)) / 1000 / (n2 - n1);
 };
 
 /** This process's main thread's CPU seconds so far (utime + stime; Linux), or null. */
@@ -55,12 +82,15 @@ const mainCpuRun = (rt: WasmRuntime, tokens: number) => () => {
 
 const section: BenchSection = {
   id: 'threads',
-  title: 'threads: V8 decode at 1 and 2 threads (the threaded flavour, GEMV rows split; wall time)',
+  title: 'threads: V8 and x86-64 wasm2c decode at 1 and 2 threads (the threaded flavour, GEMV rows split; wall time)',
   async cases() {
     const shape = (process.env.EDGEQ_THREADS_SHAPE ?? 'stories110M') as keyof typeof TOKENS;
     if (!TOKENS[shape]) throw new Error(`EDGEQ_THREADS_SHAPE: ${shape} is not one of ${Object.keys(TOKENS).join(', ')}`);
     const q8 = quantizeInt8(synthWeights({ ...SHAPES[shape] }, 1));
     const cases: BenchCase[] = [];
+    const nativeMissing = wabtMissing() ?? simdeMissing() ?? missingTools([[x86_64.cc, x86_64.ccPackage]]);
+    if (nativeMissing) console.log(`  (no wasm2c rows: ${nativeMissing})`);
+    const tmp = mkdtempSync(join(tmpdir(), 'edgeq-threads-bench-'));
     for (const plan of PLANS) {
       const model = plan.bits === 8 ? q8 : randomLowbit(q8, plan.bits, 1);
       const b = await bundleFromQuant({
@@ -73,6 +103,16 @@ const section: BenchSection = {
       const name = `${shape} ${plan.label}`;
       cases.push({ name: `${name} 1 thread`, unit: 'tok/s', runs: 5, selfTimed: true, run: wallRun(one, TOKENS[shape]) });
       cases.push({ name: `${name} 2 threads`, unit: 'tok/s', runs: 5, selfTimed: true, run: wallRun(two, TOKENS[shape]), baseline: `threads/${name} 1 thread` });
+      if (!nativeMissing) {
+        const path = join(tmp, `${plan.bits}.edgeq`);
+        writeFileSync(path, artifact);
+        const bundle = { runtimeWasm: wasm, contents: readArtifact(artifact, 'bench') };
+        const say = () => console.log('  (building a wasm2c host; cached for next time)');
+        const oneExe = (await wasm2cHost(x86_64, bundle, 'simd', 'wasm2c-x86_64-simd', say)).exe;
+        const twoExe = (await wasm2cHost(x86_64, bundle, 'threads', 'wasm2c-x86_64-threads', say)).exe;
+        cases.push({ name: `${name} wasm2c 1 thread`, unit: 'tok/s', runs: 5, selfTimed: true, run: nativeRun(oneExe, path, 1, NATIVE[shape]) });
+        cases.push({ name: `${name} wasm2c 2 threads`, unit: 'tok/s', runs: 5, selfTimed: true, run: nativeRun(twoExe, path, 2, NATIVE[shape]), baseline: `threads/${name} wasm2c 1 thread` });
+      }
       if (mainThreadCpu() === null) continue;
       cases.push({ name: `${name} 1 thread, main-thread CPU`, unit: 'tok/s', runs: 5, selfTimed: true, run: mainCpuRun(one, TOKENS[shape]) });
       cases.push({
@@ -80,6 +120,7 @@ const section: BenchSection = {
         baseline: `threads/${name} 1 thread, main-thread CPU`,
       });
     }
+    console.log(`  load average before the runs: ${loadavg().map((x) => x.toFixed(2)).join(' ')} (1, 5, 15 min)`);
     return cases;
   },
 };

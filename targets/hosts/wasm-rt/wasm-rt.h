@@ -101,10 +101,11 @@ typedef struct {
  * grows. The generated C accesses it with C11 atomics where wasm says atomic. */
 typedef wasm_rt_memory_t wasm_rt_shared_memory_t;
 uint64_t wasm_rt_grow_memory_shared(wasm_rt_shared_memory_t *mem, uint64_t delta);
-/* WABT 1.0.39's wasm2c writes v128.load on a shared memory as this function but never
- * defines it; the plain load it does define is the same thing here (no atomicity needed:
- * wasm's v128.load is not atomic either). */
+/* WABT 1.0.39's wasm2c writes v128.load and v128.store on a shared memory as these two
+ * functions but never defines them; the plain ones it does define are the same thing here
+ * (no atomicity needed: wasm's v128 accesses are not atomic either). */
 #define v128_load_shared_default32 v128_load_default32
+#define v128_store_shared_default32 v128_store_default32
 
 void wasm_rt_init(void);
 bool wasm_rt_is_initialized(void);
