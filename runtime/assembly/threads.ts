@@ -1,4 +1,4 @@
-// The threaded V8 flavour's coordination (compiled only into it; compiler/codegen/threads.ts
+// The threaded flavour's coordination (compiled only into it; compiler/codegen/threads.ts
 // generates the rest of its entry). One instance of the runtime per thread, all over one
 // shared memory: the host's thread (slot 0) runs the program as usual and hands each GEMV
 // out as a job — its output rows cut into chunks that every thread, slot 0 included, claims
