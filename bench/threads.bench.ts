@@ -18,7 +18,8 @@
 // -march=native), 2 threads its threaded flavour on 2 pthreads (targets/hosts/linux/
 // threads.c). Each run is a child process timed by the wall clock over n2 and n1 greedy
 // positions (the host's bench mode), the difference divided by n2 - n1, so loading cancels.
-// The load average is printed with them: read the wall-clock ratio with it.
+// The load average is printed with them: read the wall-clock ratio with it. Two more rows
+// per plan time the host's main thread (slot 0) by its own CPU clock, as for V8.
 // EDGEQ_THREADS_SHAPE=stories15M picks a smaller shape (a quicker look).
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -54,15 +55,20 @@ const wallRun = (rt: WasmRuntime, tokens: number) => () => {
 /** Positions of the two native runs whose wall-time difference is timed. */
 const NATIVE = { stories15M: [8, 200], stories110M: [4, 68] } as const;
 
-/** A timed native case: the Linux host's bench mode at n2 and n1 positions; wall seconds per token of the difference. */
-const nativeRun = (exe: string, artifactPath: string, threads: number, [n1, n2]: readonly [number, number]) => () => {
-  const wall = (n: number) => {
-    const t0 = performance.now();
-    const r = spawnSync(exe, [artifactPath, 'bench', String(n), ...(threads > 1 ? ['--threads', String(threads)] : [])], { encoding: 'utf8' });
-    if (r.status !== 0) throw new Error(`${exe} bench ${n}: exit ${r.status ?? r.signal}: ${r.stderr}`);
-    return performance.now() - t0;
-  };
-  return Math.max(1e-6, wall(n2) - wall(n1)) / 1000 / (n2 - n1);
+/** The Linux host's bench mode over `n` positions: wall seconds of the process, and its main thread's CPU seconds over the positions. */
+function hostBench(exe: string, artifactPath: string, threads: number, n: number): { wall: number; mainCpu: number } {
+  const t0 = performance.now();
+  const r = spawnSync(exe, [artifactPath, 'bench', String(n), ...(threads > 1 ? ['--threads', String(threads)] : [])], { encoding: 'utf8' });
+  const wall = (performance.now() - t0) / 1000;
+  const m = /^bench positions (\d+) main-thread-cpu-us (\d+)$/m.exec(r.stdout);
+  if (r.status !== 0 || !m || Number(m[1]) !== n) throw new Error(`${exe} bench ${n}: exit ${r.status ?? r.signal}: ${r.stderr}${r.stdout}`);
+  return { wall, mainCpu: Number(m[2]) / 1e6 };
+}
+
+/** A timed native case: the host at n2 and n1 positions; seconds per token of the difference, by the wall clock or (mainCpu) the main thread's CPU time. */
+const nativeRun = (exe: string, artifactPath: string, threads: number, [n1, n2]: readonly [number, number], what: 'wall' | 'mainCpu') => () => {
+  const a = hostBench(exe, artifactPath, threads, n1), b = hostBench(exe, artifactPath, threads, n2);
+  return Math.max(1e-6, b[what] - a[what]) / (n2 - n1);
 };
 
 /** This process's main thread's CPU seconds so far (utime + stime; Linux), or null. */
@@ -110,8 +116,14 @@ const section: BenchSection = {
         const say = () => console.log('  (building a wasm2c host; cached for next time)');
         const oneExe = (await wasm2cHost(x86_64, bundle, 'simd', 'wasm2c-x86_64-simd', say)).exe;
         const twoExe = (await wasm2cHost(x86_64, bundle, 'threads', 'wasm2c-x86_64-threads', say)).exe;
-        cases.push({ name: `${name} wasm2c 1 thread`, unit: 'tok/s', runs: 5, selfTimed: true, run: nativeRun(oneExe, path, 1, NATIVE[shape]) });
-        cases.push({ name: `${name} wasm2c 2 threads`, unit: 'tok/s', runs: 5, selfTimed: true, run: nativeRun(twoExe, path, 2, NATIVE[shape]), baseline: `threads/${name} wasm2c 1 thread` });
+        cases.push({ name: `${name} wasm2c 1 thread`, unit: 'tok/s', runs: 5, selfTimed: true, run: nativeRun(oneExe, path, 1, NATIVE[shape], 'wall') });
+        cases.push({ name: `${name} wasm2c 2 threads`, unit: 'tok/s', runs: 5, selfTimed: true, run: nativeRun(twoExe, path, 2, NATIVE[shape], 'wall'), baseline: `threads/${name} wasm2c 1 thread` });
+        // The main thread's CPU time (clock_gettime in the host, over the positions only).
+        cases.push({ name: `${name} wasm2c 1 thread, main-thread CPU`, unit: 'tok/s', runs: 5, selfTimed: true, run: nativeRun(oneExe, path, 1, NATIVE[shape], 'mainCpu') });
+        cases.push({
+          name: `${name} wasm2c 2 threads, main-thread CPU`, unit: 'tok/s', runs: 5, selfTimed: true, run: nativeRun(twoExe, path, 2, NATIVE[shape], 'mainCpu'),
+          baseline: `threads/${name} wasm2c 1 thread, main-thread CPU`,
+        });
       }
       if (mainThreadCpu() === null) continue;
       cases.push({ name: `${name} 1 thread, main-thread CPU`, unit: 'tok/s', runs: 5, selfTimed: true, run: mainCpuRun(one, TOKENS[shape]) });

@@ -3,7 +3,9 @@
  *   edgeq-host <model.edgeq> selftest        conformance vectors, one line per position
  *   edgeq-host <model.edgeq> generate <n>    greedy text from BOS
  *   edgeq-host <model.edgeq> bench <n>       n greedy positions from BOS, not stopping at
- *                                             BOS and printing no text (npm run bench)
+ *                                             BOS and printing no text (npm run bench); then
+ *                                             "bench positions <n> main-thread-cpu-us <t>":
+ *                                             the CPU time of this thread (slot 0) over them
  *   edgeq-host <model.edgeq> tokens <n>      the generation loop of `edgeq run` (compiler/
  *                                             generate.ts pieces()): prints each next token
  *                                             id on its own line as soon as it is chosen
@@ -23,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "host_core.h"
 #include "sha256.h"
 #ifdef EQ_THREADS
@@ -171,12 +174,16 @@ int main(int argc, char **argv) {
     status = bad ? 1 : 0;
   } else if (!strcmp(mode, "bench")) {
     uint32_t steps = count >= 0 ? (uint32_t)count : 16, token = 1, pos = 0;
+    struct timespec c0, c1;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c0);
     for (; pos < steps; pos++) {
       uint32_t err = w2c_runtime_forward(&rt, token, pos);
       if (err) { fprintf(stderr, "runtime error code %u at position %u\n", err, pos); status = 5; break; }
       token = w2c_runtime_argmax(&rt);
     }
-    printf("bench positions %u\n", pos);
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c1);
+    long long us = (c1.tv_sec - c0.tv_sec) * 1000000LL + (c1.tv_nsec - c0.tv_nsec) / 1000;
+    printf("bench positions %u main-thread-cpu-us %lld\n", pos, us);
   } else if (!strcmp(mode, "tokens")) {
     status = run_tokens(&rt, count >= 0 ? (uint32_t)count : 256, n_prompt, n_stops, stops_given, sample, seed);
   } else {
