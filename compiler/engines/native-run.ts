@@ -71,11 +71,14 @@ export async function nativeGenerate(bundle: OpenedBundle, o: NativeRunOptions):
       const lines = pending.split('\n');
       pending = lines.pop()!;
       for (const l of lines) {
+        if (!reading) break;
         positions++;
-        if (reading && o.onToken(Number(l)) === false) reading = false;
+        if (o.onToken(Number(l)) === false) reading = false;
       }
+      return reading; // false ends the host (stdout closed: | head)
     },
   });
+  if (!reading) return { positions, arch };
   if (r.status !== 0) throw new EdgeqError(`${what}: the host exited ${r.status ?? r.signal}: ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`);
   // The host stops after a stop token (one more position, not printed) or after `steps`.
   return { positions: positions < o.steps ? positions + 1 : positions, arch };
