@@ -21,6 +21,7 @@ import { parseSelftestLines, type Bundle, type Engine, type EngineRun, type Engi
 import { missingTools, runStreaming, tool } from './proc.ts';
 import { isSimdRuntime, runtimeFlavour, type RuntimeBuild } from './runtime-flavour.ts';
 import { VERIFY_THREADS } from './threaded-runtime.ts';
+import { MAX_THREADS } from '../codegen/threads.ts';
 import { SIMDE_DIR, simdeMissing, wabtMissing, wabtTool } from './wabt.ts';
 import { EdgeqError } from '../util/errors.ts';
 
@@ -84,8 +85,8 @@ export interface LinuxArch {
 /** C flags every wasm2c build uses: wasm's float rules even where no float should exist. */
 export const C_FLAGS = ['-O2', '-ffp-contract=off', '-fno-strict-aliasing'];
 
-/** What a threaded build adds: targets/hosts/linux/threads.c and its switch, and pthreads. */
-const THREAD_FLAGS = ['-DEQ_THREADS', '-pthread'];
+/** What a threaded build adds: targets/hosts/linux/threads.c and its switch, the runtime's thread limit, and pthreads. */
+const THREAD_FLAGS = ['-DEQ_THREADS', `-DEQ_MAX_THREADS=${MAX_THREADS}`, '-pthread'];
 
 /** The compiler flags of an arch's scalar or SIMD build, one-thread or threaded. */
 export function archFlags(arch: LinuxArch, simd: boolean, threads = false): string[] {

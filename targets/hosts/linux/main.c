@@ -33,6 +33,10 @@
 #endif
 
 #define MAX_LIST 65536
+/* The threaded build gets the runtime's limit (compiler/codegen/threads.ts MAX_THREADS). */
+#ifndef EQ_MAX_THREADS
+#define EQ_MAX_THREADS 64
+#endif
 
 void eq_out(const char *s, uint32_t n) { fwrite(s, 1, n, stdout); }
 
@@ -123,8 +127,8 @@ int main(int argc, char **argv) {
       if (eq_sha256_parse_hex(argv[++i], expected) != 0) { fprintf(stderr, "--sha256 expects 64 hex digits, got \"%s\"\n", argv[i]); return 2; }
       check_hash = 1;
     } else if (!strcmp(o, "--threads") && left >= 1) {
-      long long n = number(argv[++i], 64);
-      if (n < 1) { fprintf(stderr, "--threads expects a whole number from 1 to 64, got \"%s\"\n", argv[i]); return 2; }
+      long long n = number(argv[++i], EQ_MAX_THREADS);
+      if (n < 1) { fprintf(stderr, "--threads expects a whole number from 1 to %d, got \"%s\"\n", EQ_MAX_THREADS, argv[i]); return 2; }
       threads = (uint32_t)n;
     } else if (!strcmp(o, "--prompt") && left >= 1) {
       if ((n_prompt = id_list(argv[++i], prompt)) <= 0) { fprintf(stderr, "--prompt expects token ids separated by commas (at most %d), got \"%s\"\n", MAX_LIST, argv[i]); return 2; }
