@@ -140,7 +140,7 @@ export function hostCommand(arch: LinuxArch, exe: string, args: string[]): [stri
 export function wasm2cEngine(arch: LinuxArch, build: Wasm2cBuild = 'scalar'): Engine {
   const tools: Array<[string, string]> = [[arch.cc, arch.ccPackage]];
   if (arch.emulator) tools.push([arch.emulator, 'qemu-user']);
-  const simdNote = build === 'threads' ? 'SIMD through SIMDe when the bundle\'s build has it' : build === 'simd' ? 'SIMD runtime through SIMDe' : 'scalar runtime';
+  const simdNote = build === 'threads' ? `SIMD through SIMDe${arch.simdFlags ? `, with ${arch.simdFlags.join(' ')},` : ''} when the bundle's build has it` : build === 'simd' ? 'SIMD runtime through SIMDe' : 'scalar runtime';
   return {
     name: `wasm2c-${arch.name}${build === 'scalar' ? '' : `-${build}`}`,
     about: `wasm2c (npm wabt) → ${arch.cc} ${archFlags(arch, build === 'simd', build === 'threads').join(' ')}${arch.emulator ? `, run under ${arch.emulator}` : ', run natively'}; ${build === 'threads' ? `the threaded flavour of the bundle's build on ${VERIFY_THREADS} pthreads (${simdNote})` : simdNote}`,
