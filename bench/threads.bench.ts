@@ -22,7 +22,7 @@
 // per plan time the host's main thread (slot 0) by its own CPU clock, as for V8.
 // EDGEQ_THREADS_SHAPE=stories15M picks a smaller shape (a quicker look).
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BenchCase, BenchSection } from './harness.ts';
@@ -97,6 +97,7 @@ const section: BenchSection = {
     const nativeMissing = wabtMissing() ?? simdeMissing() ?? missingTools([[x86_64.cc, x86_64.ccPackage]]);
     if (nativeMissing) console.log(`  (no wasm2c rows: ${nativeMissing})`);
     const tmp = mkdtempSync(join(tmpdir(), 'edgeq-threads-bench-'));
+    process.once('exit', () => rmSync(tmp, { recursive: true, force: true })); // the artifacts the hosts read
     for (const plan of PLANS) {
       const model = plan.bits === 8 ? q8 : randomLowbit(q8, plan.bits, 1);
       const b = await bundleFromQuant({
