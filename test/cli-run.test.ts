@@ -54,7 +54,7 @@ test('--steps, the old spelling of --positions, still works with a deprecation l
 test('an unknown engine is a usage error (exit 2, one line naming the known engines)', () => {
   const r = run('stories260K.bin', 'tok512.bin', '--engine', 'gpu');
   assert.is(r.status, 2);
-  assert.is(r.stderr, 'edgeq: error: --engine: unknown engine "gpu"; known engines: reference-float, reference-int, v8\n');
+  assert.is(r.stderr, 'edgeq: error: --engine: unknown engine "gpu"; known engines: reference-float, reference-int, v8, wasm2c\n');
   assert.is(r.stdout, '');
 });
 

@@ -1,10 +1,12 @@
 // tier: slow (over ~10 s; npm run test:quick skips it, npm test runs it)
-// `edgeq run --threads N` and the threaded V8 flavour (compiler/codegen/threads.ts,
-// runtime/assembly/threads.ts, compiler/engines/threaded-runtime.ts): the text and every
-// logit byte-identical to one thread at 2 and 3 threads (3 > this machine's cores; rows
-// split unevenly) on the real stories260K at int8 and 4 bits; slot 0 alone finishing every
-// job when no worker takes a chunk; a failing worker reported, never waited for; bad
-// --threads values refused. No timing here (speed: npm run bench threads).
+// `edgeq run --threads N` and the threaded flavour (compiler/codegen/threads.ts,
+// runtime/assembly/threads.ts) in V8 (compiler/engines/threaded-runtime.ts) and in the
+// Linux wasm2c host with pthreads (targets/hosts/linux/threads.c, `run --engine wasm2c`):
+// the text and every logit byte-identical to one thread at 2 and 3 threads (3 > this
+// machine's cores; rows split unevenly) on the real stories260K at int8 and 4 bits, SIMD
+// and scalar kernels, natively and under qemu-user; slot 0 alone finishing every job when
+// no worker takes a chunk; a failing worker reported, never waited for; bad --threads
+// values refused. No timing here (speed: npm run bench threads).
 //
 // A thread blocked inside WebAssembly cannot run timers, so the hard timeout is a watchdog
 // worker that kills this process: a hang fails the file instead of stalling the suite.
@@ -23,6 +25,11 @@ import { runtimeFlavour } from '../compiler/engines/runtime-flavour.ts';
 import { defaultThreads, startWorkers } from '../compiler/engines/threaded-runtime.ts';
 import { WasmRuntime, type RuntimeExports } from '../compiler/engines/wasm-runtime.ts';
 import { THREADED_MEMORY } from '../compiler/codegen/threads.ts';
+import { spawnSync } from 'node:child_process';
+import { ENGINES } from '../compiler/engines/index.ts';
+import { expectedHashes, formatHash, readBundle } from '../compiler/engines/engine.ts';
+import { wasm2cHost } from '../compiler/engines/wasm2c.ts';
+import { arch as x86_64 } from '../compiler/engines/wasm2c-x86_64.ts';
 
 const TIMEOUT_S = 600;
 const watchdog = new Worker(`setTimeout(() => { require('fs').writeSync(2, 'test/threads.test.ts: no result after ${TIMEOUT_S} s, killing the process (a hang)\\n'); process.kill(process.pid, 'SIGKILL'); }, ${TIMEOUT_S * 1000});`, { eval: true });
@@ -31,8 +38,8 @@ test.after(async () => { await watchdog.terminate(); });
 
 const dir = mkdtempSync(join(tmpdir(), 'edgeq-threads-'));
 const bundles: Record<string, string> = {};
-/** stories260K compiled with `plan` for wasm32 (SIMD runtime) or cortex-m (scalar: the scalar kernels' threaded flavour). */
-async function bundle(plan: 'uniform:8' | 'uniform:4g64', target: 'wasm32' | 'cortex-m' = 'wasm32'): Promise<string> {
+/** stories260K compiled with `plan` for wasm32 (SIMD runtime), cortex-m (scalar: the scalar kernels' threaded flavour) or aarch64-linux (SIMD, its wasm2c host runs under qemu-aarch64). */
+async function bundle(plan: 'uniform:8' | 'uniform:4g64', target: 'wasm32' | 'cortex-m' | 'aarch64-linux' = 'wasm32'): Promise<string> {
   const key = `${target}-${plan.replace(':', '-')}`;
   if (!bundles[key]) {
     const out = join(dir, key);
@@ -87,9 +94,76 @@ for (const [plan, target] of [['uniform:8', 'wasm32'], ['uniform:4g64', 'wasm32'
   });
 }
 
+/** Skips a test whose engine cannot run here (a missing tool), with a note; in CI that fails. */
+function unavailable(name: string): boolean {
+  const why = ENGINES.find((e) => e.name === name)!.available();
+  if (why === null) return false;
+  if (process.env.CI) assert.unreachable(`CI: engine ${name} cannot run: ${why}`);
+  console.warn(`  (${name} skipped: ${why})`);
+  return true;
+}
+
+// --engine wasm2c: the host runs the generation loop (tokens mode) and prints ids; the
+// text must be V8's, byte for byte, at every thread count.
+for (const [plan, target, engine, counts] of [
+  ['uniform:8', 'wasm32', 'wasm2c-x86_64-threads', ['1', '2', '3']],
+  ['uniform:4g64', 'cortex-m', 'wasm2c-x86_64-threads', ['1', '3']],
+  ['uniform:4g64', 'aarch64-linux', 'wasm2c-aarch64-threads', ['2']],
+] as const) {
+  test(`${plan} ${target}: edgeq run --engine wasm2c --threads ${counts.join(', ')} print V8's text (${engine.replace('-threads', '')})`, async () => {
+    if (unavailable(engine)) return;
+    const b = await bundle(plan, target);
+    const v8 = await run(b, '--threads', '1', '--prompt', 'Once upon a time');
+    assert.is(v8.status, 0, v8.stderr);
+    assert.ok(v8.stdout.length > 200, v8.stdout);
+    for (const t of counts) {
+      const r = await run(b, '--engine', 'wasm2c', '--threads', t, '--prompt', 'Once upon a time');
+      assert.is(r.status, 0, r.stderr);
+      assert.is(r.stdout, v8.stdout, `--threads ${t}`);
+      assert.match(r.stderr, new RegExp(`\\(engine ${engine.replace('-threads', '')}${target === 'aarch64-linux' ? ' under qemu-aarch64' : ''}${t === '1' ? '' : `, ${t} threads`}, 150 positions\\)`));
+    }
+  });
+}
+
+// The threaded wasm2c engines' selftest: the hash of every logit vector of the embedded
+// vectors (3 threads), against the integer reference's, for the SIMD and scalar LUT kernels
+// natively and the scalar ones under qemu-riscv64 (the int8 SIMD case is
+// test/conformance/engines.test.ts, which runs every engine).
+for (const [target, engine] of [['wasm32', 'wasm2c-x86_64-threads'], ['cortex-m', 'wasm2c-x86_64-threads'], ['cortex-m', 'wasm2c-riscv64-threads']] as const) {
+  test(`uniform:4g64 ${target}: ${engine} reproduces every embedded logits hash on 3 pthreads`, async () => {
+    if (unavailable(engine)) return;
+    const b = readBundle(await bundle('uniform:4g64', target));
+    const r = await ENGINES.find((e) => e.name === engine)!.run(b);
+    const want = expectedHashes(b.contents);
+    assert.ok(want.length >= 16, `${want.length} positions`);
+    assert.equal(r.hashes.map((h) => formatHash(h.hash)), want.map((h) => formatHash(h.hash)));
+    assert.is(r.mismatches, 0);
+    assert.is(r.runtime.simd, target === 'wasm32');
+    assert.match(r.runtime.origin, /threaded for wasm2c/);
+  });
+}
+
+test('the wasm2c host: --threads needs the threaded build, and its values are checked; run refuses --engine wasm2c where it cannot run', async () => {
+  if (unavailable('wasm2c-x86_64')) return;
+  const b = openBundle(await bundle('uniform:8'));
+  const one = await wasm2cHost(x86_64, { runtimeWasm: b.wasm, contents: b.artifact }, 'simd', 'test');
+  const refused = spawnSync(one.exe, [b.artifactPath, 'selftest', '--threads', '2'], { encoding: 'utf8' });
+  assert.is(refused.status, 2);
+  assert.match(refused.stderr, /--threads 2: this host was built for one thread/);
+  const threaded = await wasm2cHost(x86_64, { runtimeWasm: b.wasm, contents: b.artifact }, 'threads', 'test');
+  for (const bad of ['0', '65', 'two']) {
+    const r = spawnSync(threaded.exe, [b.artifactPath, 'selftest', '--threads', bad], { encoding: 'utf8' });
+    assert.is(r.status, 2, bad);
+    assert.match(r.stderr, new RegExp(`--threads expects a whole number from 1 to 64, got "${bad}"`));
+  }
+  const ckpt = await cli(['run', model('stories260K.bin'), '--tokenizer', model('tok512.bin'), '--engine', 'wasm2c']);
+  assert.is(ckpt.status, 2);
+  assert.match(ckpt.stderr, /--engine wasm2c runs a bundle directory/);
+});
+
 test('slot 0 alone finishes every job when no worker claims a chunk; after threads_fail, forward fails at once', async () => {
   const b = openBundle(await bundle('uniform:4g64'));
-  const rt = await runtimeFlavour({ runtimeWasm: b.wasm, contents: b.artifact }, true, true);
+  const rt = await runtimeFlavour({ runtimeWasm: b.wasm, contents: b.artifact }, true, 'v8');
   const memory = new WebAssembly.Memory({ initial: THREADED_MEMORY.initial, maximum: THREADED_MEMORY.maximum, shared: true });
   // Three threads announced, no worker started: the chunks are all slot 0's to claim.
   const noWorkers = { threads: 3, failure: () => null, close: async () => {} };
@@ -136,11 +210,14 @@ test('a worker that fails is flagged with its error; one that cannot start rejec
   }
 });
 
-test('the default: every core (at most 64) from 16 MiB of model.edgeq, one thread below', () => {
+test('the default: every core (at most 64) from 16 MiB of model.edgeq, one thread below and for a board', () => {
   assert.is(defaultThreads(331_632), 1); // stories260K int8
   assert.is(defaultThreads((16 << 20) - 1), 1);
   assert.is(defaultThreads(16 << 20), Math.min(availableParallelism(), 64));
   assert.is(defaultThreads(120e6), Math.min(availableParallelism(), 64)); // stories110M int8
+  assert.is(defaultThreads(120e6, 'aarch64-linux'), Math.min(availableParallelism(), 64));
+  assert.is(defaultThreads(120e6, 'cortex-m'), 1);
+  assert.is(defaultThreads(120e6, 'riscv32'), 1);
 });
 
 test('bad --threads values are refused with a usage error; --help explains the option', async () => {
@@ -153,7 +230,7 @@ test('bad --threads values are refused with a usage error; --help explains the o
   }
   const ckpt = await cli(['run', model('stories260K.bin'), '--tokenizer', model('tok512.bin'), '--threads', '2']);
   assert.is(ckpt.status, 2);
-  assert.match(ckpt.stderr, /--threads 2: several threads run a bundle's runtime in V8 \(.*stories260K\.bin is a checkpoint/);
+  assert.match(ckpt.stderr, /--threads 2: several threads run a bundle's runtime in V8 or wasm2c \(.*stories260K\.bin is a checkpoint/);
   await (await loadBundleDir(b, { threads: 1 })).close();
   try {
     await loadBundleDir(b, { threads: 0 });

@@ -43,7 +43,7 @@ export function refuseLowBit(b: Bundle): void {
   }
 }
 
-/** Can `edgeq verify --train` run this engine (v8-threads cannot: training runs one thread)? */
+/** Can `edgeq verify --train` run this engine (v8-threads and wasm2c-*-threads cannot: training runs one thread)? */
 export const hasTrainRunner = (e: Pick<Engine, 'name'>): boolean =>
   e.name === 'v8-simd' || e.name === 'v8-scalar' || (TRAIN_ENGINES as readonly string[]).includes(e.name);
 

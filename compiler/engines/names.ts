@@ -12,6 +12,7 @@ export const ENGINE_NAMES = {
   'v8-simd': 'the SIMD runtime build in V8 (verify; also a conformance engine)',
   'v8-scalar': 'the scalar runtime build in V8 (verify; also a conformance engine)',
   'v8-threads': "the threaded flavour of the bundle's runtime build in V8, on 3 threads (verify; run --threads runs it)",
+  wasm2c: "the bundle's runtime through wasm2c in the Linux host, as a Linux board runs it: its target's ISA for aarch64-linux and riscv64-linux bundles (under qemu-user here), this machine's x86-64 for the others; --threads N runs it on N pthreads",
 } as const;
 
 export type EngineName = keyof typeof ENGINE_NAMES;

@@ -44,14 +44,15 @@ export function tool(cmd: string, args: string[], opts: { cwd?: string; timeoutM
  * Runs a program to completion (or until `timeoutMs`, then kills it), streaming its stdout
  * to `onStdout` as it comes. Never throws for a non-zero exit: the caller decides.
  */
-export function runStreaming(cmd: string, args: string[], opts: { cwd?: string; timeoutMs: number; onStdout?: (chunk: Buffer) => void }): Promise<ToolResult> {
+/** runStreaming's child is ended (SIGTERM) when `onStdout` returns false: the reader needs no more. */
+export function runStreaming(cmd: string, args: string[], opts: { cwd?: string; timeoutMs: number; onStdout?: (chunk: Buffer) => void | boolean }): Promise<ToolResult> {
   return new Promise((resolvePromise, reject) => {
     const t0 = performance.now();
     const child = spawn(cmd, args, { cwd: opts.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     const out: Buffer[] = [], err: Buffer[] = [];
     let timedOut = false;
     const timer = setTimeout(() => { timedOut = true; child.kill('SIGKILL'); }, opts.timeoutMs);
-    child.stdout.on('data', (b: Buffer) => { out.push(b); opts.onStdout?.(b); });
+    child.stdout.on('data', (b: Buffer) => { out.push(b); if (opts.onStdout?.(b) === false) child.kill('SIGTERM'); });
     child.stderr.on('data', (b: Buffer) => err.push(b));
     child.on('error', (e) => { clearTimeout(timer); reject(new EdgeqError(`cannot run ${cmd}: ${e.message}`)); });
     child.on('close', (status, signal) => {

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { cachedBuild, fileSha256, sha256 } from './cache.ts';
 import type { Bundle } from './engine.ts';
 import { VERSION } from '../version.ts';
+import type { ThreadHost } from '../codegen/threads.ts';
 
 /** Whether the module uses any SIMD instruction or v128 value. */
 export function usesSimd(wasm: Uint8Array): boolean {
@@ -45,22 +46,22 @@ export function runtimeSources(): Array<string | Uint8Array> {
 /**
  * The runtime build with (simd = true) or without SIMD for this bundle: the bundle's own
  * runtime.wasm when it is that flavour, else a rebuild by the codegen. `threads`: the
- * threaded V8 flavour (compiler/codegen/threads.ts), always a rebuild. `onBuild` is called
+ * threaded flavour for that host (compiler/codegen/threads.ts), always a rebuild. `onBuild` is called
  * when the build is not in the cache (it takes seconds to a minute).
  */
-export async function runtimeFlavour(bundle: Pick<Bundle, 'runtimeWasm' | 'contents'>, simd: boolean, threads = false, onBuild?: () => void): Promise<RuntimeBuild> {
+export async function runtimeFlavour(bundle: Pick<Bundle, 'runtimeWasm' | 'contents'>, simd: boolean, threads: ThreadHost | false = false, onBuild?: () => void): Promise<RuntimeBuild> {
   const own = isSimdRuntime(bundle.runtimeWasm);
   // A scalar runtime is also what a SIMD engine runs when the bundle has no SIMD build.
   if (own === simd && !threads) return { wasm: bundle.runtimeWasm, simd, sha256: fileSha256(bundle.runtimeWasm), origin: 'bundle runtime.wasm' };
   // The codegen reads only the config and the program (not weights or vectors).
   const c = bundle.contents;
-  const flavour = `${simd ? 'SIMD' : 'scalar'}${threads ? ' threaded' : ''}`;
+  const flavour = `${simd ? 'SIMD' : 'scalar'}${threads ? ` threaded for ${threads}` : ''}`;
   const key = sha256('runtime-flavour', VERSION, JSON.stringify({ config: c.config, program: c.program, target: c.target.name }), flavour, ...runtimeSources());
   const { dir } = await cachedBuild(key, async (tmp) => {
     onBuild?.();
     await loadHeavyPackages();
     const { buildRuntime } = await import('../codegen/runtime.ts');
-    const r = await buildRuntime(c.config, c.program, { name: c.target.name, simd, threads });
+    const r = await buildRuntime(c.config, c.program, { name: c.target.name, simd, ...(threads ? { threads } : {}) });
     writeFileSync(join(tmp, 'runtime.wasm'), r.wasm);
   });
   const wasm = new Uint8Array(readFileSync(join(dir, 'runtime.wasm')));

@@ -6,6 +6,7 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { EdgeqError } from '../util/errors.ts';
+import { loadTarget } from '../target/profile.ts';
 import { MAX_THREADS, THREADED_MEMORY } from '../codegen/threads.ts';
 import type { Bundle } from './engine.ts';
 import { isSimdRuntime, runtimeFlavour } from './runtime-flavour.ts';
@@ -13,6 +14,9 @@ import { WasmRuntime, type ThreadPool } from './wasm-runtime.ts';
 
 /** Bytes of the buffer a failing worker writes its error into (int32 length, then UTF-8). */
 const ERROR_BYTES = 4096;
+
+/** Threads the threaded conformance engines (v8-threads, wasm2c-*-threads) run: more than this machine's two cores, so chunks are claimed unevenly too. */
+export const VERIFY_THREADS = 3;
 
 /** `threads` as a thread count, or an error saying what is accepted. */
 export function checkThreads(threads: number): number {
@@ -30,9 +34,18 @@ export function checkThreads(threads: number): number {
  */
 export const THREADS_MIN_MODEL_BYTES = 16 << 20;
 
-/** `edgeq run`'s thread count when --threads is not given: every core (at most MAX_THREADS) for a model of THREADS_MIN_MODEL_BYTES or more, else 1. */
-export function defaultThreads(modelBytes: number): number {
+/**
+ * `edgeq run`'s thread count when --threads is not given: 1 for a board's bundle (`target`
+ * with a board: firmware runs one thread, and so does its bundle here), else every core (at
+ * most MAX_THREADS) for a model of THREADS_MIN_MODEL_BYTES or more, else 1.
+ */
+export function defaultThreads(modelBytes: number, target?: string): number {
+  if (target !== undefined && isBoardTarget(target)) return 1;
   return modelBytes >= THREADS_MIN_MODEL_BYTES ? Math.min(availableParallelism(), MAX_THREADS) : 1;
+}
+
+function isBoardTarget(name: string): boolean {
+  try { return loadTarget(name).board !== undefined; } catch { return false; }
 }
 
 /**
@@ -81,7 +94,7 @@ export async function startWorkers(module: WebAssembly.Module, memory: WebAssemb
 export async function threadedRuntime(bundle: Pick<Bundle, 'runtimeWasm' | 'contents'>, artifact: Uint8Array, threads: number, file = 'model.edgeq', say?: (msg: string) => void): Promise<WasmRuntime> {
   checkThreads(threads);
   const simd = isSimdRuntime(bundle.runtimeWasm);
-  const rt = await runtimeFlavour(bundle, simd, true, () => say?.(`building the threaded runtime (${simd ? 'SIMD' : 'scalar'} kernels; cached for next time)`));
+  const rt = await runtimeFlavour(bundle, simd, 'v8', () => say?.(`building the threaded runtime (${simd ? 'SIMD' : 'scalar'} kernels; cached for next time)`));
   const memory = new WebAssembly.Memory({ initial: THREADED_MEMORY.initial, maximum: THREADED_MEMORY.maximum, shared: true });
   return WasmRuntime.create(rt.wasm, artifact, bundle.contents.config.vocabSize, file, { memory, start: (module) => startWorkers(module, memory, threads) });
 }

@@ -5,7 +5,7 @@ import { sha256 } from './cache.ts';
 import type { Bundle, Engine, EngineRun, EngineRunOptions } from './engine.ts';
 import { isSimdRuntime, runtimeFlavour } from './runtime-flavour.ts';
 import { WasmRuntime } from './wasm-runtime.ts';
-import { threadedRuntime } from './threaded-runtime.ts';
+import { VERIFY_THREADS, threadedRuntime } from './threaded-runtime.ts';
 import { V8_BUILD_ENGINE } from './names.ts';
 
 export function v8Engine(simd: boolean): Engine {
@@ -31,9 +31,6 @@ export function v8Engine(simd: boolean): Engine {
   };
 }
 
-/** Threads v8-threads runs: more than this machine's two cores, so chunks are claimed unevenly too. */
-const VERIFY_THREADS = 3;
-
 /** The threaded flavour (SIMD kernels when the bundle's runtime has them) on VERIFY_THREADS threads. */
 export function v8ThreadsEngine(): Engine {
   return {
@@ -43,7 +40,7 @@ export function v8ThreadsEngine(): Engine {
     async run(bundle: Bundle): Promise<EngineRun> {
       const t0 = performance.now();
       const simd = isSimdRuntime(bundle.runtimeWasm);
-      const rt = await runtimeFlavour(bundle, simd, true);
+      const rt = await runtimeFlavour(bundle, simd, 'v8');
       const t1 = performance.now();
       const host = await threadedRuntime(bundle, bundle.artifact, VERIFY_THREADS, bundle.artifactPath);
       try {

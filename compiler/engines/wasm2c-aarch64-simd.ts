@@ -3,4 +3,4 @@
 import { arch } from './wasm2c-aarch64.ts';
 import { wasm2cEngine } from './wasm2c.ts';
 
-export const engine = wasm2cEngine(arch, true);
+export const engine = wasm2cEngine(arch, 'simd');

@@ -6,4 +6,4 @@
 import { arch } from './wasm2c-riscv64.ts';
 import { wasm2cEngine } from './wasm2c.ts';
 
-export const engine = wasm2cEngine(arch, true);
+export const engine = wasm2cEngine(arch, 'simd');

@@ -5,6 +5,11 @@
 // each operation to NEON on AArch64, SSE/AVX on x86-64 and portable C elsewhere. Also the
 // translation step the bare-metal firmware reuses.
 //
+// wasm2c-<arch>-threads runs the threaded flavour (compiler/codegen/threads.ts, for host
+// 'wasm2c') of the bundle's own build on VERIFY_THREADS pthreads: the same host compiled
+// with -DEQ_THREADS and targets/hosts/linux/threads.c (one instance per thread over one
+// shared memory), as `edgeq run --engine wasm2c --threads N` runs it.
+//
 // Every step is cached by the SHA-256 of its inputs (./cache.ts): the C translation by the
 // wasm bytes, wasm2c's version and our wasm-rt files; an executable by the C, the host
 // sources, SIMDe's header, the compiler and its flags. The artifact is read at run time, so
@@ -14,7 +19,9 @@ import { join, resolve } from 'node:path';
 import { cachedBuild, sha256 } from './cache.ts';
 import { parseSelftestLines, type Bundle, type Engine, type EngineRun, type EngineRunOptions } from './engine.ts';
 import { missingTools, runStreaming, tool } from './proc.ts';
-import { runtimeFlavour } from './runtime-flavour.ts';
+import { isSimdRuntime, runtimeFlavour, type RuntimeBuild } from './runtime-flavour.ts';
+import { VERIFY_THREADS } from './threaded-runtime.ts';
+import { MAX_THREADS } from '../codegen/threads.ts';
 import { SIMDE_DIR, simdeMissing, wabtMissing, wabtTool } from './wabt.ts';
 import { EdgeqError } from '../util/errors.ts';
 
@@ -39,16 +46,18 @@ export function hostFiles(...subdirs: string[]): Array<{ path: string; bytes: Ui
  * runtime.c / runtime.h for a runtime build, plus copies of our wasm-rt.h and
  * wasm-rt-impl.c, so that cross compilers never see the build machine's /usr/include.
  */
-export async function wasm2cSources(wasm: Uint8Array): Promise<{ dir: string; built: boolean }> {
+export async function wasm2cSources(wasm: Uint8Array, threads = false): Promise<{ dir: string; built: boolean }> {
   const w2c = wabtTool('wasm2c');
   if (!w2c) throw new EdgeqError(`cannot translate the runtime to C: ${wabtMissing()}`);
   const rt = hostFiles('wasm-rt');
-  const key = sha256('wasm2c', w2c.id, wasm, ...rt.flatMap((f) => [f.path, f.bytes]));
+  // The threaded flavour's shared memory and atomics are the threads proposal's.
+  const features = threads ? ['--enable-threads'] : [];
+  const key = sha256('wasm2c', w2c.id, features.join(' '), wasm, ...rt.flatMap((f) => [f.path, f.bytes]));
   return cachedBuild(key, (tmp) => {
     const input = join(tmp, 'runtime.wasm');
     for (const f of ['wasm-rt.h', 'wasm-rt-impl.c']) copyFileSync(join(WASM_RT_DIR, f), join(tmp, f));
     writeFileSync(input, wasm);
-    tool(w2c.cmd, [...w2c.args, input, '-n', 'runtime', '-o', join(tmp, 'runtime.c')], { what: 'wasm2c', timeoutMs: 120_000 });
+    tool(w2c.cmd, [...w2c.args, ...features, input, '-n', 'runtime', '-o', join(tmp, 'runtime.c')], { what: 'wasm2c', timeoutMs: 120_000 });
   });
 }
 
@@ -76,20 +85,24 @@ export interface LinuxArch {
 /** C flags every wasm2c build uses: wasm's float rules even where no float should exist. */
 export const C_FLAGS = ['-O2', '-ffp-contract=off', '-fno-strict-aliasing'];
 
-/** The compiler flags of an arch's scalar or SIMD build. */
-export function archFlags(arch: LinuxArch, simd: boolean): string[] {
-  return [...C_FLAGS, ...arch.flags, ...(simd ? arch.simdFlags ?? [] : [])];
+/** What a threaded build adds: targets/hosts/linux/threads.c and its switch, the runtime's thread limit, and pthreads. */
+const THREAD_FLAGS = ['-DEQ_THREADS', `-DEQ_MAX_THREADS=${MAX_THREADS}`, '-pthread'];
+
+/** The compiler flags of an arch's scalar or SIMD build, one-thread or threaded. */
+export function archFlags(arch: LinuxArch, simd: boolean, threads = false): string[] {
+  return [...C_FLAGS, ...arch.flags, ...(simd ? arch.simdFlags ?? [] : []), ...(threads ? THREAD_FLAGS : [])];
 }
 
 /**
  * The Linux host (targets/hosts/linux + common) around a runtime build, compiled with
  * `arch.cc` and cached by content; the executable is `<dir>/edgeq-host`. `simd` selects
- * the arch's SIMD flags (the C itself says whether it uses SIMDe).
+ * the arch's SIMD flags (the C itself says whether it uses SIMDe); `threads` builds a
+ * threaded flavour's host (pthreads, `--threads N`).
  */
-export async function buildLinuxHost(arch: LinuxArch, wasm: Uint8Array, what = `wasm2c-${arch.name}`, simd = false): Promise<{ dir: string; built: boolean }> {
-  const c = await wasm2cSources(wasm);
+export async function buildLinuxHost(arch: LinuxArch, wasm: Uint8Array, what = `wasm2c-${arch.name}`, simd = false, threads = false): Promise<{ dir: string; built: boolean }> {
+  const c = await wasm2cSources(wasm, threads);
   const hosts = hostFiles('common', 'linux');
-  const flags = archFlags(arch, simd);
+  const flags = archFlags(arch, simd, threads);
   const runtimeC = readFileSync(join(c.dir, 'runtime.c'));
   const usesSimde = runtimeC.includes('simde/wasm/simd128.h');
   if (usesSimde && simdeMissing()) throw new EdgeqError(`${what}: ${simdeMissing()}`);
@@ -97,29 +110,48 @@ export async function buildLinuxHost(arch: LinuxArch, wasm: Uint8Array, what = `
   const simdeId = usesSimde ? readFileSync(join(SIMDE_DIR, 'wasm/simd128.h')) : '';
   const key = sha256('linux-host', arch.cc, flags.join(' '), runtimeC, simdeId, ...hosts.flatMap((f) => [f.path, f.bytes]));
   return cachedBuild(key, (tmp) => {
-    tool(arch.cc, [...flags, `-I${c.dir}`, `-I${join(HOSTS_DIR, 'common')}`, ...simdeInc,
+    tool(arch.cc, [...flags, `-I${c.dir}`, `-I${join(HOSTS_DIR, 'common')}`, `-I${join(HOSTS_DIR, 'linux')}`, ...simdeInc,
       join(c.dir, 'runtime.c'), join(c.dir, 'wasm-rt-impl.c'), join(HOSTS_DIR, 'common/host_core.c'), join(HOSTS_DIR, 'common/sha256.c'), join(HOSTS_DIR, 'linux/main.c'),
-      '-o', join(tmp, 'edgeq-host'), '-lm'], { what: `${what} build`, timeoutMs: 600_000 });
+      ...(threads ? [join(HOSTS_DIR, 'linux/threads.c')] : []), '-o', join(tmp, 'edgeq-host'), '-lm'], { what: `${what} build`, timeoutMs: 600_000 });
   });
 }
 
-/** wasm2c-<arch> runs the scalar runtime build, wasm2c-<arch>-simd the SIMD build. */
-export function wasm2cEngine(arch: LinuxArch, simd = false): Engine {
+/** Which runtime build a wasm2c engine runs: scalar, SIMD, or the threaded flavour of the bundle's own. */
+export type Wasm2cBuild = 'scalar' | 'simd' | 'threads';
+
+/** The runtime build and host executable of `build` for `bundle` (built or from the cache). */
+export async function wasm2cHost(arch: LinuxArch, bundle: Pick<Bundle, 'runtimeWasm' | 'contents'>, build: Wasm2cBuild, what: string, onBuild?: () => void): Promise<{ rt: RuntimeBuild; exe: string }> {
+  const threads = build === 'threads';
+  const simd = threads ? isSimdRuntime(bundle.runtimeWasm) : build === 'simd';
+  const rt = await runtimeFlavour(bundle, simd, threads ? 'wasm2c' : false, onBuild);
+  const host = await buildLinuxHost(arch, rt.wasm, what, simd, threads);
+  return { rt, exe: join(host.dir, 'edgeq-host') };
+}
+
+/** The command line that runs a host executable for `arch`: natively or under its emulator. */
+export function hostCommand(arch: LinuxArch, exe: string, args: string[]): [string, string[]] {
+  return arch.emulator ? [arch.emulator, [exe, ...args]] : [exe, args];
+}
+
+/**
+ * wasm2c-<arch> runs the scalar runtime build, wasm2c-<arch>-simd the SIMD build,
+ * wasm2c-<arch>-threads the threaded flavour of the bundle's build on VERIFY_THREADS threads.
+ */
+export function wasm2cEngine(arch: LinuxArch, build: Wasm2cBuild = 'scalar'): Engine {
   const tools: Array<[string, string]> = [[arch.cc, arch.ccPackage]];
   if (arch.emulator) tools.push([arch.emulator, 'qemu-user']);
+  const simdNote = build === 'threads' ? `SIMD through SIMDe${arch.simdFlags ? `, with ${arch.simdFlags.join(' ')},` : ''} when the bundle's build has it` : build === 'simd' ? 'SIMD runtime through SIMDe' : 'scalar runtime';
   return {
-    name: `wasm2c-${arch.name}${simd ? '-simd' : ''}`,
-    about: `wasm2c (npm wabt) → ${arch.cc} ${archFlags(arch, simd).join(' ')}${arch.emulator ? `, run under ${arch.emulator}` : ', run natively'}; ${simd ? 'SIMD runtime through SIMDe' : 'scalar runtime'}`,
-    available: () => wabtMissing() ?? (simd ? simdeMissing() : null) ?? missingTools(tools),
+    name: `wasm2c-${arch.name}${build === 'scalar' ? '' : `-${build}`}`,
+    about: `wasm2c (npm wabt) → ${arch.cc} ${archFlags(arch, build === 'simd', build === 'threads').join(' ')}${arch.emulator ? `, run under ${arch.emulator}` : ', run natively'}; ${build === 'threads' ? `the threaded flavour of the bundle's build on ${VERIFY_THREADS} pthreads (${simdNote})` : simdNote}`,
+    available: () => wabtMissing() ?? (build === 'simd' ? simdeMissing() : null) ?? missingTools(tools),
     async run(bundle: Bundle, opts: EngineRunOptions = {}): Promise<EngineRun> {
       const t0 = performance.now();
-      const rt = await runtimeFlavour(bundle, simd);
-      const exe = await buildLinuxHost(arch, rt.wasm, this.name, simd);
+      const { rt, exe } = await wasm2cHost(arch, bundle, build, this.name);
       const t1 = performance.now();
       const timeoutMs = opts.timeoutMs ?? 300_000;
-      const bin = join(exe.dir, 'edgeq-host');
-      const [cmd, args] = arch.emulator ? [arch.emulator, [bin]] : [bin, []];
-      const r = await runStreaming(cmd, [...args, bundle.artifactPath, 'selftest'], { timeoutMs });
+      const [cmd, args] = hostCommand(arch, exe, [bundle.artifactPath, 'selftest', ...(build === 'threads' ? ['--threads', String(VERIFY_THREADS)] : [])]);
+      const r = await runStreaming(cmd, args, { timeoutMs });
       if (r.timedOut) throw new EdgeqError(`${this.name}: did not finish within ${timeoutMs / 1000} s`);
       const mm = /^selftest mismatches (\d+)$/m.exec(r.stdout);
       if (!mm || (r.status !== 0 && r.status !== 1)) {

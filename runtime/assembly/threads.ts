@@ -1,4 +1,4 @@
-// The threaded V8 flavour's coordination (compiled only into it; compiler/codegen/threads.ts
+// The threaded flavour's coordination (compiled only into it; compiler/codegen/threads.ts
 // generates the rest of its entry). One instance of the runtime per thread, all over one
 // shared memory: the host's thread (slot 0) runs the program as usual and hands each GEMV
 // out as a job — its output rows cut into chunks that every thread, slot 0 included, claims
@@ -18,7 +18,9 @@
 // the swap fails if the job changed since it read next, so the parameters it read after
 // next are that job's, and they stay valid while it runs the chunk (slot 0 publishes the
 // next job only once done = chunks). A failing worker's host calls threads_fail, which
-// wakes slot 0 from its wait; forward() then returns ERR_THREAD_FAILED.
+// wakes slot 0 from its wait; forward() then returns ERR_THREAD_FAILED. Sleeping and waking
+// go through ./thread-wait.ts (the host's futex on wasm2c hosts).
+import { waitWhile, wake } from "./thread-wait";
 
 const CTRL: usize = memory.data(64, 16);
 const NEXT: usize = 0; // i64: job number << 32 | next unclaimed chunk
@@ -58,14 +60,14 @@ export function threads_start(n: i32): void { atomic.store<i32>(CTRL + THREADS, 
 export function threads_stop(): void {
   atomic.store<i32>(CTRL + STOP, 1);
   atomic.add<i32>(CTRL + GENERATION, 1);
-  atomic.notify(CTRL + GENERATION, -1);
+  wake(CTRL + GENERATION, -1);
 }
 
 /** ABI threads_fail(): a worker's host saw it fail; slot 0 stops waiting (forward fails). */
 export function threads_fail(): void {
   atomic.store<i32>(CTRL + FAILED, 1);
   atomic.add<i32>(CTRL + DONE, 1 << 30); // changes the value slot 0 sleeps on
-  atomic.notify(CTRL + DONE, -1);
+  wake(CTRL + DONE, -1);
 }
 
 /** Slot 0: publishes op `r` of `kind` (`rows` output rows, chunks a multiple of `align`) and wakes the workers. */
@@ -83,7 +85,7 @@ export function publishJob(kind: u32, r: usize, rows: i32, align: i32): void {
   jobs++;
   atomic.store<i64>(CTRL + NEXT, jobs << 32);
   atomic.store<i32>(CTRL + GENERATION, <i32>jobs);
-  atomic.notify(CTRL + GENERATION, -1);
+  wake(CTRL + GENERATION, -1);
 }
 
 /**
@@ -111,7 +113,7 @@ export function chunkEnd(lo: i32): i32 {
 
 /** Any thread: a claimed chunk is finished. */
 export function finishChunk(): void {
-  if (atomic.add<i32>(CTRL + DONE, 1) + 1 == atomic.load<i32>(CTRL + CHUNKS)) atomic.notify(CTRL + DONE, 1);
+  if (atomic.add<i32>(CTRL + DONE, 1) + 1 == atomic.load<i32>(CTRL + CHUNKS)) wake(CTRL + DONE, 1);
 }
 
 /** Slot 0: waits until every chunk is finished; false when a worker failed. */
@@ -119,7 +121,7 @@ export function joinJob(): bool {
   const chunks = atomic.load<i32>(CTRL + CHUNKS);
   let d = atomic.load<i32>(CTRL + DONE);
   for (let i = 0; d != chunks && atomic.load<i32>(CTRL + FAILED) == 0; i++) {
-    if (i >= JOIN_SPIN) memory.atomic.wait32(CTRL + DONE, d, -1);
+    if (i >= JOIN_SPIN) waitWhile(CTRL + DONE, d);
     d = atomic.load<i32>(CTRL + DONE);
   }
   return atomic.load<i32>(CTRL + FAILED) == 0;
@@ -129,7 +131,7 @@ export function joinJob(): bool {
 export function awaitJob(seen: i32): i32 {
   let g = atomic.load<i32>(CTRL + GENERATION);
   for (let i = 0; g == seen; i++) {
-    if (i >= WORKER_SPIN) memory.atomic.wait32(CTRL + GENERATION, seen, -1);
+    if (i >= WORKER_SPIN) waitWhile(CTRL + GENERATION, seen);
     g = atomic.load<i32>(CTRL + GENERATION);
   }
   return atomic.load<i32>(CTRL + STOP) != 0 ? -1 : g;

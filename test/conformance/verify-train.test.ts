@@ -96,6 +96,8 @@ t('the table: one row per engine with the steps matched, the anchor and the refe
 t('--train: a group (all, v8) leaves out engines without a training runner; one named exactly stays (and is reported skipped)', () => {
   const names = (spec: string) => selectEngines(spec, hasTrainRunner).map((e) => e.name);
   assert.ok(!names('all').includes('v8-threads'), 'all');
+  for (const a of ['x86_64', 'aarch64', 'riscv64']) assert.ok(!names('all').includes(`wasm2c-${a}-threads`), `all: wasm2c-${a}-threads`);
+  assert.ok(!names('wasm2c').some((n) => n.endsWith('-threads')), 'the wasm2c family');
   assert.ok(names('all').includes('wasm2c-x86_64'), 'all keeps the trainable engines');
   assert.equal(names('v8'), ['v8-simd', 'v8-scalar']);
   assert.equal(names('v8-threads'), ['v8-threads']);

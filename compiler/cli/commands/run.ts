@@ -9,7 +9,7 @@ import { loadWeights, type Graph } from '../../import/graph.ts';
 import type { TextTokenizer } from '../../import/tokenizers/text-tokenizer.ts';
 import { FloatTransformer } from '../../reference/float/forward.ts';
 import { DEFAULT_SEED, Sampler } from '../../reference/float/sampler.ts';
-import { clampSteps, generate, type Engine, type TokenPicker } from '../../generate.ts';
+import { clampSteps, generate, printedBytes, type Engine, type TokenPicker } from '../../generate.ts';
 import { quantizeInt8 } from '../../quantize/int8.ts';
 import { IntTransformer } from '../../../runtime/reference/model.ts';
 import { intReferenceEngine, samplerProblem } from '../../engines/int-engines.ts';
@@ -23,11 +23,12 @@ import { checkTrust } from '../../engines/trust.ts';
 import { describeEngines, engineOption } from '../../engines/names.ts';
 import { MAX_THREADS } from '../../codegen/threads.ts';
 import { THREADS_MIN_MODEL_BYTES, defaultThreads } from '../../engines/threaded-runtime.ts';
+import { nativeGenerate } from '../../engines/native-run.ts';
 
 interface Loaded { engine: Engine; picker: (o: RunOptions) => TokenPicker }
 
 /** Engines `run` can drive from a checkpoint, by --engine name (compiler/engines/names.ts). */
-const ENGINES: Record<'reference-float' | 'reference-int' | 'v8', { load: (model: Graph) => Loaded }> = {
+const ENGINES: Record<'reference-float' | 'reference-int' | 'v8' | 'wasm2c', { load: (model: Graph) => Loaded }> = {
   'reference-float': {
     load: (model) => ({
       engine: new FloatTransformer(loadWeights(model)),
@@ -42,6 +43,9 @@ const ENGINES: Record<'reference-float' | 'reference-int' | 'v8', { load: (model
   },
   v8: {
     load: () => { throw usageError('--engine v8 runs a bundle directory (from edgeq compile), not a checkpoint'); },
+  },
+  wasm2c: {
+    load: () => { throw usageError('--engine wasm2c runs a bundle directory (from edgeq compile), not a checkpoint'); },
   },
 };
 const RUN_ENGINES = Object.keys(ENGINES) as Array<keyof typeof ENGINES>;
@@ -71,7 +75,7 @@ export function register(program: Command): void {
     .option('--seed <n>', `random seed; the same seed gives the same text (llama2.c uses the clock, we default to ${DEFAULT_SEED} for reproducible runs)`,
       intOption('--seed', 1, Number.MAX_SAFE_INTEGER), Number(DEFAULT_SEED))
     .option('--trust <key.pub>', 'run a bundle only if its manifest is signed by this Ed25519 public key (edgeq compile --sign) and every file matches the manifest\'s sha256')
-    .option('--threads <n>', `threads a bundle's runtime decodes on, 1 to ${MAX_THREADS} (default: every core, here ${defaultThreads(Infinity)}, for a model.edgeq of ${THREADS_MIN_MODEL_BYTES >> 20} MiB or more; 1 for a smaller one, where handing out the work costs more than it saves). More than 1 runs the runtime's threaded flavour (built on first use, then cached): each matrix-vector product's rows are split between the threads, each row computed by the same code as on one thread, so the text and logits are byte-identical to --threads 1 (which runs the bundle's runtime.wasm as is). Only for bundles in V8 without --adapter; firmware and the reference engines run one thread`,
+    .option('--threads <n>', `threads a bundle's runtime decodes on, 1 to ${MAX_THREADS} (default: every core, here ${defaultThreads(Infinity)}, for a model.edgeq of ${THREADS_MIN_MODEL_BYTES >> 20} MiB or more; 1 for a smaller one, where handing out the work costs more than it saves, and for a board's bundle). More than 1 runs the runtime's threaded flavour (built on first use, then cached): each matrix-vector product's rows are split between the threads, each row computed by the same code as on one thread, so the text and logits are byte-identical to --threads 1 (which runs the bundle's runtime.wasm as is). Node worker threads with --engine v8, pthreads with --engine wasm2c; not with --adapter; firmware and the reference engines run one thread`,
       intOption('--threads', 1, MAX_THREADS))
     .option('--adapter <file.edqa>', 'apply a LoRA adapter written by edgeq finetune (bundle directories only; it must have been trained on this bundle\'s model.edgeq). With it, --engine v8 runs the adapted runtime in V8 and --engine reference-int the integer reference')
     .addHelpText('after', `
@@ -85,6 +89,7 @@ Examples:
   $ edgeq run model.bin --tokenizer tok.bin --prompt "Once upon a time" --seed 7 --positions 100
   $ edgeq run out/s260k --adapter out/style.edqa --temperature 0 --positions 64
   $ edgeq run out/s110m --threads 2 --temperature 0 --positions 64
+  $ edgeq compile model.bin --target aarch64-linux -o out/a64 && edgeq run out/a64 --engine wasm2c --threads 4
 `)
     .action((model: string, opts: RunOptions) => run(model, opts));
 }
@@ -110,14 +115,14 @@ function checkpointEngine(checkpoint: string, opts: RunOptions): { loaded: Loade
  */
 async function bundleModel(dir: string, opts: RunOptions): Promise<{ model: ModelInternals; engineName: string }> {
   const engineName = opts.engine ?? 'v8';
-  if (opts.adapter === undefined && engineName !== 'v8') throw usageError(`--engine ${engineName} runs a checkpoint; a bundle directory runs on --engine v8`);
+  if (opts.adapter === undefined && engineName !== 'v8') throw usageError(`--engine ${engineName} runs a checkpoint; a bundle directory runs on --engine v8 or wasm2c`);
   if (opts.adapter !== undefined && engineName !== 'v8' && engineName !== 'reference-int') throw usageError(`--adapter runs on --engine v8 or reference-int, not ${engineName}`);
   const bundle = openBundle(dir);
   // An explicit --tokenizer wins over the embedded one; either must match the vocabulary.
   const tokenizer = bundleTokenizer(bundle, opts.tokenizer);
   const state = opts.adapter !== undefined ? readAdapterForBundle(opts.adapter, bundle) : undefined;
   // An adapted model runs the training module or the reference (one thread); the threads are the base runtime's.
-  const threads = state ? 1 : opts.threads ?? defaultThreads(bundle.artifactBytes.length);
+  const threads = state ? 1 : opts.threads ?? defaultThreads(bundle.artifactBytes.length, bundle.artifact.target.name);
   const model = await openBundleModel(bundle, {
     tokenizer, ...(state ? { training: engineName === 'v8' ? 'v8' : 'reference-int' } : {}), threads,
     say: (m) => process.stderr.write(`edgeq run: ${m}\n`),
@@ -157,6 +162,39 @@ const tokPerSecond = (tps: number | null, engineName: string, positions: number)
   if (tps !== null) process.stderr.write(`achieved tok/s: ${tps.toFixed(2)} (engine ${engineName}, ${positions} positions)\n`);
 };
 
+/**
+ * --engine wasm2c: the generation loop runs in the Linux host (compiler/engines/native-run.ts),
+ * which prints token ids; the text is made here with the tokenizer and printedBytes(), as
+ * pieces() makes it for V8, so both print the same bytes.
+ */
+async function nativeRun(dir: string, opts: RunOptions, write: (b: Uint8Array) => boolean): Promise<void> {
+  const bundle = openBundle(dir);
+  const tokenizer = bundleTokenizer(bundle, opts.tokenizer);
+  const threads = opts.threads ?? defaultThreads(bundle.artifactBytes.length, bundle.artifact.target.name);
+  const seqLen = bundle.artifact.config.seqLen;
+  const steps = clampSteps(opts.positions, seqLen);
+  const prompt = tokenizer.encode(opts.prompt ?? '', { bos: true });
+  warnPromptCut(prompt.length, steps, seqLen, opts);
+  // BOS ends a text; EOS too for vocabularies other than llama2.c's (pieces() in generate.ts).
+  const stops = [tokenizer.bosId, ...(tokenizer.kind !== 'llama2c' ? [tokenizer.eosId] : [])].filter((id) => id >= 0);
+  let prev = prompt[0];
+  let start: number | null = null;
+  const { positions, arch } = await nativeGenerate(bundle, {
+    threads, promptTokens: prompt.slice(0, steps + 1), steps, temperature: opts.temperature, topp: opts.topp, seed: opts.seed, stops,
+    say: (m) => process.stderr.write(`edgeq run: ${m}\n`),
+    onToken: (t) => {
+      start ??= performance.now();
+      const ok = write(printedBytes(tokenizer, prev, t));
+      prev = t;
+      return ok;
+    },
+  });
+  write(Buffer.from('\n'));
+  const elapsed = start === null ? 0 : performance.now() - start;
+  const name = `wasm2c-${arch.name}${arch.emulator ? ` under ${arch.emulator}` : ''}${threads > 1 ? `, ${threads} threads` : ''}`;
+  tokPerSecond(positions > 1 && elapsed > 0 ? ((positions - 1) / elapsed) * 1000 : null, name, positions);
+}
+
 async function run(modelPath: string, opts: RunOptions): Promise<void> {
   // The integer sampler's limits apply to every engine, the float reference included, so a
   // value means the same thing everywhere (docs/integer-spec.md §3.12).
@@ -169,9 +207,11 @@ async function run(modelPath: string, opts: RunOptions): Promise<void> {
   }
   if (opts.adapter !== undefined && !isBundle) throw usageError(`--adapter applies to a bundle directory (from edgeq compile); ${modelPath} is not one`);
   if ((opts.threads ?? 1) > 1 && (!isBundle || opts.adapter !== undefined)) {
-    throw usageError(`--threads ${opts.threads}: several threads run a bundle's runtime in V8 (${isBundle ? '--adapter runs the training module on one thread' : `${modelPath} is a checkpoint: the reference engines run one thread`})`);
+    throw usageError(`--threads ${opts.threads}: several threads run a bundle's runtime in V8 or wasm2c (${isBundle ? '--adapter runs the training module on one thread' : `${modelPath} is a checkpoint: the reference engines run one thread`})`);
   }
+  if (opts.engine === 'wasm2c' && opts.adapter !== undefined) throw usageError('--adapter runs on --engine v8 or reference-int, not wasm2c');
   const write = stdoutWriter();
+  if (isBundle && opts.engine === 'wasm2c') return nativeRun(modelPath, opts, write);
   if (isBundle) {
     const { model, engineName } = await bundleModel(modelPath, opts);
     try {

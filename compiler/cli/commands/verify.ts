@@ -38,7 +38,7 @@ export async function verifyEngine(engine: Engine, bundle: Bundle, opts: { timeo
 
 /**
  * The engines `spec` names. `inGroup` filters only what a group brings in ("all", a family
- * such as "v8"): `--train` leaves out engines without a training runner there (v8-threads),
+ * such as "v8"): `--train` leaves out engines without a training runner there (the threaded ones),
  * while one named exactly is kept and reported as skipped with the reason.
  */
 export function selectEngines(spec: string, inGroup: (e: Engine) => boolean = () => true): Engine[] {

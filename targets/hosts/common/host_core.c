@@ -1,6 +1,9 @@
 #include "host_core.h"
 #include "sha256.h"
 #include <string.h>
+#ifdef EQ_THREADS
+#include "threads.h"
+#endif
 
 void eq_out_str(const char *s) { eq_out(s, (uint32_t)strlen(s)); }
 
@@ -29,7 +32,11 @@ void w2c_host_print(struct w2c_host *unused, u32 position, u64 hash) {
 
 void eq_instantiate(eq_runtime *rt) {
   wasm_rt_init();
+#ifdef EQ_THREADS
+  wasm2c_runtime_instantiate(rt, eq_env(), NULL);
+#else
   wasm2c_runtime_instantiate(rt, NULL);
+#endif
 }
 
 void eq_release(eq_runtime *rt) { wasm2c_runtime_free(rt); }
@@ -72,7 +79,7 @@ int eq_load(eq_runtime *rt, const uint8_t *artifact, uint32_t len) {
   eq_xip_reserving = 1;
 #endif
   uint32_t ptr = w2c_runtime_reserve(rt, len);
-  wasm_rt_memory_t *mem = w2c_runtime_memory(rt);
+  eq_memory *mem = w2c_runtime_memory(rt);
 #ifdef EQ_XIP
   eq_xip_reserving = 0;
   if (ptr != at || (uint64_t)ptr + len > mem->size) return -1;
@@ -92,7 +99,7 @@ int32_t eq_generate(eq_runtime *rt, uint32_t steps) {
   const uint32_t EOS = (uint32_t)w2c_runtime_eos(rt);
   const int stop_at_eos = w2c_runtime_tokenizerKind(rt) != 0;
   uint32_t token = BOS, pos = 0;
-  wasm_rt_memory_t *mem = w2c_runtime_memory(rt);
+  eq_memory *mem = w2c_runtime_memory(rt);
   for (; pos < steps; pos++) {
     uint32_t err = w2c_runtime_forward(rt, token, pos);
     if (err) return -(int32_t)err;

@@ -13,10 +13,17 @@
 #define EQ_MEM_PTR(p) ((const char *)(p))
 #endif
 
-/* The runtime instance as wabt 1.0.39's wasm2c names it (module name "runtime"). */
+/* The runtime instance as wabt 1.0.39's wasm2c names it (module name "runtime"), and its
+ * memory (the threaded flavour's is shared; ../wasm-rt/wasm-rt.h). */
 typedef w2c_runtime eq_runtime;
+#ifdef EQ_THREADS
+typedef wasm_rt_shared_memory_t eq_memory;
+#else
+typedef wasm_rt_memory_t eq_memory;
+#endif
 
-/* wasm_rt_init, then instantiates the module (memory, globals, data segments). */
+/* wasm_rt_init, then instantiates the module (memory, globals, data segments); in a
+ * threaded build over the shared memory of ../linux/threads.c. */
 void eq_instantiate(eq_runtime *rt);
 void eq_release(eq_runtime *rt);
 

@@ -8,7 +8,7 @@
 
 #define PAGE 65536u
 
-uint32_t wasm_rt_call_stack_depth;
+WASM_RT_THREAD_LOCAL uint32_t wasm_rt_call_stack_depth;
 static bool initialized;
 
 void wasm_rt_init(void) { initialized = true; }

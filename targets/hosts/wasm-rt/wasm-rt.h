@@ -4,7 +4,9 @@
  * call-depth limit that turns runaway recursion into a trap, and the table and
  * function-type declarations the generated helpers mention. The same header serves the
  * Linux hosts (wasm-rt-impl.c: memory from the C heap) and the bare-metal host
- * (../baremetal/wasm_rt_baremetal.c: memory from one static array). */
+ * (../baremetal/wasm_rt_baremetal.c: memory from one static array). The threaded flavour's
+ * build (-DEQ_THREADS, ../linux/threads.c) adds a shared memory, C11 atomics and a call
+ * depth per thread. */
 #ifndef EDGEQ_WASM_RT_H
 #define EDGEQ_WASM_RT_H
 
@@ -37,7 +39,14 @@ extern "C" {
 #ifndef WASM_RT_MAX_CALL_STACK_DEPTH
 #define WASM_RT_MAX_CALL_STACK_DEPTH 500
 #endif
-extern uint32_t wasm_rt_call_stack_depth;
+/* Each thread of a threaded build counts its own call depth. */
+#ifdef EQ_THREADS
+#define WASM_RT_C11_AVAILABLE 1
+#define WASM_RT_THREAD_LOCAL _Thread_local
+#else
+#define WASM_RT_THREAD_LOCAL
+#endif
+extern WASM_RT_THREAD_LOCAL uint32_t wasm_rt_call_stack_depth;
 
 typedef enum {
   WASM_RT_TRAP_NONE,
@@ -86,6 +95,17 @@ typedef struct {
   uint64_t size;
   bool is64;
 } wasm_rt_memory_t;
+
+/* A shared memory (threaded builds) has the same fields; its bytes never move
+ * (../linux/threads.c reserves the maximum up front), so threads may read it while it
+ * grows. The generated C accesses it with C11 atomics where wasm says atomic. */
+typedef wasm_rt_memory_t wasm_rt_shared_memory_t;
+uint64_t wasm_rt_grow_memory_shared(wasm_rt_shared_memory_t *mem, uint64_t delta);
+/* WABT 1.0.39's wasm2c writes v128.load and v128.store on a shared memory as these two
+ * functions but never defines them; the plain ones it does define are the same thing here
+ * (no atomicity needed: wasm's v128 accesses are not atomic either). */
+#define v128_load_shared_default32 v128_load_default32
+#define v128_store_shared_default32 v128_store_default32
 
 void wasm_rt_init(void);
 bool wasm_rt_is_initialized(void);
