@@ -44,6 +44,8 @@ export function heapBase(): usize { return __heap_base; }\n`;
   }
   seeds.set('lut_tables', [[64]]);
   seeds.set('gemv_lut', [[128, 16, 16, 4, 64], [96, 16, 16, 2, 32], [8256, 3, 16, 1, 64]]);
+  // vq2 (n a multiple of 16 up to MAX_GEMV_INPUT; outFrac 16 for a block matrix, LOGIT_FRAC for a classifier).
+  seeds.set('gemv_vq', [[128, 16, 16], [16, 1, 0], [8256, 3, 30]]);
   const EDGES = [0, 1, -1, 2, 3, 5, 6, 7, 8, 16, 28, 29, 30, 31, 32, 33, 64, 127, 128, 2047, 8260, 8261, 2 ** 26, 2 ** 31 - 1, -(2 ** 31)];
   const rng = new Rng(13, 'param checks');
   let compared = 0, refused = 0;
