@@ -61,7 +61,11 @@ export function fixedBytes(c: ModelConfig): { bytes: number; tensors: number } {
   return { bytes, tensors };
 }
 
-export interface MatrixPlan { name: BlockMatrix; rows: number; cols: number; entropy: number; choice: ResolvedChoice; bytes: number; tensors: number }
+export interface MatrixPlan {
+  name: BlockMatrix; rows: number; cols: number; entropy: number; choice: ResolvedChoice; bytes: number; tensors: number;
+  /** --method mixed (compiler/plan/mixed.ts): tr(ΔW H ΔWᵀ) / tr(W H Wᵀ) of the chosen format. */
+  damage?: number;
+}
 export interface BlockPlan {
   block: number; entropy: number; bits: PlanBits; rule: string; bytes: number; matrices: MatrixPlan[];
   /** Measured damage (--method damage, compiler/plan/damage.ts): ΔKL when only this block is lowered. */
@@ -115,6 +119,21 @@ export interface EwqPlan {
   budgetBytes?: number;
   /** --method damage: the measurement (hi → lo on calibrationTokens) and the mean/std of the ΔKL values. */
   damage?: { hi: number; lo: number; calibrationTokens: number; baseKl: number; mean: number; std: number };
+  /** --method mixed: how the formats were scored and the block matrices' bits per weight (used, and the --bpw budget if one was given). */
+  mixed?: MixedSummary;
+}
+
+/** What a mixed plan (compiler/plan/mixed.ts) records about its allocation. */
+export interface MixedSummary {
+  /** Damage scored with GPTQ's stored values (compile --gptq) or the clip search's. */
+  gptq: boolean;
+  calibrationTokens: number;
+  /** Σ damage of the chosen formats. */
+  damage: number;
+  /** Bits per block weight of the plan (data bytes of the block matrices · 8 / block weights). */
+  blockBpw: number;
+  /** --bpw, when the budget was given as bits per block weight. */
+  bpwBudget?: number;
 }
 
 
@@ -137,7 +156,7 @@ export function specOfBlocks(p: Pick<EwqPlan, 'bits' | 'groupSize' | 'method' | 
 }
 
 /** The default sizeOf: exact model.edgeq bytes for the compile described by `o`. */
-function artifactSizer(c: ModelConfig, o: EwqOptions): (spec: PlanSpec) => number {
+export function artifactSizer(c: ModelConfig, o: EwqOptions): (spec: PlanSpec) => number {
   return (spec) => exactArtifactBytes(c, spec, {
     target: o.target ?? { name: 'wasm32', simd: true }, sourcePath: o.sourcePath ?? 'model.bin', vectors: o.vectors, tokenizer: o.tokenizer,
   });
@@ -211,7 +230,7 @@ function checkGroupSize(gs: number): number {
 }
 
 /** Adds the exact sizes (and the budget's use) to a plan. */
-function finish(c: ModelConfig, p: Omit<EwqPlan, 'totalBytes' | 'fixedBytes' | 'overheadBytes'>, o: EwqOptions, used?: number): EwqPlan {
+export function finish(c: ModelConfig, p: Omit<EwqPlan, 'totalBytes' | 'fixedBytes' | 'overheadBytes'>, o: EwqOptions, used?: number): EwqPlan {
   const spec = specOfBlocks(p, o.planName);
   const total = artifactSizer(c, o)(spec);
   const fixed = fixedBytes(c).bytes;
@@ -290,6 +309,7 @@ export function planEwq(g: Graph, o: EwqOptions = {}): EwqPlan {
 }
 
 const r6 = (x: number) => Math.round(x * 1e6) / 1e6;
+const p9 = (x: number) => Number(x.toPrecision(9));
 const choiceJson = (c: { bits: PlanBits; groupSize: number; format: WeightFormat }) =>
   c.bits === 8 ? { bits: 8, format: 'int8' } : { bits: c.bits, groupSize: c.groupSize, format: c.format };
 
@@ -298,7 +318,9 @@ export function ewqPlanJson(p: Omit<EwqPlan, 'budgetUsed' | 'budgetCovers' | 'da
   const hi = p.bits[0];
   return {
     edgeqPlan: 1,
-    comment: p.damage
+    comment: p.mixed
+      ? `mixed precision plan (edgeq plan): ${p.method}; a format per block matrix; matrix damage = tr(ΔW H ΔWᵀ) / tr(W H Wᵀ) on ${p.mixed.calibrationTokens} self-generated calibration tokens (H = Σ x xᵀ of its inputs; ΔW as ${p.mixed.gptq ? 'compile --gptq' : 'compile without --gptq'} stores it); total ${p9(p.mixed.damage)}`
+      : p.damage
       ? `measured-damage precision plan (edgeq plan): ${p.method}; block deltaKl = mean KL (nats/token) against the float model with only that block at ${p.damage.lo} bits and the others at ${p.damage.hi}, minus ${r6(p.damage.baseKl)} (all at ${p.damage.hi}), on ${p.damage.calibrationTokens} calibration tokens; mean ${r6(p.damage.mean)}, std ${r6(p.damage.std)}`
       : Number.isFinite(p.mean)
         ? `EWQ precision plan (edgeq plan): ${p.method}; block entropy = parameter-weighted mean of softmax entropies (nats); mean ${r6(p.mean)}, std ${r6(p.std)}`
@@ -309,6 +331,7 @@ export function ewqPlanJson(p: Omit<EwqPlan, 'budgetUsed' | 'budgetCovers' | 'da
       'model.edgeq': p.totalBytes,
       ...(p.budgetBytes !== undefined ? { budget: p.budgetBytes, used: p.budgetUsed ?? p.totalBytes, covers: p.budgetCovers ?? 'model.edgeq' } : {}),
     },
+    ...(p.mixed ? { blockBpw: { used: p9(p.mixed.blockBpw), ...(p.mixed.bpwBudget !== undefined ? { budget: p.mixed.bpwBudget } : {}) } } : {}),
     default: hi === 8 ? { bits: 8 } : { bits: hi, groupSize: p.groupSize },
     blocks: Object.fromEntries(p.blocks.map((b) => [String(b.block), {
       ...choiceJson({ bits: b.bits, groupSize: p.groupSize, format: formatOfBits(b.bits) }),
@@ -317,7 +340,8 @@ export function ewqPlanJson(p: Omit<EwqPlan, 'budgetUsed' | 'budgetCovers' | 'da
       rule: b.rule,
       matrices: Object.fromEntries(b.matrices.map((m) => [m.name, {
         ...choiceJson(m.choice), ...(Number.isFinite(m.entropy) ? { entropy: r6(m.entropy) } : {}),
-        ...(m.choice.bits !== b.bits || (m.choice.bits !== 8 && m.choice.groupSize !== p.groupSize) ? { rule: m.choice.rule } : {}),
+        ...(m.damage !== undefined ? { damage: p9(m.damage) } : {}),
+        ...(m.damage !== undefined || m.choice.bits !== b.bits || (m.choice.bits !== 8 && m.choice.groupSize !== p.groupSize) ? { rule: m.choice.rule } : {}),
       }])),
     }])),
     embedding: { bits: 8 },
