@@ -65,6 +65,8 @@ export interface MatrixPlan {
   name: BlockMatrix; rows: number; cols: number; entropy: number; choice: ResolvedChoice; bytes: number; tensors: number;
   /** --method mixed (compiler/plan/mixed.ts): tr(ΔW H ΔWᵀ) / tr(W H Wᵀ) of the chosen format. */
   damage?: number;
+  /** --method mixed with the KL refinement: measured KL per unit damage (nats/token). */
+  sensitivity?: number;
 }
 export interface BlockPlan {
   block: number; entropy: number; bits: PlanBits; rule: string; bytes: number; matrices: MatrixPlan[];
@@ -130,6 +132,9 @@ export interface MixedSummary {
   calibrationTokens: number;
   /** Σ damage of the chosen formats. */
   damage: number;
+  /** With the KL refinement: tokens it measured on, and Σ sensitivity · damage (estimated KL, nats/token). */
+  klTokens?: number;
+  klEstimate?: number;
   /** Bits per block weight of the plan (data bytes of the block matrices · 8 / block weights). */
   blockBpw: number;
   /** --bpw, when the budget was given as bits per block weight. */
@@ -319,7 +324,7 @@ export function ewqPlanJson(p: Omit<EwqPlan, 'budgetUsed' | 'budgetCovers' | 'da
   return {
     edgeqPlan: 1,
     comment: p.mixed
-      ? `mixed precision plan (edgeq plan): ${p.method}; a format per block matrix; matrix damage = tr(ΔW H ΔWᵀ) / tr(W H Wᵀ) on ${p.mixed.calibrationTokens} self-generated calibration tokens (H = Σ x xᵀ of its inputs; ΔW as ${p.mixed.gptq ? 'compile --gptq' : 'compile without --gptq'} stores it); total ${p9(p.mixed.damage)}`
+      ? `mixed precision plan (edgeq plan): ${p.method}; a format per block matrix; matrix damage = tr(ΔW H ΔWᵀ) / tr(W H Wᵀ) on ${p.mixed.calibrationTokens} self-generated calibration tokens (H = Σ x xᵀ of its inputs; ΔW as ${p.mixed.gptq ? 'compile --gptq' : 'compile without --gptq'} stores it); total ${p9(p.mixed.damage)}${p.mixed.klEstimate !== undefined ? `; matrix sensitivity = KL (nats/token) per unit damage, measured on ${p.mixed.klTokens} self-generated tokens with only that matrix quantized; estimated KL Σ sensitivity · damage ${p9(p.mixed.klEstimate)}` : ''}`
       : p.damage
       ? `measured-damage precision plan (edgeq plan): ${p.method}; block deltaKl = mean KL (nats/token) against the float model with only that block at ${p.damage.lo} bits and the others at ${p.damage.hi}, minus ${r6(p.damage.baseKl)} (all at ${p.damage.hi}), on ${p.damage.calibrationTokens} calibration tokens; mean ${r6(p.damage.mean)}, std ${r6(p.damage.std)}`
       : Number.isFinite(p.mean)
@@ -341,6 +346,7 @@ export function ewqPlanJson(p: Omit<EwqPlan, 'budgetUsed' | 'budgetCovers' | 'da
       matrices: Object.fromEntries(b.matrices.map((m) => [m.name, {
         ...choiceJson(m.choice), ...(Number.isFinite(m.entropy) ? { entropy: r6(m.entropy) } : {}),
         ...(m.damage !== undefined ? { damage: p9(m.damage) } : {}),
+        ...(m.sensitivity !== undefined ? { sensitivity: p9(m.sensitivity) } : {}),
         ...(m.damage !== undefined || m.choice.bits !== b.bits || (m.choice.bits !== 8 && m.choice.groupSize !== p.groupSize) ? { rule: m.choice.rule } : {}),
       }])),
     }])),

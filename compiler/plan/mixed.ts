@@ -28,7 +28,11 @@ import type { FloatWeights, ModelConfig } from '../import/graph.ts';
 import { tensorBytes } from '../emit/dtype.ts';
 import { EdgeqError } from '../util/errors.ts';
 import type { Hessians } from '../quantize/calibrate.ts';
-import { blockInputKey } from '../quantize/calibrate.ts';
+import { CALIBRATION_LENGTH, blockInputKey } from '../quantize/calibrate.ts';
+import { FloatTransformer } from '../reference/float/forward.ts';
+import { Sampler } from '../reference/float/sampler.ts';
+import { teacherForced } from '../eval/teacher-forced.ts';
+import { cachedReference } from './damage.ts';
 import { gptqRows } from '../quantize/gptq.ts';
 import { WEIGHT_FORMATS, formatNamed, type PlanBits } from '../quantize/formats/registry.ts';
 import { BLOCK_MATRICES, DEFAULT_GROUP_SIZE, PLAN_BITS, resolveStored, type BlockMatrix, type ResolvedChoice } from './plan.ts';
@@ -46,7 +50,16 @@ export interface MixedCandidate {
 }
 
 /** A block matrix and its candidates (cheapest first by data bytes). */
-export interface MatrixScores { block: number; name: BlockMatrix; rows: number; cols: number; candidates: MixedCandidate[] }
+export interface MatrixScores {
+  block: number; name: BlockMatrix; rows: number; cols: number; candidates: MixedCandidate[];
+  /**
+   * KL per unit of damage (nats/token), measured (measureSensitivity), or absent: the
+   * allocation minimizes Σ sensitivity · damage (absent: 1, the plain sum of damages).
+   */
+  sensitivity?: number;
+  /** The candidate the sensitivity was measured with and its ΔKL. */
+  probe?: { choice: ResolvedChoice; deltaKl: number };
+}
 
 /**
  * Every registered (format, group size) a matrix of input size `cols` is stored in as asked
@@ -193,6 +206,8 @@ export interface Allocation {
  * even the cheapest plan costs more than the budget (Allocation.minimum says how much).
  */
 export function allocate(scores: readonly MatrixScores[], budget: number, cost: CostKind): Allocation | { pick: null; minimum: number } {
+  // The objective: each candidate's damage weighted by its matrix's sensitivity.
+  scores = scores.map((m) => (m.sensitivity === undefined ? m : { ...m, candidates: m.candidates.map((x) => ({ ...x, damage: m.sensitivity! * x.damage })) }));
   const pick = cheapest(scores, cost);
   const sum = (p: number[]) => p.reduce((s, k, i) => s + scores[i].candidates[k][cost], 0);
   const minimum = sum(pick);
@@ -234,6 +249,56 @@ export function allocate(scores: readonly MatrixScores[], budget: number, cost: 
   return { pick, used, minimum, damage: pick.reduce((s, k, i) => s + scores[i].candidates[k].damage, 0) };
 }
 
+/** Calibration tokens the KL refinement measures on by default (self-generated, seed SENSITIVITY_SEED). */
+export const SENSITIVITY_TOKENS = 2048;
+const SENSITIVITY_SEED = 4321;
+
+/**
+ * About `tokens` tokens of text the float model writes itself (sequences from BOS, temperature
+ * 1, top-p 0.9, a fixed seed other than the Hessians' calibration, so the KL is measured on
+ * text the damage scores did not see).
+ */
+export function selfGeneratedStream(w: FloatWeights, tokens: number, seed = SENSITIVITY_SEED): number[] {
+  const length = Math.min(CALIBRATION_LENGTH, w.config.seqLen), model = new FloatTransformer(w), out: number[] = [];
+  const sampler = new Sampler({ temperature: 1, topp: 0.9, seed });
+  const logits = new Float32Array(w.config.vocabSize);
+  while (out.length < tokens) {
+    let token = 1; // BOS
+    for (let pos = 0; pos < length && out.length < tokens; pos++) {
+      logits.set(model.forward(token, pos));
+      token = sampler.sample(logits);
+      out.push(token);
+    }
+  }
+  return out;
+}
+
+/**
+ * The KL refinement: for every block matrix with a choice, the mean KL (float ‖ float model
+ * with only that matrix replaced by its stored values in a probe format: the 3-bit one with
+ * the largest group, else the cheapest low-bit candidate) over `stream`, divided by the probe's
+ * damage. Both KL and damage are second order in ΔW, so their ratio is a per-matrix
+ * sensitivity that turns damage into an estimate of its KL cost: the allocation then
+ * minimizes the estimated Σ ΔKL instead of Σ damage. The models run in float (FloatTransformer,
+ * float64 sums): what is measured is the matrix's stored values, not the integer runtime.
+ */
+export function measureSensitivity(w: FloatWeights, scores: readonly MatrixScores[], hessians: Hessians, stream: readonly number[], o: { gptq?: boolean; progress?: (done: number, total: number, what: string) => void } = {}): MatrixScores[] {
+  const ref = cachedReference(new FloatTransformer(w, { accumulate: 'float64' }));
+  const seqLen = w.config.seqLen;
+  return scores.map((m, i) => {
+    const low = m.candidates.filter((x) => x.choice.format !== 'int8');
+    if (!low.length) { o.progress?.(i + 1, scores.length, `block ${m.block} ${m.name}: int8 only, nothing to choose`); return m; }
+    const probe = low.filter((x) => x.choice.bits === 3).sort((a, b) => b.choice.groupSize - a.choice.groupSize)[0] ?? low[0];
+    const h = hessians.get(blockInputKey(m.block, m.name))!;
+    const v = storedValues(w.blocks[m.block][m.name], m.rows, m.cols, probe.choice, o.gptq ? h : undefined)!;
+    const wq: FloatWeights = { ...w, blocks: w.blocks.map((b, l) => (l === m.block ? { ...b, [m.name]: v } : b)) };
+    const deltaKl = teacherForced(stream, ref(), new FloatTransformer(wq, { accumulate: 'float64' }), { seqLen }).meanKL;
+    const sensitivity = probe.damage > 0 ? Math.max(deltaKl, 0) / probe.damage : 0;
+    o.progress?.(i + 1, scores.length, `block ${m.block} ${m.name}: ${label(probe.choice)} damage ${probe.damage.toPrecision(3)}, ΔKL ${deltaKl.toPrecision(3)}: ${sensitivity.toPrecision(3)} nats per unit damage`);
+    return { ...m, sensitivity, probe: { choice: probe.choice, deltaKl } };
+  });
+}
+
 /** Block weights (every block matrix's rows × cols). */
 export const blockWeightCount = (c: ModelConfig): number => c.nLayers * BLOCK_MATRICES.reduce((s, m) => s + blockShape(c, m)[0] * blockShape(c, m)[1], 0);
 
@@ -247,6 +312,8 @@ export interface MixedOptions extends EwqOptions {
   gptq?: boolean;
   /** Calibration tokens the Hessians came from (recorded). */
   calibrationTokens?: number;
+  /** Tokens the sensitivities were measured on (recorded, when the scores carry them). */
+  klTokens?: number;
 }
 
 const fmt = (x: number) => x.toPrecision(4);
@@ -261,21 +328,24 @@ export function planMixed(c: ModelConfig, scores: readonly MatrixScores[], o: Mi
   const W = blockWeightCount(c);
   if ((o.bpw === undefined) === (o.budgetBytes === undefined)) throw new EdgeqError('--method mixed needs one budget: --bpw <bits per block weight>, or --budget-bytes <n> (or --target with a flash size)', {}, 2);
   const gs = DEFAULT_GROUP_SIZE;
-  const method = (budget: string) => `mixed ${budget} bits=${bits.join(',')}${o.gptq ? ' gptq' : ''}`;
+  const method = (budget: string) => `mixed ${budget} bits=${bits.join(',')}${o.gptq ? ' gptq' : ''}${scores.some((m) => m.sensitivity !== undefined) ? ` kl-tokens=${o.klTokens ?? 0}` : ''}`;
   const build = (pick: readonly number[], why: string): BlockPlan[] => Array.from({ length: c.nLayers }, (_, l) => {
     const mine = scores.map((m, i) => ({ m, cand: m.candidates[pick[i]] })).filter((x) => x.m.block === l);
     const matrices = mine.map(({ m, cand }) => ({
       name: m.name, rows: m.rows, cols: m.cols, entropy: NaN, damage: cand.damage,
-      choice: { ...cand.choice, rule: `${label(cand.choice)}: damage ${fmt(cand.damage)} (${why})` },
+      ...(m.sensitivity !== undefined ? { sensitivity: m.sensitivity } : {}),
+      choice: { ...cand.choice, rule: `${label(cand.choice)}: damage ${fmt(cand.damage)}${m.sensitivity !== undefined ? ` × ${fmt(m.sensitivity)} nats per unit damage${m.probe ? ` (measured with ${label(m.probe.choice)}: ΔKL ${fmt(m.probe.deltaKl)})` : ''} = est. ΔKL ${fmt(m.sensitivity * cand.damage)}` : ''} (${why})` },
       bytes: cand.alignedBytes, tensors: formatNamed(cand.choice.format)!.tensors(m.rows, m.cols, cand.choice.groupSize).length,
     }));
     const widest = Math.max(...matrices.map((m) => m.choice.bits)) as PlanBits;
     const summary = matrices.map((m) => `${m.name} ${label(m.choice)}`).join(', ');
     return { block: l, entropy: NaN, bits: widest, rule: `mixed: ${summary}`, bytes: matrices.reduce((s, m) => s + m.bytes, 0), matrices };
   });
+  const refined = scores.some((m) => m.sensitivity !== undefined);
   const summary = (pick: readonly number[], bpwBudget?: number) => ({
     gptq: !!o.gptq, calibrationTokens: o.calibrationTokens ?? 0,
     damage: pick.reduce((s, k, i) => s + scores[i].candidates[k].damage, 0),
+    ...(refined ? { klTokens: o.klTokens ?? 0, klEstimate: pick.reduce((s, k, i) => s + (scores[i].sensitivity ?? 0) * scores[i].candidates[k].damage, 0) } : {}),
     blockBpw: (8 * pick.reduce((s, k, i) => s + scores[i].candidates[k].dataBytes, 0)) / W,
     ...(bpwBudget !== undefined ? { bpwBudget } : {}),
   });

@@ -22,8 +22,8 @@
 //                                                      inherited from default, as a block's)
 //   }
 // Blocks and matrices may also carry "entropy" (a number >= 0) and "rule" (a string), blocks
-// "deltaKl" (a number: measured damage, edgeq plan --method damage), matrices "damage" (a
-// number >= 0: edgeq plan --method mixed, compiler/plan/mixed.ts), and the
+// "deltaKl" (a number: measured damage, edgeq plan --method damage), matrices "damage" and
+// "sensitivity" (numbers >= 0: edgeq plan --method mixed, compiler/plan/mixed.ts), and the
 // plan "method" (a string), "bytes" (an object) and "blockBpw" ({"used": n > 0, "budget"?:
 // n > 0}: bits per block weight of a mixed plan): what a planner (edgeq plan,
 // compiler/plan/ewq.ts) records for people; the quantizer ignores them.
@@ -172,7 +172,7 @@ export function planFromJson(json: unknown, file: string): PlanSpec {
     if ('entropy' in o && !(typeof o.entropy === 'number' && Number.isFinite(o.entropy) && o.entropy >= 0)) fail(path + '.entropy', `expected a number >= 0, got ${kind(o.entropy)}`);
     if ('rule' in o && typeof o.rule !== 'string') fail(path + '.rule', `expected a string, got ${kind(o.rule)}`);
     if ('deltaKl' in o && !(typeof o.deltaKl === 'number' && Number.isFinite(o.deltaKl))) fail(path + '.deltaKl', `expected a number, got ${kind(o.deltaKl)}`);
-    if ('damage' in o && !(typeof o.damage === 'number' && Number.isFinite(o.damage) && o.damage >= 0)) fail(path + '.damage', `expected a number >= 0, got ${kind(o.damage)}`);
+    for (const k of ['damage', 'sensitivity']) if (k in o && !(typeof o[k] === 'number' && Number.isFinite(o[k]) && (o[k] as number) >= 0)) fail(`${path}.${k}`, `expected a number >= 0, got ${kind(o[k])}`);
   };
   const eightOnly = (v: unknown, path: string, what: string) => {
     const c = choice(v, path, DEFAULT_GROUP_SIZE);
@@ -214,7 +214,7 @@ export function planFromJson(json: unknown, file: string): PlanSpec {
         if (!isObj(b.matrices)) fail(`${path}.matrices`, `expected an object keyed by matrix name, got ${kind(b.matrices)}`);
         for (const [mn, mv] of Object.entries(b.matrices as Record<string, unknown>)) {
           if (!(BLOCK_MATRICES as readonly string[]).includes(mn)) fail(`${path}.matrices${key(mn)}`, `unknown matrix (block matrices: ${BLOCK_MATRICES.join(', ')})`);
-          spec.matrices[mn as BlockMatrix] = choice(mv, `${path}.matrices${key(mn)}`, spec.choice?.groupSize || blockG, ['entropy', 'rule', 'damage']);
+          spec.matrices[mn as BlockMatrix] = choice(mv, `${path}.matrices${key(mn)}`, spec.choice?.groupSize || blockG, ['entropy', 'rule', 'damage', 'sensitivity']);
         }
       }
       blocks[Number(k)] = spec;

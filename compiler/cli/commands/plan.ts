@@ -16,7 +16,7 @@ import { BLOCK_MATRICES, parsePlan } from '../../plan/plan.ts';
 import { ALL_GROUP_SIZES, PLAN_BITS } from '../../quantize/formats/registry.ts';
 import { planReportHtml } from '../../plan/report.ts';
 import { planFastEwq } from '../../plan/fastewq.ts';
-import { planMixed, scoreMatrices, label, type MatrixScores } from '../../plan/mixed.ts';
+import { SENSITIVITY_TOKENS, label, measureSensitivity, planMixed, scoreMatrices, selfGeneratedStream, type MatrixScores } from '../../plan/mixed.ts';
 import { CALIBRATION_LENGTH, CALIBRATION_SEQUENCES, calibrate } from '../../quantize/calibrate.ts';
 import { loadWeights } from '../../import/graph.ts';
 import { DEFAULT_CALIBRATION_TOKENS, KlMeter, calibrationTokens, damageSteps, measureDamage, planDamage, type DamageMeasure } from '../../plan/damage.ts';
@@ -25,7 +25,7 @@ import { exactArtifactBytes } from '../../plan/size.ts';
 import { DEFAULT_EWQ_BITS as DEFAULT_BITS, DEFAULT_EWQ_K, ewqPlanJson, parseBitsList, planEwq, planFittedInOrder, shapeOnlyBlocks, specOfBlocks, type EwqOptions, type EwqPlan } from '../../plan/ewq.ts';
 
 interface Opts {
-  method: string; k: number; bits?: string; bpw?: number; gptq?: boolean; groupSize: number; budgetBytes?: number; target?: string;
+  method: string; k: number; bits?: string; bpw?: number; gptq?: boolean; klTokens: number; groupSize: number; budgetBytes?: number; target?: string;
   vectors: number; tokenizer?: string; output: string; json?: boolean; report?: string;
   calibration?: string; calibrationTokens: number; calibrationSkip: number;
 }
@@ -37,6 +37,7 @@ export function register(program: Command): void {
     .argument('<checkpoint>', 'a model: llama2.c .bin, GGUF (.gguf), .safetensors beside config.json, or a Hugging Face directory (detected from the content); GGUF/HF need --tokenizer for now')
     .option('--method <m>', 'ewq, fastewq (EWQ decisions predicted from the configuration by a shipped decision tree; no weights read), damage (blocks ranked by the measured ΔKL of lowering each alone, on --calibration text), mixed (a weight format and group size per block matrix, chosen by its calibration output error under --bpw or --budget-bytes), or uniform:<bits>[g<G>] (the plan file of a uniform plan, with the entropies)', 'ewq')
     .option('--bpw <bits>', '--method mixed: the budget as bits per block weight (block-matrix data bytes · 8 / block weights, as docs/quality.md counts it), e.g. 4.6', floatOption('--bpw', 0.5, 16))
+    .option('--kl-tokens <n>', `--method mixed: self-generated tokens to measure each matrix's KL sensitivity on (0: allocate by the plain sum of damages)`, intOption('--kl-tokens', 0, 1_000_000), SENSITIVITY_TOKENS)
     .option('--gptq', '--method mixed: score each format as edgeq compile --gptq stores it (GPTQ on the same self-generated calibration); compile the plan with --gptq')
     .option('--k <k>', 'threshold of the rule without a budget: blocks below mean−k·std of the block entropies (damage: of the ΔKL values) get the lowest of --bits, above mean+k·std the highest', floatOption('--k', 0, 100), DEFAULT_EWQ_K)
     .option('--calibration <text>', '--method damage: UTF-8 text (paragraphs separated by blank lines) to measure the damage on, encoded with --tokenizer; use text the model is not evaluated on')
@@ -76,10 +77,14 @@ format among every registered one its input size admits (int8, q6 g32, q5 g32/64
 g32/64/128; --bits narrows the low-bit ones). Each (matrix, format) is scored by its damage
 tr(ΔW H ΔWᵀ) / tr(W H Wᵀ): the relative error of the matrix's output on the inputs of 8192
 self-generated calibration tokens (H = Σ x xᵀ, the Hessians compile --gptq uses; with --gptq
-ΔW is what compile --gptq stores, exactly). The budget, --bpw (bits per block weight) or
---budget-bytes / --target (device bytes), is spent greedily by damage reduction per byte
-along each matrix's convex hull (a Lagrangian allocation), then on any upgrade that still fits;
-it is never exceeded. A budget below every matrix's smallest format is refused with the numbers.
+ΔW is what compile --gptq stores, exactly). Damage alone does not say what a matrix's error
+costs downstream, so each matrix's sensitivity (KL per unit damage) is measured: the float
+model with only that matrix quantized (3-bit probe) against the float model, on --kl-tokens
+self-generated tokens; the plan minimizes Σ sensitivity · damage (an estimate of the KL).
+The budget, --bpw (bits per block weight) or --budget-bytes / --target (device bytes), is
+spent greedily by estimated KL reduction per byte along each matrix's convex hull (a
+Lagrangian allocation), then on any upgrade that still fits; it is never exceeded. A budget
+below every matrix's smallest format is refused with the numbers.
 `)
     .action((checkpoint: string, opts: Opts) => plan(checkpoint, opts));
 }
@@ -146,10 +151,12 @@ async function plan(checkpoint: string, opts: Opts): Promise<void> {
     const cal = { sequences: CALIBRATION_SEQUENCES, length: CALIBRATION_LENGTH };
     process.stderr.write(`mixed: calibration: ${cal.sequences * cal.length} self-generated tokens (as compile --gptq)\n`);
     const hessians = calibrate(w, cal);
-    scores = scoreMatrices(w, hessians, {
-      gptq: !!opts.gptq, bits: bits!,
-      progress: (done, total, what) => process.stderr.write(`mixed: [${done}/${total}] ${what} (${((Date.now() - t0) / 1000).toFixed(1)} s)\n`),
-    });
+    const progress = (done: number, total: number, what: string) => process.stderr.write(`mixed: [${done}/${total}] ${what} (${((Date.now() - t0) / 1000).toFixed(1)} s)\n`);
+    scores = scoreMatrices(w, hessians, { gptq: !!opts.gptq, bits: bits!, progress });
+    if (opts.klTokens > 0) {
+      process.stderr.write(`mixed: KL sensitivity of each matrix on ${opts.klTokens} self-generated tokens (float model, one matrix quantized at a time)\n`);
+      scores = measureSensitivity(w, scores, hessians, selfGeneratedStream(w, opts.klTokens), { gptq: !!opts.gptq, progress });
+    }
   }
   // The fit: exact model.edgeq bytes plus the runtime's (or firmware's code) bytes of a plan
   // with the same op kinds; then the chosen plan measured exactly, and refitted with the
@@ -185,7 +192,7 @@ async function plan(checkpoint: string, opts: Opts): Promise<void> {
   } else if (opts.method === 'damage') {
     p = await fitted((o) => planDamage(g, measured!, { ...o, bits }));
   } else if (mixed) {
-    p = await fitted((o) => planMixed(g.config, scores!, { ...o, bits, bpw: opts.bpw, gptq: !!opts.gptq, calibrationTokens: CALIBRATION_SEQUENCES * CALIBRATION_LENGTH }));
+    p = await fitted((o) => planMixed(g.config, scores!, { ...o, bits, bpw: opts.bpw, gptq: !!opts.gptq, calibrationTokens: CALIBRATION_SEQUENCES * CALIBRATION_LENGTH, klTokens: opts.klTokens }));
   } else if (opts.method.startsWith('uniform:')) {
     const u = parsePlan(opts.method);
     if (u.classifier) throw usageError(`--method ${opts.method}: edgeq plan writes int8-classifier plans; add "classifier": {"bits": ${u.classifier.bits}} to the plan file to opt in`);
@@ -222,7 +229,7 @@ async function plan(checkpoint: string, opts: Opts): Promise<void> {
   const mx = p.mixed;
   const lines = [
     `${checkpoint}: ${g.config.nLayers} blocks, ${p.method}`,
-    mx ? `matrix damage tr(ΔW H ΔWᵀ)/tr(W H Wᵀ) on ${mx.calibrationTokens} self-generated calibration tokens${mx.gptq ? ', as compile --gptq stores ΔW' : ''}: total ${mx.damage.toPrecision(4)}; block matrices ${mx.blockBpw.toFixed(4)} bits per weight${mx.bpwBudget !== undefined ? ` (--bpw ${mx.bpwBudget})` : ''}`
+    mx ? `matrix damage tr(ΔW H ΔWᵀ)/tr(W H Wᵀ) on ${mx.calibrationTokens} self-generated calibration tokens${mx.gptq ? ', as compile --gptq stores ΔW' : ''}: total ${mx.damage.toPrecision(4)}${mx.klEstimate !== undefined ? `, estimated KL ${mx.klEstimate.toPrecision(4)} (sensitivities on ${mx.klTokens} tokens)` : ''}; block matrices ${mx.blockBpw.toFixed(4)} bits per weight${mx.bpwBudget !== undefined ? ` (--bpw ${mx.bpwBudget})` : ''}`
       : p.damage ? `block damage ΔKL (nats/token, ${p.damage.hi} → ${p.damage.lo} bits on ${p.damage.calibrationTokens} calibration tokens; KL with every block at ${p.damage.hi} bits ${p.damage.baseKl.toFixed(6)}): mean ${p.damage.mean.toFixed(6)}, std ${p.damage.std.toFixed(6)}`
       : Number.isFinite(p.mean) ? `block entropy (nats): mean ${p.mean.toFixed(4)}, std ${p.std.toFixed(4)}` : 'no weights read (FastEWQ: decisions from the configuration)',
     '',
