@@ -99,7 +99,7 @@ export async function measureModel(model: string, w: FloatWeights, stream: reado
       if (!scores) {
         scores = scored.get(`${how.gptq} false`) ?? scoreMatrices(w, stats!.hessians, { gptq: how.gptq });
         scored.set(`${how.gptq} false`, scores);
-        if (mixed.kl) scores = measureSensitivity(w, scores, stats!.hessians, selfGeneratedStream(w, SENSITIVITY_TOKENS), { gptq: how.gptq });
+        if (mixed.kl) scores = await measureSensitivity(w, scores, stats!.hessians, selfGeneratedStream(w, SENSITIVITY_TOKENS), { gptq: how.gptq });
         scored.set(key, scores);
       }
       let p;

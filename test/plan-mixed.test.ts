@@ -1,3 +1,4 @@
+// tier: slow (over ~10 s; npm run test:quick skips it, npm test runs it)
 // `edgeq plan --method mixed` (issue 15 item 6): a weight format per block matrix among every
 // registered format, scored by its calibration output error (optionally weighted by a
 // measured KL sensitivity), allocated under --bpw or a byte budget. On a small synthetic
@@ -122,7 +123,7 @@ test('mixed: a byte budget is honoured on the written model.edgeq', () => {
   assert.throws(() => planMixed(g.config, scores, { budgetBytes: lo - 5000, vectors: 0, sourcePath: ckpt }), (e: Error) => e instanceof EdgeqError && /does not fit .* bytes over/.test(e.message));
 });
 
-test('mixed: a matrix made more sensitive gets more bits; the KL refinement measures sensitivities', () => {
+test('mixed: a matrix made more sensitive gets more bits; the KL refinement measures sensitivities', async () => {
   const bitsOf = (s: MatrixScores[], i: number) => {
     const p = planMixed(g.config, s, { bpw: 3.5, vectors: 0 });
     return p.blocks.flatMap((b) => b.matrices)[i].choice.bits;
@@ -137,7 +138,7 @@ test('mixed: a matrix made more sensitive gets more bits; the KL refinement meas
   // Measured sensitivities: positive, finite, recorded with their probe.
   const stream = selfGeneratedStream(w, 64);
   assert.is(stream.length, 64);
-  const sens = measureSensitivity(w, scores.slice(0, 3), hessians, stream);
+  const sens = await measureSensitivity(w, scores.slice(0, 3), hessians, stream);
   for (const m of sens) {
     assert.ok(m.sensitivity! > 0 && Number.isFinite(m.sensitivity!), `${m.name}: ${m.sensitivity}`);
     assert.is(m.probe!.choice.bits, 3);

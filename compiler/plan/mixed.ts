@@ -32,10 +32,11 @@ import { CALIBRATION_LENGTH, blockInputKey } from '../quantize/calibrate.ts';
 import { FloatTransformer } from '../reference/float/forward.ts';
 import { Sampler } from '../reference/float/sampler.ts';
 import { teacherForced } from '../eval/teacher-forced.ts';
-import { cachedReference } from './damage.ts';
+import { cachedReference, wasmEngine } from './damage.ts';
+import { quantizeInt8 } from '../quantize/int8.ts';
 import { gptqRows } from '../quantize/gptq.ts';
 import { WEIGHT_FORMATS, formatNamed, type PlanBits } from '../quantize/formats/registry.ts';
-import { BLOCK_MATRICES, DEFAULT_GROUP_SIZE, PLAN_BITS, resolveStored, type BlockMatrix, type ResolvedChoice } from './plan.ts';
+import { BLOCK_MATRICES, DEFAULT_GROUP_SIZE, PLAN_BITS, planFromJson, resolveStored, type BlockMatrix, type ResolvedChoice } from './plan.ts';
 import { artifactSizer, finish, matrixBytes, parseBitsList, specOfBlocks, type BlockPlan, type EwqOptions, type EwqPlan } from './ewq.ts';
 
 /** One way to store a matrix: the format (as the quantizer resolves it), its bytes and damage. */
@@ -274,29 +275,36 @@ export function selfGeneratedStream(w: FloatWeights, tokens: number, seed = SENS
 }
 
 /**
- * The KL refinement: for every block matrix with a choice, the mean KL (float ‖ float model
- * with only that matrix replaced by its stored values in a probe format: the 3-bit one with
- * the largest group, else the cheapest low-bit candidate) over `stream`, divided by the probe's
+ * The KL refinement: for every block matrix with a choice, ΔKL = KL(float ‖ the bundle with
+ * only that matrix in a probe format: the 3-bit one with the largest group, else the cheapest
+ * low-bit candidate) − KL(float ‖ the all-int8 bundle), over `stream`, divided by the probe's
  * damage. Both KL and damage are second order in ΔW, so their ratio is a per-matrix
  * sensitivity that turns damage into an estimate of its KL cost: the allocation then
- * minimizes the estimated Σ ΔKL instead of Σ damage. The models run in float (FloatTransformer,
- * float64 sums): what is measured is the matrix's stored values, not the integer runtime.
+ * minimizes the estimated Σ ΔKL instead of Σ damage. Each bundle is quantized as the compile
+ * would (GPTQ on the same Hessians with `gptq`) and its runtime.wasm runs in V8, as
+ * `edgeq eval` runs it (the float reference computed once); 1 + (matrices with a choice)
+ * bundles.
  */
-export function measureSensitivity(w: FloatWeights, scores: readonly MatrixScores[], hessians: Hessians, stream: readonly number[], o: { gptq?: boolean; progress?: (done: number, total: number, what: string) => void } = {}): MatrixScores[] {
+export async function measureSensitivity(w: FloatWeights, scores: readonly MatrixScores[], hessians: Hessians, stream: readonly number[], o: { gptq?: boolean; progress?: (done: number, total: number, what: string) => void } = {}): Promise<MatrixScores[]> {
   const ref = cachedReference(new FloatTransformer(w, { accumulate: 'float64' }));
-  const seqLen = w.config.seqLen;
-  return scores.map((m, i) => {
+  const seqLen = w.config.seqLen, g = { config: w.config };
+  const kl = async (blocks: Record<string, unknown>): Promise<number> => {
+    const plan = planFromJson({ edgeqPlan: 1, default: { bits: 8 }, blocks }, 'probe.json');
+    const m = quantizeInt8(w, { plan, ...(o.gptq ? { gptq: { hessians } } : {}) });
+    return teacherForced(stream, ref(), await wasmEngine(g, m, plan), { seqLen }).meanKL;
+  };
+  const base = await kl({});
+  const out: MatrixScores[] = [];
+  for (const [i, m] of scores.entries()) {
     const low = m.candidates.filter((x) => x.choice.format !== 'int8');
-    if (!low.length) { o.progress?.(i + 1, scores.length, `block ${m.block} ${m.name}: int8 only, nothing to choose`); return m; }
+    if (!low.length) { out.push(m); o.progress?.(i + 1, scores.length, `block ${m.block} ${m.name}: int8 only, nothing to choose`); continue; }
     const probe = low.filter((x) => x.choice.bits === 3).sort((a, b) => b.choice.groupSize - a.choice.groupSize)[0] ?? low[0];
-    const h = hessians.get(blockInputKey(m.block, m.name))!;
-    const v = storedValues(w.blocks[m.block][m.name], m.rows, m.cols, probe.choice, o.gptq ? h : undefined)!;
-    const wq: FloatWeights = { ...w, blocks: w.blocks.map((b, l) => (l === m.block ? { ...b, [m.name]: v } : b)) };
-    const deltaKl = teacherForced(stream, ref(), new FloatTransformer(wq, { accumulate: 'float64' }), { seqLen }).meanKL;
+    const deltaKl = await kl({ [String(m.block)]: { matrices: { [m.name]: { format: probe.choice.format, groupSize: probe.choice.groupSize } } } }) - base;
     const sensitivity = probe.damage > 0 ? Math.max(deltaKl, 0) / probe.damage : 0;
-    o.progress?.(i + 1, scores.length, `block ${m.block} ${m.name}: ${label(probe.choice)} damage ${probe.damage.toPrecision(3)}, ΔKL ${deltaKl.toPrecision(3)}: ${sensitivity.toPrecision(3)} nats per unit damage`);
-    return { ...m, sensitivity, probe: { choice: probe.choice, deltaKl } };
-  });
+    out.push({ ...m, sensitivity, probe: { choice: probe.choice, deltaKl } });
+    o.progress?.(i + 1, scores.length, `block ${m.block} ${m.name}: ${label(probe.choice)} damage ${probe.damage.toPrecision(3)}, ΔKL ${deltaKl.toPrecision(3)} (int8 bundle ${base.toPrecision(3)}): ${sensitivity.toPrecision(3)} nats per unit damage`);
+  }
+  return out;
 }
 
 /** Block weights (every block matrix's rows × cols). */

@@ -155,7 +155,7 @@ async function plan(checkpoint: string, opts: Opts): Promise<void> {
     scores = scoreMatrices(w, hessians, { gptq: !!opts.gptq, bits: bits!, progress });
     if (opts.klTokens > 0) {
       process.stderr.write(`mixed: KL sensitivity of each matrix on ${opts.klTokens} self-generated tokens (float model, one matrix quantized at a time)\n`);
-      scores = measureSensitivity(w, scores, hessians, selfGeneratedStream(w, opts.klTokens), { gptq: !!opts.gptq, progress });
+      scores = await measureSensitivity(w, scores, hessians, selfGeneratedStream(w, opts.klTokens), { gptq: !!opts.gptq, progress });
     }
   }
   // The fit: exact model.edgeq bytes plus the runtime's (or firmware's code) bytes of a plan
