@@ -97,9 +97,10 @@ export async function measureModel(model: string, w: FloatWeights, stream: reado
       const key = `${how.gptq} ${mixed.kl}`;
       let scores = scored.get(key);
       if (!scores) {
-        scores = scored.get(`${how.gptq} false`) ?? scoreMatrices(w, stats!.hessians, { gptq: how.gptq });
+        const progress = (done: number, total: number, what: string) => say(`quality: ${model} ${name}: [${done}/${total}] ${what}`);
+        scores = scored.get(`${how.gptq} false`) ?? scoreMatrices(w, stats!.hessians, { gptq: how.gptq, progress });
         scored.set(`${how.gptq} false`, scores);
-        if (mixed.kl) scores = await measureSensitivity(w, scores, stats!.hessians, selfGeneratedStream(w, SENSITIVITY_TOKENS), { gptq: how.gptq });
+        if (mixed.kl) scores = await measureSensitivity(w, scores, stats!.hessians, selfGeneratedStream(w, SENSITIVITY_TOKENS), { gptq: how.gptq, progress });
         scored.set(key, scores);
       }
       let p;

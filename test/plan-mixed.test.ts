@@ -25,6 +25,10 @@ import { blockMatrixBytes, blockWeights } from '../compiler/eval/quality.ts';
 import { EdgeqError } from '../compiler/util/errors.ts';
 import { cli } from './helpers/cli.ts';
 import { realArtifactBytes } from './helpers/plan-budget.ts';
+import { lowerInt8 } from '../compiler/lower/program.ts';
+import { contentsFromQuant } from '../compiler/emit/from-quant.ts';
+import { writeArtifact } from '../compiler/emit/artifact.ts';
+import { loadTarget } from '../compiler/target/profile.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'edgeq-mixed-'));
 const ckpt = join(dir, 'm.bin');
@@ -121,6 +125,14 @@ test('mixed: a byte budget is honoured on the written model.edgeq', () => {
     assert.is(real, p.budgetUsed);
   }
   assert.throws(() => planMixed(g.config, scores, { budgetBytes: lo - 5000, vectors: 0, sourcePath: ckpt }), (e: Error) => e instanceof EdgeqError && /does not fit .* bytes over/.test(e.message));
+  // With --gptq the artifact records GPTQ's rule per matrix: the plan sizes that too.
+  const budget = Math.round((lo + hi) / 2);
+  const p = planMixed(g.config, scores, { budgetBytes: budget, gptq: true, vectors: 0, sourcePath: ckpt, planName: 'mixed.json' });
+  const plan = planFile(p);
+  const model = quantizeInt8(w, { plan, gptq: { hessians } });
+  const real = writeArtifact(contentsFromQuant({ model, program: lowerInt8(model), target: loadTarget('wasm32'), plan, gptq: true, sourceSha256: new Uint8Array(32), sourcePath: ckpt, vectors: 0 })).length;
+  assert.is(real, p.budgetUsed);
+  assert.ok(real <= budget);
 });
 
 test('mixed: a matrix made more sensitive gets more bits; the KL refinement measures sensitivities', async () => {

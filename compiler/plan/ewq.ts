@@ -100,6 +100,8 @@ export interface EwqOptions {
   target?: { name: string; simd: boolean };
   /** Checkpoint path (its base name is stored in the artifact). */
   sourcePath?: string;
+  /** The compile will use --gptq (its rule texts are stored in the artifact: exact sizes). */
+  gptq?: boolean;
 }
 
 export interface EwqPlan {
@@ -163,7 +165,7 @@ export function specOfBlocks(p: Pick<EwqPlan, 'bits' | 'groupSize' | 'method' | 
 /** The default sizeOf: exact model.edgeq bytes for the compile described by `o`. */
 export function artifactSizer(c: ModelConfig, o: EwqOptions): (spec: PlanSpec) => number {
   return (spec) => exactArtifactBytes(c, spec, {
-    target: o.target ?? { name: 'wasm32', simd: true }, sourcePath: o.sourcePath ?? 'model.bin', vectors: o.vectors, tokenizer: o.tokenizer,
+    target: o.target ?? { name: 'wasm32', simd: true }, sourcePath: o.sourcePath ?? 'model.bin', vectors: o.vectors, tokenizer: o.tokenizer, gptq: o.gptq,
   });
 }
 

@@ -22,6 +22,7 @@ import { exp2Table, modelConstants, ropeTables, siluTable } from '../quantize/ta
 import { formatNamed, type WeightFormat } from '../quantize/formats/registry.ts';
 import { EXP2_TABLE_SIZE, LOGIT_FRAC, SILU_TABLE_SIZE } from '../../runtime/kernels/reference/constants.ts';
 import { lowerInt8 } from '../lower/program.ts';
+import { gptqRule } from '../quantize/gptq-lowbit.ts';
 import { contentsFromQuant } from '../emit/from-quant.ts';
 import { writeArtifact } from '../emit/artifact.ts';
 import { BLOCK_MATRICES, checkPlanForModel, planMethod, requested, requestedClassifier, resolveMatrix, resolveStored, type BlockMatrix, type MatrixChoice, type PlanSpec } from './plan.ts';
@@ -46,7 +47,8 @@ export function skeletonModel(c: ModelConfig, plan: PlanSpec, gptq = false): Qua
   const matrix = (name: string, want: MatrixChoice, rows: number, cols: number) => {
     const r = resolveStored(want, cols);
     if (r.format === 'int8') { formats[name] = { ...r, rule: r.rule + (gptq ? ', GPTQ' : '') }; return int8(name, rows, cols); }
-    formats[name] = { bits: r.bits, groupSize: r.groupSize, format: r.format, rule: r.rule + ', clip search' };
+    // The quantizer's rule text (compiler/quantize/int8.ts): GPTQ on the LUT formats adds its own.
+    formats[name] = { bits: r.bits, groupSize: r.groupSize, format: r.format, rule: r.rule + (gptq && formatNamed(r.format)!.quantizeGptq ? `, clip search, ${gptqRule()}` : ', clip search') };
     stored(name, r.format, rows, cols, r.groupSize);
   };
   const shapes: Record<BlockMatrix, [number, number]> = {

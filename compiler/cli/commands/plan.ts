@@ -133,7 +133,7 @@ async function plan(checkpoint: string, opts: Opts): Promise<void> {
       progress: (done, total, what) => process.stderr.write(`damage: [${done}/${total}] ${what} (${((Date.now() - t0) / 1000).toFixed(1)} s)\n`),
     });
   }
-  const ctx = { sourcePath: checkpoint, vectors: opts.vectors, tokenizer };
+  const ctx = { sourcePath: checkpoint, vectors: opts.vectors, tokenizer, gptq: !!opts.gptq };
   const planName = basename(opts.output);
   const common: EwqOptions = { k: opts.k, groupSize: opts.groupSize, ...ctx, target: { name: target.name, simd: target.simd }, planName };
   let device: DeviceBytes | undefined, sizer: DeviceSizer | undefined;
