@@ -5,7 +5,8 @@
 // Each plan runs as `edgeq eval` runs it: its bundle built in process, runtime.wasm in V8; the
 // float reference is computed once per model. Writes docs/quality.md, docs/quality.svg and
 // docs/quality.json (or --out <prefix>), keeping the report's hand-written notes (NOTES_MARKER). Options: --tokens N (default 20000), --model <name>,
-// --plans <a;b;...> (plan strings or mix:<name>, separated by ';').
+// --plans <a;b;...> (plan strings, mix:<name> or mixed:<bpw>[,kl0] — `edgeq plan --method mixed
+// --bpw <bpw>` planned in process — each with optional +awq/+gptq, separated by ';').
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
