@@ -20,7 +20,7 @@ import { quantizeInt8 } from '../compiler/quantize/int8.ts';
 import { planFromJson, readPlanFile, BLOCK_MATRICES } from '../compiler/plan/plan.ts';
 import { ewqPlanJson } from '../compiler/plan/ewq.ts';
 import { planReportHtml } from '../compiler/plan/report.ts';
-import { allocate, candidateChoices, measureSensitivity, planMixed, scoreMatrices, selfGeneratedStream, type MatrixScores, type MixedCandidate } from '../compiler/plan/mixed.ts';
+import { allocate, candidateChoices, measureSensitivity, sensitivityAt, planMixed, scoreMatrices, selfGeneratedStream, type MatrixScores, type MixedCandidate } from '../compiler/plan/mixed.ts';
 import { blockMatrixBytes, blockWeights } from '../compiler/eval/quality.ts';
 import { EdgeqError } from '../compiler/util/errors.ts';
 import { cli } from './helpers/cli.ts';
@@ -147,18 +147,24 @@ test('mixed: a matrix made more sensitive gets more bits; the KL refinement meas
   assert.ok(bitsOf(louder, i) > before, `${bitsOf(louder, i)} vs ${before}`);
   const quieter = scores.map((m, k) => ({ ...m, sensitivity: k === i ? 1e-3 : 1 }));
   assert.ok(bitsOf(quieter, i) < before, `${bitsOf(quieter, i)} vs ${before}`);
-  // Measured sensitivities: positive, finite, recorded with their probe.
+  // Measured probes at 2 and 4 bits (largest group): a 2-bit matrix costs more KL than a 4-bit one.
   const stream = selfGeneratedStream(w, 64);
   assert.is(stream.length, 64);
   const sens = await measureSensitivity(w, scores.slice(0, 3), hessians, stream);
   for (const m of sens) {
-    assert.ok(m.sensitivity! > 0 && Number.isFinite(m.sensitivity!), `${m.name}: ${m.sensitivity}`);
-    assert.is(m.probe!.choice.bits, 3);
+    assert.equal(m.probes!.map((p) => [p.choice.bits, p.choice.groupSize]), [[2, 64], [4, 64]]);
+    assert.ok(m.probes![0].deltaKl > m.probes![1].deltaKl && m.probes![1].deltaKl > 0, `${m.name}: ${m.probes!.map((p) => p.deltaKl)}`);
+    // Between the probes the sensitivity is interpolated in log damage; outside, the nearest probe's.
+    const [a, b] = m.probes!, sa = a.deltaKl / a.damage, sb = b.deltaKl / b.damage;
+    assert.ok(Math.abs(sensitivityAt(m, a.damage)! - sa) < 1e-12 * sa && Math.abs(sensitivityAt(m, 10 * a.damage)! - sa) < 1e-12 * sa);
+    assert.ok(Math.abs(sensitivityAt(m, b.damage / 10)! - sb) < 1e-12 * sb);
+    const mid = Math.sqrt(a.damage * b.damage);
+    assert.ok(Math.abs(sensitivityAt(m, mid)! - (sa + sb) / 2) < 1e-9 * (sa + sb));
   }
 });
 
 test('mixed: plan file records formats, damage, sensitivity and blockBpw; validation; report', () => {
-  const s = scores.map((m) => ({ ...m, sensitivity: 2, probe: { choice: m.candidates[0].choice, deltaKl: 0.1 } }));
+  const s = scores.map((m) => ({ ...m, sensitivity: 2 }));
   const p = planMixed(g.config, s, { bpw: 4.6, vectors: 0, klTokens: 64 });
   const json = ewqPlanJson(p) as Record<string, any>;
   assert.equal(json.blockBpw, { used: Number(p.mixed!.blockBpw.toPrecision(9)), budget: 4.6 });

@@ -54,12 +54,28 @@ export interface MixedCandidate {
 export interface MatrixScores {
   block: number; name: BlockMatrix; rows: number; cols: number; candidates: MixedCandidate[];
   /**
-   * KL per unit of damage (nats/token), measured (measureSensitivity), or absent: the
-   * allocation minimizes Σ sensitivity · damage (absent: 1, the plain sum of damages).
+   * KL per unit of damage (nats/token) of every candidate alike, or absent: the allocation
+   * minimizes Σ sensitivity · damage (absent, and no probes: 1, the plain sum of damages).
    */
   sensitivity?: number;
-  /** The candidate the sensitivity was measured with and its ΔKL. */
-  probe?: { choice: ResolvedChoice; deltaKl: number };
+  /** Measured probes (measureSensitivity): a candidate's ΔKL; sensitivityAt interpolates between them. */
+  probes?: Array<{ choice: ResolvedChoice; damage: number; deltaKl: number }>;
+}
+
+/**
+ * KL per unit damage of a candidate of damage `d`: from the probes (ΔKL / damage at each,
+ * linear in log damage between them, the nearest one's outside), else m.sensitivity; undefined
+ * when neither is there.
+ */
+export function sensitivityAt(m: Pick<MatrixScores, 'sensitivity' | 'probes'>, d: number): number | undefined {
+  const pts = (m.probes ?? []).filter((p) => p.damage > 0).map((p) => ({ x: Math.log(p.damage), s: Math.max(p.deltaKl, 0) / p.damage })).sort((a, b) => a.x - b.x);
+  if (!pts.length) return m.sensitivity;
+  const x = Math.log(Math.max(d, 1e-300));
+  if (x <= pts[0].x) return pts[0].s;
+  for (let i = 1; i < pts.length; i++) {
+    if (x <= pts[i].x) { const t = (x - pts[i - 1].x) / (pts[i].x - pts[i - 1].x); return pts[i - 1].s + t * (pts[i].s - pts[i - 1].s); }
+  }
+  return pts[pts.length - 1].s;
 }
 
 /**
@@ -208,7 +224,7 @@ export interface Allocation {
  */
 export function allocate(scores: readonly MatrixScores[], budget: number, cost: CostKind): Allocation | { pick: null; minimum: number } {
   // The objective: each candidate's damage weighted by its matrix's sensitivity.
-  scores = scores.map((m) => (m.sensitivity === undefined ? m : { ...m, candidates: m.candidates.map((x) => ({ ...x, damage: m.sensitivity! * x.damage })) }));
+  scores = scores.map((m) => ({ ...m, candidates: m.candidates.map((x) => ({ ...x, damage: (sensitivityAt(m, x.damage) ?? 1) * x.damage })) }));
   const pick = cheapest(scores, cost);
   const sum = (p: number[]) => p.reduce((s, k, i) => s + scores[i].candidates[k][cost], 0);
   const minimum = sum(pick);
@@ -274,16 +290,19 @@ export function selfGeneratedStream(w: FloatWeights, tokens: number, seed = SENS
   return out;
 }
 
+/** The bit widths measureSensitivity probes at (each at its largest group size). */
+export const PROBE_BITS = [2, 4] as const;
+
 /**
- * The KL refinement: for every block matrix with a choice, ΔKL = KL(float ‖ the bundle with
- * only that matrix in a probe format: the 3-bit one with the largest group, else the cheapest
- * low-bit candidate) − KL(float ‖ the all-int8 bundle), over `stream`, divided by the probe's
- * damage. Both KL and damage are second order in ΔW, so their ratio is a per-matrix
- * sensitivity that turns damage into an estimate of its KL cost: the allocation then
- * minimizes the estimated Σ ΔKL instead of Σ damage. Each bundle is quantized as the compile
- * would (GPTQ on the same Hessians with `gptq`) and its runtime.wasm runs in V8, as
- * `edgeq eval` runs it (the float reference computed once); 1 + (matrices with a choice)
- * bundles.
+ * The KL refinement: for every block matrix with a choice and each probe format (PROBE_BITS,
+ * the largest group of each; else the cheapest low-bit candidate), ΔKL = KL(float ‖ the bundle
+ * with only that matrix in the probe format) − KL(float ‖ the all-int8 bundle) over `stream`.
+ * Both KL and damage are second order in ΔW, so ΔKL / damage is a per-matrix sensitivity that
+ * turns damage into an estimate of its KL cost (sensitivityAt: interpolated between the
+ * probes, which differ most at 2 bits): the allocation then minimizes the estimated Σ ΔKL
+ * instead of Σ damage. Each bundle is quantized as the compile would (GPTQ on the same
+ * Hessians with `gptq`) and its runtime.wasm runs in V8, as `edgeq eval` runs it (the float
+ * reference computed once); 1 + 2 × (matrices with a choice) bundles.
  */
 export async function measureSensitivity(w: FloatWeights, scores: readonly MatrixScores[], hessians: Hessians, stream: readonly number[], o: { gptq?: boolean; progress?: (done: number, total: number, what: string) => void } = {}): Promise<MatrixScores[]> {
   const ref = cachedReference(new FloatTransformer(w, { accumulate: 'float64' }));
@@ -298,11 +317,14 @@ export async function measureSensitivity(w: FloatWeights, scores: readonly Matri
   for (const [i, m] of scores.entries()) {
     const low = m.candidates.filter((x) => x.choice.format !== 'int8');
     if (!low.length) { out.push(m); o.progress?.(i + 1, scores.length, `block ${m.block} ${m.name}: int8 only, nothing to choose`); continue; }
-    const probe = low.filter((x) => x.choice.bits === 3).sort((a, b) => b.choice.groupSize - a.choice.groupSize)[0] ?? low[0];
-    const deltaKl = await kl({ [String(m.block)]: { matrices: { [m.name]: { format: probe.choice.format, groupSize: probe.choice.groupSize } } } }) - base;
-    const sensitivity = probe.damage > 0 ? Math.max(deltaKl, 0) / probe.damage : 0;
-    out.push({ ...m, sensitivity, probe: { choice: probe.choice, deltaKl } });
-    o.progress?.(i + 1, scores.length, `block ${m.block} ${m.name}: ${label(probe.choice)} damage ${probe.damage.toPrecision(3)}, ΔKL ${deltaKl.toPrecision(3)} (int8 bundle ${base.toPrecision(3)}): ${sensitivity.toPrecision(3)} nats per unit damage`);
+    const chosen = new Set(PROBE_BITS.map((b) => low.filter((x) => x.choice.bits === b).sort((a, c) => c.choice.groupSize - a.choice.groupSize)[0] ?? low[0]));
+    const probes: NonNullable<MatrixScores['probes']> = [];
+    for (const p of chosen) {
+      const deltaKl = await kl({ [String(m.block)]: { matrices: { [m.name]: { format: p.choice.format, groupSize: p.choice.groupSize } } } }) - base;
+      probes.push({ choice: p.choice, damage: p.damage, deltaKl });
+    }
+    out.push({ ...m, probes });
+    o.progress?.(i + 1, scores.length, `block ${m.block} ${m.name}: ${probes.map((p) => `${label(p.choice)} damage ${p.damage.toPrecision(3)} ΔKL ${p.deltaKl.toPrecision(3)}`).join(', ')} (int8 bundle ${base.toPrecision(3)})`);
   }
   return out;
 }
@@ -336,24 +358,28 @@ export function planMixed(c: ModelConfig, scores: readonly MatrixScores[], o: Mi
   const W = blockWeightCount(c);
   if ((o.bpw === undefined) === (o.budgetBytes === undefined)) throw new EdgeqError('--method mixed needs one budget: --bpw <bits per block weight>, or --budget-bytes <n> (or --target with a flash size)', {}, 2);
   const gs = DEFAULT_GROUP_SIZE;
-  const method = (budget: string) => `mixed ${budget} bits=${bits.join(',')}${o.gptq ? ' gptq' : ''}${scores.some((m) => m.sensitivity !== undefined) ? ` kl-tokens=${o.klTokens ?? 0}` : ''}`;
+  const refined = scores.some((m) => sensitivityAt(m, 1) !== undefined);
+  const method = (budget: string) => `mixed ${budget} bits=${bits.join(',')}${o.gptq ? ' gptq' : ''}${refined ? ` kl-tokens=${o.klTokens ?? 0}` : ''}`;
   const build = (pick: readonly number[], why: string): BlockPlan[] => Array.from({ length: c.nLayers }, (_, l) => {
     const mine = scores.map((m, i) => ({ m, cand: m.candidates[pick[i]] })).filter((x) => x.m.block === l);
-    const matrices = mine.map(({ m, cand }) => ({
+    const matrices = mine.map(({ m, cand }) => {
+      const sens = sensitivityAt(m, cand.damage);
+      const probes = m.probes?.length ? ` (probes: ${m.probes.map((p) => `${label(p.choice)} ΔKL ${fmt(p.deltaKl)}`).join(', ')})` : '';
+      return {
       name: m.name, rows: m.rows, cols: m.cols, entropy: NaN, damage: cand.damage,
-      ...(m.sensitivity !== undefined ? { sensitivity: m.sensitivity } : {}),
-      choice: { ...cand.choice, rule: `${label(cand.choice)}: damage ${fmt(cand.damage)}${m.sensitivity !== undefined ? ` × ${fmt(m.sensitivity)} nats per unit damage${m.probe ? ` (measured with ${label(m.probe.choice)}: ΔKL ${fmt(m.probe.deltaKl)})` : ''} = est. ΔKL ${fmt(m.sensitivity * cand.damage)}` : ''} (${why})` },
+      ...(sens !== undefined ? { sensitivity: sens } : {}),
+      choice: { ...cand.choice, rule: `${label(cand.choice)}: damage ${fmt(cand.damage)}${sens !== undefined ? ` × ${fmt(sens)} nats per unit damage${probes} = est. ΔKL ${fmt(sens * cand.damage)}` : ''} (${why})` },
       bytes: cand.alignedBytes, tensors: formatNamed(cand.choice.format)!.tensors(m.rows, m.cols, cand.choice.groupSize).length,
-    }));
+      };
+    });
     const widest = Math.max(...matrices.map((m) => m.choice.bits)) as PlanBits;
     const summary = matrices.map((m) => `${m.name} ${label(m.choice)}`).join(', ');
     return { block: l, entropy: NaN, bits: widest, rule: `mixed: ${summary}`, bytes: matrices.reduce((s, m) => s + m.bytes, 0), matrices };
   });
-  const refined = scores.some((m) => m.sensitivity !== undefined);
   const summary = (pick: readonly number[], bpwBudget?: number) => ({
     gptq: !!o.gptq, calibrationTokens: o.calibrationTokens ?? 0,
     damage: pick.reduce((s, k, i) => s + scores[i].candidates[k].damage, 0),
-    ...(refined ? { klTokens: o.klTokens ?? 0, klEstimate: pick.reduce((s, k, i) => s + (scores[i].sensitivity ?? 0) * scores[i].candidates[k].damage, 0) } : {}),
+    ...(refined ? { klTokens: o.klTokens ?? 0, klEstimate: pick.reduce((s, k, i) => s + (sensitivityAt(scores[i], scores[i].candidates[k].damage) ?? 0) * scores[i].candidates[k].damage, 0) } : {}),
     blockBpw: (8 * pick.reduce((s, k, i) => s + scores[i].candidates[k].dataBytes, 0)) / W,
     ...(bpwBudget !== undefined ? { bpwBudget } : {}),
   });
