@@ -78,10 +78,11 @@ g32/64/128; --bits narrows the low-bit ones). Each (matrix, format) is scored by
 tr(ΔW H ΔWᵀ) / tr(W H Wᵀ): the relative error of the matrix's output on the inputs of 8192
 self-generated calibration tokens (H = Σ x xᵀ, the Hessians compile --gptq uses; with --gptq
 ΔW is what compile --gptq stores, exactly). Damage alone does not say what a matrix's error
-costs downstream, so each matrix's sensitivity (KL per unit damage) is measured: a bundle
-with only that matrix at 3 bits (the rest int8) against the float model, minus the all-int8
-bundle's KL, on --kl-tokens self-generated tokens (runtime.wasm in V8, as edgeq eval runs it);
-the plan minimizes Σ sensitivity · damage (an estimate of the KL).
+costs downstream, so each matrix's sensitivity (KL per unit damage) is measured: bundles
+with only that matrix at 2 and at 4 bits (the rest int8) against the float model, minus the
+all-int8 bundle's KL, on --kl-tokens self-generated tokens (runtime.wasm in V8, as edgeq eval
+runs it), interpolated between the two for the other formats; the plan minimizes
+Σ sensitivity · damage (an estimate of the KL).
 The budget, --bpw (bits per block weight) or --budget-bytes / --target (device bytes), is
 spent greedily by estimated KL reduction per byte along each matrix's convex hull (a
 Lagrangian allocation), then on any upgrade that still fits; it is never exceeded. A budget
