@@ -169,7 +169,8 @@ export function artifactSizer(c: ModelConfig, o: EwqOptions): (spec: PlanSpec) =
   });
 }
 
-const blockShapes = (c: ModelConfig): Record<BlockMatrix, [number, number]> => {
+/** [rows, cols] of every block matrix of a model. */
+export const blockShapes = (c: ModelConfig): Record<BlockMatrix, [number, number]> => {
   const kd = kvDim(c);
   return { wq: [c.dim, c.dim], wk: [kd, c.dim], wv: [kd, c.dim], wo: [c.dim, c.dim], w1: [c.hiddenDim, c.dim], w2: [c.dim, c.hiddenDim], w3: [c.hiddenDim, c.dim] };
 };

@@ -9,10 +9,16 @@
 // the format's clip search, or with `gptq` the GPTQ quantizer on the same Hessian (the
 // identical call, so the scored matrix is byte for byte the compiled one).
 //
+// KL refinement (measureSensitivity; edgeq plan --kl-tokens, on by default): damage says how
+// wrong a matrix's output is, not what that costs at the logits, so each matrix's KL per unit
+// damage is measured with bundles that quantize only that matrix (at 2 and at 4 bits) and
+// interpolated per candidate (sensitivityAt); the objective becomes Σ sensitivity · D, an
+// estimate of the KL. Without it, Σ D.
+//
 // Allocation (a Lagrangian greedy on the convex hulls, the classic discrete rate–distortion
-// allocation): the objective is Σ D over all block matrices, the cost each candidate's bytes.
+// allocation): the objective summed over all block matrices, the cost each candidate's bytes.
 // Every matrix starts at its cheapest candidate; then, repeatedly, the matrix whose next step
-// on its lower convex hull of (bytes, D) has the largest damage reduction per byte is raised
+// on its lower convex hull of (bytes, cost) has the largest cost reduction per byte is raised
 // one step, as long as the step fits the budget (a step that does not fit ends that matrix's
 // hull walk). This reaches the optimum of the Lagrangian relaxation at every budget that
 // falls on a hull vertex; a final pass spends what is left on the best-ratio upgrade among
@@ -37,7 +43,7 @@ import { quantizeInt8 } from '../quantize/int8.ts';
 import { gptqRows } from '../quantize/gptq.ts';
 import { WEIGHT_FORMATS, formatNamed, type PlanBits } from '../quantize/formats/registry.ts';
 import { BLOCK_MATRICES, DEFAULT_GROUP_SIZE, PLAN_BITS, planFromJson, resolveStored, type BlockMatrix, type ResolvedChoice } from './plan.ts';
-import { artifactSizer, finish, matrixBytes, parseBitsList, specOfBlocks, type BlockPlan, type EwqOptions, type EwqPlan } from './ewq.ts';
+import { artifactSizer, blockShapes, finish, matrixBytes, parseBitsList, specOfBlocks, type BlockPlan, type EwqOptions, type EwqPlan } from './ewq.ts';
 
 /** One way to store a matrix: the format (as the quantizer resolves it), its bytes and damage. */
 export interface MixedCandidate {
@@ -144,12 +150,12 @@ export interface ScoreOptions {
 
 /** The damage of every candidate format of every block matrix (Hessians: calibrate.ts). */
 export function scoreMatrices(w: FloatWeights, hessians: Hessians, o: ScoreOptions = {}): MatrixScores[] {
-  const c = w.config, bits = o.bits ?? WEIGHT_FORMATS.map((f) => f.bits);
+  const c = w.config, bits = o.bits ?? WEIGHT_FORMATS.map((f) => f.bits), shapes = blockShapes(c);
   const out: MatrixScores[] = [];
   const total = c.nLayers * BLOCK_MATRICES.length;
   w.blocks.forEach((b, l) => {
     for (const name of BLOCK_MATRICES) {
-      const f = b[name], [rows, cols] = blockShape(c, name);
+      const f = b[name], [rows, cols] = shapes[name];
       const h = hessians.get(blockInputKey(l, name));
       if (!h) throw new Error(`internal: no calibration Hessian for blocks.${l}.${name}`);
       const ref = hessianForm(f, rows, cols, h);
@@ -170,12 +176,6 @@ export function scoreMatrices(w: FloatWeights, hessians: Hessians, o: ScoreOptio
     }
   });
   return out;
-}
-
-/** A block matrix's [rows, cols]. */
-export function blockShape(c: ModelConfig, name: BlockMatrix): [number, number] {
-  const kd = (c.dim * c.nKvHeads) / c.nHeads;
-  return ({ wq: [c.dim, c.dim], wk: [kd, c.dim], wv: [kd, c.dim], wo: [c.dim, c.dim], w1: [c.hiddenDim, c.dim], w2: [c.dim, c.hiddenDim], w3: [c.hiddenDim, c.dim] } as const)[name] as [number, number];
 }
 
 /** A choice as plans and reports spell it: int8, q4_lut g64. */
@@ -330,7 +330,7 @@ export async function measureSensitivity(w: FloatWeights, scores: readonly Matri
 }
 
 /** Block weights (every block matrix's rows × cols). */
-export const blockWeightCount = (c: ModelConfig): number => c.nLayers * BLOCK_MATRICES.reduce((s, m) => s + blockShape(c, m)[0] * blockShape(c, m)[1], 0);
+export const blockWeightCount = (c: ModelConfig): number => c.nLayers * Object.values(blockShapes(c)).reduce((s, [r, k]) => s + r * k, 0);
 
 /** The data-byte budget of `bpw` bits per block weight. */
 export const bpwBudgetBytes = (c: ModelConfig, bpw: number): number => Math.floor((bpw * blockWeightCount(c)) / 8);
