@@ -5,7 +5,8 @@
 // Each plan runs as `edgeq eval` runs it: its bundle built in process, runtime.wasm in V8; the
 // float reference is computed once per model. Writes docs/quality.md, docs/quality.svg and
 // docs/quality.json (or --out <prefix>), keeping the report's hand-written notes (NOTES_MARKER). Options: --tokens N (default 20000), --model <name>,
-// --plans <a;b;...> (plan strings or mix:<name>, separated by ';').
+// --plans <a;b;...> (plan strings, mix:<name> or mixed:<bpw>[,kl0] — `edgeq plan --method mixed
+// --bpw <bpw>` planned in process — each with optional +awq/+gptq, separated by ';').
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -13,7 +14,10 @@ import { openModel } from '../compiler/import/open-model.ts';
 import { loadWeights, type FloatWeights } from '../compiler/import/graph.ts';
 import { Tokenizer } from '../compiler/import/tokenizer.ts';
 import { quantizeInt8 } from '../compiler/quantize/int8.ts';
-import { calibrateStats, type CalibrationStats } from '../compiler/quantize/calibrate.ts';
+import { CALIBRATION_LENGTH, CALIBRATION_SEQUENCES, calibrateStats, type CalibrationStats } from '../compiler/quantize/calibrate.ts';
+import { SENSITIVITY_TOKENS, measureSensitivity, planMixed, scoreMatrices, selfGeneratedStream, type MatrixScores } from '../compiler/plan/mixed.ts';
+import { EdgeqError } from '../compiler/util/errors.ts';
+import { ewqPlanJson } from '../compiler/plan/ewq.ts';
 import { encodeParagraphs, readUtf8 } from '../compiler/eval/text-stream.ts';
 import { cachedReference } from '../compiler/plan/damage.ts';
 import { bundleFromQuant } from '../compiler/bundle.ts';
@@ -68,14 +72,48 @@ export interface QualityRow extends HalfScored {
   model: string; plan: string; blockBpw: number; modelBpw: number; modelBytes: number; seconds: number;
 }
 
+/** Mixed plans measured by default: `mixed:<bpw>` is `edgeq plan --method mixed --bpw <bpw>` (with --gptq when `+gptq`). */
+export const MIXED_PLANS = ['mixed:6+gptq', 'mixed:5.5+gptq', 'mixed:4.6+gptq', 'mixed:3.6+gptq', 'mixed:2.6+gptq'];
+
+/** The bits per block weight of a `mixed:<bpw>[,kl0]` base name (`,kl0`: without the KL refinement, --kl-tokens 0); undefined for other plans. */
+export function mixedBpw(base: string): { bpw: number; kl: boolean } | undefined {
+  const m = /^mixed:(\d+(?:\.\d+)?)(,kl0)?$/.exec(base);
+  return m ? { bpw: Number(m[1]), kl: !m[2] } : undefined;
+}
+
 /** Measures `plans` on one model over `stream` (the float reference computed once). */
 export async function measureModel(model: string, w: FloatWeights, stream: readonly number[], plans: readonly string[], say = (_: string) => {}, onRow = (_: QualityRow[]) => {}): Promise<QualityRow[]> {
   const c = w.config, ref = cachedReference(new FloatTransformer(w, { accumulate: 'float64' }));
   const rows: QualityRow[] = [];
   let stats: CalibrationStats | null = null;
+  // Mixed plans' format scores, by quantizer (GPTQ or the clip search): computed once per model.
+  const scored = new Map<string, MatrixScores[]>();
   for (const name of plans) {
-    const t0 = Date.now(), plan = planOf(name, c.nLayers), how = splitPlanName(name);
-    if (how.awq || how.gptq) stats ??= calibrateStats(w);
+    const t0 = Date.now(), how = splitPlanName(name), mixed = mixedBpw(how.base);
+    if (how.awq || how.gptq || mixed) stats ??= calibrateStats(w);
+    let plan: PlanSpec;
+    if (mixed) {
+      // edgeq plan --method mixed --bpw <bpw> [--gptq] [--kl-tokens 0], as the CLI plans it (the plan file read back as compile reads it).
+      if (how.awq) throw new Error(`quality: ${name}: mixed plans are scored without AWQ; drop +awq`);
+      const key = `${how.gptq} ${mixed.kl}`;
+      let scores = scored.get(key);
+      if (!scores) {
+        const progress = (done: number, total: number, what: string) => say(`quality: ${model} ${name}: [${done}/${total}] ${what}`);
+        scores = scored.get(`${how.gptq} false`) ?? scoreMatrices(w, stats!.hessians, { gptq: how.gptq, progress });
+        scored.set(`${how.gptq} false`, scores);
+        if (mixed.kl) scores = await measureSensitivity(w, scores, stats!.hessians, selfGeneratedStream(w, SENSITIVITY_TOKENS), { gptq: how.gptq, progress });
+        scored.set(key, scores);
+      }
+      let p;
+      try {
+        p = planMixed(c, scores, { bpw: mixed.bpw, gptq: how.gptq, calibrationTokens: CALIBRATION_SEQUENCES * CALIBRATION_LENGTH, klTokens: mixed.kl ? SENSITIVITY_TOKENS : undefined, sourcePath: `${model}.bin`, vectors: 0 });
+      } catch (e) {
+        if (!(e instanceof EdgeqError)) throw e;
+        say(`quality: ${model} ${name}: refused: ${e.message}`);
+        continue;
+      }
+      plan = { ...planFromJson(ewqPlanJson(p), `${how.base}.json`), name };
+    } else plan = planOf(name, c.nLayers);
     const m = quantizeInt8(w, {
       plan,
       ...(how.awq ? { awq: { stats: stats! } } : {}),
@@ -107,7 +145,7 @@ export function qualityMarkdown(rows: readonly QualityRow[], tokens: number): st
       out.push(`| ${model} | ${fr.has(r.plan) ? '★ ' : ''}${r.plan} | ${r.blockBpw.toFixed(2)} | ${r.modelBpw.toFixed(2)} | ${r.all.meanKL.toFixed(4)} | ${pct(r.all.top1Agreement)} | ${r.all.pplTest.toFixed(3)} (${r.all.pplRef.toFixed(3)}) | ${r.half.meanKL.toFixed(4)} | ${pct(r.half.top1Agreement)} | ${r.half.pplTest.toFixed(3)} (${r.half.pplRef.toFixed(3)}) |`);
     }
   }
-  out.push('', 'Mixed plans: `mix:<default>+<matrices>_<bits>` applies the override in every block (scripts/quality.ts MIXES). `+gptq`: GPTQ (compiler/quantize/gptq-lowbit.ts) on self-generated calibration text (32 sequences of 256 tokens sampled from the float model, compiler/quantize/calibrate.ts): codes on the clip search\'s grid, then the grid refit by least squares on the calibration Hessian and GPTQ again, 3 rounds, each row keeping its best. `+awq`: AWQ per-channel scales folded into the float weights first (compiler/quantize/awq.ts; α per input searched on the same calibration text), then the clip search (or GPTQ with `+awq+gptq`).', '');
+  out.push('', 'Mixed plans: `mix:<default>+<matrices>_<bits>` applies the override in every block (scripts/quality.ts MIXES); `mixed:<bpw>` is `edgeq plan --method mixed --bpw <bpw>` (compiler/plan/mixed.ts: a format per block matrix by its calibration output error weighted by the matrix\'s measured KL sensitivity, allocated greedily by estimated KL reduction per byte; `,kl0`: unweighted, `--kl-tokens 0`; with `+gptq` scored and compiled with GPTQ). `+gptq`: GPTQ (compiler/quantize/gptq-lowbit.ts) on self-generated calibration text (32 sequences of 256 tokens sampled from the float model, compiler/quantize/calibrate.ts): codes on the clip search\'s grid, then the grid refit by least squares on the calibration Hessian and GPTQ again, 3 rounds, each row keeping its best. `+awq`: AWQ per-channel scales folded into the float weights first (compiler/quantize/awq.ts; α per input searched on the same calibration text), then the clip search (or GPTQ with `+awq+gptq`).', '');
   return out.join('\n');
 }
 
@@ -130,7 +168,7 @@ async function main(): Promise<void> {
     merge: { type: 'string' },
   } });
   const tokens = Number(values.tokens);
-  const plans = values.plans ? values.plans.split(';') : [...UNIFORM_PLANS, ...Object.keys(MIXES), ...GPTQ_PLANS, ...AWQ_PLANS];
+  const plans = values.plans ? values.plans.split(';') : [...UNIFORM_PLANS, ...Object.keys(MIXES), ...GPTQ_PLANS, ...AWQ_PLANS, ...MIXED_PLANS];
   const rows: QualityRow[] = [];
   // --merge a.json,b.json: the report of earlier runs' rows (e.g. one model per process).
   if (values.merge) {

@@ -52,7 +52,7 @@ test('plan files: every error names the file and the JSON path', () => {
   planError([1], /\$: expected a plan object, got an array/);
   planError({ default: { bits: 4 } }, /\$\.edgeqPlan: expected 1 \(the plan format version\), got undefined/);
   planError({ edgeqPlan: 1 }, /\$: missing "default"/);
-  planError({ ...ok, colour: 1 }, /\$\.colour: unknown key \(allowed: edgeqPlan, default, blocks, embedding, classifier, comment, method, bytes\)/);
+  planError({ ...ok, colour: 1 }, /\$\.colour: unknown key \(allowed: edgeqPlan, default, blocks, embedding, classifier, comment, method, bytes, blockBpw\)/);
   planError({ edgeqPlan: 1, default: { bits: '4' } }, literally(`$.default.bits: expected one of ${BITS_LIST}, got string "4"`));
   planError({ edgeqPlan: 1, default: { bits: NO_BITS } }, literally(`$.default.bits: expected one of ${BITS_LIST}, got number ${NO_BITS}`));
   planError({ edgeqPlan: 1, default: { bits: 4, groupSize: NO_GROUP } }, literally(`$.default.groupSize: expected one of ${GROUP_SIZES_LIST}, got number ${NO_GROUP}`));

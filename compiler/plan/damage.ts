@@ -60,7 +60,7 @@ export function cachedReference(inner: LogitsEngine): () => LogitsEngine {
 }
 
 /** The quantized engine: the plan's runtime.wasm (target wasm32) in V8, what `edgeq eval` runs. */
-export async function wasmEngine(g: Graph, m: QuantModel, plan: PlanSpec): Promise<LogitsEngine> {
+export async function wasmEngine(g: { config: Graph['config']; source?: Graph['source'] }, m: QuantModel, plan: PlanSpec): Promise<LogitsEngine> {
   const b = await bundleFromQuant({ model: m, target: loadTarget('wasm32'), plan, planName: 'plan.json', sourceSha256: new Uint8Array(32), sourcePath: g.source?.path ?? 'model.bin', vectors: 0 });
   return runtimeLogitsEngine(await WasmRuntime.create(b.files['runtime.wasm'], b.files['model.edgeq'], g.config.vocabSize, 'plan.json'));
 }

@@ -61,7 +61,13 @@ export function fixedBytes(c: ModelConfig): { bytes: number; tensors: number } {
   return { bytes, tensors };
 }
 
-export interface MatrixPlan { name: BlockMatrix; rows: number; cols: number; entropy: number; choice: ResolvedChoice; bytes: number; tensors: number }
+export interface MatrixPlan {
+  name: BlockMatrix; rows: number; cols: number; entropy: number; choice: ResolvedChoice; bytes: number; tensors: number;
+  /** --method mixed (compiler/plan/mixed.ts): tr(ΔW H ΔWᵀ) / tr(W H Wᵀ) of the chosen format. */
+  damage?: number;
+  /** --method mixed with the KL refinement: measured KL per unit damage (nats/token). */
+  sensitivity?: number;
+}
 export interface BlockPlan {
   block: number; entropy: number; bits: PlanBits; rule: string; bytes: number; matrices: MatrixPlan[];
   /** Measured damage (--method damage, compiler/plan/damage.ts): ΔKL when only this block is lowered. */
@@ -94,6 +100,8 @@ export interface EwqOptions {
   target?: { name: string; simd: boolean };
   /** Checkpoint path (its base name is stored in the artifact). */
   sourcePath?: string;
+  /** The compile will use --gptq (its rule texts are stored in the artifact: exact sizes). */
+  gptq?: boolean;
 }
 
 export interface EwqPlan {
@@ -115,6 +123,24 @@ export interface EwqPlan {
   budgetBytes?: number;
   /** --method damage: the measurement (hi → lo on calibrationTokens) and the mean/std of the ΔKL values. */
   damage?: { hi: number; lo: number; calibrationTokens: number; baseKl: number; mean: number; std: number };
+  /** --method mixed: how the formats were scored and the block matrices' bits per weight (used, and the --bpw budget if one was given). */
+  mixed?: MixedSummary;
+}
+
+/** What a mixed plan (compiler/plan/mixed.ts) records about its allocation. */
+export interface MixedSummary {
+  /** Damage scored with GPTQ's stored values (compile --gptq) or the clip search's. */
+  gptq: boolean;
+  calibrationTokens: number;
+  /** Σ damage of the chosen formats. */
+  damage: number;
+  /** With the KL refinement: tokens it measured on, and Σ sensitivity · damage (estimated KL, nats/token). */
+  klTokens?: number;
+  klEstimate?: number;
+  /** Bits per block weight of the plan (data bytes of the block matrices · 8 / block weights). */
+  blockBpw: number;
+  /** --bpw, when the budget was given as bits per block weight. */
+  bpwBudget?: number;
 }
 
 
@@ -124,7 +150,7 @@ export function parseBitsList(s: string | readonly number[]): PlanBits[] {
   const out: PlanBits[] = [];
   for (const p of parts) {
     const b = Number(p);
-    if (!/^\d+$/.test(p) || !PLAN_BITS.includes(b as PlanBits)) throw new EdgeqError(`--bits ${JSON.stringify(String(s))}: ${JSON.stringify(p)} is not one of ${PLAN_BITS.join(', ')}`, {}, 2);
+    if (!/^\d+(\.\d+)?$/.test(p) || !PLAN_BITS.includes(b as PlanBits)) throw new EdgeqError(`--bits ${JSON.stringify(String(s))}: ${JSON.stringify(p)} is not one of ${PLAN_BITS.join(', ')}`, {}, 2);
     if (!out.includes(b as PlanBits)) out.push(b as PlanBits);
   }
   if (out.length === 0) throw new EdgeqError('--bits: give at least one of ' + PLAN_BITS.join(', '), {}, 2);
@@ -137,13 +163,14 @@ export function specOfBlocks(p: Pick<EwqPlan, 'bits' | 'groupSize' | 'method' | 
 }
 
 /** The default sizeOf: exact model.edgeq bytes for the compile described by `o`. */
-function artifactSizer(c: ModelConfig, o: EwqOptions): (spec: PlanSpec) => number {
+export function artifactSizer(c: ModelConfig, o: EwqOptions): (spec: PlanSpec) => number {
   return (spec) => exactArtifactBytes(c, spec, {
-    target: o.target ?? { name: 'wasm32', simd: true }, sourcePath: o.sourcePath ?? 'model.bin', vectors: o.vectors, tokenizer: o.tokenizer,
+    target: o.target ?? { name: 'wasm32', simd: true }, sourcePath: o.sourcePath ?? 'model.bin', vectors: o.vectors, tokenizer: o.tokenizer, gptq: o.gptq,
   });
 }
 
-const blockShapes = (c: ModelConfig): Record<BlockMatrix, [number, number]> => {
+/** [rows, cols] of every block matrix of a model. */
+export const blockShapes = (c: ModelConfig): Record<BlockMatrix, [number, number]> => {
   const kd = kvDim(c);
   return { wq: [c.dim, c.dim], wk: [kd, c.dim], wv: [kd, c.dim], wo: [c.dim, c.dim], w1: [c.hiddenDim, c.dim], w2: [c.dim, c.hiddenDim], w3: [c.hiddenDim, c.dim] };
 };
@@ -211,7 +238,7 @@ function checkGroupSize(gs: number): number {
 }
 
 /** Adds the exact sizes (and the budget's use) to a plan. */
-function finish(c: ModelConfig, p: Omit<EwqPlan, 'totalBytes' | 'fixedBytes' | 'overheadBytes'>, o: EwqOptions, used?: number): EwqPlan {
+export function finish(c: ModelConfig, p: Omit<EwqPlan, 'totalBytes' | 'fixedBytes' | 'overheadBytes'>, o: EwqOptions, used?: number): EwqPlan {
   const spec = specOfBlocks(p, o.planName);
   const total = artifactSizer(c, o)(spec);
   const fixed = fixedBytes(c).bytes;
@@ -290,6 +317,7 @@ export function planEwq(g: Graph, o: EwqOptions = {}): EwqPlan {
 }
 
 const r6 = (x: number) => Math.round(x * 1e6) / 1e6;
+const p9 = (x: number) => Number(x.toPrecision(9));
 const choiceJson = (c: { bits: PlanBits; groupSize: number; format: WeightFormat }) =>
   c.bits === 8 ? { bits: 8, format: 'int8' } : { bits: c.bits, groupSize: c.groupSize, format: c.format };
 
@@ -298,7 +326,9 @@ export function ewqPlanJson(p: Omit<EwqPlan, 'budgetUsed' | 'budgetCovers' | 'da
   const hi = p.bits[0];
   return {
     edgeqPlan: 1,
-    comment: p.damage
+    comment: p.mixed
+      ? `mixed precision plan (edgeq plan): ${p.method}; a format per block matrix; matrix damage = tr(ΔW H ΔWᵀ) / tr(W H Wᵀ) on ${p.mixed.calibrationTokens} self-generated calibration tokens (H = Σ x xᵀ of its inputs; ΔW as ${p.mixed.gptq ? 'compile --gptq' : 'compile without --gptq'} stores it); total ${p9(p.mixed.damage)}${p.mixed.klEstimate !== undefined ? `; matrix sensitivity = KL (nats/token) per unit damage, measured on ${p.mixed.klTokens} self-generated tokens with only that matrix quantized; estimated KL Σ sensitivity · damage ${p9(p.mixed.klEstimate)}` : ''}`
+      : p.damage
       ? `measured-damage precision plan (edgeq plan): ${p.method}; block deltaKl = mean KL (nats/token) against the float model with only that block at ${p.damage.lo} bits and the others at ${p.damage.hi}, minus ${r6(p.damage.baseKl)} (all at ${p.damage.hi}), on ${p.damage.calibrationTokens} calibration tokens; mean ${r6(p.damage.mean)}, std ${r6(p.damage.std)}`
       : Number.isFinite(p.mean)
         ? `EWQ precision plan (edgeq plan): ${p.method}; block entropy = parameter-weighted mean of softmax entropies (nats); mean ${r6(p.mean)}, std ${r6(p.std)}`
@@ -309,6 +339,7 @@ export function ewqPlanJson(p: Omit<EwqPlan, 'budgetUsed' | 'budgetCovers' | 'da
       'model.edgeq': p.totalBytes,
       ...(p.budgetBytes !== undefined ? { budget: p.budgetBytes, used: p.budgetUsed ?? p.totalBytes, covers: p.budgetCovers ?? 'model.edgeq' } : {}),
     },
+    ...(p.mixed ? { blockBpw: { used: p9(p.mixed.blockBpw), ...(p.mixed.bpwBudget !== undefined ? { budget: p.mixed.bpwBudget } : {}) } } : {}),
     default: hi === 8 ? { bits: 8 } : { bits: hi, groupSize: p.groupSize },
     blocks: Object.fromEntries(p.blocks.map((b) => [String(b.block), {
       ...choiceJson({ bits: b.bits, groupSize: p.groupSize, format: formatOfBits(b.bits) }),
@@ -317,7 +348,9 @@ export function ewqPlanJson(p: Omit<EwqPlan, 'budgetUsed' | 'budgetCovers' | 'da
       rule: b.rule,
       matrices: Object.fromEntries(b.matrices.map((m) => [m.name, {
         ...choiceJson(m.choice), ...(Number.isFinite(m.entropy) ? { entropy: r6(m.entropy) } : {}),
-        ...(m.choice.bits !== b.bits || (m.choice.bits !== 8 && m.choice.groupSize !== p.groupSize) ? { rule: m.choice.rule } : {}),
+        ...(m.damage !== undefined ? { damage: p9(m.damage) } : {}),
+        ...(m.sensitivity !== undefined ? { sensitivity: p9(m.sensitivity) } : {}),
+        ...(m.damage !== undefined || m.choice.bits !== b.bits || (m.choice.bits !== 8 && m.choice.groupSize !== p.groupSize) ? { rule: m.choice.rule } : {}),
       }])),
     }])),
     embedding: { bits: 8 },

@@ -22,8 +22,10 @@
 //                                                      inherited from default, as a block's)
 //   }
 // Blocks and matrices may also carry "entropy" (a number >= 0) and "rule" (a string), blocks
-// "deltaKl" (a number: measured damage, edgeq plan --method damage), and the
-// plan "method" (a string) and "bytes" (an object): what a planner (edgeq plan,
+// "deltaKl" (a number: measured damage, edgeq plan --method damage), matrices "damage" and
+// "sensitivity" (numbers >= 0: edgeq plan --method mixed, compiler/plan/mixed.ts), and the
+// plan "method" (a string), "bytes" (an object) and "blockBpw" ({"used": n > 0, "budget"?:
+// n > 0}: bits per block weight of a mixed plan): what a planner (edgeq plan,
 // compiler/plan/ewq.ts) records for people; the quantizer ignores them.
 // A choice is { "bits"?, "format"?, "groupSize"? }: a format named by its bits, its name or
 // both (then they must agree). groupSize is inherited from the enclosing level when
@@ -172,6 +174,7 @@ export function planFromJson(json: unknown, file: string): PlanSpec {
     if ('entropy' in o && !(typeof o.entropy === 'number' && Number.isFinite(o.entropy) && o.entropy >= 0)) fail(path + '.entropy', `expected a number >= 0, got ${kind(o.entropy)}`);
     if ('rule' in o && typeof o.rule !== 'string') fail(path + '.rule', `expected a string, got ${kind(o.rule)}`);
     if ('deltaKl' in o && !(typeof o.deltaKl === 'number' && Number.isFinite(o.deltaKl))) fail(path + '.deltaKl', `expected a number, got ${kind(o.deltaKl)}`);
+    for (const k of ['damage', 'sensitivity']) if (k in o && !(typeof o[k] === 'number' && Number.isFinite(o[k]) && (o[k] as number) >= 0)) fail(`${path}.${k}`, `expected a number >= 0, got ${kind(o[k])}`);
   };
   const eightOnly = (v: unknown, path: string, what: string) => {
     const c = choice(v, path, DEFAULT_GROUP_SIZE);
@@ -180,10 +183,17 @@ export function planFromJson(json: unknown, file: string): PlanSpec {
 
   if (!isObj(json)) fail('$', `expected a plan object, got ${kind(json)}`);
   const o = json as Record<string, unknown>;
-  keys(o, '$', ['edgeqPlan', 'default', 'blocks', 'embedding', 'classifier', 'comment', 'method', 'bytes']);
+  keys(o, '$', ['edgeqPlan', 'default', 'blocks', 'embedding', 'classifier', 'comment', 'method', 'bytes', 'blockBpw']);
   if (o.edgeqPlan !== 1) fail('$.edgeqPlan', `expected 1 (the plan format version), got ${kind(o.edgeqPlan)}`);
   if ('method' in o && typeof o.method !== 'string') fail('$.method', `expected a string, got ${kind(o.method)}`);
   if ('bytes' in o && !isObj(o.bytes)) fail('$.bytes', `expected an object, got ${kind(o.bytes)}`);
+  if ('blockBpw' in o) {
+    if (!isObj(o.blockBpw)) fail('$.blockBpw', `expected an object like {"used": 4.58, "budget": 4.6}, got ${kind(o.blockBpw)}`);
+    const bb = o.blockBpw as Record<string, unknown>;
+    keys(bb, '$.blockBpw', ['used', 'budget']);
+    if (!('used' in bb)) fail('$.blockBpw', 'missing "used" (the plan\'s bits per block weight)');
+    for (const k of ['used', 'budget']) if (k in bb && !(typeof bb[k] === 'number' && Number.isFinite(bb[k]) && (bb[k] as number) > 0)) fail(`$.blockBpw.${k}`, `expected a number > 0, got ${kind(bb[k])}`);
+  }
   if (!('default' in o)) fail('$', 'missing "default" (e.g. {"bits": 4, "groupSize": 64})');
   const def = choice(o.default, '$.default', DEFAULT_GROUP_SIZE);
   if ('embedding' in o) eightOnly(o.embedding, '$.embedding', 'embedding');
@@ -206,7 +216,7 @@ export function planFromJson(json: unknown, file: string): PlanSpec {
         if (!isObj(b.matrices)) fail(`${path}.matrices`, `expected an object keyed by matrix name, got ${kind(b.matrices)}`);
         for (const [mn, mv] of Object.entries(b.matrices as Record<string, unknown>)) {
           if (!(BLOCK_MATRICES as readonly string[]).includes(mn)) fail(`${path}.matrices${key(mn)}`, `unknown matrix (block matrices: ${BLOCK_MATRICES.join(', ')})`);
-          spec.matrices[mn as BlockMatrix] = choice(mv, `${path}.matrices${key(mn)}`, spec.choice?.groupSize || blockG, ['entropy', 'rule']);
+          spec.matrices[mn as BlockMatrix] = choice(mv, `${path}.matrices${key(mn)}`, spec.choice?.groupSize || blockG, ['entropy', 'rule', 'damage', 'sensitivity']);
         }
       }
       blocks[Number(k)] = spec;

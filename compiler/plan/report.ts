@@ -11,7 +11,7 @@ import type { EwqPlan } from './ewq.ts';
 import { decimalsFor as decimalsOf, esc, n1, reportPage, ticks as ticksOf } from '../util/svg-chart.ts';
 
 /** Colour of each bit width (bars, legend, table). */
-export const BITS_COLOURS: Record<number, string> = { 8: '#2b6cb0', 4: '#38a169', 3: '#d69e2e', 2: '#dd6b20', 1: '#c53030' };
+export const BITS_COLOURS: Record<number, string> = { 8: '#2b6cb0', 6: '#319795', 5: '#2f855a', 4: '#38a169', 3: '#d69e2e', 2: '#dd6b20', 1: '#c53030' };
 
 const kib = (n: number) => `${(n / 1024).toFixed(1)} KiB`;
 const ticks = (lo: number, hi: number) => ticksOf(lo, hi, 5);
@@ -33,24 +33,28 @@ export function planReportHtml(p: EwqPlan, info: ReportInfo): string {
   const svg: string[] = [];
   let y0 = 20;
 
-  // Panel 1: entropy per block (FastEWQ plans have none), or the measured damage (--method damage).
-  const dm = p.damage;
-  const vals = p.blocks.map((b) => (dm ? b.deltaKl ?? NaN : b.entropy));
-  const mean = dm ? dm.mean : p.mean, std = dm ? dm.std : p.std, sym = dm ? 'ΔKL' : 'H';
+  // Panel 1: entropy per block (FastEWQ plans have none), the measured damage (--method
+  // damage), or the sum of its matrices' damage (--method mixed).
+  const dm = p.damage, mx = p.mixed;
+  const blockDamage = (b: EwqPlan['blocks'][number]) => b.matrices.reduce((s, m) => s + (m.damage ?? NaN), 0);
+  const vals = p.blocks.map((b) => (dm ? b.deltaKl ?? NaN : mx ? blockDamage(b) : b.entropy));
+  const mean = dm ? dm.mean : mx ? vals.reduce((s, v) => s + v, 0) / Math.max(1, L) : p.mean, std = dm ? dm.std : p.std, sym = dm ? 'ΔKL' : mx ? 'damage' : 'H';
   if (!vals.every(Number.isFinite)) {
     svg.push(`<text x="${padL}" y="${y0 + 10}" class="t">No entropies: ${esc(p.method)} decides from the configuration only (no weights read)</text>`);
     y0 += 50;
   } else {
     const h1 = 220;
     const ents = vals;
-    const useRule = p.budgetBytes === undefined && p.bits.length > 1;
+    const useRule = !mx && p.budgetBytes === undefined && p.bits.length > 1;
     const lines = useRule ? [mean - p.k * std, mean, mean + p.k * std] : [mean];
     let eLo = Math.min(...ents, ...lines), eHi = Math.max(...ents, ...lines);
     if (eHi - eLo < 1e-12) { eLo -= 1e-3; eHi += 1e-3; }
     const pad = (eHi - eLo) * 0.12; eLo -= pad; eHi += pad;
     const ey = (v: number) => y0 + h1 - ((v - eLo) / (eHi - eLo)) * h1;
     const et = ticks(eLo, eHi), ed = decimalsFor(et);
-    svg.push(`<text x="${padL}" y="${y0 - 6}" class="t">${dm
+    svg.push(`<text x="${padL}" y="${y0 - 6}" class="t">${mx
+      ? `Damage per block (Σ over its matrices of tr(ΔW H ΔWᵀ)/tr(W H Wᵀ), ${mx.calibrationTokens} calibration tokens${mx.gptq ? ', GPTQ' : ''})`
+      : dm
       ? `Measured damage per block (ΔKL, nats/token: the block alone ${dm.hi} → ${dm.lo} bits, ${dm.calibrationTokens} calibration tokens)`
       : `Entropy per block (${esc(info.measure ?? 'softmax entropy, nats')})`}</text>`);
     svg.push(`<rect x="${padL}" y="${y0}" width="${plotW}" height="${h1}" class="frame"/>`);
@@ -72,7 +76,7 @@ export function planReportHtml(p: EwqPlan, info: ReportInfo): string {
   const bTop = bMax * 1.15;
   const bt = ticks(0, bTop / 1024).map((v) => v * 1024).filter((v) => v <= bTop);
   const by = (v: number) => y0 + h2 - (v / bTop) * h2;
-  svg.push(`<text x="${padL}" y="${y0 - 6}" class="t">Bytes per block, coloured by chosen bits</text>`);
+  svg.push(`<text x="${padL}" y="${y0 - 6}" class="t">Bytes per block, coloured by chosen bits${mx ? ' (of its widest matrix: the formats per matrix are in the table below)' : ''}</text>`);
   svg.push(`<rect x="${padL}" y="${y0}" width="${plotW}" height="${h2}" class="frame"/>`);
   for (const v of bt) svg.push(`<line x1="${padL}" x2="${padL + plotW}" y1="${n1(by(v))}" y2="${n1(by(v))}" class="grid"/><text x="${padL - 6}" y="${n1(by(v) + 4)}" class="ax" text-anchor="end">${(v / 1024).toFixed(decimalsFor(bt.map((t) => t / 1024)))} KiB</text>`);
   p.blocks.forEach((b, i) => {
@@ -117,21 +121,21 @@ export function planReportHtml(p: EwqPlan, info: ReportInfo): string {
   const H = y0 + 24;
 
   const rows = p.blocks.map((b, i) => `<tr><td>${b.block}</td><td>${Number.isFinite(vals[i]) ? vals[i].toFixed(6) : '—'}</td><td><span class="sw" style="background:${BITS_COLOURS[b.bits]}"></span>${b.bits}</td><td>${b.bytes}</td><td>${esc(b.rule)}</td></tr>`);
-  const mrows = p.blocks.flatMap((b) => b.matrices.map((m) => `<tr><td>${b.block}</td><td>${m.name}</td><td>${m.rows}×${m.cols}</td><td>${Number.isFinite(m.entropy) ? m.entropy.toFixed(6) : '—'}</td><td>${esc(m.choice.format)}${m.choice.bits === 8 ? '' : ` g${m.choice.groupSize}`}</td><td>${m.bytes}</td><td>${esc(m.choice.rule)}</td></tr>`));
+  const mrows = p.blocks.flatMap((b) => b.matrices.map((m) => `<tr><td>${b.block}</td><td>${m.name}</td><td>${m.rows}×${m.cols}</td><td>${Number.isFinite(m.entropy) ? m.entropy.toFixed(6) : '—'}</td>${mx ? `<td>${m.damage !== undefined ? m.damage.toPrecision(4) : '—'}</td>` : ''}<td>${esc(m.choice.format)}${m.choice.bits === 8 ? '' : ` g${m.choice.groupSize}`}</td><td>${m.bytes}</td><td>${esc(m.choice.rule)}</td></tr>`));
   return reportPage(`edgeq plan: ${info.title}`, `.sw{display:inline-block;width:10px;height:10px;margin-right:5px}
 svg .mean{stroke:#4a5568;stroke-dasharray:6 4}svg .thr{stroke:#a0aec0;stroke-dasharray:3 3}
 svg .eline{fill:none;stroke:#2d3748;stroke-width:2}svg .pt{stroke:#1a202c;stroke-width:1}
-svg .budget{stroke:#c53030;stroke-width:3}svg .budgett{fill:#c53030;font-weight:600}`, `<p class="m">${esc(p.method)} · ${L} blocks · ${dm ? `block ΔKL mean ${dm.mean.toFixed(6)}, std ${dm.std.toFixed(6)}; KL with every block at ${dm.hi} bits ${dm.baseKl.toFixed(6)}` : Number.isFinite(p.mean) ? `block entropy mean ${p.mean.toFixed(6)}, std ${p.std.toFixed(6)}` : 'no entropies'} · model.edgeq ${p.totalBytes} bytes${p.budgetBytes !== undefined ? `, budget ${p.budgetBytes} bytes (covers ${esc(p.budgetCovers ?? 'model.edgeq')}; used ${used})` : ''}</p>
+svg .budget{stroke:#c53030;stroke-width:3}svg .budgett{fill:#c53030;font-weight:600}`, `<p class="m">${esc(p.method)} · ${L} blocks · ${mx ? `damage total ${mx.damage.toPrecision(6)}; block matrices ${mx.blockBpw.toFixed(4)} bits per weight${mx.bpwBudget !== undefined ? ` (budget --bpw ${mx.bpwBudget})` : ''}` : dm ? `block ΔKL mean ${dm.mean.toFixed(6)}, std ${dm.std.toFixed(6)}; KL with every block at ${dm.hi} bits ${dm.baseKl.toFixed(6)}` : Number.isFinite(p.mean) ? `block entropy mean ${p.mean.toFixed(6)}, std ${p.std.toFixed(6)}` : 'no entropies'} · model.edgeq ${p.totalBytes} bytes${p.budgetBytes !== undefined ? `, budget ${p.budgetBytes} bytes (covers ${esc(p.budgetCovers ?? 'model.edgeq')}; used ${used})` : ''}</p>
 <svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" role="img" aria-label="plan chart">
 ${svg.join('\n')}
 </svg>
 <h2>Blocks</h2>
-<table><thead><tr><th>block</th><th>${dm ? 'ΔKL' : 'entropy'}</th><th>bits</th><th>bytes</th><th>rule</th></tr></thead><tbody>
+<table><thead><tr><th>block</th><th>${dm ? 'ΔKL' : mx ? 'damage' : 'entropy'}</th><th>bits</th><th>bytes</th><th>rule</th></tr></thead><tbody>
 ${rows.join('\n')}
 </tbody></table>
 <p class="m">blocks ${blocksBytes} + embedding/classifier/tables ${p.fixedBytes} + format overhead ${p.overheadBytes} = ${p.totalBytes} bytes (model.edgeq)</p>
 <h2>Matrices</h2>
-<table><thead><tr><th>block</th><th>matrix</th><th>shape</th><th>entropy</th><th>format</th><th>bytes</th><th>rule</th></tr></thead><tbody>
+<table><thead><tr><th>block</th><th>matrix</th><th>shape</th><th>entropy</th>${mx ? '<th>damage</th>' : ''}<th>format</th><th>bytes</th><th>rule</th></tr></thead><tbody>
 ${mrows.join('\n')}
 </tbody></table>`);
 }

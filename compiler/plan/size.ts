@@ -46,7 +46,9 @@ export function skeletonModel(c: ModelConfig, plan: PlanSpec, gptq = false): Qua
   const matrix = (name: string, want: MatrixChoice, rows: number, cols: number) => {
     const r = resolveStored(want, cols);
     if (r.format === 'int8') { formats[name] = { ...r, rule: r.rule + (gptq ? ', GPTQ' : '') }; return int8(name, rows, cols); }
-    formats[name] = { bits: r.bits, groupSize: r.groupSize, format: r.format, rule: `${r.rule}, ${formatNamed(r.format)!.quantizerRule}` };
+    // The quantizer's rule text (compiler/quantize/int8.ts), GPTQ's own added when the compile uses it.
+    const f = formatNamed(r.format)!;
+    formats[name] = { bits: r.bits, groupSize: r.groupSize, format: r.format, rule: `${r.rule}, ${f.quantizerRule}${gptq && f.gptqRule ? `, ${f.gptqRule()}` : ''}` };
     stored(name, r.format, rows, cols, r.groupSize);
   };
   const shapes: Record<BlockMatrix, [number, number]> = {
