@@ -20,13 +20,16 @@ const SOURCES = [
 ];
 const PLANS = [['int8', 'uniform:8'], ['4-bit', 'uniform:4']] as const;
 /**
- * AWQ (issue 15), and AWQ then GPTQ, at 4 bits on the 110M shape: both run the float model
- * on self-generated calibration text, CAL_TOKENS tokens here (the default 8192 would take
- * hours at this size; the fold's α search does not depend on the count, the calibration
- * grows linearly with it).
+ * GPTQ (with its LUT-grid refit), AWQ, AWQ then GPTQ, and vq2 with GPTQ (issue 15), on the 110M
+ * shape: all run the float model on self-generated calibration text, CAL_TOKENS tokens here
+ * (the default 8192 would take hours at this size; the fold's α search does not depend on the
+ * count, the calibration grows linearly with it).
  */
 const AWQ_SHAPE = 'stories110M', CAL_TOKENS = 32;
-const AWQ_CASES = [['4-bit --awq', ['--awq']], ['4-bit --awq --gptq', ['--awq', '--gptq']]] as const;
+const AWQ_CASES = [
+  ['4-bit --gptq', 'uniform:4', ['--gptq']], ['4-bit --awq', 'uniform:4', ['--awq']], ['4-bit --awq --gptq', 'uniform:4', ['--awq', '--gptq']],
+  ['vq2 --gptq', 'uniform:vq2', ['--gptq']],
+] as const;
 
 /** Peak RSS (MB), CPU seconds (user + system) and load average of the last run of each case, printed after the table. */
 const peaks = new Map<string, { rss: number; cpu: number; load: number }>();
@@ -80,11 +83,11 @@ const section: BenchSection = {
         });
       }
       if (s.shape !== AWQ_SHAPE) continue;
-      for (const [label, flags] of AWQ_CASES) {
+      for (const [label, plan, flags] of AWQ_CASES) {
         const name = `${s.shape}: compile ${label} (${CAL_TOKENS} calibration tokens)`;
         cases.push({
           name, unit: 'compiles/s', selfTimed: true, seconds: true, warmup: 0, runs: 1,
-          run: () => timed(name, ['bin/edgeq.mjs', 'compile', src, '--plan', 'uniform:4', ...flags, '--calibration-tokens', String(CAL_TOKENS), '--vectors', '0', '-o', join(out, 'b')]),
+          run: () => timed(name, ['bin/edgeq.mjs', 'compile', src, '--plan', plan, ...flags, '--calibration-tokens', String(CAL_TOKENS), '--vectors', '0', '-o', join(out, 'b')]),
         });
       }
     }
