@@ -143,6 +143,24 @@ for (const [target, engine] of [['wasm32', 'wasm2c-x86_64-threads'], ['cortex-m'
   });
 }
 
+// A race that hung one run in ten on 8 threads over 2 cores (slot 0 waiting for a chunk
+// count the workers had overshot: a claimer holding the last job's NEXT swapped it while slot
+// 0 wrote the next job's parameters; runtime/assembly/threads.ts now closes NEXT first).
+// Oversubscribed threads are preempted often, which is what the race needs: 60 runs, each
+// must end, all with the same ids (with the race, all 60 end about once in 500).
+test('the threaded wasm2c host ends every one of 60 generations on 8 threads with the same ids', async () => {
+  if (unavailable('wasm2c-x86_64-threads')) return;
+  const b = openBundle(await bundle('uniform:4g64', 'cortex-m'));
+  const { exe } = await wasm2cHost(x86_64, { runtimeWasm: b.wasm, contents: b.artifact }, 'threads', 'test');
+  const outputs = new Set<string>();
+  for (let i = 0; i < 60; i++) {
+    const r = spawnSync(exe, [b.artifactPath, 'tokens', '150', '--prompt', '1,403,407', '--sample', '52429', '58982', '42', '--stop', '1', '--threads', '8'], { encoding: 'utf8', timeout: 20_000, killSignal: 'SIGKILL' });
+    assert.is(r.status, 0, `run ${i}: ${r.error?.message ?? r.stderr}`);
+    outputs.add(r.stdout);
+  }
+  assert.is(outputs.size, 1);
+});
+
 test('the wasm2c host: --threads needs the threaded build, and its values are checked; run refuses --engine wasm2c where it cannot run', async () => {
   if (unavailable('wasm2c-x86_64')) return;
   const b = openBundle(await bundle('uniform:8'));

@@ -12,9 +12,9 @@
 // allocates: workers read the op records slot 0 resolved, and their kernels' static
 // scratch is their own (runtime/kernels/scalar/thread-slot.ts).
 //
-// A job: slot 0 writes its parameters and done = 0, then opens it by storing
-// next = (job number << 32 | chunk 0) and bumping `generation`, which sleeping workers wait
-// on. A thread claims chunk c by compare-and-swap of next from (job, c) to (job, c + 1):
+// A job: slot 0 closes next (= job number << 32 | CLOSED), writes the parameters and
+// done = 0, then opens it by storing next = (job number << 32 | chunk 0) and bumping
+// `generation`, which sleeping workers wait on. A thread claims chunk c by compare-and-swap of next from (job, c) to (job, c + 1):
 // the swap fails if the job changed since it read next, so the parameters it read after
 // next are that job's, and they stay valid while it runs the chunk (slot 0 publishes the
 // next job only once done = chunks). A failing worker's host calls threads_fail, which
@@ -35,6 +35,8 @@ const CHUNKS: usize = 36;
 const THREADS: usize = 40;
 const STOP: usize = 44;
 const FAILED: usize = 48;
+/** NEXT's chunk while slot 0 writes a job's parameters: past any chunk count, so nothing is claimed. */
+const CLOSED: i64 = 0x7fffffff;
 /**
  * Polls before sleeping (an atomic load is a plain load on x86, ~1 ns): about a millisecond
  * for both the worker waiting for the next job (across a layer's attention, which slot 0
@@ -76,13 +78,18 @@ export function publishJob(kind: u32, r: usize, rows: i32, align: i32): void {
   let chunks = atomic.load<i32>(CTRL + THREADS) * CHUNKS_PER_THREAD;
   if (chunks > units) chunks = units;
   const chunkUnits = (units + chunks - 1) / chunks;
+  jobs++;
+  // Closed first: a claimer that read the last job's NEXT fails its swap from here on, so no
+  // chunk of it can be claimed while the parameters below change (one could before: a
+  // claimer holding (last job, c) saw the new CHUNKS, swapped, ran rows of the new job and
+  // counted one chunk too many into DONE, and slot 0 waited for ever).
+  atomic.store<i64>(CTRL + NEXT, (jobs << 32) | CLOSED);
   atomic.store<u32>(CTRL + KIND, kind);
   atomic.store<u32>(CTRL + RECORD, <u32>r);
   atomic.store<i32>(CTRL + ROWS, rows);
   atomic.store<i32>(CTRL + CHUNK_ROWS, chunkUnits * align);
   atomic.store<i32>(CTRL + CHUNKS, (units + chunkUnits - 1) / chunkUnits);
   atomic.store<i32>(CTRL + DONE, 0);
-  jobs++;
   atomic.store<i64>(CTRL + NEXT, jobs << 32);
   atomic.store<i32>(CTRL + GENERATION, <i32>jobs);
   wake(CTRL + GENERATION, -1);
