@@ -20,6 +20,7 @@ import type { TextTokenizer as Tokenizer } from '../import/tokenizers/text-token
 import { FORMAT_VERSION, zeroData, type MatrixFormat, type QDType, type QTensor, type QuantModel } from '../quantize/quant-model.ts';
 import { exp2Table, modelConstants, ropeTables, siluTable } from '../quantize/tables.ts';
 import { formatNamed, type WeightFormat } from '../quantize/formats/registry.ts';
+import { storedRule } from '../quantize/formats/format.ts';
 import { EXP2_TABLE_SIZE, LOGIT_FRAC, SILU_TABLE_SIZE } from '../../runtime/kernels/reference/constants.ts';
 import { lowerInt8 } from '../lower/program.ts';
 import { contentsFromQuant } from '../emit/from-quant.ts';
@@ -46,9 +47,7 @@ export function skeletonModel(c: ModelConfig, plan: PlanSpec, gptq = false): Qua
   const matrix = (name: string, want: MatrixChoice, rows: number, cols: number) => {
     const r = resolveStored(want, cols);
     if (r.format === 'int8') { formats[name] = { ...r, rule: r.rule + (gptq ? ', GPTQ' : '') }; return int8(name, rows, cols); }
-    // The quantizer's rule text (compiler/quantize/int8.ts), GPTQ's own added when the compile uses it.
-    const f = formatNamed(r.format)!;
-    formats[name] = { bits: r.bits, groupSize: r.groupSize, format: r.format, rule: `${r.rule}, ${f.quantizerRule}${gptq && f.gptqRule ? `, ${f.gptqRule()}` : ''}` };
+    formats[name] = { bits: r.bits, groupSize: r.groupSize, format: r.format, rule: storedRule(r.rule, formatNamed(r.format)!, gptq) };
     stored(name, r.format, rows, cols, r.groupSize);
   };
   const shapes: Record<BlockMatrix, [number, number]> = {

@@ -13,6 +13,7 @@ import { gptqRows, type GptqOptions } from './gptq.ts';
 import { LOWBIT_MIN_ROW_E, type LowbitRowRunner } from './lowbit.ts';
 import { MAX_GEMV_INPUT, MIN_GEMV_E } from './lowbit-format.ts';
 import { formatNamed } from './formats/registry.ts';
+import { storedRule } from './formats/format.ts';
 import type { QuantizedMatrix } from './formats/format.ts';
 import type { MatrixFormat } from './quant-model.ts';
 import { BLOCK_MATRICES, INT8, checkPlanForModel, planMethod, planName, requested, requestedClassifier, resolveMatrix, resolveStored, type BlockMatrix, type PlanSpec } from '../plan/plan.ts';
@@ -91,7 +92,7 @@ export function quantizeInt8(source: FloatWeights, opts: Int8Options = {}): Quan
       formats[name] = { bits: 8, groupSize: 0, format: 'int8', rule: `asked ${r.bits}-bit: a row scale exponent < ${LOWBIT_MIN_ROW_E} (weights too large): int8 fallback` };
       return false;
     }
-    formats[name] = { bits: r.bits, groupSize: r.groupSize, format: r.format, rule: `${r.rule}, ${format.quantizerRule}${hessians && format.gptqRule ? `, ${format.gptqRule(opts.gptq?.refit)}` : ''}` };
+    formats[name] = { bits: r.bits, groupSize: r.groupSize, format: r.format, rule: storedRule(r.rule, format, !!hessians, opts.gptq?.refit) };
     opts.onTensorError?.(name, q.sqError, rows * cols);
     format.tensors(rows, cols, r.groupSize).forEach((t, i) =>
       tensors.push({ name: name + t.suffix, dtype: t.dtype as QDType, shape: t.shape, params: t.params, data: q.data[i] }));

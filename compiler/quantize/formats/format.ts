@@ -80,3 +80,12 @@ export interface WeightFormatDef<Name extends string = string, Bits extends numb
     simd: string;
   };
 }
+
+/**
+ * A low-bit matrix's rule text as the artifact stores it: the plan's rule, the format's
+ * quantizer and, when the compile runs GPTQ, GPTQ's own (edgeq compile writes it; edgeq plan
+ * sizes it, so both call this).
+ */
+export function storedRule(planRule: string, f: Pick<WeightFormatDef, 'quantizerRule' | 'gptqRule'>, gptq: boolean, refit?: number): string {
+  return `${planRule}, ${f.quantizerRule}${gptq && f.gptqRule ? `, ${f.gptqRule(refit)}` : ''}`;
+}
