@@ -55,7 +55,7 @@ export async function wasm2cSources(wasm: Uint8Array, threads = false): Promise<
   const key = sha256('wasm2c', w2c.id, features.join(' '), wasm, ...rt.flatMap((f) => [f.path, f.bytes]));
   return cachedBuild(key, (tmp) => {
     const input = join(tmp, 'runtime.wasm');
-    for (const f of ['wasm-rt.h', 'wasm-rt-impl.c']) copyFileSync(join(WASM_RT_DIR, f), join(tmp, f));
+    for (const f of ['wasm-rt.h', 'wasm-rt-impl.c', SIMDE_OVERRIDES]) copyFileSync(join(WASM_RT_DIR, f), join(tmp, f));
     writeFileSync(input, wasm);
     tool(w2c.cmd, [...w2c.args, ...features, input, '-n', 'runtime', '-o', join(tmp, 'runtime.c')], { what: 'wasm2c', timeoutMs: 120_000 });
   });
@@ -84,13 +84,23 @@ export interface LinuxArch {
 
 /** C flags every wasm2c build uses: wasm's float rules even where no float should exist. */
 export const C_FLAGS = ['-O2', '-ffp-contract=off', '-fno-strict-aliasing'];
+/**
+ * What the Linux hosts add: out-of-bounds accesses caught by guard pages instead of a
+ * compare per load (targets/hosts/wasm-rt/wasm-rt.h; boards keep the explicit checks).
+ */
+const LINUX_FLAGS = ['-DWASM_RT_MEMCHECK_GUARD_PAGES=1'];
+/**
+ * Force-included ahead of runtime.c when it uses SIMDe: faster exact forms of a few SIMDe
+ * operations (targets/hosts/wasm-rt/simde-overrides.h).
+ */
+const SIMDE_OVERRIDES = 'simde-overrides.h';
 
 /** What a threaded build adds: targets/hosts/linux/threads.c and its switch, the runtime's thread limit, and pthreads. */
 const THREAD_FLAGS = ['-DEQ_THREADS', `-DEQ_MAX_THREADS=${MAX_THREADS}`, '-pthread'];
 
 /** The compiler flags of an arch's scalar or SIMD build, one-thread or threaded. */
 export function archFlags(arch: LinuxArch, simd: boolean, threads = false): string[] {
-  return [...C_FLAGS, ...arch.flags, ...(simd ? arch.simdFlags ?? [] : []), ...(threads ? THREAD_FLAGS : [])];
+  return [...C_FLAGS, ...LINUX_FLAGS, ...arch.flags, ...(simd ? arch.simdFlags ?? [] : []), ...(threads ? THREAD_FLAGS : [])];
 }
 
 /**
@@ -106,9 +116,9 @@ export async function buildLinuxHost(arch: LinuxArch, wasm: Uint8Array, what = `
   const runtimeC = readFileSync(join(c.dir, 'runtime.c'));
   const usesSimde = runtimeC.includes('simde/wasm/simd128.h');
   if (usesSimde && simdeMissing()) throw new EdgeqError(`${what}: ${simdeMissing()}`);
-  const simdeInc = usesSimde ? [`-I${await simdeInclude()}`] : [];
-  const simdeId = usesSimde ? readFileSync(join(SIMDE_DIR, 'wasm/simd128.h')) : '';
-  const key = sha256('linux-host', arch.cc, flags.join(' '), runtimeC, simdeId, ...hosts.flatMap((f) => [f.path, f.bytes]));
+  const simdeInc = usesSimde ? [`-I${await simdeInclude()}`, '-include', join(c.dir, SIMDE_OVERRIDES)] : [];
+  const simdeId = usesSimde ? [readFileSync(join(SIMDE_DIR, 'wasm/simd128.h')), readFileSync(join(c.dir, SIMDE_OVERRIDES))] : [];
+  const key = sha256('linux-host', arch.cc, flags.join(' '), runtimeC, ...simdeId, ...hosts.flatMap((f) => [f.path, f.bytes]));
   return cachedBuild(key, (tmp) => {
     tool(arch.cc, [...flags, `-I${c.dir}`, `-I${join(HOSTS_DIR, 'common')}`, `-I${join(HOSTS_DIR, 'linux')}`, ...simdeInc,
       join(c.dir, 'runtime.c'), join(c.dir, 'wasm-rt-impl.c'), join(HOSTS_DIR, 'common/host_core.c'), join(HOSTS_DIR, 'common/sha256.c'), join(HOSTS_DIR, 'linux/main.c'),

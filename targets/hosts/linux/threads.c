@@ -10,9 +10,10 @@
  * wake; WABT 1.0.39's wasm2c cannot translate memory.atomic.wait32/notify), here Linux
  * futexes on the word in the shared memory, and wasm_rt_grow_memory_shared.
  *
- * The memory reserves its maximum size (4 GiB of address space, not of RAM: untouched
- * pages cost nothing) so that its bytes never move while another thread reads them. A
- * trap in any thread ends the process (wasm-rt-impl.c), as it does with one thread. */
+ * The memory is one reservation (wasm_rt_reserve_memory: address space, not RAM) so that
+ * its bytes never move while another thread reads them; growing makes more of it readable
+ * before the new size is published. A trap in any thread ends the process (wasm-rt-impl.c),
+ * as it does with one thread. */
 #define _GNU_SOURCE
 #include <limits.h>
 #include <linux/futex.h>
@@ -20,7 +21,6 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #include "host_core.h"
@@ -43,9 +43,7 @@ struct w2c_env *eq_env(void) {
   if (env.memory.data) return &env;
   uint64_t max = wasm2c_runtime_max_env_memory, initial = wasm2c_runtime_min_env_memory;
   if (max > 65536) max = 65536;
-  void *p = mmap(NULL, max * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-  if (p == MAP_FAILED) memory_failed("reserve", max * PAGE);
-  env.memory.data = p;
+  env.memory.data = wasm_rt_reserve_memory(initial, max);
   env.memory.pages = initial;
   env.memory.max_pages = max;
   env.memory.size = initial * PAGE;
@@ -58,8 +56,9 @@ uint64_t wasm_rt_grow_memory_shared(wasm_rt_shared_memory_t *mem, uint64_t delta
   uint64_t old = mem->pages, pages = old + delta;
   if (pages > mem->max_pages) old = (uint64_t)-1;
   else {
+    wasm_rt_commit_memory(mem->data, old, pages);
     mem->pages = pages;
-    /* The bytes are reserved and zero already; other threads only ever see a larger size. */
+    /* The new bytes are readable and zero now; other threads only ever see a larger size. */
     __atomic_store_n(&mem->size, pages * PAGE, __ATOMIC_RELEASE);
   }
   pthread_mutex_unlock(&env.grow);

@@ -1,9 +1,9 @@
 /* edgeq's own wasm2c runtime interface, for the C that wabt 1.0.39's wasm2c writes
  * (docs/engines.md). It declares exactly what that C uses and nothing more: one linear
- * memory with explicit bounds checks (no guard pages, no signal handler, no Segue), a
+ * memory (bounds checked explicitly, or by guard pages on Linux: below), no Segue, a
  * call-depth limit that turns runaway recursion into a trap, and the table and
  * function-type declarations the generated helpers mention. The same header serves the
- * Linux hosts (wasm-rt-impl.c: memory from the C heap) and the bare-metal host
+ * Linux hosts (wasm-rt-impl.c: memory from mmap) and the bare-metal host
  * (../baremetal/wasm_rt_baremetal.c: memory from one static array). The threaded flavour's
  * build (-DEQ_THREADS, ../linux/threads.c) adds a shared memory, C11 atomics and a call
  * depth per thread. */
@@ -28,9 +28,17 @@ extern "C" {
 #define wasm_rt_memcpy memcpy
 #define WASM_RT_NO_RETURN __attribute__((noreturn))
 
-/* Every build checks each access against the memory's size: qemu-user cannot reserve
- * a guard region, microcontrollers have no MMU, and one rule keeps engines comparable. */
+/* How an out-of-bounds access becomes a trap. The Linux hosts build with
+ * -DWASM_RT_MEMCHECK_GUARD_PAGES=1: wasm-rt-impl.c reserves 8 GiB of address space per
+ * linear memory (any u32 address plus any u32 offset), only the memory's current size
+ * readable, and turns a fault inside the reservation into the out-of-bounds trap, so the
+ * generated C carries no compare-and-branch per load (about half the instructions of the
+ * SIMD LUT kernel's inner loop on AArch64; docs/engines.md). Boards have no MMU: there, and
+ * by default, every access is checked against the memory's size. Either way an
+ * out-of-bounds access is the same trap, never a wild read. */
+#ifndef WASM_RT_MEMCHECK_GUARD_PAGES
 #define WASM_RT_MEMCHECK_GUARD_PAGES 0
+#endif
 #define WASM_RT_USE_SEGUE 0
 #define WASM_RT_SANITY_CHECKS 0
 #define WABT_BIG_ENDIAN 0
@@ -97,8 +105,8 @@ typedef struct {
 } wasm_rt_memory_t;
 
 /* A shared memory (threaded builds) has the same fields; its bytes never move
- * (../linux/threads.c reserves the maximum up front), so threads may read it while it
- * grows. The generated C accesses it with C11 atomics where wasm says atomic. */
+ * (../linux/threads.c reserves it with wasm_rt_reserve_memory), so threads may read it
+ * while it grows. The generated C accesses it with C11 atomics where wasm says atomic. */
 typedef wasm_rt_memory_t wasm_rt_shared_memory_t;
 uint64_t wasm_rt_grow_memory_shared(wasm_rt_shared_memory_t *mem, uint64_t delta);
 /* WABT 1.0.39's wasm2c writes v128.load and v128.store on a shared memory as these two
@@ -115,6 +123,11 @@ void wasm_rt_allocate_memory(wasm_rt_memory_t *mem, uint64_t initial_pages, uint
 /* Returns the old page count, or (uint64_t)-1 when the memory cannot grow. */
 uint64_t wasm_rt_grow_memory(wasm_rt_memory_t *mem, uint64_t delta);
 void wasm_rt_free_memory(wasm_rt_memory_t *mem);
+/* Linux hosts: address space for a linear memory of up to `max_pages` whose first
+ * `initial_pages` are readable and zero (8 GiB reserved in a guard-page build), and making
+ * pages [from, to) of it readable. Both exit with status 71 when the system refuses. */
+uint8_t *wasm_rt_reserve_memory(uint64_t initial_pages, uint64_t max_pages);
+void wasm_rt_commit_memory(uint8_t *data, uint64_t from_pages, uint64_t to_pages);
 
 #ifdef __cplusplus
 }
