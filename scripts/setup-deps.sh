@@ -30,6 +30,12 @@ done < <(node -e '
   }' "$(cd "$(dirname "$0")/.." && pwd)")
 # Optional: headless Chromium for `npm run check:report` (not needed by npm test).
 if [ -n "${EDGEQ_WITH_CHROMIUM:-}" ]; then have chromium || need+=(chromium); fi
+# Optional: the C++ cross compilers for llama.cpp's AArch64 and RISC-V builds in
+# `npm run bench -- devices` (bench/peers/llama-cpp.ts; not needed by npm test).
+if [ -n "${EDGEQ_WITH_PEERS:-}" ]; then
+  have aarch64-linux-gnu-g++ || need+=(g++-aarch64-linux-gnu)
+  have riscv64-linux-gnu-g++ || need+=(g++-riscv64-linux-gnu)
+fi
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ]; then
   # Not root: nothing can be installed. Locally the tests that need a missing tool skip

@@ -26,13 +26,14 @@ export const PEER_ARCHES: Record<PeerArch, { cmake: string[]; targets: string[];
   // ggml's CMake adds -march=rv64gcv when GGML_RVV is on (the default): the RVV 1.0 kernels.
   riscv64: { cmake: CROSS('riscv64'), targets: ['llama-bench'], emulator: 'qemu-riscv64', qemuArgs: ['-cpu', 'rv64,v=true,vlen=128'], note: 'RV64GCV (RVV 1.0, VLEN 128)' },
 };
-const COMMON = ['-DCMAKE_BUILD_TYPE=Release', '-DLLAMA_CURL=OFF', '-DGGML_OPENMP=OFF', '-DBUILD_SHARED_LIBS=OFF'];
+// The snapshot has no tests/ directory (README there), so its CMake must not look for it.
+const COMMON = ['-DCMAKE_BUILD_TYPE=Release', '-DLLAMA_BUILD_TESTS=OFF', '-DLLAMA_CURL=OFF', '-DGGML_OPENMP=OFF', '-DBUILD_SHARED_LIBS=OFF'];
 
 /** null when llama.cpp can be built for `arch` here, else why not. */
 export function peerMissing(arch: PeerArch): string | null {
   if (!existsSync(LLAMA_TARBALL)) return `no llama.cpp snapshot at ${LLAMA_TARBALL}`;
   for (const t of ['cmake', 'tar', arch === 'x86_64' ? 'g++' : `${arch}-linux-gnu-g++`, ...(PEER_ARCHES[arch].emulator ? [PEER_ARCHES[arch].emulator!] : [])]) {
-    if (!which(t)) return `missing ${t}`;
+    if (!which(t)) return `missing ${t}${t.endsWith('-linux-gnu-g++') ? ' (EDGEQ_WITH_PEERS=1 bash scripts/setup-deps.sh installs it)' : ''}`;
   }
   return null;
 }

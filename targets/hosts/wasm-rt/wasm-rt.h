@@ -50,7 +50,11 @@ extern "C" {
 /* Each thread of a threaded build counts its own call depth. */
 #ifdef EQ_THREADS
 #define WASM_RT_C11_AVAILABLE 1
-#define WASM_RT_THREAD_LOCAL _Thread_local
+/* local-exec: the hosts are executables that define the variable themselves. gcc's default
+ * for an extern one (initial-exec, a GOT load of its offset) may put that load in a vector
+ * register under -march=native, which GNU ld 2.40 cannot relax ("TLS transition ...
+ * failed"). */
+#define WASM_RT_THREAD_LOCAL _Thread_local __attribute__((tls_model("local-exec")))
 #else
 #define WASM_RT_THREAD_LOCAL
 #endif
