@@ -22,9 +22,10 @@ const CROSS = (a: string) => [`-DCMAKE_C_COMPILER=${a}-linux-gnu-gcc`, `-DCMAKE_
 /** Per architecture: cmake flags, targets, and how to run (qemu-user and its CPU options). */
 export const PEER_ARCHES: Record<PeerArch, { cmake: string[]; targets: string[]; emulator?: string; qemuArgs: string[]; note: string }> = {
   x86_64: { cmake: ['-DGGML_NATIVE=ON'], targets: ['llama-bench', 'llama-quantize', 'llama-convert-llama2c-to-ggml'], qemuArgs: [], note: 'native CPU build (-march=native)' },
-  aarch64: { cmake: CROSS('aarch64'), targets: ['llama-bench'], emulator: 'qemu-aarch64', qemuArgs: [], note: 'ARMv8-A NEON (no dot-product extension: a Cortex-A53/A72 board)' },
+  // Dynamically linked: qemu-user finds the loader and libraries in the cross sysroot (-L).
+  aarch64: { cmake: CROSS('aarch64'), targets: ['llama-bench'], emulator: 'qemu-aarch64', qemuArgs: ['-L', '/usr/aarch64-linux-gnu'], note: 'ARMv8-A NEON (no dot-product extension: a Cortex-A53/A72 board)' },
   // ggml's CMake adds -march=rv64gcv when GGML_RVV is on (the default): the RVV 1.0 kernels.
-  riscv64: { cmake: CROSS('riscv64'), targets: ['llama-bench'], emulator: 'qemu-riscv64', qemuArgs: ['-cpu', 'rv64,v=true,vlen=128'], note: 'RV64GCV (RVV 1.0, VLEN 128)' },
+  riscv64: { cmake: CROSS('riscv64'), targets: ['llama-bench'], emulator: 'qemu-riscv64', qemuArgs: ['-L', '/usr/riscv64-linux-gnu', '-cpu', 'rv64,v=true,vlen=128'], note: 'RV64GCV (RVV 1.0, VLEN 128)' },
 };
 // The snapshot has no tests/ directory (README there), so its CMake must not look for it.
 const COMMON = ['-DCMAKE_BUILD_TYPE=Release', '-DLLAMA_BUILD_TESTS=OFF', '-DLLAMA_CURL=OFF', '-DGGML_OPENMP=OFF', '-DBUILD_SHARED_LIBS=OFF'];

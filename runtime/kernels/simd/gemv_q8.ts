@@ -24,7 +24,9 @@ export function gemvQ8(
   for (; o + 4 <= d; o += 4) {
     const r0 = w + <usize>(o * n), r1 = r0 + <usize>n, r2 = r1 + <usize>n, r3 = r2 + <usize>n;
     const ahead = r0 + block, aheadEnd = min(ahead + block, wEnd);
-    for (let q = ahead; q < aheadEnd; q += 64) sink ^= load<u8>(q);
+    let q = ahead;
+    for (; q + 128 <= aheadEnd; q += 128) sink ^= load<u8>(q) ^ load<u8>(q + 64);
+    if (q < aheadEnd) sink ^= load<u8>(q);
     let a0 = i32x4.splat(0), a1 = i32x4.splat(0), a2 = i32x4.splat(0), a3 = i32x4.splat(0);
     for (let j = 0; j < n16; j += 16) {
       const x0 = v128.load(x + (<usize>j << 1));
