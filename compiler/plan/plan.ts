@@ -43,11 +43,11 @@
 // of a model whose classifier is the token embedding becomes a separate matrix `wcls` (the
 // embedding lookup stays int8).
 import { createHash } from 'node:crypto';
-import { paddedCols } from '../quantize/lowbit-format.ts';
 import { readFileSync } from 'node:fs';
 import { checkInputFile } from '../util/input-file.ts';
 import { basename } from 'node:path';
 import { EdgeqError } from '../util/errors.ts';
+import { paddedCols } from '../quantize/lowbit-format.ts';
 import {
   ALL_GROUP_SIZES, BASE_FORMAT, PLAN_BITS, WEIGHT_FORMAT_NAMES, formatNameOfBits, formatNamed, formatOfBits as formatEntryOfBits,
   type PlanBits, type WeightFormat, type WeightFormatEntry,
