@@ -100,7 +100,7 @@ function randomLut(name: string, bits: PlanBits, rows: number, cols: number, rng
   const groups = randomBytes(groupBytes(rows, cols, gs), rng);
   for (let i = 0; i < groups.length; i++) if (i & 16) groups[i] %= z2max + 1;
   return [
-    { name, dtype: formatNameOfBits(bits), shape: [rows, cols], params: { bits, groupSize: gs }, data: randomBytes(planeBytes(bits, rows, cols), rng) },
+    { name, dtype: formatNameOfBits(bits), shape: [rows, cols], params: { bits, groupSize: gs }, data: randomBytes(planeBytes(bits, rows, cols, gs), rng) },
     { name: `${name}.groups`, dtype: 'uint8', shape: [Math.ceil(rows / 16), cols / gs, 2, 16], params: {}, data: groups },
   ];
 }

@@ -34,7 +34,7 @@ function setup(m: LutModule, k: Kernel, copies: number): () => void {
   m.reset();
   const { d, n } = k;
   // vq2: the codes, and its codebook (random int8 in [-127, 127]) in the groups' place.
-  const wBytes = k.kind === 'int8' ? d * n : k.kind === 'vq2' ? vq2CodeBytes(d, n) : planeBytes(k.kind, d, n);
+  const wBytes = k.kind === 'int8' ? d * n : k.kind === 'vq2' ? vq2CodeBytes(d, n) : planeBytes(k.kind, d, n, gsOf(k.kind));
   const gBytes = k.kind === 'int8' ? 0 : k.kind === 'vq2' ? 64 : groupBytes(d, n, gsOf(k.kind));
   const w: number[] = [], gr: number[] = [];
   const wData = seededBytes(wBytes, 1), gData = seededBytes(gBytes, 2);
@@ -53,7 +53,7 @@ function setup(m: LutModule, k: Kernel, copies: number): () => void {
   if (k.kind === 'vq2') return () => { m.ex.gemvVq!(out, w[c], gr[c], 20000, 36, x, 20000, 14, n, d, 16); c = (c + 1) % copies; };
   return k.kind === 'int8'
     ? () => { m.ex.gemvQ8!(out, w[c], wM, wE, x, 20000, 14, n, d, 16); c = (c + 1) % copies; }
-    : () => { m.ex.lutTables(t, x, n); m.ex.gemvLut(out, w[c], gr[c], wM, wE, t, 20000, 14, n, d, k.kind as number, gsOf(k.kind), 16); c = (c + 1) % copies; };
+    : () => { m.ex.lutTables(t, x, n, n); m.ex.gemvLut(out, w[c], gr[c], wM, wE, t, 20000, 14, n, d, k.kind as number, gsOf(k.kind), 16); c = (c + 1) % copies; };
 }
 
 /**
@@ -102,7 +102,7 @@ export function readProbe(simd: LutModule, mb: number, sectionId: string): Bench
 }
 
 const weightBytes = (kind: Kind, d: number, n: number) =>
-  kind === 'vq2' ? vq2CodeBytes(d, n) + 64 + 3 : (kind === 'int8' ? d * n : planeBytes(kind, d, n) + groupBytes(d, n, gsOf(kind))) + 3 * d;
+  kind === 'vq2' ? vq2CodeBytes(d, n) + 64 + 3 : (kind === 'int8' ? d * n : planeBytes(kind, d, n, gsOf(kind)) + groupBytes(d, n, gsOf(kind))) + 3 * d;
 
 const section: BenchSection = {
   id: 'lut-gemv',

@@ -59,26 +59,26 @@ var require_node_path = __commonJS({
   }
 });
 
-// node_modules/flatbuffers/mjs/constants.js
+// ../../main/node_modules/flatbuffers/mjs/constants.js
 var SIZEOF_SHORT = 2;
 var SIZEOF_INT = 4;
 var FILE_IDENTIFIER_LENGTH = 4;
 var SIZE_PREFIX_LENGTH = 4;
 
-// node_modules/flatbuffers/mjs/utils.js
+// ../../main/node_modules/flatbuffers/mjs/utils.js
 var int32 = new Int32Array(2);
 var float32 = new Float32Array(int32.buffer);
 var float64 = new Float64Array(int32.buffer);
 var isLittleEndian = new Uint16Array(new Uint8Array([1, 0]).buffer)[0] === 1;
 
-// node_modules/flatbuffers/mjs/encoding.js
+// ../../main/node_modules/flatbuffers/mjs/encoding.js
 var Encoding;
 (function(Encoding2) {
   Encoding2[Encoding2["UTF8_BYTES"] = 1] = "UTF8_BYTES";
   Encoding2[Encoding2["UTF16_STRING"] = 2] = "UTF16_STRING";
 })(Encoding || (Encoding = {}));
 
-// node_modules/flatbuffers/mjs/byte-buffer.js
+// ../../main/node_modules/flatbuffers/mjs/byte-buffer.js
 var ByteBuffer = class _ByteBuffer {
   /**
    * Create a new ByteBuffer with a given array of bytes (`Uint8Array`)
@@ -322,7 +322,7 @@ var ByteBuffer = class _ByteBuffer {
   }
 };
 
-// node_modules/flatbuffers/mjs/builder.js
+// ../../main/node_modules/flatbuffers/mjs/builder.js
 var Builder = class _Builder {
   /**
    * Create a FlatBufferBuilder.
@@ -2761,37 +2761,41 @@ var LOWBIT_BITS = [1, 2, 3, 4, 5, 6, 7, 8].filter((b) => lutGroupSizes(b).length
 var qmaxOf = (b) => (1 << b) - 1;
 var z2MaxOf = (b) => 2 * ((1 << b) - 1);
 var tilesOf = (rows4) => Math.ceil(rows4 / LUT_TILE_ROWS);
-function planeBytes(bits, rows4, cols) {
-  return tilesOf(rows4) * LUT_TILE_ROWS * bits * Math.ceil(cols / 8);
+var paddedCols = (cols, groupSize) => groupSize * Math.ceil(cols / groupSize);
+var groupsOf = (cols, groupSize) => Math.ceil(cols / groupSize);
+var groupCols = (cols, groupSize, g) => Math.min(groupSize, cols - g * groupSize);
+function planeBytes(bits, rows4, cols, groupSize) {
+  return tilesOf(rows4) * LUT_TILE_ROWS * bits * (paddedCols(cols, groupSize) / 8);
 }
 function groupBytes(rows4, cols, groupSize) {
-  return tilesOf(rows4) * (cols / groupSize) * 2 * LUT_TILE_ROWS;
+  return tilesOf(rows4) * groupsOf(cols, groupSize) * 2 * LUT_TILE_ROWS;
 }
 function planeOffset(bits, cols, groupSize, row, k, col) {
   const tile = Math.floor(row / LUT_TILE_ROWS), r = row % LUT_TILE_ROWS;
   const g = Math.floor(col / groupSize), p = Math.floor(col % groupSize / 8);
-  const pairs = groupSize / 8, groups = cols / groupSize;
+  const pairs = groupSize / 8, groups = groupsOf(cols, groupSize);
   return (((tile * groups + g) * bits + k) * pairs + p) * LUT_TILE_ROWS + r;
 }
 function groupOffset(cols, groupSize, row, g) {
   const tile = Math.floor(row / LUT_TILE_ROWS), r = row % LUT_TILE_ROWS;
-  const base = (tile * (cols / groupSize) + g) * 2 * LUT_TILE_ROWS;
+  const base = (tile * groupsOf(cols, groupSize) + g) * 2 * LUT_TILE_ROWS;
   return { gm: base + r, z2: base + LUT_TILE_ROWS + r };
 }
 function checkShape(bits, rows4, cols, groupSize) {
   if (!LOWBIT_BITS.includes(bits)) throw new RangeError(`low-bit format: bits must be one of ${LOWBIT_BITS.join(", ")}, got ${bits}`);
   const sizes = lutGroupSizes(bits);
   if (!sizes.includes(groupSize)) throw new RangeError(`low-bit format: ${bits}-bit group size must be ${sizes.join(", ")}, got ${groupSize}`);
-  if (!(rows4 >= 1) || !(cols >= 1) || cols % groupSize !== 0) throw new RangeError(`low-bit format: ${rows4}x${cols} needs cols a multiple of the group size ${groupSize}`);
+  if (!(rows4 >= 1) || !(cols >= 1)) throw new RangeError(`low-bit format: bad shape ${rows4}x${cols}`);
 }
 function packPlanes(codes, bits, rows4, cols, groupSize) {
   checkShape(bits, rows4, cols, groupSize);
-  const out = new Uint8Array(planeBytes(bits, rows4, cols));
+  const out = new Uint8Array(planeBytes(bits, rows4, cols, groupSize));
   for (let o = 0; o < rows4; o++) {
     for (let j0 = 0; j0 < cols; j0 += 8) {
+      const n = Math.min(8, cols - j0);
       for (let k = 0; k < bits; k++) {
         let byte = 0;
-        for (let i = 0; i < 8; i++) byte |= (codes[o * cols + j0 + i] >> k & 1) << i;
+        for (let i = 0; i < n; i++) byte |= (codes[o * cols + j0 + i] >> k & 1) << i;
         out[planeOffset(bits, cols, groupSize, o, k, j0)] = byte;
       }
     }
@@ -2810,7 +2814,7 @@ function unpackPlanes(planes, bits, rows4, cols, groupSize) {
   return codes;
 }
 function packGroups(gm, z2, rows4, cols, groupSize) {
-  const ng = cols / groupSize;
+  const ng = groupsOf(cols, groupSize);
   const out = new Uint8Array(groupBytes(rows4, cols, groupSize));
   for (let o = 0; o < rows4; o++) {
     for (let g = 0; g < ng; g++) {
@@ -2822,7 +2826,7 @@ function packGroups(gm, z2, rows4, cols, groupSize) {
   return out;
 }
 function unpackGroups(groups, rows4, cols, groupSize) {
-  const ng = cols / groupSize;
+  const ng = groupsOf(cols, groupSize);
   const gm = new Uint8Array(rows4 * ng), z2 = new Uint8Array(rows4 * ng);
   for (let o = 0; o < rows4; o++) {
     for (let g = 0; g < ng; g++) {
@@ -2981,7 +2985,7 @@ function tryRatio(w, off, end, lo, hi, ratios, r, Z, qmax, rowScale, dedupe) {
   }
 }
 function lowbitRows(rows4, cols, groupSize, alloc = (n) => new ArrayBuffer(n)) {
-  const ng = cols / groupSize;
+  const ng = groupsOf(cols, groupSize);
   return {
     codes: new Uint8Array(alloc(rows4 * cols), 0, rows4 * cols),
     gm: new Uint8Array(alloc(rows4 * ng), 0, rows4 * ng),
@@ -2993,14 +2997,14 @@ function lowbitRows(rows4, cols, groupSize, alloc = (n) => new ArrayBuffer(n)) {
   };
 }
 function quantizeRowsInto(w, cols, bits, gs, ratios, r0, r1, out) {
-  const ng = cols / gs, qmax = qmaxOf(bits);
+  const ng = groupsOf(cols, gs), qmax = qmaxOf(bits);
   const { codes, gm, z2, scaleM, scaleE, groupErr, status } = out;
   const hints = new Int32Array(ng), span = new Float64Array(ng), order = new Array(ng).fill(0);
   const Z = z2MaxOf(bits), cmax = Math.max(...ratios);
   for (let o = r0; o < r1; o++) {
     for (let g = 0; g < ng; g++) {
       let lo = 0, hi = 0;
-      for (let j = o * cols + g * gs, end = j + gs; j < end; j++) {
+      for (let j = o * cols + g * gs, end = j + groupCols(cols, gs, g); j < end; j++) {
         const x = w[j];
         if (x < lo) lo = x;
         if (x > hi) hi = x;
@@ -3015,7 +3019,7 @@ function quantizeRowsInto(w, cols, bits, gs, ratios, r0, r1, out) {
         hints[g] = hint;
         continue;
       }
-      searchGroup(w, o * cols + g * gs, gs, bits, ratios, 0, hint);
+      searchGroup(w, o * cols + g * gs, groupCols(cols, gs, g), bits, ratios, 0, hint);
       smax = Math.max(smax, bestS);
       hint = hints[g] = bestI < 0 ? -1 : Math.floor(bestI / 3);
     }
@@ -3036,8 +3040,8 @@ function quantizeRowsInto(w, cols, bits, gs, ratios, r0, r1, out) {
     scaleE[o] = rs.e;
     status[o] = 0;
     for (let g = 0; g < ng; g++) {
-      const off = o * cols + g * gs;
-      searchGroup(w, off, gs, bits, ratios, rowScale, hints[g]);
+      const off = o * cols + g * gs, len = groupCols(cols, gs, g);
+      searchGroup(w, off, len, bits, ratios, rowScale, hints[g]);
       const gi = o * ng + g;
       if (bestS === 0) {
         gm[gi] = 0;
@@ -3047,7 +3051,7 @@ function quantizeRowsInto(w, cols, bits, gs, ratios, r0, r1, out) {
       }
       gm[gi] = roundHalfAway(bestS / rowScale);
       z2[gi] = bestZ2;
-      groupErr[gi] = quantGroup(w, off, gs, gm[gi] * rowScale, bestZ2, qmax, codes);
+      groupErr[gi] = quantGroup(w, off, len, gm[gi] * rowScale, bestZ2, qmax, codes);
     }
   }
 }
@@ -3060,7 +3064,7 @@ function quantizeLowbit(w, rows4, cols, opts, run6 = runRowsHere) {
   const { bits, groupSize: gs } = opts;
   checkShape(bits, rows4, cols, gs);
   const ratios = opts.clip === false ? [1] : opts.ratios ?? DEFAULT_RATIOS;
-  const ng = cols / gs;
+  const ng = groupsOf(cols, gs);
   const out = run6(w, rows4, cols, bits, gs, ratios);
   let sqError = 0;
   for (let o = 0; o < rows4; o++) {
@@ -3090,7 +3094,7 @@ function dequantizeLowbit(m) {
   const { rows: rows4, cols, groupSize: gs, bits } = m;
   const codes = unpackPlanes(m.planes, bits, rows4, cols, gs);
   const { gm, z2 } = unpackGroups(m.groups, rows4, cols, gs);
-  const out = new Float32Array(rows4 * cols), ng = cols / gs;
+  const out = new Float32Array(rows4 * cols), ng = groupsOf(cols, gs);
   for (let o = 0; o < rows4; o++) {
     const rs = m.scaleM[o] * 2 ** -m.scaleE[o];
     for (let j = 0; j < cols; j++) {
@@ -3238,7 +3242,7 @@ function gptqLowbit(w, rows4, cols, h, opts) {
   const { diag, perm, u, damp } = inverseHessianFactor(h, cols, opts);
   if (!u) return base;
   const { bits, groupSize: gs } = opts;
-  const ng = cols / gs, qmax = qmaxOf(bits), P = 2 * ng;
+  const ng = groupsOf(cols, gs), qmax = qmaxOf(bits), P = 2 * ng;
   const { gm, z2 } = unpackGroups(base.groups, rows4, cols, gs);
   const scaleM = Int16Array.from(base.scaleM), scaleE = Int8Array.from(base.scaleE);
   const codes = new Uint8Array(rows4 * cols);
@@ -3272,7 +3276,7 @@ function gptqLowbit(w, rows4, cols, h, opts) {
         const hi = i * cols, o = i * ng;
         for (let g = 0; g < ng; g++) {
           let s = 0;
-          for (let j = g * gs, e = j + gs; j < e; j++) s += h[hi + j] * cur[j];
+          for (let j = g * gs, e = Math.min(cols, j + gs); j < e; j++) s += h[hi + j] * cur[j];
           hq[o + g] = s;
         }
         hq[o + gOf(i)] += add[i] * cur[i];
@@ -3345,10 +3349,12 @@ function lutFormat(name, bits) {
     summary: `${bits}-bit codes in ${bits} bit-plane${bits > 1 ? "s" : ""}, per-group gm/z2, per-row scale; lut_tables + gemv_lut`,
     // A tile of 16 rows x 8 columns: one byte per row and plane (lowbit-format.ts).
     block: { rows: LUT_TILE_ROWS, cols: 8, bytes: LUT_TILE_ROWS * bits },
+    // cols' = G ceil(cols / G) columns, the pad columns code 0 (lowbit-format.ts).
+    padsToGroup: true,
     maxInput: lutMaxInput(bits),
     tensors: (rows4, cols, groupSize) => [
       { suffix: "", dtype: name, shape: [rows4, cols], params: { bits, groupSize } },
-      { suffix: ".groups", dtype: "uint8", shape: [tilesOf(rows4), cols / groupSize, 2, LUT_TILE_ROWS], params: {} },
+      { suffix: ".groups", dtype: "uint8", shape: [tilesOf(rows4), groupsOf(cols, groupSize), 2, LUT_TILE_ROWS], params: {} },
       { suffix: ".scale_m", dtype: "int16", shape: [rows4], params: {} },
       { suffix: ".scale_e", dtype: "int8", shape: [rows4], params: {} }
     ],
@@ -3934,8 +3940,9 @@ var WEIGHT_FORMATS = [int8Format, q6, q5, q4Lut, q3, vq2Format, q2Lut, q1];
 var WEIGHT_FORMAT_NAMES = WEIGHT_FORMATS.map((f) => f.name);
 var PLAN_BITS = WEIGHT_FORMATS.map((f) => f.bits);
 var BASE_FORMAT = WEIGHT_FORMATS[0];
-function valueBytes(f, shape) {
-  const cols = shape.length ? shape[shape.length - 1] : 1;
+function valueBytes(f, shape, groupSize = 0) {
+  const logical = shape.length ? shape[shape.length - 1] : 1;
+  const cols = f.padsToGroup && groupSize > 0 ? groupSize * Math.ceil(logical / groupSize) : logical;
   const rows4 = shape.slice(0, -1).reduce((a, b) => a * b, 1);
   return Math.ceil(rows4 / f.block.rows) * Math.ceil(cols / f.block.cols) * f.block.bytes;
 }
@@ -3963,9 +3970,9 @@ var ALL_GROUP_SIZES = [...new Set(GROUPED_FORMATS.flatMap((f) => f.groupSizes))]
 // compiler/emit/dtype.ts
 var DENSE_BYTES = { int8: 1, int16: 2, int32: 4, uint8: 1, gse: 1 };
 var MAX_RANK = 8;
-function tensorBytes(dtype, shape) {
+function tensorBytes(dtype, shape, groupSize = 0) {
   const f = formatNamed(dtype);
-  if (f) return valueBytes(f, shape);
+  if (f) return valueBytes(f, shape, groupSize);
   return shape.reduce((a, b) => a * b, 1) * DENSE_BYTES[dtype];
 }
 function dtypeName(v) {
@@ -4041,8 +4048,10 @@ function validateContents(a, file) {
     const what = `tensor ${i} (${t2.name})`;
     if (t2.name.length === 0) fail(`tensor ${i} has no name`);
     shape(what, t2.dtype, t2.shape);
-    const want = tensorBytes(t2.dtype, t2.shape);
-    if (t2.data.length !== want) fail(`${what}: data is ${t2.data.length} bytes, ${t2.dtype} [${t2.shape}] needs ${want}`);
+    const f = formatNamed(t2.dtype), G = f?.padsToGroup ? t2.quant?.groupSize ?? 0 : 0;
+    if (f && G !== 0 && !f.groupSizes.includes(G)) fail(`${what}: group size ${G} is not one of ${t2.dtype}'s (${f.groupSizes.join(", ")})`);
+    const want = tensorBytes(t2.dtype, t2.shape, G);
+    if (t2.data.length !== want) fail(`${what}: data is ${t2.data.length} bytes, ${t2.dtype} [${t2.shape}]${G ? ` g${G}` : ""} needs ${want}`);
     const q = t2.quant;
     if (!q) return;
     const m = q.multipliers ?? [], s = q.shifts ?? [];
@@ -5108,8 +5117,8 @@ function checkAdapterFor(state, baseSha256, params, names = {}) {
 var FORMAT_VERSION2 = 1;
 var DENSE_ARRAY = { int8: Int8Array, int16: Int16Array, int32: Int32Array };
 var arrayOf = (d) => DENSE_ARRAY[d] ?? Uint8Array;
-function dataLength(dtype, shape) {
-  return tensorBytes(dtype, shape) / arrayOf(dtype).BYTES_PER_ELEMENT;
+function dataLength(dtype, shape, groupSize = 0) {
+  return tensorBytes(dtype, shape, groupSize) / arrayOf(dtype).BYTES_PER_ELEMENT;
 }
 function getTensor(m, name, dtype, shape) {
   const t2 = m.tensors.find((x) => x.name === name);
@@ -5118,7 +5127,7 @@ function getTensor(m, name, dtype, shape) {
   if (shape && (t2.shape.length !== shape.length || t2.shape.some((s, i) => s !== shape[i]))) {
     throw new EdgeqError(`tensor ${name} has shape [${t2.shape}], expected [${shape}]`);
   }
-  const n = dataLength(t2.dtype, t2.shape);
+  const n = dataLength(t2.dtype, t2.shape, t2.params.groupSize ?? 0);
   if (t2.data.length !== n) throw new EdgeqError(`tensor ${name}: ${t2.data.length} elements for shape [${t2.shape}]`);
   return t2;
 }
@@ -5427,6 +5436,12 @@ var inputLimitOfFormat = (bits) => {
     as: (v) => `(${GROUPED_FORMATS.map((f) => `(${bits} == ${f.bits} && ${v} <= ${f.maxInput})`).join(" || ")})`
   };
 };
+var padsAtMostBelow = (of, pad) => ({
+  refs: [of],
+  test: (v, p) => isInt(v) && v >= p[of] && v - p[of] < pad,
+  why: (_, name) => `must be ${of} <= ${name} < ${of} + ${pad}`,
+  as: (v) => `${v} >= ${of} && <i64>${v} - <i64>${of} < ${pad}`
+});
 var zeroUnlessPositive = (of) => ({
   refs: [of],
   test: (v, p) => isInt(v) && (v === 0 || p[of] > 0),
@@ -5585,9 +5600,10 @@ var classifier = { ...gemv, kind: "classifier" };
 
 // runtime/kernels/reference/gemv_lut.ts
 var LUT_GROUP_SHIFT2 = 8;
-function lutTables(t2, x, n) {
-  for (let s = 0; s < n >> 2; s++) {
-    const x0 = x[4 * s], x1 = x[4 * s + 1], x2 = x[4 * s + 2], x3 = x[4 * s + 3];
+function lutTables(t2, x, n, nPad) {
+  const xj = (j) => j < n ? x[j] : 0;
+  for (let s = 0; s < nPad >> 2; s++) {
+    const x0 = xj(4 * s), x1 = xj(4 * s + 1), x2 = xj(4 * s + 2), x3 = xj(4 * s + 3);
     for (let i = 0; i < 16; i++) {
       t2[16 * s + i] = ((i & 1) !== 0 ? x0 : 0) + ((i & 2) !== 0 ? x1 : 0) + ((i & 4) !== 0 ? x2 : 0) + ((i & 8) !== 0 ? x3 : 0);
     }
@@ -5632,9 +5648,9 @@ var gemv_lut = {
   kind: "gemv_lut",
   kernel: "gemv_lut",
   inputs: [
-    { name: "T", type: "i16 [4n] (`lut_tables` of x)" },
+    { name: "T", type: "i16 [4n] (`lut_tables` of x, nPad = n)" },
     { name: "scale of x", type: "" },
-    { name: "X", type: "q<b> [d, n]" },
+    { name: "X", type: "q<b> [d, cols], cols padded to n" },
     { name: "X.groups", type: "uint8 [⌈d/16⌉, n/G, 2, 16]" },
     { name: "X.scale_m", type: "i16 [d]" },
     { name: "X.scale_e", type: "i8 [d]" }
@@ -5658,7 +5674,7 @@ var gemv_lut = {
     // the format registry).
     operands: `const dt = groupedFormatDType(bits), tiles = <i64>((d + 15) >> 4);
 return isSlot(r, 0, false, I16, <i64>n << 2) && isSlot(r, 1, false, I32, SCALE_ELEMS) &&
-  isTensorBytes(r, 2, dt, matrixBytes(dt, d, n)) && isTensorBytes(r, 3, U8, tiles * (n / G) * 32) &&
+  isTensorBytes(r, 2, dt, matrixBytes(dt, d, n, G)) && isTensorBytes(r, 3, U8, tiles * (n / G) * 32) &&
   isTensor(r, 4, I16, d) && isTensor(r, 5, I8, d) && isSlot(r, 0, true, I32, d);`,
     body: run2,
     simdBody: run2,
@@ -5708,7 +5724,7 @@ var gemv_vq = {
     imports: ["gemvVq"],
     // The codes' bytes by the vq2 block rule (dtype-sizes.ts, generated from the format registry).
     operands: `return isSlot(r, 0, false, I16, n) && isSlot(r, 1, false, I32, SCALE_ELEMS) &&
-  isTensorBytes(r, 2, DType.vq2, matrixBytes(DType.vq2, d, n)) && isTensor(r, 3, I8, 64) &&
+  isTensorBytes(r, 2, DType.vq2, matrixBytes(DType.vq2, d, n, 0)) && isTensor(r, 3, I8, 64) &&
   isTensor(r, 4, I16, 1) && isTensor(r, 5, I8, 1) && isSlot(r, 0, true, I32, d);`,
     body: run3,
     simdBody: run3,
@@ -6204,27 +6220,31 @@ var hadamard2 = {
 };
 
 // compiler/ops/kinds/lut_tables.ts
+var MAX_PAD = Math.max(...ALL_GROUP_SIZES);
 var lut_tables = {
   kind: "lut_tables",
   kernel: "gemv_lut",
   inputs: [{ name: "x", type: "i16 [n]" }],
-  outputs: [{ name: "T", type: "i16 [4n] (8n bytes)" }],
-  params: [{ name: "n", note: "(a multiple of 32)", rules: [positive, multipleOf(32)] }],
+  outputs: [{ name: "T", type: "i16 [4 nPad] (8 nPad bytes)" }],
+  params: [
+    { name: "n", note: "(x's length)", rules: [positive] },
+    { name: "nPad", note: `(activations covered, x_j = 0 for j >= n; a multiple of 32, n <= nPad < n + ${MAX_PAD})`, rules: [positive, multipleOf(32), padsAtMostBelow("n", MAX_PAD)] }
+  ],
   device: {
     check: "checkLutTables",
     run: "runLutTables",
     simdRun: "runLutTablesSimd",
     imports: ["lutTables"],
-    operands: "isSlot(r, 0, false, I16, n) && isSlot(r, 0, true, I16, <i64>n << 2)",
+    operands: "isSlot(r, 0, false, I16, n) && isSlot(r, 0, true, I16, <i64>nPad << 2)",
     // Each flavour's own tables (same size, own content): built and read only by its pair.
-    body: "lutTables(outp(r, 0), inp(r, 0), n);",
-    simdBody: "lutTables(outp(r, 0), inp(r, 0), n);"
+    body: "lutTables(outp(r, 0), inp(r, 0), n, nPad);",
+    simdBody: "lutTables(outp(r, 0), inp(r, 0), n, nPad);"
   },
   opaque: true,
   interpret: (o) => {
-    o.counts(1, 1, 1);
-    const x = o.in(0, "int16"), t2 = o.out(0, "int16"), n = o.p(0);
-    return () => lutTables(t2, x, n);
+    o.counts(1, 1, 2);
+    const x = o.in(0, "int16"), t2 = o.out(0, "int16"), n = o.p(0), nPad = o.p(1);
+    return () => lutTables(t2, x, n, nPad);
   }
 };
 
@@ -6892,17 +6912,18 @@ function matrix(m, base, rows4, cols) {
   const format = t2 && formatNamed(t2.dtype);
   if (t2 && format && format.kernels.op === "gemv_lut") {
     const bits = format.bits;
-    const planes = getTensor(m, n.q, t2.dtype, [rows4, cols]).data;
     const gs = tensorParam(t2, "groupSize");
-    if (tensorParam(t2, "bits") !== bits || !format.groupSizes.includes(gs) || cols % gs !== 0) throw new EdgeqError(`tensor ${n.q}: bad low-bit parameters (bits ${t2.params.bits}, group size ${gs}, ${cols} columns)`);
-    const groups = getTensor(m, n.groups, "uint8", [rows4 + 15 >> 4, divFloor(cols, gs), 2, 16]).data;
+    if (tensorParam(t2, "bits") !== bits || !format.groupSizes.includes(gs)) throw new EdgeqError(`tensor ${n.q}: bad low-bit parameters (bits ${t2.params.bits}, group size ${gs}, ${cols} columns)`);
+    const planes = getTensor(m, n.q, t2.dtype, [rows4, cols]).data;
+    const groupsPerRow = divFloor(cols + gs - 1, gs);
+    const groups = getTensor(m, n.groups, "uint8", [rows4 + 15 >> 4, groupsPerRow, 2, 16]).data;
     return {
       q: new Int8Array(0),
       m: getTensor(m, n.m, "int16", [rows4]).data,
       e: getTensor(m, n.e, "int8", [rows4]).data,
       rows: rows4,
       cols,
-      lut: { planes, groups, bits, groupSize: gs }
+      lut: { planes, groups, bits, groupSize: gs, nPad: groupsPerRow * gs }
     };
   }
   if (t2 && format && format.kernels.op === "gemv_vq") {
@@ -6955,6 +6976,8 @@ var IntTransformer = class {
   /** LUT tables of the current GEMV input (docs/integer-spec.md §9.2), and which input they are of. */
   tables;
   tablesOf = null;
+  /** Activations the current tables cover (padded: see QMatrix.lut.nPad). */
+  tablesPad = 0;
   scratch;
   // rmsnorm's u
   sc = new Int32Array(2);
@@ -7018,7 +7041,7 @@ var IntTransformer = class {
     this.hb2 = new Int32Array(hd);
     this.hq = new Int16Array(hd);
     this.logits = new Int32Array(V);
-    this.tables = new Int16Array((dim > hd ? dim : hd) << 2);
+    this.tables = new Int16Array((dim > hd ? dim : hd) + 127 >> 7 << 7 << 2);
     this.scratch = new Int32Array(dim);
     this.att = new AttentionScratch(hs, seqLen);
     this.kc = new Int16Array(L * seqLen * kd);
@@ -7130,11 +7153,12 @@ var IntTransformer = class {
   /** out = W . xin, xin 12-bit with the scale in sc, out with outFrac fractional bits. */
   gemv(out, w, xin, outFrac) {
     if (w.lut) {
-      if (this.tablesOf !== xin) {
-        lutTables(this.tables, xin, w.cols);
+      if (this.tablesOf !== xin || this.tablesPad < w.lut.nPad) {
+        lutTables(this.tables, xin, w.cols, w.lut.nPad);
         this.tablesOf = xin;
+        this.tablesPad = w.lut.nPad;
       }
-      gemvLut(out, w.lut.planes, w.lut.groups, w.m, w.e, this.tables, this.sc[0], this.sc[1], w.cols, w.rows, w.lut.bits, w.lut.groupSize, outFrac);
+      gemvLut(out, w.lut.planes, w.lut.groups, w.m, w.e, this.tables, this.sc[0], this.sc[1], w.lut.nPad, w.rows, w.lut.bits, w.lut.groupSize, outFrac);
       return;
     }
     if (w.vq) return gemvVq(out, w.vq.codes, w.vq.codebook, w.m[0], w.e[0], xin, this.sc[0], this.sc[1], w.cols, w.rows, outFrac);

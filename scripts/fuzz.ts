@@ -374,6 +374,12 @@ export async function arenaCase(t: FuzzTarget, arenaSize: number): Promise<{ out
   return { outcome: code === 0 ? 'accepted' : `rejected: ${codeName(code)}`, grewBytes: ex.memory.buffer.byteLength - before };
 }
 
+/** The outcome of loading `bytes` (a mutant of `t`'s artifact) in a fresh instance of `t`'s runtime, and one step if it loads. */
+export async function caseOutcome(t: FuzzTarget, bytes: Uint8Array): Promise<string> {
+  const ex = await instantiate(await WebAssembly.compile(t.wasm as Uint8Array<ArrayBuffer>));
+  try { return runCase(ex, bytes, bytes.length, 1, 0).outcome; } catch (e) { return e instanceof WebAssembly.RuntimeError ? 'trap' : `host exception: ${e}`; }
+}
+
 export async function fuzz(targets: FuzzTarget[], o: FuzzOptions): Promise<FuzzReport> {
   const perInstance = o.perInstance ?? 500;
   const slowMs = o.slowMs ?? 1000;
@@ -506,7 +512,8 @@ export async function defaultTargets(log?: (s: string) => void): Promise<FuzzTar
 /**
  * A synthetic stories260K-shaped bundle whose block matrices are q5 (g32) and q6 (g32, block
  * 1) with a q5 classifier: the 5- and 6-bit formats' tensors and gemv_lut params under the
- * mutators (issue 15). Built once per source hash, like the int8 synthetic target.
+ * mutators (issue 15). Its w2 (172 inputs) is stored padded to 192 columns (a partial last
+ * group; lut_tables n 172, nPad 192). Built once per source hash, like the int8 synthetic target.
  */
 export async function lowbitTarget(log?: (s: string) => void): Promise<FuzzTarget> {
   return cachedSynthTarget('synth260K-q5q6', log, async ({ quantizeInt8, SHAPES, synthWeights, bundleFromQuant, loadTarget }) => {

@@ -38,11 +38,11 @@ export interface HlqFit {
 
 /** The bytes the format would store: planes, b u8 mantissas + z per (row, group), row scales. */
 export function hlqBytes(bits: number, rows: number, cols: number, groupSize: number, z: ZMode): number {
-  return planeBytes(bits, rows, cols) + tilesOf(rows) * LUT_TILE_ROWS * (cols / groupSize) * (bits + (z === 'z16' ? 2 : 1)) + rows * (z === 'z8r' ? 4 : 3);
+  return planeBytes(bits, rows, cols, groupSize) + tilesOf(rows) * LUT_TILE_ROWS * (cols / groupSize) * (bits + (z === 'z16' ? 2 : 1)) + rows * (z === 'z8r' ? 4 : 3);
 }
 /** The bytes of today's LUT format (lowbit-format.ts), the same count. */
 export const lutBytes = (bits: number, rows: number, cols: number, groupSize: number): number =>
-  planeBytes(bits, rows, cols) + groupBytes(rows, cols, groupSize) + 3 * rows;
+  planeBytes(bits, rows, cols, groupSize) + groupBytes(rows, cols, groupSize) + 3 * rows;
 
 /** Solves the n x n system m x = v in place (partial pivoting); false when singular. */
 function solve(m: Float64Array, v: Float64Array, n: number): boolean {

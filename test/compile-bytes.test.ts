@@ -22,10 +22,15 @@ import { quantizeInt8 } from '../compiler/quantize/int8.ts';
 import { greedyConformance } from '../compiler/emit/from-quant.ts';
 import { gemvPool } from '../compiler/emit/conformance-pool.ts';
 
+// The low-bit hashes changed once, deliberately (issue 15, padded last group): w2 (172 inputs)
+// is stored low-bit instead of int8 (its tensors and a `.groups` tensor, so later tensors'
+// scales_tensor indices move by one), lut_tables gained its nPad param, and w2's gemv became
+// a lut_tables + gemv_lut. Checked against main's artifacts (9cf3d364…, d324cf1e…): every
+// other tensor's data is byte-identical.
 const RECORDED: Record<string, string> = {
   'uniform:8': '72dc53af614191dcb50f75139226d97e959d87e435b70e63c35bdc3b1457d9ec',
-  'uniform:4g64': '9cf3d364cea8ae07a02cb9cb5262e2ed19e7c1edea98e740148a2f0f6ce39d14',
-  'uniform:2g32': 'd324cf1e1314a00425b4892e2ae01b625c739ce86471625bab0d44ce6c954aeb',
+  'uniform:4g64': '6bc1e7aaecb0d71dd735f3ae09a791289def4d6c0e2c2f552439918589bed082',
+  'uniform:2g32': 'd3d8b8655b219ca5bb15ade79f0f3dbf9ca427fbcc6e829f42106ab2a4728e58',
 };
 
 if (haveModels) {

@@ -4,7 +4,10 @@
 // no trap, no host exception, no slow case, and a reused instance behaves like a fresh one.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { arenaCase, defaultTargets, formatReport, fuzz, kblockTarget, layoutOf, lowbitTarget, MUTATORS, vqTarget, type FuzzTarget } from '../scripts/fuzz.ts';
+import * as flatbuffers from 'flatbuffers';
+import { arenaCase, caseOutcome, defaultTargets, formatReport, fuzz, kblockTarget, layoutOf, lowbitTarget, MUTATORS, vqTarget, type FuzzTarget } from '../scripts/fuzz.ts';
+import { Model } from '../schemas/generated/edgeq/fb/model.ts';
+import { OpKind } from '../schemas/generated/edgeq/fb/op-kind.ts';
 
 let targets: FuzzTarget[] = [];
 
@@ -64,6 +67,77 @@ test('q5 / q6 artifacts (issue 15): 600 seeded cases end in clean error codes or
   const dtypes = new TextDecoder('latin1').decode(t.artifact);
   assert.ok(dtypes.includes('blocks.1.wq.groups'), 'the target has grouped matrices');
   await smallRun(t, 20261205);
+});
+
+/** Byte positions, in `a`, of the fields a padded LUT matrix's checks read (blocks.0.w2 and its ops). */
+function paddedFields(a: Uint8Array) {
+  const m = Model.getRootAsModel(new flatbuffers.ByteBuffer(a));
+  const tensors = Array.from({ length: m.tensorsLength() }, (_, i) => m.tensors(i)!);
+  const w2 = tensors.find((t) => t.name() === 'blocks.0.w2')!;
+  const q = w2.quant()!;
+  const u32At = (table: { bb: flatbuffers.ByteBuffer | null; bb_pos: number }, vtableOffset: number) => {
+    const off = table.bb!.__offset(table.bb_pos, vtableOffset);
+    assert.ok(off, 'field present');
+    return table.bb_pos + off;
+  };
+  const p = m.program()!;
+  const ops = Array.from({ length: p.opsLength() }, (_, i) => p.ops(i)!);
+  const paramsAt = (kind: OpKind, name: string) => {
+    const o = ops.find((x) => x.kind() === kind && x.name() === name)!;
+    const arr = o.paramsArray()!;
+    return { at: arr.byteOffset - a.byteOffset, values: [...arr] };
+  };
+  const shape = w2.shapeArray()!;
+  return {
+    dtype: w2.dtype(),
+    groupSize: u32At(q, 10), // Quant.group_size: field 3
+    cols: shape.byteOffset - a.byteOffset + 4, // shape [64, 172]: the second dim
+    tables: paramsAt(OpKind.lut_tables, 'blocks.0.hq.lut'),
+    gemv: paramsAt(OpKind.gemv_lut, 'blocks.0.w2'),
+  };
+}
+
+test('a padded LUT matrix (w2, 172 inputs at g32: 192 stored) mutated in its group size, shape or op params is refused cleanly', async () => {
+  const t = await lowbitTarget();
+  const f = paddedFields(t.artifact);
+  const view = new DataView(t.artifact.buffer, t.artifact.byteOffset, t.artifact.byteLength);
+  assert.is(view.getUint32(f.groupSize, true), 32);
+  assert.is(view.getUint32(f.cols, true), 172);
+  assert.equal(f.tables.values, [172, 192], 'lut_tables n, nPad');
+  assert.equal(f.gemv.values.slice(0, 2), [192, 64], 'gemv_lut n (padded), d');
+  assert.is(await caseOutcome(t, t.artifact), 'accepted, forward ok');
+  const mutant = (at: number, v: number) => { const b = t.artifact.slice(); new DataView(b.buffer).setUint32(at, v >>> 0, true); return b; };
+  const cases: Array<[string, Uint8Array, string]> = [
+    // The size rule reads the group size: one that pads differently no longer matches the
+    // bytes, one the format does not take is refused. (64 pads 172 to 192 too: the same
+    // bytes, and the kernel takes G from the op's params, so that mutant runs as before.)
+    ['group size 64 (192 columns, as 32)', mutant(f.groupSize, 64), 'accepted, forward ok'],
+    ['group size 0 (no padding: 176 columns)', mutant(f.groupSize, 0), 'rejected: size_mismatch'],
+    ['group size 128 (no group size of q5)', mutant(f.groupSize, 128), 'rejected: bad_quant'],
+    ['group size 8 (no group size of q5)', mutant(f.groupSize, 8), 'rejected: bad_quant'],
+    ['group size 2^31', mutant(f.groupSize, 2 ** 31), 'rejected: bad_quant'],
+    ['cols 160', mutant(f.cols, 160), 'rejected: size_mismatch'],
+    ['cols 200', mutant(f.cols, 200), 'rejected: size_mismatch'],
+    ['cols 2^32 - 1', mutant(f.cols, 2 ** 32 - 1), 'rejected: bad_shape'],
+  ];
+  for (const [what, bytes, want] of cases) assert.is(await caseOutcome(t, bytes), want, what);
+  // The ops' params: every change is refused by the op checks at load (none reaches a kernel).
+  const opCases: Array<[string, Uint8Array]> = [
+    ['lut_tables nPad 160 (< n)', mutant(f.tables.at + 4, 160)],
+    ['lut_tables nPad 224 (not the table slot\'s size)', mutant(f.tables.at + 4, 224)],
+    ['lut_tables nPad 200 (not a multiple of 32)', mutant(f.tables.at + 4, 200)],
+    ['lut_tables nPad 2^31 - 32', mutant(f.tables.at + 4, 2 ** 31 - 32)],
+    ['lut_tables nPad -32', mutant(f.tables.at + 4, -32)],
+    ['lut_tables n 173 (past x)', mutant(f.tables.at, 173)],
+    ['lut_tables n 192 (x has 172)', mutant(f.tables.at, 192)],
+    ['gemv_lut n 172 (not whole groups)', mutant(f.gemv.at, 172)],
+    ['gemv_lut n 160', mutant(f.gemv.at, 160)],
+    ['gemv_lut n 224', mutant(f.gemv.at, 224)],
+  ];
+  for (const [what, bytes] of opCases) {
+    const got = await caseOutcome(t, bytes);
+    assert.ok(got.startsWith('rejected: '), `${what}: ${got}`);
+  }
 });
 
 test('vq2 artifacts (issue 15 item 5): 600 seeded cases end in clean error codes or valid runs', async () => {

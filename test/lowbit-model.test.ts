@@ -20,7 +20,7 @@ import { openModel } from '../compiler/import/open-model.ts';
 import { loadWeights, type FloatWeights } from '../compiler/import/graph.ts';
 import { quantizeInt8 } from '../compiler/quantize/int8.ts';
 import type { QuantModel } from '../compiler/quantize/quant-model.ts';
-import { parsePlan, planFromJson, planMethod, planName, readPlanFile, resolveMatrix, type PlanSpec } from '../compiler/plan/plan.ts';
+import { parsePlan, planFromJson, planMethod, planName, readPlanFile, resolveMatrix, resolveStored, type PlanSpec } from '../compiler/plan/plan.ts';
 import { bundleFromQuant, type QuantBundle } from '../compiler/bundle.ts';
 import { loadTarget } from '../compiler/target/profile.ts';
 import { generateRuntimeSource, type RuntimeBuild } from '../compiler/codegen/runtime.ts';
@@ -126,13 +126,22 @@ test('plan files: inheritance (default -> block -> matrix) and the example plan 
   assert.equal(p.blocks![4].matrices.wv, { format: 'int8', bits: 8, groupSize: 0 });
 });
 
-test('fallback rule: the largest supported group size <= the asked one dividing n, else int8', () => {
+test('group rule: the largest group size <= the asked one dividing n; else the least padding; int8 past the input limit', () => {
   assert.equal(resolveMatrix({ bits: 4, groupSize: 64 }, 288), { bits: 4, groupSize: 32, format: 'q4_lut', rule: '4-bit g32 (asked g64; input size 288 is not a multiple of it)' });
   assert.is(resolveMatrix({ bits: 2, groupSize: 128 }, 768).groupSize, 128);
   assert.is(resolveMatrix({ bits: 2, groupSize: 128 }, 64).groupSize, 64);
-  const r = resolveMatrix({ bits: 3, groupSize: 64 }, 172);
+  // stories260K's w2 (n = 172 = 4·43, no group size divides it; an int8 fallback before
+  // padding): the last group padded, 192 columns at g32 or g64, 256 at g128 (so not g128).
+  assert.equal(resolveMatrix({ bits: 3, groupSize: 64 }, 172), { bits: 3, groupSize: 64, format: 'q3', rule: '3-bit g64, 172 columns stored as 192 (last group padded)' });
+  assert.equal(resolveMatrix({ bits: 4, groupSize: 32 }, 172), { bits: 4, groupSize: 32, format: 'q4_lut', rule: '4-bit g32, 172 columns stored as 192 (last group padded)' });
+  assert.equal(resolveMatrix({ bits: 4, groupSize: 128 }, 172), { bits: 4, groupSize: 64, format: 'q4_lut', rule: '4-bit g64, 172 columns stored as 192 (last group padded) (asked g128: 256 columns at it)' });
+  // q6 takes g32 only.
+  assert.equal(resolveMatrix({ bits: 6, groupSize: 64 }, 44), { bits: 6, groupSize: 32, format: 'q6', rule: '6-bit g32, 44 columns stored as 64 (last group padded) (asked g64; q6 takes 32)' });
+  // The input limit (§5.4) is on the stored columns: 8259 pads to 8288 > 8260.
+  const r = resolveStored({ bits: 4, groupSize: 64 }, 8259);
   assert.equal([r.bits, r.format, r.groupSize], [8, 'int8', 0]);
-  assert.match(r.rule, literally(`input size 172 is not a multiple of ${formatOfBits(3).groupSizes.join('/')}: int8 fallback`));
+  assert.match(r.rule, literally('asked 4-bit; input size 8259 (8288 stored) > 8260 (§5.4): int8 fallback'));
+  assert.is(resolveStored({ bits: 4, groupSize: 64 }, 8256).format, 'q4_lut');
 });
 
 // ---- whole models -----------------------------------------------------------------------
@@ -236,18 +245,22 @@ test('stories260K uniform:4: the program shares one table slot per GEMV input; t
   const { b } = await bundle('stories260K', parsePlan('uniform:4'), 'wasm32');
   const c = readArtifact(b.files['model.edgeq']);
   const kinds = c.program.ops.map((o) => o.kind);
-  // Per block: tables of the attention input (wq, wk, wv), of wo's input, of the FFN input (w1, w3); w2 is int8.
-  assert.is(kinds.filter((k) => k === 'lut_tables').length, 3 * 5);
-  assert.is(kinds.filter((k) => k === 'gemv_lut').length, 6 * 5);
-  assert.is(kinds.filter((k) => k === 'gemv').length, 5);
+  // Per block: tables of the attention input (wq, wk, wv), of wo's input, of the FFN input
+  // (w1, w3) and of w2's (172 activations, tables for 192: its last group is padded).
+  assert.is(kinds.filter((k) => k === 'lut_tables').length, 4 * 5);
+  assert.is(kinds.filter((k) => k === 'gemv_lut').length, 7 * 5);
+  assert.is(kinds.filter((k) => k === 'gemv').length, 0);
   const ops = c.program.ops, wq = ops.find((o) => o.name === 'blocks.0.wq')!, wv = ops.find((o) => o.name === 'blocks.0.wv')!;
   assert.equal(wq.inputs[0], wv.inputs[0]);
   assert.equal(wq.params, [64, 64, 16, 4, 64]);
   assert.is(c.plan.method, 'uniform bits=4 group=64');
   const m0 = c.plan.blocks[0].matrices;
   assert.equal(m0.find((x) => x.name === 'wq'), { name: 'wq', bits: 4, groupSize: 64, format: 'q4_lut', rule: '4-bit g64, clip search' });
-  assert.equal(m0.find((x) => x.name === 'w2')!.format, 'int8');
-  assert.match(m0.find((x) => x.name === 'w2')!.rule!, literally(`input size 172 is not a multiple of ${formatOfBits(4).groupSizes.join('/')}: int8 fallback`));
+  assert.equal(m0.find((x) => x.name === 'w2'), { name: 'w2', bits: 4, groupSize: 64, format: 'q4_lut', rule: '4-bit g64, 172 columns stored as 192 (last group padded), clip search' });
+  const w2 = ops.find((o) => o.name === 'blocks.0.w2')!, t2 = ops.find((o) => o.name === 'blocks.0.hq.lut')!;
+  assert.equal(t2.params, [172, 192], 'lut_tables: n, nPad');
+  assert.equal(w2.params, [192, 64, 16, 4, 64], 'gemv_lut on the padded columns');
+  assert.equal(w2.inputs[0], t2.outputs[0]);
   const q = c.tensors.find((t) => t.name === 'blocks.0.wq')!;
   assert.is(q.dtype, 'q4_lut');
   assert.is(q.quant?.groupSize, 64);
@@ -255,12 +268,16 @@ test('stories260K uniform:4: the program shares one table slot per GEMV input; t
   const man = JSON.parse(new TextDecoder().decode(b.files['manifest.json']));
   assert.is(man.plan, 'uniform:4g64');
   assert.is(man.precision.blocks[0].wq, 'q4_lut g64');
-  assert.is(man.precision.blocks[0].w2, 'int8');
-  // Weight bytes per block: wq/wo 64 x 64 (planes 2048 + groups 128), wk/wv 32 x 64 (1024 + 64)
-  // and w1/w3 172 x 64 (11 tiles: planes 5632 + groups 352) instead of 4096, 2048, 11008 int8 bytes.
+  assert.is(man.precision.blocks[0].w2, 'q4_lut g64');
+  // Weight bytes per block: wq/wo 64 x 64 (planes 2048 + groups 128), wk/wv 32 x 64 (1024 + 64),
+  // w1/w3 172 x 64 (11 tiles: planes 5632 + groups 352) and w2 64 x 172 stored as 64 x 192
+  // (planes 4 tiles x 16 rows x 4 planes x 24 bytes = 6144, groups 4 x 3 x 32 = 384) instead
+  // of 4096, 2048, 11008, 11008 int8 bytes.
+  assert.is(c.tensors.find((t) => t.name === 'blocks.0.w2')!.data.length, 6144);
+  assert.is(c.tensors.find((t) => t.name === 'blocks.0.w2.groups')!.data.length, 384);
   const c8 = readArtifact((await bundle('stories260K', parsePlan('uniform:8'), 'wasm32')).b.files['model.edgeq']);
   const bytes = (x: typeof c) => x.tensors.reduce((s, t) => s + t.data.length, 0);
-  assert.is(bytes(c8) - bytes(c), 5 * (2 * (4096 - 2176) + 2 * (2048 - 1088) + 2 * (11008 - 5984)));
+  assert.is(bytes(c8) - bytes(c), 5 * (2 * (4096 - 2176) + 2 * (2048 - 1088) + 2 * (11008 - 5984) + (11008 - 6528)));
 });
 
 /** The program interpreter (reference kernels over the program) gives IntTransformer's logits for 8 greedy positions. */

@@ -32,18 +32,28 @@ test('size rule: format module = compiler/emit/dtype.ts = device verifier, for o
   const mem = () => new DataView(v.ex.memory.buffer);
   for (const bits of LOWBIT_BITS) {
     const dt = formatNameOfBits(bits);
-    for (const [rows, cols] of [[1, 32], [15, 64], [16, 64], [17, 96], [768, 768], [2048, 768], [768, 2048], [32000, 768], [3, 13]]) {
-      const want = planeBytes(bits, rows, cols);
-      assert.is(tensorBytes(dt, [rows, cols]), want, `${dt} [${rows}, ${cols}] host`);
-      mem().setUint32(v.ptr, rows, true); mem().setUint32(v.ptr + 4, cols, true);
-      assert.is(Number(v.ex.dtypeBytes(DType[dt], v.ptr, 2)), want, `${dt} [${rows}, ${cols}] device`);
+    // G = 0 (no group size): whole 8-column blocks. Otherwise whole groups: cols padded to a
+    // multiple of G (172 = stories260K's hidden size, 13: odd), written out here by hand.
+    for (const [rows, cols] of [[1, 32], [15, 64], [16, 64], [17, 96], [768, 768], [2048, 768], [768, 2048], [32000, 768], [3, 13], [64, 172]]) {
+      for (const gs of [0, ...lutGroupSizes(bits)]) {
+        const stored = gs ? gs * Math.ceil(cols / gs) : 8 * Math.ceil(cols / 8);
+        const want = Math.ceil(rows / 16) * 16 * bits * (stored / 8);
+        if (gs) assert.is(planeBytes(bits, rows, cols, gs), want, `${dt} [${rows}, ${cols}] g${gs} format module`);
+        assert.is(tensorBytes(dt, [rows, cols], gs), want, `${dt} [${rows}, ${cols}] g${gs} host`);
+        mem().setUint32(v.ptr, rows, true); mem().setUint32(v.ptr + 4, cols, true);
+        assert.is(Number(v.ex.dtypeBytes(DType[dt], v.ptr, 2, gs)), want, `${dt} [${rows}, ${cols}] g${gs} device`);
+      }
     }
   }
+  // stories260K's w2 at 4 bits: 64 x 172 stored as 64 x 192 (G = 32 or 64) or 64 x 256 (G = 128).
+  assert.is(planeBytes(4, 64, 172, 64), 64 * 192 / 2);
+  assert.is(planeBytes(4, 64, 172, 128), 64 * 256 / 2);
+  assert.is(groupBytes(64, 172, 64), 4 * 3 * 32);
   // Worked values (docs/integer-spec.md §9.1): 768x2048 at 4 bits, G = 64.
-  assert.is(planeBytes(4, 768, 2048), 786432);
+  assert.is(planeBytes(4, 768, 2048, 64), 786432);
   assert.is(groupBytes(768, 2048, 64), 49152);
   assert.is(q4Lut.tensors(768, 2048, 64).reduce((a, t) => a + tensorBytes(t.dtype, t.shape), 0), 786432 + 49152 + 2304);
-  assert.is(planeBytes(1, 17, 32), 32 * 1 * 4); // two tiles
+  assert.is(planeBytes(1, 17, 32, 32), 32 * 1 * 4); // two tiles
   assert.is(tensorBytes('uint8', [768 / 16, 2048 / 64, 2, 16]), groupBytes(768, 2048, 64));
 });
 
@@ -103,17 +113,17 @@ test('dequantized vs float: relative RMS error per bit-width (G = 64), and sqErr
   }
 });
 
-test('the integer reference on quantized weights tracks the float product of the dequantized weights', () => {
-  const rows = 40, cols = 256, w = weights(4, rows, cols), rng = new Rng(5, 'x');
-  for (const bits of LOWBIT_BITS) {
-    const gs = lutGroupSizes(bits)[0];
+test('the integer reference on quantized weights tracks the float product of the dequantized weights (whole and padded groups)', () => {
+  const rng = new Rng(5, 'x');
+  for (const cols of [256, 172]) for (const bits of LOWBIT_BITS) for (const gs of cols === 256 ? [lutGroupSizes(bits)[0]] : lutGroupSizes(bits)) {
+    const rows = 40, w = weights(4, rows, cols);
     const m = quantizeLowbit(w, rows, cols, { bits, groupSize: gs });
     const dq = dequantizeLowbit(m);
     const x = new Int16Array(cols).map(() => Math.round((rng.uniform() * 2 - 1) * 2047));
     const xM = 20000, xE = 24; // activation scale ≈ 0.0012
-    const t = new Int16Array(4 * cols), out = new Int32Array(rows);
-    lutTables(t, x, cols);
-    gemvLut(out, m.planes, m.groups, m.scaleM, m.scaleE, t, xM, xE, cols, rows, bits, gs, 16);
+    const nPad = gs * Math.ceil(cols / gs), t = new Int16Array(4 * nPad), out = new Int32Array(rows);
+    lutTables(t, x, cols, nPad);
+    gemvLut(out, m.planes, m.groups, m.scaleM, m.scaleE, t, xM, xE, nPad, rows, bits, gs, 16);
     let maxErr = 0, maxAbs = 0;
     for (let o = 0; o < rows; o++) {
       let y = 0;
@@ -122,7 +132,34 @@ test('the integer reference on quantized weights tracks the float product of the
       maxAbs = Math.max(maxAbs, Math.abs(y));
     }
     // only the per-group rounding (R = 8) and the final rounding separate them
-    assert.ok(maxErr < 1e-3 * maxAbs + 4 / 65536, `b${bits}: ${maxErr} vs ${maxAbs}`);
+    assert.ok(maxErr < 1e-3 * maxAbs + 4 / 65536, `b${bits} g${gs} cols ${cols}: ${maxErr} vs ${maxAbs}`);
+  }
+});
+
+test('a partial last group: fitted on its real columns, error like a whole group, sqError exact, packing round trip', () => {
+  // 172 columns = 2 whole groups of 64 and one of 44. The partial group's weights are scaled
+  // 10x down: fitted on its own columns its error stays small relative to them (were it
+  // fitted to a range it does not have, or were its codes shifted, it would not).
+  const rows = 32, cols = 172, w = weights(6, rows, cols);
+  for (let o = 0; o < rows; o++) for (let j = 128; j < cols; j++) w[o * cols + j] *= 0.1;
+  for (const bits of [4, 2] as const) {
+    const m = quantizeLowbit(w, rows, cols, { bits, groupSize: 64 });
+    const dq = dequantizeLowbit(m);
+    let e = 0, eTail = 0, sTail = 0, eHead = 0, sHead = 0;
+    for (let o = 0; o < rows; o++) for (let j = 0; j < cols; j++) {
+      const d = (w[o * cols + j] - dq[o * cols + j]) ** 2;
+      e += d;
+      if (j >= 128) { eTail += d; sTail += w[o * cols + j] ** 2; } else { eHead += d; sHead += w[o * cols + j] ** 2; }
+    }
+    assert.ok(Math.abs(e - m.sqError) <= 1e-6 * m.sqError, 'sqError');
+    const relTail = Math.sqrt(eTail / sTail), relHead = Math.sqrt(eHead / sHead);
+    assert.ok(relTail < 1.5 * relHead, `b${bits}: the partial group's relative error ${relTail.toFixed(4)} vs whole groups' ${relHead.toFixed(4)}`);
+    // The stored bytes: whole groups, pad codes 0; the codes round-trip.
+    assert.is(m.planes.length, 2 * 16 * bits * (192 / 8));
+    const codes = unpackPlanes(m.planes, bits, rows, 192, 64);
+    const real = unpackPlanes(m.planes, bits, rows, cols, 64);
+    for (let o = 0; o < rows; o++) for (let j = 0; j < 192; j++) assert.is(codes[o * 192 + j], j < cols ? real[o * cols + j] : 0);
+    assert.equal(packPlanes(real, bits, rows, cols, 64), m.planes);
   }
 });
 

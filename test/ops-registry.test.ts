@@ -107,7 +107,9 @@ test('checkParams names the first param out of its range', () => {
     ['gemv_lut', { n: 128, d: 16, outFrac: 16, bits: 6, G: 64 }, literally(`G = 64 must be a group size of q6 (${formatOfBits(6).groupSizes.join(', ')})`)],
     ['gemv_lut', { n: 128, d: 16, outFrac: 16, bits: 2, G: NO_GROUP }, literally(`G = ${NO_GROUP} must be a group size of q2_lut (${formatOfBits(2).groupSizes.join(', ')})`)],
     ['rmsnorm', { n: 64, gainFrac: 12, rmsEpsQ32: 2 ** 26, rmsSqShift: 6, rmsDimScaleM: 1, rmsDimScaleE: 0 }, /rmsEpsQ32 = 67108864 must keep rmsEpsQ32 · n < 2\^31/],
-    ['lut_tables', { n: 60 }, /multiple of 32/],
+    ['lut_tables', { n: 60, nPad: 60 }, /nPad = 60 must be a multiple of 32/],
+    ['lut_tables', { n: 60, nPad: 32 }, /nPad = 32 must be n <= nPad < n \+ 128/],
+    ['lut_tables', { n: 60, nPad: 192 }, /nPad = 192 must be n <= nPad < n \+ 128/],
     ['attention', { nHeads: 6, nKv: 4, hs: 8, attScaleM: 1, attScaleE: 0 }, /nHeads = 6 must be a multiple of nKv/],
   ];
   for (const [kind, params, want] of cases) {

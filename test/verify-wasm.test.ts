@@ -9,6 +9,7 @@ import { VerifyError, verifyErrorMessage, VERIFY_ERROR_MESSAGES } from '../compi
 import { readArtifact, writeArtifact } from '../compiler/emit/artifact.ts';
 import { DTYPE_NAMES, DType, tensorBytes } from '../compiler/emit/dtype.ts';
 import { LIMITS } from '../compiler/emit/limits.ts';
+import { formatNamed } from '../compiler/quantize/formats/registry.ts';
 import { fnv1a64 } from '../compiler/emit/conformance-hash.ts';
 import { findFloats } from '../compiler/codegen/float-check.ts';
 import { EdgeqError } from '../compiler/util/errors.ts';
@@ -216,11 +217,14 @@ test('limits, dtype sizes and the hash agree between the device and the host', a
   for (const dt of DTYPE_NAMES) {
     for (const shape of shapes) {
       shape.forEach((d, i) => mem().setUint32(v.ptr + 4 * i, d, true));
-      assert.is(Number(v.ex.dtypeBytes(DType[dt], v.ptr, shape.length)), tensorBytes(dt, shape), `${dt} [${shape}]`);
+      // A group size pads a LUT format's columns (and nothing else's): host and device alike.
+      for (const gs of [0, ...(formatNamed(dt)?.groupSizes ?? [])]) {
+        assert.is(Number(v.ex.dtypeBytes(DType[dt], v.ptr, shape.length, gs)), tensorBytes(dt, shape, gs), `${dt} [${shape}] g${gs}`);
+      }
     }
   }
-  assert.is(Number(v.ex.dtypeBytes(0, v.ptr, 1)), -1, 'invalid dtype');
-  assert.is(Number(v.ex.dtypeBytes(99, v.ptr, 1)), -1, 'unknown dtype');
+  assert.is(Number(v.ex.dtypeBytes(0, v.ptr, 1, 0)), -1, 'invalid dtype');
+  assert.is(Number(v.ex.dtypeBytes(99, v.ptr, 1, 0)), -1, 'unknown dtype');
   const data = seededBytes(333, 5);
   new Uint8Array(v.ex.memory.buffer, v.ptr, data.length).set(data);
   assert.is(BigInt.asUintN(64, v.ex.fnv1a64(v.ptr, data.length)), fnv1a64(data));

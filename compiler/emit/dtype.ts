@@ -18,11 +18,13 @@ export const MAX_RANK = 8;
 
 /**
  * Byte size of a `dtype` tensor of `shape`. Dense dtypes: elements × bytes per element. A
- * weight format's values (q4_lut, ...): the format's size rule (compiler/quantize/formats/).
+ * weight format's values (q4_lut, ...): the format's size rule (compiler/quantize/formats/),
+ * which for a LUT format depends on the tensor's group size (its quant group_size: the
+ * columns are padded to whole groups; 0: none).
  */
-export function tensorBytes(dtype: DTypeName, shape: readonly number[]): number {
+export function tensorBytes(dtype: DTypeName, shape: readonly number[], groupSize = 0): number {
   const f = formatNamed(dtype);
-  if (f) return valueBytes(f, shape);
+  if (f) return valueBytes(f, shape, groupSize);
   return shape.reduce((a, b) => a * b, 1) * DENSE_BYTES[dtype as keyof typeof DENSE_BYTES];
 }
 

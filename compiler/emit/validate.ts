@@ -4,6 +4,7 @@
 import type { ArtifactContents, ArtifactRef } from './artifact-contents.ts';
 import { DTYPE_NAMES, MAX_RANK, tensorBytes, type DTypeName } from './dtype.ts';
 import { LIMITS } from './limits.ts';
+import { formatNamed } from '../quantize/formats/registry.ts';
 import { EdgeqError } from '../util/errors.ts';
 import { ProgramInput } from '../../schemas/generated/edgeq/fb/program-input.ts';
 
@@ -50,8 +51,11 @@ export function validateContents(a: ArtifactContents, file?: string): void {
     const what = `tensor ${i} (${t.name})`;
     if (t.name.length === 0) fail(`tensor ${i} has no name`);
     shape(what, t.dtype, t.shape);
-    const want = tensorBytes(t.dtype, t.shape);
-    if (t.data.length !== want) fail(`${what}: data is ${t.data.length} bytes, ${t.dtype} [${t.shape}] needs ${want}`);
+    // A LUT values tensor's size depends on its group size (columns padded to whole groups).
+    const f = formatNamed(t.dtype), G = f?.padsToGroup ? (t.quant?.groupSize ?? 0) : 0;
+    if (f && G !== 0 && !f.groupSizes.includes(G)) fail(`${what}: group size ${G} is not one of ${t.dtype}'s (${f.groupSizes.join(', ')})`);
+    const want = tensorBytes(t.dtype, t.shape, G);
+    if (t.data.length !== want) fail(`${what}: data is ${t.data.length} bytes, ${t.dtype} [${t.shape}]${G ? ` g${G}` : ''} needs ${want}`);
     const q = t.quant;
     if (!q) return;
     const m = q.multipliers ?? [], s = q.shifts ?? [];

@@ -13,6 +13,7 @@ import type { ArtifactOp, ArtifactProgram, ArtifactRef, ArtifactSlot } from '../
 import { tensorBytes, type DTypeName } from '../emit/dtype.ts';
 import type { QuantModel } from '../quantize/quant-model.ts';
 import { formatNamed } from '../quantize/formats/registry.ts';
+import { paddedCols } from '../quantize/lowbit-format.ts';
 import { matrixNames, tensorParam } from '../quantize/quant-model.ts';
 import { EdgeqError } from '../util/errors.ts';
 import {
@@ -76,10 +77,13 @@ export function lowerInt8(m: QuantModel): LoweredProgram {
   const norm = (gain: string, x: ArtifactRef, q: ArtifactRef, sc: ArtifactRef, u: ArtifactRef, name: string) =>
     op('rmsnorm', name, [x, T(gain), u], [q, sc],
       { n: D, gainFrac: gainFrac(gain), rmsEpsQ32: p.rmsEpsQ32, rmsSqShift: p.rmsSqShift, rmsDimScaleM: p.rmsDimScaleM, rmsDimScaleE: p.rmsDimScaleE });
-  // Low-bit matrices (docs/integer-spec.md §9): one lut_tables op per GEMV input vector, its
-  // table slot shared by every LUT matrix reading that input (wq/wk/wv, w1/w3). A low-bit
-  // classifier (wcls, the plan's opt-in, §11) is a gemv_lut with outFrac LOGIT_FRAC.
-  const lutTablesOf = new Map<number, ArtifactRef>();
+  // Low-bit matrices (docs/integer-spec.md §9): one lut_tables op per GEMV input vector and
+  // padded length, its table slot shared by every LUT matrix reading that input (wq/wk/wv,
+  // w1/w3). A matrix is stored as whole groups, nPad = G ceil(n / G) columns (lowbit-format.ts
+  // paddedCols), and its gemv_lut runs on nPad; the plan's rule (plan.ts resolveMatrix) gives
+  // every LUT matrix of an input the same nPad (32 ceil(n / 32)), so one table per input. A
+  // low-bit classifier (wcls, the plan's opt-in, §11) is a gemv_lut with outFrac LOGIT_FRAC.
+  const lutTablesOf = new Map<string, ArtifactRef>();
   const gemv = (w: string, x: ArtifactRef, sc: ArtifactRef, out: ArtifactRef, n: number, d: number, kind: 'gemv' | 'classifier' = 'gemv', outFrac = ACT_FRAC) => {
     const t = m.tensors[tensorIndex.get(w) ?? -1];
     const nm = matrixNames(w);
@@ -87,15 +91,19 @@ export function lowerInt8(m: QuantModel): LoweredProgram {
     if (t && formatNamed(t.dtype)?.kernels.op === 'gemv_vq') return op('gemv_vq', w, [x, sc, T(nm.q), T(nm.codebook), T(nm.m), T(nm.e)], [out], { n, d, outFrac });
     const bits = t ? lutBits(t.dtype) : undefined;
     if (bits === undefined) return op(kind, w, [x, sc, ...mat(w)], [out], { n, d, outFrac });
-    const gs = tensorParam(t, 'groupSize');
-    if (n % gs !== 0 || n / gs > 1024) throw new EdgeqError(`lowering: ${w}: ${n} columns do not fit group size ${gs}`);
-    let tables = lutTablesOf.get(x.index);
+    const gs = tensorParam(t, 'groupSize'), nPad = paddedCols(n, gs);
+    if (nPad / gs > 1024) throw new EdgeqError(`lowering: ${w}: ${n} columns are more than 1024 groups of ${gs}`);
+    const key = `${x.index}:${nPad}`;
+    let tables = lutTablesOf.get(key);
     if (!tables) {
-      tables = slot(`${slots[x.index].name}.lut`, 'int16', [4 * n]);
-      op('lut_tables', `${slots[x.index].name}.lut`, [x], [tables], { n });
-      lutTablesOf.set(x.index, tables);
+      // A second padded length of the same input (not from today's plans) gets its own name.
+      const again = [...lutTablesOf.keys()].some((k) => k.startsWith(`${x.index}:`));
+      const name = `${slots[x.index].name}.lut${again ? nPad : ''}`;
+      tables = slot(name, 'int16', [4 * nPad]);
+      op('lut_tables', name, [x], [tables], { n, nPad });
+      lutTablesOf.set(key, tables);
     }
-    op('gemv_lut', w, [tables, sc, T(nm.q), T(nm.groups), T(nm.m), T(nm.e)], [out], { n, d, outFrac, bits, G: gs });
+    op('gemv_lut', w, [tables, sc, T(nm.q), T(nm.groups), T(nm.m), T(nm.e)], [out], { n: nPad, d, outFrac, bits, G: gs });
   };
 
   const x = slot('x', 'int32', [D]);

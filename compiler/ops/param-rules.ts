@@ -132,6 +132,12 @@ export const inputLimitOfFormat = (bits: string): ParamRule => {
   };
 };
 
+/** p[of] <= v < p[of] + pad (e.g. tables padded past their input to whole groups, pad: the largest group size). */
+export const padsAtMostBelow = (of: string, pad: number): ParamRule => ({
+  refs: [of], test: (v, p) => isInt(v) && v >= p[of] && v - p[of] < pad, why: (_, name) => `must be ${of} <= ${name} < ${of} + ${pad}`,
+  as: (v) => `${v} >= ${of} && <i64>${v} - <i64>${of} < ${pad}`,
+});
+
 /** v is 0 unless p[of] is positive (e.g. anchors need a window). */
 export const zeroUnlessPositive = (of: string): ParamRule => ({
   refs: [of], test: (v, p) => isInt(v) && (v === 0 || p[of] > 0), why: (_, name) => `must be 0 when ${of} is 0 (${name} needs ${of})`,

@@ -36,7 +36,7 @@ export const DEFAULT_EWQ_BITS: readonly PlanBits[] = [8, 4, 2];
 export const DEFAULT_EWQ_K = 0.5;
 
 const aligned = (n: number) => Math.ceil(n / DATA_ALIGN) * DATA_ALIGN;
-const tb = (d: DTypeName, shape: number[]) => aligned(tensorBytes(d, shape));
+const tb = (d: DTypeName, shape: number[], groupSize = 0) => aligned(tensorBytes(d, shape, groupSize));
 
 /** What a block matrix gets (resolveMatrix plus the quantizer's §5.4 input-size limit). */
 export function resolveForModel(bits: PlanBits, groupSize: number, cols: number): ResolvedChoice {
@@ -46,7 +46,7 @@ export function resolveForModel(bits: PlanBits, groupSize: number, cols: number)
 /** Artifact bytes (data, aligned) and tensor count of one [rows, cols] matrix in format r. */
 export function matrixBytes(r: { bits: number; groupSize: number; format: WeightFormat }, rows: number, cols: number): { bytes: number; tensors: number } {
   const stored = formatNamed(r.format)!.tensors(rows, cols, r.groupSize);
-  return { bytes: stored.reduce((a, t) => a + tb(t.dtype, t.shape), 0), tensors: stored.length };
+  return { bytes: stored.reduce((a, t) => a + tb(t.dtype, t.shape, t.params.groupSize ?? 0), 0), tensors: stored.length };
 }
 
 /** Bytes and tensors of everything but the block matrices (int8 embedding/classifier, gains, tables). */

@@ -144,7 +144,7 @@ export function storedValues(w: Float32Array, rows: number, cols: number, choice
 
 /** Data bytes of a matrix stored in `choice` (the tensors' bytes, unaligned). */
 export const dataBytes = (choice: ResolvedChoice, rows: number, cols: number): number =>
-  formatNamed(choice.format)!.tensors(rows, cols, choice.groupSize).reduce((s, t) => s + tensorBytes(t.dtype, t.shape), 0);
+  formatNamed(choice.format)!.tensors(rows, cols, choice.groupSize).reduce((s, t) => s + tensorBytes(t.dtype, t.shape, t.params.groupSize ?? 0), 0);
 
 export interface ScoreOptions {
   /** Score with the GPTQ quantizer (what `compile --gptq` stores); default the clip search. */

@@ -31,10 +31,12 @@
 // both (then they must agree). groupSize is inherited from the enclosing level when
 // absent (block from default, matrix from block), 64 at the top; it is ignored for int8.
 //
-// What a plan asks for is not always what a matrix can have: the LUT kernels need the input
-// size n to be a multiple of G. resolveMatrix() applies the fallback rule (the largest
-// supported G <= the requested one that divides n, else int8) and says why; the quantizer
-// records the final choice per matrix in the artifact's PrecisionPlan.
+// What a plan asks for is not always what a matrix can have: a LUT matrix is stored as whole
+// groups of G columns, the last one padded when G does not divide the input size n
+// (lowbit-format.ts paddedCols). resolveMatrix() takes, among the supported G <= the
+// requested one, the one with the fewest stored columns G ceil(n / G) (the largest G among
+// equals: so the largest G that divides n when one does), else int8, and says why; the
+// quantizer records the final choice per matrix in the artifact's PrecisionPlan.
 //
 // The classifier is int8 unless the plan opts in: its error goes straight into the logits,
 // with no later normalization to absorb it (docs/integer-spec.md §11). A low-bit classifier
@@ -45,6 +47,7 @@ import { readFileSync } from 'node:fs';
 import { checkInputFile } from '../util/input-file.ts';
 import { basename } from 'node:path';
 import { EdgeqError } from '../util/errors.ts';
+import { paddedCols } from '../quantize/lowbit-format.ts';
 import {
   ALL_GROUP_SIZES, BASE_FORMAT, PLAN_BITS, WEIGHT_FORMAT_NAMES, formatNameOfBits, formatNamed, formatOfBits as formatEntryOfBits,
   type PlanBits, type WeightFormat, type WeightFormatEntry,
@@ -255,11 +258,17 @@ export function resolveMatrix(want: Wanted, n: number): ResolvedChoice {
     if (n % f.block.cols !== 0) return base(`asked ${f.name}; input size ${n} is not a multiple of ${f.block.cols}: int8 fallback`);
     return { bits: f.bits, groupSize: 0, format: f.name, rule: f.name === BASE_FORMAT.name ? `${f.name} per-row` : f.name };
   }
-  const fits = f.groupSizes.filter((g) => g <= want.groupSize && n % g === 0);
-  if (fits.length === 0) return base(`asked ${f.bits}-bit g${want.groupSize}; input size ${n} is not a multiple of ${f.groupSizes.join('/')}: int8 fallback`);
-  const g = fits[fits.length - 1];
-  const rule = g === want.groupSize ? `${f.bits}-bit g${g}` : `${f.bits}-bit g${g} (asked g${want.groupSize}; input size ${n} is not a multiple of it)`;
-  return { bits: f.bits, groupSize: g, format: f.name, rule };
+  const fits = f.groupSizes.filter((g) => g <= want.groupSize);
+  if (fits.length === 0) return base(`asked ${f.bits}-bit g${want.groupSize}; ${f.name} takes group sizes ${f.groupSizes.join('/')}: int8 fallback`);
+  // Fewest stored columns; ascending sizes, so `<=` keeps the largest G among equals.
+  let g = fits[0];
+  for (const x of fits) if (paddedCols(n, x) <= paddedCols(n, g)) g = x;
+  const pad = n % g === 0 ? '' : `, ${n} columns stored as ${paddedCols(n, g)} (last group padded)`;
+  const asked = g === want.groupSize ? ''
+    : n % g === 0 ? ` (asked g${want.groupSize}; input size ${n} is not a multiple of it)`
+    : f.groupSizes.includes(want.groupSize) ? ` (asked g${want.groupSize}: ${paddedCols(n, want.groupSize)} columns at it)`
+    : ` (asked g${want.groupSize}; ${f.name} takes ${f.groupSizes.join('/')})`;
+  return { bits: f.bits, groupSize: g, format: f.name, rule: `${f.bits}-bit g${g}${pad}${asked}` };
 }
 
 /** Longest GEMV input the int32 accumulator allows (docs/integer-spec.md §5.4). */
@@ -273,7 +282,9 @@ export { MAX_GEMV_INPUT } from '../quantize/lowbit-format.ts';
 export function resolveStored(want: Wanted, n: number): ResolvedChoice {
   const r = resolveMatrix(want, n);
   const limit = formatNamed(r.format)!.maxInput;
-  if (r.format !== BASE_FORMAT.name && n > limit) return base(`asked ${r.bits}-bit; input size ${n} > ${limit} (§5.4): int8 fallback`);
+  // The kernel runs on the stored (padded) columns.
+  const stored = r.groupSize > 0 ? paddedCols(n, r.groupSize) : n;
+  if (r.format !== BASE_FORMAT.name && stored > limit) return base(`asked ${r.bits}-bit; input size ${stored > n ? `${n} (${stored} stored)` : n} > ${limit} (§5.4): int8 fallback`);
   return r;
 }
 

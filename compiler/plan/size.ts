@@ -38,7 +38,7 @@ export function skeletonModel(c: ModelConfig, plan: PlanSpec, gptq = false): Qua
   const tensors: QTensor[] = [];
   const formats: Record<string, MatrixFormat> = {};
   const add = (name: string, dtype: QDType, shape: number[], params: Record<string, number> = {}) =>
-    tensors.push({ name, dtype, shape, params, data: zeroData(dtype, shape) });
+    tensors.push({ name, dtype, shape, params, data: zeroData(dtype, shape, params.groupSize ?? 0) });
   /** A matrix's tensors as its format stores them (compiler/quantize/formats/). */
   const stored = (name: string, format: WeightFormat, rows: number, cols: number, groupSize: number) => {
     for (const t of formatNamed(format)!.tensors(rows, cols, groupSize)) add(name + t.suffix, t.dtype as QDType, t.shape, t.params);

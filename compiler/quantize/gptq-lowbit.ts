@@ -23,7 +23,7 @@ import { EdgeqError } from '../util/errors.ts';
 import { roundHalfAway, scaleValue, toScale } from './fixed-point.ts';
 import { inverseHessianFactor, type GptqOptions } from './gptq.ts';
 import { LOWBIT_MIN_ROW_E, dequantizeLowbit, quantizeLowbit, type LowbitMatrix, type LowbitOptions } from './lowbit.ts';
-import { LUT_GM_MAX, packGroups, packPlanes, qmaxOf, unpackGroups, z2MaxOf } from './lowbit-format.ts';
+import { LUT_GM_MAX, groupsOf, packGroups, packPlanes, qmaxOf, unpackGroups, z2MaxOf } from './lowbit-format.ts';
 
 /** Grid refits after the first GPTQ pass when GptqOptions.refit is not given. */
 export const GPTQ_REFIT_ROUNDS = 3;
@@ -118,7 +118,7 @@ export function gptqLowbit(w: Float32Array, rows: number, cols: number, h: Float
   const { diag, perm, u, damp } = inverseHessianFactor(h, cols, opts);
   if (!u) return base; // numerically hopeless: the clip search's codes
   const { bits, groupSize: gs } = opts;
-  const ng = cols / gs, qmax = qmaxOf(bits), P = 2 * ng;
+  const ng = groupsOf(cols, gs), qmax = qmaxOf(bits), P = 2 * ng; // a partial last group: its real columns
   const { gm, z2 } = unpackGroups(base.groups, rows, cols, gs);
   const scaleM = Int16Array.from(base.scaleM), scaleE = Int8Array.from(base.scaleE);
   const codes = new Uint8Array(rows * cols);
@@ -156,7 +156,7 @@ export function gptqLowbit(w: Float32Array, rows: number, cols: number, h: Float
         const hi = i * cols, o = i * ng;
         for (let g = 0; g < ng; g++) {
           let s = 0;
-          for (let j = g * gs, e = j + gs; j < e; j++) s += h[hi + j] * cur[j];
+          for (let j = g * gs, e = Math.min(cols, j + gs); j < e; j++) s += h[hi + j] * cur[j];
           hq[o + g] = s;
         }
         hq[o + gOf(i)] += add[i] * cur[i];

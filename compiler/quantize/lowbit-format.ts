@@ -4,12 +4,13 @@
 // verifier's rule is generated from the entries (runtime/assembly/dtype-sizes.ts), and
 // test/lut-quantize.test.ts checks the two agree.
 //
-// A matrix W of `rows` x `cols` (cols a multiple of the group size G, one of
-// LOWBIT_GROUP_SIZES that the kernels' int32 / u16 bounds admit at b bits: lutGroupSizes)
-// is three artifact tensors:
+// A matrix W of `rows` x `cols` with group size G (one of LOWBIT_GROUP_SIZES that the
+// kernels' int32 / u16 bounds admit at b bits: lutGroupSizes) is stored as the matrix of
+// cols' = G * ceil(cols / G) columns (paddedCols) whose columns cols..cols'-1 have code 0:
+// the last group may be partial, its gm / z2 fitted on its real columns. Three artifact tensors:
 //
-//   X          dtype q<b>, shape [rows, cols]   the codes q in [0, 2^b - 1] as b bit-planes
-//   X.groups   uint8 [ceil(rows/16), cols/G, 2, 16]  per (row, group): gm (u8 mantissa) and
+//   X          dtype q<b>, shape [rows, cols]   the codes q in [0, 2^b - 1] as b bit-planes (cols' columns)
+//   X.groups   uint8 [ceil(rows/16), cols'/G, 2, 16]  per (row, group): gm (u8 mantissa) and
 //                                                 z2 (u8 zero point in half steps, 0..2(2^b-1))
 //   X.scale_m  int16 [rows], X.scale_e int8 [rows] the row scale (m, e), value m * 2^-e
 //
@@ -24,8 +25,10 @@
 // per byte), and one 16-byte load gives the indices of 16 rows for two tables: exactly the
 // operand of two i8x16.swizzle lookups. The scalar kernel reads the same bytes at stride 16.
 //
-// Size: ceil(rows/16) * 16 * b * ceil(cols/8) bytes -- independent of G (each group of a tile
-// is b * G/8 * 16 bytes). The size rule is general (any shape); the kernels need cols % G == 0.
+// Size: ceil(rows/16) * 16 * b * cols'/8 bytes (each group of a tile is b * G/8 * 16 bytes):
+// it depends on G only through the padding (none when G divides cols). The kernels run on
+// n = cols' columns with tables whose activations cols..cols'-1 are 0 (lut_tables, §9.2):
+// a pad column adds 0 to S and to X whatever its code, and its code is 0.
 
 /** Bits per weight code: one of LOWBIT_BITS. */
 export type LowBits = number;
@@ -91,28 +94,35 @@ export const z2MaxOf = (b: LowBits): number => 2 * ((1 << b) - 1);
 
 export const tilesOf = (rows: number): number => Math.ceil(rows / LUT_TILE_ROWS);
 
-/** Bytes of the bit-plane tensor (the artifact size rule of the LUT formats). */
-export function planeBytes(bits: number, rows: number, cols: number): number {
-  return tilesOf(rows) * LUT_TILE_ROWS * bits * Math.ceil(cols / 8);
+/** Columns a matrix of `cols` columns is stored with at group size G: whole groups. */
+export const paddedCols = (cols: number, groupSize: number): number => groupSize * Math.ceil(cols / groupSize);
+/** Groups per row: the last one partial when G does not divide cols. */
+export const groupsOf = (cols: number, groupSize: number): number => Math.ceil(cols / groupSize);
+/** Real columns of group g (G, or fewer for a partial last group). */
+export const groupCols = (cols: number, groupSize: number, g: number): number => Math.min(groupSize, cols - g * groupSize);
+
+/** Bytes of the bit-plane tensor (the artifact size rule of the LUT formats): the padded matrix's. */
+export function planeBytes(bits: number, rows: number, cols: number, groupSize: number): number {
+  return tilesOf(rows) * LUT_TILE_ROWS * bits * (paddedCols(cols, groupSize) / 8);
 }
 
-/** Bytes of the `.groups` tensor (uint8 [tiles, cols/G, 2, 16]). */
+/** Bytes of the `.groups` tensor (uint8 [tiles, ceil(cols/G), 2, 16]). */
 export function groupBytes(rows: number, cols: number, groupSize: number): number {
-  return tilesOf(rows) * (cols / groupSize) * 2 * LUT_TILE_ROWS;
+  return tilesOf(rows) * groupsOf(cols, groupSize) * 2 * LUT_TILE_ROWS;
 }
 
 /** Byte offset, in the planes tensor, of (row, plane k, the byte holding column col). */
 export function planeOffset(bits: number, cols: number, groupSize: number, row: number, k: number, col: number): number {
   const tile = Math.floor(row / LUT_TILE_ROWS), r = row % LUT_TILE_ROWS;
   const g = Math.floor(col / groupSize), p = Math.floor((col % groupSize) / 8);
-  const pairs = groupSize / 8, groups = cols / groupSize;
+  const pairs = groupSize / 8, groups = groupsOf(cols, groupSize);
   return (((tile * groups + g) * bits + k) * pairs + p) * LUT_TILE_ROWS + r;
 }
 
 /** Byte offsets of gm and z2 of (row, group g) in the `.groups` tensor. */
 export function groupOffset(cols: number, groupSize: number, row: number, g: number): { gm: number; z2: number } {
   const tile = Math.floor(row / LUT_TILE_ROWS), r = row % LUT_TILE_ROWS;
-  const base = (tile * (cols / groupSize) + g) * 2 * LUT_TILE_ROWS;
+  const base = (tile * groupsOf(cols, groupSize) + g) * 2 * LUT_TILE_ROWS;
   return { gm: base + r, z2: base + LUT_TILE_ROWS + r };
 }
 
@@ -120,18 +130,20 @@ export function checkShape(bits: number, rows: number, cols: number, groupSize: 
   if (!LOWBIT_BITS.includes(bits)) throw new RangeError(`low-bit format: bits must be one of ${LOWBIT_BITS.join(', ')}, got ${bits}`);
   const sizes = lutGroupSizes(bits);
   if (!(sizes as readonly number[]).includes(groupSize)) throw new RangeError(`low-bit format: ${bits}-bit group size must be ${sizes.join(', ')}, got ${groupSize}`);
-  if (!(rows >= 1) || !(cols >= 1) || cols % groupSize !== 0) throw new RangeError(`low-bit format: ${rows}x${cols} needs cols a multiple of the group size ${groupSize}`);
+  // Any cols >= 1: the last group is padded (paddedCols).
+  if (!(rows >= 1) || !(cols >= 1)) throw new RangeError(`low-bit format: bad shape ${rows}x${cols}`);
 }
 
-/** Packs codes (row-major [rows, cols], each in [0, 2^bits)) into the tiled bit-planes. */
+/** Packs codes (row-major [rows, cols], each in [0, 2^bits)) into the tiled bit-planes; pad columns get code 0. */
 export function packPlanes(codes: Uint8Array, bits: number, rows: number, cols: number, groupSize: number): Uint8Array {
   checkShape(bits, rows, cols, groupSize);
-  const out = new Uint8Array(planeBytes(bits, rows, cols));
+  const out = new Uint8Array(planeBytes(bits, rows, cols, groupSize));
   for (let o = 0; o < rows; o++) {
     for (let j0 = 0; j0 < cols; j0 += 8) {
+      const n = Math.min(8, cols - j0); // a byte past cols keeps its zero bits
       for (let k = 0; k < bits; k++) {
         let byte = 0;
-        for (let i = 0; i < 8; i++) byte |= ((codes[o * cols + j0 + i] >> k) & 1) << i;
+        for (let i = 0; i < n; i++) byte |= ((codes[o * cols + j0 + i] >> k) & 1) << i;
         out[planeOffset(bits, cols, groupSize, o, k, j0)] = byte;
       }
     }
@@ -152,9 +164,9 @@ export function unpackPlanes(planes: Uint8Array, bits: number, rows: number, col
   return codes;
 }
 
-/** Packs per-(row, group) gm and z2 (row-major [rows, cols/G]) into the `.groups` layout. */
+/** Packs per-(row, group) gm and z2 (row-major [rows, ceil(cols/G)]) into the `.groups` layout. */
 export function packGroups(gm: Uint8Array, z2: Uint8Array, rows: number, cols: number, groupSize: number): Uint8Array {
-  const ng = cols / groupSize;
+  const ng = groupsOf(cols, groupSize);
   const out = new Uint8Array(groupBytes(rows, cols, groupSize));
   for (let o = 0; o < rows; o++) {
     for (let g = 0; g < ng; g++) {
@@ -167,7 +179,7 @@ export function packGroups(gm: Uint8Array, z2: Uint8Array, rows: number, cols: n
 }
 
 export function unpackGroups(groups: Uint8Array, rows: number, cols: number, groupSize: number): { gm: Uint8Array; z2: Uint8Array } {
-  const ng = cols / groupSize;
+  const ng = groupsOf(cols, groupSize);
   const gm = new Uint8Array(rows * ng), z2 = new Uint8Array(rows * ng);
   for (let o = 0; o < rows; o++) {
     for (let g = 0; g < ng; g++) {

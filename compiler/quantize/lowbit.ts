@@ -7,11 +7,13 @@
 // the group's squared error over a grid of clip ratios c (range [c·lo, c·hi] with
 // lo = min(0, min w), hi = max(0, max w)) and the neighbouring zero points, evaluated with
 // the *stored* scale gm · rowScale: what the device multiplies by is what was searched.
+// A last group cut short by the matrix's end (cols not a multiple of G: the layout pads it,
+// lowbit-format.ts) is searched on its real columns only.
 // clip: false gives plain min/max (c = 1), the baseline the tests compare against.
 import { EdgeqError } from '../util/errors.ts';
 import { roundHalfAway, scaleValue, toScale } from './fixed-point.ts';
 import {
-  LUT_GM_MAX, LUT_GROUP_SHIFT, checkShape, packGroups, packPlanes, qmaxOf, unpackGroups, unpackPlanes, z2MaxOf,
+  LUT_GM_MAX, LUT_GROUP_SHIFT, checkShape, groupCols, groupsOf, packGroups, packPlanes, qmaxOf, unpackGroups, unpackPlanes, z2MaxOf,
   type LowBits,
 } from './lowbit-format.ts';
 
@@ -172,7 +174,7 @@ export interface LowbitRows {
 
 /** Buffers for LowbitRows (plain, or SharedArrayBuffers for worker threads; `alloc` may return a larger buffer, its start is used). */
 export function lowbitRows(rows: number, cols: number, groupSize: number, alloc: (bytes: number) => ArrayBufferLike = (n) => new ArrayBuffer(n)): LowbitRows {
-  const ng = cols / groupSize;
+  const ng = groupsOf(cols, groupSize);
   return {
     codes: new Uint8Array(alloc(rows * cols), 0, rows * cols),
     gm: new Uint8Array(alloc(rows * ng), 0, rows * ng), z2: new Uint8Array(alloc(rows * ng), 0, rows * ng),
@@ -183,7 +185,7 @@ export function lowbitRows(rows: number, cols: number, groupSize: number, alloc:
 
 /** The clip search of rows [r0, r1) of w [rows, cols] into out. */
 export function quantizeRowsInto(w: Float32Array, cols: number, bits: LowBits, gs: number, ratios: readonly number[], r0: number, r1: number, out: LowbitRows): void {
-  const ng = cols / gs, qmax = qmaxOf(bits);
+  const ng = groupsOf(cols, gs), qmax = qmaxOf(bits);
   const { codes, gm, z2, scaleM, scaleE, groupErr, status } = out;
   const hints = new Int32Array(ng), span = new Float64Array(ng), order: number[] = new Array(ng).fill(0);
   const Z = z2MaxOf(bits), cmax = Math.max(...ratios);
@@ -196,14 +198,14 @@ export function quantizeRowsInto(w: Float32Array, cols: number, bits: LowBits, g
     // starts each group with the previous winner. Hints change the speed, not the choice.
     for (let g = 0; g < ng; g++) {
       let lo = 0, hi = 0;
-      for (let j = o * cols + g * gs, end = j + gs; j < end; j++) { const x = w[j]; if (x < lo) lo = x; if (x > hi) hi = x; }
+      for (let j = o * cols + g * gs, end = j + groupCols(cols, gs, g); j < end; j++) { const x = w[j]; if (x < lo) lo = x; if (x > hi) hi = x; }
       span[g] = hi - lo; order[g] = g;
     }
     order.sort((a, b) => span[b] - span[a] || a - b);
     let smax = 0, hint = -1;
     for (const g of order) {
       if ((cmax * span[g]) / Z <= smax) { hints[g] = hint; continue; }
-      searchGroup(w, o * cols + g * gs, gs, bits, ratios, 0, hint);
+      searchGroup(w, o * cols + g * gs, groupCols(cols, gs, g), bits, ratios, 0, hint);
       smax = Math.max(smax, bestS);
       hint = hints[g] = bestI < 0 ? -1 : Math.floor(bestI / 3);
     }
@@ -214,13 +216,13 @@ export function quantizeRowsInto(w: Float32Array, cols: number, bits: LowBits, g
     scaleM[o] = rs.m; scaleE[o] = rs.e; status[o] = 0;
     // Pass 2: the search again, against stored scales gm · rowScale.
     for (let g = 0; g < ng; g++) {
-      const off = o * cols + g * gs;
-      searchGroup(w, off, gs, bits, ratios, rowScale, hints[g]);
+      const off = o * cols + g * gs, len = groupCols(cols, gs, g);
+      searchGroup(w, off, len, bits, ratios, rowScale, hints[g]);
       const gi = o * ng + g;
       if (bestS === 0) { gm[gi] = 0; z2[gi] = 0; groupErr[gi] = bestErr; continue; }
       gm[gi] = roundHalfAway(bestS / rowScale);
       z2[gi] = bestZ2;
-      groupErr[gi] = quantGroup(w, off, gs, gm[gi] * rowScale, bestZ2, qmax, codes);
+      groupErr[gi] = quantGroup(w, off, len, gm[gi] * rowScale, bestZ2, qmax, codes);
     }
   }
 }
@@ -242,7 +244,7 @@ export function quantizeLowbit(w: Float32Array, rows: number, cols: number, opts
   const { bits, groupSize: gs } = opts;
   checkShape(bits, rows, cols, gs);
   const ratios = opts.clip === false ? [1] : (opts.ratios ?? DEFAULT_RATIOS);
-  const ng = cols / gs;
+  const ng = groupsOf(cols, gs);
   const out = run(w, rows, cols, bits, gs, ratios);
   // The error summed in the order the one-thread search added it: row by row, group by
   // group (a zero row: weight by weight). The first row whose scale is too large throws.
@@ -267,7 +269,7 @@ export function dequantizeLowbit(m: LowbitMatrix): Float32Array {
   const { rows, cols, groupSize: gs, bits } = m;
   const codes = unpackPlanes(m.planes, bits, rows, cols, gs);
   const { gm, z2 } = unpackGroups(m.groups, rows, cols, gs);
-  const out = new Float32Array(rows * cols), ng = cols / gs;
+  const out = new Float32Array(rows * cols), ng = groupsOf(cols, gs);
   for (let o = 0; o < rows; o++) {
     const rs = m.scaleM[o] * 2 ** -m.scaleE[o];
     for (let j = 0; j < cols; j++) {

@@ -87,12 +87,12 @@ const DENSE_ARRAY = { int8: Int8Array, int16: Int16Array, int32: Int32Array } as
 type ArrayOf<D extends QDType> = D extends keyof typeof DENSE_ARRAY ? (typeof DENSE_ARRAY)[D] : typeof Uint8Array;
 const arrayOf = <D extends QDType>(d: D): ArrayOf<D> => ((DENSE_ARRAY as Record<string, unknown>)[d] ?? Uint8Array) as ArrayOf<D>;
 
-/** A zero-filled data array for a tensor of this dtype and shape. */
-export const zeroData = (dtype: QDType, shape: number[]): QData => new (arrayOf(dtype))(dataLength(dtype, shape));
+/** A zero-filled data array for a tensor of this dtype and shape (groupSize: tensorBytes'). */
+export const zeroData = (dtype: QDType, shape: number[], groupSize = 0): QData => new (arrayOf(dtype))(dataLength(dtype, shape, groupSize));
 
-/** Elements of data a tensor of this dtype and shape holds (bytes for the bit-plane formats). */
-export function dataLength(dtype: QDType, shape: number[]): number {
-  return tensorBytes(dtype, shape) / arrayOf(dtype).BYTES_PER_ELEMENT;
+/** Elements of data a tensor of this dtype and shape holds (bytes for the bit-plane formats; groupSize: tensorBytes'). */
+export function dataLength(dtype: QDType, shape: number[], groupSize = 0): number {
+  return tensorBytes(dtype, shape, groupSize) / arrayOf(dtype).BYTES_PER_ELEMENT;
 }
 
 /** The tensor `name`, checked for dtype and (if given) shape; EdgeqError otherwise. */
@@ -103,7 +103,7 @@ export function getTensor<D extends QDType>(m: QuantModel, name: string, dtype: 
   if (shape && (t.shape.length !== shape.length || t.shape.some((s, i) => s !== shape[i]))) {
     throw new EdgeqError(`tensor ${name} has shape [${t.shape}], expected [${shape}]`);
   }
-  const n = dataLength(t.dtype, t.shape);
+  const n = dataLength(t.dtype, t.shape, t.params.groupSize ?? 0);
   if (t.data.length !== n) throw new EdgeqError(`tensor ${name}: ${t.data.length} elements for shape [${t.shape}]`);
   return t as QTensor & { data: InstanceType<ArrayOf<D>> };
 }

@@ -38,6 +38,24 @@ export function blockCols(dt: u32): u32 {
   }
 }
 
+/** Does a `dt` tensor pad its columns to a multiple of its quant group_size (WeightFormatDef.padsToGroup)? */
+export function padsToGroup(dt: u32): bool {
+  switch (dt) {
+    case DType.q6: case DType.q5: case DType.q4_lut: case DType.q3: case DType.q2_lut: case DType.q1: return true;
+    default: return false;
+  }
+}
+
+/** Is `G` a group size of `dt`'s format (the only ones a padded size is computed with)? */
+export function isGroupSizeOf(dt: u32, G: u32): bool {
+  switch (dt) {
+    case DType.q6: return G == 32;
+    case DType.q5: return G == 32 || G == 64;
+    case DType.q4_lut: case DType.q3: case DType.q2_lut: case DType.q1: return G == 32 || G == 64 || G == 128;
+    default: return false;
+  }
+}
+
 /** The grouped (low-bit) weight format whose codes have `bits` bits: its values dtype, or DType.invalid. */
 export function groupedFormatDType(bits: i32): u32 {
   switch (bits) {
@@ -51,8 +69,14 @@ export function groupedFormatDType(bits: i32): u32 {
   }
 }
 
-/** Bytes of a `dt` tensor of `rows` x `cols` (both >= 1), by the block rule; 0 for an unknown dtype. */
-export function matrixBytes(dt: u32, rows: i64, cols: i64): i64 {
+/**
+ * Bytes of a `dt` tensor of `rows` x `cols` (both >= 1), by the block rule; 0 for an unknown
+ * dtype. G: the tensor's group size (quant group_size; 0: none): a dtype that pads to it
+ * (padsToGroup) has its columns rounded up to a multiple of G first (the caller checked
+ * isGroupSizeOf(dt, G) for G > 0).
+ */
+export function matrixBytes(dt: u32, rows: i64, cols: i64, G: i64): i64 {
   const br = <i64>blockRows(dt), bc = <i64>blockCols(dt);
-  return ((rows + br - 1) / br) * ((cols + bc - 1) / bc) * <i64>blockBytes(dt);
+  const c = G > 0 && padsToGroup(dt) ? (cols + G - 1) / G * G : cols;
+  return ((rows + br - 1) / br) * ((c + bc - 1) / bc) * <i64>blockBytes(dt);
 }

@@ -74,11 +74,13 @@ export function requantizeParamsOk(r: usize): bool {
     (qmax == 127 || qmax == 2047);
 }
 
-// lut_tables: n
+// lut_tables: n, nPad
 export function lutTablesParamsOk(r: usize): bool {
-  const n = prm(r, 0);
+  const n = prm(r, 0), nPad = prm(r, 1);
   return n > 0 &&
-    n % 32 == 0;
+    nPad > 0 &&
+    nPad % 32 == 0 &&
+    nPad >= n && <i64>nPad - <i64>n < 128;
 }
 
 // gemv_lut: n, d, outFrac, bits, G

@@ -59,9 +59,10 @@ export const REQUANTIZE_FRAC: i32 = 1;
 export const REQUANTIZE_QMAX: i32 = 2;
 export const REQUANTIZE_PARAMS: i32 = 3;
 
-// lut_tables: n
+// lut_tables: n, nPad
 export const LUT_TABLES_N: i32 = 0;
-export const LUT_TABLES_PARAMS: i32 = 1;
+export const LUT_TABLES_N_PAD: i32 = 1;
+export const LUT_TABLES_PARAMS: i32 = 2;
 
 // gemv_lut: n, d, outFrac, bits, G
 export const GEMV_LUT_N: i32 = 0;

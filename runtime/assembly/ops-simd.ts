@@ -22,8 +22,8 @@ export function runGemvSimdRows(r: usize, lo: i32, hi: i32): void {
 }
 
 export function runLutTablesSimd(r: usize): void {
-  const n = prm(r, 0);
-  lutTables(outp(r, 0), inp(r, 0), n);
+  const n = prm(r, 0), nPad = prm(r, 1);
+  lutTables(outp(r, 0), inp(r, 0), n, nPad);
 }
 
 export function runGemvLutSimd(r: usize): void {

@@ -164,26 +164,26 @@ export function runRequantize(r: usize): void {
   else quantizeAct<i16>(outp(r, 0), 0, inp(r, 0), 0, n, frac, ACT_QMAX, INV_ACT_QMAX_M, INV_ACT_QMAX_E, outp(r, 1), 0);
 }
 
-// ---- lut_tables: in [x i16 [n]], out [T i16 [4n] (8n bytes)]; params [n]
+// ---- lut_tables: in [x i16 [n]], out [T i16 [4 nPad] (8 nPad bytes)]; params [n, nPad]
 
 export function checkLutTables(r: usize): bool {
-  if (!counts(r, 1, 1, 1) || !lutTablesParamsOk(r)) return false;
-  const n = prm(r, 0);
-  return isSlot(r, 0, false, I16, n) && isSlot(r, 0, true, I16, <i64>n << 2);
+  if (!counts(r, 1, 1, 2) || !lutTablesParamsOk(r)) return false;
+  const n = prm(r, 0), nPad = prm(r, 1);
+  return isSlot(r, 0, false, I16, n) && isSlot(r, 0, true, I16, <i64>nPad << 2);
 }
 export function runLutTables(r: usize): void {
-  const n = prm(r, 0);
-  lutTables(outp(r, 0), inp(r, 0), n);
+  const n = prm(r, 0), nPad = prm(r, 1);
+  lutTables(outp(r, 0), inp(r, 0), n, nPad);
 }
 
-// ---- gemv_lut: in [T i16 [4n] (`lut_tables` of x), scale of x, X q<b> [d, n], X.groups uint8 [⌈d/16⌉, n/G, 2, 16], X.scale_m i16 [d], X.scale_e i8 [d]], out [y i32 [d]]; params [n, d, outFrac, bits, G]
+// ---- gemv_lut: in [T i16 [4n] (`lut_tables` of x, nPad = n), scale of x, X q<b> [d, cols], cols padded to n, X.groups uint8 [⌈d/16⌉, n/G, 2, 16], X.scale_m i16 [d], X.scale_e i8 [d]], out [y i32 [d]]; params [n, d, outFrac, bits, G]
 
 export function checkGemvLut(r: usize): bool {
   if (!counts(r, 6, 1, 5) || !gemvLutParamsOk(r)) return false;
   const n = prm(r, 0), d = prm(r, 1), bits = prm(r, 3), G = prm(r, 4);
   const dt = groupedFormatDType(bits), tiles = <i64>((d + 15) >> 4);
   return isSlot(r, 0, false, I16, <i64>n << 2) && isSlot(r, 1, false, I32, SCALE_ELEMS) &&
-    isTensorBytes(r, 2, dt, matrixBytes(dt, d, n)) && isTensorBytes(r, 3, U8, tiles * (n / G) * 32) &&
+    isTensorBytes(r, 2, dt, matrixBytes(dt, d, n, G)) && isTensorBytes(r, 3, U8, tiles * (n / G) * 32) &&
     isTensor(r, 4, I16, d) && isTensor(r, 5, I8, d) && isSlot(r, 0, true, I32, d);
 }
 export function runGemvLut(r: usize): void {
@@ -264,7 +264,7 @@ export function checkGemvVq(r: usize): bool {
   if (!counts(r, 6, 1, 3) || !gemvVqParamsOk(r)) return false;
   const n = prm(r, 0), d = prm(r, 1);
   return isSlot(r, 0, false, I16, n) && isSlot(r, 1, false, I32, SCALE_ELEMS) &&
-    isTensorBytes(r, 2, DType.vq2, matrixBytes(DType.vq2, d, n)) && isTensor(r, 3, I8, 64) &&
+    isTensorBytes(r, 2, DType.vq2, matrixBytes(DType.vq2, d, n, 0)) && isTensor(r, 3, I8, 64) &&
     isTensor(r, 4, I16, 1) && isTensor(r, 5, I8, 1) && isSlot(r, 0, true, I32, d);
 }
 export function runGemvVq(r: usize): void {

@@ -15,7 +15,7 @@ import {
   PROGRAM_INPUT_LAST, ProgramVT, QuantVT, RefKind, RefLayout, SlotVT, TargetVT, TensorVT,
   TokenizerKind, TokenizerVT, TOKENIZER_KIND_LAST, VerifyError,
 } from "./generated/schema";
-import { blockBytes, matrixBytes } from "./dtype-sizes";
+import { blockBytes, isGroupSizeOf, matrixBytes, padsToGroup } from "./dtype-sizes";
 
 // Limits; compiler/emit/limits.ts holds the same numbers (a test compares them).
 export const MAX_RANK: u32 = 8;
@@ -177,10 +177,11 @@ function tableField(t: u32, slot: i32, required: bool): u32 {
 /**
  * Byte size of a `dt` tensor whose `rank` u32 dims start at absolute address `dims`, by
  * the rule in schemas/edgeq.fbs (enum DType): whole blocks of the dtype (dtype-sizes.ts,
- * generated from the weight-format registry); -1 for an unknown dtype or a bad shape.
- * The dims must be readable (the caller checked the vector).
+ * generated from the weight-format registry), a LUT values tensor's columns padded to whole
+ * groups of G (its quant group_size, one of its format's; 0: no padding); -1 for an unknown
+ * dtype or a bad shape. The dims must be readable (the caller checked the vector).
  */
-export function dtypeBytes(dt: u32, dims: usize, rank: u32): i64 {
+export function dtypeBytes(dt: u32, dims: usize, rank: u32, G: u32): i64 {
   if (blockBytes(dt) == 0 || rank == 0 || rank > MAX_RANK) return -1;
   let rows: u64 = 1;
   for (let i: u32 = 0; i + 1 < rank; i++) {
@@ -191,15 +192,15 @@ export function dtypeBytes(dt: u32, dims: usize, rank: u32): i64 {
   }
   const cols = <u64>load<u32>(dims + (<usize>(rank - 1) << 2));
   if (cols == 0 || rows * cols > <u64>MAX_ELEMENTS) return -1;
-  return matrixBytes(dt, <i64>rows, <i64>cols);
+  return matrixBytes(dt, <i64>rows, <i64>cols, <i64>G);
 }
 
-/** Checks a shape field of `t` against `dt`; returns the byte size or -1 (error set). */
-function shapeBytes(t: u32, slot: i32, dt: u32): i64 {
+/** Checks a shape field of `t` against `dt` (G: dtypeBytes'); returns the byte size or -1 (error set). */
+function shapeBytes(t: u32, slot: i32, dt: u32, G: u32): i64 {
   if (blockBytes(dt) == 0) { fail(VerifyError.bad_enum, t); return -1; }
   const rank = vecField(t, slot, 4, NO_MAX);
   if (rank < 0) return -1;
-  const bytes = dtypeBytes(dt, base + <usize>vecAt + 4, <u32>rank);
+  const bytes = dtypeBytes(dt, base + <usize>vecAt + 4, <u32>rank, G);
   if (bytes < 0) { fail(VerifyError.bad_shape, vecAt != 0 ? vecAt : t); return -1; }
   return bytes;
 }
@@ -250,7 +251,17 @@ function tensor(t: u32, i: u32): bool {
   if (!table(t) || !stringField(t, TensorVT.name, true)) return false;
   const dt = u8Field(t, TensorVT.dtype, DType.invalid);
   if (err != 0) return false;
-  const bytes = shapeBytes(t, TensorVT.shape, dt);
+  // A LUT values tensor's size depends on its group size (columns padded to whole groups):
+  // its quant's group_size, which must then be one of its format's.
+  let G: u32 = 0;
+  if (padsToGroup(dt)) {
+    const q = tableField(t, TensorVT.quant, false);
+    if (err != 0) return false;
+    G = q == 0 ? 0 : u32Field(q, QuantVT.groupSize, 0);
+    if (err != 0) return false;
+    if (G != 0 && !isGroupSizeOf(dt, G)) return fail(VerifyError.bad_quant, q);
+  }
+  const bytes = shapeBytes(t, TensorVT.shape, dt, G);
   if (bytes < 0) return false;
   const dims = vecAt;
   const n = vecField(t, TensorVT.data, 1, NO_MAX);
@@ -279,7 +290,7 @@ function slot(s: u32, arena: u32): bool {
   if (!table(s) || !stringField(s, SlotVT.name, false)) return false;
   const dt = u8Field(s, SlotVT.dtype, DType.invalid);
   if (err != 0) return false;
-  const bytes = shapeBytes(s, SlotVT.shape, dt);
+  const bytes = shapeBytes(s, SlotVT.shape, dt, 0);
   if (bytes < 0) return false;
   const off = u32Field(s, SlotVT.offset, 0);
   const size = u32Field(s, SlotVT.size, 0);

@@ -38,7 +38,8 @@ export { Xorshift64Star } from '../kernels/reference/rng.ts';
  */
 export interface QMatrix {
   q: Int8Array; m: Int16Array; e: Int8Array; rows: number; cols: number;
-  lut?: { planes: Uint8Array; groups: Uint8Array; bits: number; groupSize: number };
+  /** nPad: the stored columns, whole groups (the kernels' n; activations past cols are 0 in the tables). */
+  lut?: { planes: Uint8Array; groups: Uint8Array; bits: number; groupSize: number; nPad: number };
   vq?: { codes: Uint8Array; codebook: Int8Array };
 }
 export interface QGain { g: Int16Array; frac: number }
@@ -73,13 +74,15 @@ function matrix(m: QuantModel, base: string, rows: number, cols: number): QMatri
   const format = t && formatNamed(t.dtype);
   if (t && format && format.kernels.op === 'gemv_lut') {
     const bits = format.bits;
-    const planes = getTensor(m, n.q, t.dtype, [rows, cols]).data as Uint8Array;
     const gs = tensorParam(t, 'groupSize');
-    if (tensorParam(t, 'bits') !== bits || !format.groupSizes.includes(gs) || cols % gs !== 0) throw new EdgeqError(`tensor ${n.q}: bad low-bit parameters (bits ${t.params.bits}, group size ${gs}, ${cols} columns)`);
-    const groups = getTensor(m, n.groups, 'uint8', [(rows + 15) >> 4, divFloor(cols, gs), 2, 16]).data as Uint8Array;
+    if (tensorParam(t, 'bits') !== bits || !format.groupSizes.includes(gs)) throw new EdgeqError(`tensor ${n.q}: bad low-bit parameters (bits ${t.params.bits}, group size ${gs}, ${cols} columns)`);
+    const planes = getTensor(m, n.q, t.dtype, [rows, cols]).data as Uint8Array;
+    // Whole groups: the last one padded when gs does not divide cols (lowbit-format.ts).
+    const groupsPerRow = divFloor(cols + gs - 1, gs);
+    const groups = getTensor(m, n.groups, 'uint8', [(rows + 15) >> 4, groupsPerRow, 2, 16]).data as Uint8Array;
     return {
       q: new Int8Array(0), m: getTensor(m, n.m, 'int16', [rows]).data, e: getTensor(m, n.e, 'int8', [rows]).data,
-      rows, cols, lut: { planes, groups, bits, groupSize: gs },
+      rows, cols, lut: { planes, groups, bits, groupSize: gs, nPad: groupsPerRow * gs },
     };
   }
   if (t && format && format.kernels.op === 'gemv_vq') {
@@ -123,6 +126,8 @@ export class IntTransformer {
   /** LUT tables of the current GEMV input (docs/integer-spec.md §9.2), and which input they are of. */
   private readonly tables: Int16Array;
   private tablesOf: Int16Array | null = null;
+  /** Activations the current tables cover (padded: see QMatrix.lut.nPad). */
+  private tablesPad = 0;
   private readonly scratch: Int32Array; // rmsnorm's u
   private readonly sc = new Int32Array(2); // the current activation scale (m, e)
   private readonly att: AttentionScratch;
@@ -172,7 +177,9 @@ export class IntTransformer {
     this.q = new Int32Array(dim); this.k = new Int32Array(kd); this.v = new Int32Array(kd);
     this.hb = new Int32Array(hd); this.hb2 = new Int32Array(hd); this.hq = new Int16Array(hd);
     this.logits = new Int32Array(V);
-    this.tables = new Int16Array((dim > hd ? dim : hd) << 2); // 4 int16 entries per activation
+    // 4 int16 entries per activation, for the longest input padded to whole groups of the
+    // largest group size (every smaller one divides it: 32 | 64 | 128).
+    this.tables = new Int16Array(((((dim > hd ? dim : hd) + 127) >> 7) << 7) << 2);
     this.scratch = new Int32Array(dim);
     this.att = new AttentionScratch(hs, seqLen);
     this.kc = new Int16Array(L * seqLen * kd); this.vc = new Int8Array(L * seqLen * kd);
@@ -258,8 +265,9 @@ export class IntTransformer {
   private gemv(out: Int32Array, w: QMatrix, xin: Int16Array, outFrac: number): void {
     if (w.lut) {
       // Tables once per input vector: wq/wk/wv share the attention norm's, w1/w3 the FFN norm's.
-      if (this.tablesOf !== xin) { lutTables(this.tables, xin, w.cols); this.tablesOf = xin; }
-      gemvLut(out, w.lut.planes, w.lut.groups, w.m, w.e, this.tables, this.sc[0], this.sc[1], w.cols, w.rows, w.lut.bits, w.lut.groupSize, outFrac);
+      // A matrix with more padded columns than the tables cover rebuilds them (same prefix).
+      if (this.tablesOf !== xin || this.tablesPad < w.lut.nPad) { lutTables(this.tables, xin, w.cols, w.lut.nPad); this.tablesOf = xin; this.tablesPad = w.lut.nPad; }
+      gemvLut(out, w.lut.planes, w.lut.groups, w.m, w.e, this.tables, this.sc[0], this.sc[1], w.lut.nPad, w.rows, w.lut.bits, w.lut.groupSize, outFrac);
       return;
     }
     if (w.vq) return gemvVq(out, w.vq.codes, w.vq.codebook, w.m[0], w.e[0], xin, this.sc[0], this.sc[1], w.cols, w.rows, outFrac);

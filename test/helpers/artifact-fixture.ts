@@ -19,7 +19,7 @@ export function seededBytes(n: number, seed: number): Uint8Array {
 }
 
 const tensor = (name: string, dtype: DTypeName, shape: number[], seed: number, quant?: ArtifactTensor['quant']): ArtifactTensor => ({
-  name, dtype, shape, data: seededBytes(tensorBytes(dtype, shape), seed), ...(quant ? { quant } : {}),
+  name, dtype, shape, data: seededBytes(tensorBytes(dtype, shape, quant?.groupSize ?? 0), seed), ...(quant ? { quant } : {}),
 });
 
 export function fixtureContents(): ArtifactContents {
@@ -33,7 +33,8 @@ export function fixtureContents(): ArtifactContents {
         multipliers: Array.from({ length: dim }, (_, i) => 1000 + i), shifts: Array(dim).fill(12), zeroPoint: -3,
         hostScales: Array.from({ length: dim }, (_, i) => (i + 1) / 64), // exact in float32
       }),
-      tensor('blocks.0.w1', 'q4_lut', [hidden, 13], 4, { groupSize: 8, params: [4, 8] }),
+      // 13 columns in one padded group of 32 (a LUT tensor's size depends on its group size).
+      tensor('blocks.0.w1', 'q4_lut', [hidden, 13], 4, { groupSize: 32, params: [4, 32] }),
       tensor('blocks.0.w2', 'q3', [dim, hidden], 5),
       tensor('rope.cos', 'int32', [8, 4], 6),
       tensor('lora.scratch', 'gse', [4, 8], 7, { scalesTensor: 7, groupSize: 8 }),
@@ -62,7 +63,7 @@ export function fixtureContents(): ArtifactContents {
       method: 'uniform bits=8',
       blocks: [{
         block: 0, bits: 8, groupSize: 0, format: 'int8', entropy: 5.25, rule: 'uniform',
-        matrices: [{ name: 'wq', bits: 8, groupSize: 0, format: 'int8' }, { name: 'w1', bits: 4, groupSize: 8, format: 'q4_lut', entropy: 3.5, rule: 'low entropy' }],
+        matrices: [{ name: 'wq', bits: 8, groupSize: 0, format: 'int8' }, { name: 'w1', bits: 4, groupSize: 32, format: 'q4_lut', entropy: 3.5, rule: 'low entropy' }],
       }],
     },
     target: { name: 'wasm32', simd: true },
@@ -114,7 +115,7 @@ export interface VerifierExports {
   alloc(n: number): number;
   verify(ptr: number, len: number): number;
   errorOffset(): number;
-  dtypeBytes(dt: number, dims: number, rank: number): bigint;
+  dtypeBytes(dt: number, dims: number, rank: number, groupSize: number): bigint;
   fnv1a64(ptr: number, len: number): bigint;
   [limit: string]: unknown;
 }

@@ -10,7 +10,7 @@ export interface LutModule {
   wasm: Uint8Array<ArrayBuffer>;
   memory: WebAssembly.Memory;
   ex: {
-    lutTables(tables: number, x: number, n: number): void;
+    lutTables(tables: number, x: number, n: number, nPad: number): void;
     gemvLut(out: number, planes: number, groups: number, wM: number, wE: number, tables: number,
       xM: number, xE: number, n: number, d: number, bits: number, gs: number, outFrac: number): void;
     gemvQ8?(out: number, w: number, wM: number, wE: number, x: number, xM: number, xE: number, n: number, d: number, outFrac: number): void;
@@ -72,10 +72,14 @@ export function instantiateLut(flavour: LutFlavour, wasm: Uint8Array<ArrayBuffer
   };
 }
 
+/** A GEMV case: n real columns (x holds n), stored as nPadOf(n, gs) (whole groups). */
 export interface LutCase {
   planes: Uint8Array; groups: Uint8Array; wM: Int16Array; wE: Int8Array;
   x: Int16Array; xM: number; xE: number; n: number; d: number; bits: number; gs: number; outFrac: number;
 }
+
+/** The kernels' column count: whole groups (compiler/quantize/lowbit-format.ts paddedCols, restated). */
+export const nPadOf = (n: number, gs: number): number => Math.ceil(n / gs) * gs;
 
 /** Runs the kernel module on one case; returns the outputs. */
 export function runLut(m: LutModule, c: LutCase): Int32Array {
@@ -86,8 +90,8 @@ export function runLut(m: LutModule, c: LutCase): Int32Array {
     return p;
   };
   const pPlanes = put(c.planes), pGroups = put(c.groups), pM = put(c.wM), pE = put(c.wE), pX = put(c.x);
-  const pT = m.alloc(8 * c.n), pOut = m.alloc(4 * c.d);
-  m.ex.lutTables(pT, pX, c.n);
-  m.ex.gemvLut(pOut, pPlanes, pGroups, pM, pE, pT, c.xM, c.xE, c.n, c.d, c.bits, c.gs, c.outFrac);
+  const nPad = nPadOf(c.n, c.gs), pT = m.alloc(8 * nPad), pOut = m.alloc(4 * c.d);
+  m.ex.lutTables(pT, pX, c.n, nPad);
+  m.ex.gemvLut(pOut, pPlanes, pGroups, pM, pE, pT, c.xM, c.xE, nPad, c.d, c.bits, c.gs, c.outFrac);
   return new Int32Array(m.memory.buffer.slice(pOut, pOut + 4 * c.d));
 }

@@ -178,16 +178,20 @@ function requantizeCase(label: string, v: Int32Array, int8: boolean, frac = ACT_
   };
 }
 
-/** lut_tables then gemv_lut: the tables are private to each flavour's pair, so y is compared. */
+/**
+ * lut_tables then gemv_lut: the tables are private to each flavour's pair, so y is compared.
+ * n need not be a multiple of gs: the matrix is stored as whole groups and the kernels run on
+ * nPad = gs ceil(n / gs) columns, the tables' activations past n being 0.
+ */
 function lutCase(op: 'lut_tables' | 'gemv_lut', label: string, r: Rng, n: number, d: number, bits: number, gs: number, x: Int16Array | null, outFrac: number): KernelCase {
   const m = quantizeLowbit(gaussF32(r, n * d, 0.05), d, n, { bits, groupSize: gs, clip: false });
-  const sc = scaleBuf(r);
+  const sc = scaleBuf(r), nPad = gs * Math.ceil(n / gs);
   return {
     op, label,
-    buffers: { y: new Int32Array(d), planes: m.planes, groups: m.groups, wM: m.scaleM, wE: m.scaleE, t: new Int16Array(4 * n), x: x ?? i16(r, n, ACT_QMAX) },
+    buffers: { y: new Int32Array(d), x: x ?? i16(r, n, ACT_QMAX), planes: m.planes, groups: m.groups, wM: m.scaleM, wE: m.scaleE, t: new Int16Array(4 * nPad) },
     calls: [
-      { fn: 'lutTables', args: ['t', 'x', n] },
-      { fn: 'gemvLut', args: ['y', 'planes', 'groups', 'wM', 'wE', 't', sc[0], sc[1], n, d, bits, gs, outFrac] },
+      { fn: 'lutTables', args: ['t', 'x', n, nPad] },
+      { fn: 'gemvLut', args: ['y', 'planes', 'groups', 'wM', 'wE', 't', sc[0], sc[1], nPad, d, bits, gs, outFrac] },
     ],
     compare: ['y'],
   };
@@ -395,6 +399,9 @@ const CORPUS: Record<string, { fixed: () => KernelCase[]; random: Maker }> = {
       return [
         lutCase('lut_tables', 'zero input', r, 64, 16, 2, 64, new Int16Array(64), ACT_FRAC),
         lutCase('lut_tables', 'max input', r, 128, 8, 4, 32, Int16Array.from({ length: 128 }, (_, i) => (i % 3 ? ACT_QMAX : -ACT_QMAX)), ACT_FRAC),
+        // Padded tables: n not a multiple of 4 (one table straddles n), and of G.
+        lutCase('lut_tables', 'max input, n 50 padded to 64', r, 50, 8, 4, 32, Int16Array.from({ length: 50 }, (_, i) => (i % 3 ? ACT_QMAX : -ACT_QMAX)), ACT_FRAC),
+        lutCase('lut_tables', 'n 1 padded to 32', r, 1, 8, 2, 32, null, ACT_FRAC),
       ];
     },
     random: (r, i) => {
@@ -406,14 +413,19 @@ const CORPUS: Record<string, { fixed: () => KernelCase[]; random: Maker }> = {
     fixed: () => {
       const r = new Rng(1, 'gemv_lut fixed');
       // Every grouped format of the registry, at its widest and its narrowest group size.
+      // Then inputs no group size divides (a padded last group): stories260K's w2 (172 = 4·43
+      // inputs) at every group size of every format, and 44.
       return GROUPED_FORMATS.flatMap(({ bits: b, groupSizes: gs }) => [
         lutCase('gemv_lut', `${b} bits, g${gs.at(-1)}, d not a multiple of 16`, r, 2 * gs.at(-1)!, 21, b, gs.at(-1)!, null, ACT_FRAC),
         lutCase('gemv_lut', `${b} bits, g${gs[0]}, a classifier`, r, 2 * gs[0], 40, b, gs[0], null, LOGIT_FRAC),
+        ...gs.map((g) => lutCase('gemv_lut', `${b} bits, g${g}, 64 x 172 (w2 of stories260K): padded to ${g * Math.ceil(172 / g)}`, r, 172, 64, b, g, null, ACT_FRAC)),
+        lutCase('gemv_lut', `${b} bits, g${gs[0]}, 17 x 44: padded to 64`, r, 44, 17, b, gs[0], null, ACT_FRAC),
       ]);
     },
     random: (r, i) => {
       const f = GROUPED_FORMATS[int(r, 0, GROUPED_FORMATS.length - 1)], bits = f.bits;
-      const gs = f.groupSizes[int(r, 0, f.groupSizes.length - 1)], n = gs * int(r, 1, 4), d = int(r, 1, 48);
+      // Every other case: a partial last group.
+      const gs = f.groupSizes[int(r, 0, f.groupSizes.length - 1)], n = gs * int(r, 1, 4) - (i % 2 ? int(r, 1, gs - 1) : 0), d = int(r, 1, 48);
       return lutCase('gemv_lut', `random ${i}: ${d} x ${n}, ${bits} bits, g${gs}`, r, n, d, bits, gs, null, ACT_FRAC);
     },
   },

@@ -1,5 +1,6 @@
 // gemv_lut: the low-bit GEMV over bit planes and group scales, reading lut_tables' tables
-// (docs/integer-spec.md §9).
+// (docs/integer-spec.md §9). n is the stored (padded) column count: whole groups
+// (compiler/quantize/lowbit-format.ts paddedCols), the tables' nPad.
 import { gemvLut } from '../../../runtime/kernels/reference/gemv_lut.ts';
 import type { OpDef } from '../op-def.ts';
 import {
@@ -22,7 +23,7 @@ export const gemv_lut: OpDef = {
   kind: 'gemv_lut',
   kernel: 'gemv_lut',
   inputs: [
-    { name: 'T', type: 'i16 [4n] (`lut_tables` of x)' }, { name: 'scale of x', type: '' }, { name: 'X', type: 'q<b> [d, n]' },
+    { name: 'T', type: 'i16 [4n] (`lut_tables` of x, nPad = n)' }, { name: 'scale of x', type: '' }, { name: 'X', type: 'q<b> [d, cols], cols padded to n' },
     { name: 'X.groups', type: 'uint8 [⌈d/16⌉, n/G, 2, 16]' }, { name: 'X.scale_m', type: 'i16 [d]' }, { name: 'X.scale_e', type: 'i8 [d]' },
   ],
   outputs: [{ name: 'y', type: 'i32 [d]' }],
@@ -41,7 +42,7 @@ export const gemv_lut: OpDef = {
     // the format registry).
     operands: `const dt = groupedFormatDType(bits), tiles = <i64>((d + 15) >> 4);
 return isSlot(r, 0, false, I16, <i64>n << 2) && isSlot(r, 1, false, I32, SCALE_ELEMS) &&
-  isTensorBytes(r, 2, dt, matrixBytes(dt, d, n)) && isTensorBytes(r, 3, U8, tiles * (n / G) * 32) &&
+  isTensorBytes(r, 2, dt, matrixBytes(dt, d, n, G)) && isTensorBytes(r, 3, U8, tiles * (n / G) * 32) &&
   isTensor(r, 4, I16, d) && isTensor(r, 5, I8, d) && isSlot(r, 0, true, I32, d);`,
     body: run,
     simdBody: run,

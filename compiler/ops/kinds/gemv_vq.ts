@@ -33,7 +33,7 @@ export const gemv_vq: OpDef = {
     check: 'checkGemvVq', run: 'runGemvVq', simdRun: 'runGemvVqSimd', imports: ['gemvVq'],
     // The codes' bytes by the vq2 block rule (dtype-sizes.ts, generated from the format registry).
     operands: `return isSlot(r, 0, false, I16, n) && isSlot(r, 1, false, I32, SCALE_ELEMS) &&
-  isTensorBytes(r, 2, DType.vq2, matrixBytes(DType.vq2, d, n)) && isTensor(r, 3, I8, 64) &&
+  isTensorBytes(r, 2, DType.vq2, matrixBytes(DType.vq2, d, n, 0)) && isTensor(r, 3, I8, 64) &&
   isTensor(r, 4, I16, 1) && isTensor(r, 5, I8, 1) && isSlot(r, 0, true, I32, d);`,
     body: run,
     simdBody: run,

@@ -43,6 +43,14 @@ export interface WeightFormatDef<Name extends string = string, Bits extends numb
    */
   readonly block: { rows: number; cols: number; bytes: number };
   /**
+   * The values tensor's columns are first padded to a multiple of the group size (the
+   * tensor's quant group_size; 0: no padding) and then cut into blocks: a LUT matrix whose
+   * cols no group size divides is stored as whole groups (lowbit-format.ts paddedCols).
+   * The device rule reads the same flag (dtype-sizes.ts padsToGroup) and admits only the
+   * format's own group sizes there.
+   */
+  readonly padsToGroup?: boolean;
+  /**
    * Longest input (cols) its GEMV kernel takes without overflowing its int32 accumulator:
    * a longer matrix is stored in the base format (plan.ts resolveStored), and the op's `n`
    * rule admits no more (compiler/ops/kinds).

@@ -6,7 +6,7 @@
 // a bit count no group size fits is refused here.
 import { dequantizeLowbit, quantizeLowbit } from '../lowbit.ts';
 import { gptqLowbit, gptqRule } from '../gptq-lowbit.ts';
-import { LOWBIT_BITS, LUT_TILE_ROWS, lutGroupSizes, lutMaxInput, tilesOf, type LowBits } from '../lowbit-format.ts';
+import { LOWBIT_BITS, LUT_TILE_ROWS, groupsOf, lutGroupSizes, lutMaxInput, tilesOf, type LowBits } from '../lowbit-format.ts';
 import type { FormatTensor, WeightFormatDef } from './format.ts';
 import type { DTypeName } from '../../emit/dtype-name.ts';
 
@@ -19,10 +19,12 @@ function lutFormat<N extends DTypeName, B extends LowBits>(name: N, bits: B): We
     summary: `${bits}-bit codes in ${bits} bit-plane${bits > 1 ? 's' : ''}, per-group gm/z2, per-row scale; lut_tables + gemv_lut`,
     // A tile of 16 rows x 8 columns: one byte per row and plane (lowbit-format.ts).
     block: { rows: LUT_TILE_ROWS, cols: 8, bytes: LUT_TILE_ROWS * bits },
+    // cols' = G ceil(cols / G) columns, the pad columns code 0 (lowbit-format.ts).
+    padsToGroup: true,
     maxInput: lutMaxInput(bits),
     tensors: (rows, cols, groupSize): FormatTensor[] => [
       { suffix: '', dtype: name, shape: [rows, cols], params: { bits, groupSize } },
-      { suffix: '.groups', dtype: 'uint8', shape: [tilesOf(rows), cols / groupSize, 2, LUT_TILE_ROWS], params: {} },
+      { suffix: '.groups', dtype: 'uint8', shape: [tilesOf(rows), groupsOf(cols, groupSize), 2, LUT_TILE_ROWS], params: {} },
       { suffix: '.scale_m', dtype: 'int16', shape: [rows], params: {} },
       { suffix: '.scale_e', dtype: 'int8', shape: [rows], params: {} },
     ],

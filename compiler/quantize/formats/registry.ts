@@ -22,9 +22,14 @@ export const PLAN_BITS: readonly PlanBits[] = WEIGHT_FORMATS.map((f) => f.bits a
 /** The format every matrix falls back to (per-row scales, no group-size constraint). */
 export const BASE_FORMAT: WeightFormatDef<'int8', 8> = WEIGHT_FORMATS[0];
 
-/** Bytes of a values tensor of format `f` and `shape`: whole blocks (see WeightFormatDef.block). */
-export function valueBytes(f: WeightFormatDef, shape: readonly number[]): number {
-  const cols = shape.length ? shape[shape.length - 1] : 1;
+/**
+ * Bytes of a values tensor of format `f` and `shape`: whole blocks (see WeightFormatDef.block)
+ * of the columns padded to a multiple of `groupSize` when the format pads (padsToGroup;
+ * groupSize 0: none).
+ */
+export function valueBytes(f: WeightFormatDef, shape: readonly number[], groupSize = 0): number {
+  const logical = shape.length ? shape[shape.length - 1] : 1;
+  const cols = f.padsToGroup && groupSize > 0 ? groupSize * Math.ceil(logical / groupSize) : logical;
   const rows = shape.slice(0, -1).reduce((a, b) => a * b, 1);
   return Math.ceil(rows / f.block.rows) * Math.ceil(cols / f.block.cols) * f.block.bytes;
 }

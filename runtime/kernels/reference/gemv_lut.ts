@@ -17,12 +17,15 @@ import { mulShiftRound } from './int64.ts';
 export const LUT_GROUP_SHIFT = 8;
 
 /**
- * t[16 s + i] = sum of x[4s + b] over the bits b set in i (i = 0..15), for s < n/4.
- * |t| <= 4 * 2047 = 8188. t must hold 4n entries.
+ * t[16 s + i] = sum of x[4s + b] over the bits b set in i (i = 0..15), for s < nPad/4, where
+ * x[j] for j >= n counts as 0 (the pad columns of a matrix stored as whole groups: x holds n
+ * activations, the tables cover nPad >= n, a multiple of 4). |t| <= 4 * 2047 = 8188. t must
+ * hold 4 nPad entries.
  */
-export function lutTables(t: Int16Array, x: Int16Array, n: number): void {
-  for (let s = 0; s < n >> 2; s++) {
-    const x0 = x[4 * s], x1 = x[4 * s + 1], x2 = x[4 * s + 2], x3 = x[4 * s + 3];
+export function lutTables(t: Int16Array, x: Int16Array, n: number, nPad: number): void {
+  const xj = (j: number) => (j < n ? x[j] : 0);
+  for (let s = 0; s < nPad >> 2; s++) {
+    const x0 = xj(4 * s), x1 = xj(4 * s + 1), x2 = xj(4 * s + 2), x3 = xj(4 * s + 3);
     for (let i = 0; i < 16; i++) {
       t[16 * s + i] = ((i & 1) !== 0 ? x0 : 0) + ((i & 2) !== 0 ? x1 : 0) + ((i & 4) !== 0 ? x2 : 0) + ((i & 8) !== 0 ? x3 : 0);
     }

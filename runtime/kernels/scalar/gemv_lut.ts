@@ -25,12 +25,27 @@ const CHUNK_COLS: i32 = 256;
 const PAIRS_BYTES: usize = (CHUNK_COLS >> 3) << 9;
 const PAIRS_ALL: usize = memory.data(((CHUNK_COLS >> 3) << 9) * THREAD_SLOTS, 16);
 
-/** Builds the activation tables (8n bytes at `tables`) from x: int16 [n], n % 4 == 0. */
-export function lutTables(tables: usize, x: usize, n: i32): void {
-  for (let s = 0; s < (n >> 2); s++) {
+/**
+ * Builds the activation tables (8 nPad bytes at `tables`) from x: int16 [n], the
+ * activations n..nPad-1 taken as 0 (a matrix padded to whole groups); nPad % 4 == 0, nPad >= n.
+ */
+export function lutTables(tables: usize, x: usize, n: i32, nPad: i32): void {
+  const full = n >> 2; // tables whose 4 activations are all in x
+  for (let s = 0; s < full; s++) {
     const xp = x + (<usize>s << 3);
-    const x0 = <i32>load<i16>(xp), x1 = <i32>load<i16>(xp, 2), x2 = <i32>load<i16>(xp, 4), x3 = <i32>load<i16>(xp, 6);
-    const t = tables + (<usize>s << 5);
+    table(tables + (<usize>s << 5), <i32>load<i16>(xp), <i32>load<i16>(xp, 2), <i32>load<i16>(xp, 4), <i32>load<i16>(xp, 6));
+  }
+  // The rest: the table straddling n (reads stop at n), then tables of zeros.
+  for (let s = full; s < (nPad >> 2); s++) {
+    const j = s << 2, xp = x + (<usize>j << 1);
+    table(tables + (<usize>s << 5), j < n ? <i32>load<i16>(xp) : 0, j + 1 < n ? <i32>load<i16>(xp, 2) : 0,
+      j + 2 < n ? <i32>load<i16>(xp, 4) : 0, j + 3 < n ? <i32>load<i16>(xp, 6) : 0);
+  }
+}
+
+/** The 16-entry table of 4 activations at t: entry i = the sum of x_b over the bits b of i. */
+// @ts-ignore: decorator
+@inline function table(t: usize, x0: i32, x1: i32, x2: i32, x3: i32): void {
     store<i16>(t, 0);
     store<i16>(t, x0, 2);
     store<i16>(t, x1, 4); store<i16>(t, x0 + x1, 6);
@@ -40,7 +55,6 @@ export function lutTables(tables: usize, x: usize, n: i32): void {
     store<i16>(t, b, 16); store<i16>(t, b + x0, 18); store<i16>(t, b + x1, 20); store<i16>(t, b + x0 + x1, 22);
     const c = x2 + x3;
     store<i16>(t, c, 24); store<i16>(t, c + x0, 26); store<i16>(t, c + x1, 28); store<i16>(t, c + x0 + x1, 30);
-  }
 }
 
 /** The 256-entry pair table of two 16-entry tables ta (low nibble) and ta + 32 (high nibble). */

@@ -44,23 +44,36 @@ const SINK: usize = memory.data(16, 16);
 const LINE: usize = 64;
 
 /**
- * Builds the activation tables (8n bytes at `tables`, 16-byte aligned) from x: int16 [n].
+ * Builds the activation tables (8 nPad bytes at `tables`, 16-byte aligned) from x: int16 [n],
+ * the activations n..nPad-1 taken as 0 (a matrix padded to whole groups; nPad % 4 == 0).
  * Entries i = 0..7 in one i16x8 (u = BIAS + the x_b of the bits b of i, selected by constant
  * lane masks), i = 8..15 the same plus x3 (u in [0, 16376] for |x| <= 2047: exact in i16);
  * then lo = u & 127 and hi = u >> 7, narrowed to bytes (both <= 127, exact).
  */
-export function lutTables(tables: usize, x: usize, n: i32): void {
+export function lutTables(tables: usize, x: usize, n: i32, nPad: i32): void {
+  const full = n >> 2; // tables whose 4 activations are all in x
+  for (let s = 0; s < full; s++) {
+    const xp = x + (<usize>s << 3);
+    table(tables + (<usize>s << 5), load<i16>(xp), load<i16>(xp, 2), load<i16>(xp, 4), load<i16>(xp, 6));
+  }
+  // The rest: the table straddling n (reads stop at n), then tables of zeros.
+  for (let s = full; s < (nPad >> 2); s++) {
+    const j = s << 2, xp = x + (<usize>j << 1);
+    table(tables + (<usize>s << 5), j < n ? load<i16>(xp) : 0, j + 1 < n ? load<i16>(xp, 2) : 0,
+      j + 2 < n ? load<i16>(xp, 4) : 0, j + 3 < n ? load<i16>(xp, 6) : 0);
+  }
+}
+
+/** The [lo x16][hi x16] table of 4 activations at t (see lutTables). */
+// @ts-ignore: decorator
+@inline function table(t: usize, x0: i16, x1: i16, x2: i16, x3: i16): void {
   const m0 = i16x8(0, -1, 0, -1, 0, -1, 0, -1), m1 = i16x8(0, 0, -1, -1, 0, 0, -1, -1), m2 = i16x8(0, 0, 0, 0, -1, -1, -1, -1);
   const bias = i16x8.splat(<i16>BIAS), low7 = i16x8.splat(127);
-  for (let s = 0; s < (n >> 2); s++) {
-    const xp = x + (<usize>s << 3);
-    const a = i16x8.add(i16x8.add(bias, v128.and(i16x8.splat(load<i16>(xp)), m0)),
-      i16x8.add(v128.and(i16x8.splat(load<i16>(xp, 2)), m1), v128.and(i16x8.splat(load<i16>(xp, 4)), m2)));
-    const b = i16x8.add(a, i16x8.splat(load<i16>(xp, 6)));
-    const t = tables + (<usize>s << 5);
-    v128.store(t, i8x16.narrow_i16x8_u(v128.and(a, low7), v128.and(b, low7)));
-    v128.store(t, i8x16.narrow_i16x8_u(i16x8.shr_u(a, 7), i16x8.shr_u(b, 7)), 16);
-  }
+  const a = i16x8.add(i16x8.add(bias, v128.and(i16x8.splat(x0), m0)),
+    i16x8.add(v128.and(i16x8.splat(x1), m1), v128.and(i16x8.splat(x2), m2)));
+  const b = i16x8.add(a, i16x8.splat(x3));
+  v128.store(t, i8x16.narrow_i16x8_u(v128.and(a, low7), v128.and(b, low7)));
+  v128.store(t, i8x16.narrow_i16x8_u(i16x8.shr_u(a, 7), i16x8.shr_u(b, 7)), 16);
 }
 
 /** Same contract as runtime/kernels/scalar/gemv_lut.ts gemvLut. */

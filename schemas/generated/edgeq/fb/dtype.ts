@@ -10,7 +10,9 @@
  *     rows = product of the other dims: rows are tiled 16 at a time (last tile padded
  *     with zero rows); each byte holds bit k of 8 consecutive elements of one row, the
  *     16 rows of a tile interleaved byte by byte (layout: docs/integer-spec.md §9.1):
- *     ceil(rows / 16) * 16 * b * ceil(cols / 8) bytes. Group scales and zero points
+ *     ceil(rows / 16) * 16 * b * cols' / 8 bytes, cols' = cols padded to a multiple of
+ *     the tensor's Quant.group_size G (whole groups, the pad codes 0; G must be one of the
+ *     format's group sizes; no G: cols' = 8 ceil(cols / 8)). Group scales and zero points
  *     are a separate uint8 tensor named by Quant.scales_tensor.
  *   gse: int8 mantissas; the group exponents are a separate tensor named by
  *     Quant.scales_tensor.
