@@ -32,12 +32,13 @@ import { arch as x86 } from '../compiler/engines/wasm2c-x86_64.ts';
 import { arch as aarch64 } from '../compiler/engines/wasm2c-aarch64.ts';
 import { arch as riscv64 } from '../compiler/engines/wasm2c-riscv64.ts';
 import { quantizeInt8 } from '../compiler/quantize/int8.ts';
+import type { QuantModel } from '../compiler/quantize/quant-model.ts';
 import { SHAPES, synthWeights } from '../compiler/synth/synth.ts';
 import { formatNameOfBits, type PlanBits } from '../compiler/quantize/formats/registry.ts';
 
-const GS = 64;
-interface Plan { label: string; bits: PlanBits; cls?: PlanBits; peer: PeerQuant }
-const PLANS: Plan[] = [
+export const GS = 64;
+export interface Plan { label: string; bits: PlanBits; cls?: PlanBits; peer: PeerQuant }
+export const PLANS: Plan[] = [
   { label: 'int8', bits: 8, peer: 'Q8_0' },
   { label: '4-bit', bits: 4, peer: 'Q4_0' },
   { label: '4-bit + cls4', bits: 4, cls: 4, peer: 'Q4_0' },
@@ -65,6 +66,26 @@ function diffRun(cmd: string, argsFor: (n: number) => string[], [n1, n2]: readon
 
 const list = (env: string | undefined) => env?.split(',').map((s) => s.trim()).filter(Boolean);
 
+/**
+ * A plan's bundle of the synthetic shape (int8 weights `q8`), its artifact written into
+ * `dir`, and the two runtime builds the native engines run: the bundle's SIMD runtime
+ * (wasm32 target) and the scalar build of the same program, as the conformance engines
+ * regenerate it (runtime-flavour.ts). Also scripts/insn-profile.ts's bundle.
+ */
+export async function deviceBundle(q8: QuantModel, shape: string, plan: Plan, dir: string) {
+  const model = plan.bits === 8 ? q8 : randomLowbit(q8, plan.bits, 1, plan.cls);
+  const b = await bundleFromQuant({
+    model, plan: { kind: 'uniform' as const, bits: plan.bits, groupSize: plan.bits === 8 ? 0 : GS, ...(plan.cls ? { classifier: { format: formatNameOfBits(plan.cls), bits: plan.cls, groupSize: GS } } : {}) },
+    planName: plan.label, sourceSha256: new Uint8Array(32), sourcePath: 'bench', vectors: 0, target: loadTarget('wasm32'),
+  });
+  const artifact = join(dir, `${shape}-${plan.bits}-${plan.cls ?? 8}.edgeq`);
+  writeFileSync(artifact, b.files['model.edgeq']);
+  const c = b.contents;
+  const scalar = await buildRuntime(c.config, c.program, { name: c.target.name, simd: false });
+  const builds = { SIMD: { wasm: b.files['runtime.wasm'], artifact }, scalar: { wasm: scalar.wasm, artifact } };
+  return { model, b, artifact, builds };
+}
+
 const section: BenchSection = {
   id: 'devices',
   title: 'devices: edgeq vs llama.cpp per shape and plan (x86-64 natively, one thread, CPU time; V8 one thread; instructions per token under qemu-user)',
@@ -82,19 +103,7 @@ const section: BenchSection = {
     for (const shape of shapes) {
       const q8 = quantizeInt8(synthWeights({ ...SHAPES[shape] }, 1));
       for (const plan of PLANS.filter((p) => SHAPE_PLANS[shape].includes(p.label) && (!plans || plans.includes(p.label)))) {
-        const model = plan.bits === 8 ? q8 : randomLowbit(q8, plan.bits, 1, plan.cls);
-        const opts = {
-          model, plan: { kind: 'uniform' as const, bits: plan.bits, groupSize: plan.bits === 8 ? 0 : GS, ...(plan.cls ? { classifier: { format: formatNameOfBits(plan.cls), bits: plan.cls, groupSize: GS } } : {}) },
-          planName: plan.label, sourceSha256: new Uint8Array(32), sourcePath: 'bench', vectors: 0,
-        };
-        // One artifact; the bundle's SIMD runtime (wasm32 target) and the scalar build of the
-        // same program, as the conformance engines regenerate it (runtime-flavour.ts).
-        const b = await bundleFromQuant({ ...opts, target: loadTarget('wasm32') });
-        const artifact = join(dir, `${shape}-${plan.bits}-${plan.cls ?? 8}.edgeq`);
-        writeFileSync(artifact, b.files['model.edgeq']);
-        const c = b.contents;
-        const scalar = await buildRuntime(c.config, c.program, { name: c.target.name, simd: false });
-        const builds = { SIMD: { wasm: b.files['runtime.wasm'], artifact }, scalar: { wasm: scalar.wasm, artifact } };
+        const { model, b, artifact, builds } = await deviceBundle(q8, shape, plan, dir);
         const v8 = await WasmRuntime.create(b.files['runtime.wasm'], b.files['model.edgeq'], model.params.vocabSize);
         const name = `${shape} ${plan.label}`;
         const peerId = `devices/${name} llama.cpp ${plan.peer} x86-64`;
