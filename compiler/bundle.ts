@@ -23,7 +23,7 @@ import { writeArtifact } from './emit/artifact.ts';
 import type { ArtifactContents } from './emit/artifact-contents.ts';
 import { buildRuntime, type RuntimeBuild } from './codegen/runtime.ts';
 import { buildTrainRuntime, trainBaseIndices } from './codegen/train-runtime.ts';
-import { loadTarget, type TargetProfile } from './target/profile.ts';
+import { loadTarget, runtimeTarget, type TargetProfile } from './target/profile.ts';
 import { VERSION } from './version.ts';
 import { withContext } from './plan/context.ts';
 import { isQuantizedKv, kvCacheBytes, kvFormatName, kvRotationLog2, parseKvFormat, KV_DEFAULT } from './quantize/kv-cache.ts';
@@ -79,12 +79,15 @@ export async function bundleFromQuant(o: QuantBundleOptions): Promise<QuantBundl
   const say = o.progress ?? (() => {});
   say('lowering to a program');
   const program = lowerInt8(o.model);
+  // The runtime's flavour: the target's, unless its SIMD kernels are slower for this program.
+  const target = runtimeTarget(o.target, program);
+  if (target.why) say(target.why);
   say(`${program.ops.length} ops, ${program.slots.length} slots, arena ${program.arenaSize} bytes; computing ${o.vectors ?? 32} conformance positions`);
   const pool = (o.vectors ?? 32) > 0 ? gemvPool(int8Matrices(o.model), o.threads) : null;
   let contents: ArtifactContents;
   try {
     contents = contentsFromQuant({
-      model: o.model, program, target: o.target, plan: o.plan, gptq: o.gptq, awq: o.awq, tokenizer: o.tokenizer,
+      model: o.model, program, target, plan: o.plan, gptq: o.gptq, awq: o.awq, tokenizer: o.tokenizer,
       sourceSha256: o.sourceSha256, sourcePath: o.sourcePath, vectors: o.vectors, gemvQ8: pool?.gemvQ8,
     });
   } finally {
@@ -92,15 +95,15 @@ export async function bundleFromQuant(o: QuantBundleOptions): Promise<QuantBundl
   }
   const artifact = writeArtifact(contents, o.moveWeights ? { placed: moveWeights(o.model, contents) } : {});
   if (o.moveWeights) collectGarbage();
-  say(`model.edgeq: ${artifact.length} bytes; generating and compiling the ${o.target.simd ? 'SIMD' : 'scalar'} runtime`);
-  const runtime = o.runtime ?? await buildRuntime(contents.config, contents.program, o.target);
-  const train = o.train ? await trainModule(contents, o.target, say) : undefined;
+  say(`model.edgeq: ${artifact.length} bytes; generating and compiling the ${target.simd ? 'SIMD' : 'scalar'} runtime`);
+  const runtime = o.runtime ?? await buildRuntime(contents.config, contents.program, target);
+  const train = o.train ? await trainModule(contents, target, say) : undefined;
   const manifest = {
     format: 'edgeq-bundle',
     compiler: 'edgeq',
     compilerVersion: VERSION,
-    target: o.target.name,
-    simd: o.target.simd,
+    target: target.name,
+    simd: target.simd,
     plan: o.planName,
     // What every block matrix actually got (the plan after fallbacks), as in the artifact's PrecisionPlan.
     precision: {

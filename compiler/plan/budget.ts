@@ -20,7 +20,7 @@ import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import type { ModelConfig } from '../import/graph.ts';
 import { cachedRuntime, generateRuntimeSource } from '../codegen/runtime.ts';
-import type { TargetProfile } from '../target/profile.ts';
+import { runtimeTarget, type TargetProfile } from '../target/profile.ts';
 import { EdgeqError } from '../util/errors.ts';
 import { skeletonArtifact, type ArtifactSizeContext } from './size.ts';
 import type { PlanSpec } from './plan.ts';
@@ -70,8 +70,11 @@ export class DeviceSizer {
 
   /** Bytes of `plan` on the device; `exact` false lets the runtime/firmware come from a plan of the same op kinds. */
   async measure(plan: PlanSpec, exact = true): Promise<DeviceBytes> {
-    const s = skeletonArtifact(this.config, plan, { ...this.ctx, target: this.target });
-    const gen = generateRuntimeSource(s.contents.config, s.program, this.target);
+    const skeleton = skeletonArtifact(this.config, plan, { ...this.ctx, target: this.target });
+    // The flavour compile builds for this program (the target's, or scalar: runtimeTarget).
+    const target = runtimeTarget(this.target, skeleton.program);
+    const s = target.simd === this.target.simd ? skeleton : skeletonArtifact(this.config, plan, { ...this.ctx, target });
+    const gen = generateRuntimeSource(s.contents.config, s.program, target);
     const kinds = gen.kinds.join(',');
     let wasm = exact ? undefined : this.byKinds.get(kinds);
     if (!wasm) {
@@ -81,9 +84,9 @@ export class DeviceSizer {
         const program = { arenaSize: s.program.arenaSize, slots: s.program.slots, ops: s.program.ops, outputs: s.program.outputs };
         // A runtime built before (by compile, or an earlier plan) comes from the build cache;
         // only a new one costs a fresh process.
-        wasm = cachedRuntime(gen, this.target) ?? undefined;
-        if (!wasm) this.onProgress?.(`building a ${this.target.simd ? 'SIMD' : 'scalar'} runtime for op kinds ${kinds} to measure it (a few seconds)`);
-        wasm ??= buildRuntimeFresh({ config: s.contents.config, program, target: { name: this.target.name, simd: this.target.simd } });
+        wasm = cachedRuntime(gen, target) ?? undefined;
+        if (!wasm) this.onProgress?.(`building a ${target.simd ? 'SIMD' : 'scalar'} runtime for op kinds ${kinds} to measure it (a few seconds)`);
+        wasm ??= buildRuntimeFresh({ config: s.contents.config, program, target: { name: target.name, simd: target.simd } });
         this.runtimes.set(key, wasm);
       }
       if (!this.byKinds.has(kinds)) this.byKinds.set(kinds, wasm);

@@ -12,6 +12,13 @@ export interface TargetProfile {
   isa: string;
   /** Whether the device's engine runs WebAssembly SIMD (selects the SIMD kernels). */
   simd: boolean;
+  /**
+   * Op kinds whose SIMD kernels run slower on this device than the scalar ones (RISC-V:
+   * SIMDe's portable C makes a swizzle a 16-step loop): a program with any of them gets
+   * the scalar runtime (runtimeTarget). Each must be an op kind of the registry
+   * (test/target-profile.test.ts).
+   */
+  simdSlowerFor?: string[];
   /** wasm engine on the device: v8 | wasm2c | wasm2c-baremetal. */
   engine: string;
   /** RAM and flash budgets in bytes; null: no budget (a host with plenty). */
@@ -88,7 +95,20 @@ export function loadTarget(name: string): TargetProfile {
   for (const k of ['ramBytes', 'flashBytes'] as const) {
     if (t[k] !== null && !(Number.isInteger(t[k]) && (t[k] as number) > 0)) throw new EdgeqError(`field "${k}" must be a positive integer or null`, { file });
   }
+  if (t.simdSlowerFor !== undefined && !(Array.isArray(t.simdSlowerFor) && t.simdSlowerFor.every((k) => typeof k === 'string'))) {
+    throw new EdgeqError('field "simdSlowerFor" must be a list of op kinds', { file });
+  }
   if (t.name !== name) throw new EdgeqError(`field "name" is "${t.name}" but the file is ${name}.json`, { file });
   if (t.board !== undefined) checkBoard(t.board, t, file);
   return t;
+}
+
+/**
+ * The target a program's runtime is built for: the profile, or the profile with `simd` off
+ * when the program has an op its SIMD kernels run slower (simdSlowerFor); `why` says so.
+ */
+export function runtimeTarget<T extends Pick<TargetProfile, 'simd' | 'simdSlowerFor'>>(target: T, program: { ops: ReadonlyArray<{ kind: string }> }): T & { why?: string } {
+  if (!target.simd || !target.simdSlowerFor?.length) return target;
+  const slow = target.simdSlowerFor.filter((k) => program.ops.some((op) => op.kind === k));
+  return slow.length ? { ...target, simd: false, why: `the scalar runtime: this target's SIMD build runs ${slow.join(', ')} slower` } : target;
 }
