@@ -78,7 +78,7 @@ export interface LinuxArch {
   /** qemu-user binary when the ISA is not this machine's, and its package. */
   emulator?: string;
   flags: string[];
-  /** Extra flags for the SIMD build (x86-64: the host's vector ISA for SIMDe). */
+  /** Extra flags for the SIMD build (x86-64: the host's vector ISA for SIMDe; AArch64: loop unrolling). */
   simdFlags?: string[];
 }
 
