@@ -4,7 +4,7 @@
 // codes as in bench/lowbit.bench.ts; speed does not depend on the values).
 //
 //  - timed (CPU time, interleaved rounds, bench/harness.ts): the SIMD runtime in V8 (one
-//    thread), and on x86-64 natively the wasm2c scalar and SIMD builds and llama.cpp's
+//    thread; and 1 against 2 threads by the wall clock), and on x86-64 natively the wasm2c scalar and SIMD builds and llama.cpp's
 //    native CPU build (Q8_0 for int8, Q4_0 for 4-bit, Q2_K for 2-bit; one thread). Child
 //    processes are timed by their own CPU time; each run generates n1 and then n2 tokens
 //    and the difference is the rate, so loading is not counted.
@@ -20,6 +20,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BenchCase, BenchSection, ChildWork } from './harness.ts';
 import { greedyRuntime } from './decode.ts';
+import { wallRun } from './threads.bench.ts';
+import { threadedRuntime } from '../compiler/engines/threaded-runtime.ts';
 import { randomLowbit } from './lowbit.bench.ts';
 import { insnsPerToken } from './devices/insn-count.ts';
 import { llamaBenchArgs, llamaCpp, PEER_ARCHES, peerMissing, peerModel, type PeerArch, type PeerQuant } from './peers/llama-cpp.ts';
@@ -99,7 +101,6 @@ const section: BenchSection = {
     const counts: string[][] = [];
     const peerOk = peerMissing('x86_64');
     if (peerOk) log(`llama.cpp not measured: ${peerOk}`);
-    log('V8 at 2 threads: see the threads section (npm run bench threads)');
     for (const shape of shapes) {
       const q8 = quantizeInt8(synthWeights({ ...SHAPES[shape] }, 1));
       for (const plan of PLANS.filter((p) => SHAPE_PLANS[shape].includes(p.label) && (!plans || plans.includes(p.label)))) {
@@ -110,6 +111,11 @@ const section: BenchSection = {
         const hasPeer = !peerOk && !(shape === 'stories15M' && plan.peer === 'Q2_K');
         const [v1, v2] = NATIVE[shape];
         cases.push({ name: `${name} V8 SIMD 1 thread`, unit: 'tok/s', runs: 3, run: () => greedyRuntime(v8, v2 - v1), baseline: hasPeer ? peerId : undefined });
+        // 2 threads (the threaded flavour, one worker) against 1, by the wall clock: CPU time
+        // counts both threads and cannot show a speed-up (bench/threads.bench.ts says more).
+        const v8two = await threadedRuntime({ runtimeWasm: b.files['runtime.wasm'], contents: b.contents }, b.files['model.edgeq'], 2, 'bench', log);
+        cases.push({ name: `${name} V8 SIMD 1 thread, wall`, unit: 'tok/s', runs: 3, selfTimed: true, run: wallRun(v8, v2 - v1) });
+        cases.push({ name: `${name} V8 SIMD 2 threads, wall`, unit: 'tok/s', runs: 3, selfTimed: true, run: wallRun(v8two, v2 - v1), baseline: `devices/${name} V8 SIMD 1 thread, wall` });
         for (const flavour of ['scalar', 'SIMD'] as const) {
           const exe = join((await buildLinuxHost(x86, builds[flavour].wasm, `wasm2c-x86_64${flavour === 'SIMD' ? '-simd' : ''}`, flavour === 'SIMD')).dir, 'edgeq-host');
           cases.push({

@@ -46,7 +46,7 @@ const PLANS = [{ label: 'int8', bits: 8 as const }, { label: '4-bit', bits: 4 as
 const TOKENS = { stories15M: 96, stories110M: 32 } as const;
 
 /** A timed run of `tokens` positions: seconds per token, by the wall clock. */
-const wallRun = (rt: WasmRuntime, tokens: number) => () => {
+export const wallRun = (rt: WasmRuntime, tokens: number) => () => {
   const t0 = performance.now();
   greedyRuntime(rt, tokens);
   return (performance.now() - t0) / 1000 / tokens;
