@@ -41,7 +41,7 @@ import { teacherForced } from '../eval/teacher-forced.ts';
 import { cachedReference, wasmEngine } from './damage.ts';
 import { quantizeInt8 } from '../quantize/int8.ts';
 import { gptqRows } from '../quantize/gptq.ts';
-import { WEIGHT_FORMATS, formatNamed, type PlanBits } from '../quantize/formats/registry.ts';
+import { BASE_FORMAT, WEIGHT_FORMATS, formatNamed, type PlanBits } from '../quantize/formats/registry.ts';
 import { BLOCK_MATRICES, DEFAULT_GROUP_SIZE, planFromJson, resolveStored, type BlockMatrix, type ResolvedChoice } from './plan.ts';
 import { artifactSizer, blockShapes, finish, matrixBytes, parseBitsList, specOfBlocks, type BlockPlan, type EwqOptions, type EwqPlan } from './ewq.ts';
 
@@ -92,7 +92,7 @@ export function sensitivityAt(m: Pick<MatrixScores, 'sensitivity' | 'probes'>, d
 export function candidateChoices(cols: number, bits: readonly PlanBits[]): ResolvedChoice[] {
   const out: ResolvedChoice[] = [];
   for (const f of WEIGHT_FORMATS) {
-    if (f.name !== 'int8' && !bits.includes(f.bits)) continue;
+    if (f.name !== BASE_FORMAT.name && !bits.includes(f.bits)) continue;
     for (const g of f.groupSizes.length ? f.groupSizes : [0]) {
       const r = resolveStored({ bits: f.bits, groupSize: g, format: f.name }, cols);
       if (r.format === f.name && r.groupSize === g) out.push(r);
@@ -106,7 +106,7 @@ export function candidateChoices(cols: number, bits: readonly PlanBits[]): Resol
  * rows of docs/quality.md were measured with. vq2 (2.5 bits) came later and is a candidate
  * only when asked for (--bits …,2.5): its mixed plans are not measured yet.
  */
-export const MIXED_DEFAULT_BITS: readonly PlanBits[] = WEIGHT_FORMATS.filter((f) => f.name === 'int8' || f.groupSizes.length > 0).map((f) => f.bits);
+export const MIXED_DEFAULT_BITS: readonly PlanBits[] = WEIGHT_FORMATS.filter((f) => f.name === BASE_FORMAT.name || f.groupSizes.length > 0).map((f) => f.bits);
 
 /** Σ_r d_r H d_r over the rows of d [rows, cols] (H symmetric, [cols, cols]). */
 export function hessianForm(d: ArrayLike<number>, rows: number, cols: number, h: Float64Array): number {
@@ -130,7 +130,7 @@ export function hessianForm(d: ArrayLike<number>, rows: number, cols: number, h:
 export function storedValues(w: Float32Array, rows: number, cols: number, choice: ResolvedChoice, h: Float64Array | undefined): Float32Array | null {
   const f = formatNamed(choice.format)!;
   try {
-    if (f.name === 'int8' && h) {
+    if (f.name === BASE_FORMAT.name && h) {
       const r = gptqRows(w, rows, cols, h);
       return f.dequantize([r.q, r.m, r.e], rows, cols, 0);
     }
@@ -322,7 +322,7 @@ export async function measureSensitivity(w: FloatWeights, scores: readonly Matri
   const base = await kl({});
   const out: MatrixScores[] = [];
   for (const [i, m] of scores.entries()) {
-    const low = m.candidates.filter((x) => x.choice.format !== 'int8');
+    const low = m.candidates.filter((x) => x.choice.format !== BASE_FORMAT.name);
     if (!low.length) { out.push(m); o.progress?.(i + 1, scores.length, `block ${m.block} ${m.name}: int8 only, nothing to choose`); continue; }
     const chosen = new Set(PROBE_BITS.map((b) => low.filter((x) => x.choice.bits === b).sort((a, c) => c.choice.groupSize - a.choice.groupSize)[0] ?? low[0]));
     const probes: NonNullable<MatrixScores['probes']> = [];
