@@ -27,10 +27,11 @@
 // wasm has no prefetch instruction. So before each (tile, group) block the kernel touches
 // (loads one byte of each 64-byte line of) the same block one tile ahead, and the group
 // bytes one tile ahead: a short dense burst of independent loads, which the core overlaps;
-// the loaded bytes are folded into a static so the loads are kept. Every touched byte is
+// the loaded bytes are kept by ./touch-ahead.ts keepTouches. Every touched byte is
 // inside the planes and groups tensors (the ranges the op's checks cover).
 import { mulShiftRound } from "../scalar/int64";
 import { THREAD_SLOTS, threadSlot } from "../scalar/thread-slot";
+import { keepTouches, touchLines } from "./touch-ahead";
 
 const R: i32 = 8;
 const BIAS: i32 = 8188;
@@ -38,10 +39,6 @@ const MAX_GROUPS: i32 = 1024;
 const XSUM_BYTES: usize = 4 * MAX_GROUPS;
 const XSUM_ALL: usize = memory.data(4 * MAX_GROUPS * THREAD_SLOTS, 16);
 const OUT16_ALL: usize = memory.data(64 * THREAD_SLOTS, 16);
-/** Where the touch-ahead loads' xor goes (never read, so threads may share it; it keeps the loads). */
-const SINK: usize = memory.data(16, 16);
-/** Cache line size assumed by the touch-ahead (64 on every target in scope). */
-const LINE: usize = 64;
 
 /**
  * Builds the activation tables (8 nPad bytes at `tables`, 16-byte aligned) from x: int16 [n],
@@ -105,7 +102,7 @@ export function gemvLut(
   const tiles = (d + 15) >> 4;
   const planesEnd = planes + <usize>tiles * tileBytes;
   let sink = 0;
-  for (let q: usize = 0; q < tileBytes; q += LINE) sink ^= load<u8>(planes + q); // tile 0
+  sink ^= touchLines(planes, planes + tileBytes); // tile 0
   for (let tile = 0; tile < tiles; tile++) {
     let blk = planes + <usize>tile * tileBytes;
     let gp = groups + <usize>tile * groupTile;
@@ -114,10 +111,7 @@ export function gemvLut(
     for (let g = 0; g < ng; g++) {
       const ahead = blk + tileBytes;
       if (ahead < planesEnd) {
-        // Two lines per step (blkBytes = 2 b G is a multiple of 64): half the loop overhead.
-        let q: usize = 0;
-        for (; q + 2 * LINE <= blkBytes; q += 2 * LINE) sink ^= load<u8>(ahead + q) ^ load<u8>(ahead + q + LINE);
-        if (q < blkBytes) sink ^= load<u8>(ahead + q);
+        sink ^= touchLines(ahead, ahead + blkBytes);
         sink ^= load<u8>(gp + groupTile);
       }
       let la = i16x8.splat(0), lo = i16x8.splat(0), ha = i16x8.splat(0), ho = i16x8.splat(0);
@@ -165,7 +159,7 @@ export function gemvLut(
         <i32>load<i16>(wM + (<usize>o << 1)) * xM, <i32>load<i8>(wE + <usize>o) + xE - R - outFrac));
     }
   }
-  store<i32>(SINK, sink);
+  keepTouches(sink);
 }
 
 /** (gm * (2 S - z2 X) + 2^(R-1)) >> R for 4 rows, S = L + 128 H - bias correction. */
