@@ -26,6 +26,8 @@ void wasm_rt_init(void) { initialized = true; }
 bool wasm_rt_is_initialized(void) { return initialized; }
 void wasm_rt_free(void) { initialized = false; }
 
+/* How every trap is reported on stderr: this prefix, then its name. */
+#define TRAP_PREFIX "edgeq: wasm trap: "
 static const char *const trap_names[] = {
   "none", "out-of-bounds memory access", "integer overflow", "integer divide by zero", "invalid conversion",
   "unreachable", "indirect call type mismatch", "uncaught exception", "unaligned atomic", "call stack exhausted", "null reference",
@@ -33,7 +35,7 @@ static const char *const trap_names[] = {
 
 void wasm_rt_trap(wasm_rt_trap_t trap) {
   fflush(stdout);
-  fprintf(stderr, "edgeq: wasm trap: %s\n", (unsigned)trap < sizeof trap_names / sizeof trap_names[0] ? trap_names[trap] : "unknown");
+  fprintf(stderr, TRAP_PREFIX "%s\n", (unsigned)trap < sizeof trap_names / sizeof trap_names[0] ? trap_names[trap] : "unknown");
   exit(70);
 }
 
@@ -51,15 +53,21 @@ static void out_of_memory(const char *what, uint64_t bytes) {
 static uint8_t *reservations[MAX_RESERVATIONS];
 static volatile sig_atomic_t n_reservations;
 
+static void write_stderr(const char *s) {
+  if (write(2, s, strlen(s)) < 0) { /* nothing more to do */ }
+}
+
 static void on_fault(int sig, siginfo_t *info, void *context) {
   (void)context;
   const uint8_t *a = (const uint8_t *)info->si_addr;
   for (int i = 0; i < n_reservations; i++) {
     if (a >= reservations[i] && a < reservations[i] + RESERVE) {
-      /* stdout may hold a line the runtime already printed; the trap text goes after it. */
+      /* stdout may hold a line the runtime already printed; the trap text goes after it,
+       * as wasm_rt_trap writes it, with write(2): stdio is not for signal handlers. */
       fflush(stdout);
-      static const char msg[] = "edgeq: wasm trap: out-of-bounds memory access\n";
-      if (write(2, msg, sizeof msg - 1) < 0) { /* nothing more to do */ }
+      write_stderr(TRAP_PREFIX);
+      write_stderr(trap_names[WASM_RT_TRAP_OOB]);
+      write_stderr("\n");
       _exit(70);
     }
   }
